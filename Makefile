@@ -1,0 +1,106 @@
+# smspool — one plain GNU Makefile.  Sources are found by wildcard so that a
+# new codec, driver or test needs no edit here.
+#   make            build bin/smspool
+#   make run        install deps, start the private database, run the daemon
+#   make check      the same set-up, then every test; last line "N passed, N failed"
+#   make SANITIZE=1 ASan+UBSan build (in build-san/)
+
+SANITIZE ?= 0
+FUZZ_SECONDS ?= 10
+CC ?= cc
+PKGS := libpq libevent jansson
+
+ifeq ($(SANITIZE),1)
+B := build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+B := build
+SANFLAGS :=
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	-Isrc -Idrivers -I$(B)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
+LDFLAGS += $(SANFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread -lm
+
+MAIN_SRC := src/main.c
+LIB_SRC := $(filter-out $(MAIN_SRC),$(wildcard src/*.c src/*/*.c drivers/*.c drivers/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/sql_embedded.o
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+SQL_FILES := $(sort $(wildcard sql/*.sql))
+
+.PHONY: all deps run check test unit fuzz-build fuzz format format-check clean distclean bench
+all: bin/smspool
+
+bin/smspool: $(B)/obj/src/main.o $(B)/libsmspool.a
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/libsmspool.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# The migrations are compiled into the binary so that an installed daemon
+# needs no sql/ directory beside it.
+$(B)/gen/sql_embedded.c: $(SQL_FILES) packaging/embed-sql.sh
+	@mkdir -p $(dir $@)
+	sh packaging/embed-sql.sh $(SQL_FILES) > $@
+
+$(B)/obj/gen/sql_embedded.o: $(B)/gen/sql_embedded.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c $(B)/libsmspool.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libsmspool.a $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+
+# libFuzzer targets: clang, ASan+UBSan, all library sources compiled in.
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Idrivers -Ibuild-fuzz/gen $(PKG_CFLAGS) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(B)/gen/sql_embedded.c
+	@mkdir -p build-fuzz
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(B)/gen/sql_embedded.c $(LDLIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+deps:
+	@sh packaging/install-deps.sh
+
+run: deps all
+	@sh packaging/run.sh
+
+check: deps all unit fuzz-build
+	@sh tests/run.sh
+
+test: check
+
+bench: deps all
+	@sh tests/bench/run.sh
+
+format:
+	clang-format -i $(wildcard src/*.[ch] src/*/*.[ch] drivers/*.[ch] drivers/*/*.[ch] tests/*/*.[ch])
+
+format-check:
+	@clang-format --dry-run --Werror $(wildcard src/*.[ch] src/*/*.[ch] drivers/*.[ch] drivers/*/*.[ch] tests/*/*.[ch])
+
+clean:
+	rm -rf build build-san build-fuzz bin
+
+# Also removes the private database cluster under var/.
+distclean: clean
+	sh packaging/pgcluster.sh stop >/dev/null 2>&1 || true
+	rm -rf var
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,16 @@
+/*
+ * cli: one entry point per `smspool` subcommand.  Each takes the arguments
+ * after the subcommand name (argv[0] is the subcommand itself), prints to
+ * stdout/stderr and returns the process exit status.
+ */
+#ifndef SMSPOOL_CLI_H
+#define SMSPOOL_CLI_H
+
+int cli_run(int argc, char **argv);
+int cli_db(int argc, char **argv);
+int cli_send(int argc, char **argv);
+int cli_status(int argc, char **argv);
+int cli_split(int argc, char **argv);  /* src/cli/split.c */
+int cli_decode(int argc, char **argv); /* src/cli/decode.c */
+
+#endif
