@@ -12,11 +12,17 @@ PKGS := libpq libevent jansson
 
 ifeq ($(SANITIZE),1)
 B := build-san
+BIN := build-san/bin/smspool
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 else
 B := build
+BIN := bin/smspool
 SANFLAGS :=
 endif
+# tests/run.sh and packaging/run.sh find the binary and build dir through these.
+export SMSPOOL_BIN := $(BIN)
+export SMSPOOL_BUILD := $(B)
+export FUZZ_SECONDS
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads
@@ -36,10 +42,10 @@ FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
 
 .PHONY: all deps run check test unit fuzz-build fuzz format format-check clean distclean bench
-all: bin/smspool
+all: $(BIN)
 
-bin/smspool: $(B)/obj/src/main.o $(B)/libsmspool.a
-	@mkdir -p bin
+$(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
+	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libsmspool.a: $(LIB_OBJ)

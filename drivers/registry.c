@@ -1,0 +1,21 @@
+/* registry: the list of every connection type.  Add a driver here. */
+#include <string.h>
+
+#include "driver.h"
+
+extern const struct driver_ops loopback_driver;
+extern const struct driver_ops emulator_driver;
+
+const struct driver_ops *const driver_registry[] = {
+    &loopback_driver,
+    &emulator_driver,
+    NULL,
+};
+
+const struct driver_ops *driver_find(const char *name)
+{
+	for (const struct driver_ops *const *d = driver_registry; *d; d++)
+		if (strcmp((*d)->name, name) == 0)
+			return *d;
+	return NULL;
+}

@@ -1,0 +1,105 @@
+/*
+ * msg: one outbound message while the daemon holds it, and the inbound texts
+ * and delivery reports that connections receive.  Each struct is owned by
+ * exactly one thread at a time; handing it over (queue item, driver submit)
+ * hands over ownership.
+ */
+#ifndef SMSPOOL_MSG_H
+#define SMSPOOL_MSG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* What became of a submitted message; names match smspool.record_results. */
+enum msg_outcome {
+	MSG_SENT,      /* accepted by the peer: remote ids known */
+	MSG_TEMPORARY, /* retry later with backoff */
+	MSG_THROTTLED, /* peer asked us to slow down; retry later */
+	MSG_REJECTED,  /* the peer refused it for good */
+	MSG_FAILED,    /* we cannot send it (encoding, bad data) */
+	MSG_NO_ROUTE,  /* no route matches its recipient */
+	MSG_RELEASE,   /* given back unsent, no attempt counted */
+	MSG_EXPIRED,   /* validity passed before it could be sent */
+};
+
+const char *msg_outcome_name(enum msg_outcome o);
+
+struct route_cand {
+	char *conn;
+	int position;
+	int weight;
+};
+
+struct msg {
+	int64_t id;
+	char *recipient;
+	char *sender;     /* NULL: the connection's default */
+	char *body;       /* UTF-8; NULL for binary */
+	char *payload;    /* hex, binary only */
+	char *udh;        /* hex, binary only */
+	char *encoding;   /* auto, gsm7, ucs2, binary */
+	char *client_ref; /* may be NULL */
+	char *forced_conn;
+	int priority;
+	bool want_report;
+	bool flash;
+	int msg_class;         /* -1 = none */
+	int64_t valid_until_s; /* unix seconds, 0 = none */
+	int attempts;          /* including this one */
+
+	int nroute;
+	struct route_cand *route;
+
+	/* Filled in when the message completes. */
+	enum msg_outcome outcome;
+	char *conn_used;
+	int parts;
+	char *remote_ids; /* one id per part, joined by 0x1F */
+	char *error_code;
+	char *error_text;
+	int retry_after_s; /* -1: the database's backoff */
+
+	struct msg *next; /* list link for whoever owns it now */
+};
+
+void msg_free(struct msg *m);
+/* Records success: parts and their remote ids (copied, joined by 0x1F). */
+void msg_set_sent(struct msg *m, int parts, const char *const *remote_ids);
+/* Records a failure of class o with an optional code and text (copied). */
+void msg_set_failed(struct msg *m, enum msg_outcome o, const char *code, const char *text);
+
+/* A FIFO of messages linked through msg.next. */
+struct msg_list {
+	struct msg *head, *tail;
+	int len;
+};
+void msg_list_push(struct msg_list *l, struct msg *m);
+struct msg *msg_list_pop(struct msg_list *l);
+/* Moves every message of src to the end of dst. */
+void msg_list_concat(struct msg_list *dst, struct msg_list *src);
+
+/* An inbound text (sender → recipient), already reassembled. */
+struct inbound {
+	char *conn, *sender, *recipient;
+	char *body;     /* UTF-8, NULL for binary */
+	char *payload;  /* hex, NULL for text */
+	char *udh;      /* hex or NULL */
+	char *encoding; /* gsm7, ucs2, latin1, binary … as received */
+	int parts;
+	int64_t smsc_ts_s; /* 0 = unknown */
+	uint64_t conn_id, token; /* where the commit acknowledgement goes */
+	struct inbound *next;
+};
+void inbound_free(struct inbound *in);
+
+/* A delivery report as the peer sent it. */
+struct report {
+	char *conn, *remote_id;
+	char *state; /* delivered, undelivered, expired, rejected, deleted, accepted, enroute, unknown */
+	char *error_code, *text;
+	uint64_t conn_id, token;
+	struct report *next;
+};
+void report_free(struct report *r);
+
+#endif

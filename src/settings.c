@@ -1,0 +1,144 @@
+/* settings: see settings.h. */
+#include "settings.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const type_names[] = {
+    [SETTING_STRING] = "string", [SETTING_INT] = "integer", [SETTING_NUMBER] = "number",
+    [SETTING_BOOL] = "boolean",  [SETTING_OBJECT] = "object", [SETTING_ARRAY] = "array",
+};
+
+static const struct setting *find(const struct setting *t, const char *key)
+{
+	for (; t->key; t++)
+		if (strcmp(t->key, key) == 0)
+			return t;
+	return NULL;
+}
+
+static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *err)
+{
+	char *field = (char *)conf + s->offset;
+	double num;
+	switch (s->type) {
+	case SETTING_STRING:
+		if (!json_is_string(v))
+			return errbuf_set(err, "settings.%s: must be a string", s->key);
+		free(*(char **)field);
+		*(char **)field = xstrdup(json_string_value(v));
+		return 0;
+	case SETTING_INT:
+		if (!json_is_integer(v))
+			return errbuf_set(err, "settings.%s: must be an integer", s->key);
+		num = (double)json_integer_value(v);
+		if (s->has_range && (num < s->min || num > s->max))
+			return errbuf_set(err, "settings.%s: must be between %g and %g", s->key, s->min, s->max);
+		*(long long *)field = json_integer_value(v);
+		return 0;
+	case SETTING_NUMBER:
+		if (!json_is_number(v))
+			return errbuf_set(err, "settings.%s: must be a number", s->key);
+		num = json_number_value(v);
+		if (!isfinite(num) || (s->has_range && (num < s->min || num > s->max)))
+			return errbuf_set(err, "settings.%s: must be between %g and %g", s->key, s->min, s->max);
+		*(double *)field = num;
+		return 0;
+	case SETTING_BOOL:
+		if (!json_is_boolean(v))
+			return errbuf_set(err, "settings.%s: must be true or false", s->key);
+		*(bool *)field = json_is_true(v);
+		return 0;
+	case SETTING_OBJECT:
+	case SETTING_ARRAY:
+		if (s->type == SETTING_OBJECT ? !json_is_object(v) : !json_is_array(v))
+			return errbuf_set(err, "settings.%s: must be an %s", s->key, type_names[s->type]);
+		json_decref(*(json_t **)field);
+		*(json_t **)field = json_incref(v);
+		return 0;
+	}
+	return errbuf_set(err, "settings.%s: unsupported type", s->key);
+}
+
+int settings_parse(const struct setting *table, const char *json_text, void *conf, struct errbuf *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loads(json_text ? json_text : "{}", JSON_REJECT_DUPLICATES, &jerr);
+	if (!root)
+		return errbuf_set(err, "settings: invalid JSON: %s", jerr.text);
+	int rc = 0;
+	if (!json_is_object(root)) {
+		rc = errbuf_set(err, "settings: must be a JSON object");
+		goto out;
+	}
+	for (const struct setting *s = table; s->key; s++) {
+		if (!s->def || json_object_get(root, s->key))
+			continue;
+		json_t *d = json_loads(s->def, JSON_DECODE_ANY, &jerr);
+		if (!d) {
+			rc = errbuf_set(err, "settings.%s: bad built-in default", s->key);
+			goto out;
+		}
+		rc = store(s, d, conf, err);
+		json_decref(d);
+		if (rc)
+			goto out;
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(root, key, v)
+	{
+		const struct setting *s = find(table, key);
+		if (!s) {
+			rc = errbuf_set(err, "settings: unknown key \"%s\"", key);
+			goto out;
+		}
+		if ((rc = store(s, v, conf, err)))
+			goto out;
+	}
+	for (const struct setting *s = table; s->key; s++)
+		if (s->required && !json_object_get(root, s->key)) {
+			rc = errbuf_set(err, "settings.%s: required", s->key);
+			goto out;
+		}
+out:
+	json_decref(root);
+	return rc;
+}
+
+void settings_free(const struct setting *table, void *conf)
+{
+	for (const struct setting *s = table; s->key; s++) {
+		char *field = (char *)conf + s->offset;
+		if (s->type == SETTING_STRING) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+		} else if (s->type == SETTING_OBJECT || s->type == SETTING_ARRAY) {
+			json_decref(*(json_t **)field);
+			*(json_t **)field = NULL;
+		}
+	}
+}
+
+char *settings_schema_json(const struct setting *table)
+{
+	json_t *root = json_object();
+	for (const struct setting *s = table; s->key; s++) {
+		json_t *k = json_object();
+		json_object_set_new(k, "type", json_string(type_names[s->type]));
+		json_object_set_new(k, "required", json_boolean(s->required));
+		if (s->has_range) {
+			json_object_set_new(k, "min", json_real(s->min));
+			json_object_set_new(k, "max", json_real(s->max));
+		}
+		if (s->description)
+			json_object_set_new(k, "description", json_string(s->description));
+		json_object_set_new(root, s->key, k);
+	}
+	char *text = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(root);
+	if (!text)
+		abort();
+	return text;
+}

@@ -1,0 +1,694 @@
+/* spool: see spool.h.  The loop thread: libevent runs every connection's
+ * sockets and timers; the store thread is reached only through chans. */
+#include "spool.h"
+
+#include <event2/event.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "chan.h"
+#include "driver.h"
+#include "log.h"
+#include "router.h"
+#include "store.h"
+#include "util.h"
+
+enum {
+	NO_CONN_HOLD_S = 10, /* a message whose connections are all down waits this long */
+	DEMAND_MAX = 4000,   /* messages the loop asks for at most */
+	STOP_GRACE_MS = 15000,
+	STATS_MS = 10000,
+};
+
+struct conn {
+	struct core *core;
+	uint64_t id;
+	char *name, *type, *settings;
+	const struct driver_ops *ops;
+	void *conf, *drv;
+	enum conn_state state;
+	bool opened, stopping, stopped, broken;
+	int window;
+	double throughput, tokens;
+	uint64_t tokens_at_ms;
+	struct event *throttle_ev;
+	int inflight;
+	struct msg_list pending;
+	struct store_conn_row *replacement; /* opened once this one has stopped */
+	struct conn *next;
+};
+
+struct core {
+	struct config *cfg;
+	struct event_base *base;
+	struct chan from_store;
+	struct store *store;
+	struct event *chan_ev, *flush_ev, *stats_ev, *grace_ev, *sig_ev[4];
+	struct conn *conns;
+	uint64_t next_conn_id, rng;
+	struct msg_list results;
+	struct inbound *inb_head, **inb_tail;
+	struct report *rep_head, **rep_tail;
+	uint64_t claims_seen;
+	int last_want;
+	char *last_conns;
+	bool stopping, stop_sent;
+	uint64_t stat_sent, stat_failed, stat_in, stat_reports;
+};
+
+/* ---- what drivers see ---- */
+
+const char *conn_name(const struct conn *c)
+{
+	return c->name;
+}
+const void *conn_conf(const struct conn *c)
+{
+	return c->conf;
+}
+void *conn_driver_data(const struct conn *c)
+{
+	return c->drv;
+}
+void conn_set_driver_data(struct conn *c, void *data)
+{
+	c->drv = data;
+}
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return c->core->base;
+}
+const char *conn_instance(const struct conn *c)
+{
+	return c->core->cfg->instance;
+}
+
+static void wake(struct core *k)
+{
+	event_active(k->flush_ev, 0, 0);
+}
+
+static uint32_t rnd32(struct core *k)
+{
+	/* xorshift64*: routing needs spread, not secrecy. */
+	k->rng ^= k->rng >> 12;
+	k->rng ^= k->rng << 25;
+	k->rng ^= k->rng >> 27;
+	return (uint32_t)((k->rng * 2685821657736338717ULL) >> 32);
+}
+
+static void finish(struct core *k, struct msg *m)
+{
+	if (m->outcome == MSG_SENT)
+		k->stat_sent++;
+	else if (m->outcome != MSG_RELEASE)
+		k->stat_failed++;
+	msg_list_push(&k->results, m);
+	wake(k);
+}
+
+static void release(struct core *k, struct msg *m, int after_s)
+{
+	msg_set_failed(m, MSG_RELEASE, NULL, NULL);
+	m->retry_after_s = after_s;
+	finish(k, m);
+}
+
+static const char *const state_names[] = {"down", "connecting", "up", "stopping"};
+
+static void post_state(struct conn *c, const char *state, const char *detail)
+{
+	struct store_conn_state *st = xcalloc(1, sizeof *st);
+	st->name = xstrdup(c->name);
+	st->state = xstrdup(state);
+	st->detail = detail ? xstrdup(detail) : NULL;
+	chan_put(store_chan(c->core->store), TO_STORE_CONN_STATE, st);
+}
+
+static void release_pending(struct conn *c)
+{
+	struct msg *m;
+	while ((m = msg_list_pop(&c->pending)))
+		release(c->core, m, 0);
+}
+
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	if (c->stopped)
+		return;
+	char q[256];
+	log_info("conn_state", "conn=%s state=%s detail=%s", c->name, state_names[state],
+		 log_quote(detail ? detail : "", q, sizeof q));
+	bool was_up = c->state == CONN_UP;
+	c->state = state;
+	post_state(c, state_names[state], detail);
+	if (was_up && state != CONN_UP)
+		release_pending(c); /* they come back and fail over */
+	wake(c->core);
+}
+
+void core_complete(struct conn *c, struct msg *m)
+{
+	c->inflight--;
+	if (c->inflight < 0) {
+		log_error("driver_contract", "conn=%s problem=\"completion without submit\"", c->name);
+		c->inflight = 0;
+	}
+	finish(c->core, m);
+}
+
+void core_received(struct conn *c, struct inbound *in, uint64_t token)
+{
+	struct core *k = c->core;
+	free(in->conn);
+	in->conn = xstrdup(c->name);
+	in->conn_id = c->id;
+	in->token = token;
+	in->next = NULL;
+	*k->inb_tail = in;
+	k->inb_tail = &in->next;
+	k->stat_in++;
+	wake(k);
+}
+
+void core_report(struct conn *c, struct report *r, uint64_t token)
+{
+	struct core *k = c->core;
+	free(r->conn);
+	r->conn = xstrdup(c->name);
+	r->conn_id = c->id;
+	r->token = token;
+	r->next = NULL;
+	*k->rep_tail = r;
+	k->rep_tail = &r->next;
+	k->stat_reports++;
+	wake(k);
+}
+
+void core_stopped(struct conn *c)
+{
+	c->stopped = true;
+	wake(c->core);
+}
+
+/* ---- connections ---- */
+
+static struct conn *find_conn(struct core *k, const char *name)
+{
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (!c->stopping && strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+static bool conn_usable(const char *name, void *ctx)
+{
+	struct conn *c = find_conn(ctx, name);
+	return c && c->state == CONN_UP && !c->stopping;
+}
+
+static void dispatch(struct conn *c);
+
+static void throttle_cb(evutil_socket_t fd, short what, void *arg)
+{
+	dispatch(arg);
+}
+
+static void dispatch(struct conn *c)
+{
+	int64_t now_s = now_wall_ms() / 1000;
+	while (c->state == CONN_UP && !c->stopping && c->inflight < c->window && c->pending.len) {
+		if (c->throughput > 0) {
+			uint64_t now = now_mono_ms();
+			double burst = c->throughput / 10 > 1 ? c->throughput / 10 : 1;
+			c->tokens += (double)(now - c->tokens_at_ms) * c->throughput / 1000.0;
+			c->tokens_at_ms = now;
+			if (c->tokens > burst)
+				c->tokens = burst;
+			if (c->tokens < 1) {
+				double wait_ms = (1 - c->tokens) * 1000.0 / c->throughput + 1;
+				struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)((long)wait_ms % 1000) * 1000};
+				if (!evtimer_pending(c->throttle_ev, NULL))
+					evtimer_add(c->throttle_ev, &tv);
+				return;
+			}
+			c->tokens -= 1;
+		}
+		struct msg *m = msg_list_pop(&c->pending);
+		if (m->valid_until_s && m->valid_until_s < now_s) {
+			msg_set_failed(m, MSG_EXPIRED, NULL, "validity period ended before the message could be sent");
+			finish(c->core, m);
+			continue;
+		}
+		free(m->conn_used);
+		m->conn_used = xstrdup(c->name);
+		c->inflight++;
+		c->ops->submit(c, m);
+	}
+}
+
+static void route(struct core *k, struct msg *m)
+{
+	if (k->stopping) {
+		release(k, m, 0);
+		return;
+	}
+	if (m->nroute == 0) {
+		msg_set_failed(m, MSG_NO_ROUTE, NULL, "no route matches the recipient");
+		finish(k, m);
+		return;
+	}
+	int idx = router_pick(m, conn_usable, k, rnd32(k));
+	if (idx < 0) {
+		log_debug("route_unavailable", "id=%" PRId64 " first=%s", m->id, m->route[0].conn);
+		release(k, m, NO_CONN_HOLD_S);
+		return;
+	}
+	struct conn *c = find_conn(k, m->route[idx].conn);
+	msg_list_push(&c->pending, m);
+}
+
+static struct store_conn_row *row_dup(const struct store_conn_row *r)
+{
+	struct store_conn_row *d = xmalloc(sizeof *d);
+	*d = *r;
+	d->name = xstrdup(r->name);
+	d->type = xstrdup(r->type);
+	d->settings = xstrdup(r->settings);
+	return d;
+}
+
+static void row_free(struct store_conn_row *r)
+{
+	if (!r)
+		return;
+	free(r->name);
+	free(r->type);
+	free(r->settings);
+	free(r);
+}
+
+static void conn_apply_limits(struct conn *c, const struct store_conn_row *row)
+{
+	c->window = row->window > 0 ? row->window : 1;
+	if (c->throughput != row->throughput) {
+		c->throughput = row->throughput;
+		c->tokens = 1;
+		c->tokens_at_ms = now_mono_ms();
+	}
+}
+
+static void conn_create(struct core *k, const struct store_conn_row *row)
+{
+	struct conn *c = xcalloc(1, sizeof *c);
+	c->core = k;
+	c->id = ++k->next_conn_id;
+	c->name = xstrdup(row->name);
+	c->type = xstrdup(row->type);
+	c->settings = xstrdup(row->settings);
+	c->throttle_ev = evtimer_new(k->base, throttle_cb, c);
+	conn_apply_limits(c, row);
+	c->next = k->conns;
+	k->conns = c;
+
+	struct errbuf err = {""};
+	c->ops = driver_find(row->type);
+	if (!c->ops) {
+		errbuf_set(&err, "connections.type: no driver for \"%s\" in this build", row->type);
+		goto broken;
+	}
+	c->conf = xcalloc(1, c->ops->conf_size ? c->ops->conf_size : 1);
+	if (settings_parse(c->ops->settings, row->settings, c->conf, &err))
+		goto broken;
+	if (c->ops->check && c->ops->check(c->conf, &err))
+		goto broken;
+	log_info("conn_open", "conn=%s type=%s window=%d throughput=%g", c->name, c->type, c->window, c->throughput);
+	c->state = CONN_CONNECTING;
+	post_state(c, "connecting", NULL);
+	if (c->ops->open(c)) {
+		errbuf_set(&err, "the driver could not start");
+		goto broken;
+	}
+	c->opened = true;
+	return;
+broken: {
+	char q[300];
+	log_error("conn_broken", "conn=%s error=%s", c->name, log_quote(err.msg, q, sizeof q));
+	c->broken = true;
+	c->state = CONN_DOWN;
+	post_state(c, "error", err.msg);
+}
+}
+
+static void conn_stop(struct conn *c, struct store_conn_row *replacement)
+{
+	if (c->stopping) {
+		row_free(c->replacement);
+		c->replacement = replacement;
+		return;
+	}
+	log_info("conn_stop", "conn=%s", c->name);
+	c->stopping = true;
+	c->replacement = replacement;
+	release_pending(c);
+	evtimer_del(c->throttle_ev);
+	if (!c->opened || c->stopped) {
+		c->stopped = true;
+		wake(c->core);
+		return;
+	}
+	c->state = CONN_STOPPING;
+	c->ops->stop(c);
+}
+
+static void conn_free(struct conn *c)
+{
+	if (c->opened && c->ops->close)
+		c->ops->close(c);
+	if (c->conf) {
+		if (c->ops)
+			settings_free(c->ops->settings, c->conf);
+		free(c->conf);
+	}
+	if (c->inflight)
+		log_error("driver_contract", "conn=%s problem=\"stopped with %d messages not completed\"", c->name,
+			  c->inflight);
+	event_free(c->throttle_ev);
+	row_free(c->replacement);
+	free(c->name);
+	free(c->type);
+	free(c->settings);
+	free(c);
+}
+
+/* Frees stopped connections, opening their replacements. */
+static void reap(struct core *k)
+{
+	for (struct conn **pp = &k->conns; *pp;) {
+		struct conn *c = *pp;
+		if (!c->stopped || !c->stopping) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		struct store_conn_row *rep = c->replacement;
+		c->replacement = NULL;
+		if (!rep && !k->stopping)
+			post_state(c, "down", "stopped");
+		conn_free(c);
+		if (rep && !k->stopping)
+			conn_create(k, rep);
+		row_free(rep);
+	}
+}
+
+static void apply_config(struct core *k, struct store_config *cfg)
+{
+	if (k->stopping)
+		return;
+	for (struct conn *c = k->conns; c; c = c->next) {
+		if (c->stopping)
+			continue;
+		const struct store_conn_row *row = NULL;
+		for (int i = 0; i < cfg->n; i++)
+			if (strcmp(cfg->rows[i].name, c->name) == 0)
+				row = &cfg->rows[i];
+		if (!row || !row->enabled)
+			conn_stop(c, NULL);
+		else if (strcmp(row->type, c->type) || strcmp(row->settings, c->settings))
+			conn_stop(c, row_dup(row));
+		else
+			conn_apply_limits(c, row);
+	}
+	for (int i = 0; i < cfg->n; i++) {
+		struct store_conn_row *row = &cfg->rows[i];
+		if (!row->enabled || find_conn(k, row->name))
+			continue;
+		bool replacing = false;
+		for (struct conn *c = k->conns; c; c = c->next)
+			if (c->stopping && strcmp(c->name, row->name) == 0 && c->replacement)
+				replacing = true;
+		if (!replacing)
+			conn_create(k, row);
+	}
+	wake(k);
+}
+
+/* ---- batches to the store ---- */
+
+static void post_demand(struct core *k)
+{
+	int want = 0;
+	struct store_demand *d = xcalloc(1, sizeof *d);
+	int n = 0;
+	for (struct conn *c = k->conns; c; c = c->next)
+		n++;
+	d->conns = xcalloc((size_t)n + 1, sizeof *d->conns);
+	size_t sig_len = 1;
+	for (struct conn *c = k->conns; c; c = c->next) {
+		if (k->stopping || c->stopping || c->state != CONN_UP)
+			continue;
+		int room = 2 * c->window - c->inflight - c->pending.len;
+		if (room > 0)
+			want += room;
+		d->conns[d->nconns++] = xstrdup(c->name);
+		sig_len += strlen(c->name) + 1;
+	}
+	if (want > DEMAND_MAX)
+		want = DEMAND_MAX;
+	char *sig = xcalloc(1, sig_len);
+	for (int i = 0; i < d->nconns; i++) {
+		strcat(sig, d->conns[i]);
+		strcat(sig, ",");
+	}
+	if (want == k->last_want && k->last_conns && strcmp(sig, k->last_conns) == 0 && want == 0) {
+		free(sig);
+		store_demand_free(d);
+		return;
+	}
+	free(k->last_conns);
+	k->last_conns = sig;
+	k->last_want = want;
+	d->want = want;
+	d->claims_seen = k->claims_seen;
+	chan_put(store_chan(k->store), TO_STORE_DEMAND, d);
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	reap(k);
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (c->pending.len)
+			dispatch(c);
+	if (k->results.len) {
+		struct msg_list *l = xmalloc(sizeof *l);
+		*l = k->results;
+		memset(&k->results, 0, sizeof k->results);
+		chan_put(store_chan(k->store), TO_STORE_RESULTS, l);
+	}
+	if (k->rep_head) {
+		chan_put(store_chan(k->store), TO_STORE_REPORTS, k->rep_head);
+		k->rep_head = NULL;
+		k->rep_tail = &k->rep_head;
+	}
+	if (k->inb_head) {
+		chan_put(store_chan(k->store), TO_STORE_INBOUND, k->inb_head);
+		k->inb_head = NULL;
+		k->inb_tail = &k->inb_head;
+	}
+	if (!k->stop_sent)
+		post_demand(k);
+	if (k->stopping && !k->conns && !k->stop_sent) {
+		k->stop_sent = true;
+		chan_put(store_chan(k->store), TO_STORE_STOP, NULL);
+	}
+}
+
+/* ---- what the store sends ---- */
+
+static void acks(struct core *k, struct store_ack *a)
+{
+	while (a) {
+		struct store_ack *next = a->next;
+		for (struct conn *c = k->conns; c; c = c->next)
+			if (c->id == a->conn_id) {
+				if (!c->stopped && c->ops && c->ops->acked)
+					c->ops->acked(c, a->token, a->committed);
+				break;
+			}
+		free(a);
+		a = next;
+	}
+}
+
+static void chan_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	for (struct chan_item *it = chan_take_all(&k->from_store), *next; it; it = next) {
+		next = it->next;
+		switch (it->kind) {
+		case TO_LOOP_CLAIMED: {
+			struct msg_list *l = it->ptr;
+			struct msg *m;
+			while ((m = msg_list_pop(l))) {
+				k->claims_seen++;
+				route(k, m);
+			}
+			free(l);
+			wake(k);
+			break;
+		}
+		case TO_LOOP_ACKS:
+			acks(k, it->ptr);
+			break;
+		case TO_LOOP_CONFIG:
+			apply_config(k, it->ptr);
+			store_config_free(it->ptr);
+			break;
+		case TO_LOOP_STOPPED:
+			event_base_loopbreak(k->base);
+			break;
+		case TO_LOOP_FATAL:
+			log_error("fatal", "reason=\"%s\"", (char *)it->ptr);
+			free(it->ptr);
+			break;
+		}
+		free(it);
+	}
+}
+
+/* ---- signals and timers ---- */
+
+static void begin_stop(struct core *k)
+{
+	if (k->stopping)
+		return;
+	log_info("daemon_stopping", "instance=%s", k->cfg->instance);
+	k->stopping = true;
+	struct timeval grace = {STOP_GRACE_MS / 1000, 0};
+	evtimer_add(k->grace_ev, &grace);
+	for (struct conn *c = k->conns; c; c = c->next)
+		conn_stop(c, NULL);
+	wake(k);
+}
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	log_warn("daemon_stop_forced", "reason=\"connections did not stop in time\"");
+	for (struct conn *c = k->conns; c; c = c->next)
+		c->stopped = true;
+	wake(k);
+}
+
+static void signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct core *k = arg;
+	if (sig == SIGHUP) {
+		log_info("daemon_reload", "instance=%s", k->cfg->instance);
+		chan_put(store_chan(k->store), TO_STORE_RELOAD, NULL);
+		return;
+	}
+	if (k->stopping) {
+		log_warn("daemon_exit_now", "reason=\"second signal\"");
+		exit(1);
+	}
+	begin_stop(k);
+}
+
+static void stats_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	if (k->stat_sent || k->stat_failed || k->stat_in || k->stat_reports)
+		log_info("stats", "interval_s=%d sent=%" PRIu64 " failed=%" PRIu64 " inbound=%" PRIu64
+				  " reports=%" PRIu64,
+			 STATS_MS / 1000, k->stat_sent, k->stat_failed, k->stat_in, k->stat_reports);
+	k->stat_sent = k->stat_failed = k->stat_in = k->stat_reports = 0;
+}
+
+int spool_run(struct config *cfg)
+{
+	struct core k = {0};
+	k.cfg = cfg;
+	k.inb_tail = &k.inb_head;
+	k.rep_tail = &k.rep_head;
+	k.rng = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
+	k.last_want = -1;
+	signal(SIGPIPE, SIG_IGN);
+	k.base = event_base_new();
+	if (!k.base)
+		abort();
+	chan_init(&k.from_store);
+	struct errbuf err;
+	k.store = store_start(cfg, &k.from_store, &err);
+	if (!k.store) {
+		log_error("daemon_start_failed", "error=\"%s\"", err.msg);
+		chan_destroy(&k.from_store);
+		event_base_free(k.base);
+		return 1;
+	}
+	log_info("daemon_started", "instance=%s pid=%d", cfg->instance, (int)getpid());
+	k.chan_ev = event_new(k.base, chan_fd(&k.from_store), EV_READ | EV_PERSIST, chan_cb, &k);
+	k.flush_ev = event_new(k.base, -1, 0, flush_cb, &k);
+	k.grace_ev = evtimer_new(k.base, grace_cb, &k);
+	k.stats_ev = event_new(k.base, -1, EV_PERSIST, stats_cb, &k);
+	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	for (int i = 0; i < 3; i++) {
+		k.sig_ev[i] = evsignal_new(k.base, sigs[i], signal_cb, &k);
+		event_add(k.sig_ev[i], NULL);
+	}
+	event_add(k.chan_ev, NULL);
+	struct timeval stats = {STATS_MS / 1000, 0};
+	event_add(k.stats_ev, &stats);
+
+	event_base_dispatch(k.base);
+
+	/* The store has stopped; free what is left. */
+	while (k.conns) {
+		struct conn *c = k.conns;
+		k.conns = c->next;
+		release_pending(c);
+		conn_free(c);
+	}
+	store_join(k.store);
+
+	for (struct chan_item *it = chan_take_all(&k.from_store), *next; it; it = next) {
+		next = it->next;
+		if (it->kind == TO_LOOP_CLAIMED) {
+			struct msg_list *l = it->ptr;
+			while (l->len)
+				msg_free(msg_list_pop(l));
+			free(l);
+		} else if (it->kind == TO_LOOP_ACKS) {
+			for (struct store_ack *a = it->ptr, *n; a; a = n)
+				n = a->next, free(a);
+		} else if (it->kind == TO_LOOP_CONFIG) {
+			store_config_free(it->ptr);
+		} else if (it->kind == TO_LOOP_FATAL) {
+			free(it->ptr);
+		}
+		free(it);
+	}
+	while (k.results.len)
+		msg_free(msg_list_pop(&k.results));
+	for (struct inbound *in = k.inb_head, *n; in; in = n)
+		n = in->next, inbound_free(in);
+	for (struct report *r = k.rep_head, *n; r; r = n)
+		n = r->next, report_free(r);
+	free(k.last_conns);
+	for (int i = 0; i < 3; i++)
+		event_free(k.sig_ev[i]);
+	event_free(k.chan_ev);
+	event_free(k.flush_ev);
+	event_free(k.grace_ev);
+	event_free(k.stats_ev);
+	chan_destroy(&k.from_store);
+	event_base_free(k.base);
+	log_info("daemon_stopped", "instance=%s", cfg->instance);
+	return 0;
+}

@@ -1,0 +1,866 @@
+/* store: see store.h.  One thread, one libpq connection, linear code. */
+#include "store.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/pg.h"
+#include "log.h"
+#include "sbuf.h"
+#include "util.h"
+
+enum {
+	CLAIM_MAX = 1000,        /* rows per claim statement */
+	WRITE_MAX = 2000,        /* results or reports per statement */
+	POLL_MS = 1000,          /* fallback poll when no NOTIFY comes */
+	HEARTBEAT_MS = 5000,     /* smspool.daemons.heartbeat_at */
+	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
+	WRITE_TRIES = 3,         /* a statement refused this often is given up */
+};
+
+struct store {
+	pthread_t thread;
+	const struct config *cfg;
+	struct chan in;
+	struct chan *out;
+	PGconn *pg;
+
+	/* Work not yet written; kept across reconnects. */
+	struct msg_list results;
+	struct inbound *inb_head, **inb_tail;
+	int inb_len;
+	struct report *rep_head, **rep_tail;
+	int rep_len;
+	struct store_conn_state **states;
+	int nstates;
+	struct store_demand *demand;
+	uint64_t claimed_total;
+	int write_failures;
+
+	bool wake;       /* a NOTIFY or a full batch says: claim again now */
+	bool reload;     /* re-read the configuration */
+	bool stopping;   /* TO_STORE_STOP received */
+	uint64_t next_poll_ms, next_heartbeat_ms;
+	struct sbuf a[12]; /* array parameters, reused */
+};
+
+void store_demand_free(struct store_demand *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < d->nconns; i++)
+		free(d->conns[i]);
+	free(d->conns);
+	free(d);
+}
+
+void store_config_free(struct store_config *c)
+{
+	if (!c)
+		return;
+	for (int i = 0; i < c->n; i++) {
+		free(c->rows[i].name);
+		free(c->rows[i].type);
+		free(c->rows[i].settings);
+	}
+	free(c->rows);
+	free(c);
+}
+
+struct chan *store_chan(struct store *s)
+{
+	return &s->in;
+}
+
+/* ---- connection ---- */
+
+static const struct {
+	const char *name, *sql;
+} prepared[] = {
+    {"claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)"},
+    {"write",
+     "SELECT smspool.record_results($1, $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], "
+     "$8::text[], $9::int[]), (SELECT count(*) FROM smspool.record_reports($10::text[], $11::text[], $12::text[], "
+     "$13::text[], $14::text[]))"},
+    {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
+		"$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
+    {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
+    {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
+		  "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
+		  "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
+    {"conn_state", "INSERT INTO smspool.connection_state (name, instance, state, detail, since, updated_at) "
+		   "VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (name, instance) DO UPDATE "
+		   "SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now(), "
+		   "since = CASE WHEN smspool.connection_state.state = EXCLUDED.state "
+		   "THEN smspool.connection_state.since ELSE now() END"},
+};
+
+static void disconnect(struct store *s)
+{
+	if (s->pg)
+		PQfinish(s->pg);
+	s->pg = NULL;
+}
+
+static bool is_connection_error(struct store *s)
+{
+	return !s->pg || PQstatus(s->pg) != CONNECTION_OK;
+}
+
+/* Gives back every message still claimed under this instance name: at
+ * start (a predecessor died holding them) and at a clean stop (claimed, but
+ * never handed to a connection).  Their attempt is not counted. */
+static int release_claims(PGconn *pg, const char *instance, const char *event, struct errbuf *err)
+{
+	const char *p1[] = {instance};
+	PGresult *r = pg_query(pg,
+			       "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
+			       "WHERE claimed_by = $1 RETURNING message_id) "
+			       "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - 1, 0) "
+			       "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
+			       1, p1, err);
+	if (!r)
+		return -1;
+	if (atoi(PQcmdTuples(r)) > 0)
+		log_info(event, "instance=%s messages=%s", instance, PQcmdTuples(r));
+	PQclear(r);
+	return 0;
+}
+
+static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf *err)
+{
+	/* The instance lock: two live daemons must never share a name, since a
+	 * restarted daemon takes back every claim made under its name. */
+	const char *p1[] = {s->cfg->instance};
+	PGresult *r = pg_query(pg, "SELECT pg_try_advisory_lock(hashtext('smspool.instance'), hashtext($1))", 1, p1,
+			       err);
+	if (!r)
+		return -1;
+	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!locked)
+		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
+				  s->cfg->instance);
+	if (pg_exec(pg, "LISTEN smspool_outbox; LISTEN smspool_config", err))
+		return -1;
+	for (size_t i = 0; i < ARRAY_LEN(prepared); i++) {
+		r = PQprepare(pg, prepared[i].name, prepared[i].sql, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			pg_result_error(r, pg, err);
+			PQclear(r);
+			return -1;
+		}
+		PQclear(r);
+	}
+	if (first) {
+		/* Whatever a dead predecessor of ours held is ours to send now. */
+		if (release_claims(pg, s->cfg->instance, "store_reclaim", err))
+			return -1;
+	}
+	return 0;
+}
+
+static int store_connect(struct store *s, bool first, struct errbuf *err)
+{
+	PGconn *pg = pg_connect(s->cfg->database, "smspool", err);
+	if (!pg)
+		return -1;
+	if (setup_session(s, pg, first, err)) {
+		PQfinish(pg);
+		return -1;
+	}
+	s->pg = pg;
+	s->wake = true;
+	s->reload = true;
+	return 0;
+}
+
+/* ---- configuration ---- */
+
+static char *json_text_dup(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+	return json_is_string(v) ? xstrdup(json_string_value(v)) : NULL;
+}
+
+static int load_config(struct store *s, struct errbuf *err)
+{
+	PGresult *r = PQexecPrepared(s->pg, "config", 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		pg_result_error(r, s->pg, err);
+		PQclear(r);
+		return -1;
+	}
+	struct store_config *c = xcalloc(1, sizeof *c);
+	c->rows = xcalloc((size_t)PQntuples(r) + 1, sizeof *c->rows);
+	for (int i = 0; i < PQntuples(r); i++) {
+		json_t *o = json_loads(PQgetvalue(r, i, 0), 0, NULL);
+		if (!o)
+			continue;
+		struct store_conn_row *row = &c->rows[c->n++];
+		row->name = json_text_dup(o, "name");
+		row->type = json_text_dup(o, "type");
+		row->enabled = json_is_true(json_object_get(o, "enabled"));
+		json_t *set = json_object_get(o, "settings");
+		row->settings = json_dumps(set ? set : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
+		json_t *tp = json_object_get(o, "throughput");
+		row->throughput = json_is_number(tp) ? json_number_value(tp) : 0;
+		json_t *w = json_object_get(o, "window");
+		row->window = json_is_integer(w) ? (int)json_integer_value(w) : 10;
+		if (!row->name || !row->type) {
+			free(row->name);
+			free(row->type);
+			free(row->settings);
+			c->n--;
+		}
+		json_decref(o);
+	}
+	PQclear(r);
+	chan_put(s->out, TO_LOOP_CONFIG, c);
+	return 0;
+}
+
+/* ---- writing ---- */
+
+static void send_acks_inbound(struct store *s, struct inbound *list, bool committed)
+{
+	struct store_ack *head = NULL;
+	while (list) {
+		struct inbound *next = list->next;
+		if (list->token) {
+			struct store_ack *a = xcalloc(1, sizeof *a);
+			a->conn_id = list->conn_id;
+			a->token = list->token;
+			a->committed = committed;
+			a->next = head;
+			head = a;
+		}
+		inbound_free(list);
+		list = next;
+	}
+	if (head)
+		chan_put(s->out, TO_LOOP_ACKS, head);
+}
+
+static void send_acks_reports(struct store *s, struct report *list, bool committed)
+{
+	struct store_ack *head = NULL;
+	while (list) {
+		struct report *next = list->next;
+		if (list->token) {
+			struct store_ack *a = xcalloc(1, sizeof *a);
+			a->conn_id = list->conn_id;
+			a->token = list->token;
+			a->committed = committed;
+			a->next = head;
+			head = a;
+		}
+		report_free(list);
+		list = next;
+	}
+	if (head)
+		chan_put(s->out, TO_LOOP_ACKS, head);
+}
+
+static void reset_arrays(struct store *s, int n)
+{
+	for (int i = 0; i < n; i++) {
+		sbuf_reset(&s->a[i]);
+		sbuf_arr_begin(&s->a[i]);
+	}
+}
+
+static void end_arrays(struct store *s, int n)
+{
+	for (int i = 0; i < n; i++)
+		sbuf_arr_end(&s->a[i]);
+}
+
+/* Writes up to WRITE_MAX results and WRITE_MAX reports in one statement,
+ * hence one transaction: a report and the result it answers commit
+ * together.  Returns 0 when written (or given up), -1 on a lost connection. */
+static int write_results_reports(struct store *s)
+{
+	struct msg_list batch = {0};
+	while (s->results.len && batch.len < WRITE_MAX)
+		msg_list_push(&batch, msg_list_pop(&s->results));
+	struct report *reps = s->rep_head, *last = NULL;
+	int nrep = 0;
+	for (struct report *r = s->rep_head; r && nrep < WRITE_MAX; r = r->next)
+		last = r, nrep++;
+	if (last) {
+		s->rep_head = last->next;
+		if (!s->rep_head)
+			s->rep_tail = &s->rep_head;
+		last->next = NULL;
+		s->rep_len -= nrep;
+	} else {
+		reps = NULL;
+	}
+
+	reset_arrays(s, 13);
+	for (struct msg *m = batch.head; m; m = m->next) {
+		char retry[16];
+		snprintf(retry, sizeof retry, "%d", m->retry_after_s);
+		sbuf_arr_int(&s->a[0], m->id);
+		sbuf_arr_text(&s->a[1], msg_outcome_name(m->outcome));
+		sbuf_arr_text(&s->a[2], m->conn_used);
+		sbuf_arr_text(&s->a[3], m->remote_ids);
+		sbuf_arr_int(&s->a[4], m->parts);
+		sbuf_arr_text(&s->a[5], m->error_code);
+		sbuf_arr_text(&s->a[6], m->error_text);
+		sbuf_arr_text(&s->a[7], m->retry_after_s >= 0 ? retry : NULL);
+	}
+	for (struct report *r = reps; r; r = r->next) {
+		sbuf_arr_text(&s->a[8], r->conn);
+		sbuf_arr_text(&s->a[9], r->remote_id);
+		sbuf_arr_text(&s->a[10], r->state);
+		sbuf_arr_text(&s->a[11], r->error_code);
+		sbuf_arr_text(&s->a[12], r->text);
+	}
+	end_arrays(s, 13);
+	const char *params[14] = {s->cfg->instance};
+	for (int i = 0; i < 13; i++)
+		params[i + 1] = s->a[i].buf;
+	PGresult *r = PQexecPrepared(s->pg, "write", 14, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (!ok) {
+		struct errbuf err;
+		pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		if (is_connection_error(s)) {
+			/* Keep everything for after the reconnect. */
+			msg_list_concat(&batch, &s->results);
+			s->results = batch;
+			if (reps) {
+				last->next = s->rep_head;
+				s->rep_head = reps;
+				if (!last->next)
+					s->rep_tail = &last->next;
+				s->rep_len += nrep;
+			}
+			return -1;
+		}
+		log_error("store_write_failed", "results=%d reports=%d error=\"%s\"", batch.len, nrep, err.msg);
+		if (++s->write_failures < WRITE_TRIES) {
+			msg_list_concat(&batch, &s->results);
+			s->results = batch;
+			if (reps) {
+				last->next = s->rep_head;
+				s->rep_head = reps;
+				if (!last->next)
+					s->rep_tail = &last->next;
+				s->rep_len += nrep;
+			}
+			return 0;
+		}
+		/* Given up: the messages come back when their lease ends, the
+		 * reports are refused to the peer, which sends them again. */
+		log_error("store_write_dropped", "results=%d reports=%d", batch.len, nrep);
+		s->write_failures = 0;
+		while (batch.len)
+			msg_free(msg_list_pop(&batch));
+		send_acks_reports(s, reps, false);
+		return 0;
+	}
+	PQclear(r);
+	s->write_failures = 0;
+	log_debug("store_written", "results=%d reports=%d", batch.len, nrep);
+	while (batch.len)
+		msg_free(msg_list_pop(&batch));
+	send_acks_reports(s, reps, true);
+	return 0;
+}
+
+static int write_inbound(struct store *s)
+{
+	struct inbound *list = s->inb_head, *last = NULL;
+	int n = 0;
+	for (struct inbound *in = list; in && n < WRITE_MAX; in = in->next)
+		last = in, n++;
+	s->inb_head = last->next;
+	if (!s->inb_head)
+		s->inb_tail = &s->inb_head;
+	last->next = NULL;
+	s->inb_len -= n;
+
+	reset_arrays(s, 9);
+	for (struct inbound *in = list; in; in = in->next) {
+		char ts[32] = "";
+		if (in->smsc_ts_s) {
+			time_t t = (time_t)in->smsc_ts_s;
+			struct tm tm;
+			gmtime_r(&t, &tm);
+			strftime(ts, sizeof ts, "%Y-%m-%d %H:%M:%S+00", &tm);
+		}
+		sbuf_arr_text(&s->a[0], in->conn);
+		sbuf_arr_text(&s->a[1], in->sender);
+		sbuf_arr_text(&s->a[2], in->recipient);
+		sbuf_arr_text(&s->a[3], in->body);
+		sbuf_arr_text(&s->a[4], in->payload);
+		sbuf_arr_text(&s->a[5], in->udh);
+		sbuf_arr_text(&s->a[6], in->encoding);
+		sbuf_arr_int(&s->a[7], in->parts > 0 ? in->parts : 1);
+		sbuf_arr_text(&s->a[8], in->smsc_ts_s ? ts : NULL);
+	}
+	end_arrays(s, 9);
+	const char *params[9];
+	for (int i = 0; i < 9; i++)
+		params[i] = s->a[i].buf;
+	PGresult *r = PQexecPrepared(s->pg, "inbound", 9, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		struct errbuf err;
+		pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		if (is_connection_error(s)) {
+			last->next = s->inb_head;
+			s->inb_head = list;
+			if (!last->next)
+				s->inb_tail = &last->next;
+			s->inb_len += n;
+			return -1;
+		}
+		/* Refused (a constraint, a full disk): the peer is told no and
+		 * sends again later; nothing is acknowledged that is not stored. */
+		log_error("store_inbound_refused", "messages=%d error=\"%s\"", n, err.msg);
+		send_acks_inbound(s, list, false);
+		return 0;
+	}
+	PQclear(r);
+	log_debug("store_inbound", "messages=%d", n);
+	send_acks_inbound(s, list, true);
+	return 0;
+}
+
+static int write_states(struct store *s)
+{
+	while (s->nstates) {
+		struct store_conn_state *st = s->states[0];
+		const char *params[] = {st->name, s->cfg->instance, st->state, st->detail};
+		struct errbuf err;
+		PGresult *r = PQexecPrepared(s->pg, "conn_state", 4, params, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		if (!ok && is_connection_error(s))
+			return -1;
+		if (!ok)
+			log_warn("store_conn_state_failed", "conn=%s error=\"%s\"", st->name, err.msg);
+		free(st->name);
+		free(st->state);
+		free(st->detail);
+		free(st);
+		memmove(s->states, s->states + 1, (size_t)--s->nstates * sizeof *s->states);
+	}
+	return 0;
+}
+
+static int heartbeat(struct store *s)
+{
+	char pid[16], host[256] = "";
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	if (gethostname(host, sizeof host - 1)) {
+	}
+	const char *params[] = {s->cfg->instance, pid, host};
+	PGresult *r = PQexecPrepared(s->pg, "heartbeat", 3, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	return ok || !is_connection_error(s) ? 0 : -1;
+}
+
+/* ---- claiming ---- */
+
+static char *field_dup(PGresult *r, int row, int col)
+{
+	if (col < 0 || PQgetisnull(r, row, col))
+		return NULL;
+	return xstrdup(PQgetvalue(r, row, col));
+}
+
+/* Parses a text[] / int[] literal of simple elements (connection names and
+ * numbers never need quoting). */
+static int parse_array(const char *lit, char ***out)
+{
+	int n = 0, cap = 4;
+	char **v = xmalloc((size_t)cap * sizeof *v);
+	const char *p = lit;
+	if (*p == '{')
+		p++;
+	while (*p && *p != '}') {
+		const char *start = p;
+		char *item;
+		if (*p == '"') {
+			struct sbuf b;
+			sbuf_init(&b);
+			for (p++; *p && *p != '"'; p++) {
+				if (*p == '\\' && p[1])
+					p++;
+				sbuf_add(&b, p, 1);
+			}
+			if (*p == '"')
+				p++;
+			item = b.buf;
+		} else {
+			while (*p && *p != ',' && *p != '}')
+				p++;
+			item = xstrndup(start, (size_t)(p - start));
+		}
+		if (n == cap)
+			v = xrealloc(v, (size_t)(cap *= 2) * sizeof *v);
+		v[n++] = item;
+		if (*p == ',')
+			p++;
+	}
+	*out = v;
+	return n;
+}
+
+static void free_strv(char **v, int n)
+{
+	for (int i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static int64_t parse_epoch(const char *s)
+{
+	struct tm tm = {0};
+	int off_h = 0, off_m = 0;
+	char sign = '+';
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
+		   &tm.tm_sec) != 6)
+		return 0;
+	const char *tz = s + strlen(s);
+	while (tz > s && tz[-1] != '+' && tz[-1] != '-' && tz[-1] != ' ')
+		tz--;
+	if (tz > s && (tz[-1] == '+' || tz[-1] == '-')) {
+		sign = tz[-1];
+		sscanf(tz, "%d:%d", &off_h, &off_m);
+	}
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	int64_t t = (int64_t)timegm(&tm);
+	int64_t off = off_h * 3600 + off_m * 60;
+	return sign == '+' ? t - off : t + off;
+}
+
+static int claim(struct store *s, int want)
+{
+	struct store_demand *d = s->demand;
+	struct sbuf *conns = &s->a[0];
+	sbuf_reset(conns);
+	sbuf_arr_begin(conns);
+	for (int i = 0; i < d->nconns; i++)
+		sbuf_arr_text(conns, d->conns[i]);
+	sbuf_arr_end(conns);
+	char limit[16];
+	snprintf(limit, sizeof limit, "%d", want);
+	const char *params[] = {s->cfg->instance, conns->buf, limit};
+	PGresult *r = PQexecPrepared(s->pg, "claim", 3, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		struct errbuf err;
+		pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		if (is_connection_error(s))
+			return -1;
+		log_error("store_claim_failed", "error=\"%s\"", err.msg);
+		return 0;
+	}
+	int n = PQntuples(r);
+	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
+	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
+	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"),
+	    c_rep = PQfnumber(r, "want_report"), c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"),
+	    c_valid = PQfnumber(r, "valid_until"), c_ref = PQfnumber(r, "client_ref"),
+	    c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
+	    c_rc = PQfnumber(r, "route_connections"), c_rp = PQfnumber(r, "route_positions"),
+	    c_rw = PQfnumber(r, "route_weights");
+	struct msg_list list = {0};
+	for (int i = 0; i < n; i++) {
+		struct msg *m = xcalloc(1, sizeof *m);
+		m->id = strtoll(PQgetvalue(r, i, c_id), NULL, 10);
+		m->recipient = field_dup(r, i, c_rcpt);
+		m->sender = field_dup(r, i, c_snd);
+		m->body = field_dup(r, i, c_body);
+		m->payload = field_dup(r, i, c_pay);
+		m->udh = field_dup(r, i, c_udh);
+		m->encoding = field_dup(r, i, c_enc);
+		m->client_ref = field_dup(r, i, c_ref);
+		m->forced_conn = field_dup(r, i, c_conn);
+		m->priority = c_prio >= 0 ? atoi(PQgetvalue(r, i, c_prio)) : 0;
+		m->want_report = c_rep >= 0 && PQgetvalue(r, i, c_rep)[0] == 't';
+		m->flash = c_flash >= 0 && PQgetvalue(r, i, c_flash)[0] == 't';
+		m->msg_class = c_cls >= 0 && !PQgetisnull(r, i, c_cls) ? atoi(PQgetvalue(r, i, c_cls)) : -1;
+		m->valid_until_s =
+		    c_valid >= 0 && !PQgetisnull(r, i, c_valid) ? parse_epoch(PQgetvalue(r, i, c_valid)) : 0;
+		m->attempts = c_att >= 0 ? atoi(PQgetvalue(r, i, c_att)) : 1;
+		m->retry_after_s = -1;
+		if (!m->encoding)
+			m->encoding = xstrdup("auto");
+		char **conn_v = NULL, **pos_v = NULL, **w_v = NULL;
+		int nc = c_rc >= 0 && !PQgetisnull(r, i, c_rc) ? parse_array(PQgetvalue(r, i, c_rc), &conn_v) : 0;
+		int np = c_rp >= 0 && !PQgetisnull(r, i, c_rp) ? parse_array(PQgetvalue(r, i, c_rp), &pos_v) : 0;
+		int nw = c_rw >= 0 && !PQgetisnull(r, i, c_rw) ? parse_array(PQgetvalue(r, i, c_rw), &w_v) : 0;
+		if (nc) {
+			m->route = xcalloc((size_t)nc, sizeof *m->route);
+			for (int k = 0; k < nc; k++) {
+				m->route[k].conn = conn_v[k];
+				conn_v[k] = NULL;
+				m->route[k].position = k < np ? atoi(pos_v[k]) : 0;
+				m->route[k].weight = k < nw ? atoi(w_v[k]) : 1;
+			}
+			m->nroute = nc;
+		}
+		free_strv(conn_v, nc);
+		free_strv(pos_v, np);
+		free_strv(w_v, nw);
+		msg_list_push(&list, m);
+	}
+	PQclear(r);
+	if (n) {
+		struct msg_list *out = xmalloc(sizeof *out);
+		*out = list;
+		s->claimed_total += (uint64_t)n;
+		chan_put(s->out, TO_LOOP_CLAIMED, out);
+		log_debug("store_claimed", "messages=%d want=%d", n, want);
+	}
+	s->wake = n == want; /* a full batch: there may be more right now */
+	return 0;
+}
+
+/* ---- the thread ---- */
+
+static void take_items(struct store *s)
+{
+	for (struct chan_item *it = chan_take_all(&s->in), *next; it; it = next) {
+		next = it->next;
+		switch (it->kind) {
+		case TO_STORE_RESULTS: {
+			struct msg_list *l = it->ptr;
+			msg_list_concat(&s->results, l);
+			free(l);
+			break;
+		}
+		case TO_STORE_INBOUND:
+			for (struct inbound *in = it->ptr, *nx; in; in = nx) {
+				nx = in->next;
+				in->next = NULL;
+				*s->inb_tail = in;
+				s->inb_tail = &in->next;
+				s->inb_len++;
+			}
+			break;
+		case TO_STORE_REPORTS:
+			for (struct report *r = it->ptr, *nx; r; r = nx) {
+				nx = r->next;
+				r->next = NULL;
+				*s->rep_tail = r;
+				s->rep_tail = &r->next;
+				s->rep_len++;
+			}
+			break;
+		case TO_STORE_DEMAND:
+			store_demand_free(s->demand);
+			s->demand = it->ptr;
+			break;
+		case TO_STORE_CONN_STATE:
+			s->states = xrealloc(s->states, (size_t)(s->nstates + 1) * sizeof *s->states);
+			s->states[s->nstates++] = it->ptr;
+			break;
+		case TO_STORE_RELOAD:
+			s->reload = true;
+			break;
+		case TO_STORE_STOP:
+			s->stopping = true;
+			break;
+		}
+		free(it);
+	}
+}
+
+static void read_notifies(struct store *s)
+{
+	if (!PQconsumeInput(s->pg))
+		return;
+	PGnotify *n;
+	while ((n = PQnotifies(s->pg))) {
+		if (strcmp(n->relname, "smspool_config") == 0)
+			s->reload = true;
+		else
+			s->wake = true;
+		PQfreemem(n);
+	}
+}
+
+static int claim_room(struct store *s)
+{
+	if (!s->demand || s->stopping)
+		return 0;
+	int64_t room = (int64_t)s->demand->want - (int64_t)(s->claimed_total - s->demand->claims_seen);
+	if (room <= 0 || s->demand->nconns == 0)
+		return 0;
+	return room > CLAIM_MAX ? CLAIM_MAX : (int)room;
+}
+
+/* One round of work while connected: returns -1 if the connection broke. */
+static int work(struct store *s)
+{
+	uint64_t now = now_mono_ms();
+	if (s->reload) {
+		struct errbuf err;
+		if (load_config(s, &err)) {
+			if (is_connection_error(s))
+				return -1;
+			log_error("store_config_failed", "error=\"%s\"", err.msg);
+		}
+		s->reload = false;
+	}
+	if ((s->results.len || s->rep_len) && write_results_reports(s))
+		return -1;
+	if (s->inb_len && write_inbound(s))
+		return -1;
+	if (s->nstates && write_states(s))
+		return -1;
+	if (now >= s->next_heartbeat_ms) {
+		if (heartbeat(s))
+			return -1;
+		s->next_heartbeat_ms = now + HEARTBEAT_MS;
+	}
+	int room = claim_room(s);
+	if (room > 0 && (s->wake || now >= s->next_poll_ms)) {
+		s->next_poll_ms = now + POLL_MS;
+		if (claim(s, room))
+			return -1;
+	}
+	read_notifies(s);
+	return 0;
+}
+
+static bool pending_writes(struct store *s)
+{
+	return s->results.len || s->rep_len || s->inb_len || s->nstates;
+}
+
+static void give_up_pending(struct store *s)
+{
+	if (s->results.len)
+		log_warn("store_unwritten_results", "messages=%d (they return to the queue when their lease ends)",
+			 s->results.len);
+	while (s->results.len)
+		msg_free(msg_list_pop(&s->results));
+	send_acks_inbound(s, s->inb_head, false);
+	send_acks_reports(s, s->rep_head, false);
+	s->inb_head = NULL;
+	s->rep_head = NULL;
+}
+
+static void *store_main(void *arg)
+{
+	struct store *s = arg;
+	uint64_t backoff = 100, stop_deadline = 0;
+	for (;;) {
+		take_items(s);
+		if (s->stopping && !stop_deadline)
+			stop_deadline = now_mono_ms() + 10000;
+		if (!s->pg) {
+			struct errbuf err;
+			if (store_connect(s, false, &err) == 0) {
+				log_info("store_reconnected", "instance=%s", s->cfg->instance);
+				backoff = 100;
+			} else {
+				log_warn("store_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff, err.msg);
+				if (s->stopping && now_mono_ms() > stop_deadline)
+					break;
+				struct pollfd p = {.fd = chan_fd(&s->in), .events = POLLIN};
+				poll(&p, 1, (int)backoff);
+				backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
+				continue;
+			}
+		}
+		if (work(s)) {
+			log_warn("store_connection_lost", "error=\"%s\"", PQerrorMessage(s->pg));
+			disconnect(s);
+			continue;
+		}
+		if (s->stopping && !pending_writes(s))
+			break;
+		if (s->stopping && now_mono_ms() > stop_deadline)
+			break;
+		int timeout = POLL_MS;
+		if (pending_writes(s) || (s->wake && claim_room(s) > 0))
+			timeout = 0;
+		else {
+			uint64_t now = now_mono_ms();
+			if (s->next_poll_ms > now && s->next_poll_ms - now < (uint64_t)timeout)
+				timeout = (int)(s->next_poll_ms - now);
+		}
+		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
+				      {.fd = PQsocket(s->pg), .events = POLLIN}};
+		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+	}
+	if (pending_writes(s))
+		give_up_pending(s);
+	if (s->pg) {
+		struct errbuf err;
+		if (release_claims(s->pg, s->cfg->instance, "store_release", &err))
+			log_warn("store_release_failed", "error=\"%s\"", err.msg);
+	}
+	disconnect(s);
+	chan_put(s->out, TO_LOOP_STOPPED, NULL);
+	return NULL;
+}
+
+struct store *store_start(const struct config *cfg, struct chan *to_loop, struct errbuf *err)
+{
+	struct store *s = xcalloc(1, sizeof *s);
+	s->cfg = cfg;
+	s->out = to_loop;
+	s->inb_tail = &s->inb_head;
+	s->rep_tail = &s->rep_head;
+	for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
+		sbuf_init(&s->a[i]);
+	chan_init(&s->in);
+	if (store_connect(s, true, err)) {
+		chan_destroy(&s->in);
+		for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
+			sbuf_free(&s->a[i]);
+		free(s);
+		return NULL;
+	}
+	if (pthread_create(&s->thread, NULL, store_main, s) != 0)
+		abort();
+	return s;
+}
+
+void store_join(struct store *s)
+{
+	pthread_join(s->thread, NULL);
+	take_items(s);
+	while (s->results.len)
+		msg_free(msg_list_pop(&s->results));
+	for (struct inbound *in = s->inb_head, *n; in; in = n)
+		n = in->next, inbound_free(in);
+	for (struct report *r = s->rep_head, *n; r; r = n)
+		n = r->next, report_free(r);
+	for (int i = 0; i < s->nstates; i++) {
+		free(s->states[i]->name);
+		free(s->states[i]->state);
+		free(s->states[i]->detail);
+		free(s->states[i]);
+	}
+	free(s->states);
+	store_demand_free(s->demand);
+	for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
+		sbuf_free(&s->a[i]);
+	chan_destroy(&s->in);
+	free(s);
+}

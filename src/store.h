@@ -1,0 +1,83 @@
+/*
+ * store: the thread that owns the database.  Plain, linear SQL: it waits on
+ * the LISTEN socket and its channel, claims batches of messages when the
+ * loop has room for them, and writes results, reports and inbound texts in
+ * batches — one statement per batch, never one round trip per message.
+ * It survives the loss of PostgreSQL: it reconnects with backoff and keeps
+ * what it has not written yet.
+ */
+#ifndef SMSPOOL_STORE_H
+#define SMSPOOL_STORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "chan.h"
+#include "config.h"
+#include "msg.h"
+
+/* Items the loop sends to the store (chan_item.kind). */
+enum {
+	TO_STORE_RESULTS = 1, /* struct msg list: completed messages */
+	TO_STORE_INBOUND,     /* struct inbound list */
+	TO_STORE_REPORTS,     /* struct report list */
+	TO_STORE_DEMAND,      /* struct store_demand */
+	TO_STORE_CONN_STATE,  /* struct store_conn_state */
+	TO_STORE_RELOAD,      /* NULL: read the configuration again */
+	TO_STORE_STOP,        /* NULL: write what is left, then stop */
+};
+
+/* Items the store sends to the loop. */
+enum {
+	TO_LOOP_CLAIMED = 100, /* struct msg list */
+	TO_LOOP_ACKS,          /* struct store_ack list */
+	TO_LOOP_CONFIG,        /* struct store_config */
+	TO_LOOP_STOPPED,       /* NULL: the store thread has ended */
+	TO_LOOP_FATAL,         /* char *: a reason to stop the daemon */
+};
+
+/* How many messages the loop can take now, for which connections.
+ * claims_seen: the number of claimed messages the loop had received when it
+ * computed want, so that the store does not claim twice for the same room. */
+struct store_demand {
+	int want;
+	uint64_t claims_seen;
+	int nconns;
+	char **conns;
+};
+void store_demand_free(struct store_demand *d);
+
+struct store_conn_state {
+	char *name, *state, *detail;
+};
+
+struct store_ack {
+	uint64_t conn_id, token;
+	bool committed;
+	struct store_ack *next;
+};
+
+struct store_conn_row {
+	char *name, *type, *settings; /* settings: JSON text */
+	bool enabled;
+	double throughput; /* 0 = unlimited */
+	int window;
+};
+
+struct store_config {
+	int n;
+	struct store_conn_row *rows;
+};
+void store_config_free(struct store_config *c);
+
+struct store;
+
+/* Connects, takes the instance lock, returns the claims a dead predecessor
+ * with the same instance name left behind, and starts the thread.  NULL with
+ * err set when the database cannot be used. */
+struct store *store_start(const struct config *cfg, struct chan *to_loop, struct errbuf *err);
+struct chan *store_chan(struct store *s);
+/* Waits for the thread (after TO_STORE_STOP) and frees it. */
+void store_join(struct store *s);
+
+#endif

@@ -1,0 +1,258 @@
+/*
+ * The driver contract of drivers/driver.h, held against every driver that
+ * can run without a peer.  This file plays the core: it implements the
+ * core_* and conn_* functions itself and records every call.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "driver.h"
+#include "util.h"
+
+struct conn {
+	const struct driver_ops *ops;
+	void *conf, *drv;
+	struct event_base *base;
+	enum conn_state state;
+	int submitted, completed, sent, received, reports, stopped_calls;
+	bool stopped, called_after_stop;
+	int64_t completed_ids[64];
+};
+
+const char *conn_name(const struct conn *c)
+{
+	(void)c;
+	return "contract";
+}
+const void *conn_conf(const struct conn *c)
+{
+	return c->conf;
+}
+void *conn_driver_data(const struct conn *c)
+{
+	return c->drv;
+}
+void conn_set_driver_data(struct conn *c, void *data)
+{
+	c->drv = data;
+}
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return c->base;
+}
+const char *conn_instance(const struct conn *c)
+{
+	(void)c;
+	return "test";
+}
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	(void)detail;
+	if (c->stopped)
+		c->called_after_stop = true;
+	c->state = state;
+}
+void core_complete(struct conn *c, struct msg *m)
+{
+	if (c->stopped)
+		c->called_after_stop = true;
+	for (int i = 0; i < c->completed && i < 64; i++)
+		if (c->completed_ids[i] == m->id)
+			fail_msg("message %lld completed twice", (long long)m->id);
+	if (c->completed < 64)
+		c->completed_ids[c->completed] = m->id;
+	c->completed++;
+	if (m->outcome == MSG_SENT) {
+		c->sent++;
+		assert_true(m->parts >= 1);
+		assert_non_null(m->remote_ids);
+		int ids = 1;
+		for (const char *p = m->remote_ids; *p; p++)
+			ids += *p == '\x1f';
+		assert_int_equal(ids, m->parts);
+	}
+	msg_free(m);
+}
+void core_received(struct conn *c, struct inbound *in, uint64_t token)
+{
+	(void)token;
+	if (c->stopped)
+		c->called_after_stop = true;
+	assert_non_null(in->sender);
+	assert_non_null(in->recipient);
+	c->received++;
+	inbound_free(in);
+}
+void core_report(struct conn *c, struct report *r, uint64_t token)
+{
+	(void)token;
+	if (c->stopped)
+		c->called_after_stop = true;
+	assert_non_null(r->remote_id);
+	assert_non_null(r->state);
+	c->reports++;
+	report_free(r);
+}
+void core_stopped(struct conn *c)
+{
+	c->stopped = true;
+	c->stopped_calls++;
+}
+
+/* Settings that let each driver run here without a peer; a driver missing
+ * from this table fails the test, so that none is forgotten. */
+static const struct {
+	const char *type, *settings;
+} test_settings[] = {
+    {"loopback", "{}"},
+    {"emulator", "{\"latency_ms\": 20, \"report_delay_ms\": 10, \"seed\": 3, \"accept_rate\": 0.8}"},
+};
+
+static struct msg *make_msg(int64_t id, const char *body)
+{
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->id = id;
+	m->recipient = xstrdup("+15551234567");
+	m->sender = xstrdup("smspool");
+	m->body = xstrdup(body);
+	m->encoding = xstrdup("auto");
+	m->want_report = true;
+	m->attempts = 1;
+	m->msg_class = -1;
+	m->retry_after_s = -1;
+	return m;
+}
+
+static void run_until(struct conn *c, bool (*done)(struct conn *), int max_ms)
+{
+	uint64_t end = now_mono_ms() + (uint64_t)max_ms;
+	while (!done(c) && now_mono_ms() < end)
+		event_base_loop(c->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+}
+
+static bool is_up(struct conn *c)
+{
+	return c->state == CONN_UP;
+}
+static bool all_completed(struct conn *c)
+{
+	return c->completed == c->submitted;
+}
+static bool has_stopped(struct conn *c)
+{
+	return c->stopped;
+}
+
+static const char *settings_for(const char *type)
+{
+	for (size_t i = 0; i < ARRAY_LEN(test_settings); i++)
+		if (strcmp(test_settings[i].type, type) == 0)
+			return test_settings[i].settings;
+	return NULL;
+}
+
+static void open_conn(struct conn *c, const struct driver_ops *ops)
+{
+	memset(c, 0, sizeof *c);
+	c->ops = ops;
+	c->base = event_base_new();
+	c->conf = xcalloc(1, ops->conf_size ? ops->conf_size : 1);
+	const char *json = settings_for(ops->name);
+	if (!json)
+		fail_msg("driver %s has no entry in test_settings", ops->name);
+	struct errbuf err = {""};
+	if (settings_parse(ops->settings, json, c->conf, &err))
+		fail_msg("driver %s: %s", ops->name, err.msg);
+	if (ops->check && ops->check(c->conf, &err))
+		fail_msg("driver %s: check: %s", ops->name, err.msg);
+	assert_int_equal(ops->open(c), 0);
+	run_until(c, is_up, 2000);
+	assert_int_equal(c->state, CONN_UP);
+}
+
+static void close_conn(struct conn *c)
+{
+	c->ops->close(c);
+	settings_free(c->ops->settings, c->conf);
+	free(c->conf);
+	event_base_free(c->base);
+}
+
+/* Every submit gets exactly one completion. */
+static void every_submit_completes_once(void **state)
+{
+	(void)state;
+	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
+		if (!((*d)->caps & CAP_SEND))
+			continue;
+		struct conn c;
+		open_conn(&c, *d);
+		for (int i = 1; i <= 20; i++) {
+			c.submitted++;
+			c.ops->submit(&c, make_msg(i, i % 2 ? "short" : "a text that is long enough to be counted "
+									  "as more than one part when the limit is "
+									  "one hundred and sixty characters, which "
+									  "this one passes by a few words"));
+		}
+		run_until(&c, all_completed, 3000);
+		assert_int_equal(c.completed, c.submitted);
+		c.ops->stop(&c);
+		run_until(&c, has_stopped, 3000);
+		assert_int_equal(c.stopped_calls, 1);
+		assert_false(c.called_after_stop);
+		close_conn(&c);
+	}
+}
+
+/* stop() completes what is still lent before core_stopped(). */
+static void stop_completes_in_flight(void **state)
+{
+	(void)state;
+	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
+		if (!((*d)->caps & CAP_SEND))
+			continue;
+		struct conn c;
+		open_conn(&c, *d);
+		for (int i = 1; i <= 10; i++) {
+			c.submitted++;
+			c.ops->submit(&c, make_msg(100 + i, "in flight"));
+		}
+		c.ops->stop(&c);
+		run_until(&c, has_stopped, 3000);
+		assert_true(c.stopped);
+		assert_int_equal(c.completed, c.submitted);
+		assert_false(c.called_after_stop);
+		close_conn(&c);
+	}
+}
+
+/* Unknown settings keys are refused for every driver. */
+static void unknown_settings_refused(void **state)
+{
+	(void)state;
+	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
+		void *conf = xcalloc(1, (*d)->conf_size ? (*d)->conf_size : 1);
+		struct errbuf err = {""};
+		assert_int_equal(settings_parse((*d)->settings, "{\"no_such_key\": 1}", conf, &err), -1);
+		assert_non_null(strstr(err.msg, "no_such_key"));
+		settings_free((*d)->settings, conf);
+		free(conf);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(every_submit_completes_once),
+	    cmocka_unit_test(stop_completes_in_flight),
+	    cmocka_unit_test(unknown_settings_refused),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
