@@ -129,8 +129,11 @@ char *settings_schema_json(const struct setting *table)
 		json_object_set_new(k, "type", json_string(type_names[s->type]));
 		json_object_set_new(k, "required", json_boolean(s->required));
 		if (s->has_range) {
-			json_object_set_new(k, "min", json_real(s->min));
-			json_object_set_new(k, "max", json_real(s->max));
+			/* Integral bounds as JSON integers, so that messages read "<= 1", not "<= 1.0". */
+			json_object_set_new(k, "min", s->min == (double)(long long)s->min ? json_integer((long long)s->min)
+											  : json_real(s->min));
+			json_object_set_new(k, "max", s->max == (double)(long long)s->max ? json_integer((long long)s->max)
+											  : json_real(s->max));
 		}
 		if (s->description)
 			json_object_set_new(k, "description", json_string(s->description));

@@ -269,6 +269,7 @@ static void route(struct core *k, struct msg *m)
 		return;
 	}
 	struct conn *c = find_conn(k, m->route[idx].conn);
+	log_debug("route", "id=%" PRId64 " conn=%s", m->id, c->name);
 	msg_list_push(&c->pending, m);
 }
 

@@ -48,7 +48,7 @@ struct store {
 	bool reload;     /* re-read the configuration */
 	bool stopping;   /* TO_STORE_STOP received */
 	uint64_t next_poll_ms, next_heartbeat_ms;
-	struct sbuf a[12]; /* array parameters, reused */
+	struct sbuf a[16]; /* array parameters, reused */
 };
 
 void store_demand_free(struct store_demand *d)
@@ -571,6 +571,8 @@ static int claim(struct store *s, int want)
 		PQclear(r);
 		if (is_connection_error(s))
 			return -1;
+		/* Wait for the next poll: a broken claim must not spin. */
+		s->wake = false;
 		log_error("store_claim_failed", "error=\"%s\"", err.msg);
 		return 0;
 	}
