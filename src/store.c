@@ -329,6 +329,7 @@ static int write_results_reports(struct store *s)
 	const char *params[14] = {s->cfg->instance};
 	for (int i = 0; i < 13; i++)
 		params[i + 1] = s->a[i].buf;
+	uint64_t t0 = now_mono_ms();
 	PGresult *r = PQexecPrepared(s->pg, "write", 14, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
 	if (!ok) {
@@ -372,7 +373,7 @@ static int write_results_reports(struct store *s)
 	}
 	PQclear(r);
 	s->write_failures = 0;
-	log_debug("store_written", "results=%d reports=%d", batch.len, nrep);
+	log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
 	while (batch.len)
 		msg_free(msg_list_pop(&batch));
 	send_acks_reports(s, reps, true);
@@ -564,6 +565,7 @@ static int claim(struct store *s, int want)
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", want);
 	const char *params[] = {s->cfg->instance, conns->buf, limit};
+	uint64_t t0 = now_mono_ms();
 	PGresult *r = PQexecPrepared(s->pg, "claim", 3, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
@@ -632,7 +634,7 @@ static int claim(struct store *s, int want)
 		*out = list;
 		s->claimed_total += (uint64_t)n;
 		chan_put(s->out, TO_LOOP_CLAIMED, out);
-		log_debug("store_claimed", "messages=%d want=%d", n, want);
+		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
 	}
 	s->wake = n == want; /* a full batch: there may be more right now */
 	return 0;
