@@ -8,7 +8,7 @@
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 10
 CC ?= cc
-PKGS := libpq libevent jansson
+PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd
 
 ifeq ($(SANITIZE),1)
 B := build-san
@@ -84,15 +84,20 @@ fuzz-build: $(FUZZ_BIN)
 deps:
 	@sh packaging/install-deps.sh
 
-run: deps all
+# deps runs first and alone; the build is a second make so that pkg-config
+# is asked for flags only once the -dev packages are installed.
+run: deps
+	@$(MAKE) --no-print-directory all
 	@sh packaging/run.sh
 
-check: deps all unit fuzz-build
+check: deps
+	@$(MAKE) --no-print-directory -j2 all unit fuzz-build
 	@sh tests/run.sh
 
 test: check
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run.sh
 
 format:

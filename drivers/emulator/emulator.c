@@ -181,6 +181,10 @@ static void schedule_reports(struct emulator *e, const struct emulator_conf *con
 	format_date(date, sizeof date);
 	const char *p = m->remote_ids;
 	uint64_t due = now_mono_ms() + (uint64_t)conf->report_delay_ms;
+	/* With no delay the report goes out with the result, in the same batch
+	 * to the store: a killed daemon cannot leave the message sent with its
+	 * report lost (an in-process SMSC dies with the daemon). */
+	bool now = conf->report_delay_ms == 0;
 	while (p) {
 		const char *sep = strchr(p, '\x1f');
 		struct report *r = xcalloc(1, sizeof *r);
@@ -191,7 +195,10 @@ static void schedule_reports(struct emulator *e, const struct emulator_conf *con
 		snprintf(text, sizeof text, "id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:",
 			 r->remote_id, outcome == 0 ? "001" : "000", date, date, outcome_stat[outcome], r->error_code);
 		r->text = xstrdup(text);
-		fifo_push(&e->reports, due, r);
+		if (now)
+			core_report(e->c, r, 0);
+		else
+			fifo_push(&e->reports, due, r);
 		p = sep ? sep + 1 : NULL;
 	}
 	arm(e->report_ev, &e->reports);

@@ -1,0 +1,81 @@
+#!/bin/sh
+# Installs the Debian packages that smspool needs to build, run and test.
+#
+#   sh packaging/install-deps.sh        (what `make deps`, `make run`, `make check` call)
+#
+# Checks with dpkg-query first: when everything is there it prints nothing and
+# exits 0 at once.  Runs `apt-get update` only when something is missing.
+# As a non-root user with something missing it prints the apt-get command to
+# run and exits 1.  Installing PostgreSQL must not start Debian's stock cluster
+# (we run a private one under var/pg): a temporary /usr/sbin/policy-rc.d that
+# exits 101 keeps every service from starting during the install.
+set -eu
+
+PKGS="build-essential pkg-config clang libpq-dev libevent-dev libjansson-dev
+libssl-dev libcurl4-openssl-dev libmicrohttpd-dev unixodbc-dev libserialport-dev
+libcmocka-dev postgresql-15 postgresql-15-pgtap
+libtap-parser-sourcehandler-pgtap-perl psmisc procps"
+
+installed() {
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
+}
+
+missing=""
+for p in $PKGS; do
+	installed "$p" || missing="$missing $p"
+done
+# contrib: Debian 12 ships it inside postgresql-15 and names the metapackage
+# postgresql-contrib; a real postgresql-contrib-15 package is used if one exists.
+contrib_missing=0
+if ! installed postgresql-contrib-15 && ! installed postgresql-contrib; then
+	contrib_missing=1
+fi
+
+if [ -z "$missing" ] && [ "$contrib_missing" = 0 ]; then
+	exit 0
+fi
+
+contrib_name() {
+	# A virtual package has no record of its own: `apt-cache show` fails for it.
+	if apt-cache show --no-all-versions postgresql-contrib-15 >/dev/null 2>&1; then
+		echo postgresql-contrib-15
+	else
+		echo postgresql-contrib
+	fi
+}
+
+if [ "$(id -u)" != 0 ]; then
+	[ "$contrib_missing" = 1 ] && missing="$missing $(contrib_name)"
+	echo "install-deps: missing Debian packages:$missing" >&2
+	echo "install-deps: run as root:" >&2
+	echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+echo "install-deps: installing:$missing$([ "$contrib_missing" = 1 ] && echo ' (postgresql contrib)')"
+apt-get update -q
+
+[ "$contrib_missing" = 1 ] && missing="$missing $(contrib_name)"
+
+# Keep services (the stock PostgreSQL cluster above all) from starting during
+# the install.  An existing policy-rc.d is left as it is.
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\n# temporary, from smspool packaging/install-deps.sh\nexit 101\n' > "$policy"
+	chmod 755 "$policy"
+	made_policy=1
+fi
+cleanup() {
+	if [ "$made_policy" = 1 ]; then rm -f "$policy"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# shellcheck disable=SC2086  # word splitting of the package list is wanted
+apt-get install -y -q --no-install-recommends $missing
+
+echo "install-deps: done"
+# A stock 15/main cluster, if one runs, is left alone: we never use it, and
+# the private cluster listens on a Unix socket of its own, port 5499.
