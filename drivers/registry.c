@@ -5,10 +5,12 @@
 
 extern const struct driver_ops loopback_driver;
 extern const struct driver_ops emulator_driver;
+extern const struct driver_ops smpp_driver;
 
 const struct driver_ops *const driver_registry[] = {
     &loopback_driver,
     &emulator_driver,
+    &smpp_driver,
     NULL,
 };
 

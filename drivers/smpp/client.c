@@ -1,0 +1,1781 @@
+/*
+ * smpp client: smspool as an ESME, connection type "smpp".
+ *
+ * Layers, kept apart:
+ * - codec: pdu.c / receipt.c / status.c (pure, fuzzed), conf.c (settings);
+ * - session: one `enum smpp_state` per TCP session, changed only through
+ *   session_set(), whose single switch does each state's entry work and logs
+ *   every transition at debug.  With bind_mode "transceiver" there is one
+ *   session; with "transmitter+receiver" two, bound and lost together;
+ * - transport: a libevent bufferevent (optionally OpenSSL) on the core's
+ *   event base; nothing here blocks.
+ *
+ * Ownership: a message lent by submit() lives in a `struct submit` until
+ * every one of its submit_sm PDUs is answered, times out or its session is
+ * lost; then it is completed exactly once.  An inbound text or report is
+ * handed to the core with a token; the deliver_sm_resp waits in a `struct
+ * ack` until acked() says whether the database committed it.  A long inbound
+ * text is answered part by part only once the whole (or what arrived before
+ * the reassembly timeout) is committed, so a crash never loses a part the
+ * SMSC believes delivered.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "codec/gsm7.h"
+#include "codec/reasm.h"
+#include "codec/sms.h"
+#include "codec/ucs2.h"
+#include "codec/udh.h"
+#include "codec/utf8.h"
+#include "driver.h"
+#include "log.h"
+#include "smpp/conf.h"
+#include "smpp/pdu.h"
+#include "smpp/receipt.h"
+#include "smpp/status.h"
+#include "util.h"
+
+enum {
+	TICK_MS = 200,
+	PART_BUCKETS = 4096, /* outstanding submit_sm, by sequence number */
+	ACK_BUCKETS = 1024,  /* deliveries waiting for the database, by token */
+	ID_BUCKETS = 16384,  /* recent remote ids, for receipt id matching */
+	ID_MEMORY = 65536,
+	BAD_PDU_LIMIT = 5,       /* malformed PDUs before the session is dropped */
+	STOP_WAIT_MAX_MS = 5000, /* per stop phase: drain, then unbind */
+	REASM_MAX_SETS = 1024,
+};
+
+enum smpp_state { SMPP_DISCONNECTED, SMPP_CONNECTING, SMPP_BINDING, SMPP_BOUND, SMPP_UNBINDING };
+static const char *const state_names[] = {"disconnected", "connecting", "binding", "bound", "unbinding"};
+
+enum smpp_role { ROLE_TRX, ROLE_TX, ROLE_RX };
+static const char *const role_names[] = {"trx", "tx", "rx"};
+
+struct client;
+
+struct session {
+	struct client *cl;
+	enum smpp_role role;
+	enum smpp_state state;
+	uint64_t gen; /* changes at each connect: answers to an older session are dropped */
+	struct bufferevent *bev;
+	uint32_t seq;
+	uint64_t state_ms, last_rx_ms;
+	uint32_t bind_seq, unbind_seq, enquire_seq; /* 0 = none outstanding */
+	uint64_t enquire_ms;
+	int bad_pdus;
+	const char *close_reason; /* set: close once the output is written */
+};
+
+/* One message in flight. */
+struct submit {
+	struct msg *m;
+	int nparts, answered;
+	char **ids;
+	bool failed;
+	uint32_t status;       /* command_status of the first error; 0 for a local one */
+	const char *local_err; /* static text of a local failure */
+};
+
+/* One submit_sm waiting for its response. */
+struct part {
+	struct session *s;
+	uint32_t seq;
+	struct submit *sub;
+	int idx;
+	uint64_t sent_ms;
+	struct part *hnext, *prev, *next;
+};
+
+struct ack_ref {
+	struct session *s;
+	uint64_t gen;
+	uint32_t seq, cmd; /* cmd: deliver_sm or data_sm */
+};
+
+/* Deliveries answered together when the core acknowledges one token. */
+struct ack {
+	uint64_t token;
+	size_t n, cap;
+	struct ack_ref *refs;
+	struct ack *hnext;
+};
+
+/* An inbound long text being reassembled: the PDUs to answer once stored. */
+struct oset {
+	char *key;
+	unsigned ref, total;
+	struct ack *acc;
+	struct oset *next;
+};
+
+struct idnode {
+	char *id;
+	struct idnode *next;
+};
+
+enum id_map { ID_SAME, ID_DEC2HEX, ID_HEX2DEC };
+
+struct client {
+	struct conn *c;
+	const struct smpp_conf *conf;
+	struct session sess[2];
+	int nsess;
+	struct event *tick_ev, *reconnect_ev, *resume_ev;
+	struct evdns_base *dns;
+	SSL_CTX *ssl_ctx;
+	char peer_host[256];
+	int peer_port;
+	size_t peer_idx;
+	int failures;
+	uint64_t next_gen;
+	bool up, stopping, stopped, unbind_sent;
+	uint64_t stop_phase_ms;
+
+	struct part *parts[PART_BUCKETS], *phead, *ptail;
+	int nparts;
+	struct msg_list held; /* waiting for a throttle pause to end */
+	uint64_t pause_until_ms;
+	unsigned concat_ref;
+
+	struct ack *acks[ACK_BUCKETS];
+	uint64_t next_token;
+	int nacks;
+	struct reasm *reasm;
+	struct oset *osets;
+
+	struct idnode *ids[ID_BUCKETS];
+	char **id_ring;
+	size_t id_pos;
+	enum id_map id_map;
+	bool id_lower;
+	size_t id_width;
+
+	uint8_t obuf[SMPP_PDU_MAX_LEN];
+	struct smpp_pdu in, out;
+};
+
+static void client_lost(struct client *cl, const char *reason);
+static void stop_progress(struct client *cl);
+static void submit_now(struct client *cl, struct msg *m);
+
+/* ---- small helpers ---- */
+
+static const char *cname(const struct client *cl)
+{
+	return conn_name(cl->c);
+}
+
+static void tv_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+static const char *status_name(uint32_t status)
+{
+	const char *n = smpp_status_name(status);
+	return n ? n : "unknown_status";
+}
+
+static uint32_t next_seq(struct session *s)
+{
+	if (++s->seq > 0x7FFFFFFF)
+		s->seq = 1;
+	return s->seq;
+}
+
+/* Clears what a PDU to encode may use (the submit_multi arrays are big and
+ * never used here). */
+static void pdu_reset(struct smpp_pdu *p, uint32_t command_id, uint32_t seq)
+{
+	memset(p, 0, offsetof(struct smpp_pdu, number_of_dests));
+	p->number_of_dests = 0;
+	p->no_unsuccess = 0;
+	p->tlv_count = 0;
+	p->command_id = command_id;
+	p->sequence_number = seq;
+}
+
+static struct session *tx_session(struct client *cl)
+{
+	return &cl->sess[0]; /* trx, or tx when binds are split */
+}
+
+/* ---- transport ---- */
+
+static int session_send(struct session *s, const struct smpp_pdu *p)
+{
+	struct client *cl = s->cl;
+	size_t n;
+	struct errbuf err = {""};
+	if (!s->bev)
+		return -1;
+	if (smpp_pdu_encode(p, cl->obuf, sizeof cl->obuf, &n, &err)) {
+		log_error("smpp_encode_failed", "conn=%s session=%s command=%s error=\"%s\"", cname(cl),
+		          role_names[s->role], smpp_pdu_command_name(p->command_id), err.msg);
+		return -1;
+	}
+	bufferevent_write(s->bev, cl->obuf, n);
+	return 0;
+}
+
+/* Sends a response (or generic_nack) to seq; header-only unless OK. */
+static void session_respond(struct session *s, uint32_t command_id, uint32_t seq, uint32_t status)
+{
+	struct smpp_pdu *p = &s->cl->out;
+	pdu_reset(p, command_id, seq);
+	p->command_status = status;
+	p->body_absent = status != 0 && command_id != SMPP_GENERIC_NACK;
+	if (session_send(s, p))
+		log_error("smpp_respond_failed", "conn=%s seq=%u", cname(s->cl), seq);
+}
+
+static void session_readcb(struct bufferevent *bev, void *arg);
+static void session_eventcb(struct bufferevent *bev, short what, void *arg);
+static void session_writecb(struct bufferevent *bev, void *arg);
+
+/* Starts the TCP (or TLS) connection.  Returns 0 or -1 with why set. */
+static int session_open_socket(struct session *s, char *why, size_t cap)
+{
+	struct client *cl = s->cl;
+	const struct smpp_conf *conf = cl->conf;
+	struct event_base *base = conn_event_base(cl->c);
+	if (conf->tls) {
+		SSL *ssl = SSL_new(cl->ssl_ctx);
+		if (!ssl) {
+			snprintf(why, cap, "SSL_new failed");
+			return -1;
+		}
+		SSL_set_tlsext_host_name(ssl, cl->peer_host);
+		if (conf->tls_verify) {
+			SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
+			struct in6_addr a6;
+			struct in_addr a4;
+			if (evutil_inet_pton(AF_INET, cl->peer_host, &a4) == 1 ||
+			    evutil_inet_pton(AF_INET6, cl->peer_host, &a6) == 1) {
+				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), cl->peer_host);
+			} else {
+				SSL_set1_host(ssl, cl->peer_host);
+			}
+		}
+		s->bev =
+		    bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
+		if (s->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	} else {
+		s->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!s->bev) {
+		snprintf(why, cap, "cannot create a socket");
+		return -1;
+	}
+	bufferevent_setcb(s->bev, session_readcb, session_writecb, session_eventcb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	struct sockaddr_storage ss;
+	int sslen = sizeof ss;
+	char hp[300];
+	if (strchr(cl->peer_host, ':'))
+		snprintf(hp, sizeof hp, "[%s]:%d", cl->peer_host, cl->peer_port);
+	else
+		snprintf(hp, sizeof hp, "%s:%d", cl->peer_host, cl->peer_port);
+	int rc;
+	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sslen) == 0) {
+		rc = bufferevent_socket_connect(s->bev, (struct sockaddr *)&ss, sslen);
+	} else {
+		if (!cl->dns)
+			cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+		if (!cl->dns) {
+			snprintf(why, cap, "no DNS resolver");
+			return -1;
+		}
+		rc = bufferevent_socket_connect_hostname(s->bev, cl->dns, AF_UNSPEC, cl->peer_host, cl->peer_port);
+	}
+	if (rc) {
+		snprintf(why, cap, "connect to %.200s failed: %s", hp,
+		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
+	return 0;
+}
+
+static void session_send_bind(struct session *s)
+{
+	struct client *cl = s->cl;
+	const struct smpp_conf *conf = cl->conf;
+	static const uint32_t cmd[] = {SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER, SMPP_BIND_RECEIVER};
+	struct smpp_pdu *p = &cl->out;
+	s->bind_seq = next_seq(s);
+	pdu_reset(p, cmd[s->role], s->bind_seq);
+	snprintf(p->system_id, sizeof p->system_id, "%s", conf->system_id);
+	snprintf(p->password, sizeof p->password, "%s", conf->password);
+	snprintf(p->system_type, sizeof p->system_type, "%s", conf->system_type);
+	snprintf(p->address_range, sizeof p->address_range, "%s", conf->address_range);
+	p->interface_version = smpp_conf_version(conf);
+	if (session_send(s, p))
+		client_lost(cl, "cannot encode the bind");
+}
+
+/* Completes a message whose parts are all answered. */
+static void submit_finish(struct client *cl, struct submit *sub)
+{
+	struct msg *m = sub->m;
+	if (!sub->failed) {
+		msg_set_sent(m, sub->nparts, (const char *const *)sub->ids);
+	} else if (sub->local_err) {
+		msg_set_failed(m, MSG_TEMPORARY, NULL, sub->local_err);
+	} else {
+		char code[16];
+		snprintf(code, sizeof code, "0x%08X", sub->status);
+		enum smpp_status_class cls = smpp_status_classify(sub->status);
+		enum msg_outcome o = cls == SMPP_STATUS_PERMANENT   ? MSG_REJECTED
+		                     : cls == SMPP_STATUS_THROTTLED ? MSG_THROTTLED
+		                                                    : MSG_TEMPORARY;
+		msg_set_failed(m, o, code, status_name(sub->status));
+		if (o == MSG_THROTTLED)
+			m->retry_after_s = (int)((cl->conf->throttle_pause_ms + 999) / 1000) + 1;
+	}
+	log_debug("smpp_complete", "conn=%s id=%" PRId64 " outcome=%s parts=%d", cname(cl), m->id,
+	          msg_outcome_name(m->outcome), sub->nparts);
+	for (int i = 0; i < sub->nparts; i++)
+		free(sub->ids[i]);
+	free(sub->ids);
+	free(sub);
+	core_complete(cl->c, m);
+}
+
+static void part_unlink(struct client *cl, struct part *p)
+{
+	struct part **pp = &cl->parts[p->seq % PART_BUCKETS];
+	while (*pp != p)
+		pp = &(*pp)->hnext;
+	*pp = p->hnext;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		cl->phead = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		cl->ptail = p->prev;
+	cl->nparts--;
+}
+
+static struct part *part_find(struct client *cl, struct session *s, uint32_t seq)
+{
+	for (struct part *p = cl->parts[seq % PART_BUCKETS]; p; p = p->hnext)
+		if (p->seq == seq && p->s == s)
+			return p;
+	return NULL;
+}
+
+/* Records one part's answer and completes the message after its last one.
+ * status 0 with id: accepted; local: a local failure text. */
+static void part_answer(struct client *cl, struct part *p, uint32_t status, const char *id, const char *local)
+{
+	struct submit *sub = p->sub;
+	part_unlink(cl, p);
+	if (!local && status == 0) {
+		sub->ids[p->idx] = xstrdup(id ? id : "");
+	} else if (!sub->failed) {
+		sub->failed = true;
+		sub->status = status;
+		sub->local_err = local;
+	}
+	free(p);
+	if (++sub->answered == sub->nparts)
+		submit_finish(cl, sub);
+}
+
+static void parts_fail_session(struct client *cl, struct session *s, const char *why)
+{
+	for (struct part *p = cl->phead, *next; p; p = next) {
+		next = p->next;
+		if (p->s == s)
+			part_answer(cl, p, 0, NULL, why);
+	}
+}
+
+/* ---- the session state machine ---- */
+
+/* The one place where a session changes state.  Returns 0, or -1 when the
+ * entry work failed (the caller then treats the session as lost). */
+static int session_set(struct session *s, enum smpp_state to, const char *why)
+{
+	struct client *cl = s->cl;
+	char q[200];
+	log_debug("smpp_state", "conn=%s session=%s gen=%" PRIu64 " from=%s to=%s why=%s", cname(cl),
+	          role_names[s->role], s->gen, state_names[s->state], state_names[to],
+	          log_quote(why ? why : "", q, sizeof q));
+	s->state = to;
+	s->state_ms = now_mono_ms();
+	switch (to) {
+	case SMPP_DISCONNECTED:
+		if (s->bev) {
+			bufferevent_free(s->bev);
+			s->bev = NULL;
+		}
+		s->bind_seq = s->unbind_seq = s->enquire_seq = 0;
+		s->close_reason = NULL;
+		parts_fail_session(cl, s, cl->stopping ? "stopped before answer" : "connection lost");
+		return 0;
+	case SMPP_CONNECTING: {
+		s->gen = ++cl->next_gen;
+		s->seq = 0;
+		s->bad_pdus = 0;
+		char err[300];
+		if (session_open_socket(s, err, sizeof err)) {
+			log_warn("smpp_connect_failed", "conn=%s session=%s error=%s", cname(cl), role_names[s->role],
+			         log_quote(err, q, sizeof q));
+			return -1;
+		}
+		return 0;
+	}
+	case SMPP_BINDING:
+		session_send_bind(s);
+		return 0;
+	case SMPP_BOUND:
+		s->last_rx_ms = s->state_ms;
+		s->bind_seq = 0;
+		return 0;
+	case SMPP_UNBINDING: {
+		struct smpp_pdu *p = &cl->out;
+		s->unbind_seq = next_seq(s);
+		pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
+		return session_send(s, p);
+	}
+	}
+	abort();
+}
+
+static bool all_sessions(struct client *cl, enum smpp_state st)
+{
+	for (int i = 0; i < cl->nsess; i++)
+		if (cl->sess[i].state != st)
+			return false;
+	return true;
+}
+
+static void release_held(struct client *cl)
+{
+	struct msg *m;
+	while ((m = msg_list_pop(&cl->held))) {
+		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
+		core_complete(cl->c, m);
+	}
+}
+
+static void client_connect(struct client *cl)
+{
+	if (smpp_conf_peer(cl->conf, cl->peer_idx, cl->peer_host, sizeof cl->peer_host, &cl->peer_port)) {
+		client_lost(cl, "bad peer address");
+		return;
+	}
+	log_info("smpp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->peer_host, cl->peer_port,
+	         cl->conf->tls ? "yes" : "no");
+	for (int i = 0; i < cl->nsess; i++)
+		if (session_set(&cl->sess[i], SMPP_CONNECTING, "connect")) {
+			client_lost(cl, "cannot connect");
+			return;
+		}
+}
+
+static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	if (!cl->stopping)
+		client_connect(cl);
+}
+
+static void client_finish_stop(struct client *cl)
+{
+	if (cl->stopped)
+		return;
+	for (int i = 0; i < cl->nsess; i++)
+		if (cl->sess[i].state != SMPP_DISCONNECTED)
+			session_set(&cl->sess[i], SMPP_DISCONNECTED, "stopped");
+	release_held(cl);
+	/* Deliveries not yet committed, and parts of long texts, were never
+	 * answered: the SMSC sends them again. */
+	if (cl->nacks || cl->osets || reasm_pending(cl->reasm))
+		log_info("smpp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl), cl->nacks,
+		         reasm_pending(cl->reasm));
+	cl->stopped = true;
+	event_del(cl->tick_ev);
+	event_del(cl->reconnect_ev);
+	event_del(cl->resume_ev);
+	core_conn_state(cl->c, CONN_DOWN, "stopped");
+	core_stopped(cl->c);
+}
+
+/* Every session is given up; retry after a backoff (or finish a stop). */
+static void client_lost(struct client *cl, const char *reason)
+{
+	if (cl->stopped)
+		return;
+	for (int i = 0; i < cl->nsess; i++)
+		if (cl->sess[i].state != SMPP_DISCONNECTED)
+			session_set(&cl->sess[i], SMPP_DISCONNECTED, reason);
+	cl->up = false;
+	if (cl->stopping) {
+		client_finish_stop(cl);
+		return;
+	}
+	release_held(cl);
+	const struct smpp_conf *conf = cl->conf;
+	cl->failures++;
+	cl->peer_idx = (cl->peer_idx + 1) % smpp_conf_peer_count(conf);
+	uint64_t delay = (uint64_t)conf->reconnect_min_ms;
+	for (int i = 1; i < cl->failures && delay < (uint64_t)conf->reconnect_max_ms; i++)
+		delay *= 2;
+	delay = delay * (90 + (uint64_t)(random() % 21)) / 100; /* +-10%: peers restarted together spread out */
+	if (delay > (uint64_t)conf->reconnect_max_ms)
+		delay = (uint64_t)conf->reconnect_max_ms;
+	char detail[400], q[450];
+	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
+	log_warn("smpp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
+	core_conn_state(cl->c, CONN_CONNECTING, detail);
+	struct timeval tv;
+	tv_ms(&tv, delay);
+	evtimer_add(cl->reconnect_ev, &tv);
+}
+
+static void session_bound(struct session *s)
+{
+	struct client *cl = s->cl;
+	if (session_set(s, SMPP_BOUND, "bind_resp ok"))
+		return;
+	if (!all_sessions(cl, SMPP_BOUND))
+		return;
+	cl->up = true;
+	cl->failures = 0;
+	char detail[300];
+	snprintf(detail, sizeof detail, "bound to %s:%d as %s", cl->peer_host, cl->peer_port,
+	         cl->nsess == 2 ? "transmitter+receiver" : "transceiver");
+	core_conn_state(cl->c, CONN_UP, detail);
+}
+
+/* ---- remote ids: receipts may write them differently ---- */
+
+static unsigned id_hash(const char *s)
+{
+	unsigned h = 2166136261u;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h % ID_BUCKETS;
+}
+
+static bool id_known(struct client *cl, const char *id)
+{
+	for (struct idnode *n = cl->ids[id_hash(id)]; n; n = n->next)
+		if (strcmp(n->id, id) == 0)
+			return true;
+	return false;
+}
+
+static void id_forget(struct client *cl, const char *id)
+{
+	for (struct idnode **pp = &cl->ids[id_hash(id)]; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id) {
+			struct idnode *n = *pp;
+			*pp = n->next;
+			free(n->id);
+			free(n);
+			return;
+		}
+}
+
+static void id_remember(struct client *cl, const char *id)
+{
+	if (!*id || strlen(id) > 64 || id_known(cl, id))
+		return;
+	if (cl->id_ring[cl->id_pos])
+		id_forget(cl, cl->id_ring[cl->id_pos]);
+	struct idnode *n = xmalloc(sizeof *n);
+	n->id = xstrdup(id);
+	unsigned h = id_hash(id);
+	n->next = cl->ids[h];
+	cl->ids[h] = n;
+	cl->id_ring[cl->id_pos] = n->id;
+	cl->id_pos = (cl->id_pos + 1) % ID_MEMORY;
+	/* The style of hex ids, for receipts of ids this memory forgot. */
+	for (const char *p = id; *p; p++)
+		if ((*p >= 'a' && *p <= 'f') || (*p >= 'A' && *p <= 'F')) {
+			cl->id_lower = *p >= 'a';
+			break;
+		}
+	cl->id_width = id[0] == '0' ? strlen(id) : 0;
+}
+
+static bool all_in(const char *s, const char *set)
+{
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (!strchr(set, *s))
+			return false;
+	return true;
+}
+
+/* The id a receipt names, written as the submit_sm_resp wrote it: as is if
+ * the SMSC gave that id recently, else decimal <-> hexadecimal if that form
+ * was given, else the way that worked last time. */
+static void receipt_id(struct client *cl, const char *id, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s", id);
+	if (id_known(cl, id)) {
+		cl->id_map = ID_SAME;
+		return;
+	}
+	char cand[4][40];
+	int nc = 0;
+	bool dec = all_in(id, "0123456789") && strlen(id) <= 19;
+	bool hex = all_in(id, "0123456789abcdefABCDEF") && strlen(id) <= 16;
+	if (dec) {
+		unsigned long long v = strtoull(id, NULL, 10);
+		snprintf(cand[nc++], sizeof cand[0], "%llX", v);
+		snprintf(cand[nc++], sizeof cand[0], "%llx", v);
+		if (cl->id_width > 0 && cl->id_width < 30) {
+			snprintf(cand[nc++], sizeof cand[0], "%0*llX", (int)cl->id_width, v);
+			snprintf(cand[nc++], sizeof cand[0], "%0*llx", (int)cl->id_width, v);
+		}
+		for (int i = 0; i < nc; i++)
+			if (id_known(cl, cand[i])) {
+				snprintf(out, cap, "%.39s", cand[i]);
+				cl->id_map = ID_DEC2HEX;
+				return;
+			}
+	}
+	if (hex) {
+		char d[40];
+		snprintf(d, sizeof d, "%llu", strtoull(id, NULL, 16));
+		if (id_known(cl, d)) {
+			snprintf(out, cap, "%s", d);
+			cl->id_map = ID_HEX2DEC;
+			return;
+		}
+	}
+	if (cl->id_map == ID_DEC2HEX && dec) {
+		unsigned long long v = strtoull(id, NULL, 10);
+		if (cl->id_width)
+			snprintf(out, cap, cl->id_lower ? "%0*llx" : "%0*llX", (int)cl->id_width, v);
+		else
+			snprintf(out, cap, cl->id_lower ? "%llx" : "%llX", v);
+	} else if (cl->id_map == ID_HEX2DEC && hex) {
+		snprintf(out, cap, "%llu", strtoull(id, NULL, 16));
+	}
+}
+
+/* ---- submitting ---- */
+
+/* GSM septets -> IA5 (dc 1) or Latin-1 (dc 3) octets.  Returns the length,
+ * or -1 when a character has no such octet. */
+static int gsm_to_8bit(const uint8_t *septets, size_t n, int dc, uint8_t *out, size_t cap)
+{
+	size_t ucap = 3 * n + 1, ulen = 0;
+	char *u = xmalloc(ucap);
+	int rc = -1;
+	if (gsm7_to_utf8(septets, n, 0, 0, u, ucap, &ulen))
+		goto out;
+	size_t pos = 0, o = 0;
+	uint32_t cp;
+	while (pos < ulen) {
+		if (utf8_decode_next(u, ulen, &pos, &cp) || cp >= (dc == 1 ? 0x80u : 0x100u) || o >= cap)
+			goto out;
+		out[o++] = (uint8_t)cp;
+	}
+	rc = (int)o;
+out:
+	free(u);
+	return rc;
+}
+
+static void validity_text(int64_t until_s, char *out, size_t cap)
+{
+	time_t t = (time_t)until_s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	char d[16];
+	strftime(d, sizeof d, "%y%m%d%H%M%S", &tm);
+	snprintf(out, cap, "%s000+", d); /* absolute, UTC */
+}
+
+/* The text octets of a part in the chosen data_coding (no UDH). */
+static int part_text(const struct smpp_conf *conf, const struct sms_split *sp, const struct sms_part *pt, int dc8,
+                     uint8_t *out, size_t cap)
+{
+	if (sp->encoding == SMS_ENC_GSM7 && dc8)
+		return gsm_to_8bit(pt->payload, pt->payload_len, dc8, out, cap);
+	if (sp->encoding == SMS_ENC_GSM7 && conf->gsm_packed) {
+		size_t n;
+		if (gsm7_pack(pt->payload, pt->payload_len, 0, false, out, cap, &n))
+			return -1;
+		return (int)n;
+	}
+	if (pt->payload_len > cap)
+		return -1;
+	memcpy(out, pt->payload, pt->payload_len);
+	return (int)pt->payload_len;
+}
+
+/* Splits m and encodes its submit_sm PDUs into buf.  Returns the number of
+ * PDUs (seqs[] filled), or -1 with err set. */
+static int build_submits(struct client *cl, struct session *s, struct msg *m, struct evbuffer *buf, uint32_t **seqs,
+                         struct errbuf *err)
+{
+	const struct smpp_conf *conf = cl->conf;
+	struct sms_split_opts opts = {0};
+	struct sms_split sp = {0};
+	uint8_t *bin = NULL, *udh = NULL, *big = NULL;
+	int rc = -1, npdu = 0;
+	const char *data;
+	size_t len;
+	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
+		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
+	if (opts.encoding == SMS_ENC_BINARY) {
+		size_t plen = m->payload ? strlen(m->payload) / 2 : 0, ulen = m->udh ? strlen(m->udh) / 2 : 0;
+		bin = xmalloc(plen + 1);
+		udh = xmalloc(ulen + 1);
+		int np = m->payload ? hex_decode(m->payload, bin, plen) : 0;
+		int nu = m->udh ? hex_decode(m->udh, udh, ulen) : 0;
+		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
+			errbuf_set(err, "payload or udh is not valid");
+			goto out;
+		}
+		if (nu > 0) {
+			opts.extra_ies = udh + 1;
+			opts.extra_ies_len = (size_t)nu - 1;
+		}
+		data = (const char *)bin;
+		len = (size_t)np;
+	} else {
+		data = m->body ? m->body : "";
+		len = strlen(data);
+	}
+	opts.concat_ref = cl->concat_ref++ & 0xFF;
+	if (sms_count_parts(data, len, &opts, &sp, err))
+		goto out;
+	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
+	sp.parts_cap = sp.n_parts;
+	if (sms_split(data, len, &opts, &sp, err))
+		goto out;
+
+	/* data_coding */
+	int mclass = m->flash ? 0 : m->msg_class;
+	int dc8 = 0; /* 1 or 3 when GSM texts go as 8-bit characters */
+	uint8_t dc;
+	if (sp.encoding == SMS_ENC_UCS2)
+		dc = mclass >= 0 ? (uint8_t)(0x18 | mclass) : 0x08;
+	else if (sp.encoding == SMS_ENC_BINARY)
+		dc = mclass >= 0 ? (uint8_t)(0xF4 | mclass) : 0x04;
+	else if (mclass >= 0)
+		dc = (uint8_t)(0xF0 | mclass);
+	else {
+		dc = (uint8_t)conf->default_data_coding;
+		if (dc != 0) {
+			uint8_t tmp[SMS_SEPTETS_MAX];
+			dc8 = dc;
+			for (unsigned i = 0; i < sp.n_parts && dc8; i++)
+				if (gsm_to_8bit(sp.parts[i].payload, sp.parts[i].payload_len, dc8, tmp, sizeof tmp) < 0)
+					dc8 = 0;
+			if (!dc8)
+				dc = 0; /* a character without an IA5/Latin-1 octet: GSM after all */
+		}
+	}
+
+	enum smpp_long_mode mode = smpp_conf_long_mode(conf);
+	if (sp.n_parts == 1 || sp.encoding == SMS_ENC_BINARY)
+		mode = SMPP_LONG_UDH; /* UDH of a binary message is the caller's */
+	npdu = mode == SMPP_LONG_PAYLOAD ? 1 : (int)sp.n_parts;
+	*seqs = xcalloc((size_t)npdu, sizeof **seqs);
+
+	char validity[20] = "";
+	if (m->valid_until_s > 0)
+		validity_text(m->valid_until_s, validity, sizeof validity);
+	bool report = m->want_report && conf->request_reports;
+	size_t big_cap = (size_t)sp.n_parts * SMS_SEPTETS_MAX + 1;
+	if (mode == SMPP_LONG_PAYLOAD)
+		big = xmalloc(big_cap);
+
+	for (int i = 0; i < npdu; i++) {
+		struct smpp_pdu *p = &cl->out;
+		const struct sms_part *pt = &sp.parts[i];
+		uint32_t seq = next_seq(s);
+		pdu_reset(p, SMPP_SUBMIT_SM, seq);
+		uint8_t ton, npi;
+		smpp_conf_address(m->sender ? m->sender : "", conf->source_ton, conf->source_npi, p->source_addr,
+		                  sizeof p->source_addr, &ton, &npi);
+		p->source_addr_ton = m->sender ? ton : 0;
+		p->source_addr_npi = m->sender ? npi : 0;
+		smpp_conf_address(m->recipient, conf->dest_ton, conf->dest_npi, p->destination_addr,
+		                  sizeof p->destination_addr, &ton, &npi);
+		if (strlen(p->destination_addr) > 20 || strlen(p->source_addr) > 20) {
+			errbuf_set(err, "an address is longer than SMPP's 20 characters");
+			goto out;
+		}
+		p->dest_addr_ton = ton;
+		p->dest_addr_npi = npi;
+		p->registered_delivery = report ? 1 : 0;
+		p->data_coding = dc;
+		snprintf(p->validity_period, sizeof p->validity_period, "%s", validity);
+		uint8_t ref[2] = {0, (uint8_t)opts.concat_ref}, total = (uint8_t)sp.n_parts, segno = (uint8_t)(i + 1);
+		int n;
+		switch (mode) {
+		case SMPP_LONG_UDH:
+			if (sp.encoding == SMS_ENC_GSM7 && conf->gsm_packed && !dc8) {
+				/* TP-UD as on the air: UDH, fill bits, packed septets */
+				memcpy(p->short_message, pt->ud, pt->ud_len);
+				n = (int)pt->ud_len;
+			} else {
+				memcpy(p->short_message, pt->udh, pt->udh_len);
+				n = part_text(conf, &sp, pt, dc8, p->short_message + pt->udh_len,
+				              sizeof p->short_message - pt->udh_len);
+				if (n >= 0)
+					n += (int)pt->udh_len;
+			}
+			if (pt->udh_len)
+				p->esm_class |= 0x40;
+			break;
+		case SMPP_LONG_SAR:
+			n = part_text(conf, &sp, pt, dc8, p->short_message, sizeof p->short_message);
+			if (smpp_pdu_add_tlv(p, SMPP_TLV_SAR_MSG_REF_NUM, ref, 2) ||
+			    smpp_pdu_add_tlv(p, SMPP_TLV_SAR_TOTAL_SEGMENTS, &total, 1) ||
+			    smpp_pdu_add_tlv(p, SMPP_TLV_SAR_SEGMENT_SEQNUM, &segno, 1))
+				n = -1;
+			break;
+		case SMPP_LONG_PAYLOAD: {
+			/* The whole text in one PDU: the parts' texts joined. */
+			size_t bl = 0;
+			uint8_t *septets = xmalloc(big_cap);
+			for (unsigned j = 0; j < sp.n_parts; j++) {
+				memcpy(septets + bl, sp.parts[j].payload, sp.parts[j].payload_len);
+				bl += sp.parts[j].payload_len;
+			}
+			if (sp.encoding == SMS_ENC_GSM7 && dc8) {
+				n = gsm_to_8bit(septets, bl, dc8, big, big_cap);
+			} else if (sp.encoding == SMS_ENC_GSM7 && conf->gsm_packed) {
+				size_t pl;
+				n = gsm7_pack(septets, bl, 0, false, big, big_cap, &pl) ? -1 : (int)pl;
+			} else {
+				memcpy(big, septets, bl);
+				n = (int)bl;
+			}
+			free(septets);
+			if (n >= 0 && smpp_pdu_add_tlv(p, SMPP_TLV_MESSAGE_PAYLOAD, big, (uint16_t)n))
+				n = -1;
+			n = n >= 0 ? 0 : -1;
+			break;
+		}
+		default:
+			abort();
+		}
+		if (n < 0 || n > SMPP_PDU_SM_MAX) {
+			errbuf_set(err, "part %d does not fit a submit_sm", i + 1);
+			goto out;
+		}
+		p->sm_length = (uint8_t)n;
+		size_t olen;
+		if (smpp_pdu_encode(p, cl->obuf, sizeof cl->obuf, &olen, err))
+			goto out;
+		evbuffer_add(buf, cl->obuf, olen);
+		(*seqs)[i] = seq;
+	}
+	rc = npdu;
+out:
+	free(sp.parts);
+	free(bin);
+	free(udh);
+	free(big);
+	if (rc < 0) {
+		free(*seqs);
+		*seqs = NULL;
+	}
+	return rc;
+}
+
+static void submit_now(struct client *cl, struct msg *m)
+{
+	struct session *s = tx_session(cl);
+	struct errbuf err = {""};
+	struct evbuffer *buf = evbuffer_new();
+	uint32_t *seqs = NULL;
+	int n = build_submits(cl, s, m, buf, &seqs, &err);
+	if (n < 0) {
+		evbuffer_free(buf);
+		log_info("smpp_submit_refused", "conn=%s id=%" PRId64 " error=\"%s\"", cname(cl), m->id, err.msg);
+		msg_set_failed(m, MSG_FAILED, "encoding", err.msg);
+		core_complete(cl->c, m);
+		return;
+	}
+	struct submit *sub = xcalloc(1, sizeof *sub);
+	sub->m = m;
+	sub->nparts = n;
+	sub->ids = xcalloc((size_t)n, sizeof *sub->ids);
+	uint64_t now = now_mono_ms();
+	for (int i = 0; i < n; i++) {
+		struct part *p = xcalloc(1, sizeof *p);
+		p->s = s;
+		p->seq = seqs[i];
+		p->sub = sub;
+		p->idx = i;
+		p->sent_ms = now;
+		unsigned b = p->seq % PART_BUCKETS;
+		p->hnext = cl->parts[b];
+		cl->parts[b] = p;
+		p->prev = cl->ptail;
+		if (cl->ptail)
+			cl->ptail->next = p;
+		else
+			cl->phead = p;
+		cl->ptail = p;
+		cl->nparts++;
+	}
+	free(seqs);
+	bufferevent_write_buffer(s->bev, buf);
+	evbuffer_free(buf);
+}
+
+static void arm_resume(struct client *cl)
+{
+	uint64_t now = now_mono_ms();
+	struct timeval tv;
+	tv_ms(&tv, cl->pause_until_ms > now ? cl->pause_until_ms - now : 0);
+	evtimer_add(cl->resume_ev, &tv);
+}
+
+static void resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	if (now_mono_ms() < cl->pause_until_ms) {
+		arm_resume(cl);
+		return;
+	}
+	struct msg *m;
+	while (cl->up && !cl->stopping && now_mono_ms() >= cl->pause_until_ms && (m = msg_list_pop(&cl->held)))
+		submit_now(cl, m);
+	if (cl->held.len)
+		arm_resume(cl);
+}
+
+static void smpp_submit(struct conn *c, struct msg *m)
+{
+	struct client *cl = conn_driver_data(c);
+	if (!cl->up || cl->stopping) {
+		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
+		core_complete(c, m);
+		return;
+	}
+	if (cl->held.len || now_mono_ms() < cl->pause_until_ms) {
+		msg_list_push(&cl->held, m);
+		arm_resume(cl);
+		return;
+	}
+	submit_now(cl, m);
+}
+
+static void on_submit_resp(struct session *s, const struct smpp_pdu *p)
+{
+	struct client *cl = s->cl;
+	struct part *pt = part_find(cl, s, p->sequence_number);
+	if (!pt) {
+		log_debug("smpp_unknown_resp", "conn=%s seq=%u status=0x%08X", cname(cl), p->sequence_number,
+		          p->command_status);
+		return;
+	}
+	if (p->command_status == 0) {
+		const char *id = p->body_absent ? "" : p->message_id;
+		id_remember(cl, id);
+		part_answer(cl, pt, 0, id, NULL);
+	} else {
+		if (smpp_status_classify(p->command_status) == SMPP_STATUS_THROTTLED) {
+			cl->pause_until_ms = now_mono_ms() + (uint64_t)cl->conf->throttle_pause_ms;
+			log_info("smpp_throttled", "conn=%s pause_ms=%lld", cname(cl), cl->conf->throttle_pause_ms);
+		}
+		log_debug("smpp_submit_error", "conn=%s seq=%u status=%s", cname(cl), p->sequence_number,
+		          status_name(p->command_status));
+		part_answer(cl, pt, p->command_status, NULL, NULL);
+	}
+}
+
+/* ---- deliveries: acknowledgements ---- */
+
+static void ack_add_ref(struct ack *a, struct session *s, uint32_t seq, uint32_t cmd)
+{
+	if (a->n == a->cap) {
+		a->cap = a->cap ? 2 * a->cap : 2;
+		a->refs = xrealloc(a->refs, a->cap * sizeof *a->refs);
+	}
+	a->refs[a->n++] = (struct ack_ref){.s = s, .gen = s->gen, .seq = seq, .cmd = cmd};
+}
+
+/* Registers a and returns its token (never 0). */
+static uint64_t ack_register(struct client *cl, struct ack *a)
+{
+	a->token = ++cl->next_token;
+	unsigned b = (unsigned)(a->token % ACK_BUCKETS);
+	a->hnext = cl->acks[b];
+	cl->acks[b] = a;
+	cl->nacks++;
+	return a->token;
+}
+
+static struct ack *ack_take(struct client *cl, uint64_t token)
+{
+	for (struct ack **pp = &cl->acks[token % ACK_BUCKETS]; *pp; pp = &(*pp)->hnext)
+		if ((*pp)->token == token) {
+			struct ack *a = *pp;
+			*pp = a->hnext;
+			cl->nacks--;
+			return a;
+		}
+	return NULL;
+}
+
+static void ack_free(struct ack *a)
+{
+	if (a) {
+		free(a->refs);
+		free(a);
+	}
+}
+
+static uint64_t ack_one(struct client *cl, struct session *s, const struct smpp_pdu *p)
+{
+	struct ack *a = xcalloc(1, sizeof *a);
+	ack_add_ref(a, s, p->sequence_number, p->command_id);
+	return ack_register(cl, a);
+}
+
+static void smpp_acked(struct conn *c, uint64_t token, bool committed)
+{
+	struct client *cl = conn_driver_data(c);
+	struct ack *a = ack_take(cl, token);
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		struct ack_ref *r = &a->refs[i];
+		if (r->s->gen != r->gen || (r->s->state != SMPP_BOUND && r->s->state != SMPP_UNBINDING)) {
+			log_debug("smpp_ack_dropped", "conn=%s seq=%u reason=\"session gone\"", cname(cl), r->seq);
+			continue;
+		}
+		struct smpp_pdu *p = &cl->out;
+		pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
+		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
+		p->body_absent = !committed;
+		if (session_send(r->s, p))
+			log_error("smpp_respond_failed", "conn=%s seq=%u", cname(cl), r->seq);
+	}
+	ack_free(a);
+	if (cl->stopping)
+		stop_progress(cl);
+}
+
+/* ---- deliveries: contents ---- */
+
+enum alphabet { ALPHA_GSM, ALPHA_ASCII, ALPHA_LATIN1, ALPHA_UCS2, ALPHA_BINARY };
+
+static enum alphabet dc_alphabet(uint8_t dc)
+{
+	switch (dc) {
+	case 0x00:
+		return ALPHA_GSM;
+	case 0x01:
+		return ALPHA_ASCII;
+	case 0x03:
+		return ALPHA_LATIN1;
+	case 0x08:
+		return ALPHA_UCS2;
+	}
+	if (dc <= 0x0F)
+		return ALPHA_BINARY; /* 8-bit, JIS, Cyrillic, Hebrew ...: kept as octets */
+	if ((dc & 0xC0) == 0x00) {   /* 23.038 general data coding */
+		if (dc & 0x20)
+			return ALPHA_BINARY; /* compressed */
+		unsigned a = (dc >> 2) & 3;
+		return a == 0 ? ALPHA_GSM : a == 2 ? ALPHA_UCS2 : ALPHA_BINARY;
+	}
+	if ((dc & 0xF0) == 0xF0)
+		return dc & 0x04 ? ALPHA_BINARY : ALPHA_GSM;
+	if ((dc & 0xF0) == 0xC0 || (dc & 0xF0) == 0xD0)
+		return ALPHA_GSM;
+	if ((dc & 0xF0) == 0xE0)
+		return ALPHA_UCS2;
+	return ALPHA_BINARY;
+}
+
+static char *hex_dup(const uint8_t *d, size_t n)
+{
+	char *h = xmalloc(2 * n + 1);
+	hex_encode(d, n, h);
+	return h;
+}
+
+/* Sets body (UTF-8) or payload (hex) and encoding of in from d[0..n). */
+static void inbound_content(struct inbound *in, enum alphabet a, const uint8_t *d, size_t n)
+{
+	if (a == ALPHA_GSM) {
+		bool septets = true;
+		for (size_t i = 0; i < n; i++)
+			septets &= d[i] < 0x80;
+		char *u = xmalloc(3 * n + 1);
+		if (septets && gsm7_to_utf8(d, n, 0, 0, u, 3 * n + 1, NULL) == 0) {
+			in->body = u;
+			in->encoding = xstrdup("gsm7");
+			return;
+		}
+		free(u);
+		a = ALPHA_LATIN1; /* octets above 0x7F: not septets, most likely Latin-1 */
+	}
+	if (a == ALPHA_UCS2 && n % 2 == 0) {
+		char *u = xmalloc(3 * (n / 2) + 1);
+		if (ucs2_to_utf8(d, n, u, 3 * (n / 2) + 1, NULL) == 0) {
+			in->body = u;
+			in->encoding = xstrdup("ucs2");
+			return;
+		}
+		free(u);
+	}
+	if (a == ALPHA_ASCII || a == ALPHA_LATIN1) {
+		char *u = xmalloc(2 * n + 1);
+		size_t o = 0;
+		for (size_t i = 0; i < n; i++)
+			o += utf8_encode(d[i], u + o);
+		u[o] = 0;
+		in->body = u;
+		in->encoding = xstrdup(a == ALPHA_ASCII ? "ascii" : "latin1");
+		return;
+	}
+	in->payload = hex_dup(d, n);
+	in->encoding = xstrdup("binary");
+}
+
+static char *address_in(uint8_t ton, const char *addr)
+{
+	if (ton == 1 && all_in(addr, "0123456789")) {
+		char *a = xmalloc(strlen(addr) + 2);
+		a[0] = '+';
+		strcpy(a + 1, addr);
+		return a;
+	}
+	return xstrdup(addr);
+}
+
+/* The reassembly key carries what the finished text needs. */
+static char *set_key(uint8_t dc, const char *sender, const char *recipient)
+{
+	size_t n = strlen(sender) + strlen(recipient) + 8;
+	char *k = xmalloc(n);
+	snprintf(k, n, "%u\x1f%s\x1f%s", dc, sender, recipient);
+	return k;
+}
+
+static struct oset *oset_find(struct client *cl, const char *key, unsigned ref, unsigned total, bool unlink)
+{
+	for (struct oset **pp = &cl->osets; *pp; pp = &(*pp)->next) {
+		struct oset *o = *pp;
+		if (o->ref == ref && o->total == total && strcmp(o->key, key) == 0) {
+			if (unlink)
+				*pp = o->next;
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* Stores every finished (or timed out) long text. */
+static void reasm_drain(struct client *cl)
+{
+	struct reasm_msg *rm;
+	while ((rm = reasm_poll(cl->reasm, now_mono_ms()))) {
+		struct oset *o = oset_find(cl, rm->originator, rm->ref, rm->total, true);
+		char *key = xstrdup(rm->originator);
+		char *sender = strchr(key, '\x1f');
+		char *recipient = sender ? strchr(sender + 1, '\x1f') : NULL;
+		if (!recipient) { /* cannot happen: we made the key */
+			free(key);
+			reasm_msg_free(rm);
+			continue;
+		}
+		*sender++ = 0;
+		*recipient++ = 0;
+		struct inbound *in = xcalloc(1, sizeof *in);
+		in->sender = xstrdup(sender);
+		in->recipient = xstrdup(recipient);
+		in->parts = (int)rm->received;
+		inbound_content(in, dc_alphabet((uint8_t)atoi(key)), rm->data, rm->len);
+		if (rm->status != REASM_COMPLETE)
+			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s", cname(cl), sender,
+			         rm->received, rm->total, rm->status == REASM_EXPIRED ? "timeout" : "evicted");
+		uint64_t token = 0;
+		if (o && o->acc->n) {
+			token = ack_register(cl, o->acc);
+			o->acc = NULL;
+		}
+		if (o) {
+			ack_free(o->acc);
+			free(o->key);
+			free(o);
+		}
+		free(key);
+		reasm_msg_free(rm);
+		core_received(cl->c, in, token);
+	}
+}
+
+/* A receipt: reported with a token.  Returns false if p is no receipt. */
+static bool on_receipt(struct session *s, const struct smpp_pdu *p, const uint8_t *d, size_t n)
+{
+	struct client *cl = s->cl;
+	struct smpp_receipt rc;
+	bool text_ok = smpp_receipt_parse((const char *)d, n, &rc) == 0;
+	const char *raw_id = p->known.has_receipted_message_id && p->known.receipted_message_id[0]
+	                         ? p->known.receipted_message_id
+	                     : text_ok ? rc.id
+	                               : NULL;
+	if (!raw_id)
+		return false;
+	enum smpp_receipt_state st = SMPP_RECEIPT_UNKNOWN;
+	bool accepted = false;
+	if (p->known.has_message_state) {
+		st = smpp_receipt_state_from_message_state(p->known.message_state);
+		accepted = p->known.message_state == 6;
+	} else if (text_ok && rc.has_stat) {
+		st = rc.state;
+		accepted = strncasecmp(rc.stat, "ACCEPT", 6) == 0;
+	}
+	struct report *r = xcalloc(1, sizeof *r);
+	char id[80];
+	receipt_id(cl, raw_id, id, sizeof id);
+	r->remote_id = xstrdup(id);
+	r->state = xstrdup(st == SMPP_RECEIPT_INTERMEDIATE ? (accepted ? "accepted" : "enroute")
+	                                                   : smpp_receipt_state_name(st));
+	if (text_ok && rc.has_err)
+		r->error_code = xstrdup(rc.err);
+	else if (p->known.has_network_error_code) {
+		char e[16];
+		snprintf(e, sizeof e, "%u", p->known.network_error_code);
+		r->error_code = xstrdup(e);
+	}
+	char *t = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		t[i] = d[i] >= 0x20 && d[i] < 0x7F ? (char)d[i] : '?';
+	t[n] = 0;
+	r->text = t;
+	log_debug("smpp_receipt", "conn=%s id=%s state=%s", cname(cl), r->remote_id, r->state);
+	core_report(cl->c, r, ack_one(cl, s, p));
+	return true;
+}
+
+static void on_deliver(struct session *s, const struct smpp_pdu *p)
+{
+	struct client *cl = s->cl;
+	const uint8_t *d = p->short_message;
+	size_t n = p->sm_length;
+	if (n == 0 && p->known.has_message_payload) {
+		d = p->known.message_payload;
+		n = p->known.message_payload_len;
+	}
+	if ((p->esm_class & 0x3C) && on_receipt(s, p, d, n))
+		return;
+
+	char *sender = address_in(p->source_addr_ton, p->source_addr);
+	char *recipient = address_in(p->dest_addr_ton, p->destination_addr);
+	uint8_t dc = p->data_coding;
+	enum alphabet a = dc_alphabet(dc);
+	struct udh u = {0};
+	bool has_udh = false;
+	struct errbuf err;
+	if ((p->esm_class & 0x40) && n > 0 && udh_parse(d, n, &u, &err) == 0)
+		has_udh = true;
+	size_t hl = has_udh ? u.len : 0;
+	uint8_t *text = NULL;
+	size_t tn = n - hl;
+	if (a == ALPHA_GSM && cl->conf->gsm_packed) {
+		size_t fill = udh_fill_bits(hl);
+		size_t nsept = (tn * 8 - (tn ? fill : 0)) / 7;
+		text = xmalloc(nsept + 1);
+		if (gsm7_unpack(d + hl, tn, nsept, (unsigned)fill, text, nsept + 1))
+			nsept = 0;
+		tn = nsept;
+	} else {
+		text = xmalloc(tn + 1);
+		memcpy(text, d + hl, tn);
+	}
+	unsigned ref = 0, total = 0, seq = 0;
+	if (has_udh && u.has_concat) {
+		ref = u.concat_ref;
+		total = u.concat_total;
+		seq = u.concat_seq;
+	} else if (p->known.has_sar_msg_ref_num && p->known.has_sar_total_segments && p->known.has_sar_segment_seqnum) {
+		ref = p->known.sar_msg_ref_num;
+		total = p->known.sar_total_segments;
+		seq = p->known.sar_segment_seqnum;
+	}
+	if (total > 1 && seq >= 1 && seq <= total && tn <= REASM_PART_MAX) {
+		char *key = set_key(dc, sender, recipient);
+		struct reasm_part rp = {.conn_id = cname(cl),
+		                        .originator = key,
+		                        .ref = ref,
+		                        .total = total,
+		                        .seq = seq,
+		                        .data = text,
+		                        .len = tn};
+		enum reasm_add_result res;
+		if (reasm_add(cl->reasm, &rp, now_mono_ms(), &res) == 0) {
+			struct oset *o = oset_find(cl, key, ref, total, false);
+			if (!o) {
+				o = xcalloc(1, sizeof *o);
+				o->key = xstrdup(key);
+				o->ref = ref;
+				o->total = total;
+				o->acc = xcalloc(1, sizeof *o->acc);
+				o->next = cl->osets;
+				cl->osets = o;
+			}
+			ack_add_ref(o->acc, s, p->sequence_number, p->command_id);
+			free(key);
+			free(text);
+			free(sender);
+			free(recipient);
+			reasm_drain(cl);
+			return;
+		}
+		free(key);
+	}
+	struct inbound *in = xcalloc(1, sizeof *in);
+	in->sender = sender;
+	in->recipient = recipient;
+	in->parts = 1;
+	if (has_udh && !u.has_concat)
+		in->udh = hex_dup(d, hl);
+	inbound_content(in, a, text, tn);
+	free(text);
+	log_debug("smpp_inbound", "conn=%s sender=%s encoding=%s", cname(cl), in->sender, in->encoding);
+	core_received(cl->c, in, ack_one(cl, s, p));
+}
+
+/* ---- reading PDUs ---- */
+
+static void session_bad_pdu(struct session *s, const struct smpp_pdu_error *e)
+{
+	struct client *cl = s->cl;
+	char q[200];
+	s->bad_pdus++;
+	if (s->bad_pdus == 1)
+		log_warn("smpp_bad_pdu", "conn=%s session=%s command=0x%08X seq=%u status=%s reason=%s", cname(cl),
+		         role_names[s->role], e->command_id, e->sequence_number, status_name(e->status),
+		         log_quote(e->reason, q, sizeof q));
+	if (e->header_read && e->command_id == SMPP_SUBMIT_SM_RESP) {
+		struct part *pt = part_find(cl, s, e->sequence_number);
+		if (pt)
+			part_answer(cl, pt, 0, NULL, "malformed submit_sm_resp");
+	}
+	if (e->header_read && !e->generic_nack)
+		session_respond(s, e->command_id | SMPP_RESP_BIT, e->sequence_number, e->status);
+	else if (!(e->header_read && (e->command_id & SMPP_RESP_BIT)))
+		session_respond(s, SMPP_GENERIC_NACK, e->header_read ? e->sequence_number : 0, e->status);
+	if (s->bad_pdus >= BAD_PDU_LIMIT)
+		s->close_reason = "the SMSC keeps sending malformed PDUs"; /* the nack goes out first */
+}
+
+static void on_bind_resp(struct session *s, const struct smpp_pdu *p)
+{
+	struct client *cl = s->cl;
+	if (s->state != SMPP_BINDING || p->sequence_number != s->bind_seq)
+		return;
+	if (p->command_status) {
+		char why[160];
+		snprintf(why, sizeof why, "bind failed: %s (0x%08X)", status_name(p->command_status),
+		         p->command_status);
+		client_lost(cl, why);
+		return;
+	}
+	log_info("smpp_bound", "conn=%s session=%s peer=%s:%d smsc=%s", cname(cl), role_names[s->role], cl->peer_host,
+	         cl->peer_port, p->body_absent ? "" : p->system_id);
+	session_bound(s);
+}
+
+static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
+{
+	struct client *cl = s->cl;
+	struct smpp_pdu *p = &cl->in;
+	struct smpp_pdu_error e;
+	s->last_rx_ms = now_mono_ms();
+	if (smpp_pdu_decode(buf, len, p, &e)) {
+		session_bad_pdu(s, &e);
+		return;
+	}
+	log_debug("smpp_rx", "conn=%s session=%s command=%s seq=%u status=0x%08X", cname(cl), role_names[s->role],
+	          smpp_pdu_command_name(p->command_id), p->sequence_number, p->command_status);
+	switch (p->command_id) {
+	case SMPP_BIND_TRANSCEIVER_RESP:
+	case SMPP_BIND_TRANSMITTER_RESP:
+	case SMPP_BIND_RECEIVER_RESP:
+		on_bind_resp(s, p);
+		return;
+	case SMPP_GENERIC_NACK:
+		if (s->state == SMPP_BINDING && p->sequence_number == s->bind_seq) {
+			on_bind_resp(s, p);
+			return;
+		}
+		if (p->sequence_number == s->enquire_seq) {
+			s->enquire_seq = 0; /* it answered: the link is alive */
+			return;
+		}
+		if (p->sequence_number == s->unbind_seq && s->state == SMPP_UNBINDING) {
+			session_set(s, SMPP_DISCONNECTED, "unbind answered by generic_nack");
+			stop_progress(cl);
+			return;
+		}
+		on_submit_resp(s, p);
+		return;
+	case SMPP_SUBMIT_SM_RESP:
+		on_submit_resp(s, p);
+		return;
+	case SMPP_ENQUIRE_LINK:
+		session_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
+		return;
+	case SMPP_ENQUIRE_LINK_RESP:
+		if (p->sequence_number == s->enquire_seq)
+			s->enquire_seq = 0;
+		return;
+	case SMPP_DELIVER_SM:
+	case SMPP_DATA_SM:
+		if (s->state != SMPP_BOUND || s->role == ROLE_TX)
+			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RINVBNDSTS);
+		else if (cl->stopping)
+			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RSYSERR);
+		else
+			on_deliver(s, p);
+		return;
+	case SMPP_UNBIND:
+		session_respond(s, SMPP_UNBIND_RESP, p->sequence_number, 0);
+		s->close_reason = "unbind from the SMSC";
+		return;
+	case SMPP_UNBIND_RESP:
+		if (s->state == SMPP_UNBINDING && p->sequence_number == s->unbind_seq) {
+			session_set(s, SMPP_DISCONNECTED, "unbind_resp");
+			stop_progress(cl);
+		}
+		return;
+	case SMPP_ALERT_NOTIFICATION:
+	case SMPP_OUTBIND:
+		return; /* nothing to answer */
+	default:
+		if (!(p->command_id & SMPP_RESP_BIT))
+			session_respond(s, SMPP_GENERIC_NACK, p->sequence_number, SMPP_ESME_RINVCMDID);
+		return;
+	}
+}
+
+static void session_readcb(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct client *cl = s->cl;
+	uint64_t gen = s->gen;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (s->bev == bev && s->gen == gen && !s->close_reason) {
+		size_t have = evbuffer_get_length(in), need;
+		uint8_t hdr[4];
+		struct smpp_pdu_error e;
+		if (have < 4)
+			return;
+		evbuffer_copyout(in, hdr, 4);
+		int rc = smpp_pdu_frame(hdr, 4, &need, &e);
+		if (rc < 0) {
+			char q[200];
+			log_warn("smpp_bad_stream", "conn=%s session=%s reason=%s", cname(cl), role_names[s->role],
+			         log_quote(e.reason, q, sizeof q));
+			session_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
+			s->close_reason = "the SMSC sent a stream that cannot be framed";
+			return;
+		}
+		if (have < need)
+			return;
+		uint8_t *pdu = evbuffer_pullup(in, (ev_ssize_t)need);
+		session_pdu(s, pdu, need);
+		if (s->bev == bev && s->gen == gen)
+			evbuffer_drain(in, need);
+	}
+}
+
+/* Closes a session marked close_reason once its output is written. */
+static void session_close_if_flushed(struct session *s)
+{
+	if (s->close_reason && s->bev && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		client_lost(s->cl, s->close_reason);
+}
+
+static void session_writecb(struct bufferevent *bev, void *arg)
+{
+	session_close_if_flushed(arg);
+}
+
+static void session_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	struct client *cl = s->cl;
+	if (what & BEV_EVENT_CONNECTED) {
+		int fd = (int)bufferevent_getfd(bev);
+		int one = 1;
+		if (fd >= 0)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+		if (session_set(s, SMPP_BINDING, "connected"))
+			client_lost(cl, "cannot bind");
+		return;
+	}
+	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
+		char why[300];
+		int dns = bufferevent_socket_get_dns_error(bev);
+		unsigned long ssl_err = cl->conf->tls ? bufferevent_get_openssl_error(bev) : 0;
+		if (dns)
+			snprintf(why, sizeof why, "cannot resolve %s: %s", cl->peer_host, evutil_gai_strerror(dns));
+		else if (ssl_err)
+			snprintf(why, sizeof why, "TLS with %s:%d failed: %s", cl->peer_host, cl->peer_port,
+			         ERR_reason_error_string(ssl_err) ? ERR_reason_error_string(ssl_err) : "unknown");
+		else if (what & BEV_EVENT_EOF)
+			snprintf(why, sizeof why, "%s:%d closed the connection (%s)", cl->peer_host, cl->peer_port,
+			         state_names[s->state]);
+		else
+			snprintf(why, sizeof why, "%s:%d: %s (%s)", cl->peer_host, cl->peer_port,
+			         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), state_names[s->state]);
+		if (s->state == SMPP_UNBINDING) {
+			session_set(s, SMPP_DISCONNECTED, why);
+			stop_progress(cl);
+			return;
+		}
+		client_lost(cl, why);
+	}
+}
+
+/* ---- timers ---- */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *cl = arg;
+	const struct smpp_conf *conf = cl->conf;
+	uint64_t now = now_mono_ms(), timeout = (uint64_t)conf->response_timeout_s * 1000;
+	for (int i = 0; i < cl->nsess; i++) {
+		struct session *s = &cl->sess[i];
+		uint64_t in_state = now - s->state_ms;
+		if (s->close_reason) { /* the writecb did not close it: do not wait longer */
+			client_lost(cl, s->close_reason);
+			return;
+		}
+		switch (s->state) {
+		case SMPP_DISCONNECTED:
+			break;
+		case SMPP_CONNECTING:
+		case SMPP_BINDING:
+			if (in_state > timeout) {
+				client_lost(cl, s->state == SMPP_CONNECTING ? "connect timeout" : "bind timeout");
+				return;
+			}
+			break;
+		case SMPP_BOUND:
+			if (s->enquire_seq && now - s->enquire_ms > timeout) {
+				client_lost(cl, "enquire_link timeout");
+				return;
+			}
+			if (!s->enquire_seq && now - s->last_rx_ms >= (uint64_t)conf->enquire_link_s * 1000) {
+				struct smpp_pdu *p = &cl->out;
+				s->enquire_seq = next_seq(s);
+				s->enquire_ms = now;
+				pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
+				if (session_send(s, p))
+					s->enquire_seq = 0;
+			}
+			break;
+		case SMPP_UNBINDING:
+			if (in_state > (timeout < STOP_WAIT_MAX_MS ? timeout : STOP_WAIT_MAX_MS))
+				session_set(s, SMPP_DISCONNECTED, "unbind timeout");
+			break;
+		}
+	}
+	while (cl->phead && now - cl->phead->sent_ms > timeout) {
+		log_info("smpp_response_timeout", "conn=%s seq=%u id=%" PRId64, cname(cl), cl->phead->seq,
+		         cl->phead->sub->m->id);
+		part_answer(cl, cl->phead, 0, NULL, "response timeout");
+	}
+	reasm_drain(cl);
+	if (cl->stopping)
+		stop_progress(cl);
+}
+
+/* ---- stop ---- */
+
+/* Stop in two phases, each bounded: wait for answers to submits and for the
+ * database to commit deliveries; then unbind and wait for unbind_resp. */
+static void stop_progress(struct client *cl)
+{
+	if (!cl->stopping || cl->stopped)
+		return;
+	uint64_t now = now_mono_ms();
+	uint64_t limit = (uint64_t)cl->conf->response_timeout_s * 1000;
+	if (limit > STOP_WAIT_MAX_MS)
+		limit = STOP_WAIT_MAX_MS;
+	if (!cl->unbind_sent) {
+		if ((cl->phead || cl->nacks) && now - cl->stop_phase_ms < limit)
+			return;
+		cl->unbind_sent = true;
+		cl->stop_phase_ms = now;
+		for (int i = 0; i < cl->nsess; i++)
+			if (cl->sess[i].state == SMPP_BOUND && session_set(&cl->sess[i], SMPP_UNBINDING, "stop"))
+				session_set(&cl->sess[i], SMPP_DISCONNECTED, "cannot unbind");
+	}
+	if (all_sessions(cl, SMPP_DISCONNECTED))
+		client_finish_stop(cl);
+}
+
+static void smpp_stop(struct conn *c)
+{
+	struct client *cl = conn_driver_data(c);
+	log_info("smpp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->nparts, cl->held.len);
+	cl->stopping = true;
+	cl->stop_phase_ms = now_mono_ms();
+	event_del(cl->reconnect_ev);
+	release_held(cl);
+	if (!cl->up) {
+		client_finish_stop(cl);
+		return;
+	}
+	core_conn_state(c, CONN_STOPPING, "unbinding");
+	stop_progress(cl);
+}
+
+/* ---- open / close ---- */
+
+static int smpp_open(struct conn *c)
+{
+	const struct smpp_conf *conf = conn_conf(c);
+	struct client *cl = xcalloc(1, sizeof *cl);
+	cl->c = c;
+	cl->conf = conf;
+	cl->nsess = smpp_conf_split_binds(conf) ? 2 : 1;
+	for (int i = 0; i < cl->nsess; i++) {
+		cl->sess[i].cl = cl;
+		cl->sess[i].role = cl->nsess == 1 ? ROLE_TRX : i == 0 ? ROLE_TX : ROLE_RX;
+	}
+	cl->id_ring = xcalloc(ID_MEMORY, sizeof *cl->id_ring);
+	cl->reasm = reasm_new(REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
+	cl->concat_ref = (unsigned)random();
+	if (conf->tls) {
+		cl->ssl_ctx = SSL_CTX_new(TLS_client_method());
+		if (!cl->ssl_ctx) {
+			log_error("smpp_tls", "conn=%s error=\"cannot create a TLS context\"", conn_name(c));
+			goto fail;
+		}
+		SSL_CTX_set_min_proto_version(cl->ssl_ctx, TLS1_2_VERSION);
+		int ok = conf->tls_ca_file ? SSL_CTX_load_verify_locations(cl->ssl_ctx, conf->tls_ca_file, NULL)
+		                           : SSL_CTX_set_default_verify_paths(cl->ssl_ctx);
+		if (ok != 1) {
+			char q[300];
+			log_error("smpp_tls", "conn=%s error=\"cannot load CA certificates\" file=%s", conn_name(c),
+			          log_quote(conf->tls_ca_file ? conf->tls_ca_file : "(system)", q, sizeof q));
+			goto fail;
+		}
+	}
+	struct event_base *base = conn_event_base(c);
+	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
+	cl->reconnect_ev = evtimer_new(base, reconnect_cb, cl);
+	cl->resume_ev = evtimer_new(base, resume_cb, cl);
+	struct timeval tv;
+	tv_ms(&tv, TICK_MS);
+	event_add(cl->tick_ev, &tv);
+	conn_set_driver_data(c, cl);
+	client_connect(cl);
+	return 0;
+fail:
+	if (cl->ssl_ctx)
+		SSL_CTX_free(cl->ssl_ctx);
+	reasm_free(cl->reasm);
+	free(cl->id_ring);
+	free(cl);
+	return -1;
+}
+
+static void smpp_close(struct conn *c)
+{
+	struct client *cl = conn_driver_data(c);
+	if (!cl)
+		return;
+	for (int i = 0; i < cl->nsess; i++)
+		if (cl->sess[i].bev)
+			bufferevent_free(cl->sess[i].bev);
+	/* Only after a forced stop is anything left; the core gives up on it. */
+	for (struct part *p = cl->phead, *next; p; p = next) {
+		next = p->next;
+		struct submit *sub = p->sub;
+		if (++sub->answered == sub->nparts) {
+			for (int i = 0; i < sub->nparts; i++)
+				free(sub->ids[i]);
+			free(sub->ids);
+			msg_free(sub->m);
+			free(sub);
+		}
+		free(p);
+	}
+	struct msg *m;
+	while ((m = msg_list_pop(&cl->held)))
+		msg_free(m);
+	for (int i = 0; i < ACK_BUCKETS; i++)
+		for (struct ack *a = cl->acks[i], *n; a; a = n) {
+			n = a->hnext;
+			ack_free(a);
+		}
+	for (struct oset *o = cl->osets, *n; o; o = n) {
+		n = o->next;
+		ack_free(o->acc);
+		free(o->key);
+		free(o);
+	}
+	reasm_free(cl->reasm);
+	for (int i = 0; i < ID_BUCKETS; i++)
+		for (struct idnode *n = cl->ids[i], *nx; n; n = nx) {
+			nx = n->next;
+			free(n->id);
+			free(n);
+		}
+	free(cl->id_ring);
+	event_free(cl->tick_ev);
+	event_free(cl->reconnect_ev);
+	event_free(cl->resume_ev);
+	if (cl->dns)
+		evdns_base_free(cl->dns, 0);
+	if (cl->ssl_ctx)
+		SSL_CTX_free(cl->ssl_ctx);
+	free(cl);
+	conn_set_driver_data(c, NULL);
+}
+
+const struct driver_ops smpp_driver = {
+    .name = "smpp",
+    .caps = CAP_SEND | CAP_RECEIVE | CAP_REPORTS,
+    .settings = smpp_conf_settings,
+    .conf_size = sizeof(struct smpp_conf),
+    .check = smpp_conf_check,
+    .open = smpp_open,
+    .submit = smpp_submit,
+    .stop = smpp_stop,
+    .close = smpp_close,
+    .acked = smpp_acked,
+};
