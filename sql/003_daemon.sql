@@ -50,45 +50,64 @@ COMMENT ON FUNCTION smspool.part_status_final(text[]) IS 'Final outbox state of 
 -- Applies matched report states: part_status, report_wait (final parts
 -- removed) and the message's final state.  Arrays are parallel, one element
 -- per (message, part) with the state that wins for that part in this batch.
+-- PL/pgSQL (not SQL) so that its two statements are planned once per session,
+-- not at every call.  The common case -- a single-part message, its only
+-- part reported -- is computed inline; part_status_merge()/part_status_final()
+-- run only for multipart messages.  done_at is set here when the message
+-- becomes final (what the outbox_transition trigger would do), so that the
+-- trigger's WHEN clause can skip these rows.
 CREATE FUNCTION smspool.apply_part_states(p_message_ids bigint[], p_parts int[], p_remote_ids text[],
 	p_connections text[], p_states text[], p_errors text[])
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 -- Touches a batch of rows by key: never a sequential scan, whatever the
 -- statistics say (a planner estimate of one 'sending' row on a big outbox
 -- once turned a 1,000-row batch into a 1,000 x 1,000 nested loop).
 SET enable_seqscan = off AS $$
-	WITH pp AS (
-		SELECT * FROM unnest(p_message_ids, p_parts, p_remote_ids, p_connections, p_states, p_errors)
-			AS t(message_id, part, remote_id, connection, state, error_code)
-	),
-	del AS (
-		DELETE FROM smspool.report_wait w
-		USING pp
-		WHERE w.remote_id = ANY (p_remote_ids)
-		  AND w.remote_id = pp.remote_id AND w.connection = pp.connection AND w.part = pp.part
-		  AND smspool.report_state_is_final(pp.state)
-	),
-	agg AS (
-		SELECT message_id, array_agg(part) AS parts, array_agg(state) AS states,
-		       max(error_code) FILTER (WHERE state <> 'delivered') AS error_code
-		FROM pp GROUP BY message_id
-	),
-	cur AS (   -- merged part states, computed once per message
-		SELECT x.id, x.ps, smspool.part_status_final(x.ps) AS final, x.error_code
-		FROM (SELECT o.id,
-		             CASE WHEN a.parts = '{1}' AND cardinality(o.part_status) = 1 THEN a.states   -- single part: no merge
-		                  ELSE smspool.part_status_merge(o.part_status, a.parts, a.states) END AS ps,
-		             a.error_code
-		      FROM agg a JOIN smspool.outbox o ON o.id = a.message_id) x
-	)
+BEGIN
+	-- final parts leave report_wait: one primary-key probe per part, then a
+	-- TID scan (no join whose shape depends on statistics)
+	DELETE FROM smspool.report_wait w
+	WHERE w.ctid = ANY (ARRAY(
+		SELECT x.ctid
+		FROM unnest(p_remote_ids, p_connections, p_parts, p_states) AS t(rid, conn, part, state)
+		CROSS JOIN LATERAL (
+			SELECT w2.ctid FROM smspool.report_wait w2
+			WHERE w2.remote_id = t.rid AND w2.connection = t.conn AND w2.part = t.part
+			OFFSET 0) x
+		WHERE t.state IN ('delivered', 'undelivered', 'expired', 'rejected', 'deleted')));
+
 	UPDATE smspool.outbox o SET
-		part_status = c.ps,
-		status = CASE WHEN o.status = 'sent' THEN coalesce(c.final, o.status) ELSE o.status END,
-		error_class = CASE WHEN o.status = 'sent' AND c.final <> 'delivered' THEN c.final ELSE o.error_class END,
-		error_code = coalesce(c.error_code, o.error_code)
-	FROM cur c
-	WHERE o.id = c.id
+		part_status = CASE WHEN a.one AND cardinality(o.part_status) = 1 THEN a.states
+			ELSE smspool.part_status_merge(o.part_status, a.parts, a.states) END,
+		status = CASE WHEN o.status = 'sent'
+			THEN coalesce(CASE WHEN a.one AND cardinality(o.part_status) = 1 THEN a.final1
+				ELSE smspool.part_status_final(smspool.part_status_merge(o.part_status, a.parts, a.states)) END, o.status)
+			ELSE o.status END,
+		error_class = CASE WHEN o.status = 'sent'
+			AND (CASE WHEN a.one AND cardinality(o.part_status) = 1 THEN a.final1
+				ELSE smspool.part_status_final(smspool.part_status_merge(o.part_status, a.parts, a.states)) END) <> 'delivered'
+			THEN CASE WHEN a.one AND cardinality(o.part_status) = 1 THEN a.final1
+				ELSE smspool.part_status_final(smspool.part_status_merge(o.part_status, a.parts, a.states)) END
+			ELSE o.error_class END,
+		error_code = coalesce(a.error_code, o.error_code),
+		done_at = CASE WHEN o.status = 'sent' AND o.done_at IS NULL
+			AND (CASE WHEN a.one AND cardinality(o.part_status) = 1 THEN a.final1
+				ELSE smspool.part_status_final(smspool.part_status_merge(o.part_status, a.parts, a.states)) END) IS NOT NULL
+			THEN now() ELSE o.done_at END
+	FROM (
+		SELECT t.message_id, array_agg(t.part) AS parts, array_agg(t.state) AS states,
+		       max(t.error_code) FILTER (WHERE t.state <> 'delivered') AS error_code,
+		       count(*) = 1 AND min(t.part) = 1 AS one,      -- parts = '{1}'
+		       CASE min(t.state)                             -- = part_status_final(states) when one
+		            WHEN 'deleted' THEN 'undelivered'
+		            WHEN 'delivered' THEN 'delivered' WHEN 'undelivered' THEN 'undelivered'
+		            WHEN 'expired' THEN 'expired' WHEN 'rejected' THEN 'rejected' END AS final1
+		FROM unnest(p_message_ids, p_parts, p_states, p_errors) AS t(message_id, part, state, error_code)
+		GROUP BY t.message_id
+	) a
+	WHERE o.id = a.message_id;
+END
 $$;
 COMMENT ON FUNCTION smspool.apply_part_states(bigint[], int[], text[], text[], text[], text[]) IS 'Internal: applies matched delivery-report states to part_status/report_wait/status.';
 
@@ -357,15 +376,18 @@ BEGIN
 		FROM unnest(p_connections, p_remote_ids, p_states, p_error_codes, p_texts) WITH ORDINALITY
 			AS t(conn, rid, state, ecode, txt, ord)
 	),
-	w AS (
-		SELECT w.remote_id, w.connection, w.message_id, w.part
-		FROM smspool.report_wait w
-		WHERE w.remote_id = ANY (p_remote_ids)
-	),
 	m AS (   -- every awaited part a report refers to (the newest message if an id was reused)
+		-- One primary-key probe per report (LATERAL ... OFFSET 0 cannot be
+		-- flattened): never a hash join on stale statistics, and never the
+		-- nested loop with a join filter that a join on the rows found by
+		-- remote_id = ANY (...) became (1,000 x 1,000 comparisons per batch).
 		SELECT i.ord, i.conn, i.rid, i.state, i.ecode, i.fin, w.message_id, w.part,
 		       max(w.message_id) OVER (PARTITION BY i.ord) AS best
-		FROM inp i JOIN w ON w.remote_id = i.rid AND w.connection = i.conn
+		FROM inp i
+		CROSS JOIN LATERAL (
+			SELECT w.message_id, w.part FROM smspool.report_wait w
+			WHERE w.remote_id = i.rid AND w.connection = i.conn
+			OFFSET 0) w
 	),
 	mm AS (
 		SELECT * FROM m WHERE message_id = best
