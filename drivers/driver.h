@@ -27,6 +27,24 @@
  *   core_stopped() nothing but close() is called, and the driver MUST NOT
  *   call the core again.
  * - close() frees the driver's state; conf is freed by the core.
+ *
+ * Server-side drivers (CAP_LISTEN) also:
+ * - authenticate a client with core_authenticate(); the answer comes to
+ *   authenticated() exactly once per call (account NULL = refused, with a
+ *   reason for the log — never tell the client more than the protocol's
+ *   code).  Passwords are checked by the database, never by the driver.
+ * - hand what a client submits to core_submit(); the answer comes to
+ *   submitted() exactly once per call, after the outbox row is committed
+ *   (message_id > 0) or refused (message_id 0, with a class and a text).  The
+ *   driver MUST answer the client only then.
+ * - call core_account_attach() when a session of an account can take
+ *   deliveries (reports, inbound texts) and core_account_detach() when it no
+ *   longer can (each attach is matched by one detach, at the latest in
+ *   stop()).  The core then calls deliver() with events for attached accounts;
+ *   each MUST be answered by exactly one core_event_done() (delivered = the
+ *   client acknowledged it; false = try again later), possibly after stop()
+ *   has begun but before core_stopped().  The driver owns the event until then
+ *   and frees it with account_event_free() after core_event_done().
  */
 #ifndef SMSPOOL_DRIVER_H
 #define SMSPOOL_DRIVER_H
@@ -48,6 +66,14 @@ enum driver_caps {
 
 enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_UP, CONN_STOPPING };
 
+/* Why a submission was not accepted. */
+enum submit_error {
+	SUBMIT_OK,
+	SUBMIT_INVALID,   /* the row was refused: bad address, empty text, … (text says which) */
+	SUBMIT_THROTTLED, /* the account is over its limit: try later */
+	SUBMIT_TEMPORARY, /* the database cannot take it now: try later */
+};
+
 struct conn;
 
 struct driver_ops {
@@ -61,6 +87,11 @@ struct driver_ops {
 	void (*stop)(struct conn *c);
 	void (*close)(struct conn *c);
 	void (*acked)(struct conn *c, uint64_t token, bool committed); /* may be NULL */
+	/* Server side (may be NULL for drivers without CAP_LISTEN). */
+	void (*authenticated)(struct conn *c, uint64_t token, const struct account_info *account, const char *reason);
+	void (*submitted)(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
+	                  const char *text);
+	void (*deliver)(struct conn *c, struct account_event *ev);
 };
 
 /* The registry: every driver, ending with NULL. */
@@ -81,5 +112,13 @@ void core_complete(struct conn *c, struct msg *m);
 void core_received(struct conn *c, struct inbound *in, uint64_t token);
 void core_report(struct conn *c, struct report *r, uint64_t token);
 void core_stopped(struct conn *c);
+
+/* Server side.  Strings are copied; s is taken over. */
+void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr,
+                       uint64_t token);
+void core_submit(struct conn *c, struct submission *s, uint64_t token);
+void core_account_attach(struct conn *c, const char *account);
+void core_account_detach(struct conn *c, const char *account);
+void core_event_done(struct conn *c, const struct account_event *ev, bool delivered);
 
 #endif

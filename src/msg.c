@@ -7,9 +7,8 @@
 #include "util.h"
 
 static const char *const outcome_names[] = {
-    [MSG_SENT] = "sent",         [MSG_TEMPORARY] = "temporary", [MSG_THROTTLED] = "throttled",
-    [MSG_REJECTED] = "rejected", [MSG_FAILED] = "failed",       [MSG_NO_ROUTE] = "no_route",
-    [MSG_RELEASE] = "release",   [MSG_EXPIRED] = "expired",
+    [MSG_SENT] = "sent",     [MSG_TEMPORARY] = "temporary", [MSG_THROTTLED] = "throttled", [MSG_REJECTED] = "rejected",
+    [MSG_FAILED] = "failed", [MSG_NO_ROUTE] = "no_route",   [MSG_RELEASE] = "release",     [MSG_EXPIRED] = "expired",
 };
 
 const char *msg_outcome_name(enum msg_outcome o)
@@ -130,4 +129,44 @@ void report_free(struct report *r)
 	free(r->error_code);
 	free(r->text);
 	free(r);
+}
+
+void submission_free(struct submission *s)
+{
+	if (!s)
+		return;
+	free(s->account);
+	free(s->recipient);
+	free(s->sender);
+	free(s->body);
+	free(s->payload);
+	free(s->udh);
+	free(s->encoding);
+	free(s->client_ref);
+	free(s);
+}
+
+void account_info_free(struct account_info *a)
+{
+	if (!a)
+		return;
+	free(a->name);
+	free(a);
+}
+
+void account_event_free(struct account_event *e)
+{
+	if (!e)
+		return;
+	free(e->account);
+	free(e->client_ref);
+	free(e->state);
+	free(e->error_code);
+	free(e->sender);
+	free(e->recipient);
+	free(e->body);
+	free(e->payload);
+	free(e->udh);
+	free(e->encoding);
+	free(e);
 }

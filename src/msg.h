@@ -86,7 +86,7 @@ struct inbound {
 	char *udh;      /* hex or NULL */
 	char *encoding; /* gsm7, ucs2, latin1, binary … as received */
 	int parts;
-	int64_t smsc_ts_s; /* 0 = unknown */
+	int64_t smsc_ts_s;       /* 0 = unknown */
 	uint64_t conn_id, token; /* where the commit acknowledgement goes */
 	struct inbound *next;
 };
@@ -101,5 +101,58 @@ struct report {
 	struct report *next;
 };
 void report_free(struct report *r);
+
+/* A message that a client of a server-side connection hands to smspool
+ * (SMPP submit_sm, HTTP send API): it becomes an outbox row of its account. */
+struct submission {
+	char *account; /* the authenticated account (smspool.accounts.system_id) */
+	char *recipient, *sender;
+	char *body;       /* UTF-8, NULL for binary */
+	char *payload;    /* hex, binary only */
+	char *udh;        /* hex, binary only */
+	char *encoding;   /* auto, gsm7, ucs2, binary */
+	char *client_ref; /* the client's own reference, may be NULL */
+	int priority;     /* 0..9 */
+	bool want_report;
+	bool flash;
+	int msg_class;         /* -1 = none */
+	int64_t send_after_s;  /* unix seconds, 0 = now */
+	int64_t valid_until_s; /* unix seconds, 0 = none */
+	uint64_t conn_id, token;
+	struct submission *next;
+};
+void submission_free(struct submission *s);
+
+/* What the database says about an account that asked to authenticate. */
+struct account_info {
+	char *name;
+	int max_binds;     /* sessions at once, 0 = unlimited */
+	double throughput; /* messages per second it may submit, 0 = unlimited */
+};
+void account_info_free(struct account_info *a);
+
+/* Something to deliver to an account's client: a delivery report for a
+ * message it submitted, or an inbound text routed to it. */
+enum account_event_kind { ACCOUNT_EVENT_REPORT, ACCOUNT_EVENT_INBOUND };
+
+struct account_event {
+	int64_t id; /* smspool.account_events.id */
+	char *account;
+	enum account_event_kind kind;
+	/* REPORT: the message it is about (message_id as text is the id the
+	 * client was given when it submitted), its state and timestamps. */
+	int64_t message_id;
+	char *client_ref;
+	char *state;      /* delivered, undelivered, expired, rejected, failed, … */
+	char *error_code; /* may be NULL */
+	int64_t submitted_s, done_s;
+	/* Both: the addresses (REPORT: the original message's). */
+	char *sender, *recipient;
+	/* INBOUND: the text. */
+	char *body, *payload, *udh, *encoding;
+	uint64_t conn_id;
+	struct account_event *next;
+};
+void account_event_free(struct account_event *e);
 
 #endif

@@ -58,7 +58,26 @@ struct core {
 	char *last_conns;
 	bool stopping, stop_sent;
 	uint64_t stat_sent, stat_failed, stat_in, stat_reports;
+
+	/* Server side. */
+	struct store_auth *auth_head;
+	struct submission *sub_head, **sub_tail;
+	struct store_event_done *done_head;
+	struct attach *attached; /* accounts with a session able to take events */
+	int nattached;
+	bool accounts_changed;
+	int events_out; /* handed to drivers, not yet done */
+	uint64_t events_seen;
+	int last_events_want;
 };
+
+struct attach {
+	char *account;
+	struct conn *conn;
+	int refs;
+};
+
+enum { EVENTS_MAX = 1000 /* account events held by drivers at once */ };
 
 /* ---- what drivers see ---- */
 
@@ -142,7 +161,7 @@ void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
 		return;
 	char q[256];
 	log_info("conn_state", "conn=%s state=%s detail=%s", c->name, state_names[state],
-		 log_quote(detail ? detail : "", q, sizeof q));
+	         log_quote(detail ? detail : "", q, sizeof q));
 	bool was_up = c->state == CONN_UP;
 	c->state = state;
 	post_state(c, state_names[state], detail);
@@ -195,6 +214,159 @@ void core_stopped(struct conn *c)
 	wake(c->core);
 }
 
+/* ---- server side ---- */
+
+void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
+{
+	struct core *k = c->core;
+	struct store_auth *a = xcalloc(1, sizeof *a);
+	a->conn_id = c->id;
+	a->token = token;
+	a->account = xstrdup(account ? account : "");
+	a->password = xstrdup(password ? password : "");
+	a->peer = peer_addr ? xstrdup(peer_addr) : NULL;
+	a->next = k->auth_head;
+	k->auth_head = a;
+	wake(k);
+}
+
+void core_submit(struct conn *c, struct submission *sub, uint64_t token)
+{
+	struct core *k = c->core;
+	sub->conn_id = c->id;
+	sub->token = token;
+	sub->next = NULL;
+	*k->sub_tail = sub;
+	k->sub_tail = &sub->next;
+	wake(k);
+}
+
+void core_account_attach(struct conn *c, const char *account)
+{
+	struct core *k = c->core;
+	for (int i = 0; i < k->nattached; i++)
+		if (k->attached[i].conn == c && strcmp(k->attached[i].account, account) == 0) {
+			k->attached[i].refs++;
+			return;
+		}
+	k->attached = xrealloc(k->attached, (size_t)(k->nattached + 1) * sizeof *k->attached);
+	k->attached[k->nattached++] = (struct attach){xstrdup(account), c, 1};
+	k->accounts_changed = true;
+	log_debug("account_attach", "conn=%s account=%s", c->name, account);
+	wake(k);
+}
+
+void core_account_detach(struct conn *c, const char *account)
+{
+	struct core *k = c->core;
+	for (int i = 0; i < k->nattached; i++)
+		if (k->attached[i].conn == c && strcmp(k->attached[i].account, account) == 0) {
+			if (--k->attached[i].refs > 0)
+				return;
+			free(k->attached[i].account);
+			k->attached[i] = k->attached[--k->nattached];
+			k->accounts_changed = true;
+			log_debug("account_detach", "conn=%s account=%s", c->name, account);
+			wake(k);
+			return;
+		}
+}
+
+void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
+{
+	struct core *k = c->core;
+	struct store_event_done *d = xcalloc(1, sizeof *d);
+	d->id = ev->id;
+	d->delivered = delivered;
+	d->next = k->done_head;
+	k->done_head = d;
+	if (k->events_out > 0)
+		k->events_out--;
+	wake(k);
+}
+
+static void detach_all(struct core *k, struct conn *c)
+{
+	for (int i = 0; i < k->nattached;) {
+		if (k->attached[i].conn == c) {
+			log_warn("driver_contract", "conn=%s problem=\"account %s still attached at stop\"", c->name,
+			         k->attached[i].account);
+			free(k->attached[i].account);
+			k->attached[i] = k->attached[--k->nattached];
+			k->accounts_changed = true;
+		} else {
+			i++;
+		}
+	}
+}
+
+/* Hands an event to a connection where its account is attached (the one
+ * that has waited longest, so that several share the load), or gives it back. */
+static void route_event(struct core *k, struct account_event *ev)
+{
+	struct conn *c = NULL;
+	int pick = -1;
+	for (int i = 0; i < k->nattached; i++)
+		if (strcmp(k->attached[i].account, ev->account) == 0 && !k->attached[i].conn->stopping) {
+			pick = i;
+			break;
+		}
+	if (pick >= 0) {
+		c = k->attached[pick].conn;
+		/* Move it to the end: round robin across connections. */
+		struct attach a = k->attached[pick];
+		memmove(&k->attached[pick], &k->attached[pick + 1],
+		        (size_t)(k->nattached - pick - 1) * sizeof *k->attached);
+		k->attached[k->nattached - 1] = a;
+	}
+	if (!c || !c->ops->deliver || k->stopping) {
+		struct store_event_done *d = xcalloc(1, sizeof *d);
+		d->id = ev->id;
+		d->delivered = false;
+		d->next = k->done_head;
+		k->done_head = d;
+		account_event_free(ev);
+		return;
+	}
+	ev->conn_id = c->id;
+	k->events_out++;
+	c->ops->deliver(c, ev);
+}
+
+static struct conn *conn_by_id(struct core *k, uint64_t id)
+{
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (c->id == id)
+			return c->stopped ? NULL : c;
+	return NULL;
+}
+
+static void post_accounts(struct core *k)
+{
+	int want = k->stopping ? 0 : EVENTS_MAX - k->events_out;
+	if (want < 0)
+		want = 0;
+	if (!k->accounts_changed && want == k->last_events_want)
+		return;
+	/* Small changes of room are not worth a message; 0 and full are. */
+	if (!k->accounts_changed && want != 0 && want != EVENTS_MAX && abs(want - k->last_events_want) < 100)
+		return;
+	struct store_accounts *a = xcalloc(1, sizeof *a);
+	a->names = xcalloc((size_t)k->nattached + 1, sizeof *a->names);
+	for (int i = 0; i < k->nattached; i++) {
+		bool dup = false;
+		for (int j = 0; j < a->n; j++)
+			dup |= strcmp(a->names[j], k->attached[i].account) == 0;
+		if (!dup)
+			a->names[a->n++] = xstrdup(k->attached[i].account);
+	}
+	a->want = want;
+	a->claims_seen = k->events_seen;
+	k->accounts_changed = false;
+	k->last_events_want = want;
+	chan_put(store_chan(k->store), TO_STORE_ACCOUNTS, a);
+}
+
 /* ---- connections ---- */
 
 static struct conn *find_conn(struct core *k, const char *name)
@@ -231,7 +403,8 @@ static void dispatch(struct conn *c)
 				c->tokens = burst;
 			if (c->tokens < 1) {
 				double wait_ms = (1 - c->tokens) * 1000.0 / c->throughput + 1;
-				struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)((long)wait_ms % 1000) * 1000};
+				struct timeval tv = {(time_t)(wait_ms / 1000),
+				                     (suseconds_t)((long)wait_ms % 1000) * 1000};
 				if (!evtimer_pending(c->throttle_ev, NULL))
 					evtimer_add(c->throttle_ev, &tv);
 				return;
@@ -336,7 +509,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 	}
 	c->opened = true;
 	return;
-broken: {
+broken : {
 	char q[300];
 	log_error("conn_broken", "conn=%s error=%s", c->name, log_quote(err.msg, q, sizeof q));
 	c->broken = true;
@@ -377,7 +550,7 @@ static void conn_free(struct conn *c)
 	}
 	if (c->inflight)
 		log_error("driver_contract", "conn=%s problem=\"stopped with %d messages not completed\"", c->name,
-			  c->inflight);
+		          c->inflight);
 	event_free(c->throttle_ev);
 	row_free(c->replacement);
 	free(c->name);
@@ -396,6 +569,7 @@ static void reap(struct core *k)
 			continue;
 		}
 		*pp = c->next;
+		detach_all(k, c);
 		struct store_conn_row *rep = c->replacement;
 		c->replacement = NULL;
 		if (!rep && !k->stopping)
@@ -502,8 +676,23 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		k->inb_head = NULL;
 		k->inb_tail = &k->inb_head;
 	}
-	if (!k->stop_sent)
+	if (k->auth_head) {
+		chan_put(store_chan(k->store), TO_STORE_AUTH, k->auth_head);
+		k->auth_head = NULL;
+	}
+	if (k->sub_head) {
+		chan_put(store_chan(k->store), TO_STORE_SUBMIT, k->sub_head);
+		k->sub_head = NULL;
+		k->sub_tail = &k->sub_head;
+	}
+	if (k->done_head) {
+		chan_put(store_chan(k->store), TO_STORE_EVENTS_DONE, k->done_head);
+		k->done_head = NULL;
+	}
+	if (!k->stop_sent) {
 		post_demand(k);
+		post_accounts(k);
+	}
 	if (k->stopping && !k->conns && !k->stop_sent) {
 		k->stop_sent = true;
 		chan_put(store_chan(k->store), TO_STORE_STOP, NULL);
@@ -553,6 +742,37 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 			break;
 		case TO_LOOP_STOPPED:
 			event_base_loopbreak(k->base);
+			break;
+		case TO_LOOP_AUTH:
+			for (struct store_auth_result *r = it->ptr, *nx; r; r = nx) {
+				nx = r->next;
+				struct conn *c = conn_by_id(k, r->conn_id);
+				if (c && c->ops->authenticated)
+					c->ops->authenticated(c, r->token, r->info, r->reason);
+				account_info_free(r->info);
+				free(r->reason);
+				free(r);
+			}
+			break;
+		case TO_LOOP_SUBMITTED:
+			for (struct store_submit_result *r = it->ptr, *nx; r; r = nx) {
+				nx = r->next;
+				struct conn *c = conn_by_id(k, r->conn_id);
+				if (c && c->ops->submitted)
+					c->ops->submitted(c, r->token, r->message_id, (enum submit_error)r->error,
+					                  r->text);
+				free(r->text);
+				free(r);
+			}
+			break;
+		case TO_LOOP_EVENTS:
+			for (struct account_event *e = it->ptr, *nx; e; e = nx) {
+				nx = e->next;
+				e->next = NULL;
+				k->events_seen++;
+				route_event(k, e);
+			}
+			wake(k);
 			break;
 		case TO_LOOP_FATAL:
 			log_error("fatal", "reason=\"%s\"", (char *)it->ptr);
@@ -606,9 +826,9 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct core *k = arg;
 	if (k->stat_sent || k->stat_failed || k->stat_in || k->stat_reports)
-		log_info("stats", "interval_s=%d sent=%" PRIu64 " failed=%" PRIu64 " inbound=%" PRIu64
-				  " reports=%" PRIu64,
-			 STATS_MS / 1000, k->stat_sent, k->stat_failed, k->stat_in, k->stat_reports);
+		log_info("stats",
+		         "interval_s=%d sent=%" PRIu64 " failed=%" PRIu64 " inbound=%" PRIu64 " reports=%" PRIu64,
+		         STATS_MS / 1000, k->stat_sent, k->stat_failed, k->stat_in, k->stat_reports);
 	k->stat_sent = k->stat_failed = k->stat_in = k->stat_reports = 0;
 }
 
@@ -618,6 +838,8 @@ int spool_run(struct config *cfg)
 	k.cfg = cfg;
 	k.inb_tail = &k.inb_head;
 	k.rep_tail = &k.rep_head;
+	k.sub_tail = &k.sub_head;
+	k.last_events_want = -1;
 	k.rng = (uint64_t)now_wall_ms() ^ ((uint64_t)getpid() << 32) ^ 0x9E3779B97F4A7C15ULL;
 	k.last_want = -1;
 	signal(SIGPIPE, SIG_IGN);
@@ -672,9 +894,27 @@ int spool_run(struct config *cfg)
 			store_config_free(it->ptr);
 		} else if (it->kind == TO_LOOP_FATAL) {
 			free(it->ptr);
+		} else if (it->kind == TO_LOOP_AUTH) {
+			for (struct store_auth_result *r = it->ptr, *n; r; r = n)
+				n = r->next, account_info_free(r->info), free(r->reason), free(r);
+		} else if (it->kind == TO_LOOP_SUBMITTED) {
+			for (struct store_submit_result *r = it->ptr, *n; r; r = n)
+				n = r->next, free(r->text), free(r);
+		} else if (it->kind == TO_LOOP_EVENTS) {
+			for (struct account_event *e = it->ptr, *n; e; e = n)
+				n = e->next, account_event_free(e);
 		}
 		free(it);
 	}
+	for (struct store_auth *a = k.auth_head, *n; a; a = n)
+		n = a->next, store_auth_free(a);
+	for (struct submission *sub = k.sub_head, *n; sub; sub = n)
+		n = sub->next, submission_free(sub);
+	for (struct store_event_done *d = k.done_head, *n; d; d = n)
+		n = d->next, free(d);
+	for (int i = 0; i < k.nattached; i++)
+		free(k.attached[i].account);
+	free(k.attached);
 	while (k.results.len)
 		msg_free(msg_list_pop(&k.results));
 	for (struct inbound *in = k.inb_head, *n; in; in = n)

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db/pg.h"
+#include "driver.h"
 #include "log.h"
 #include "sbuf.h"
 #include "util.h"
@@ -44,9 +45,18 @@ struct store {
 	uint64_t claimed_total;
 	int write_failures;
 
-	bool wake;       /* a NOTIFY or a full batch says: claim again now */
-	bool reload;     /* re-read the configuration */
-	bool stopping;   /* TO_STORE_STOP received */
+	/* Server side: authentications, submissions, account events. */
+	struct store_auth *auth_head;
+	struct submission *sub_head, **sub_tail;
+	int sub_len;
+	struct store_event_done *done_head;
+	struct store_accounts *accounts;
+	uint64_t events_claimed_total, next_event_poll_ms;
+	bool wake_events;
+
+	bool wake;     /* a NOTIFY or a full batch says: claim again now */
+	bool reload;   /* re-read the configuration */
+	bool stopping; /* TO_STORE_STOP received */
 	uint64_t next_poll_ms, next_heartbeat_ms;
 	struct sbuf a[16]; /* array parameters, reused */
 };
@@ -74,6 +84,28 @@ void store_config_free(struct store_config *c)
 	free(c);
 }
 
+void store_auth_free(struct store_auth *a)
+{
+	if (!a)
+		return;
+	if (a->password)
+		explicit_bzero(a->password, strlen(a->password));
+	free(a->account);
+	free(a->password);
+	free(a->peer);
+	free(a);
+}
+
+void store_accounts_free(struct store_accounts *a)
+{
+	if (!a)
+		return;
+	for (int i = 0; i < a->n; i++)
+		free(a->names[i]);
+	free(a->names);
+	free(a);
+}
+
 struct chan *store_chan(struct store *s)
 {
 	return &s->in;
@@ -90,16 +122,29 @@ static const struct {
      "$8::text[], $9::int[]), (SELECT count(*) FROM smspool.record_reports($10::text[], $11::text[], $12::text[], "
      "$13::text[], $14::text[]))"},
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-		"$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
+                "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
     {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
-		  "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
-		  "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
+                  "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
+                  "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
     {"conn_state", "INSERT INTO smspool.connection_state (name, instance, state, detail, since, updated_at) "
-		   "VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (name, instance) DO UPDATE "
-		   "SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now(), "
-		   "since = CASE WHEN smspool.connection_state.state = EXCLUDED.state "
-		   "THEN smspool.connection_state.since ELSE now() END"},
+                   "VALUES ($1, $2, $3, $4, now(), now()) ON CONFLICT (name, instance) DO UPDATE "
+                   "SET state = EXCLUDED.state, detail = EXCLUDED.detail, updated_at = now(), "
+                   "since = CASE WHEN smspool.connection_state.state = EXCLUDED.state "
+                   "THEN smspool.connection_state.since ELSE now() END"},
+};
+
+/* The server side's statements: prepared when the schema has them (a
+ * database without accounts still runs every client-side connection). */
+static const struct {
+	const char *name, *sql;
+} prepared_server[] = {
+    {"auth", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth($1, $2, $3)"},
+    {"submit", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+               "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
+               "$12::int[], $13::timestamptz[], $14::timestamptz[])"},
+    {"events_claim", "SELECT * FROM smspool.account_events_claim($1, $2::text[], $3)"},
+    {"events_done", "SELECT smspool.account_events_done($1::bigint[], $2::boolean[])"},
 };
 
 static void disconnect(struct store *s)
@@ -121,15 +166,26 @@ static int release_claims(PGconn *pg, const char *instance, const char *event, s
 {
 	const char *p1[] = {instance};
 	PGresult *r = pg_query(pg,
-			       "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
-			       "WHERE claimed_by = $1 RETURNING message_id) "
-			       "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - 1, 0) "
-			       "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
-			       1, p1, err);
+	                       "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
+	                       "WHERE claimed_by = $1 RETURNING message_id) "
+	                       "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - 1, 0) "
+	                       "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
+	                       1, p1, err);
 	if (!r)
 		return -1;
 	if (atoi(PQcmdTuples(r)) > 0)
 		log_info(event, "instance=%s messages=%s", instance, PQcmdTuples(r));
+	PQclear(r);
+	r = pg_query(pg, "SELECT to_regproc('smspool.account_events_release') IS NOT NULL", 0, NULL, err);
+	if (!r)
+		return -1;
+	bool has_events = PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	if (!has_events)
+		return 0;
+	r = pg_query(pg, "SELECT smspool.account_events_release($1)", 1, p1, err);
+	if (!r)
+		return -1;
 	PQclear(r);
 	return 0;
 }
@@ -139,16 +195,16 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	/* The instance lock: two live daemons must never share a name, since a
 	 * restarted daemon takes back every claim made under its name. */
 	const char *p1[] = {s->cfg->instance};
-	PGresult *r = pg_query(pg, "SELECT pg_try_advisory_lock(hashtext('smspool.instance'), hashtext($1))", 1, p1,
-			       err);
+	PGresult *r =
+	    pg_query(pg, "SELECT pg_try_advisory_lock(hashtext('smspool.instance'), hashtext($1))", 1, p1, err);
 	if (!r)
 		return -1;
 	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
 	PQclear(r);
 	if (!locked)
 		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
-				  s->cfg->instance);
-	if (pg_exec(pg, "LISTEN smspool_outbox; LISTEN smspool_config", err))
+		                  s->cfg->instance);
+	if (pg_exec(pg, "LISTEN smspool_outbox; LISTEN smspool_config; LISTEN smspool_account_events", err))
 		return -1;
 	for (size_t i = 0; i < ARRAY_LEN(prepared); i++) {
 		r = PQprepare(pg, prepared[i].name, prepared[i].sql, 0, NULL);
@@ -156,6 +212,16 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 			pg_result_error(r, pg, err);
 			PQclear(r);
 			return -1;
+		}
+		PQclear(r);
+	}
+	for (size_t i = 0; i < ARRAY_LEN(prepared_server); i++) {
+		r = PQprepare(pg, prepared_server[i].name, prepared_server[i].sql, 0, NULL);
+		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+			struct errbuf perr;
+			pg_result_error(r, pg, &perr);
+			log_warn("store_no_server_side", "statement=%s error=\"%s\"", prepared_server[i].name,
+			         perr.msg);
 		}
 		PQclear(r);
 	}
@@ -536,8 +602,8 @@ static int64_t parse_epoch(const char *s)
 	struct tm tm = {0};
 	int off_h = 0, off_m = 0;
 	char sign = '+';
-	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min,
-		   &tm.tm_sec) != 6)
+	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) !=
+	    6)
 		return 0;
 	const char *tz = s + strlen(s);
 	while (tz > s && tz[-1] != '+' && tz[-1] != '-' && tz[-1] != ' ')
@@ -581,10 +647,9 @@ static int claim(struct store *s, int want)
 	int n = PQntuples(r);
 	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
 	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
-	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"),
-	    c_rep = PQfnumber(r, "want_report"), c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"),
-	    c_valid = PQfnumber(r, "valid_until"), c_ref = PQfnumber(r, "client_ref"),
-	    c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
+	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"), c_rep = PQfnumber(r, "want_report"),
+	    c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"), c_valid = PQfnumber(r, "valid_until"),
+	    c_ref = PQfnumber(r, "client_ref"), c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
 	    c_rc = PQfnumber(r, "route_connections"), c_rp = PQfnumber(r, "route_positions"),
 	    c_rw = PQfnumber(r, "route_weights");
 	struct msg_list list = {0};
@@ -640,6 +705,297 @@ static int claim(struct store *s, int want)
 	return 0;
 }
 
+/* ---- server side: accounts ---- */
+
+static void auth_answer(struct store *s, struct store_auth *a, struct account_info *info, const char *reason)
+{
+	struct store_auth_result *res = xcalloc(1, sizeof *res);
+	res->conn_id = a->conn_id;
+	res->token = a->token;
+	res->info = info;
+	res->reason = reason ? xstrdup(reason) : NULL;
+	chan_put(s->out, TO_LOOP_AUTH, res);
+}
+
+/* Passwords are checked by the database (crypt), one statement each:
+ * binds are rare and each costs a hash anyway. */
+static int do_auth(struct store *s)
+{
+	while (s->auth_head) {
+		struct store_auth *a = s->auth_head;
+		const char *params[] = {a->account, a->password, a->peer};
+		PGresult *r = PQexecPrepared(s->pg, "auth", 3, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+			struct errbuf err;
+			pg_result_error(r, s->pg, &err);
+			PQclear(r);
+			if (is_connection_error(s))
+				return -1;
+			log_error("store_auth_failed", "account=%s error=\"%s\"", a->account, err.msg);
+			auth_answer(s, a, NULL, "authentication unavailable");
+		} else {
+			struct account_info *info = NULL;
+			if (PQgetvalue(r, 0, 0)[0] == 't') {
+				info = xcalloc(1, sizeof *info);
+				info->name = xstrdup(a->account);
+				info->max_binds = PQgetisnull(r, 0, 2) ? 0 : atoi(PQgetvalue(r, 0, 2));
+				info->throughput = PQgetisnull(r, 0, 3) ? 0 : atof(PQgetvalue(r, 0, 3));
+			}
+			auth_answer(s, a, info, PQgetisnull(r, 0, 1) ? NULL : PQgetvalue(r, 0, 1));
+			PQclear(r);
+		}
+		s->auth_head = a->next;
+		store_auth_free(a);
+	}
+	return 0;
+}
+
+static void submit_answer(struct store *s, struct submission *sub, int64_t id, int error, const char *text)
+{
+	struct store_submit_result *res = xcalloc(1, sizeof *res);
+	res->conn_id = sub->conn_id;
+	res->token = sub->token;
+	res->message_id = id;
+	res->error = error;
+	res->text = text ? xstrdup(text) : NULL;
+	chan_put(s->out, TO_LOOP_SUBMITTED, res);
+}
+
+static void format_ts(int64_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%d %H:%M:%S+00", &tm);
+}
+
+/* Writes the submissions of one account (the first pending one's) in one
+ * statement; answers each.  Returns -1 on a lost connection. */
+static int do_submit_account(struct store *s)
+{
+	const char *account = s->sub_head->account;
+	struct submission *batch[WRITE_MAX];
+	int n = 0;
+	struct submission **pp = &s->sub_head;
+	while (*pp && n < WRITE_MAX) {
+		struct submission *sub = *pp;
+		if (strcmp(sub->account, account) == 0) {
+			*pp = sub->next;
+			sub->next = NULL;
+			batch[n++] = sub;
+			s->sub_len--;
+		} else {
+			pp = &sub->next;
+		}
+	}
+	s->sub_tail = &s->sub_head;
+	while (*s->sub_tail)
+		s->sub_tail = &(*s->sub_tail)->next;
+
+	reset_arrays(s, 13);
+	for (int i = 0; i < n; i++) {
+		struct submission *sub = batch[i];
+		char ts1[40], ts2[40];
+		if (sub->send_after_s)
+			format_ts(sub->send_after_s, ts1, sizeof ts1);
+		if (sub->valid_until_s)
+			format_ts(sub->valid_until_s, ts2, sizeof ts2);
+		sbuf_arr_text(&s->a[0], sub->recipient);
+		sbuf_arr_text(&s->a[1], sub->sender);
+		sbuf_arr_text(&s->a[2], sub->body);
+		sbuf_arr_text(&s->a[3], sub->payload);
+		sbuf_arr_text(&s->a[4], sub->udh);
+		sbuf_arr_text(&s->a[5], sub->encoding ? sub->encoding : "auto");
+		sbuf_arr_text(&s->a[6], sub->client_ref);
+		sbuf_arr_int(&s->a[7], sub->priority);
+		sbuf_arr_text(&s->a[8], sub->want_report ? "t" : "f");
+		sbuf_arr_text(&s->a[9], sub->flash ? "t" : "f");
+		if (sub->msg_class >= 0)
+			sbuf_arr_int(&s->a[10], sub->msg_class);
+		else
+			sbuf_arr_text(&s->a[10], NULL);
+		sbuf_arr_text(&s->a[11], sub->send_after_s ? ts1 : NULL);
+		sbuf_arr_text(&s->a[12], sub->valid_until_s ? ts2 : NULL);
+	}
+	end_arrays(s, 13);
+	const char *params[14] = {account};
+	for (int i = 0; i < 13; i++)
+		params[i + 1] = s->a[i].buf;
+	PGresult *r = PQexecPrepared(s->pg, "submit", 14, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		struct errbuf err;
+		pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		bool lost = is_connection_error(s);
+		/* Whether a lost statement committed is unknown: the client is told
+		 * to try again (at-least-once, as everywhere). */
+		log_error("store_submit_failed", "account=%s messages=%d error=\"%s\"", account, n, err.msg);
+		for (int i = 0; i < n; i++) {
+			submit_answer(s, batch[i], 0, SUBMIT_TEMPORARY, "database unavailable");
+			submission_free(batch[i]);
+		}
+		return lost ? -1 : 0;
+	}
+	bool *answered = xcalloc((size_t)n, sizeof *answered);
+	for (int row = 0; row < PQntuples(r); row++) {
+		int idx = atoi(PQgetvalue(r, row, 0)) - 1;
+		if (idx < 0 || idx >= n || answered[idx])
+			continue;
+		answered[idx] = true;
+		const char *cls = PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2);
+		const char *text = PQgetisnull(r, row, 3) ? NULL : PQgetvalue(r, row, 3);
+		if (!cls && !PQgetisnull(r, row, 1))
+			submit_answer(s, batch[idx], strtoll(PQgetvalue(r, row, 1), NULL, 10), SUBMIT_OK, NULL);
+		else if (cls && strcmp(cls, "throttled") == 0)
+			submit_answer(s, batch[idx], 0, SUBMIT_THROTTLED, text);
+		else
+			submit_answer(s, batch[idx], 0, SUBMIT_INVALID, text ? text : cls);
+	}
+	PQclear(r);
+	for (int i = 0; i < n; i++) {
+		if (!answered[i])
+			submit_answer(s, batch[i], 0, SUBMIT_TEMPORARY, "no answer from the database");
+		submission_free(batch[i]);
+	}
+	free(answered);
+	log_debug("store_submitted", "account=%s messages=%d", account, n);
+	return 0;
+}
+
+static int do_events_done(struct store *s)
+{
+	reset_arrays(s, 2);
+	int n = 0;
+	for (struct store_event_done *d = s->done_head; d; d = d->next, n++) {
+		sbuf_arr_int(&s->a[0], d->id);
+		sbuf_arr_text(&s->a[1], d->delivered ? "t" : "f");
+	}
+	end_arrays(s, 2);
+	const char *params[] = {s->a[0].buf, s->a[1].buf};
+	PGresult *r = PQexecPrepared(s->pg, "events_done", 2, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	if (!ok && is_connection_error(s))
+		return -1;
+	if (!ok)
+		log_error("store_events_done_failed", "events=%d (they return when their lease ends)", n);
+	while (s->done_head) {
+		struct store_event_done *d = s->done_head;
+		s->done_head = d->next;
+		free(d);
+	}
+	return 0;
+}
+
+static char *opt_dup(PGresult *r, int row, const char *col)
+{
+	int c = PQfnumber(r, col);
+	return c >= 0 && !PQgetisnull(r, row, c) ? xstrdup(PQgetvalue(r, row, c)) : NULL;
+}
+
+static int64_t opt_epoch(PGresult *r, int row, const char *col)
+{
+	int c = PQfnumber(r, col);
+	return c >= 0 && !PQgetisnull(r, row, c) ? parse_epoch(PQgetvalue(r, row, c)) : 0;
+}
+
+static int claim_events(struct store *s)
+{
+	struct store_accounts *a = s->accounts;
+	int64_t room = (int64_t)a->want - (int64_t)(s->events_claimed_total - a->claims_seen);
+	if (room <= 0 || a->n == 0)
+		return 0;
+	if (room > CLAIM_MAX)
+		room = CLAIM_MAX;
+	reset_arrays(s, 1);
+	for (int i = 0; i < a->n; i++)
+		sbuf_arr_text(&s->a[0], a->names[i]);
+	end_arrays(s, 1);
+	char limit[16];
+	snprintf(limit, sizeof limit, "%d", (int)room);
+	const char *params[] = {s->cfg->instance, s->a[0].buf, limit};
+	PGresult *r = PQexecPrepared(s->pg, "events_claim", 3, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		struct errbuf err;
+		pg_result_error(r, s->pg, &err);
+		PQclear(r);
+		s->wake_events = false;
+		if (is_connection_error(s))
+			return -1;
+		log_error("store_events_claim_failed", "error=\"%s\"", err.msg);
+		return 0;
+	}
+	struct account_event *head = NULL, **tail = &head;
+	int n = PQntuples(r);
+	for (int i = 0; i < n; i++) {
+		struct account_event *e = xcalloc(1, sizeof *e);
+		e->id = strtoll(PQgetvalue(r, i, PQfnumber(r, "id")), NULL, 10);
+		e->account = opt_dup(r, i, "account");
+		char *kind = opt_dup(r, i, "kind");
+		e->kind = kind && strcmp(kind, "inbound") == 0 ? ACCOUNT_EVENT_INBOUND : ACCOUNT_EVENT_REPORT;
+		free(kind);
+		char *mid = opt_dup(r, i, "message_id");
+		e->message_id = mid ? strtoll(mid, NULL, 10) : 0;
+		free(mid);
+		e->client_ref = opt_dup(r, i, "client_ref");
+		e->state = opt_dup(r, i, "state");
+		e->error_code = opt_dup(r, i, "error_code");
+		e->submitted_s = opt_epoch(r, i, "submitted_at");
+		e->done_s = opt_epoch(r, i, "done_at");
+		e->sender = opt_dup(r, i, "sender");
+		e->recipient = opt_dup(r, i, "recipient");
+		e->body = opt_dup(r, i, "body");
+		e->payload = opt_dup(r, i, "payload");
+		e->udh = opt_dup(r, i, "udh");
+		e->encoding = opt_dup(r, i, "encoding");
+		*tail = e;
+		tail = &e->next;
+	}
+	PQclear(r);
+	s->events_claimed_total += (uint64_t)n;
+	if (head)
+		chan_put(s->out, TO_LOOP_EVENTS, head);
+	s->wake_events = n == room;
+	return 0;
+}
+
+/* While the database is away, clients waiting on a bind or a submit are
+ * told at once to try again rather than left hanging. */
+static void fail_requests(struct store *s)
+{
+	while (s->auth_head) {
+		struct store_auth *a = s->auth_head;
+		s->auth_head = a->next;
+		auth_answer(s, a, NULL, "database unavailable");
+		store_auth_free(a);
+	}
+	while (s->sub_head) {
+		struct submission *sub = s->sub_head;
+		s->sub_head = sub->next;
+		submit_answer(s, sub, 0, SUBMIT_TEMPORARY, "database unavailable");
+		submission_free(sub);
+	}
+	s->sub_tail = &s->sub_head;
+	s->sub_len = 0;
+}
+
+static int server_work(struct store *s, uint64_t now)
+{
+	if (s->auth_head && do_auth(s))
+		return -1;
+	while (s->sub_head)
+		if (do_submit_account(s))
+			return -1;
+	if (s->done_head && do_events_done(s))
+		return -1;
+	if (s->accounts && !s->stopping && (s->wake_events || now >= s->next_event_poll_ms)) {
+		s->next_event_poll_ms = now + POLL_MS;
+		if (claim_events(s))
+			return -1;
+	}
+	return 0;
+}
+
 /* ---- the thread ---- */
 
 static void take_items(struct store *s)
@@ -685,6 +1041,33 @@ static void take_items(struct store *s)
 		case TO_STORE_STOP:
 			s->stopping = true;
 			break;
+		case TO_STORE_AUTH:
+			for (struct store_auth *a = it->ptr, *nx; a; a = nx) {
+				nx = a->next;
+				a->next = s->auth_head;
+				s->auth_head = a;
+			}
+			break;
+		case TO_STORE_SUBMIT:
+			for (struct submission *sub = it->ptr, *nx; sub; sub = nx) {
+				nx = sub->next;
+				sub->next = NULL;
+				*s->sub_tail = sub;
+				s->sub_tail = &sub->next;
+				s->sub_len++;
+			}
+			break;
+		case TO_STORE_ACCOUNTS:
+			store_accounts_free(s->accounts);
+			s->accounts = it->ptr;
+			break;
+		case TO_STORE_EVENTS_DONE:
+			for (struct store_event_done *d = it->ptr, *nx; d; d = nx) {
+				nx = d->next;
+				d->next = s->done_head;
+				s->done_head = d;
+			}
+			break;
 		}
 		free(it);
 	}
@@ -698,6 +1081,8 @@ static void read_notifies(struct store *s)
 	while ((n = PQnotifies(s->pg))) {
 		if (strcmp(n->relname, "smspool_config") == 0)
 			s->reload = true;
+		else if (strcmp(n->relname, "smspool_account_events") == 0)
+			s->wake_events = true;
 		else
 			s->wake = true;
 		PQfreemem(n);
@@ -733,6 +1118,8 @@ static int work(struct store *s)
 		return -1;
 	if (s->nstates && write_states(s))
 		return -1;
+	if (server_work(s, now))
+		return -1;
 	if (now >= s->next_heartbeat_ms) {
 		if (heartbeat(s))
 			return -1;
@@ -750,20 +1137,26 @@ static int work(struct store *s)
 
 static bool pending_writes(struct store *s)
 {
-	return s->results.len || s->rep_len || s->inb_len || s->nstates;
+	return s->results.len || s->rep_len || s->inb_len || s->nstates || s->auth_head || s->sub_head || s->done_head;
 }
 
 static void give_up_pending(struct store *s)
 {
 	if (s->results.len)
 		log_warn("store_unwritten_results", "messages=%d (they return to the queue when their lease ends)",
-			 s->results.len);
+		         s->results.len);
 	while (s->results.len)
 		msg_free(msg_list_pop(&s->results));
 	send_acks_inbound(s, s->inb_head, false);
 	send_acks_reports(s, s->rep_head, false);
 	s->inb_head = NULL;
 	s->rep_head = NULL;
+	fail_requests(s);
+	while (s->done_head) {
+		struct store_event_done *d = s->done_head;
+		s->done_head = d->next;
+		free(d);
+	}
 }
 
 static void *store_main(void *arg)
@@ -780,7 +1173,9 @@ static void *store_main(void *arg)
 				log_info("store_reconnected", "instance=%s", s->cfg->instance);
 				backoff = 100;
 			} else {
-				log_warn("store_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff, err.msg);
+				log_warn("store_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
+				         err.msg);
+				fail_requests(s);
 				if (s->stopping && now_mono_ms() > stop_deadline)
 					break;
 				struct pollfd p = {.fd = chan_fd(&s->in), .events = POLLIN};
@@ -799,7 +1194,7 @@ static void *store_main(void *arg)
 		if (s->stopping && now_mono_ms() > stop_deadline)
 			break;
 		int timeout = POLL_MS;
-		if (pending_writes(s) || (s->wake && claim_room(s) > 0))
+		if (pending_writes(s) || (s->wake && claim_room(s) > 0) || (s->wake_events && s->accounts))
 			timeout = 0;
 		else {
 			uint64_t now = now_mono_ms();
@@ -807,7 +1202,7 @@ static void *store_main(void *arg)
 				timeout = (int)(s->next_poll_ms - now);
 		}
 		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
-				      {.fd = PQsocket(s->pg), .events = POLLIN}};
+		                      {.fd = PQsocket(s->pg), .events = POLLIN}};
 		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
 			break;
 	}
@@ -830,6 +1225,7 @@ struct store *store_start(const struct config *cfg, struct chan *to_loop, struct
 	s->out = to_loop;
 	s->inb_tail = &s->inb_head;
 	s->rep_tail = &s->rep_head;
+	s->sub_tail = &s->sub_head;
 	for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
 		sbuf_init(&s->a[i]);
 	chan_init(&s->in);
@@ -863,6 +1259,22 @@ void store_join(struct store *s)
 	}
 	free(s->states);
 	store_demand_free(s->demand);
+	store_accounts_free(s->accounts);
+	while (s->auth_head) {
+		struct store_auth *a = s->auth_head;
+		s->auth_head = a->next;
+		store_auth_free(a);
+	}
+	while (s->sub_head) {
+		struct submission *sub = s->sub_head;
+		s->sub_head = sub->next;
+		submission_free(sub);
+	}
+	while (s->done_head) {
+		struct store_event_done *d = s->done_head;
+		s->done_head = d->next;
+		free(d);
+	}
 	for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
 		sbuf_free(&s->a[i]);
 	chan_destroy(&s->in);

@@ -25,6 +25,10 @@ enum {
 	TO_STORE_CONN_STATE,  /* struct store_conn_state */
 	TO_STORE_RELOAD,      /* NULL: read the configuration again */
 	TO_STORE_STOP,        /* NULL: write what is left, then stop */
+	TO_STORE_AUTH,        /* struct store_auth list */
+	TO_STORE_SUBMIT,      /* struct submission list */
+	TO_STORE_ACCOUNTS,    /* struct store_accounts: who can take events now */
+	TO_STORE_EVENTS_DONE, /* struct store_event_done list */
 };
 
 /* Items the store sends to the loop. */
@@ -34,6 +38,9 @@ enum {
 	TO_LOOP_CONFIG,        /* struct store_config */
 	TO_LOOP_STOPPED,       /* NULL: the store thread has ended */
 	TO_LOOP_FATAL,         /* char *: a reason to stop the daemon */
+	TO_LOOP_AUTH,          /* struct store_auth_result list */
+	TO_LOOP_SUBMITTED,     /* struct store_submit_result list */
+	TO_LOOP_EVENTS,        /* struct account_event list */
 };
 
 /* How many messages the loop can take now, for which connections.
@@ -55,6 +62,45 @@ struct store_ack {
 	uint64_t conn_id, token;
 	bool committed;
 	struct store_ack *next;
+};
+
+/* An account asking to authenticate (server-side connections). */
+struct store_auth {
+	uint64_t conn_id, token;
+	char *account, *password, *peer;
+	struct store_auth *next;
+};
+void store_auth_free(struct store_auth *a); /* wipes the password */
+
+struct store_auth_result {
+	uint64_t conn_id, token;
+	struct account_info *info; /* NULL: refused */
+	char *reason;
+	struct store_auth_result *next;
+};
+
+struct store_submit_result {
+	uint64_t conn_id, token;
+	int64_t message_id; /* 0: not accepted */
+	int error;          /* enum submit_error */
+	char *text;
+	struct store_submit_result *next;
+};
+
+/* The accounts that have a session able to take events, and how many events
+ * the loop can take now (claims_seen as in struct store_demand). */
+struct store_accounts {
+	int n;
+	char **names;
+	int want;
+	uint64_t claims_seen;
+};
+void store_accounts_free(struct store_accounts *a);
+
+struct store_event_done {
+	int64_t id;
+	bool delivered;
+	struct store_event_done *next;
 };
 
 struct store_conn_row {
