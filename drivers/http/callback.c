@@ -1,0 +1,543 @@
+/* callback: see callback.h.  One struct cb_req per HTTP request, created by
+ * MHD's URI log callback (so that the raw query string is kept for our own
+ * decoder), freed by its completion callback.  Requests handed to the core
+ * wait, suspended, on a list keyed by their token. */
+#include "http/callback.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+#include "codec/utf8.h"
+#include "http/auth.h"
+#include "http/fields.h"
+#include "http/form.h"
+#include "http/template.h"
+#include "log.h"
+#include "sbuf.h"
+
+enum cb_auth { CBA_NONE, CBA_TOKEN_HEADER, CBA_TOKEN_QUERY, CBA_BASIC, CBA_HMAC };
+static const char *const cb_auth_names[] = {"none", "token_header", "token_query", "basic", "hmac"};
+
+enum req_kind { REQ_UNKNOWN, REQ_REPORT, REQ_INBOUND };
+
+struct cb_req {
+	struct http_cb *s;
+	struct MHD_Connection *mc;
+	char *uri; /* raw, with the query string */
+	enum req_kind kind;
+	bool started, too_big;
+	struct sbuf body;
+	int status; /* decided answer, 0 = none yet */
+	char *answer;
+	uint64_t token; /* != 0 while waiting for the core */
+	struct cb_req *next, *prev;
+};
+
+struct http_cb {
+	struct conn *c;
+	const struct http_conf *conf;
+	enum cb_auth auth;
+	struct http_fields *report_map, *inbound_map;
+	struct MHD_Daemon *d;
+	struct event *io_ev, *timer_ev;
+	struct cb_req *waiting; /* doubly linked */
+	int nwaiting;
+	uint64_t next_token;
+	bool quiesced;
+	char last_error[200];
+	uint64_t warn_window_ms;
+	int warn_count;
+};
+
+static int auth_from_name(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_LEN(cb_auth_names); i++)
+		if (strcmp(cb_auth_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Parses "host:port" / "[v6]:port" numerically into ss. */
+static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, struct errbuf *err)
+{
+	char host[128];
+	const char *colon = strrchr(listen, ':');
+	if (!colon || colon == listen || strlen(colon + 1) == 0 || (size_t)(colon - listen) >= sizeof host)
+		return errbuf_set(err, "settings.listen: \"%s\" is not host:port (e.g. \"127.0.0.1:8080\")", listen);
+	const char *h = listen;
+	size_t hl = (size_t)(colon - listen);
+	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (*end || port < 1 || port > 65535)
+		return errbuf_set(err, "settings.listen: bad port in \"%s\"", listen);
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
+	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+		return errbuf_set(err, "settings.listen: \"%s\" is not a numeric address", host);
+	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
+	*len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	return 0;
+}
+
+int http_cb_check(const struct http_conf *conf, struct errbuf *err)
+{
+	int a = auth_from_name(conf->callback_auth);
+	if (a < 0)
+		return errbuf_set(err,
+		                  "settings.callback_auth: \"%s\" is not one of none, token_header, token_query, "
+		                  "basic, hmac",
+		                  conf->callback_auth);
+	if (a != CBA_NONE && (!conf->callback_secret || !*conf->callback_secret))
+		return errbuf_set(err, "settings.callback_secret: required with callback_auth \"%s\"",
+		                  conf->callback_auth);
+	if (a == CBA_BASIC && !conf->callback_username)
+		return errbuf_set(err, "settings.callback_username: required with callback_auth \"basic\"");
+	if (conf->report_path[0] != '/' || conf->inbound_path[0] != '/')
+		return errbuf_set(err, "settings.report_path / inbound_path: must start with /");
+	if (strcmp(conf->report_path, conf->inbound_path) == 0)
+		return errbuf_set(err, "settings.report_path and inbound_path must differ");
+	if (conf->listen) {
+		struct sockaddr_storage ss;
+		socklen_t len;
+		if (parse_listen(conf->listen, &ss, &len, err))
+			return -1;
+	}
+	struct http_fields *f = NULL;
+	if (http_fields_compile(HTTP_FIELDS_REPORT, conf->report_fields, conf->report_state_map, "report_fields", &f,
+	                        err))
+		return -1;
+	http_fields_free(f);
+	if (http_fields_compile(HTTP_FIELDS_INBOUND, conf->inbound_fields, NULL, "inbound_fields", &f, err))
+		return -1;
+	http_fields_free(f);
+	return 0;
+}
+
+/* ---- MHD plumbing ---- */
+
+static void rearm(struct http_cb *s)
+{
+	MHD_UNSIGNED_LONG_LONG to;
+	if (MHD_get_timeout(s->d, &to) == MHD_YES) {
+		struct timeval tv = {(time_t)(to / 1000), (suseconds_t)(to % 1000) * 1000};
+		evtimer_add(s->timer_ev, &tv);
+	} else {
+		evtimer_del(s->timer_ev);
+	}
+}
+
+static void run_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_cb *s = arg;
+	MHD_run(s->d);
+	rearm(s);
+}
+
+/* Runs MHD soon from the loop (never from inside an MHD callback). */
+static void kick(struct http_cb *s)
+{
+	struct timeval now = {0, 0};
+	evtimer_add(s->timer_ev, &now);
+}
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+	struct http_cb *s = cls;
+	vsnprintf(s->last_error, sizeof s->last_error, fmt, ap);
+	size_t n = strlen(s->last_error);
+	while (n && (s->last_error[n - 1] == '\n' || s->last_error[n - 1] == ' '))
+		s->last_error[--n] = 0;
+	char q[256];
+	log_debug("http_mhd", "conn=%s message=%s", conn_name(s->c), log_quote(s->last_error, q, sizeof q));
+}
+
+/* At most 20 warnings per 10 s per server: a misbehaving peer in a loop
+ * does not flood the log. */
+static bool warn_ok(struct http_cb *s)
+{
+	uint64_t now = now_mono_ms();
+	if (now - s->warn_window_ms > 10000) {
+		s->warn_window_ms = now;
+		s->warn_count = 0;
+	}
+	return ++s->warn_count <= 20;
+}
+
+static enum MHD_Result respond(struct cb_req *r, int status, const char *json)
+{
+	struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(json), (void *)json, MHD_RESPMEM_MUST_COPY);
+	MHD_add_response_header(resp, "Content-Type", "application/json");
+	enum MHD_Result rc = MHD_queue_response(r->mc, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+/* Decides the answer: status and {"error": msg} (or {"status": "stored"}). */
+static void decide(struct cb_req *r, int status, const char *msg)
+{
+	json_t *j = status == 200 ? json_pack("{ss}", "status", msg) : json_pack("{ss}", "error", msg);
+	free(r->answer);
+	r->answer = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	r->status = status;
+	if (status >= 400 && status != 503 && warn_ok(r->s)) {
+		char q[300];
+		log_warn("http_callback_refused", "conn=%s path=%s status=%d error=%s", conn_name(r->s->c),
+		         r->kind == REQ_REPORT    ? "report"
+		         : r->kind == REQ_INBOUND ? "inbound"
+		                                  : "other",
+		         status, log_quote(msg, q, sizeof q));
+	}
+}
+
+static void *uri_cb(void *cls, const char *uri, struct MHD_Connection *mc)
+{
+	struct cb_req *r = xcalloc(1, sizeof *r);
+	r->s = cls;
+	r->mc = mc;
+	r->uri = xstrdup(uri ? uri : "");
+	sbuf_init(&r->body);
+	return r;
+}
+
+static void unlink_waiting(struct cb_req *r)
+{
+	if (!r->token)
+		return;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->s->waiting = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	r->next = r->prev = NULL;
+	r->token = 0;
+	r->s->nwaiting--;
+}
+
+static void completed_cb(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct cb_req *r = *con_cls;
+	if (!r)
+		return;
+	unlink_waiting(r);
+	sbuf_free(&r->body);
+	free(r->answer);
+	free(r->uri);
+	free(r);
+	*con_cls = NULL;
+}
+
+static const char *header(struct cb_req *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
+}
+
+static int check_auth(struct cb_req *r, const struct http_form *query)
+{
+	const struct http_conf *conf = r->s->conf;
+	switch (r->s->auth) {
+	case CBA_NONE:
+		return 0;
+	case CBA_TOKEN_HEADER:
+		return http_auth_token(header(r, conf->callback_header ? conf->callback_header : "X-Callback-Token"),
+		                       conf->callback_secret);
+	case CBA_TOKEN_QUERY:
+		return http_auth_token(http_form_get(query, conf->callback_param ? conf->callback_param : "token"),
+		                       conf->callback_secret);
+	case CBA_BASIC:
+		return http_auth_basic(header(r, MHD_HTTP_HEADER_AUTHORIZATION), conf->callback_username,
+		                       conf->callback_secret);
+	case CBA_HMAC:
+		return http_auth_hmac(conf->callback_secret, r->body.buf ? r->body.buf : "", r->body.len,
+		                      header(r, conf->callback_header ? conf->callback_header : "X-Signature"));
+	}
+	return 403;
+}
+
+/* The media type of Content-Type, lowercased, without parameters. */
+static void media_type(const char *ct, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; ct && *ct && *ct != ';' && n + 1 < cap; ct++)
+		if (*ct != ' ' && *ct != '\t')
+			out[n++] = (char)tolower((unsigned char)*ct);
+	out[n] = 0;
+}
+
+/* Handles a complete request: authenticate, decode, map, hand to the core
+ * (then the connection is suspended) or decide an error answer. */
+static void process(struct cb_req *r)
+{
+	struct http_cb *s = r->s;
+	struct errbuf err = {""};
+	struct http_form query = {0}, form = {0};
+	json_t *json = NULL;
+	const char *qs = strchr(r->uri, '?');
+	qs = qs ? qs + 1 : "";
+	const char *body = r->body.buf ? r->body.buf : "";
+	if (http_form_parse(qs, strlen(qs), &query, &err)) {
+		decide(r, 400, "the query string is not valid form encoding");
+		goto out;
+	}
+	int a = check_auth(r, &query);
+	if (a) {
+		decide(r, a, a == 401 ? "authentication required" : "authentication failed");
+		goto out;
+	}
+	if (utf8_validate(body, r->body.len, NULL) || utf8_validate(r->uri, strlen(r->uri), NULL)) {
+		decide(r, 400, "the request is not valid UTF-8");
+		goto out;
+	}
+	if (r->body.len) {
+		char mt[128];
+		media_type(header(r, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
+		size_t ml = strlen(mt);
+		if (strcmp(mt, "application/json") == 0 || (ml > 5 && strcmp(mt + ml - 5, "+json") == 0)) {
+			json_error_t jerr;
+			json = json_loadb(body, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
+			if (!json) {
+				char m[240];
+				snprintf(m, sizeof m, "broken JSON at line %d column %d: %.160s", jerr.line,
+				         jerr.column, jerr.text);
+				decide(r, 400, m);
+				goto out;
+			}
+		} else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
+			if (http_form_parse(body, r->body.len, &form, &err)) {
+				decide(r, 400, "the body is not valid form encoding");
+				goto out;
+			}
+		} else {
+			decide(r, 415, "Content-Type must be application/json or application/x-www-form-urlencoded");
+			goto out;
+		}
+	}
+	/* The raw request, kept as the report's text: without the shared token,
+	 * which is a secret. */
+	struct sbuf raw;
+	sbuf_init(&raw);
+	const char *secret_param =
+	    s->auth == CBA_TOKEN_QUERY ? (s->conf->callback_param ? s->conf->callback_param : "token") : NULL;
+	for (size_t i = 0; i < query.n; i++) {
+		if (secret_param && strcmp(query.kv[i].name, secret_param) == 0)
+			continue;
+		if (raw.len)
+			sbuf_add(&raw, "&", 1);
+		if (http_filter_apply(HF_URL, query.kv[i].name, strlen(query.kv[i].name), &raw, &err) ||
+		    (sbuf_add(&raw, "=", 1),
+		     http_filter_apply(HF_URL, query.kv[i].value, strlen(query.kv[i].value), &raw, &err)))
+			break; /* the url filter cannot fail */
+	}
+	if (r->body.len) {
+		if (raw.len)
+			sbuf_add(&raw, " ", 1);
+		sbuf_add(&raw, body, r->body.len);
+	}
+	struct http_cb_input in = {&query, &form, json, raw.buf ? raw.buf : "", raw.len};
+	struct report *rep = NULL;
+	struct inbound *ib = NULL;
+	int rc = r->kind == REQ_REPORT ? http_fields_report(s->report_map, &in, &rep, &err)
+	                               : http_fields_inbound(s->inbound_map, &in, &ib, &err);
+	sbuf_free(&raw);
+	if (rc) {
+		decide(r, 400, err.msg);
+		goto out;
+	}
+	r->token = ++s->next_token;
+	r->next = s->waiting;
+	if (s->waiting)
+		s->waiting->prev = r;
+	s->waiting = r;
+	s->nwaiting++;
+	MHD_suspend_connection(r->mc);
+	if (rep) {
+		char q1[300], q2[64];
+		log_debug("http_report", "conn=%s remote_id=%s state=%s token=%" PRIu64, conn_name(s->c),
+		          log_quote(rep->remote_id, q1, sizeof q1), log_quote(rep->state, q2, sizeof q2), r->token);
+		core_report(s->c, rep, r->token);
+	} else {
+		log_debug("http_inbound", "conn=%s token=%" PRIu64, conn_name(s->c), r->token);
+		core_received(s->c, ib, r->token);
+	}
+out:
+	http_form_free(&query);
+	http_form_free(&form);
+	json_decref(json);
+}
+
+static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
+                           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_cb *s = cls;
+	struct cb_req *r = *con_cls;
+	if (!r) /* the URI callback always runs first; be safe anyway */
+		return MHD_NO;
+	if (!r->started) {
+		r->started = true;
+		if (strcmp(url, s->conf->report_path) == 0)
+			r->kind = REQ_REPORT;
+		else if (strcmp(url, s->conf->inbound_path) == 0)
+			r->kind = REQ_INBOUND;
+		if (r->kind == REQ_UNKNOWN) {
+			decide(r, 404, "no such path");
+			return respond(r, r->status, r->answer);
+		}
+		if (strcmp(method, "GET") && strcmp(method, "POST")) {
+			decide(r, 405, "only GET and POST are accepted");
+			return respond(r, r->status, r->answer);
+		}
+		const char *cl = header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+		if (cl && strtoull(cl, NULL, 10) > HTTP_CB_MAX_BODY) {
+			decide(r, 413, "the body is larger than 65536 bytes");
+			return respond(r, r->status, r->answer);
+		}
+		if (s->quiesced) {
+			decide(r, 503, "the connection is stopping, try again later");
+			return respond(r, r->status, r->answer);
+		}
+		return MHD_YES;
+	}
+	if (*upload_data_size) {
+		if (!r->too_big && r->body.len + *upload_data_size > HTTP_CB_MAX_BODY) {
+			r->too_big = true;
+			sbuf_free(&r->body);
+			sbuf_init(&r->body);
+			decide(r, 413, "the body is larger than 65536 bytes");
+			*upload_data_size = 0;
+			return respond(r, r->status, r->answer);
+		}
+		if (!r->too_big)
+			sbuf_add(&r->body, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (r->status) /* decided before, or answered after the commit */
+		return respond(r, r->status, r->answer);
+	if (r->token) /* still waiting (spurious call) */
+		return MHD_YES;
+	if (s->quiesced) {
+		decide(r, 503, "the connection is stopping, try again later");
+		return respond(r, r->status, r->answer);
+	}
+	process(r);
+	if (r->status)
+		return respond(r, r->status, r->answer);
+	return MHD_YES; /* suspended until acked */
+}
+
+struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, struct errbuf *err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (parse_listen(conf->listen, &ss, &sl, err))
+		return NULL;
+	struct http_cb *s = xcalloc(1, sizeof *s);
+	s->c = c;
+	s->conf = conf;
+	s->auth = (enum cb_auth)auth_from_name(conf->callback_auth);
+	if (http_fields_compile(HTTP_FIELDS_REPORT, conf->report_fields, conf->report_state_map, "report_fields",
+	                        &s->report_map, err) ||
+	    http_fields_compile(HTTP_FIELDS_INBOUND, conf->inbound_fields, NULL, "inbound_fields", &s->inbound_map,
+	                        err))
+		goto fail;
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
+	                        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
+	                        (unsigned)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER,
+	                        mhd_logger, s, MHD_OPTION_END);
+	if (!s->d) {
+		errbuf_set(err, "cannot listen on %s: %s", conf->listen, s->last_error[0] ? s->last_error : "unknown");
+		goto fail;
+	}
+	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
+	if (!info) {
+		errbuf_set(err, "libmicrohttpd has no epoll descriptor");
+		goto fail;
+	}
+	struct event_base *base = conn_event_base(c);
+	s->io_ev = event_new(base, info->epoll_fd, EV_READ | EV_PERSIST, run_cb, s);
+	s->timer_ev = evtimer_new(base, run_cb, s);
+	event_add(s->io_ev, NULL);
+	rearm(s);
+	log_info("http_listen", "conn=%s listen=%s report_path=%s inbound_path=%s auth=%s", conn_name(c), conf->listen,
+	         conf->report_path, conf->inbound_path, conf->callback_auth);
+	return s;
+fail:
+	if (s->d)
+		MHD_stop_daemon(s->d);
+	http_fields_free(s->report_map);
+	http_fields_free(s->inbound_map);
+	free(s);
+	return NULL;
+}
+
+void http_cb_acked(struct http_cb *s, uint64_t token, bool committed)
+{
+	for (struct cb_req *r = s->waiting; r; r = r->next) {
+		if (r->token != token)
+			continue;
+		unlink_waiting(r);
+		if (committed)
+			decide(r, 200, "stored");
+		else
+			decide(r, 503, "could not store, try again later");
+		log_debug("http_callback_acked", "conn=%s token=%" PRIu64 " committed=%d", conn_name(s->c), token,
+		          (int)committed);
+		MHD_resume_connection(r->mc);
+		kick(s);
+		return;
+	}
+}
+
+int http_cb_waiting(const struct http_cb *s)
+{
+	return s ? s->nwaiting : 0;
+}
+
+void http_cb_quiesce(struct http_cb *s)
+{
+	if (s)
+		s->quiesced = true;
+}
+
+void http_cb_stop(struct http_cb *s)
+{
+	if (!s)
+		return;
+	s->quiesced = true;
+	while (s->waiting) {
+		struct cb_req *r = s->waiting;
+		unlink_waiting(r);
+		decide(r, 503, "the connection is stopping, try again later");
+		MHD_resume_connection(r->mc);
+	}
+	/* Lets MHD take the resumed connections back and send what it can. */
+	for (int i = 0; i < 3; i++)
+		MHD_run(s->d);
+	event_free(s->io_ev);
+	event_free(s->timer_ev);
+	MHD_stop_daemon(s->d);
+	http_fields_free(s->report_map);
+	http_fields_free(s->inbound_map);
+	free(s);
+}

@@ -1,0 +1,987 @@
+/*
+ * http: sends through any provider's HTTP API by configuration alone, and
+ * takes its callbacks (callback.c).
+ *
+ * Design:
+ * - Templates (template.c) for URL, headers and body, and response rules
+ *   (rule.c) are compiled once at open(); check() compiles them too, so a
+ *   bad placeholder, filter, regex or pointer is refused at configuration
+ *   time with an error naming it.
+ * - libcurl's multi-socket API runs inside the loop: CURLMOPT_SOCKETFUNCTION
+ *   maps curl's sockets to libevent events, CURLMOPT_TIMERFUNCTION to one
+ *   timer.  Nothing blocks; the core bounds the requests in flight by the
+ *   connection's window; the multi handle keeps connections alive.
+ * - The connection is CONN_UP as soon as it is configured: HTTP has no
+ *   session.  A provider that cannot be reached fails submits with
+ *   MSG_TEMPORARY.
+ * - multipart "whole": one request per message, the provider splits; the
+ *   one id stands for every part (parts = sms_count_parts), so one report
+ *   finishes them all.  "parts": one request per part, in order, each with
+ *   its own id; a failing part fails the message with that part's class.
+ * - Without an id rule, the remote id is our own: "<id>" (whole) or
+ *   "<id>.<part>" (parts) — what a callback_url like
+ *   ".../report?id={id}" gives back.
+ * - stop(): callbacks get 503 from then on; requests in flight get
+ *   stop_grace_ms to finish, then are completed MSG_TEMPORARY (their fate
+ *   is unknown: at-least-once).
+ *
+ * Session states (one per request): REQ_RUNNING → done (completed or next
+ * part).  The connection itself: OPEN → STOPPING → STOPPED.
+ */
+#include "http/http.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "codec/gsm7.h"
+#include "codec/sms.h"
+#include "codec/ucs2.h"
+#include "driver.h"
+#include "http/callback.h"
+#include "http/rule.h"
+#include "http/template.h"
+#include "log.h"
+#include "msg_parts.h"
+#include "sbuf.h"
+#include "util.h"
+
+#define HTTP_RESP_MAX (64 * 1024)
+
+#define O(f) offsetof(struct http_conf, f)
+static const struct setting http_settings[] = {
+    {"description", SETTING_ARRAY, O(description), false, false, 0, 0, NULL,
+     "lines of documentation (presets); ignored"},
+    {"method", SETTING_STRING, O(method), false, false, 0, 0, "\"POST\"", "GET, POST or PUT"},
+    {"url", SETTING_STRING, O(url), true, false, 0, 0, NULL, "request URL template (default filter url)"},
+    {"headers", SETTING_OBJECT, O(headers), false, false, 0, 0, NULL,
+     "extra request headers: name -> template (default filter none)"},
+    {"body", SETTING_STRING, O(body), false, false, 0, 0, NULL,
+     "request body template (default filter by content_type); absent for GET"},
+    {"content_type", SETTING_STRING, O(content_type), false, false, 0, 0, "\"application/x-www-form-urlencoded\"",
+     "Content-Type of the body"},
+    {"callback_url", SETTING_STRING, O(callback_url), false, false, 0, 0, NULL,
+     "template (filter none) whose expansion is the placeholder {callback_url}"},
+    {"auth", SETTING_STRING, O(auth), false, false, 0, 0, "\"none\"", "none, basic, bearer, header or query"},
+    {"username", SETTING_STRING, O(username), false, false, 0, 0, NULL, "basic auth user; {username}"},
+    {"password", SETTING_STRING, O(password), false, false, 0, 0, NULL, "basic auth password; {password}"},
+    {"token", SETTING_STRING, O(token), false, false, 0, 0, NULL, "bearer/header/query credential; {token}"},
+    {"auth_header", SETTING_STRING, O(auth_header), false, false, 0, 0, "\"X-API-Key\"",
+     "header carrying the token (auth header)"},
+    {"auth_param", SETTING_STRING, O(auth_param), false, false, 0, 0, "\"api_key\"",
+     "query parameter carrying the token (auth query)"},
+    {"success_status", SETTING_ARRAY, O(success_status), false, false, 0, 0, "[200, 201, 202]",
+     "HTTP statuses that may mean success"},
+    {"temporary_status", SETTING_ARRAY, O(temporary_status), false, false, 0, 0, "[408, 429, \"5xx\"]",
+     "statuses retried later (429 counts as throttling); others are permanent"},
+    {"success_regex", SETTING_STRING, O(success_regex), false, false, 0, 0, NULL,
+     "POSIX extended regex the body must match to succeed"},
+    {"success_json_pointer", SETTING_STRING, O(success_json_pointer), false, false, 0, 0, NULL,
+     "JSON pointer whose value must equal success_value"},
+    {"success_value", SETTING_STRING, O(success_value), false, false, 0, 0, NULL,
+     "value expected at success_json_pointer"},
+    {"id_regex", SETTING_STRING, O(id_regex), false, false, 0, 0, NULL, "regex; its first group is the message id"},
+    {"id_json_pointer", SETTING_STRING, O(id_json_pointer), false, false, 0, 0, NULL, "JSON pointer to the message id"},
+    {"error_text_regex", SETTING_STRING, O(error_text_regex), false, false, 0, 0, NULL,
+     "regex; its first group is the provider's error text"},
+    {"error_json_pointer", SETTING_STRING, O(error_json_pointer), false, false, 0, 0, NULL,
+     "JSON pointer to the provider's error text"},
+    {"multipart", SETTING_STRING, O(multipart), false, false, 0, 0, "\"whole\"",
+     "whole (one request, the provider splits) or parts (one request per part)"},
+    {"timeout_ms", SETTING_INT, O(timeout_ms), false, true, 100, 600000, "10000", "whole request timeout"},
+    {"connect_timeout_ms", SETTING_INT, O(connect_timeout_ms), false, true, 100, 600000, "5000",
+     "connection set-up timeout"},
+    {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the server certificate"},
+    {"ca_file", SETTING_STRING, O(ca_file), false, false, 0, 0, NULL, "CA bundle (PEM) instead of the system's"},
+    {"proxy", SETTING_STRING, O(proxy), false, false, 0, 0, NULL, "proxy URL"},
+    {"max_connections", SETTING_INT, O(max_connections), false, true, 0, 10000, "0",
+     "connections to the provider at most (0 = as many as the window needs)"},
+    {"stop_grace_ms", SETTING_INT, O(stop_grace_ms), false, true, 0, 60000, "3000",
+     "time requests in flight get to finish at stop"},
+    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, NULL,
+     "address of the callback server, e.g. \"127.0.0.1:8080\"; absent = none"},
+    {"report_path", SETTING_STRING, O(report_path), false, false, 0, 0, "\"/report\"",
+     "path of delivery report callbacks"},
+    {"inbound_path", SETTING_STRING, O(inbound_path), false, false, 0, 0, "\"/inbound\"",
+     "path of inbound text callbacks"},
+    {"report_fields", SETTING_OBJECT, O(report_fields), false, false, 0, 0, NULL,
+     "remote_id/state/error_code/text -> field name or JSON pointer"},
+    {"report_state_map", SETTING_OBJECT, O(report_state_map), false, false, 0, 0, NULL,
+     "provider state value -> delivered, undelivered, expired, rejected, ..."},
+    {"inbound_fields", SETTING_OBJECT, O(inbound_fields), false, false, 0, 0, NULL,
+     "sender/recipient/text -> field name or JSON pointer"},
+    {"callback_auth", SETTING_STRING, O(callback_auth), false, false, 0, 0, "\"none\"",
+     "none, token_header, token_query, basic or hmac"},
+    {"callback_secret", SETTING_STRING, O(callback_secret), false, false, 0, 0, NULL,
+     "token, basic password or HMAC-SHA256 key of callbacks"},
+    {"callback_username", SETTING_STRING, O(callback_username), false, false, 0, 0, NULL, "basic user of callbacks"},
+    {"callback_header", SETTING_STRING, O(callback_header), false, false, 0, 0, NULL,
+     "header with the token (X-Callback-Token) or the HMAC hex (X-Signature)"},
+    {"callback_param", SETTING_STRING, O(callback_param), false, false, 0, 0, NULL,
+     "query parameter with the token (token)"},
+    SETTINGS_END,
+};
+#undef O
+
+enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY };
+static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query"};
+
+struct header_tpl {
+	char *name;
+	struct http_tpl *tpl;
+};
+
+/* Everything compiled from the settings. */
+struct compiled {
+	enum auth_kind auth;
+	bool parts_mode, has_body;
+	struct http_tpl *url, *body, *callback_url;
+	struct header_tpl *headers;
+	size_t nheaders;
+	struct http_rule rule;
+};
+
+struct http_req;
+
+struct sockev {
+	struct event *ev;
+	struct sockev *next, *prev;
+};
+
+enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
+
+struct http {
+	struct conn *c;
+	const struct http_conf *conf;
+	struct compiled cc;
+	enum http_state state;
+	CURLM *multi;
+	struct event *timer_ev, *grace_ev;
+	struct sockev *socks;
+	struct http_req *reqs; /* in flight, doubly linked */
+	int nreqs;
+	struct http_cb *cb;
+};
+
+struct http_req {
+	struct http *h;
+	struct msg *m;
+	CURL *easy;
+	struct curl_slist *hdrs;
+	struct sbuf resp;
+	char errbuf[CURL_ERROR_SIZE];
+	/* parts mode */
+	struct sms_split split;
+	int part, nparts; /* current part, 0-based */
+	char **ids;
+	struct http_req *next, *prev;
+};
+
+static void compiled_free(struct compiled *cc)
+{
+	http_tpl_free(cc->url);
+	http_tpl_free(cc->body);
+	http_tpl_free(cc->callback_url);
+	for (size_t i = 0; i < cc->nheaders; i++) {
+		free(cc->headers[i].name);
+		http_tpl_free(cc->headers[i].tpl);
+	}
+	free(cc->headers);
+	http_rule_free(&cc->rule);
+	memset(cc, 0, sizeof *cc);
+}
+
+static enum http_filter body_filter(const char *ct)
+{
+	if (!ct)
+		return HF_NONE;
+	if (strcasestr(ct, "json"))
+		return HF_JSON;
+	if (strcasestr(ct, "xml"))
+		return HF_XML;
+	if (strcasestr(ct, "x-www-form-urlencoded"))
+		return HF_URL;
+	return HF_NONE;
+}
+
+static bool uses(const struct compiled *cc, enum http_var v)
+{
+	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
+		return true;
+	for (size_t i = 0; i < cc->nheaders; i++)
+		if (http_tpl_uses(cc->headers[i].tpl, v))
+			return true;
+	return false;
+}
+
+static int compile(const struct http_conf *conf, struct compiled *cc, struct errbuf *err)
+{
+	memset(cc, 0, sizeof *cc);
+	int a = -1;
+	for (size_t i = 0; i < ARRAY_LEN(auth_names); i++)
+		if (strcmp(conf->auth, auth_names[i]) == 0)
+			a = (int)i;
+	if (a < 0)
+		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query",
+		                  conf->auth);
+	cc->auth = (enum auth_kind)a;
+	if (cc->auth == AUTH_BASIC && (!conf->username || !conf->password))
+		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
+	if ((cc->auth == AUTH_BEARER || cc->auth == AUTH_HEADER || cc->auth == AUTH_QUERY) && !conf->token)
+		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
+	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
+		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
+	if (!strcmp(conf->method, "GET") && conf->body)
+		return errbuf_set(err, "settings.body: a GET request has no body");
+	if (strcmp(conf->multipart, "whole") && strcmp(conf->multipart, "parts"))
+		return errbuf_set(err, "settings.multipart: \"%s\" is not one of whole, parts", conf->multipart);
+	cc->parts_mode = strcmp(conf->multipart, "parts") == 0;
+	if (strncasecmp(conf->url, "http://", 7) && strncasecmp(conf->url, "https://", 8))
+		return errbuf_set(err, "settings.url: must start with http:// or https://");
+	if (http_tpl_compile(conf->url, HF_URL, "settings.url", &cc->url, err))
+		return -1;
+	if (conf->body) {
+		cc->has_body = true;
+		if (http_tpl_compile(conf->body, body_filter(conf->content_type), "settings.body", &cc->body, err))
+			return -1;
+	}
+	if (conf->callback_url) {
+		if (http_tpl_compile(conf->callback_url, HF_NONE, "settings.callback_url", &cc->callback_url, err))
+			return -1;
+		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
+			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
+	}
+	if (conf->headers) {
+		const char *key;
+		json_t *v;
+		cc->headers = xcalloc(json_object_size(conf->headers) + 1, sizeof *cc->headers);
+		json_object_foreach(conf->headers, key, v)
+		{
+			if (!*key || strpbrk(key, ": \r\n\t"))
+				return errbuf_set(err, "settings.headers: \"%s\" is not a header name", key);
+			if (!json_is_string(v))
+				return errbuf_set(err, "settings.headers.%s: must be a string template", key);
+			char what[96];
+			snprintf(what, sizeof what, "settings.headers.%.60s", key);
+			struct header_tpl *ht = &cc->headers[cc->nheaders++];
+			ht->name = xstrdup(key);
+			if (http_tpl_compile(json_string_value(v), HF_NONE, what, &ht->tpl, err))
+				return -1;
+		}
+	}
+	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
+		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
+	struct http_rule_conf rc = {
+	    conf->success_status,       conf->temporary_status, conf->success_regex,
+	    conf->success_json_pointer, conf->success_value,    conf->id_regex,
+	    conf->id_json_pointer,      conf->error_text_regex, conf->error_json_pointer,
+	};
+	return http_rule_compile(&cc->rule, &rc, err);
+}
+
+static int http_check(const void *p, struct errbuf *err)
+{
+	const struct http_conf *conf = p;
+	struct compiled cc;
+	int rc = compile(conf, &cc, err);
+	compiled_free(&cc);
+	if (rc)
+		return rc;
+	return http_cb_check(conf, err);
+}
+
+/* ---- libcurl in the loop ---- */
+
+static void check_done(struct http *h);
+
+static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
+	int running;
+	curl_multi_socket_action(h->multi, fd, action, &running);
+	check_done(h);
+}
+
+static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+	struct http *h = userp;
+	struct sockev *se = socketp;
+	if (what == CURL_POLL_REMOVE) {
+		if (se) {
+			event_free(se->ev);
+			if (se->prev)
+				se->prev->next = se->next;
+			else
+				h->socks = se->next;
+			if (se->next)
+				se->next->prev = se->prev;
+			free(se);
+		}
+		return 0;
+	}
+	short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
+	if (!se) {
+		se = xcalloc(1, sizeof *se);
+		se->next = h->socks;
+		if (h->socks)
+			h->socks->prev = se;
+		h->socks = se;
+		se->ev = event_new(conn_event_base(h->c), s, kind, sock_event_cb, h);
+		curl_multi_assign(h->multi, s, se);
+	} else {
+		event_del(se->ev);
+		event_assign(se->ev, conn_event_base(h->c), s, kind, sock_event_cb, h);
+	}
+	event_add(se->ev, NULL);
+	return 0;
+}
+
+static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http *h = arg;
+	int running;
+	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	check_done(h);
+}
+
+static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
+{
+	struct http *h = userp;
+	if (timeout_ms < 0) {
+		evtimer_del(h->timer_ev);
+	} else {
+		struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
+		evtimer_add(h->timer_ev, &tv);
+	}
+	return 0;
+}
+
+static size_t write_cb(char *data, size_t size, size_t n, void *arg)
+{
+	struct http_req *r = arg;
+	size_t len = size * n;
+	if (r->resp.len < HTTP_RESP_MAX) {
+		size_t room = HTTP_RESP_MAX - r->resp.len;
+		sbuf_add(&r->resp, data, len < room ? len : room);
+	}
+	return len; /* the rest is read and dropped */
+}
+
+/* ---- requests ---- */
+
+static void req_unlink(struct http_req *r)
+{
+	struct http *h = r->h;
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		h->reqs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
+	h->nreqs--;
+}
+
+static void req_free(struct http_req *r)
+{
+	if (r->easy) {
+		curl_multi_remove_handle(r->h->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+	}
+	curl_slist_free_all(r->hdrs);
+	sbuf_free(&r->resp);
+	for (int i = 0; i < r->nparts; i++)
+		free(r->ids ? r->ids[i] : NULL);
+	free(r->ids);
+	free(r->split.parts);
+	free(r);
+}
+
+/* Completes the message of r and frees r. */
+static void req_complete(struct http_req *r)
+{
+	struct http *h = r->h;
+	struct msg *m = r->m;
+	req_unlink(r);
+	char q[300];
+	if (m->outcome == MSG_SENT)
+		log_debug("http_sent", "conn=%s id=%" PRId64 " parts=%d", conn_name(h->c), m->id, m->parts);
+	else
+		log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
+		         msg_outcome_name(m->outcome), m->error_code ? m->error_code : "",
+		         log_quote(m->error_text ? m->error_text : "", q, sizeof q));
+	r->m = NULL;
+	req_free(r);
+	core_complete(h->c, m);
+}
+
+static void fail_now(struct http *h, struct msg *m, enum msg_outcome o, const char *code, const char *text)
+{
+	char q[300];
+	msg_set_failed(m, o, code, text);
+	log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
+	         msg_outcome_name(o), code ? code : "", log_quote(text ? text : "", q, sizeof q));
+	core_complete(h->c, m);
+}
+
+/* The values of the template variables for r's current part.  Strings are
+ * written into buf-backed storage owned by the caller (vals points into
+ * store[]). */
+struct vals {
+	const char *v[HV_COUNT];
+	char num[6][32];
+	char *owned[4];
+};
+
+static void vals_free(struct vals *vs)
+{
+	for (size_t i = 0; i < ARRAY_LEN(vs->owned); i++)
+		free(vs->owned[i]);
+}
+
+static char *hex_of(const uint8_t *p, size_t n)
+{
+	char *s = xmalloc(2 * n + 1);
+	hex_encode(p, n, s);
+	return s;
+}
+
+static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
+{
+	struct http *h = r->h;
+	const struct http_conf *conf = h->conf;
+	struct msg *m = r->m;
+	memset(vs, 0, sizeof *vs);
+	vs->v[HV_RECIPIENT] = m->recipient;
+	vs->v[HV_SENDER] = m->sender;
+	vs->v[HV_TEXT] = m->body;
+	snprintf(vs->num[0], sizeof vs->num[0], "%" PRId64, m->id);
+	vs->v[HV_ID] = vs->num[0];
+	vs->v[HV_CLIENT_REF] = m->client_ref;
+	snprintf(vs->num[1], sizeof vs->num[1], "%d", r->nparts);
+	vs->v[HV_PARTS] = vs->num[1];
+	snprintf(vs->num[2], sizeof vs->num[2], "%d", r->part + 1);
+	vs->v[HV_PART] = vs->num[2];
+	vs->v[HV_PART_HEX] = m->payload;
+	vs->v[HV_UDH_HEX] = m->udh;
+	if (m->valid_until_s) {
+		snprintf(vs->num[3], sizeof vs->num[3], "%" PRId64, m->valid_until_s);
+		vs->v[HV_VALID_UNTIL] = vs->num[3];
+		time_t t = (time_t)m->valid_until_s;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(vs->num[4], sizeof vs->num[4], "%Y-%m-%dT%H:%M:%SZ", &tm);
+		vs->v[HV_VALID_UNTIL_ISO] = vs->num[4];
+	}
+	vs->v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
+	snprintf(vs->num[5], sizeof vs->num[5], "%d", m->attempts);
+	vs->v[HV_ATTEMPT] = vs->num[5];
+	vs->v[HV_USERNAME] = conf->username;
+	vs->v[HV_PASSWORD] = conf->password;
+	vs->v[HV_TOKEN] = conf->token;
+	const char *enc = NULL;
+	if (h->cc.parts_mode) {
+		const struct sms_part *p = &r->split.parts[r->part];
+		enc = sms_encoding_name(r->split.encoding);
+		vs->owned[0] = hex_of(p->payload, p->payload_len);
+		vs->v[HV_PART_HEX] = vs->owned[0];
+		vs->owned[1] = hex_of(p->udh, p->udh_len);
+		vs->v[HV_UDH_HEX] = vs->owned[1];
+		char *text = xmalloc(3 * SMS_SEPTETS_MAX + 1);
+		int rc = 0;
+		if (r->split.encoding == SMS_ENC_GSM7)
+			rc = gsm7_to_utf8(p->payload, p->payload_len, r->split.lock_lang, r->split.shift_lang, text,
+			                  3 * SMS_SEPTETS_MAX + 1, NULL);
+		else if (r->split.encoding == SMS_ENC_UCS2)
+			rc = ucs2_to_utf8(p->payload, p->payload_len, text, 3 * SMS_SEPTETS_MAX + 1, NULL);
+		else
+			text[0] = 0;
+		if (rc) {
+			free(text);
+			return errbuf_set(err, "part %d: cannot be turned back into text", r->part + 1);
+		}
+		vs->owned[2] = text;
+		vs->v[HV_TEXT] = text;
+	} else {
+		struct errbuf e2;
+		if (msg_parts(m, &enc, &e2) < 0)
+			enc = m->encoding;
+	}
+	vs->v[HV_ENCODING] = enc;
+	if (h->cc.callback_url) {
+		struct sbuf cb;
+		sbuf_init(&cb);
+		if (http_tpl_expand(h->cc.callback_url, vs->v, &cb, err)) {
+			sbuf_free(&cb);
+			return -1;
+		}
+		sbuf_add(&cb, "", 0);
+		vs->owned[3] = cb.buf ? cb.buf : xstrdup("");
+		vs->v[HV_CALLBACK_URL] = vs->owned[3];
+	}
+	return 0;
+}
+
+static bool has_ctl(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+			return true;
+	return false;
+}
+
+/* Builds and starts the request for r's current part.  Returns 0, or -1
+ * with err (the message cannot be sent as configured: MSG_FAILED). */
+static int req_start(struct http_req *r, struct errbuf *err)
+{
+	struct http *h = r->h;
+	const struct http_conf *conf = h->conf;
+	struct vals vs;
+	struct sbuf url, body, line;
+	sbuf_init(&url);
+	sbuf_init(&body);
+	sbuf_init(&line);
+	int rc = -1;
+	if (fill_vals(r, &vs, err))
+		goto out;
+	if (http_tpl_expand(h->cc.url, vs.v, &url, err))
+		goto out;
+	if (h->cc.auth == AUTH_QUERY) {
+		sbuf_adds(&url, memchr(url.buf, '?', url.len) ? "&" : "?");
+		if (http_filter_apply(HF_URL, conf->auth_param, strlen(conf->auth_param), &url, err))
+			goto out;
+		sbuf_add(&url, "=", 1);
+		if (http_filter_apply(HF_URL, conf->token, strlen(conf->token), &url, err))
+			goto out;
+	}
+	sbuf_add(&url, "", 0);
+	if (has_ctl(url.buf, strlen(url.buf))) {
+		errbuf_set(err, "the URL would contain control characters (use a filter such as |url)");
+		goto out;
+	}
+	if (h->cc.body && http_tpl_expand(h->cc.body, vs.v, &body, err))
+		goto out;
+	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
+	if (h->cc.has_body) {
+		sbuf_printf(&line, "Content-Type: %s", conf->content_type);
+		r->hdrs = curl_slist_append(r->hdrs, line.buf);
+	}
+	if (h->cc.auth == AUTH_BEARER) {
+		sbuf_reset(&line);
+		sbuf_printf(&line, "Authorization: Bearer %s", conf->token);
+		r->hdrs = curl_slist_append(r->hdrs, line.buf);
+	} else if (h->cc.auth == AUTH_HEADER) {
+		sbuf_reset(&line);
+		sbuf_printf(&line, "%s: %s", conf->auth_header, conf->token);
+		r->hdrs = curl_slist_append(r->hdrs, line.buf);
+	}
+	for (size_t i = 0; i < h->cc.nheaders; i++) {
+		sbuf_reset(&line);
+		sbuf_printf(&line, "%s: ", h->cc.headers[i].name);
+		size_t at = line.len;
+		if (http_tpl_expand(h->cc.headers[i].tpl, vs.v, &line, err))
+			goto out;
+		if (has_ctl(line.buf + at, line.len - at)) {
+			errbuf_set(err, "header %s would contain control characters", h->cc.headers[i].name);
+			goto out;
+		}
+		if (line.len == at) { /* curl drops "Name:" but sends "Name;" empty */
+			line.len = at - 2;
+			sbuf_add(&line, ";", 1);
+		}
+		r->hdrs = curl_slist_append(r->hdrs, line.buf);
+	}
+	CURL *e = curl_easy_init();
+	if (!e)
+		abort();
+	r->easy = e;
+	curl_easy_setopt(e, CURLOPT_URL, url.buf);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
+	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "smspool");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, conf->tls_verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, conf->tls_verify ? 2L : 0L);
+	if (conf->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, conf->ca_file);
+	if (conf->proxy)
+		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
+	if (h->cc.auth == AUTH_BASIC) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		curl_easy_setopt(e, CURLOPT_USERNAME, conf->username);
+		curl_easy_setopt(e, CURLOPT_PASSWORD, conf->password);
+	}
+	if (strcmp(conf->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)body.len);
+		curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, body.buf ? body.buf : "");
+		if (strcmp(conf->method, "PUT") == 0)
+			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
+	}
+	CURLMcode mc = curl_multi_add_handle(h->multi, e);
+	if (mc != CURLM_OK) {
+		errbuf_set(err, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+		goto out;
+	}
+	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->m->id, r->part + 1,
+	          r->nparts, conf->method);
+	rc = 0;
+out:
+	vals_free(&vs);
+	sbuf_free(&url);
+	sbuf_free(&body);
+	sbuf_free(&line);
+	return rc;
+}
+
+/* Resets r for its next part (frees the finished easy handle). */
+static void req_reset(struct http_req *r)
+{
+	if (r->easy) {
+		curl_multi_remove_handle(r->h->multi, r->easy);
+		curl_easy_cleanup(r->easy);
+		r->easy = NULL;
+	}
+	curl_slist_free_all(r->hdrs);
+	r->hdrs = NULL;
+	sbuf_reset(&r->resp);
+	r->errbuf[0] = 0;
+}
+
+static char *own_id(const struct http_req *r)
+{
+	char id[64];
+	if (r->h->cc.parts_mode)
+		snprintf(id, sizeof id, "%" PRId64 ".%d", r->m->id, r->part + 1);
+	else
+		snprintf(id, sizeof id, "%" PRId64, r->m->id);
+	return xstrdup(id);
+}
+
+/* A transfer has ended with result res. */
+static void req_done(struct http_req *r, CURLcode res)
+{
+	struct http *h = r->h;
+	struct msg *m = r->m;
+	char where[32] = "";
+	if (r->nparts > 1 && h->cc.parts_mode)
+		snprintf(where, sizeof where, "part %d/%d: ", r->part + 1, r->nparts);
+	if (res != CURLE_OK) {
+		char text[CURL_ERROR_SIZE + 64], code[32];
+		snprintf(text, sizeof text, "%s%s", where, r->errbuf[0] ? r->errbuf : curl_easy_strerror(res));
+		bool local = res == CURLE_URL_MALFORMAT || res == CURLE_UNSUPPORTED_PROTOCOL;
+		snprintf(code, sizeof code, res == CURLE_OPERATION_TIMEDOUT ? "timeout" : "curl_%d", (int)res);
+		msg_set_failed(m, local ? MSG_FAILED : MSG_TEMPORARY, code, text);
+		req_complete(r);
+		return;
+	}
+	long status = 0;
+	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	sbuf_add(&r->resp, "", 0);
+	struct http_verdict v;
+	http_rule_eval(&h->cc.rule, status, r->resp.buf, r->resp.len, &v);
+	if (v.outcome != MSG_SENT) {
+		char *text = xmalloc(strlen(where) + strlen(v.text ? v.text : "") + 1);
+		sprintf(text, "%s%s", where, v.text ? v.text : "");
+		msg_set_failed(m, v.outcome, v.code, text);
+		free(text);
+		curl_off_t after = -1; /* Retry-After in seconds, for the core's next attempt */
+		if ((v.outcome == MSG_THROTTLED || v.outcome == MSG_TEMPORARY) &&
+		    curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
+			m->retry_after_s = after > 3600 ? 3600 : (int)after;
+		http_verdict_clear(&v);
+		req_complete(r);
+		return;
+	}
+	if (!v.id && (h->cc.rule.has_id_re || h->cc.rule.id_ptr))
+		log_warn("http_no_id",
+		         "conn=%s id=%" PRId64 " problem=\"the id rule found nothing; our own id is used\"",
+		         conn_name(h->c), m->id);
+	char *id = v.id ? v.id : own_id(r);
+	v.id = NULL;
+	http_verdict_clear(&v);
+	if (h->cc.parts_mode) {
+		r->ids[r->part] = id;
+		if (r->part + 1 < r->nparts && h->state == HTTP_OPEN) {
+			r->part++;
+			req_reset(r);
+			struct errbuf err;
+			if (req_start(r, &err)) {
+				msg_set_failed(m, MSG_FAILED, "template", err.msg);
+				req_complete(r);
+			}
+			return;
+		}
+		if (r->part + 1 < r->nparts) { /* stopping between parts: partly sent */
+			char text[96];
+			snprintf(text, sizeof text, "stopped after part %d of %d", r->part + 1, r->nparts);
+			msg_set_failed(m, MSG_TEMPORARY, "stopped", text);
+		} else {
+			msg_set_sent(m, r->nparts, (const char *const *)r->ids);
+		}
+	} else {
+		char **ids = xcalloc((size_t)r->nparts, sizeof *ids);
+		for (int i = 0; i < r->nparts; i++)
+			ids[i] = id;
+		msg_set_sent(m, r->nparts, (const char *const *)ids);
+		free(ids);
+		free(id);
+	}
+	req_complete(r);
+}
+
+static void check_done(struct http *h)
+{
+	CURLMsg *cm;
+	int left;
+	while ((cm = curl_multi_info_read(h->multi, &left))) {
+		if (cm->msg != CURLMSG_DONE)
+			continue;
+		struct http_req *r = NULL;
+		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+		req_done(r, cm->data.result);
+	}
+	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
+		event_active(h->grace_ev, 0, 0);
+}
+
+/* Splits a message for parts mode.  Returns 0 or -1 with err. */
+static int split_msg(struct http_req *r, struct errbuf *err)
+{
+	struct msg *m = r->m;
+	struct sms_split_opts opts = {0};
+	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
+		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
+	opts.concat_ref = (unsigned)(m->id & 0xFF);
+	const char *data = m->body ? m->body : "";
+	size_t len = strlen(data);
+	uint8_t *bin = NULL, udh[UDH_MAX_LEN + 1];
+	int rc = -1;
+	if (opts.encoding == SMS_ENC_BINARY) {
+		size_t plen = m->payload ? strlen(m->payload) / 2 : 0;
+		bin = xmalloc(plen + 1);
+		int np = m->payload ? hex_decode(m->payload, bin, plen) : 0;
+		int nu = m->udh ? hex_decode(m->udh, udh, sizeof udh) : 0;
+		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
+			errbuf_set(err, "payload or udh is not valid hex / a whole UDH");
+			goto out;
+		}
+		if (nu > 0) {
+			opts.extra_ies = udh + 1;
+			opts.extra_ies_len = (size_t)nu - 1;
+		}
+		data = (const char *)bin;
+		len = (size_t)np;
+	}
+	if (sms_count_parts(data, len, &opts, &r->split, err))
+		goto out;
+	r->split.parts = xcalloc(r->split.n_parts, sizeof *r->split.parts);
+	r->split.parts_cap = r->split.n_parts;
+	if (sms_split(data, len, &opts, &r->split, err))
+		goto out;
+	r->nparts = (int)r->split.n_parts;
+	rc = 0;
+out:
+	free(bin);
+	return rc;
+}
+
+static void http_submit(struct conn *c, struct msg *m)
+{
+	struct http *h = conn_driver_data(c);
+	struct errbuf err = {""};
+	if (h->state != HTTP_OPEN) {
+		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
+		core_complete(c, m);
+		return;
+	}
+	struct http_req *r = xcalloc(1, sizeof *r);
+	r->h = h;
+	r->m = m;
+	sbuf_init(&r->resp);
+	if (h->cc.parts_mode) {
+		if (split_msg(r, &err)) {
+			req_free(r);
+			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			return;
+		}
+		r->ids = xcalloc((size_t)r->nparts, sizeof *r->ids);
+	} else {
+		int n = msg_parts(m, NULL, &err);
+		if (n < 0) {
+			req_free(r);
+			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			return;
+		}
+		r->nparts = n;
+	}
+	r->next = h->reqs;
+	if (h->reqs)
+		h->reqs->prev = r;
+	h->reqs = r;
+	h->nreqs++;
+	if (req_start(r, &err)) {
+		msg_set_failed(m, MSG_FAILED, "template", err.msg);
+		req_complete(r);
+	}
+}
+
+/* ---- life cycle ---- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static void curl_init_once(void)
+{
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		abort();
+}
+
+static void finish_stop(struct http *h)
+{
+	if (h->state == HTTP_STOPPED)
+		return;
+	/* What is still in flight: its fate is unknown. */
+	while (h->reqs) {
+		struct http_req *r = h->reqs;
+		char text[96];
+		snprintf(text, sizeof text, "the connection stopped before the provider answered");
+		msg_set_failed(r->m, MSG_TEMPORARY, "stopped", text);
+		req_complete(r);
+	}
+	http_cb_stop(h->cb);
+	h->cb = NULL;
+	h->state = HTTP_STOPPED;
+	core_conn_state(h->c, CONN_DOWN, "stopped");
+	core_stopped(h->c);
+}
+
+static void grace_cb(evutil_socket_t fd, short what, void *arg)
+{
+	finish_stop(arg);
+}
+
+static int http_open(struct conn *c)
+{
+	const struct http_conf *conf = conn_conf(c);
+	pthread_once(&curl_once, curl_init_once);
+	struct http *h = xcalloc(1, sizeof *h);
+	h->c = c;
+	h->conf = conf;
+	struct errbuf err = {""};
+	if (compile(conf, &h->cc, &err)) {
+		log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
+		compiled_free(&h->cc);
+		free(h);
+		return -1;
+	}
+	struct event_base *base = conn_event_base(c);
+	h->timer_ev = evtimer_new(base, timer_event_cb, h);
+	h->grace_ev = evtimer_new(base, grace_cb, h);
+	h->multi = curl_multi_init();
+	if (!h->multi)
+		abort();
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
+	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	if (conf->max_connections > 0) {
+		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
+		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
+	}
+	conn_set_driver_data(c, h);
+	if (conf->listen) {
+		h->cb = http_cb_start(c, conf, &err);
+		if (!h->cb) {
+			log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
+			conn_set_driver_data(c, NULL);
+			curl_multi_cleanup(h->multi);
+			event_free(h->timer_ev);
+			event_free(h->grace_ev);
+			compiled_free(&h->cc);
+			free(h);
+			return -1;
+		}
+	}
+	h->state = HTTP_OPEN;
+	core_conn_state(c, CONN_UP, NULL);
+	return 0;
+}
+
+static void http_stop(struct conn *c)
+{
+	struct http *h = conn_driver_data(c);
+	if (!h || h->state != HTTP_OPEN)
+		return;
+	h->state = HTTP_STOPPING;
+	http_cb_quiesce(h->cb);
+	if (h->nreqs == 0 && http_cb_waiting(h->cb) == 0) {
+		finish_stop(h);
+		return;
+	}
+	log_info("http_stopping", "conn=%s in_flight=%d callbacks_waiting=%d grace_ms=%lld", conn_name(c), h->nreqs,
+	         http_cb_waiting(h->cb), h->conf->stop_grace_ms);
+	struct timeval tv = {(time_t)(h->conf->stop_grace_ms / 1000),
+	                     (suseconds_t)(h->conf->stop_grace_ms % 1000) * 1000};
+	evtimer_add(h->grace_ev, &tv);
+}
+
+static void http_acked(struct conn *c, uint64_t token, bool committed)
+{
+	struct http *h = conn_driver_data(c);
+	if (!h || !h->cb)
+		return;
+	http_cb_acked(h->cb, token, committed);
+	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
+		event_active(h->grace_ev, 0, 0);
+}
+
+static void http_close(struct conn *c)
+{
+	struct http *h = conn_driver_data(c);
+	if (!h)
+		return;
+	while (h->reqs) { /* only if close comes without stop */
+		struct http_req *r = h->reqs;
+		req_unlink(r);
+		msg_free(r->m);
+		req_free(r);
+	}
+	http_cb_stop(h->cb);
+	curl_multi_cleanup(h->multi);
+	while (h->socks) {
+		struct sockev *se = h->socks;
+		h->socks = se->next;
+		event_free(se->ev);
+		free(se);
+	}
+	event_free(h->timer_ev);
+	event_free(h->grace_ev);
+	compiled_free(&h->cc);
+	free(h);
+	conn_set_driver_data(c, NULL);
+}
+
+const struct driver_ops http_driver = {
+    .name = "http",
+    .caps = CAP_SEND | CAP_RECEIVE | CAP_REPORTS,
+    .settings = http_settings,
+    .conf_size = sizeof(struct http_conf),
+    .check = http_check,
+    .open = http_open,
+    .submit = http_submit,
+    .stop = http_stop,
+    .close = http_close,
+    .acked = http_acked,
+};

@@ -1,0 +1,32 @@
+/*
+ * http: the settings of the `http` connection type, shared by the driver
+ * (http.c: outbound requests through libcurl) and its callback server
+ * (callback.c: delivery reports and inbound texts through libmicrohttpd).
+ */
+#ifndef SMSPOOL_HTTP_HTTP_H
+#define SMSPOOL_HTTP_HTTP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#define HTTP_CB_MAX_BODY (64 * 1024)
+
+struct http_conf {
+	json_t *description;
+	char *method, *url, *body, *content_type, *callback_url;
+	json_t *headers;
+	char *auth, *username, *password, *token, *auth_header, *auth_param;
+	json_t *success_status, *temporary_status;
+	char *success_regex, *success_json_pointer, *success_value;
+	char *id_regex, *id_json_pointer, *error_text_regex, *error_json_pointer;
+	char *multipart;
+	long long timeout_ms, connect_timeout_ms, max_connections, stop_grace_ms;
+	bool tls_verify;
+	char *ca_file, *proxy;
+	/* callbacks */
+	char *listen, *report_path, *inbound_path;
+	json_t *report_fields, *report_state_map, *inbound_fields;
+	char *callback_auth, *callback_secret, *callback_username, *callback_header, *callback_param;
+};
+
+#endif

@@ -1,0 +1,109 @@
+/* The http connection's settings: every preset in conf/http/ passes the
+ * driver's own parse and check, and check() refuses bad configurations
+ * with an error naming the setting and the problem.  Run from the
+ * repository root (tests/run.sh does). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "driver.h"
+
+extern const struct driver_ops http_driver;
+
+static int parse_check(const char *json, struct errbuf *err)
+{
+	void *conf = xcalloc(1, http_driver.conf_size);
+	int rc = settings_parse(http_driver.settings, json, conf, err);
+	if (rc == 0)
+		rc = http_driver.check(conf, err);
+	settings_free(http_driver.settings, conf);
+	free(conf);
+	return rc;
+}
+
+static void presets_pass(void **state)
+{
+	(void)state;
+	static const char *const files[] = {"conf/http/kannel.json", "conf/http/generic-json.json",
+	                                    "conf/http/twilio-like.json", "conf/http/vonage-like.json"};
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		FILE *f = fopen(files[i], "r");
+		if (!f)
+			fail_msg("%s: cannot open (run from the repository root)", files[i]);
+		char buf[16384];
+		size_t n = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		struct errbuf err = {""};
+		if (parse_check(buf, &err))
+			fail_msg("%s: %s", files[i], err.msg);
+		assert_non_null(strstr(buf, "\"description\""));
+	}
+}
+
+static const struct {
+	const char *settings, *want;
+} bad[] = {
+    {"{}", "url"},
+    {"{\"url\": \"http://x/{recipent}\"}", "settings.url: unknown placeholder {recipent}"},
+    {"{\"url\": \"http://x/\", \"body\": \"t={text|base64}\"}", "settings.body: unknown filter \"base64\""},
+    {"{\"url\": \"http://x/\", \"headers\": {\"X-A\": \"{nope}\"}}", "settings.headers.X-A: unknown placeholder"},
+    {"{\"url\": \"http://x/\", \"headers\": {\"Bad Name\": \"v\"}}", "not a header name"},
+    {"{\"url\": \"http://x/\", \"method\": \"GET\", \"body\": \"x\"}", "GET request has no body"},
+    {"{\"url\": \"http://x/\", \"method\": \"DELETE\"}", "settings.method"},
+    {"{\"url\": \"ftp://x/\"}", "http:// or https://"},
+    {"{\"url\": \"http://x/\", \"auth\": \"digest\"}", "settings.auth"},
+    {"{\"url\": \"http://x/\", \"auth\": \"basic\", \"username\": \"u\"}", "username and password"},
+    {"{\"url\": \"http://x/\", \"auth\": \"bearer\"}", "settings.token"},
+    {"{\"url\": \"http://x/\", \"multipart\": \"split\"}", "settings.multipart"},
+    {"{\"url\": \"http://x/?cb={callback_url}\"}", "settings.callback_url is not set"},
+    {"{\"url\": \"http://x/\", \"success_status\": [200, \"2yy\"]}", "success_status[1]"},
+    {"{\"url\": \"http://x/\", \"id_regex\": \"([\"}", "settings.id_regex"},
+    {"{\"url\": \"http://x/\", \"listen\": \"localhost\"}", "settings.listen"},
+    {"{\"url\": \"http://x/\", \"listen\": \"example.com:80\"}", "not a numeric address"},
+    {"{\"url\": \"http://x/\", \"callback_auth\": \"hmac\"}", "settings.callback_secret"},
+    {"{\"url\": \"http://x/\", \"callback_auth\": \"magic\"}", "settings.callback_auth"},
+    {"{\"url\": \"http://x/\", \"report_fields\": {\"remote_id\": \"/a~\"}}", "report_fields.remote_id"},
+    {"{\"url\": \"http://x/\", \"report_state_map\": {\"1\": \"ok\"}}", "report_state_map.1"},
+    {"{\"url\": \"http://x/\", \"report_path\": \"/same\", \"inbound_path\": \"/same\"}", "must differ"},
+    {"{\"url\": \"http://x/\", \"timeout_ms\": 5}", "settings.timeout_ms"},
+};
+
+static void check_refuses(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct errbuf err = {""};
+		assert_int_equal(parse_check(bad[i].settings, &err), -1);
+		if (!strstr(err.msg, bad[i].want))
+			fail_msg("%s: '%s' lacks '%s'", bad[i].settings, err.msg, bad[i].want);
+	}
+}
+
+static void minimal_passes(void **state)
+{
+	(void)state;
+	struct errbuf err = {""};
+	assert_int_equal(parse_check("{\"url\": \"https://x/send?to={recipient}&text={text}\"}", &err), 0);
+	assert_int_equal(parse_check("{\"url\": \"http://x/\", \"multipart\": \"parts\", \"body\": "
+	                             "\"{\\\"udh\\\": \\\"{udh_hex}\\\", \\\"hex\\\": \\\"{part_hex}\\\"}\", "
+	                             "\"content_type\": \"application/json\", \"listen\": \"[::1]:8080\"}",
+	                             &err),
+	                 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(presets_pass),
+	    cmocka_unit_test(check_refuses),
+	    cmocka_unit_test(minimal_passes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
