@@ -5,12 +5,16 @@
 
 extern const struct driver_ops loopback_driver;
 extern const struct driver_ops emulator_driver;
+extern const struct driver_ops http_driver;
 extern const struct driver_ops smpp_driver;
+extern const struct driver_ops smpp_server_driver;
 
 const struct driver_ops *const driver_registry[] = {
     &loopback_driver,
     &emulator_driver,
+    &http_driver,
     &smpp_driver,
+    &smpp_server_driver,
     NULL,
 };
 

@@ -2,7 +2,8 @@
  * smpp client: smspool as an ESME, connection type "smpp".
  *
  * Layers, kept apart:
- * - codec: pdu.c / receipt.c / status.c (pure, fuzzed), conf.c (settings);
+ * - codec: pdu.c / receipt.c / status.c (pure, fuzzed), conf.c (settings),
+ *   wire.c (text and address helpers shared with the server, server.c);
  * - session: one `enum smpp_state` per TCP session, changed only through
  *   session_set(), whose single switch does each state's entry work and logs
  *   every transition at debug.  With bind_mode "transceiver" there is one
@@ -51,6 +52,7 @@
 #include "smpp/pdu.h"
 #include "smpp/receipt.h"
 #include "smpp/status.h"
+#include "smpp/wire.h"
 #include "util.h"
 
 enum {
@@ -204,18 +206,6 @@ static uint32_t next_seq(struct session *s)
 	return s->seq;
 }
 
-/* Clears what a PDU to encode may use (the submit_multi arrays are big and
- * never used here). */
-static void pdu_reset(struct smpp_pdu *p, uint32_t command_id, uint32_t seq)
-{
-	memset(p, 0, offsetof(struct smpp_pdu, number_of_dests));
-	p->number_of_dests = 0;
-	p->no_unsuccess = 0;
-	p->tlv_count = 0;
-	p->command_id = command_id;
-	p->sequence_number = seq;
-}
-
 static struct session *tx_session(struct client *cl)
 {
 	return &cl->sess[0]; /* trx, or tx when binds are split */
@@ -243,7 +233,7 @@ static int session_send(struct session *s, const struct smpp_pdu *p)
 static void session_respond(struct session *s, uint32_t command_id, uint32_t seq, uint32_t status)
 {
 	struct smpp_pdu *p = &s->cl->out;
-	pdu_reset(p, command_id, seq);
+	smpp_wire_pdu_reset(p, command_id, seq);
 	p->command_status = status;
 	p->body_absent = status != 0 && command_id != SMPP_GENERIC_NACK;
 	if (session_send(s, p))
@@ -325,7 +315,7 @@ static void session_send_bind(struct session *s)
 	static const uint32_t cmd[] = {SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER, SMPP_BIND_RECEIVER};
 	struct smpp_pdu *p = &cl->out;
 	s->bind_seq = next_seq(s);
-	pdu_reset(p, cmd[s->role], s->bind_seq);
+	smpp_wire_pdu_reset(p, cmd[s->role], s->bind_seq);
 	snprintf(p->system_id, sizeof p->system_id, "%s", conf->system_id);
 	snprintf(p->password, sizeof p->password, "%s", conf->password);
 	snprintf(p->system_type, sizeof p->system_type, "%s", conf->system_type);
@@ -460,7 +450,7 @@ static int session_set(struct session *s, enum smpp_state to, const char *why)
 	case SMPP_UNBINDING: {
 		struct smpp_pdu *p = &cl->out;
 		s->unbind_seq = next_seq(s);
-		pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
+		smpp_wire_pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
 		return session_send(s, p);
 	}
 	}
@@ -820,7 +810,7 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		struct smpp_pdu *p = &cl->out;
 		const struct sms_part *pt = &sp.parts[i];
 		uint32_t seq = next_seq(s);
-		pdu_reset(p, SMPP_SUBMIT_SM, seq);
+		smpp_wire_pdu_reset(p, SMPP_SUBMIT_SM, seq);
 		uint8_t ton, npi;
 		smpp_conf_address(m->sender ? m->sender : "", conf->source_ton, conf->source_npi, p->source_addr,
 		                  sizeof p->source_addr, &ton, &npi);
@@ -1078,7 +1068,7 @@ static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 			continue;
 		}
 		struct smpp_pdu *p = &cl->out;
-		pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
+		smpp_wire_pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
 		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
 		p->body_absent = !committed;
 		if (session_send(r->s, p))
@@ -1090,94 +1080,6 @@ static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 }
 
 /* ---- deliveries: contents ---- */
-
-enum alphabet { ALPHA_GSM, ALPHA_ASCII, ALPHA_LATIN1, ALPHA_UCS2, ALPHA_BINARY };
-
-static enum alphabet dc_alphabet(uint8_t dc)
-{
-	switch (dc) {
-	case 0x00:
-		return ALPHA_GSM;
-	case 0x01:
-		return ALPHA_ASCII;
-	case 0x03:
-		return ALPHA_LATIN1;
-	case 0x08:
-		return ALPHA_UCS2;
-	}
-	if (dc <= 0x0F)
-		return ALPHA_BINARY; /* 8-bit, JIS, Cyrillic, Hebrew ...: kept as octets */
-	if ((dc & 0xC0) == 0x00) {   /* 23.038 general data coding */
-		if (dc & 0x20)
-			return ALPHA_BINARY; /* compressed */
-		unsigned a = (dc >> 2) & 3;
-		return a == 0 ? ALPHA_GSM : a == 2 ? ALPHA_UCS2 : ALPHA_BINARY;
-	}
-	if ((dc & 0xF0) == 0xF0)
-		return dc & 0x04 ? ALPHA_BINARY : ALPHA_GSM;
-	if ((dc & 0xF0) == 0xC0 || (dc & 0xF0) == 0xD0)
-		return ALPHA_GSM;
-	if ((dc & 0xF0) == 0xE0)
-		return ALPHA_UCS2;
-	return ALPHA_BINARY;
-}
-
-static char *hex_dup(const uint8_t *d, size_t n)
-{
-	char *h = xmalloc(2 * n + 1);
-	hex_encode(d, n, h);
-	return h;
-}
-
-/* Sets body (UTF-8) or payload (hex) and encoding of in from d[0..n). */
-static void inbound_content(struct inbound *in, enum alphabet a, const uint8_t *d, size_t n)
-{
-	if (a == ALPHA_GSM) {
-		bool septets = true;
-		for (size_t i = 0; i < n; i++)
-			septets &= d[i] < 0x80;
-		char *u = xmalloc(3 * n + 1);
-		if (septets && gsm7_to_utf8(d, n, 0, 0, u, 3 * n + 1, NULL) == 0) {
-			in->body = u;
-			in->encoding = xstrdup("gsm7");
-			return;
-		}
-		free(u);
-		a = ALPHA_LATIN1; /* octets above 0x7F: not septets, most likely Latin-1 */
-	}
-	if (a == ALPHA_UCS2 && n % 2 == 0) {
-		char *u = xmalloc(3 * (n / 2) + 1);
-		if (ucs2_to_utf8(d, n, u, 3 * (n / 2) + 1, NULL) == 0) {
-			in->body = u;
-			in->encoding = xstrdup("ucs2");
-			return;
-		}
-		free(u);
-	}
-	if (a == ALPHA_ASCII || a == ALPHA_LATIN1) {
-		char *u = xmalloc(2 * n + 1);
-		size_t o = 0;
-		for (size_t i = 0; i < n; i++)
-			o += utf8_encode(d[i], u + o);
-		u[o] = 0;
-		in->body = u;
-		in->encoding = xstrdup(a == ALPHA_ASCII ? "ascii" : "latin1");
-		return;
-	}
-	in->payload = hex_dup(d, n);
-	in->encoding = xstrdup("binary");
-}
-
-static char *address_in(uint8_t ton, const char *addr)
-{
-	if (ton == 1 && all_in(addr, "0123456789")) {
-		char *a = xmalloc(strlen(addr) + 2);
-		a[0] = '+';
-		strcpy(a + 1, addr);
-		return a;
-	}
-	return xstrdup(addr);
-}
 
 /* The reassembly key carries what the finished text needs. */
 static char *set_key(uint8_t dc, const char *sender, const char *recipient)
@@ -1221,7 +1123,8 @@ static void reasm_drain(struct client *cl)
 		in->sender = xstrdup(sender);
 		in->recipient = xstrdup(recipient);
 		in->parts = (int)rm->received;
-		inbound_content(in, dc_alphabet((uint8_t)atoi(key)), rm->data, rm->len);
+		smpp_wire_text(smpp_wire_alphabet((uint8_t)atoi(key)), rm->data, rm->len, &in->body, &in->payload,
+		               &in->encoding);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s", cname(cl), sender,
 			         rm->received, rm->total, rm->status == REASM_EXPIRED ? "timeout" : "evicted");
@@ -1297,10 +1200,10 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 	if ((p->esm_class & 0x3C) && on_receipt(s, p, d, n))
 		return;
 
-	char *sender = address_in(p->source_addr_ton, p->source_addr);
-	char *recipient = address_in(p->dest_addr_ton, p->destination_addr);
+	char *sender = smpp_wire_address_in(p->source_addr_ton, p->source_addr);
+	char *recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr);
 	uint8_t dc = p->data_coding;
-	enum alphabet a = dc_alphabet(dc);
+	enum smpp_alphabet a = smpp_wire_alphabet(dc);
 	struct udh u = {0};
 	bool has_udh = false;
 	struct errbuf err;
@@ -1309,7 +1212,7 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 	size_t hl = has_udh ? u.len : 0;
 	uint8_t *text = NULL;
 	size_t tn = n - hl;
-	if (a == ALPHA_GSM && cl->conf->gsm_packed) {
+	if (a == SMPP_ALPHA_GSM && cl->conf->gsm_packed) {
 		size_t fill = udh_fill_bits(hl);
 		size_t nsept = (tn * 8 - (tn ? fill : 0)) / 7;
 		text = xmalloc(nsept + 1);
@@ -1366,8 +1269,8 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 	in->recipient = recipient;
 	in->parts = 1;
 	if (has_udh && !u.has_concat)
-		in->udh = hex_dup(d, hl);
-	inbound_content(in, a, text, tn);
+		in->udh = smpp_wire_hex(d, hl);
+	smpp_wire_text(a, text, tn, &in->body, &in->payload, &in->encoding);
 	free(text);
 	log_debug("smpp_inbound", "conn=%s sender=%s encoding=%s", cname(cl), in->sender, in->encoding);
 	core_received(cl->c, in, ack_one(cl, s, p));
@@ -1600,7 +1503,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 				struct smpp_pdu *p = &cl->out;
 				s->enquire_seq = next_seq(s);
 				s->enquire_ms = now;
-				pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
+				smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
 				if (session_send(s, p))
 					s->enquire_seq = 0;
 			}

@@ -1,0 +1,1446 @@
+/*
+ * smpp server: smspool as an SMSC for other applications, connection type
+ * "smpp-server".
+ *
+ * Layers, kept apart:
+ * - codec: pdu.c / receipt.c / status.c / wire.c (pure, shared with the
+ *   client), server_conf.c (settings, SMPP times, status mappings);
+ * - session: one `enum sess_state` per accepted TCP session, changed only
+ *   through sess_set(), whose single switch does each state's entry work
+ *   and logs every transition at debug:
+ *     OPEN -> BINDING (core_authenticate asked) -> BOUND (tx, rx or trx)
+ *          -> UNBINDING (we sent unbind, on stop) -> CLOSED;
+ * - transport: evconnlistener + bufferevents (optionally OpenSSL) on the
+ *   core's event base; nothing here blocks.
+ *
+ * Ownership and answers:
+ * - Every core_authenticate / core_submit call is a `struct pend` keyed by
+ *   its token; the session it came from lives on (CLOSED, without socket)
+ *   until every pend of it is answered, so an answer never finds freed
+ *   memory.  A client is answered only from authenticated() / submitted().
+ * - An account event handed to deliver() is owned here until exactly one
+ *   core_event_done(): true when every deliver_sm of it got ESME_ROK, false
+ *   on an error, a timeout, a lost session, or when no session had room.
+ * - An account is attached to the core while it has at least one bound
+ *   receiver or transceiver session here, and detached when the last goes.
+ * - Multipart submits (UDH concatenation or SAR) are not joined: every
+ *   submit_sm becomes its own outbox row, its text without the UDH.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/util.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "codec/sms.h"
+#include "codec/udh.h"
+#include "driver.h"
+#include "log.h"
+#include "smpp/conf.h"
+#include "smpp/pdu.h"
+#include "smpp/server_conf.h"
+#include "smpp/status.h"
+#include "smpp/wire.h"
+#include "util.h"
+
+enum {
+	TICK_MS = 200,
+	PEND_BUCKETS = 1024,
+	DPART_BUCKETS = 1024,
+	BAD_PDU_LIMIT = 5,            /* malformed PDUs before the session is closed */
+	STOP_WAIT_MAX_MS = 5000,      /* for unbind_resp on stop */
+	OUT_HIGH = 256 * 1024,        /* output bytes above which a session is congested */
+	OUT_LOW = 64 * 1024,          /* ... and below which it is not any more */
+	REFUSE_LOG_INTERVAL_MS = 5000 /* rate limit of "too many sessions" */
+};
+
+enum sess_state { SS_OPEN, SS_BINDING, SS_BOUND, SS_UNBINDING, SS_CLOSED };
+static const char *const state_names[] = {"open", "binding", "bound", "unbinding", "closed"};
+
+enum sess_role { ROLE_NONE, ROLE_TX, ROLE_RX, ROLE_TRX };
+static const char *const role_names[] = {"none", "transmitter", "receiver", "transceiver"};
+
+struct server;
+struct sess;
+
+/* An account with sessions here: its limits as the database said at the
+ * last bind, its bound sessions and the token bucket of its throughput. */
+struct account {
+	char *name;
+	int max_binds;
+	double throughput, tokens;
+	uint64_t refill_ms;
+	int nbound;
+	struct sess **rx; /* bound receiver/transceiver sessions */
+	int nrx, caprx;
+	unsigned rr;
+	struct account *next;
+};
+
+struct sess {
+	struct server *sv;
+	uint64_t id;
+	enum sess_state state;
+	enum sess_role role;
+	struct bufferevent *bev;
+	bool tls;
+	char peer[INET6_ADDRSTRLEN + 8]; /* "ip:port" for logs */
+	char ip[INET6_ADDRSTRLEN];
+	char system_id[16];
+	struct account *acct; /* set while BOUND or UNBINDING */
+	uint8_t version;      /* what we speak with it: min(its bind, ours) */
+	uint32_t seq;
+	uint32_t bind_seq, bind_cmd, unbind_seq, enquire_seq;
+	uint64_t state_ms, last_rx_ms, enquire_ms, congested_ms;
+	int bad_pdus;
+	int npend;    /* core calls not answered yet */
+	int inflight; /* deliver_sm without resp */
+	bool congested, unbind_done;
+	const char *close_reason; /* set: close once written and answered */
+	struct sess *prev, *next;
+};
+
+/* A core call waiting for its answer. */
+struct pend {
+	uint64_t token;
+	struct sess *s;
+	uint32_t seq, cmd; /* of the PDU to answer */
+	struct pend *hnext;
+};
+
+/* An account event being delivered, in one or more deliver_sm. */
+struct dlv {
+	struct account_event *ev;
+	int nparts, answered;
+	bool failed;
+};
+
+struct dpart {
+	struct dlv *d;
+	struct sess *s;
+	uint32_t seq;
+	uint64_t sent_ms;
+	struct dpart *hnext, *prev, *next;
+};
+
+struct server {
+	struct conn *c;
+	const struct smpp_server_conf *conf;
+	uint8_t version;
+	struct evconnlistener *lis[2];
+	char addr[2][300];
+	uint64_t listen_retry_ms;
+	SSL_CTX *ssl_ctx;
+	struct event *tick_ev;
+	struct sess *sessions;
+	int nopen; /* sessions not CLOSED */
+	uint64_t next_sess_id;
+	struct account *accounts;
+	struct pend *pends[PEND_BUCKETS];
+	uint64_t next_token;
+	int npend;
+	struct dpart *dparts[DPART_BUCKETS], *dhead, *dtail;
+	int ndparts;
+	unsigned concat_ref;
+	bool up, stopping, stopped;
+	uint64_t stop_ms, refused_log_ms;
+	int refused;
+
+	uint8_t obuf[SMPP_PDU_MAX_LEN];
+	struct smpp_pdu in, out;
+};
+
+static void sess_set(struct sess *s, enum sess_state to, const char *why);
+static void sess_readcb(struct bufferevent *bev, void *arg);
+static void stop_progress(struct server *sv);
+
+/* ---- small helpers ---- */
+
+static const char *cname(const struct server *sv)
+{
+	return conn_name(sv->c);
+}
+
+static const char *status_name(uint32_t status)
+{
+	const char *n = smpp_status_name(status);
+	return n ? n : "unknown_status";
+}
+
+static uint32_t next_seq(struct sess *s)
+{
+	if (++s->seq > 0x7FFFFFFF)
+		s->seq = 1;
+	return s->seq;
+}
+
+static void tv_ms(struct timeval *tv, uint64_t ms)
+{
+	tv->tv_sec = (time_t)(ms / 1000);
+	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
+}
+
+/* ---- accounts ---- */
+
+static struct account *account_find(struct server *sv, const char *name)
+{
+	for (struct account *a = sv->accounts; a; a = a->next)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+static struct account *account_get(struct server *sv, const struct account_info *info)
+{
+	struct account *a = account_find(sv, info->name);
+	if (!a) {
+		a = xcalloc(1, sizeof *a);
+		a->name = xstrdup(info->name);
+		a->tokens = info->throughput > 1 ? info->throughput : 1;
+		a->refill_ms = now_mono_ms();
+		a->next = sv->accounts;
+		sv->accounts = a;
+	}
+	a->max_binds = info->max_binds;
+	a->throughput = info->throughput;
+	return a;
+}
+
+/* Takes one submit from the account's bucket (burst: one second's worth).
+ * Returns false when the account is over its throughput. */
+static bool account_take(struct account *a)
+{
+	if (a->throughput <= 0)
+		return true;
+	uint64_t now = now_mono_ms();
+	double burst = a->throughput > 1 ? a->throughput : 1;
+	a->tokens += (double)(now - a->refill_ms) * a->throughput / 1000.0;
+	if (a->tokens > burst)
+		a->tokens = burst;
+	a->refill_ms = now;
+	if (a->tokens < 1)
+		return false;
+	a->tokens -= 1;
+	return true;
+}
+
+static void account_add_rx(struct server *sv, struct account *a, struct sess *s)
+{
+	if (a->nrx == a->caprx) {
+		a->caprx = a->caprx ? 2 * a->caprx : 4;
+		a->rx = xrealloc(a->rx, (size_t)a->caprx * sizeof *a->rx);
+	}
+	a->rx[a->nrx++] = s;
+	if (a->nrx == 1)
+		core_account_attach(sv->c, a->name);
+}
+
+static void account_remove_rx(struct server *sv, struct account *a, struct sess *s)
+{
+	for (int i = 0; i < a->nrx; i++)
+		if (a->rx[i] == s) {
+			a->rx[i] = a->rx[--a->nrx];
+			if (a->nrx == 0)
+				core_account_detach(sv->c, a->name);
+			return;
+		}
+}
+
+/* ---- pending core calls ---- */
+
+static uint64_t pend_add(struct server *sv, struct sess *s, uint32_t seq, uint32_t cmd)
+{
+	struct pend *p = xcalloc(1, sizeof *p);
+	p->token = ++sv->next_token;
+	p->s = s;
+	p->seq = seq;
+	p->cmd = cmd;
+	unsigned b = (unsigned)(p->token % PEND_BUCKETS);
+	p->hnext = sv->pends[b];
+	sv->pends[b] = p;
+	sv->npend++;
+	s->npend++;
+	return p->token;
+}
+
+/* Unlinks the pend of token; the caller frees it. */
+static struct pend *pend_take(struct server *sv, uint64_t token)
+{
+	for (struct pend **pp = &sv->pends[token % PEND_BUCKETS]; *pp; pp = &(*pp)->hnext)
+		if ((*pp)->token == token) {
+			struct pend *p = *pp;
+			*pp = p->hnext;
+			sv->npend--;
+			p->s->npend--;
+			return p;
+		}
+	return NULL;
+}
+
+/* ---- transport ---- */
+
+static void sess_check_congestion(struct sess *s)
+{
+	if (!s->bev || s->congested || evbuffer_get_length(bufferevent_get_output(s->bev)) <= OUT_HIGH)
+		return;
+	s->congested = true;
+	s->congested_ms = now_mono_ms();
+	bufferevent_disable(s->bev, EV_READ);
+	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
+	log_info("smpp_server_congested", "conn=%s sess=%" PRIu64 " peer=%s account=%s", cname(s->sv), s->id, s->peer,
+	         s->acct ? s->acct->name : "-");
+}
+
+static int sess_send(struct sess *s, const struct smpp_pdu *p)
+{
+	struct server *sv = s->sv;
+	size_t n;
+	struct errbuf err = {""};
+	if (!s->bev)
+		return -1;
+	if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &n, &err)) {
+		log_error("smpp_server_encode_failed", "conn=%s sess=%" PRIu64 " command=%s error=\"%s\"", cname(sv),
+		          s->id, smpp_pdu_command_name(p->command_id), err.msg);
+		return -1;
+	}
+	bufferevent_write(s->bev, sv->obuf, n);
+	sess_check_congestion(s);
+	return 0;
+}
+
+/* Sends a response (or generic_nack) to seq; header-only unless OK. */
+static void sess_respond(struct sess *s, uint32_t command_id, uint32_t seq, uint32_t status)
+{
+	struct smpp_pdu *p = &s->sv->out;
+	smpp_wire_pdu_reset(p, command_id, seq);
+	p->command_status = status;
+	p->body_absent = status != 0 && command_id != SMPP_GENERIC_NACK;
+	if (sess_send(s, p))
+		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", cname(s->sv), s->id, seq);
+}
+
+static void sess_bind_resp(struct sess *s, uint32_t status)
+{
+	struct server *sv = s->sv;
+	struct smpp_pdu *p = &sv->out;
+	smpp_wire_pdu_reset(p, s->bind_cmd | SMPP_RESP_BIT, s->bind_seq);
+	p->command_status = status;
+	snprintf(p->system_id, sizeof p->system_id, "%s", sv->conf->system_id);
+	uint8_t v = sv->version;
+	if (status == 0 && s->version >= 0x34 && smpp_pdu_add_tlv(p, SMPP_TLV_SC_INTERFACE_VERSION, &v, 1))
+		abort(); /* the first TLV always fits */
+	if (sess_send(s, p))
+		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", cname(sv), s->id,
+		          s->bind_seq);
+}
+
+/* Closes a session marked close_reason once its output is written and its
+ * core calls are answered. */
+static void sess_close_if_done(struct sess *s)
+{
+	if (s->state == SS_CLOSED || !s->close_reason || s->npend > 0)
+		return;
+	if (!s->bev || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+		sess_set(s, SS_CLOSED, s->close_reason);
+}
+
+/* ---- deliveries ---- */
+
+static void dpart_unlink(struct server *sv, struct dpart *p)
+{
+	struct dpart **pp = &sv->dparts[p->seq % DPART_BUCKETS];
+	while (*pp != p)
+		pp = &(*pp)->hnext;
+	*pp = p->hnext;
+	if (p->prev)
+		p->prev->next = p->next;
+	else
+		sv->dhead = p->next;
+	if (p->next)
+		p->next->prev = p->prev;
+	else
+		sv->dtail = p->prev;
+	sv->ndparts--;
+	p->s->inflight--;
+}
+
+static struct dpart *dpart_find(struct server *sv, struct sess *s, uint32_t seq)
+{
+	for (struct dpart *p = sv->dparts[seq % DPART_BUCKETS]; p; p = p->hnext)
+		if (p->seq == seq && p->s == s)
+			return p;
+	return NULL;
+}
+
+static void dlv_finish(struct server *sv, struct dlv *d)
+{
+	log_debug("smpp_server_event_done", "conn=%s event=%" PRId64 " account=%s delivered=%s", cname(sv), d->ev->id,
+	          d->ev->account, d->failed ? "no" : "yes");
+	core_event_done(sv->c, d->ev, !d->failed);
+	account_event_free(d->ev);
+	free(d);
+}
+
+/* One deliver_sm answered (ok) or given up. */
+static void dpart_answer(struct server *sv, struct dpart *p, bool ok)
+{
+	struct dlv *d = p->d;
+	dpart_unlink(sv, p);
+	free(p);
+	if (!ok)
+		d->failed = true;
+	if (++d->answered == d->nparts)
+		dlv_finish(sv, d);
+}
+
+static void event_refuse(struct server *sv, struct account_event *ev)
+{
+	core_event_done(sv->c, ev, false);
+	account_event_free(ev);
+}
+
+/* Sets the addresses of a deliver_sm.  Returns 0 or -1 (too long). */
+static int deliver_addresses(struct smpp_pdu *p, const char *src, const char *dst)
+{
+	uint8_t ton, npi;
+	smpp_conf_address(src ? src : "", -1, -1, p->source_addr, sizeof p->source_addr, &ton, &npi);
+	p->source_addr_ton = src && *src ? ton : 0;
+	p->source_addr_npi = src && *src ? npi : 0;
+	smpp_conf_address(dst ? dst : "", -1, -1, p->destination_addr, sizeof p->destination_addr, &ton, &npi);
+	p->dest_addr_ton = dst && *dst ? ton : 0;
+	p->dest_addr_npi = dst && *dst ? npi : 0;
+	return strlen(p->source_addr) > 20 || strlen(p->destination_addr) > 20 ? -1 : 0;
+}
+
+/* Encodes the deliver_sm PDUs of ev for s into buf.  Returns their number
+ * (seqs[] filled, new), or -1 with err set. */
+static int build_delivers(struct server *sv, struct sess *s, const struct account_event *ev, struct evbuffer *buf,
+                          uint32_t **seqs, struct errbuf *err)
+{
+	struct smpp_pdu *p = &sv->out;
+	size_t olen;
+	if (ev->kind == ACCOUNT_EVENT_REPORT) {
+		char text[200], id[32];
+		int n = smpp_server_receipt_text(ev, text, sizeof text);
+		if (n < 0 || n > SMPP_PDU_SM_MAX)
+			return errbuf_set(err, "receipt text does not fit");
+		uint32_t seq = next_seq(s);
+		smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
+		/* The receipt comes from the handset (the original recipient)
+		 * to the ESME's address (the original sender). */
+		if (deliver_addresses(p, ev->recipient, ev->sender))
+			return errbuf_set(err, "an address is longer than SMPP's 20 characters");
+		p->esm_class = 0x04;
+		p->data_coding = 0;
+		memcpy(p->short_message, text, (size_t)n);
+		p->sm_length = (uint8_t)n;
+		snprintf(id, sizeof id, "%lld", (long long)ev->message_id);
+		uint8_t state = smpp_server_message_state(ev->state);
+		uint8_t nec[3] = {3, 0, 0}; /* GSM */
+		const char *e = ev->error_code;
+		bool dec = e && *e && strlen(e) <= 5;
+		for (const char *q = e; dec && *q; q++)
+			dec = *q >= '0' && *q <= '9';
+		if (dec && atoi(e) <= 0xFFFF) {
+			nec[1] = (uint8_t)(atoi(e) >> 8);
+			nec[2] = (uint8_t)atoi(e);
+		}
+		if (s->version >= 0x34 &&
+		    (smpp_pdu_add_tlv(p, SMPP_TLV_RECEIPTED_MESSAGE_ID, id, (uint16_t)(strlen(id) + 1)) ||
+		     smpp_pdu_add_tlv(p, SMPP_TLV_MESSAGE_STATE, &state, 1) ||
+		     (dec && smpp_pdu_add_tlv(p, SMPP_TLV_NETWORK_ERROR_CODE, nec, 3))))
+			return errbuf_set(err, "too many TLVs");
+		if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &olen, err))
+			return -1;
+		evbuffer_add(buf, sv->obuf, olen);
+		*seqs = xcalloc(1, sizeof **seqs);
+		(*seqs)[0] = seq;
+		return 1;
+	}
+
+	/* An inbound text: GSM if it fits, else UCS-2; long ones in UDH parts. */
+	struct sms_split_opts opts = {0};
+	struct sms_split sp = {0};
+	uint8_t bin[SMPP_PDU_SM_MAX * 2], udh[UDH_MAX_LEN + 1];
+	const char *data;
+	size_t len;
+	int rc = -1;
+	if (ev->payload) {
+		int np = hex_decode(ev->payload, bin, sizeof bin);
+		int nu = ev->udh ? hex_decode(ev->udh, udh, sizeof udh) : 0;
+		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1))
+			return errbuf_set(err, "payload or udh is not valid hex");
+		if (nu > 0) {
+			opts.extra_ies = udh + 1;
+			opts.extra_ies_len = (size_t)nu - 1;
+		}
+		opts.encoding = SMS_ENC_BINARY;
+		data = (const char *)bin;
+		len = (size_t)np;
+	} else {
+		opts.encoding = SMS_ENC_AUTO;
+		data = ev->body ? ev->body : "";
+		len = strlen(data);
+	}
+	opts.concat_ref = sv->concat_ref++ & 0xFF;
+	if (sms_count_parts(data, len, &opts, &sp, err))
+		return -1;
+	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
+	sp.parts_cap = sp.n_parts;
+	if (sms_split(data, len, &opts, &sp, err))
+		goto out;
+	uint8_t dc = sp.encoding == SMS_ENC_UCS2 ? 0x08 : sp.encoding == SMS_ENC_BINARY ? 0x04 : 0x00;
+	*seqs = xcalloc(sp.n_parts, sizeof **seqs);
+	for (unsigned i = 0; i < sp.n_parts; i++) {
+		const struct sms_part *pt = &sp.parts[i];
+		uint32_t seq = next_seq(s);
+		smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
+		if (deliver_addresses(p, ev->sender, ev->recipient)) {
+			errbuf_set(err, "an address is longer than SMPP's 20 characters");
+			goto out;
+		}
+		p->data_coding = dc;
+		if (pt->udh_len + pt->payload_len > SMPP_PDU_SM_MAX) {
+			errbuf_set(err, "part %u does not fit a deliver_sm", i + 1);
+			goto out;
+		}
+		memcpy(p->short_message, pt->udh, pt->udh_len);
+		memcpy(p->short_message + pt->udh_len, pt->payload, pt->payload_len);
+		p->sm_length = (uint8_t)(pt->udh_len + pt->payload_len);
+		if (pt->udh_len)
+			p->esm_class = 0x40;
+		if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &olen, err))
+			goto out;
+		evbuffer_add(buf, sv->obuf, olen);
+		(*seqs)[i] = seq;
+	}
+	rc = (int)sp.n_parts;
+out:
+	free(sp.parts);
+	if (rc < 0) {
+		free(*seqs);
+		*seqs = NULL;
+	}
+	return rc;
+}
+
+/* A session of the account that can take n more deliver_sm now, round robin. */
+static struct sess *pick_session(struct server *sv, struct account *a, int n)
+{
+	for (int i = 0; i < a->nrx; i++) {
+		unsigned k = (a->rr + (unsigned)i) % (unsigned)a->nrx;
+		struct sess *s = a->rx[k];
+		if (s->state != SS_BOUND || s->congested || s->close_reason || !s->bev)
+			continue;
+		if (s->inflight > 0 && s->inflight + n > sv->conf->window)
+			continue;
+		a->rr = k + 1;
+		return s;
+	}
+	return NULL;
+}
+
+static void server_deliver(struct conn *c, struct account_event *ev)
+{
+	struct server *sv = conn_driver_data(c);
+	struct account *a = sv->stopping ? NULL : account_find(sv, ev->account);
+	if (!a || a->nrx == 0) {
+		event_refuse(sv, ev);
+		return;
+	}
+	struct sess *s = pick_session(sv, a, 1);
+	if (!s) {
+		log_debug("smpp_server_no_room", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		event_refuse(sv, ev);
+		return;
+	}
+	struct errbuf err = {""};
+	struct evbuffer *buf = evbuffer_new();
+	uint32_t *seqs = NULL;
+	int n = build_delivers(sv, s, ev, buf, &seqs, &err);
+	if (n < 0) {
+		evbuffer_free(buf);
+		log_error("smpp_server_deliver_failed", "conn=%s account=%s event=%" PRId64 " error=\"%s\"", cname(sv),
+		          a->name, ev->id, err.msg);
+		event_refuse(sv, ev);
+		return;
+	}
+	struct dlv *d = xcalloc(1, sizeof *d);
+	d->ev = ev;
+	d->nparts = n;
+	uint64_t now = now_mono_ms();
+	for (int i = 0; i < n; i++) {
+		struct dpart *p = xcalloc(1, sizeof *p);
+		p->d = d;
+		p->s = s;
+		p->seq = seqs[i];
+		p->sent_ms = now;
+		unsigned b = p->seq % DPART_BUCKETS;
+		p->hnext = sv->dparts[b];
+		sv->dparts[b] = p;
+		p->prev = sv->dtail;
+		if (sv->dtail)
+			sv->dtail->next = p;
+		else
+			sv->dhead = p;
+		sv->dtail = p;
+		sv->ndparts++;
+		s->inflight++;
+	}
+	free(seqs);
+	log_debug("smpp_server_deliver", "conn=%s sess=%" PRIu64 " account=%s event=%" PRId64 " kind=%s pdus=%d",
+	          cname(sv), s->id, a->name, ev->id, ev->kind == ACCOUNT_EVENT_REPORT ? "report" : "inbound", n);
+	bufferevent_write_buffer(s->bev, buf);
+	evbuffer_free(buf);
+	sess_check_congestion(s);
+}
+
+static void dparts_fail_session(struct server *sv, struct sess *s)
+{
+	for (struct dpart *p = sv->dhead, *next; p; p = next) {
+		next = p->next;
+		if (p->s == s)
+			dpart_answer(sv, p, false);
+	}
+}
+
+/* ---- the session state machine ---- */
+
+/* The one place where a session changes state. */
+static void sess_set(struct sess *s, enum sess_state to, const char *why)
+{
+	struct server *sv = s->sv;
+	char q[200];
+	if (s->state == to)
+		return;
+	log_debug("smpp_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->id,
+	          s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	enum sess_state from = s->state;
+	s->state = to;
+	s->state_ms = now_mono_ms();
+	switch (to) {
+	case SS_OPEN:
+		return;
+	case SS_BINDING:
+		return;
+	case SS_BOUND:
+		s->acct->nbound++;
+		if (s->role == ROLE_RX || s->role == ROLE_TRX)
+			account_add_rx(sv, s->acct, s);
+		return;
+	case SS_UNBINDING: {
+		struct smpp_pdu *p = &sv->out;
+		s->unbind_seq = next_seq(s);
+		smpp_wire_pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
+		if (sess_send(s, p))
+			s->unbind_done = true;
+		return;
+	}
+	case SS_CLOSED:
+		if (s->bev) {
+			bufferevent_free(s->bev);
+			s->bev = NULL;
+		}
+		sv->nopen--;
+		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
+			s->acct->nbound--;
+			if (s->role == ROLE_RX || s->role == ROLE_TRX)
+				account_remove_rx(sv, s->acct, s);
+		}
+		dparts_fail_session(sv, s);
+		log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s", cname(sv),
+		         s->id, s->peer, s->system_id[0] ? s->system_id : "-", log_quote(why ? why : "", q, sizeof q));
+		return;
+	}
+	abort();
+}
+
+/* Frees closed sessions that no core answer refers to any more. */
+static void reap_sessions(struct server *sv)
+{
+	for (struct sess *s = sv->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->state != SS_CLOSED || s->npend > 0)
+			continue;
+		if (s->prev)
+			s->prev->next = s->next;
+		else
+			sv->sessions = s->next;
+		if (s->next)
+			s->next->prev = s->prev;
+		free(s);
+	}
+}
+
+/* ---- binds ---- */
+
+static void on_bind(struct sess *s, const struct smpp_pdu *p)
+{
+	struct server *sv = s->sv;
+	if (s->state != SS_OPEN) {
+		uint32_t saved_seq = s->bind_seq, saved_cmd = s->bind_cmd;
+		s->bind_seq = p->sequence_number;
+		s->bind_cmd = p->command_id;
+		sess_bind_resp(s, SMPP_ESME_RALYBND);
+		s->bind_seq = saved_seq;
+		s->bind_cmd = saved_cmd;
+		return;
+	}
+	s->bind_seq = p->sequence_number;
+	s->bind_cmd = p->command_id;
+	uint8_t v = p->interface_version < 0x33 ? 0x33 : p->interface_version > 0x50 ? 0x50 : p->interface_version;
+	s->version = v < sv->version ? v : sv->version;
+	snprintf(s->system_id, sizeof s->system_id, "%s", p->system_id);
+	s->role = p->command_id == SMPP_BIND_TRANSMITTER ? ROLE_TX
+	          : p->command_id == SMPP_BIND_RECEIVER  ? ROLE_RX
+	                                                 : ROLE_TRX;
+	if (sv->stopping) {
+		sess_bind_resp(s, SMPP_ESME_RBINDFAIL);
+		s->close_reason = "bind while stopping";
+		return;
+	}
+	sess_set(s, SS_BINDING, "bind");
+	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id);
+	core_authenticate(sv->c, p->system_id, p->password, s->ip, token);
+}
+
+static void server_authenticated(struct conn *c, uint64_t token, const struct account_info *account, const char *reason)
+{
+	struct server *sv = conn_driver_data(c);
+	struct pend *p = pend_take(sv, token);
+	if (!p)
+		return;
+	struct sess *s = p->s;
+	free(p);
+	char q[300];
+	if (s->state != SS_BINDING) {
+		log_debug("smpp_server_auth_dropped", "conn=%s sess=%" PRIu64 " reason=\"session gone\"", cname(sv),
+		          s->id);
+		goto out;
+	}
+	uint32_t status = 0;
+	const char *why = NULL;
+	struct account *a = NULL;
+	if (!account) {
+		status = smpp_server_bind_status(reason);
+		why = reason ? reason : "refused";
+	} else if (sv->stopping) {
+		status = SMPP_ESME_RBINDFAIL;
+		why = "stopping";
+	} else {
+		a = account_get(sv, account);
+		if (a->max_binds > 0 && a->nbound >= a->max_binds) {
+			status = SMPP_ESME_RBINDFAIL;
+			why = "max_binds reached";
+		}
+	}
+	if (status) {
+		log_info("smpp_server_bind_refused",
+		         "conn=%s sess=%" PRIu64 " peer=%s system_id=%s mode=%s status=%s reason=%s", cname(sv), s->id,
+		         s->peer, s->system_id, role_names[s->role], status_name(status), log_quote(why, q, sizeof q));
+		sess_bind_resp(s, status);
+		s->close_reason = "bind refused";
+		goto out;
+	}
+	s->acct = a;
+	sess_set(s, SS_BOUND, "authenticated");
+	sess_bind_resp(s, 0);
+	log_info("smpp_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s mode=%s version=0x%02X tls=%s",
+	         cname(sv), s->id, s->peer, a->name, role_names[s->role], s->version, s->tls ? "yes" : "no");
+out:
+	sess_close_if_done(s);
+	if (sv->stopping)
+		stop_progress(sv);
+}
+
+/* ---- submits ---- */
+
+/* Fills sub from a submit_sm or data_sm.  Returns 0 or the command_status
+ * to answer. */
+static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, struct submission *sub)
+{
+	const uint8_t *d = p->short_message;
+	size_t n = p->sm_length;
+	if (p->command_id == SMPP_DATA_SM || (n == 0 && p->known.has_message_payload)) {
+		d = p->known.message_payload;
+		n = p->known.has_message_payload ? p->known.message_payload_len : 0;
+	}
+	if (!p->destination_addr[0])
+		return SMPP_ESME_RINVDSTADR;
+	sub->recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr);
+	sub->sender = p->source_addr[0] ? smpp_wire_address_in(p->source_addr_ton, p->source_addr) : NULL;
+	int64_t now = now_wall_ms() / 1000;
+	if (smpp_time_parse(p->schedule_delivery_time, now, &sub->send_after_s))
+		return SMPP_ESME_RINVSCHED;
+	if (smpp_time_parse(p->validity_period, now, &sub->valid_until_s))
+		return SMPP_ESME_RINVEXPIRY;
+	sub->want_report = (p->registered_delivery & 0x03) != 0;
+	sub->priority = p->priority_flag > 3 ? 9 : p->priority_flag * 3;
+	uint8_t dc = p->data_coding;
+	sub->msg_class = -1;
+	if ((dc & 0xF0) == 0xF0 || ((dc & 0xC0) == 0 && (dc & 0x10)))
+		sub->msg_class = dc & 0x03;
+	if (p->known.has_user_message_reference) {
+		char ref[16];
+		snprintf(ref, sizeof ref, "%u", p->known.user_message_reference);
+		sub->client_ref = xstrdup(ref);
+	}
+	/* A UDH: kept for binary data; dropped from a text (its parts, if it
+	 * was a concatenated text, become separate messages). */
+	size_t hl = 0;
+	if ((p->esm_class & 0x40) && n > 0) {
+		struct udh u;
+		struct errbuf err;
+		if (udh_parse(d, n, &u, &err))
+			return SMPP_ESME_RINVMSGLEN;
+		hl = u.len;
+	}
+	enum smpp_alphabet a = smpp_wire_alphabet(dc);
+	char *enc = NULL;
+	smpp_wire_text(a, d + hl, n - hl, &sub->body, &sub->payload, &enc);
+	if (sub->payload) {
+		sub->encoding = xstrdup("binary");
+		if (hl)
+			sub->udh = smpp_wire_hex(d, hl);
+	} else {
+		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
+	}
+	free(enc);
+	(void)s;
+	return 0;
+}
+
+static void on_submit(struct sess *s, const struct smpp_pdu *p)
+{
+	struct server *sv = s->sv;
+	uint32_t resp = p->command_id | SMPP_RESP_BIT;
+	if (s->state == SS_UNBINDING || sv->stopping) {
+		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RSYSERR);
+		return;
+	}
+	if (s->state != SS_BOUND || s->role == ROLE_RX) {
+		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RINVBNDSTS);
+		return;
+	}
+	if (!account_take(s->acct)) {
+		log_debug("smpp_server_throttled", "conn=%s sess=%" PRIu64 " account=%s", cname(sv), s->id,
+		          s->acct->name);
+		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
+		return;
+	}
+	struct submission *sub = xcalloc(1, sizeof *sub);
+	uint32_t status = submission_from_pdu(s, p, sub);
+	if (status) {
+		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
+		         cname(sv), s->id, s->acct->name, p->sequence_number, status_name(status));
+		submission_free(sub);
+		sess_respond(s, resp, p->sequence_number, status);
+		return;
+	}
+	sub->account = xstrdup(s->acct->name);
+	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id);
+	core_submit(sv->c, sub, token);
+}
+
+static void server_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
+                             const char *text)
+{
+	struct server *sv = conn_driver_data(c);
+	struct pend *p = pend_take(sv, token);
+	if (!p)
+		return;
+	struct sess *s = p->s;
+	uint32_t seq = p->seq, cmd = p->cmd;
+	free(p);
+	uint32_t status = error == SUBMIT_OK && message_id > 0 ? 0 : smpp_server_submit_status(error, text);
+	if (error == SUBMIT_OK && message_id <= 0)
+		status = SMPP_ESME_RSYSERR;
+	char q[300];
+	if (status)
+		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s text=%s",
+		         cname(sv), s->id, s->acct ? s->acct->name : "-", seq, status_name(status),
+		         log_quote(text ? text : "", q, sizeof q));
+	else
+		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " seq=%u id=%" PRId64, cname(sv), s->id, seq,
+		          message_id);
+	if (!s->bev) {
+		log_debug("smpp_server_answer_dropped", "conn=%s sess=%" PRIu64 " seq=%u reason=\"session gone\"",
+		          cname(sv), s->id, seq);
+	} else if (status) {
+		sess_respond(s, cmd | SMPP_RESP_BIT, seq, status);
+	} else {
+		struct smpp_pdu *r = &sv->out;
+		smpp_wire_pdu_reset(r, cmd | SMPP_RESP_BIT, seq);
+		snprintf(r->message_id, sizeof r->message_id, "%" PRId64, message_id);
+		if (sess_send(s, r))
+			log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", cname(sv), s->id,
+			          seq);
+	}
+	sess_close_if_done(s);
+	if (sv->stopping)
+		stop_progress(sv);
+}
+
+/* ---- reading PDUs ---- */
+
+static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
+{
+	struct server *sv = s->sv;
+	char q[200];
+	s->bad_pdus++;
+	if (s->bad_pdus == 1)
+		log_warn("smpp_server_bad_pdu",
+		         "conn=%s sess=%" PRIu64 " peer=%s command=0x%08X seq=%u status=%s reason=%s", cname(sv), s->id,
+		         s->peer, e->command_id, e->sequence_number, status_name(e->status),
+		         log_quote(e->reason, q, sizeof q));
+	if (e->header_read && (e->command_id == SMPP_DELIVER_SM_RESP || e->command_id == SMPP_DATA_SM_RESP)) {
+		struct dpart *dp = dpart_find(sv, s, e->sequence_number);
+		if (dp)
+			dpart_answer(sv, dp, false);
+	}
+	if (e->header_read && !e->generic_nack)
+		sess_respond(s, e->command_id | SMPP_RESP_BIT, e->sequence_number, e->status);
+	else if (!(e->header_read && (e->command_id & SMPP_RESP_BIT)))
+		sess_respond(s, SMPP_GENERIC_NACK, e->header_read ? e->sequence_number : 0, e->status);
+	if (s->bad_pdus >= BAD_PDU_LIMIT)
+		s->close_reason = "the ESME keeps sending malformed PDUs";
+}
+
+static void on_deliver_resp(struct sess *s, const struct smpp_pdu *p)
+{
+	struct server *sv = s->sv;
+	struct dpart *dp = dpart_find(sv, s, p->sequence_number);
+	if (!dp) {
+		log_debug("smpp_server_unknown_resp", "conn=%s sess=%" PRIu64 " seq=%u status=0x%08X", cname(sv), s->id,
+		          p->sequence_number, p->command_status);
+		return;
+	}
+	if (p->command_status)
+		log_info("smpp_server_deliver_refused", "conn=%s sess=%" PRIu64 " event=%" PRId64 " status=%s",
+		         cname(sv), s->id, dp->d->ev->id, status_name(p->command_status));
+	dpart_answer(sv, dp, p->command_status == 0);
+}
+
+static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
+{
+	struct server *sv = s->sv;
+	struct smpp_pdu *p = &sv->in;
+	struct smpp_pdu_error e;
+	s->last_rx_ms = now_mono_ms();
+	if (smpp_pdu_decode(buf, len, p, &e)) {
+		sess_bad_pdu(s, &e);
+		return;
+	}
+	log_debug("smpp_server_rx", "conn=%s sess=%" PRIu64 " command=%s seq=%u status=0x%08X", cname(sv), s->id,
+	          smpp_pdu_command_name(p->command_id), p->sequence_number, p->command_status);
+	switch (p->command_id) {
+	case SMPP_BIND_TRANSCEIVER:
+	case SMPP_BIND_TRANSMITTER:
+	case SMPP_BIND_RECEIVER:
+		on_bind(s, p);
+		return;
+	case SMPP_SUBMIT_SM:
+	case SMPP_DATA_SM:
+		on_submit(s, p);
+		return;
+	case SMPP_DELIVER_SM_RESP:
+	case SMPP_DATA_SM_RESP:
+		on_deliver_resp(s, p);
+		return;
+	case SMPP_GENERIC_NACK:
+		if (s->enquire_seq && p->sequence_number == s->enquire_seq) {
+			s->enquire_seq = 0;
+			return;
+		}
+		if (s->state == SS_UNBINDING && p->sequence_number == s->unbind_seq) {
+			s->unbind_done = true;
+			stop_progress(sv);
+			return;
+		}
+		on_deliver_resp(s, p);
+		return;
+	case SMPP_ENQUIRE_LINK:
+		sess_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
+		return;
+	case SMPP_ENQUIRE_LINK_RESP:
+		if (p->sequence_number == s->enquire_seq)
+			s->enquire_seq = 0;
+		return;
+	case SMPP_UNBIND:
+		sess_respond(s, SMPP_UNBIND_RESP, p->sequence_number, 0);
+		s->close_reason = "unbind from the ESME";
+		return;
+	case SMPP_UNBIND_RESP:
+		if (s->state == SS_UNBINDING && p->sequence_number == s->unbind_seq) {
+			s->unbind_done = true;
+			stop_progress(sv);
+		}
+		return;
+	case SMPP_QUERY_SM:
+		sess_respond(s, SMPP_QUERY_SM_RESP, p->sequence_number, SMPP_ESME_RQUERYFAIL);
+		return;
+	case SMPP_CANCEL_SM:
+		sess_respond(s, SMPP_CANCEL_SM_RESP, p->sequence_number, SMPP_ESME_RCANCELFAIL);
+		return;
+	case SMPP_REPLACE_SM:
+		sess_respond(s, SMPP_REPLACE_SM_RESP, p->sequence_number, SMPP_ESME_RREPLACEFAIL);
+		return;
+	default:
+		if (!(p->command_id & SMPP_RESP_BIT))
+			sess_respond(s, SMPP_GENERIC_NACK, p->sequence_number, SMPP_ESME_RINVCMDID);
+		return;
+	}
+}
+
+static void sess_readcb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+	struct server *sv = s->sv;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (s->bev == bev && !s->close_reason && !s->congested) {
+		size_t have = evbuffer_get_length(in), need;
+		uint8_t hdr[4];
+		struct smpp_pdu_error e;
+		if (have < 4)
+			return;
+		evbuffer_copyout(in, hdr, 4);
+		int rc = smpp_pdu_frame(hdr, 4, &need, &e);
+		if (rc == 0 && need > (size_t)sv->conf->max_pdu_len) {
+			rc = -1;
+			snprintf(e.reason, sizeof e.reason, "command_length %zu above max_pdu_len", need);
+		}
+		if (rc < 0) {
+			char q[200];
+			log_warn("smpp_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=%s", cname(sv),
+			         s->id, s->peer, log_quote(e.reason, q, sizeof q));
+			sess_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
+			s->close_reason = "the ESME sent a stream that cannot be framed";
+			bufferevent_disable(bev, EV_READ);
+			sess_close_if_done(s);
+			return;
+		}
+		if (have < need)
+			return;
+		uint8_t *pdu = evbuffer_pullup(in, (ev_ssize_t)need);
+		sess_pdu(s, pdu, need);
+		if (s->bev == bev)
+			evbuffer_drain(in, need);
+	}
+	if (s->bev == bev && s->close_reason) {
+		bufferevent_disable(bev, EV_READ);
+		sess_close_if_done(s);
+	}
+}
+
+static void sess_writecb(struct bufferevent *bev, void *arg)
+{
+	struct sess *s = arg;
+	if (s->congested && evbuffer_get_length(bufferevent_get_output(bev)) <= OUT_LOW) {
+		s->congested = false;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		log_info("smpp_server_uncongested", "conn=%s sess=%" PRIu64 " peer=%s", cname(s->sv), s->id, s->peer);
+		if (!s->close_reason) {
+			bufferevent_enable(bev, EV_READ);
+			sess_readcb(bev, s); /* what arrived meanwhile */
+			if (s->bev != bev)
+				return;
+		}
+	}
+	sess_close_if_done(s);
+	if (s->sv->stopping)
+		stop_progress(s->sv);
+}
+
+static void sess_eventcb(struct bufferevent *bev, short what, void *arg)
+{
+	struct sess *s = arg;
+	struct server *sv = s->sv;
+	if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)))
+		return;
+	char why[300];
+	unsigned long ssl_err = s->tls ? bufferevent_get_openssl_error(bev) : 0;
+	if (ssl_err)
+		snprintf(why, sizeof why, "TLS failed: %s",
+		         ERR_reason_error_string(ssl_err) ? ERR_reason_error_string(ssl_err) : "unknown");
+	else if (what & BEV_EVENT_EOF)
+		snprintf(why, sizeof why, "the ESME closed the connection (%s)", state_names[s->state]);
+	else
+		snprintf(why, sizeof why, "%s (%s)", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
+		         state_names[s->state]);
+	sess_set(s, SS_CLOSED, why);
+	if (sv->stopping)
+		stop_progress(sv);
+}
+
+/* ---- accepting ---- */
+
+static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+{
+	struct server *sv = arg;
+	bool tls = lis == sv->lis[1] || sv->conf->tls;
+	if (sv->stopping || sv->nopen >= sv->conf->max_sessions) {
+		evutil_closesocket(fd);
+		sv->refused++;
+		uint64_t now = now_mono_ms();
+		if (now - sv->refused_log_ms >= REFUSE_LOG_INTERVAL_MS) {
+			log_warn("smpp_server_refused", "conn=%s sessions=%d max_sessions=%lld refused=%d", cname(sv),
+			         sv->nopen, sv->conf->max_sessions, sv->refused);
+			sv->refused_log_ms = now;
+			sv->refused = 0;
+		}
+		return;
+	}
+	struct sess *s = xcalloc(1, sizeof *s);
+	s->sv = sv;
+	s->id = ++sv->next_sess_id;
+	s->tls = tls;
+	s->state = SS_OPEN;
+	s->state_ms = s->last_rx_ms = now_mono_ms();
+	int port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
+		evutil_inet_ntop(AF_INET, &a4->sin_addr, s->ip, sizeof s->ip);
+		port = ntohs(a4->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+		evutil_inet_ntop(AF_INET6, &a6->sin6_addr, s->ip, sizeof s->ip);
+		port = ntohs(a6->sin6_port);
+	}
+	snprintf(s->peer, sizeof s->peer, "%s:%d", s->ip, port);
+	(void)salen;
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	struct event_base *base = conn_event_base(sv->c);
+	if (tls) {
+		SSL *ssl = SSL_new(sv->ssl_ctx);
+		s->bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+		                                              BEV_OPT_CLOSE_ON_FREE)
+		             : NULL;
+		if (s->bev)
+			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
+	} else {
+		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (!s->bev) {
+		log_error("smpp_server_accept_failed", "conn=%s peer=%s", cname(sv), s->peer);
+		evutil_closesocket(fd);
+		free(s);
+		return;
+	}
+	bufferevent_setcb(s->bev, sess_readcb, sess_writecb, sess_eventcb, s);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->next = sv->sessions;
+	if (sv->sessions)
+		sv->sessions->prev = s;
+	sv->sessions = s;
+	sv->nopen++;
+	log_debug("smpp_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s tls=%s", cname(sv), s->id, s->peer,
+	          tls ? "yes" : "no");
+}
+
+/* Opens listener i (0 listen, 1 tls_listen).  Returns 0 or -1 with why. */
+static int listen_one(struct server *sv, int i, const char *addr, char *why, size_t cap)
+{
+	char host[256];
+	int port;
+	if (smpp_server_split_listen(addr, host, sizeof host, &port)) {
+		snprintf(why, cap, "bad address %s", addr);
+		return -1;
+	}
+	struct sockaddr_storage ss;
+	memset(&ss, 0, sizeof ss);
+	int sslen;
+	char hp[300];
+	snprintf(hp, sizeof hp, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+	if (evutil_inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons((uint16_t)port);
+		sslen = sizeof *a4;
+	} else if (evutil_inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons((uint16_t)port);
+		sslen = sizeof *a6;
+	} else {
+		snprintf(why, cap, "%s is not a numeric address", host);
+		return -1;
+	}
+	sv->lis[i] = evconnlistener_new_bind(conn_event_base(sv->c), accept_cb, sv,
+	                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
+	                                     (struct sockaddr *)&ss, sslen);
+	if (!sv->lis[i]) {
+		snprintf(why, cap, "cannot listen on %s: %s", hp, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		return -1;
+	}
+	struct sockaddr_storage got;
+	socklen_t gl = sizeof got;
+	if (getsockname(evconnlistener_get_fd(sv->lis[i]), (struct sockaddr *)&got, &gl) == 0) {
+		int real = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
+		                                     : ntohs(((struct sockaddr_in *)&got)->sin_port);
+		snprintf(sv->addr[i], sizeof sv->addr[i], strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, real);
+	} else {
+		snprintf(sv->addr[i], sizeof sv->addr[i], "%s", hp);
+	}
+	return 0;
+}
+
+/* Opens the listeners; reports CONN_UP, or retries from the tick. */
+static void server_listen(struct server *sv)
+{
+	const struct smpp_server_conf *conf = sv->conf;
+	char why[400], detail[700];
+	for (int i = 0; i < 2; i++) {
+		const char *addr = i == 0 ? conf->listen : conf->tls_listen;
+		if (!addr || sv->lis[i])
+			continue;
+		if (listen_one(sv, i, addr, why, sizeof why)) {
+			log_warn("smpp_server_listen_failed", "conn=%s error=\"%s\" retry_ms=5000", cname(sv), why);
+			snprintf(detail, sizeof detail, "%s; retry in 5000 ms", why);
+			core_conn_state(sv->c, CONN_CONNECTING, detail);
+			sv->listen_retry_ms = now_mono_ms() + 5000;
+			return;
+		}
+	}
+	bool plain_tls = conf->tls;
+	snprintf(detail, sizeof detail, "listening on %s%s%s%s", sv->addr[0], plain_tls ? " (tls)" : "",
+	         conf->tls_listen ? " and tls " : "", conf->tls_listen ? sv->addr[1] : "");
+	log_info("smpp_server_listening", "conn=%s addr=%s tls=%s tls_addr=%s", cname(sv), sv->addr[0],
+	         plain_tls ? "yes" : "no", conf->tls_listen ? sv->addr[1] : "-");
+	sv->up = true;
+	core_conn_state(sv->c, CONN_UP, detail);
+}
+
+/* ---- timers ---- */
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+	const struct smpp_server_conf *conf = sv->conf;
+	uint64_t now = now_mono_ms();
+	uint64_t timeout = (uint64_t)conf->response_timeout_s * 1000;
+	uint64_t idle = (uint64_t)conf->inactivity_timeout_s * 1000;
+	if (!sv->up && !sv->stopping && now >= sv->listen_retry_ms)
+		server_listen(sv);
+	/* deliver_sm without answer */
+	while (sv->dhead && now - sv->dhead->sent_ms > timeout) {
+		struct dpart *p = sv->dhead;
+		log_info("smpp_server_deliver_timeout", "conn=%s sess=%" PRIu64 " seq=%u event=%" PRId64, cname(sv),
+		         p->s->id, p->seq, p->d->ev->id);
+		dpart_answer(sv, p, false);
+	}
+	for (struct sess *s = sv->sessions; s; s = s->next) {
+		if (s->state == SS_CLOSED)
+			continue;
+		if (s->close_reason) {
+			/* not flushed after a response timeout: give up on the peer */
+			if (s->npend == 0 && now - s->last_rx_ms > timeout)
+				sess_set(s, SS_CLOSED, s->close_reason);
+			continue;
+		}
+		if (s->congested && now - s->congested_ms > idle) {
+			sess_set(s, SS_CLOSED, "the ESME does not read");
+			continue;
+		}
+		if (now - s->last_rx_ms > idle) {
+			sess_set(s, SS_CLOSED, "inactivity timeout");
+			continue;
+		}
+		if (s->state == SS_BOUND) {
+			if (s->enquire_seq && now - s->enquire_ms > timeout) {
+				sess_set(s, SS_CLOSED, "enquire_link timeout");
+				continue;
+			}
+			if (!s->enquire_seq && now - s->last_rx_ms >= (uint64_t)conf->enquire_link_s * 1000) {
+				struct smpp_pdu *p = &sv->out;
+				s->enquire_seq = next_seq(s);
+				s->enquire_ms = now;
+				smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
+				if (sess_send(s, p))
+					s->enquire_seq = 0;
+			}
+		}
+	}
+	reap_sessions(sv);
+	if (sv->stopping)
+		stop_progress(sv);
+}
+
+/* ---- stop ---- */
+
+static void server_finish_stop(struct server *sv)
+{
+	sv->stopped = true;
+	event_del(sv->tick_ev);
+	core_conn_state(sv->c, CONN_DOWN, "stopped");
+	core_stopped(sv->c);
+}
+
+/* Unbound sessions close at once; bound ones are sent unbind and close on
+ * unbind_resp (or after a bounded wait) once their submits are answered;
+ * the server stops when no session and no core call is left. */
+static void stop_progress(struct server *sv)
+{
+	if (!sv->stopping || sv->stopped)
+		return;
+	uint64_t now = now_mono_ms();
+	uint64_t limit = (uint64_t)sv->conf->response_timeout_s * 1000;
+	if (limit > STOP_WAIT_MAX_MS)
+		limit = STOP_WAIT_MAX_MS;
+	bool any = false;
+	for (struct sess *s = sv->sessions; s; s = s->next) {
+		switch (s->state) {
+		case SS_OPEN:
+			sess_set(s, SS_CLOSED, "stopping");
+			break;
+		case SS_BINDING: /* authenticated() refuses it and sets close_reason */
+			break;
+		case SS_BOUND:
+			sess_set(s, SS_UNBINDING, "stop");
+			break;
+		case SS_UNBINDING:
+			if (s->npend == 0 && (s->unbind_done || now - s->state_ms > limit) &&
+			    (!s->bev || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 ||
+			     now - s->state_ms > 2 * limit))
+				sess_set(s, SS_CLOSED, s->unbind_done ? "unbound" : "no unbind_resp");
+			break;
+		case SS_CLOSED:
+			break;
+		}
+		any |= s->state != SS_CLOSED;
+	}
+	if (any || sv->npend > 0)
+		return;
+	server_finish_stop(sv); /* closed sessions are freed by close() */
+}
+
+static void server_stop(struct conn *c)
+{
+	struct server *sv = conn_driver_data(c);
+	log_info("smpp_server_stopping", "conn=%s sessions=%d pending=%d deliveries=%d", cname(sv), sv->nopen,
+	         sv->npend, sv->ndparts);
+	sv->stopping = true;
+	sv->stop_ms = now_mono_ms();
+	for (int i = 0; i < 2; i++)
+		if (sv->lis[i]) {
+			evconnlistener_free(sv->lis[i]);
+			sv->lis[i] = NULL;
+		}
+	core_conn_state(c, CONN_STOPPING, "unbinding");
+	stop_progress(sv);
+}
+
+/* ---- open / close ---- */
+
+static int server_open(struct conn *c)
+{
+	const struct smpp_server_conf *conf = conn_conf(c);
+	struct server *sv = xcalloc(1, sizeof *sv);
+	sv->c = c;
+	sv->conf = conf;
+	sv->version = smpp_server_conf_version(conf);
+	sv->concat_ref = (unsigned)random();
+	if (conf->tls || conf->tls_listen) {
+		char q[300];
+		sv->ssl_ctx = SSL_CTX_new(TLS_server_method());
+		if (!sv->ssl_ctx) {
+			log_error("smpp_server_tls", "conn=%s error=\"cannot create a TLS context\"", conn_name(c));
+			goto fail;
+		}
+		SSL_CTX_set_min_proto_version(sv->ssl_ctx, TLS1_2_VERSION);
+		if (SSL_CTX_use_certificate_chain_file(sv->ssl_ctx, conf->tls_cert_file) != 1) {
+			log_error("smpp_server_tls", "conn=%s error=\"cannot load the certificate\" file=%s",
+			          conn_name(c), log_quote(conf->tls_cert_file, q, sizeof q));
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(sv->ssl_ctx, conf->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
+		    SSL_CTX_check_private_key(sv->ssl_ctx) != 1) {
+			log_error("smpp_server_tls", "conn=%s error=\"cannot load the private key\" file=%s",
+			          conn_name(c), log_quote(conf->tls_key_file, q, sizeof q));
+			goto fail;
+		}
+	}
+	sv->tick_ev = event_new(conn_event_base(c), -1, EV_PERSIST, tick_cb, sv);
+	struct timeval tv;
+	tv_ms(&tv, TICK_MS);
+	event_add(sv->tick_ev, &tv);
+	conn_set_driver_data(c, sv);
+	server_listen(sv);
+	return 0;
+fail:
+	ERR_clear_error();
+	if (sv->ssl_ctx)
+		SSL_CTX_free(sv->ssl_ctx);
+	free(sv);
+	return -1;
+}
+
+static void server_close(struct conn *c)
+{
+	struct server *sv = conn_driver_data(c);
+	if (!sv)
+		return;
+	for (int i = 0; i < 2; i++)
+		if (sv->lis[i])
+			evconnlistener_free(sv->lis[i]);
+	/* Only after a forced stop is anything left; the core gives up on it. */
+	for (struct dpart *p = sv->dhead, *next; p; p = next) {
+		next = p->next;
+		struct dlv *d = p->d;
+		if (++d->answered == d->nparts) {
+			account_event_free(d->ev);
+			free(d);
+		}
+		free(p);
+	}
+	for (int i = 0; i < PEND_BUCKETS; i++)
+		for (struct pend *p = sv->pends[i], *n; p; p = n) {
+			n = p->hnext;
+			free(p);
+		}
+	for (struct sess *s = sv->sessions, *n; s; s = n) {
+		n = s->next;
+		if (s->bev)
+			bufferevent_free(s->bev);
+		free(s);
+	}
+	for (struct account *a = sv->accounts, *n; a; a = n) {
+		n = a->next;
+		free(a->rx);
+		free(a->name);
+		free(a);
+	}
+	event_free(sv->tick_ev);
+	if (sv->ssl_ctx)
+		SSL_CTX_free(sv->ssl_ctx);
+	free(sv);
+	conn_set_driver_data(c, NULL);
+}
+
+const struct driver_ops smpp_server_driver = {
+    .name = "smpp-server",
+    .caps = CAP_LISTEN,
+    .settings = smpp_server_conf_settings,
+    .conf_size = sizeof(struct smpp_server_conf),
+    .check = smpp_server_conf_check,
+    .open = server_open,
+    .stop = server_stop,
+    .close = server_close,
+    .authenticated = server_authenticated,
+    .submitted = server_submitted,
+    .deliver = server_deliver,
+};

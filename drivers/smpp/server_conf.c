@@ -1,0 +1,263 @@
+/* SMPP server settings and pure session helpers: see server_conf.h. */
+#include "smpp/server_conf.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "smpp/receipt.h"
+#include "smpp/status.h"
+
+#define O(f) offsetof(struct smpp_server_conf, f)
+const struct setting smpp_server_conf_settings[] = {
+    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, "\"127.0.0.1:2775\"",
+     "address:port to accept ESMEs on (port 0: any free port, logged)"},
+    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "listen speaks SMPP over TLS"},
+    {"tls_listen", SETTING_STRING, O(tls_listen), false, false, 0, 0, NULL,
+     "a second address:port that speaks SMPP over TLS"},
+    {"tls_cert_file", SETTING_STRING, O(tls_cert_file), false, false, 0, 0, NULL,
+     "server certificate chain (PEM), for tls or tls_listen"},
+    {"tls_key_file", SETTING_STRING, O(tls_key_file), false, false, 0, 0, NULL, "private key (PEM) of tls_cert_file"},
+    {"system_id", SETTING_STRING, O(system_id), false, false, 0, 0, "\"smspool\"",
+     "our system_id in bind_resp (at most 15 characters)"},
+    {"interface_version", SETTING_STRING, O(interface_version), false, false, 0, 0, "\"3.4\"",
+     "highest SMPP version spoken: 3.3, 3.4 or 5.0 (binds of every version are accepted)"},
+    {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000",
+     "TCP sessions at once; more are closed at accept"},
+    {"enquire_link_s", SETTING_INT, O(enquire_link_s), false, true, 1, 3600, "30",
+     "send enquire_link after this many idle seconds"},
+    {"inactivity_timeout_s", SETTING_INT, O(inactivity_timeout_s), false, true, 1, 86400, "120",
+     "close a session that sends nothing (or reads nothing) for this long"},
+    {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "30",
+     "seconds to wait for deliver_sm_resp, enquire_link_resp and unbind_resp"},
+    {"window", SETTING_INT, O(window), false, true, 1, 10000, "10", "deliver_sm outstanding per session"},
+    {"max_pdu_len", SETTING_INT, O(max_pdu_len), false, true, 64, 65536, "16384",
+     "largest command_length accepted; a longer PDU closes the session"},
+    SETTINGS_END,
+};
+#undef O
+
+int smpp_server_split_listen(const char *s, char *host, size_t cap, int *port)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	if (!colon || colon == s)
+		return -1;
+	const char *h = s, *he = colon;
+	if (*h == '[') {
+		if (he[-1] != ']')
+			return -1;
+		h++;
+		he--;
+	}
+	char *end;
+	long p = strtol(colon + 1, &end, 10);
+	if (*end || end == colon + 1 || p < 0 || p > 65535 || he == h || (size_t)(he - h) >= cap)
+		return -1;
+	memcpy(host, h, (size_t)(he - h));
+	host[he - h] = 0;
+	*port = (int)p;
+	return 0;
+}
+
+int smpp_server_conf_check(const void *p, struct errbuf *err)
+{
+	const struct smpp_server_conf *conf = p;
+	char host[256];
+	int port;
+	if (smpp_server_split_listen(conf->listen, host, sizeof host, &port))
+		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
+	if (conf->tls_listen && smpp_server_split_listen(conf->tls_listen, host, sizeof host, &port))
+		return errbuf_set(err, "settings.tls_listen: must be \"host:port\" (port 0..65535)");
+	if ((conf->tls || conf->tls_listen) && (!conf->tls_cert_file || !conf->tls_key_file))
+		return errbuf_set(err,
+		                  "settings.tls_cert_file: tls and tls_listen need tls_cert_file and tls_key_file");
+	if (!conf->tls && !conf->tls_listen && (conf->tls_cert_file || conf->tls_key_file))
+		return errbuf_set(err, "settings.tls_cert_file: only with tls true or tls_listen");
+	if (!conf->system_id || !*conf->system_id || strlen(conf->system_id) > 15)
+		return errbuf_set(err, "settings.system_id: 1 to 15 characters");
+	if (strcmp(conf->interface_version, "3.3") && strcmp(conf->interface_version, "3.4") &&
+	    strcmp(conf->interface_version, "5.0"))
+		return errbuf_set(err, "settings.interface_version: must be 3.3, 3.4 or 5.0");
+	return 0;
+}
+
+uint8_t smpp_server_conf_version(const struct smpp_server_conf *conf)
+{
+	if (strcmp(conf->interface_version, "3.3") == 0)
+		return 0x33;
+	if (strcmp(conf->interface_version, "5.0") == 0)
+		return 0x50;
+	return 0x34;
+}
+
+/* n decimal digits at s into *v.  Returns 0 or -1. */
+static int digits(const char *s, int n, int *v)
+{
+	*v = 0;
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		*v = *v * 10 + (s[i] - '0');
+	}
+	return 0;
+}
+
+int smpp_time_parse(const char *s, int64_t now_s, int64_t *out_s)
+{
+	*out_s = 0;
+	if (!s || !*s)
+		return 0;
+	if (strlen(s) != 16)
+		return -EINVAL;
+	int yy, mo, dd, hh, mi, ss, t, nn;
+	if (digits(s, 2, &yy) || digits(s + 2, 2, &mo) || digits(s + 4, 2, &dd) || digits(s + 6, 2, &hh) ||
+	    digits(s + 8, 2, &mi) || digits(s + 10, 2, &ss) || digits(s + 12, 1, &t) || digits(s + 13, 2, &nn))
+		return -EINVAL;
+	char p = s[15];
+	if (p == 'R') {
+		if (hh > 23 || mi > 59 || ss > 59)
+			return -EINVAL;
+		int64_t d = (int64_t)yy * 365 * 86400 + (int64_t)mo * 30 * 86400 + (int64_t)dd * 86400 +
+		            (int64_t)hh * 3600 + mi * 60 + ss;
+		*out_s = now_s + d;
+		return 0;
+	}
+	if ((p != '+' && p != '-') || mo < 1 || mo > 12 || dd < 1 || dd > 31 || hh > 23 || mi > 59 || ss > 59 ||
+	    nn > 48)
+		return -EINVAL;
+	struct tm tm = {0};
+	tm.tm_year = 100 + yy;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = dd;
+	tm.tm_hour = hh;
+	tm.tm_min = mi;
+	tm.tm_sec = ss;
+	time_t local = timegm(&tm);
+	if (tm.tm_mday != dd) /* 31 February and the like */
+		return -EINVAL;
+	int64_t off = (int64_t)nn * 15 * 60;
+	*out_s = (int64_t)local + (p == '+' ? -off : off);
+	return 0;
+}
+
+uint32_t smpp_server_bind_status(const char *reason)
+{
+	if (!reason)
+		return SMPP_ESME_RBINDFAIL;
+	char low[256];
+	size_t i = 0;
+	for (; reason[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)reason[i]);
+	low[i] = 0;
+	if (strstr(low, "password"))
+		return SMPP_ESME_RINVPASWD;
+	if (strstr(low, "unknown") || strstr(low, "no such") || strstr(low, "not found") || strstr(low, "no account"))
+		return SMPP_ESME_RINVSYSID;
+	return SMPP_ESME_RBINDFAIL;
+}
+
+uint32_t smpp_server_submit_status(enum submit_error error, const char *text)
+{
+	static const struct {
+		const char *word;
+		uint32_t status;
+	} words[] = {
+	    {"recipient", SMPP_ESME_RINVDSTADR},   {"destination", SMPP_ESME_RINVDSTADR},
+	    {"sender", SMPP_ESME_RINVSRCADR},      {"source", SMPP_ESME_RINVSRCADR},
+	    {"body", SMPP_ESME_RINVMSGLEN},        {"payload", SMPP_ESME_RINVMSGLEN},
+	    {"udh", SMPP_ESME_RINVMSGLEN},         {"parts", SMPP_ESME_RINVMSGLEN},
+	    {"length", SMPP_ESME_RINVMSGLEN},      {"encoding", SMPP_ESME_RINVMSGLEN},
+	    {"valid_until", SMPP_ESME_RINVEXPIRY}, {"send_after", SMPP_ESME_RINVSCHED},
+	    {"priority", SMPP_ESME_RINVPRTFLG},
+	};
+	switch (error) {
+	case SUBMIT_OK:
+		return SMPP_ESME_ROK;
+	case SUBMIT_THROTTLED:
+		return SMPP_ESME_RTHROTTLED;
+	case SUBMIT_TEMPORARY:
+		return SMPP_ESME_RSYSERR;
+	case SUBMIT_INVALID:
+		break;
+	}
+	if (!text)
+		return SMPP_ESME_RSUBMITFAIL;
+	/* The word that comes first names the field ("outbox.recipient: ..."). */
+	char low[512];
+	size_t i = 0;
+	for (; text[i] && i < sizeof low - 1; i++)
+		low[i] = (char)tolower((unsigned char)text[i]);
+	low[i] = 0;
+	const char *best = NULL;
+	uint32_t status = SMPP_ESME_RSUBMITFAIL;
+	for (size_t k = 0; k < ARRAY_LEN(words); k++) {
+		const char *at = strstr(low, words[k].word);
+		if (at && (!best || at < best)) {
+			best = at;
+			status = words[k].status;
+		}
+	}
+	return status;
+}
+
+static const struct {
+	const char *state, *stat;
+	uint8_t message_state;
+} states[] = {
+    {"delivered", "DELIVRD", 2}, {"undelivered", "UNDELIV", 5}, {"failed", "UNDELIV", 5},
+    {"expired", "EXPIRED", 3},   {"rejected", "REJECTD", 8},    {"deleted", "DELETED", 4},
+    {"cancelled", "DELETED", 4}, {"accepted", "ACCEPTD", 6},    {"enroute", "ENROUTE", 1},
+};
+
+const char *smpp_server_stat_word(const char *state)
+{
+	for (size_t i = 0; state && i < ARRAY_LEN(states); i++)
+		if (strcmp(state, states[i].state) == 0)
+			return states[i].stat;
+	return "UNKNOWN";
+}
+
+uint8_t smpp_server_message_state(const char *state)
+{
+	for (size_t i = 0; state && i < ARRAY_LEN(states); i++)
+		if (strcmp(state, states[i].state) == 0)
+			return states[i].message_state;
+	return 7; /* UNKNOWN */
+}
+
+static void date10(int64_t s, char *out, size_t cap)
+{
+	if (s <= 0) {
+		snprintf(out, cap, "%s", "");
+		return;
+	}
+	time_t t = (time_t)s;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	strftime(out, cap, "%y%m%d%H%M", &tm);
+}
+
+int smpp_server_receipt_text(const struct account_event *ev, char *out, size_t cap)
+{
+	struct smpp_receipt r = {0};
+	r.has_id = r.has_sub = r.has_dlvrd = r.has_submit_date = r.has_done_date = r.has_stat = r.has_err = true;
+	r.has_text = true;
+	snprintf(r.id, sizeof r.id, "%lld", (long long)ev->message_id);
+	snprintf(r.sub, sizeof r.sub, "001");
+	bool delivered = ev->state && strcmp(ev->state, "delivered") == 0;
+	snprintf(r.dlvrd, sizeof r.dlvrd, "%s", delivered ? "001" : "000");
+	date10(ev->submitted_s, r.submit_date, sizeof r.submit_date);
+	date10(ev->done_s ? ev->done_s : ev->submitted_s, r.done_date, sizeof r.done_date);
+	snprintf(r.stat, sizeof r.stat, "%s", smpp_server_stat_word(ev->state));
+	/* err: three digits (Appendix B); codes that are not short decimals
+	 * (e.g. "0x0000000B") are not the network's and read 000. */
+	const char *e = ev->error_code;
+	bool dec = e && *e && strlen(e) <= 3;
+	for (const char *q = e; dec && *q; q++)
+		dec = isdigit((unsigned char)*q);
+	snprintf(r.err, sizeof r.err, "%03d", dec ? atoi(e) : 0);
+	return smpp_receipt_format(&r, out, cap);
+}

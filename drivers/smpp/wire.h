@@ -1,0 +1,41 @@
+/*
+ * SMPP helpers shared by the client (client.c) and the server (server.c)
+ * sessions: what a data_coding means, text octets -> UTF-8, addresses as
+ * the outbox writes them, and clearing a PDU before encoding.  Pure: no I/O.
+ *
+ * Contract:
+ * - smpp_wire_text never fails: octets that are no valid text in the
+ *   alphabet become hex payload with encoding "binary".
+ * - Returned strings are new (the caller frees them).
+ */
+#ifndef SMSPOOL_SMPP_WIRE_H
+#define SMSPOOL_SMPP_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smpp/pdu.h"
+
+enum smpp_alphabet { SMPP_ALPHA_GSM, SMPP_ALPHA_ASCII, SMPP_ALPHA_LATIN1, SMPP_ALPHA_UCS2, SMPP_ALPHA_BINARY };
+
+/* The alphabet of a data_coding (SMPP 5.2.19 and 3GPP 23.038 coding groups). */
+enum smpp_alphabet smpp_wire_alphabet(uint8_t dc);
+
+/* Decodes n octets at d (borrowed) in alphabet a.  GSM is one septet per
+ * octet; octets above 0x7F make it Latin-1.  Sets *body (UTF-8) or *payload
+ * (hex), and *encoding ("gsm7", "ascii", "latin1", "ucs2" or "binary"), each
+ * new; the one not set is left alone. */
+void smpp_wire_text(enum smpp_alphabet a, const uint8_t *d, size_t n, char **body, char **payload, char **encoding);
+
+/* An SMPP address as the outbox writes it (new string): "+digits" for TON 1
+ * (international) when the address is all digits, else unchanged. */
+char *smpp_wire_address_in(uint8_t ton, const char *addr);
+
+/* New uppercase hex text of n octets. */
+char *smpp_wire_hex(const uint8_t *d, size_t n);
+
+/* Clears what a PDU to encode may use (the submit_multi arrays are big and
+ * never used for encoding here) and sets its command and sequence number. */
+void smpp_wire_pdu_reset(struct smpp_pdu *p, uint32_t command_id, uint32_t seq);
+
+#endif
