@@ -45,6 +45,9 @@
  *   client acknowledged it; false = try again later), possibly after stop()
  *   has begun but before core_stopped().  The driver owns the event until then
  *   and frees it with account_event_free() after core_event_done().
+ * - ask for the state of an account's message with core_query(); the answer
+ *   comes to queried() exactly once per call (NULL = no such message of that
+ *   account, or the database is away: retry).
  */
 #ifndef SMSPOOL_DRIVER_H
 #define SMSPOOL_DRIVER_H
@@ -92,6 +95,7 @@ struct driver_ops {
 	void (*submitted)(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
 	                  const char *text);
 	void (*deliver)(struct conn *c, struct account_event *ev);
+	void (*queried)(struct conn *c, uint64_t token, const struct message_status *st);
 };
 
 /* The registry: every driver, ending with NULL. */
@@ -120,5 +124,6 @@ void core_submit(struct conn *c, struct submission *s, uint64_t token);
 void core_account_attach(struct conn *c, const char *account);
 void core_account_detach(struct conn *c, const char *account);
 void core_event_done(struct conn *c, const struct account_event *ev, bool delivered);
+void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token);
 
 #endif

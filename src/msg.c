@@ -170,3 +170,18 @@ void account_event_free(struct account_event *e)
 	free(e->encoding);
 	free(e);
 }
+
+void message_status_free(struct message_status *st)
+{
+	if (!st)
+		return;
+	free(st->status);
+	free(st->recipient);
+	free(st->sender);
+	free(st->client_ref);
+	free(st->connection_used);
+	free(st->error_class);
+	free(st->error_code);
+	free(st->error_text);
+	free(st);
+}

@@ -155,4 +155,14 @@ struct account_event {
 };
 void account_event_free(struct account_event *e);
 
+/* A message's state, as a client of a server-side connection may ask it. */
+struct message_status {
+	int64_t id;
+	char *status, *recipient, *sender, *client_ref, *connection_used;
+	int parts;
+	char *error_class, *error_code, *error_text;
+	int64_t created_s, sent_s, done_s; /* unix seconds, 0 = not yet */
+};
+void message_status_free(struct message_status *st);
+
 #endif

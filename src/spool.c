@@ -63,6 +63,7 @@ struct core {
 	struct store_auth *auth_head;
 	struct submission *sub_head, **sub_tail;
 	struct store_event_done *done_head;
+	struct store_query *query_head;
 	struct attach *attached; /* accounts with a session able to take events */
 	int nattached;
 	bool accounts_changed;
@@ -282,6 +283,19 @@ void core_event_done(struct conn *c, const struct account_event *ev, bool delive
 	k->done_head = d;
 	if (k->events_out > 0)
 		k->events_out--;
+	wake(k);
+}
+
+void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
+{
+	struct core *k = c->core;
+	struct store_query *q = xcalloc(1, sizeof *q);
+	q->conn_id = c->id;
+	q->token = token;
+	q->account = xstrdup(account ? account : "");
+	q->message_id = message_id;
+	q->next = k->query_head;
+	k->query_head = q;
 	wake(k);
 }
 
@@ -689,6 +703,10 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		chan_put(store_chan(k->store), TO_STORE_EVENTS_DONE, k->done_head);
 		k->done_head = NULL;
 	}
+	if (k->query_head) {
+		chan_put(store_chan(k->store), TO_STORE_QUERY, k->query_head);
+		k->query_head = NULL;
+	}
 	if (!k->stop_sent) {
 		post_demand(k);
 		post_accounts(k);
@@ -763,6 +781,15 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 					                  r->text);
 				free(r->text);
 				free(r);
+			}
+			break;
+		case TO_LOOP_QUERIED:
+			for (struct store_query *q = it->ptr, *nx; q; q = nx) {
+				nx = q->next;
+				struct conn *c = conn_by_id(k, q->conn_id);
+				if (c && c->ops->queried)
+					c->ops->queried(c, q->token, q->answer);
+				store_query_free(q);
 			}
 			break;
 		case TO_LOOP_EVENTS:
@@ -900,6 +927,9 @@ int spool_run(struct config *cfg)
 		} else if (it->kind == TO_LOOP_SUBMITTED) {
 			for (struct store_submit_result *r = it->ptr, *n; r; r = n)
 				n = r->next, free(r->text), free(r);
+		} else if (it->kind == TO_LOOP_QUERIED) {
+			for (struct store_query *q = it->ptr, *n; q; q = n)
+				n = q->next, store_query_free(q);
 		} else if (it->kind == TO_LOOP_EVENTS) {
 			for (struct account_event *e = it->ptr, *n; e; e = n)
 				n = e->next, account_event_free(e);
@@ -912,6 +942,8 @@ int spool_run(struct config *cfg)
 		n = sub->next, submission_free(sub);
 	for (struct store_event_done *d = k.done_head, *n; d; d = n)
 		n = d->next, free(d);
+	for (struct store_query *q = k.query_head, *n; q; q = n)
+		n = q->next, store_query_free(q);
 	for (int i = 0; i < k.nattached; i++)
 		free(k.attached[i].account);
 	free(k.attached);

@@ -50,6 +50,7 @@ struct store {
 	struct submission *sub_head, **sub_tail;
 	int sub_len;
 	struct store_event_done *done_head;
+	struct store_query *query_head;
 	struct store_accounts *accounts;
 	uint64_t events_claimed_total, next_event_poll_ms;
 	bool wake_events;
@@ -94,6 +95,15 @@ void store_auth_free(struct store_auth *a)
 	free(a->password);
 	free(a->peer);
 	free(a);
+}
+
+void store_query_free(struct store_query *q)
+{
+	if (!q)
+		return;
+	free(q->account);
+	message_status_free(q->answer);
+	free(q);
 }
 
 void store_accounts_free(struct store_accounts *a)
@@ -145,6 +155,10 @@ static const struct {
                "$12::int[], $13::timestamptz[], $14::timestamptz[])"},
     {"events_claim", "SELECT * FROM smspool.account_events_claim($1, $2::text[], $3)"},
     {"events_done", "SELECT smspool.account_events_done($1::bigint[], $2::boolean[])"},
+    {"query", "SELECT id, status, recipient, sender, client_ref, connection_used, parts, error_class, error_code, "
+              "error_text, extract(epoch FROM created_at)::bigint AS created_s, "
+              "extract(epoch FROM sent_at)::bigint AS sent_s, extract(epoch FROM done_at)::bigint AS done_s "
+              "FROM smspool.outbox WHERE id = $1 AND account = $2"},
 };
 
 static void disconnect(struct store *s)
@@ -977,10 +991,65 @@ static void fail_requests(struct store *s)
 	}
 	s->sub_tail = &s->sub_head;
 	s->sub_len = 0;
+	if (s->query_head) {
+		chan_put(s->out, TO_LOOP_QUERIED, s->query_head);
+		s->query_head = NULL;
+	}
+}
+
+static int64_t opt_int(PGresult *r, int row, const char *col)
+{
+	int c = PQfnumber(r, col);
+	return c >= 0 && !PQgetisnull(r, row, c) ? strtoll(PQgetvalue(r, row, c), NULL, 10) : 0;
+}
+
+/* Answers every pending question, one statement each (they are rare). */
+static int do_queries(struct store *s)
+{
+	struct store_query *answered = NULL;
+	while (s->query_head) {
+		struct store_query *q = s->query_head;
+		char id[24];
+		snprintf(id, sizeof id, "%" PRId64, q->message_id);
+		const char *params[] = {id, q->account};
+		PGresult *r = PQexecPrepared(s->pg, "query", 2, params, NULL, NULL, 0);
+		if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+			PQclear(r);
+			if (is_connection_error(s))
+				break;
+		} else {
+			if (PQntuples(r) == 1) {
+				struct message_status *st = xcalloc(1, sizeof *st);
+				st->id = opt_int(r, 0, "id");
+				st->status = opt_dup(r, 0, "status");
+				st->recipient = opt_dup(r, 0, "recipient");
+				st->sender = opt_dup(r, 0, "sender");
+				st->client_ref = opt_dup(r, 0, "client_ref");
+				st->connection_used = opt_dup(r, 0, "connection_used");
+				st->parts = (int)opt_int(r, 0, "parts");
+				st->error_class = opt_dup(r, 0, "error_class");
+				st->error_code = opt_dup(r, 0, "error_code");
+				st->error_text = opt_dup(r, 0, "error_text");
+				st->created_s = opt_int(r, 0, "created_s");
+				st->sent_s = opt_int(r, 0, "sent_s");
+				st->done_s = opt_int(r, 0, "done_s");
+				q->answer = st;
+			}
+			PQclear(r);
+		}
+		s->query_head = q->next;
+		q->next = answered;
+		answered = q;
+	}
+	if (answered)
+		chan_put(s->out, TO_LOOP_QUERIED, answered);
+	return s->query_head ? -1 : 0;
 }
 
 static int server_work(struct store *s, uint64_t now)
 {
+	if (s->query_head && do_queries(s))
+		return -1;
 	if (s->auth_head && do_auth(s))
 		return -1;
 	while (s->sub_head)
@@ -1061,6 +1130,13 @@ static void take_items(struct store *s)
 			store_accounts_free(s->accounts);
 			s->accounts = it->ptr;
 			break;
+		case TO_STORE_QUERY:
+			for (struct store_query *q = it->ptr, *nx; q; q = nx) {
+				nx = q->next;
+				q->next = s->query_head;
+				s->query_head = q;
+			}
+			break;
 		case TO_STORE_EVENTS_DONE:
 			for (struct store_event_done *d = it->ptr, *nx; d; d = nx) {
 				nx = d->next;
@@ -1137,7 +1213,8 @@ static int work(struct store *s)
 
 static bool pending_writes(struct store *s)
 {
-	return s->results.len || s->rep_len || s->inb_len || s->nstates || s->auth_head || s->sub_head || s->done_head;
+	return s->results.len || s->rep_len || s->inb_len || s->nstates || s->auth_head || s->sub_head ||
+	       s->done_head || s->query_head;
 }
 
 static void give_up_pending(struct store *s)
@@ -1274,6 +1351,11 @@ void store_join(struct store *s)
 		struct store_event_done *d = s->done_head;
 		s->done_head = d->next;
 		free(d);
+	}
+	while (s->query_head) {
+		struct store_query *q = s->query_head;
+		s->query_head = q->next;
+		store_query_free(q);
 	}
 	for (size_t i = 0; i < ARRAY_LEN(s->a); i++)
 		sbuf_free(&s->a[i]);

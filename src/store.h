@@ -29,6 +29,7 @@ enum {
 	TO_STORE_SUBMIT,      /* struct submission list */
 	TO_STORE_ACCOUNTS,    /* struct store_accounts: who can take events now */
 	TO_STORE_EVENTS_DONE, /* struct store_event_done list */
+	TO_STORE_QUERY,       /* struct store_query list */
 };
 
 /* Items the store sends to the loop. */
@@ -41,6 +42,7 @@ enum {
 	TO_LOOP_AUTH,          /* struct store_auth_result list */
 	TO_LOOP_SUBMITTED,     /* struct store_submit_result list */
 	TO_LOOP_EVENTS,        /* struct account_event list */
+	TO_LOOP_QUERIED,       /* struct store_query list, answered */
 };
 
 /* How many messages the loop can take now, for which connections.
@@ -96,6 +98,16 @@ struct store_accounts {
 	uint64_t claims_seen;
 };
 void store_accounts_free(struct store_accounts *a);
+
+/* A question about one message of an account, and its answer. */
+struct store_query {
+	uint64_t conn_id, token;
+	char *account;
+	int64_t message_id;
+	struct message_status *answer; /* NULL: not found or not answered */
+	struct store_query *next;
+};
+void store_query_free(struct store_query *q);
 
 struct store_event_done {
 	int64_t id;
