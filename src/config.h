@@ -14,8 +14,8 @@
 struct config {
 	char *database; /* libpq conninfo or URL; the private cluster's when none is set */
 	int database_private;
-	char *instance;   /* unique per daemon sharing a database */
-	char *root;       /* the installation's top directory (bin/..) */
+	char *instance; /* unique per daemon sharing a database */
+	char *root;     /* the installation's top directory (bin/..) */
 	enum log_level log_level;
 };
 

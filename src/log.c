@@ -44,8 +44,8 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
-	int n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s event=%s ", ts, now.tv_nsec / 1000000,
-			 names[level], event);
+	int n = snprintf(line, sizeof line, "ts=%s.%03ldZ level=%s event=%s ", ts, now.tv_nsec / 1000000, names[level],
+	                 event);
 	if (n < 0)
 		return;
 	if ((size_t)n < sizeof line) {

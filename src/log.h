@@ -15,8 +15,7 @@ void log_set_level(enum log_level level);
 int log_level_parse(const char *s, enum log_level *out);
 int log_enabled(enum log_level level);
 
-__attribute__((format(printf, 3, 4))) void log_event(enum log_level level, const char *event, const char *fmt,
-						       ...);
+__attribute__((format(printf, 3, 4))) void log_event(enum log_level level, const char *event, const char *fmt, ...);
 
 /* Quotes s for a log value into buf (always NUL-terminated); returns buf. */
 const char *log_quote(const char *s, char *buf, size_t cap);

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const type_names[] = {
-    [SETTING_STRING] = "string", [SETTING_INT] = "integer", [SETTING_NUMBER] = "number",
+    [SETTING_STRING] = "string", [SETTING_INT] = "integer",   [SETTING_NUMBER] = "number",
     [SETTING_BOOL] = "boolean",  [SETTING_OBJECT] = "object", [SETTING_ARRAY] = "array",
 };
 
@@ -130,10 +130,12 @@ char *settings_schema_json(const struct setting *table)
 		json_object_set_new(k, "required", json_boolean(s->required));
 		if (s->has_range) {
 			/* Integral bounds as JSON integers, so that messages read "<= 1", not "<= 1.0". */
-			json_object_set_new(k, "min", s->min == (double)(long long)s->min ? json_integer((long long)s->min)
-											  : json_real(s->min));
-			json_object_set_new(k, "max", s->max == (double)(long long)s->max ? json_integer((long long)s->max)
-											  : json_real(s->max));
+			json_object_set_new(k, "min",
+			                    s->min == (double)(long long)s->min ? json_integer((long long)s->min)
+			                                                        : json_real(s->min));
+			json_object_set_new(k, "max",
+			                    s->max == (double)(long long)s->max ? json_integer((long long)s->max)
+			                                                        : json_real(s->max));
 		}
 		if (s->description)
 			json_object_set_new(k, "description", json_string(s->description));

@@ -16,12 +16,12 @@
 #include "util.h"
 
 enum setting_type {
-	SETTING_STRING,  /* char *, owned by the struct, NULL when absent */
-	SETTING_INT,     /* long long */
-	SETTING_NUMBER,  /* double */
-	SETTING_BOOL,    /* bool */
-	SETTING_OBJECT,  /* json_t *, a new reference, NULL when absent */
-	SETTING_ARRAY,   /* json_t *, a new reference, NULL when absent */
+	SETTING_STRING, /* char *, owned by the struct, NULL when absent */
+	SETTING_INT,    /* long long */
+	SETTING_NUMBER, /* double */
+	SETTING_BOOL,   /* bool */
+	SETTING_OBJECT, /* json_t *, a new reference, NULL when absent */
+	SETTING_ARRAY,  /* json_t *, a new reference, NULL when absent */
 };
 
 struct setting {
@@ -36,7 +36,10 @@ struct setting {
 };
 
 /* Ends a setting table. */
-#define SETTINGS_END {0}
+#define SETTINGS_END                                                                                                   \
+	{                                                                                                              \
+		0                                                                                                      \
+	}
 
 /* Fills conf (a zeroed struct of the driver's type) from a JSON object text.
  * Unknown keys, wrong types, values out of range and missing required keys

@@ -95,9 +95,10 @@ static int emulator_check(const void *p, struct errbuf *err)
 		for (int i = 0; i < N_OUTCOMES; i++)
 			known |= strcmp(key, outcome_keys[i]) == 0;
 		if (!known)
-			return errbuf_set(err, "settings.outcomes: unknown outcome \"%s\" (delivered, undelivered, "
-					       "expired, rejected)",
-					  key);
+			return errbuf_set(err,
+			                  "settings.outcomes: unknown outcome \"%s\" (delivered, undelivered, "
+			                  "expired, rejected)",
+			                  key);
 		if (!json_is_number(v) || json_number_value(v) < 0)
 			return errbuf_set(err, "settings.outcomes.%s: must be a number >= 0", key);
 		sum += json_number_value(v);
@@ -192,8 +193,9 @@ static void schedule_reports(struct emulator *e, const struct emulator_conf *con
 		r->state = xstrdup(outcome_keys[outcome]);
 		r->error_code = xstrdup(outcome == 0 ? "000" : "001");
 		char text[256];
-		snprintf(text, sizeof text, "id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:",
-			 r->remote_id, outcome == 0 ? "001" : "000", date, date, outcome_stat[outcome], r->error_code);
+		snprintf(text, sizeof text,
+		         "id:%s sub:001 dlvrd:%s submit date:%s done date:%s stat:%s err:%s text:", r->remote_id,
+		         outcome == 0 ? "001" : "000", date, date, outcome_stat[outcome], r->error_code);
 		r->text = xstrdup(text);
 		if (now)
 			core_report(e->c, r, 0);
@@ -291,7 +293,8 @@ static int emulator_open(struct conn *c)
 	e->report_ev = evtimer_new(base, report_cb, e);
 	e->mo_ev = event_new(base, -1, EV_PERSIST, mo_cb, e);
 	if (conf->mo_interval_ms > 0) {
-		struct timeval tv = {(time_t)(conf->mo_interval_ms / 1000), (suseconds_t)(conf->mo_interval_ms % 1000) * 1000};
+		struct timeval tv = {(time_t)(conf->mo_interval_ms / 1000),
+		                     (suseconds_t)(conf->mo_interval_ms % 1000) * 1000};
 		event_add(e->mo_ev, &tv);
 	}
 	conn_set_driver_data(c, e);

@@ -16,8 +16,8 @@ struct loopback_conf {
 };
 
 static const struct setting loopback_settings[] = {
-    {"reply_sender", SETTING_STRING, offsetof(struct loopback_conf, reply_sender), false, false, 0, 0,
-     "\"loopback\"", "recipient of the returned text when the message had no sender"},
+    {"reply_sender", SETTING_STRING, offsetof(struct loopback_conf, reply_sender), false, false, 0, 0, "\"loopback\"",
+     "recipient of the returned text when the message had no sender"},
     SETTINGS_END,
 };
 

@@ -25,7 +25,7 @@ PGconn *cli_connect(const struct config *cfg)
 		fprintf(stderr, "smspool: %s\n", err.msg);
 		if (cfg->database_private)
 			fprintf(stderr, "smspool: (the private cluster: start it with packaging/pgcluster.sh start, "
-					"or `make run`)\n");
+			                "or `make run`)\n");
 	}
 	return c;
 }

@@ -16,10 +16,10 @@ static int usage(int rc)
 {
 	FILE *out = rc ? stderr : stdout;
 	fprintf(out, "usage: smspool db init|migrate|status|url\n\n"
-		     "  init     start the private cluster under var/ when no database is configured, then migrate\n"
-		     "  migrate  bring the schema up to date (idempotent)\n"
-		     "  status   schema version and pending migrations\n"
-		     "  url      the connection string in use, for psql \"$(smspool db url)\"\n");
+	             "  init     start the private cluster under var/ when no database is configured, then migrate\n"
+	             "  migrate  bring the schema up to date (idempotent)\n"
+	             "  status   schema version and pending migrations\n"
+	             "  url      the connection string in use, for psql \"$(smspool db url)\"\n");
 	return rc;
 }
 

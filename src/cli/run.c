@@ -36,9 +36,9 @@ int cli_run(int argc, char **argv)
 			log_error("daemon_start_failed", "error=\"%s\"", err.msg);
 		else
 			log_error("daemon_start_failed",
-				  "error=\"database schema is at version %d, this binary needs %d: run smspool db "
-				  "migrate\"",
-				  v, migrate_latest());
+			          "error=\"database schema is at version %d, this binary needs %d: run smspool db "
+			          "migrate\"",
+			          v, migrate_latest());
 		config_free(&cfg);
 		return 1;
 	}

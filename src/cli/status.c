@@ -11,9 +11,9 @@ int cli_status(int argc, char **argv)
 {
 	if (cli_wants_help(argc, argv) || argc > 1) {
 		fprintf(argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout,
-			"usage: smspool status\n\nPrints every connection with its type, whether it is enabled, "
-			"its state in each daemon and the number of queued messages forced onto it, then the "
-			"daemons and the queue.\n");
+		        "usage: smspool status\n\nPrints every connection with its type, whether it is enabled, "
+		        "its state in each daemon and the number of queued messages forced onto it, then the "
+		        "daemons and the queue.\n");
 		return cli_wants_help(argc, argv) ? 0 : 2;
 	}
 	struct config cfg;
@@ -24,14 +24,13 @@ int cli_status(int argc, char **argv)
 	if (!c)
 		return 1;
 	struct errbuf err;
-	PGresult *r = pg_query(
-	    c,
-	    "SELECT c.name, c.type, c.enabled, "
-	    "coalesce((SELECT string_agg(s.instance || ':' || s.state, ',' ORDER BY s.instance) "
-	    "  FROM smspool.connection_state s WHERE s.name = c.name), '-'), "
-	    "(SELECT count(*) FROM smspool.queue q WHERE q.connection = c.name) "
-	    "FROM smspool.connections c ORDER BY c.name",
-	    0, NULL, &err);
+	PGresult *r = pg_query(c,
+	                       "SELECT c.name, c.type, c.enabled, "
+	                       "coalesce((SELECT string_agg(s.instance || ':' || s.state, ',' ORDER BY s.instance) "
+	                       "  FROM smspool.connection_state s WHERE s.name = c.name), '-'), "
+	                       "(SELECT count(*) FROM smspool.queue q WHERE q.connection = c.name) "
+	                       "FROM smspool.connections c ORDER BY c.name",
+	                       0, NULL, &err);
 	if (!r) {
 		fprintf(stderr, "smspool: %s\n", err.msg);
 		PQfinish(c);
@@ -43,16 +42,15 @@ int cli_status(int argc, char **argv)
 		       PQgetvalue(r, i, 2)[0] == 't' ? "yes" : "no", PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
 	PQclear(r);
 	r = pg_query(c,
-		     "SELECT (SELECT count(*) FROM smspool.queue), "
-		     "(SELECT count(*) FROM smspool.queue WHERE claimed_by IS NULL AND due_at <= now()), "
-		     "(SELECT count(*) FROM smspool.queue WHERE claimed_by IS NOT NULL), "
-		     "(SELECT string_agg(instance || ' pid ' || pid || ' seen ' || "
-		     " round(extract(epoch FROM now() - heartbeat_at)) || 's ago', ', ') FROM smspool.daemons)",
-		     0, NULL, &err);
+	             "SELECT (SELECT count(*) FROM smspool.queue), "
+	             "(SELECT count(*) FROM smspool.queue WHERE claimed_by IS NULL AND due_at <= now()), "
+	             "(SELECT count(*) FROM smspool.queue WHERE claimed_by IS NOT NULL), "
+	             "(SELECT string_agg(instance || ' pid ' || pid || ' seen ' || "
+	             " round(extract(epoch FROM now() - heartbeat_at)) || 's ago', ', ') FROM smspool.daemons)",
+	             0, NULL, &err);
 	if (r) {
 		printf("\nqueue: %s messages (%s due, %s being sent)\ndaemons: %s\n", PQgetvalue(r, 0, 0),
-		       PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2),
-		       PQgetisnull(r, 0, 3) ? "none" : PQgetvalue(r, 0, 3));
+		       PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2), PQgetisnull(r, 0, 3) ? "none" : PQgetvalue(r, 0, 3));
 		PQclear(r);
 	}
 	PQfinish(c);

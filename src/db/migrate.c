@@ -49,10 +49,10 @@ static int register_types(PGconn *c, struct errbuf *err)
 		char *schema = settings_schema_json((*d)->settings);
 		const char *params[] = {(*d)->name, caps, schema};
 		PGresult *r = pg_query(c,
-				       "INSERT INTO smspool.connection_types (type, caps, settings_schema) "
-				       "VALUES ($1, $2::text[], $3::jsonb) ON CONFLICT (type) DO UPDATE "
-				       "SET caps = EXCLUDED.caps, settings_schema = EXCLUDED.settings_schema",
-				       3, params, err);
+		                       "INSERT INTO smspool.connection_types (type, caps, settings_schema) "
+		                       "VALUES ($1, $2::text[], $3::jsonb) ON CONFLICT (type) DO UPDATE "
+		                       "SET caps = EXCLUDED.caps, settings_schema = EXCLUDED.settings_schema",
+		                       3, params, err);
 		free(schema);
 		if (!r)
 			return -1;
@@ -65,13 +65,13 @@ int migrate_apply(PGconn *c, FILE *out, struct errbuf *err)
 {
 	struct errbuf ignored;
 	if (pg_exec(c,
-		    "BEGIN; SELECT pg_advisory_xact_lock(hashtext('smspool.migrate'));"
-		    "SET LOCAL client_min_messages = warning;"
-		    "CREATE SCHEMA IF NOT EXISTS smspool;"
-		    "CREATE TABLE IF NOT EXISTS smspool.schema_migrations ("
-		    " version int PRIMARY KEY, name text NOT NULL,"
-		    " applied_at timestamptz NOT NULL DEFAULT now())",
-		    err))
+	            "BEGIN; SELECT pg_advisory_xact_lock(hashtext('smspool.migrate'));"
+	            "SET LOCAL client_min_messages = warning;"
+	            "CREATE SCHEMA IF NOT EXISTS smspool;"
+	            "CREATE TABLE IF NOT EXISTS smspool.schema_migrations ("
+	            " version int PRIMARY KEY, name text NOT NULL,"
+	            " applied_at timestamptz NOT NULL DEFAULT now())",
+	            err))
 		goto fail;
 	int current = migrate_current(c, err);
 	if (current < 0)
@@ -89,7 +89,7 @@ int migrate_apply(PGconn *c, FILE *out, struct errbuf *err)
 		snprintf(version, sizeof version, "%d", m->version);
 		const char *params[] = {version, m->name};
 		PGresult *r = pg_query(c, "INSERT INTO smspool.schema_migrations (version, name) VALUES ($1, $2)", 2,
-				       params, err);
+		                       params, err);
 		if (!r)
 			goto fail;
 		PQclear(r);

@@ -21,7 +21,10 @@ static bool usable(const char *name, void *ctx)
 }
 
 static struct route_cand cands[] = {
-    {"a", 10, 1}, {"b", 10, 3}, {"c", 20, 1}, {"d", 30, 0},
+    {"a", 10, 1},
+    {"b", 10, 3},
+    {"c", 20, 1},
+    {"d", 30, 0},
 };
 
 static struct msg make(int n)
@@ -83,10 +86,8 @@ static void weights_share_load(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(first_rule_wins),
-	    cmocka_unit_test(failover_to_next_position),
-	    cmocka_unit_test(nothing_up),
-	    cmocka_unit_test(weight_zero_never_chosen),
+	    cmocka_unit_test(first_rule_wins),    cmocka_unit_test(failover_to_next_position),
+	    cmocka_unit_test(nothing_up),         cmocka_unit_test(weight_zero_never_chosen),
 	    cmocka_unit_test(weights_share_load),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
