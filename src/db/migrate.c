@@ -51,7 +51,9 @@ static int register_types(PGconn *c, struct errbuf *err)
 		PGresult *r = pg_query(c,
 		                       "INSERT INTO smspool.connection_types (type, caps, settings_schema) "
 		                       "VALUES ($1, $2::text[], $3::jsonb) ON CONFLICT (type) DO UPDATE "
-		                       "SET caps = EXCLUDED.caps, settings_schema = EXCLUDED.settings_schema",
+		                       "SET caps = EXCLUDED.caps, settings_schema = EXCLUDED.settings_schema "
+		                       "WHERE connection_types.caps IS DISTINCT FROM EXCLUDED.caps "
+		                       "OR connection_types.settings_schema IS DISTINCT FROM EXCLUDED.settings_schema",
 		                       3, params, err);
 		free(schema);
 		if (!r)
