@@ -761,6 +761,8 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		data = m->body ? m->body : "";
 		len = strlen(data);
 	}
+	if (opts.encoding != SMS_ENC_BINARY)
+		opts.national_langs = smpp_conf_langs(conf);
 	opts.concat_ref = cl->concat_ref++ & 0xFF;
 	if (sms_count_parts(data, len, &opts, &sp, err))
 		goto out;
@@ -781,6 +783,8 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		dc = (uint8_t)(0xF0 | mclass);
 	else {
 		dc = (uint8_t)conf->default_data_coding;
+		if (sp.lock_lang || sp.shift_lang)
+			dc = 0; /* national tables exist only in GSM 7-bit */
 		if (dc != 0) {
 			uint8_t tmp[SMS_SEPTETS_MAX];
 			dc8 = dc;
@@ -793,8 +797,8 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 	}
 
 	enum smpp_long_mode mode = smpp_conf_long_mode(conf);
-	if (sp.n_parts == 1 || sp.encoding == SMS_ENC_BINARY)
-		mode = SMPP_LONG_UDH; /* UDH of a binary message is the caller's */
+	if (sp.n_parts == 1 || sp.encoding == SMS_ENC_BINARY || sp.lock_lang || sp.shift_lang)
+		mode = SMPP_LONG_UDH; /* the caller's UDH, or shift IEs, travel in every part */
 	npdu = mode == SMPP_LONG_PAYLOAD ? 1 : (int)sp.n_parts;
 	*seqs = xcalloc((size_t)npdu, sizeof **seqs);
 

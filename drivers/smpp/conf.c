@@ -1,6 +1,9 @@
 /* SMPP client settings: see conf.h. */
 #include "smpp/conf.h"
 
+#include "codec/langs.h"
+#include "codec/sms.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +44,8 @@ const struct setting smpp_conf_settings[] = {
      "data_coding of texts that fit GSM: 0 GSM 03.38, 1 IA5/ASCII, 3 Latin-1 (others go as UCS-2, 8)"},
     {"gsm_packed", SETTING_BOOL, O(gsm_packed), false, false, 0, 0, "false",
      "GSM texts as packed septets (most SMSCs want one septet per octet)"},
+    {"national_languages", SETTING_STRING, O(national_languages), false, false, 0, 0, "\"none\"",
+     "GSM 7-bit national shift tables texts may use when they save parts: none, auto, or names (turkish,spanish)"},
     {"long_mode", SETTING_STRING, O(long_mode), false, false, 0, 0, "\"udh\"",
      "long texts: udh (esm_class 0x40), sar (sar_* TLVs) or payload (one PDU, message_payload)"},
     {"request_reports", SETTING_BOOL, O(request_reports), false, false, 0, 0, "true",
@@ -119,6 +124,9 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 		                  "settings.bind_mode: SMPP 3.3 has no transceiver bind (use transmitter+receiver)");
 	if (conf->default_data_coding == 2)
 		return errbuf_set(err, "settings.default_data_coding: must be 0 (GSM), 1 (IA5) or 3 (Latin-1)");
+	uint32_t langs;
+	if (sms_langs_parse(conf->national_languages, &langs, err))
+		return -1;
 	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
 		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
 	if (conf->backup_hosts) {
@@ -135,6 +143,12 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 	if (!conf->tls && conf->tls_ca_file)
 		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
 	return 0;
+}
+
+uint32_t smpp_conf_langs(const struct smpp_conf *conf)
+{
+	uint32_t mask;
+	return sms_langs_parse(conf->national_languages, &mask, NULL) ? SMS_LANGS_NONE : mask;
 }
 
 uint8_t smpp_conf_version(const struct smpp_conf *conf)

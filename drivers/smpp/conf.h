@@ -38,7 +38,8 @@ struct smpp_conf {
 	long long reconnect_min_ms, reconnect_max_ms;
 	long long default_data_coding; /* 0, 1, 3 */
 	bool gsm_packed;
-	char *long_mode; /* "udh", "sar", "payload" */
+	char *national_languages; /* "none", "auto", or "turkish,spanish,…" */
+	char *long_mode;          /* "udh", "sar", "payload" */
 	bool request_reports;
 	long long throttle_pause_ms;
 	long long reasm_timeout_s;
@@ -55,6 +56,8 @@ MUST_CHECK int smpp_conf_check(const void *conf, struct errbuf *err);
 /* The interface_version octet for the bind: 0x33, 0x34 or 0x50. */
 uint8_t smpp_conf_version(const struct smpp_conf *conf);
 enum smpp_long_mode smpp_conf_long_mode(const struct smpp_conf *conf);
+/* The national shift tables texts may use (an SMS_LANG_BIT() mask). */
+uint32_t smpp_conf_langs(const struct smpp_conf *conf);
 /* True for bind_mode "transmitter+receiver" (two sessions). */
 bool smpp_conf_split_binds(const struct smpp_conf *conf);
 
