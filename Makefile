@@ -72,12 +72,26 @@ $(B)/tests/%: tests/unit/%.c $(B)/libsmspool.a
 
 unit: $(UNIT_BIN)
 
-# libFuzzer targets: clang, ASan+UBSan, all library sources compiled in.
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Idrivers -Ibuild-fuzz/gen $(PKG_CFLAGS) \
-	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(B)/gen/sql_embedded.c
-	@mkdir -p build-fuzz
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(B)/gen/sql_embedded.c $(LDLIBS)
+# libFuzzer targets: clang, ASan+UBSan.  The library is compiled once with
+# fuzzer instrumentation into build-fuzz/libsmspool.a; each target links it.
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Idrivers $(PKG_CFLAGS) \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -MMD -MP
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/gen/sql_embedded.o
+
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/obj/gen/sql_embedded.o: $(B)/gen/sql_embedded.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/libsmspool.a: $(FUZZ_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+build-fuzz/%: tests/fuzz/%.c build-fuzz/libsmspool.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build-fuzz/libsmspool.a $(LDLIBS)
 
 fuzz-build: $(FUZZ_BIN)
 
@@ -114,4 +128,4 @@ distclean: clean
 	sh packaging/pgcluster.sh stop >/dev/null 2>&1 || true
 	rm -rf var
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)
