@@ -309,41 +309,40 @@ static int load_config(struct store *s, struct errbuf *err)
 
 /* ---- writing ---- */
 
+/* Prepends an acknowledgement for (conn_id, token) unless no one waits for it. */
+static void ack_push(struct store_ack **head, uint64_t conn_id, uint64_t token, bool committed)
+{
+	if (!token)
+		return;
+	struct store_ack *a = xcalloc(1, sizeof *a);
+	a->conn_id = conn_id;
+	a->token = token;
+	a->committed = committed;
+	a->next = *head;
+	*head = a;
+}
+
+/* Acknowledges (committed or not) and frees a list of inbound texts. */
 static void send_acks_inbound(struct store *s, struct inbound *list, bool committed)
 {
 	struct store_ack *head = NULL;
-	while (list) {
-		struct inbound *next = list->next;
-		if (list->token) {
-			struct store_ack *a = xcalloc(1, sizeof *a);
-			a->conn_id = list->conn_id;
-			a->token = list->token;
-			a->committed = committed;
-			a->next = head;
-			head = a;
-		}
+	for (struct inbound *next; list; list = next) {
+		next = list->next;
+		ack_push(&head, list->conn_id, list->token, committed);
 		inbound_free(list);
-		list = next;
 	}
 	if (head)
 		chan_put(s->out, TO_LOOP_ACKS, head);
 }
 
+/* The same for a list of reports. */
 static void send_acks_reports(struct store *s, struct report *list, bool committed)
 {
 	struct store_ack *head = NULL;
-	while (list) {
-		struct report *next = list->next;
-		if (list->token) {
-			struct store_ack *a = xcalloc(1, sizeof *a);
-			a->conn_id = list->conn_id;
-			a->token = list->token;
-			a->committed = committed;
-			a->next = head;
-			head = a;
-		}
+	for (struct report *next; list; list = next) {
+		next = list->next;
+		ack_push(&head, list->conn_id, list->token, committed);
 		report_free(list);
-		list = next;
 	}
 	if (head)
 		chan_put(s->out, TO_LOOP_ACKS, head);

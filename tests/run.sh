@@ -3,7 +3,7 @@
 # binaries and the fuzzers first).
 #
 #   make check
-#   bash tests/run.sh                 every suite: unit, sql, fuzz, e2e
+#   bash tests/run.sh                 every suite: format, unit, sql, fuzz, e2e
 #   bash tests/run.sh e2e sql         only these suites, in the usual order
 #   bash tests/run.sh 'e2e:20_*'      a suite restricted to names matching a glob
 #
@@ -196,8 +196,8 @@ header() {
 
 SELECT=("$@")
 for s in "${SELECT[@]}"; do
-	case ${s%%:*} in unit | sql | fuzz | e2e) ;; *)
-		echo "tests/run.sh: unknown suite '$s' (unit, sql, fuzz, e2e; SUITE:GLOB)" >&2
+	case ${s%%:*} in format | unit | sql | fuzz | e2e) ;; *)
+		echo "tests/run.sh: unknown suite '$s' (format, unit, sql, fuzz, e2e; SUITE:GLOB)" >&2
 		exit 2
 		;;
 	esac
@@ -221,6 +221,24 @@ fi
 url_for() { # url_for DBNAME
 	sh "$PGCLUSTER" url | sed "s/dbname=[^ ]*/dbname=$1/"
 }
+
+# --- format: clang-format with the checked-in .clang-format -------------------
+if want_suite format; then
+	header "format: clang-format --dry-run --Werror on src/ drivers/ tests/ C files"
+	if ! command -v clang-format >/dev/null 2>&1; then
+		fail_one "format" "clang-format is missing (Debian clang-format)"
+	else
+		for f in $(git ls-files 'src/*.[ch]' 'drivers/*.[ch]' 'tests/*.[ch]' 2>/dev/null || find src drivers tests -name '*.[ch]'); do
+			case $f in $PATTERN) ;; *) continue ;; esac
+			if out=$(clang-format --dry-run --Werror "$f" 2>&1); then
+				PASSED=$((PASSED + 1))
+				echo "ok - format/$f"
+			else
+				fail_one "format/$f" "not formatted (make format): $(echo "$out" | head -n 1)"
+			fi
+		done
+	fi
+fi
 
 # --- a. unit -----------------------------------------------------------------
 if want_suite unit; then
