@@ -8,15 +8,20 @@ extern const struct driver_ops emulator_driver;
 extern const struct driver_ops http_driver;
 extern const struct driver_ops smpp_driver;
 extern const struct driver_ops smpp_server_driver;
+extern const struct driver_ops http_api_driver;
 
+/* One driver per line, so that adding one is a one-line change. */
+/* clang-format off */
 const struct driver_ops *const driver_registry[] = {
     &loopback_driver,
     &emulator_driver,
     &http_driver,
     &smpp_driver,
     &smpp_server_driver,
+    &http_api_driver,
     NULL,
 };
+/* clang-format on */
 
 const struct driver_ops *driver_find(const char *name)
 {

@@ -107,8 +107,7 @@ void core_stopped(struct conn *c)
 }
 /* Server side: this file has no database, so nothing is answered; the
  * calls are only checked not to come after stop. */
-void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr,
-		       uint64_t token)
+void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
 {
 	(void)account, (void)password, (void)peer_addr, (void)token;
 	if (c->stopped)
@@ -139,6 +138,12 @@ void core_event_done(struct conn *c, const struct account_event *ev, bool delive
 	if (c->stopped)
 		c->called_after_stop = true;
 }
+void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
+{
+	(void)account, (void)message_id, (void)token;
+	if (c->stopped)
+		c->called_after_stop = true;
+}
 
 /* Settings that let each driver run here; a driver missing from this table
  * fails the test, so that none is forgotten. */
@@ -149,7 +154,9 @@ static const struct {
     {"emulator", "{\"latency_ms\": 20, \"report_delay_ms\": 10, \"seed\": 3, \"accept_rate\": 0.8}"},
     {"smpp", "{\"host\": \"127.0.0.1\", \"port\": 9, \"system_id\": \"contract\", \"reconnect_min_ms\": 20}"},
     {"smpp-server", "{\"listen\": \"127.0.0.1:0\"}"},
-    {"http", "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
+    {"http-api", "{\"listen\": \"127.0.0.1:0\"}"},
+    {"http",
+     "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
 };
 
 static struct msg *make_msg(int64_t id, const char *body)
@@ -254,10 +261,11 @@ static void every_submit_completes_once(void **state)
 		open_conn(&c, *d);
 		for (int i = 1; i <= 20; i++) {
 			c.submitted++;
-			c.ops->submit(&c, make_msg(i, i % 2 ? "short" : "a text that is long enough to be counted "
-									  "as more than one part when the limit is "
-									  "one hundred and sixty characters, which "
-									  "this one passes by a few words"));
+			c.ops->submit(&c, make_msg(i, i % 2 ? "short"
+			                                    : "a text that is long enough to be counted "
+			                                      "as more than one part when the limit is "
+			                                      "one hundred and sixty characters, which "
+			                                      "this one passes by a few words"));
 		}
 		run_until(&c, all_completed, 3000);
 		assert_int_equal(c.completed, c.submitted);
@@ -360,10 +368,8 @@ static void listeners_up_and_stop(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(every_submit_completes_once),
-	    cmocka_unit_test(stop_completes_in_flight),
-	    cmocka_unit_test(no_peer_never_up_and_stops),
-	    cmocka_unit_test(unknown_settings_refused),
+	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
+	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
 	    cmocka_unit_test(listeners_up_and_stop),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

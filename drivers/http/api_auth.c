@@ -1,0 +1,153 @@
+/* api_auth: see api_auth.h. */
+#include "http/api_auth.h"
+
+#include <math.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum http_api_cred http_api_basic(const char *authorization, char **user, char **pass)
+{
+	*user = *pass = NULL;
+	if (!authorization)
+		return API_CRED_MISSING;
+	while (*authorization == ' ')
+		authorization++;
+	if (strncasecmp(authorization, "Bearer", 6) == 0 && (authorization[6] == ' ' || authorization[6] == 0))
+		return API_CRED_BEARER;
+	if (strncasecmp(authorization, "Basic ", 6) != 0)
+		return API_CRED_BAD;
+	const char *b64 = authorization + 6;
+	while (*b64 == ' ')
+		b64++;
+	size_t n = strlen(b64);
+	while (n && b64[n - 1] == ' ')
+		n--;
+	if (n == 0 || n % 4 || n > 1024)
+		return API_CRED_BAD;
+	uint8_t *dec = xmalloc(n / 4 * 3 + 1);
+	int len = EVP_DecodeBlock(dec, (const uint8_t *)b64, (int)n);
+	if (len < 0) {
+		free(dec);
+		return API_CRED_BAD;
+	}
+	if (b64[n - 1] == '=')
+		len--;
+	if (b64[n - 2] == '=')
+		len--;
+	dec[len] = 0;
+	char *colon = memchr(dec, ':', (size_t)len);
+	if (!colon || colon == (char *)dec || memchr(dec, 0, (size_t)len)) {
+		OPENSSL_cleanse(dec, (size_t)len);
+		free(dec);
+		return API_CRED_BAD;
+	}
+	*user = xstrndup((char *)dec, (size_t)(colon - (char *)dec));
+	*pass = xstrdup(colon + 1);
+	OPENSSL_cleanse(dec, (size_t)len);
+	free(dec);
+	return API_CRED_OK;
+}
+
+void http_api_secret_free(char *s)
+{
+	if (!s)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
+}
+
+void http_api_cache_key(const char *user, const char *pass, const char *peer, uint8_t key[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	if (!md)
+		abort();
+	const char *parts[] = {user ? user : "", pass ? pass : "", peer ? peer : ""};
+	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
+		EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + 1); /* with the NUL: unambiguous */
+	unsigned len = 0;
+	EVP_DigestFinal_ex(md, key, &len);
+	EVP_MD_CTX_free(md);
+}
+
+static void drop(struct http_api_cache *c, size_t i)
+{
+	free(c->e[i].account);
+	c->e[i] = c->e[--c->n];
+}
+
+const struct http_api_cache_entry *http_api_cache_get(struct http_api_cache *c, const uint8_t key[32], uint64_t now_ms)
+{
+	for (size_t i = 0; i < c->n;) {
+		if (c->e[i].expires_ms <= now_ms) {
+			drop(c, i);
+			continue;
+		}
+		if (CRYPTO_memcmp(c->e[i].key, key, 32) == 0)
+			return &c->e[i];
+		i++;
+	}
+	return NULL;
+}
+
+void http_api_cache_put(struct http_api_cache *c, const uint8_t key[32], const struct account_info *a, uint64_t now_ms,
+                        uint64_t ttl_ms)
+{
+	if (ttl_ms == 0)
+		return;
+	size_t at = c->n;
+	for (size_t i = 0; i < c->n; i++)
+		if (CRYPTO_memcmp(c->e[i].key, key, 32) == 0) {
+			at = i;
+			break;
+		}
+	if (at == c->n && c->n == HTTP_API_CACHE_MAX) {
+		at = 0;
+		for (size_t i = 1; i < c->n; i++)
+			if (c->e[i].expires_ms < c->e[at].expires_ms)
+				at = i;
+	}
+	if (at == c->n)
+		c->n++;
+	else
+		free(c->e[at].account);
+	struct http_api_cache_entry *e = &c->e[at];
+	memcpy(e->key, key, 32);
+	e->account = xstrdup(a->name);
+	e->max_binds = a->max_binds;
+	e->throughput = a->throughput;
+	e->expires_ms = now_ms + ttl_ms;
+}
+
+void http_api_cache_clear(struct http_api_cache *c)
+{
+	while (c->n)
+		drop(c, c->n - 1);
+}
+
+int http_api_bucket_take(struct http_api_bucket *b, double rate, uint64_t now_ms)
+{
+	if (rate <= 0)
+		return 0;
+	double burst = rate > 1 ? rate : 1;
+	if (!b->started) {
+		b->started = true;
+		b->tokens = burst;
+		b->refill_ms = now_ms;
+	}
+	if (now_ms > b->refill_ms)
+		b->tokens += (double)(now_ms - b->refill_ms) * rate / 1000.0;
+	b->refill_ms = now_ms;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	if (b->tokens >= 1) {
+		b->tokens -= 1;
+		return 0;
+	}
+	double wait = ceil((1 - b->tokens) / rate);
+	return wait < 1 ? 1 : wait > 3600 ? 3600 : (int)wait;
+}
