@@ -865,13 +865,13 @@ static int do_submit_account(struct store *s)
 			submit_answer(s, batch[idx], 0, SUBMIT_INVALID, text ? text : cls);
 	}
 	PQclear(r);
+	log_debug("store_submitted", "account=%s messages=%d", account, n);
 	for (int i = 0; i < n; i++) {
 		if (!answered[i])
 			submit_answer(s, batch[i], 0, SUBMIT_TEMPORARY, "no answer from the database");
-		submission_free(batch[i]);
+		submission_free(batch[i]); /* account points into batch[0]: not used after this */
 	}
 	free(answered);
-	log_debug("store_submitted", "account=%s messages=%d", account, n);
 	return 0;
 }
 

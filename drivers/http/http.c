@@ -19,8 +19,8 @@
  *   finishes them all.  "parts": one request per part, in order, each with
  *   its own id; a failing part fails the message with that part's class.
  * - Without an id rule, the remote id is our own: "<id>" (whole) or
- *   "<id>.<part>" (parts) — what a callback_url like
- *   ".../report?id={id}" gives back.
+ *   "<id>.<part>" (parts) — what a callback_url like ".../report?id={id}"
+ *   (whole) or ".../report?id={id}.{part}" (parts) gives back.
  * - stop(): callbacks get 503 from then on; requests in flight get
  *   stop_grace_ms to finish, then are completed MSG_TEMPORARY (their fate
  *   is unknown: at-least-once).
@@ -435,7 +435,7 @@ static void fail_now(struct http *h, struct msg *m, enum msg_outcome o, const ch
  * store[]). */
 struct vals {
 	const char *v[HV_COUNT];
-	char num[6][32];
+	char num[7][32];
 	char *owned[4];
 };
 
@@ -514,6 +514,12 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 			enc = m->encoding;
 	}
 	vs->v[HV_ENCODING] = enc;
+	/* Kannel's numbering, which other gateways share: 0 GSM 7-bit, 1 8-bit, 2 UCS-2. */
+	snprintf(vs->num[6], sizeof vs->num[6], "%d",
+	         enc && strcmp(enc, "ucs2") == 0     ? 2
+	         : enc && strcmp(enc, "binary") == 0 ? 1
+	                                             : 0);
+	vs->v[HV_CODING] = vs->num[6];
 	if (h->cc.callback_url) {
 		struct sbuf cb;
 		sbuf_init(&cb);

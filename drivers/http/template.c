@@ -29,6 +29,7 @@ static const char *const var_names[HV_COUNT] = {
     [HV_USERNAME] = "username",
     [HV_PASSWORD] = "password",
     [HV_TOKEN] = "token",
+    [HV_CODING] = "coding",
 };
 
 static const char *const filter_names[HF_COUNT] = {

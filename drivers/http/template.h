@@ -43,6 +43,7 @@ enum http_var {
 	HV_USERNAME,
 	HV_PASSWORD,
 	HV_TOKEN,
+	HV_CODING, /* 0 GSM 7-bit, 1 8-bit, 2 UCS-2 (Kannel's coding) */
 	HV_COUNT
 };
 

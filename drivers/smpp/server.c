@@ -88,6 +88,10 @@ struct account {
 	struct sess **rx; /* bound receiver/transceiver sessions */
 	int nrx, caprx;
 	unsigned rr;
+	/* Events waiting for room in a session's window: held here, not given
+	 * back, so that a busy client gets its receipts as soon as it answers
+	 * rather than after the database's retry backoff. */
+	struct account_event *wait_head, *wait_tail;
 	struct account *next;
 };
 
@@ -238,6 +242,9 @@ static bool account_take(struct account *a)
 	return true;
 }
 
+static void account_drain(struct server *sv, struct account *a);
+static void event_refuse(struct server *sv, struct account_event *ev);
+
 static void account_add_rx(struct server *sv, struct account *a, struct sess *s)
 {
 	if (a->nrx == a->caprx) {
@@ -247,6 +254,7 @@ static void account_add_rx(struct server *sv, struct account *a, struct sess *s)
 	a->rx[a->nrx++] = s;
 	if (a->nrx == 1)
 		core_account_attach(sv->c, a->name);
+	account_drain(sv, a);
 }
 
 static void account_remove_rx(struct server *sv, struct account *a, struct sess *s)
@@ -254,8 +262,17 @@ static void account_remove_rx(struct server *sv, struct account *a, struct sess 
 	for (int i = 0; i < a->nrx; i++)
 		if (a->rx[i] == s) {
 			a->rx[i] = a->rx[--a->nrx];
-			if (a->nrx == 0)
+			if (a->nrx == 0) {
+				/* No session left to take them: back to the database. */
+				while (a->wait_head) {
+					struct account_event *ev = a->wait_head;
+					a->wait_head = ev->next;
+					ev->next = NULL;
+					event_refuse(sv, ev);
+				}
+				a->wait_tail = NULL;
 				core_account_detach(sv->c, a->name);
+			}
 			return;
 		}
 }
@@ -399,12 +416,15 @@ static void dlv_finish(struct server *sv, struct dlv *d)
 static void dpart_answer(struct server *sv, struct dpart *p, bool ok)
 {
 	struct dlv *d = p->d;
+	struct account *a = p->s->acct;
 	dpart_unlink(sv, p);
 	free(p);
 	if (!ok)
 		d->failed = true;
 	if (++d->answered == d->nparts)
 		dlv_finish(sv, d);
+	if (a)
+		account_drain(sv, a); /* the window has room again */
 }
 
 static void event_refuse(struct server *sv, struct account_event *ev)
@@ -554,6 +574,22 @@ static struct sess *pick_session(struct server *sv, struct account *a, int n)
 	return NULL;
 }
 
+static void deliver_to(struct server *sv, struct account *a, struct sess *s, struct account_event *ev);
+
+/* Delivers waiting events while a session has room, oldest first. */
+static void account_drain(struct server *sv, struct account *a)
+{
+	struct sess *s;
+	while (a->wait_head && !sv->stopping && (s = pick_session(sv, a, 1))) {
+		struct account_event *ev = a->wait_head;
+		a->wait_head = ev->next;
+		if (!a->wait_head)
+			a->wait_tail = NULL;
+		ev->next = NULL;
+		deliver_to(sv, a, s, ev);
+	}
+}
+
 static void server_deliver(struct conn *c, struct account_event *ev)
 {
 	struct server *sv = conn_driver_data(c);
@@ -562,12 +598,23 @@ static void server_deliver(struct conn *c, struct account_event *ev)
 		event_refuse(sv, ev);
 		return;
 	}
-	struct sess *s = pick_session(sv, a, 1);
+	struct sess *s = a->wait_head ? NULL : pick_session(sv, a, 1);
 	if (!s) {
-		log_debug("smpp_server_no_room", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
-		event_refuse(sv, ev);
+		log_debug("smpp_server_wait", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		ev->next = NULL;
+		if (a->wait_tail)
+			a->wait_tail->next = ev;
+		else
+			a->wait_head = ev;
+		a->wait_tail = ev;
 		return;
 	}
+	deliver_to(sv, a, s, ev);
+}
+
+/* Sends the deliver_sm PDUs of ev on s (which has room for one more). */
+static void deliver_to(struct server *sv, struct account *a, struct sess *s, struct account_event *ev)
+{
 	struct errbuf err = {""};
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t *seqs = NULL;
@@ -1053,6 +1100,8 @@ static void sess_writecb(struct bufferevent *bev, void *arg)
 		s->congested = false;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		log_info("smpp_server_uncongested", "conn=%s sess=%" PRIu64 " peer=%s", cname(s->sv), s->id, s->peer);
+		if (s->acct)
+			account_drain(s->sv, s->acct);
 		if (!s->close_reason) {
 			bufferevent_enable(bev, EV_READ);
 			sess_readcb(bev, s); /* what arrived meanwhile */
@@ -1284,6 +1333,16 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 
 static void server_finish_stop(struct server *sv)
 {
+	/* Every event we hold goes back before core_stopped(). */
+	for (struct account *a = sv->accounts; a; a = a->next)
+		while (a->wait_head) {
+			struct account_event *ev = a->wait_head;
+			a->wait_head = ev->next;
+			ev->next = NULL;
+			event_refuse(sv, ev);
+		}
+	for (struct account *a = sv->accounts; a; a = a->next)
+		a->wait_tail = NULL;
 	sv->stopped = true;
 	event_del(sv->tick_ev);
 	core_conn_state(sv->c, CONN_DOWN, "stopped");
