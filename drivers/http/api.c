@@ -763,11 +763,13 @@ static void api_listen(struct api *a)
 	    {MHD_OPTION_HTTPS_MEM_KEY, 0, a->key_pem},
 	    {MHD_OPTION_END, 0, NULL},
 	};
-	a->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, a,
-	                        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, a, MHD_OPTION_CONNECTION_LIMIT,
-	                        (unsigned)conf->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
-	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+	/* The logger first: libmicrohttpd logs the options that follow with it. */
+	a->d =
+	    MHD_start_daemon(flags, 0, NULL, NULL, ahc, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a,
+	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+	                     (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, a, MHD_OPTION_NOTIFY_COMPLETED,
+	                     completed_cb, a, MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
+	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
 	const union MHD_DaemonInfo *info = a->d ? MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
 	if (!info) {
 		if (a->d)

@@ -460,11 +460,12 @@ struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, stru
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	                        MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s,
-	                        MHD_OPTION_NOTIFY_COMPLETED, completed_cb, s, MHD_OPTION_CONNECTION_LIMIT,
-	                        (unsigned)256, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_EXTERNAL_LOGGER,
-	                        mhd_logger, s, MHD_OPTION_END);
+	/* The logger first: libmicrohttpd logs the options that follow with it. */
+	s->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
+	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+	                        (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
+	                        completed_cb, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
 	if (!s->d) {
 		errbuf_set(err, "cannot listen on %s: %s", conf->listen, s->last_error[0] ? s->last_error : "unknown");
 		goto fail;
