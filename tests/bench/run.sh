@@ -1,96 +1,623 @@
 #!/usr/bin/env bash
-# make bench: figures, never a verdict.  Everything on the private cluster,
-# bounded in time.  Prints a table and writes var/bench/latest.json.
+# make bench: figures anyone can reproduce, never a verdict.  Everything runs
+# on the private PostgreSQL cluster and 127.0.0.1, bounded in time; prints one
+# table and writes var/bench/latest.json and var/bench/latest.png.
 #
-#   BENCH_N=200000   messages in the lifecycle run
+#   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
+#   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
+#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel"
+#                      run only some phases (the others print n/a)
 #
-# 1. ceiling: pgbench runs claim + sent + delivered (batches of 100, 2 clients)
-#    on smspool's own functions: the best a perfect daemon could do here.
-# 2. lifecycle: BENCH_N rows queued, then the daemon sends them through an
-#    emulator connection that answers at once and reports at once.
+# Phases (each on fresh tables of the database bench_smspool, dropped at exit):
+#  1. ceiling   pgbench on smspool's own functions: (a) claim+sent+delivered in
+#               batches of 100 and of 1000 on rows already queued (best kept),
+#               (b) single-row producer INSERTs, one per transaction, 2 clients.
+#  2. sink      capacity of the C SMPP sink (tests/bench/sink.c), blasted by the
+#               C ESME (tests/bench/load.c) with receipts: must dwarf the rest.
+#     lifecycle N rows queued -> `smpp` connection -> sink -> receipt -> delivered.
+#     sustained producer + daemon for SUST_N messages or SUST_MAX_S seconds,
+#               delivered per 10-s slice; outbox sizes and dead tuples at the end.
+#  3. latency   pace.c inserts LAT_RATE rows/s, one per transaction (8 libpq
+#               connections, nonblocking), logging send and commit-ack times;
+#               the sink logs when the submit_sm with the same text arrives.
+#  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
+#               before, and after the connection is enabled and drains.
+#  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
+#  6. kannel    the same lifecycle through Kannel 1.4.5 (sendsms -> bearerbox
+#               -> sink, receipts in memory -> dlr-url counted by kload.c).
+# The Makefile runs `sh tests/bench/run.sh`: continue under bash.
+if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd -P)
 cd "$ROOT"
 BIN=${SMSPOOL_BIN:-bin/smspool}
-N=${BENCH_N:-200000}
+case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
+BUILD=${SMSPOOL_BUILD:-build}
+SCALE=${BENCH_SCALE:-full}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel}
+case $SCALE in
+small)
+	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
+	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000
+	;;
+full)
+	CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
+	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000
+	;;
+*)
+	echo "bench: BENCH_SCALE must be small or full" >&2
+	exit 2
+	;;
+esac
+LIFE_N=${BENCH_N:-$LIFE_N}
+WINDOW=${BENCH_WINDOW:-1000}     # connections.window of the smpp client connection
+INGEST_WINDOW=${BENCH_INGEST_WINDOW:-500}
+KANNEL_WINDOW=100 KANNEL_CONC=50
 PGBIN=/usr/lib/postgresql/15/bin
-OUT=var/bench
-mkdir -p "$OUT"
+OUT=$ROOT/var/bench
+TMP=$OUT/run
+BB=$ROOT/$BUILD/bench
+rm -rf "$TMP"
+rm -f "$OUT/sustained.tsv" "$OUT/latency.tsv" "$OUT/latest.png" "$OUT/latest.json" "$OUT/latest.txt"
+mkdir -p "$OUT" "$TMP" "$BB"
+T_BENCH0=$(date +%s)
+has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
+say() { printf '== %s\n' "$*" >&2; }
+
+# --- tools ------------------------------------------------------------------
+as_root_install() { # as_root_install PACKAGE...: Debian packages, services kept stopped
+	[ "$(id -u)" = 0 ] || return 1
+	local made_policy=
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
+	fi
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
+		{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
+	local rc=$?
+	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
+	return $rc
+}
+command -v gnuplot >/dev/null 2>&1 || as_root_install gnuplot-nox || echo "bench: gnuplot-nox could not be installed: no plot" >&2
+if has_phase kannel && ! command -v bearerbox >/dev/null 2>&1; then
+	as_root_install kannel || true
+fi
+
+[ -x "$BIN" ] || make >/dev/null
+[ -f "$BUILD/libsmspool.a" ] || make >/dev/null
+PKG_LIBS="$(pkg-config --libs libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd) -levent_pthreads -lpthread -lm"
+BCFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc -Idrivers $(pkg-config --cflags jansson libpq libcurl libmicrohttpd)"
+for p in sink load pace; do
+	# shellcheck disable=SC2086
+	cc $BCFLAGS -o "$BB/$p" "tests/bench/$p.c" "$BUILD/libsmspool.a" $PKG_LIBS
+done
+# shellcheck disable=SC2086,SC2046
+cc $BCFLAGS -o "$BB/kload" tests/bench/kload.c $(pkg-config --libs libcurl libmicrohttpd)
+
+# --- database ---------------------------------------------------------------
 sh packaging/pgcluster.sh start >/dev/null
-DB=smspool_bench
+DB=bench_smspool
 sh packaging/pgcluster.sh dropdb $DB >/dev/null 2>&1 || true
 sh packaging/pgcluster.sh createdb $DB >/dev/null
-export SMSPOOL_DB="$(sh packaging/pgcluster.sh url | sed "s/dbname=smspool/dbname=$DB/")"
-export SMSPOOL_INSTANCE=bench SMSPOOL_LOG_LEVEL=warn
-$BIN db migrate >/dev/null
-q() { "$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 "$SMSPOOL_DB" -c "$1"; }
+SMSPOOL_DB="$(sh packaging/pgcluster.sh url | sed "s/dbname=[^ ]*/dbname=$DB/")"
+export SMSPOOL_DB SMSPOOL_INSTANCE=bench SMSPOOL_LOG_LEVEL=warn
+"$BIN" db migrate >/dev/null
+# BENCH_EXPLAIN_MS=300: log the plan of every statement slower than that (the
+# daemon's nested SQL included) to the cluster log var/pg/log, for profiling.
+if [ -n "${BENCH_EXPLAIN_MS:-}" ]; then
+	for s in "session_preload_libraries = 'auto_explain'" "auto_explain.log_min_duration = '${BENCH_EXPLAIN_MS}ms'" \
+		"auto_explain.log_nested_statements = on" "auto_explain.log_analyze = on"; do
+		"$PGBIN/psql" -XAtq "$SMSPOOL_DB" -c "ALTER DATABASE $DB SET $s"
+	done
+fi
+# q SQL: psql; waits (up to 60 s) through a restart of the shared cluster,
+# which other test suites on this machine may do.
+q() {
+	local out _
+	for _ in $(seq 60); do
+		if out=$("$PGBIN/psql" -XAtq -v ON_ERROR_STOP=1 "$SMSPOOL_DB" -c "$1" 2>&1); then
+			[ -n "$out" ] && printf '%s\n' "$out"
+			return 0
+		fi
+		case $out in
+		*"shutting down"* | *"starting up"* | *"connection to server"* | *"terminating connection"* | *"server closed the connection"*) sleep 1 ;;
+		*)
+			printf '%s\n' "$out" >&2
+			return 1
+			;;
+		esac
+	done
+	printf '%s\n' "$out" >&2
+	return 1
+}
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-q "INSERT INTO smspool.connections (name, type, settings, \"window\")
-   VALUES ('bench', 'emulator', '{\"latency_ms\": 0, \"report_delay_ms\": 0}', 2000)"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; } # calc FORMAT EXPR
 
-insert_rows() { # insert_rows COUNT: in statements of 10,000 rows
-	local left=$1 k
+PIDS=()
+cleanup() {
+	local p
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	[ -n "${BENCH_KEEP_DB:-}" ] || sh packaging/pgcluster.sh dropdb $DB >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# results: key -> value; every row of the table is one key
+declare -A R=()
+declare -A NOTE=()
+
+# --- sink and daemon helpers -----------------------------------------------
+SINK_PID="" SINK_PORT=""
+start_sink() { # start_sink ARGS...: the C sink on a free port
+	rm -f "$TMP/sink.port"
+	"$BB/sink" -P "$TMP/sink.port" "$@" 2>>"$TMP/sink.log" &
+	SINK_PID=$!
+	PIDS+=("$SINK_PID")
+	for _ in $(seq 100); do [ -s "$TMP/sink.port" ] && break; sleep 0.05; done
+	SINK_PORT=$(cat "$TMP/sink.port")
+}
+stop_sink() { kill -TERM "$SINK_PID" 2>/dev/null || true; wait "$SINK_PID" 2>/dev/null || true; }
+
+DPID=""
+start_daemon() { # start_daemon TAG
+	"$BIN" run 2>>"$TMP/daemon-$1.log" &
+	DPID=$!
+	PIDS+=("$DPID")
+}
+stop_daemon() { kill -TERM "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true; }
+cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+rss_mb() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; } # rss_mb PID VmRSS|VmHWM
+wait_up() { # wait_up CONNECTION SECONDS
+	local end=$(($(now_ms) + $2 * 1000))
+	while [ "$(q "SELECT state FROM smspool.connection_state WHERE name = '$1'")" != up ]; do
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+# wait_drained SECONDS: until no row is queued, sending or awaiting its report.
+# Polls the two small hot tables only (queue, report_wait), never the outbox.
+SENT_MS=""
+wait_drained() {
+	local end=$(($(now_ms) + $1 * 1000)) qn rn
+	SENT_MS=""
+	while :; do
+		read -r qn rn < <(q "SELECT (SELECT count(*) FROM smspool.queue), (SELECT count(*) FROM smspool.report_wait)" | tr '|' ' ')
+		[ -z "$SENT_MS" ] && [ "$qn" = 0 ] && SENT_MS=$(now_ms)
+		[ "$qn" = 0 ] && [ "$rn" = 0 ] && return 0
+		[ "$(now_ms)" -lt $end ] || return 1
+		sleep 0.1
+	done
+}
+fresh_tables() {
+	q "TRUNCATE smspool.outbox, smspool.queue, smspool.report_wait, smspool.reports CASCADE"
+	q "VACUUM ANALYZE smspool.outbox" 2>/dev/null || true
+	q "CHECKPOINT" 2>/dev/null || true
+}
+insert_rows() { # insert_rows COUNT [CONNECTION]: already queued, 10,000 rows per statement
+	local left=$1 k conn=${2:-bench}
 	while [ "$left" -gt 0 ]; do
 		k=$((left < 10000 ? left : 10000))
 		q "INSERT INTO smspool.outbox (recipient, body, connection)
-		   SELECT '+1555' || lpad(i::text, 7, '0'), 'bench message ' || i, 'bench' FROM generate_series(1, $k) i"
+		   SELECT '+1555' || lpad((i % 10000000)::text, 7, '0'), 'bench message ' || i, '$conn' FROM generate_series(1, $k) i"
 		left=$((left - k))
 	done
 }
 
-# 1. ceiling
-echo "== ceiling: pgbench claim+sent+delivered, batches of 100, 20 s"
-insert_rows 400000
-ceil=$("$PGBIN/pgbench" -n -c 2 -j 2 -T 20 -f tests/bench/ceiling.pgbench "$SMSPOOL_DB" 2>&1 | awk '/^tps/ {print $3; exit}')
-ceiling=$(awk -v t="$ceil" 'BEGIN { printf "%.0f", t * 100 }')
-q "TRUNCATE smspool.queue, smspool.report_wait, smspool.reports; DELETE FROM smspool.outbox"
-q "VACUUM ANALYZE smspool.outbox" >/dev/null 2>&1 || true
+# The client connection `bench` (type smpp) to the sink, and a catch-all route to it.
+SINK_BOOT_PORT=$(free_port)
+SMPP_SETTINGS() { echo "{\"host\": \"127.0.0.1\", \"port\": $1, \"system_id\": \"smspool\", \"password\": \"bench\", \"request_reports\": true, \"enquire_link_s\": 30, \"reconnect_min_ms\": 100, \"reconnect_max_ms\": 1000}"; }
+q "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES ('bench', 'smpp', '$(SMPP_SETTINGS "$SINK_BOOT_PORT")', $WINDOW)"
+q "INSERT INTO smspool.routes (position, connection) VALUES (100, 'bench')"
+set_sink_port() { q "UPDATE smspool.connections SET settings = '$(SMPP_SETTINGS "$1")' WHERE name = 'bench'"; }
 
-# 2. lifecycle
-echo "== lifecycle: $N messages queued, emulator answering at once"
-t0=$(now_ms)
-insert_rows "$N"
-t1=$(now_ms)
-insert_rate=$(awk -v n="$N" -v ms=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / ms }')
-$BIN run 2>"$OUT/daemon.log" &
-pid=$!
-start=$(now_ms)
-sent_ms="" deadline=$((start + 600000))
-while :; do
-	left_sent=$(q "SELECT count(*) FROM smspool.outbox WHERE status IN ('queued', 'sending')")
-	left_done=$(q "SELECT count(*) FROM smspool.outbox WHERE status IN ('queued', 'sending', 'sent')")
-	[ -z "$sent_ms" ] && [ "$left_sent" = 0 ] && sent_ms=$(($(now_ms) - start))
-	[ "$left_done" = 0 ] && break
-	[ "$(now_ms)" -gt $deadline ] && { echo "bench: lifecycle did not finish in 10 minutes" >&2; break; }
-	sleep 0.2
+# ============================================================================
+# 1. PostgreSQL ceiling
+if has_phase ceiling; then
+	for b in 100 1000; do
+		script=tests/bench/ceiling.pgbench
+		[ $b = 1000 ] && script=tests/bench/ceiling1000.pgbench
+		say "ceiling (a): claim+sent+delivered, batches of $b, 2 clients, ${CEIL_T} s"
+		fresh_tables
+		insert_rows "$CEIL_Q"
+		q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+		"$PGBIN/pgbench" -n -c 2 -j 2 -T "$CEIL_T" -f "$script" "$SMSPOOL_DB" >"$TMP/ceiling$b.out" 2>&1 ||
+			NOTE[ceiling_lifecycle_b$b]="pgbench failed: $(grep -m1 error "$TMP/ceiling$b.out")"
+		done_n=$(q "SELECT count(*) FROM smspool.outbox WHERE status = 'delivered'")
+		left=$(q "SELECT count(*) FROM smspool.queue")
+		R[ceiling_lifecycle_b$b]=$(calc %.0f "$done_n / $CEIL_T")
+		[ "$left" = 0 ] && NOTE[ceiling_lifecycle_b$b]="queue ran dry: a lower bound"
+	done
+	if [ "${R[ceiling_lifecycle_b100]}" -ge "${R[ceiling_lifecycle_b1000]}" ]; then
+		R[ceiling_lifecycle_msgs_per_s]=${R[ceiling_lifecycle_b100]} R[ceiling_batch]=100
+	else
+		R[ceiling_lifecycle_msgs_per_s]=${R[ceiling_lifecycle_b1000]} R[ceiling_batch]=1000
+	fi
+	say "ceiling (b): single-row INSERT, one per transaction, 2 clients, ${CEIL_T} s"
+	fresh_tables
+	cat >"$TMP/insert.pgbench" <<'EOF'
+\set r random(0, 999999)
+INSERT INTO smspool.outbox (recipient, body) VALUES ('+1555' || lpad((:client_id * 1000000 + :r)::text, 7, '0'), 'bench insert');
+EOF
+	"$PGBIN/pgbench" -n -c 2 -j 2 -T "$CEIL_T" -f "$TMP/insert.pgbench" "$SMSPOOL_DB" >"$TMP/insert.out" 2>&1 ||
+		NOTE[ceiling_insert_msgs_per_s]="pgbench failed: $(grep -m1 error "$TMP/insert.out")"
+	R[ceiling_insert_msgs_per_s]=$(awk '/^tps/ { printf "%.0f", $3; exit }' "$TMP/insert.out")
+fi
+CEIL_A=${R[ceiling_lifecycle_msgs_per_s]:-0}
+CEIL_B=${R[ceiling_insert_msgs_per_s]:-0}
+
+# ============================================================================
+# 2a. sink capacity: the C ESME blasts the C sink, receipts on
+if has_phase sink; then
+	say "sink capacity: load.c -> sink.c, $SINK_N submit_sm with receipts, window 1000"
+	start_sink
+	"$BB/load" -p "$SINK_PORT" -n "$SINK_N" -W 1000 -r -b trx >"$TMP/sink_load.out" 2>>"$TMP/load.err" || true
+	stop_sink
+	R[sink_capacity_msgs_per_s]=$(sed -n 's/.*receipt_per_s=\([0-9]*\).*/\1/p' "$TMP/sink_load.out")
+fi
+
+# ============================================================================
+# 2b. lifecycle: LIFE_N rows already queued -> smpp -> sink -> delivered
+if has_phase lifecycle; then
+	say "lifecycle: $LIFE_N rows queued, smpp connection (window $WINDOW) to the sink"
+	fresh_tables
+	insert_rows "$LIFE_N"
+	q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+	start_sink
+	set_sink_port "$SINK_PORT"
+	t0=$(now_ms)
+	start_daemon lifecycle
+	if ! wait_drained 600; then NOTE[lifecycle_delivered_msgs_per_s]="did not finish in 10 minutes"; fi
+	cpu=$(cpu_s "$DPID")
+	R[daemon_peak_rss_mb]=$(rss_mb "$DPID" VmHWM)
+	stop_daemon
+	stop_sink
+	read -r sent_ms done_ms n_del < <(q "SELECT round(extract(epoch from max(sent_at)) * 1000 - $t0), round(extract(epoch from max(done_at)) * 1000 - $t0), count(*) FILTER (WHERE status = 'delivered') FROM smspool.outbox" | tr '|' ' ')
+	R[lifecycle_sent_msgs_per_s]=$(calc %.0f "$LIFE_N * 1000 / $sent_ms")
+	R[lifecycle_delivered_msgs_per_s]=$(calc %.0f "$n_del * 1000 / $done_ms")
+	R[daemon_cpu_s_per_10k]=$(calc %.3f "$cpu * 10000 / $LIFE_N")
+	R[lifecycle_delivered_of_n]="$n_del/$LIFE_N"
+	# the second half of the run alone: the rate once the start (bind, first
+	# claims, the plans of the first statements) is behind
+	R[lifecycle_second_half_msgs_per_s]=$(q "SELECT round(count(*) FILTER (WHERE done_at > m) / nullif(extract(epoch from max(done_at) - m), 0))
+	   FROM smspool.outbox, (SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY done_at) AS m FROM smspool.outbox WHERE status = 'delivered') h
+	   WHERE status = 'delivered' GROUP BY m")
+fi
+
+# ============================================================================
+# 2c. sustained: a producer keeps ~30,000 rows queued (10,000 per INSERT) while
+#     the daemon drains, SUST_N messages or SUST_MAX_S seconds.
+if has_phase sustained; then
+	say "sustained: $SUST_N messages or $SUST_MAX_S s, producer + daemon"
+	fresh_tables
+	start_sink
+	set_sink_port "$SINK_PORT"
+	insert_rows 30000
+	start_daemon sustained
+	t0=$(now_ms)
+	end=$((t0 + SUST_MAX_S * 1000))
+	made=30000
+	while [ "$made" -lt "$SUST_N" ] && [ "$(now_ms)" -lt $end ]; do
+		if [ "$(q "SELECT count(*) FROM smspool.queue")" -lt 20000 ]; then
+			k=$((SUST_N - made < 10000 ? SUST_N - made : 10000))
+			insert_rows $k
+			made=$((made + k))
+		else
+			sleep 0.05
+		fi
+	done
+	# the producer has stopped: what is queued (at most ~30,000) drains, bounded
+	wait_drained 120 || NOTE[sustained_messages]="rows left after the producer stopped and 120 s of draining"
+	R[sustained_messages]=$(q "SELECT count(*) FROM smspool.outbox WHERE status = 'delivered'")
+	R[sustained_daemon_peak_rss_mb]=$(rss_mb "$DPID" VmHWM)
+	stop_daemon
+	stop_sink
+	# delivered per complete 10-s slice from the first report on
+	q "WITH b AS (SELECT min(done_at) AS t0, max(done_at) AS t1 FROM smspool.outbox WHERE status = 'delivered'),
+	   x AS (SELECT floor(extract(epoch from o.done_at - b.t0) / 10)::int AS s FROM smspool.outbox o, b WHERE o.status = 'delivered')
+	   SELECT x.s * 10, count(*) / 10.0 FROM x, b WHERE b.t0 + (x.s + 1) * interval '10 s' <= b.t1
+	   GROUP BY x.s ORDER BY x.s" | tr '|' '\t' >"$OUT/sustained.tsv"
+	nsl=$(wc -l <"$OUT/sustained.tsv")
+	if [ "$nsl" -ge 2 ]; then
+		first=$(head -1 "$OUT/sustained.tsv" | cut -f2)
+		last=$(tail -1 "$OUT/sustained.tsv" | cut -f2)
+		R[sustained_first_slice_msgs_per_s]=$(calc %.0f "$first")
+		R[sustained_last_slice_msgs_per_s]=$(calc %.0f "$last")
+		R[sustained_last_to_first_ratio]=$(calc %.2f "$last / $first")
+		R[sustained_min_slice_msgs_per_s]=$(sort -t$'\t' -k2 -g "$OUT/sustained.tsv" | head -1 | cut -f2 | xargs printf %.0f)
+	else
+		NOTE[sustained_last_to_first_ratio]="fewer than two complete 10-s slices"
+	fi
+	read -r osz oisz odead olive qsz qdead rwsz < <(q "SELECT
+	   round(pg_relation_size('smspool.outbox') / 1048576.0, 1), round(pg_indexes_size('smspool.outbox') / 1048576.0, 1),
+	   (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'smspool.outbox'::regclass),
+	   (SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = 'smspool.outbox'::regclass),
+	   round(pg_total_relation_size('smspool.queue') / 1048576.0, 1),
+	   (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'smspool.queue'::regclass),
+	   round(pg_total_relation_size('smspool.report_wait') / 1048576.0, 1)" | tr '|' ' ')
+	R[sustained_outbox_table_mb]=$osz R[sustained_outbox_indexes_mb]=$oisz
+	R[sustained_outbox_dead_tuples]=$odead R[sustained_outbox_live_tuples]=$olive
+	R[sustained_queue_total_mb]=$qsz R[sustained_queue_dead_tuples]=$qdead R[sustained_report_wait_total_mb]=$rwsz
+	q "SELECT relname, n_live_tup, n_dead_tup, n_tup_upd, n_tup_hot_upd, autovacuum_count, autoanalyze_count
+	   FROM pg_stat_user_tables WHERE schemaname = 'smspool' AND relname IN ('outbox', 'queue', 'report_wait', 'reports')
+	   ORDER BY relname" >"$TMP/sustained_tables.txt"
+fi
+
+# ============================================================================
+# 3. latency: pace.c inserts one row per transaction through the route
+pct() { # pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE
+	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }'
+}
+if has_phase latency; then
+	say "latency: $LAT_RATE INSERT/s one at a time for $LAT_S s"
+	fresh_tables
+	start_sink -L "$TMP/lat_arrival.txt"
+	set_sink_port "$SINK_PORT"
+	start_daemon latency
+	wait_up bench 20 || NOTE[latency_wire_p50_ms]="connection not up after 20 s"
+	sleep 1
+	"$BB/pace" -d "$SMSPOOL_DB" -r "$LAT_RATE" -s "$LAT_S" -c "${BENCH_LAT_CONNS:-8}" -o "$TMP/lat_insert.txt" >"$TMP/pace.out" 2>>"$TMP/pace.err" ||
+		NOTE[latency_insert_rate]="some INSERTs failed (see $TMP/pace.err)"
+	wait_drained 60 || true
+	stop_daemon
+	stop_sink
+	# commit -> wire and INSERT sent -> wire, joined on the sequence number in the text
+	awk 'NR == FNR { start[$1] = $2; commit[$1] = $3; next }
+	     ($1 in commit) { print $2 - commit[$1] > "'"$TMP/lat_wire_us.txt"'"; print $2 - start[$1] > "'"$TMP/lat_wire_from_start_us.txt"'" }' \
+		"$TMP/lat_insert.txt" "$TMP/lat_arrival.txt"
+	for p in 50 95 99 100; do
+		k=p$p
+		[ $p = 100 ] && k=max
+		R[latency_wire_${k}_ms]=$(calc %.2f "$(pct "$TMP/lat_wire_us.txt" $p) / 1000")
+		R[latency_insert_to_wire_${k}_ms]=$(calc %.2f "$(pct "$TMP/lat_wire_from_start_us.txt" $p) / 1000")
+	done
+	R[latency_messages]=$(wc -l <"$TMP/lat_wire_us.txt")
+	R[latency_insert_rate]=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' "$TMP/pace.out")
+	R[latency_insert_late]=$(sed -n 's/.*late=\([0-9]*\).*/\1/p' "$TMP/pace.out")
+	q "SELECT round(extract(epoch from done_at - created_at) * 1000000) FROM smspool.outbox WHERE status = 'delivered'" >"$TMP/lat_done_us.txt"
+	for p in 50 95 99 100; do
+		v=$(pct "$TMP/lat_done_us.txt" $p)
+		k=p$p
+		[ $p = 100 ] && k=max
+		R[latency_delivered_${k}_ms]=$(calc %.2f "$v / 1000")
+	done
+	printf 'wire\t%s\t%s\t%s\t%s\ndelivered\t%s\t%s\t%s\t%s\n' \
+		"${R[latency_wire_p50_ms]}" "${R[latency_wire_p95_ms]}" "${R[latency_wire_p99_ms]}" "${R[latency_wire_max_ms]}" \
+		"${R[latency_delivered_p50_ms]}" "${R[latency_delivered_p95_ms]}" "${R[latency_delivered_p99_ms]}" "${R[latency_delivered_max_ms]}" \
+		>"$OUT/latency.tsv"
+fi
+
+# ============================================================================
+# 4. backlog memory: BACKLOG_N rows on a disabled connection, then enabled
+if has_phase backlog; then
+	say "backlog: $BACKLOG_N rows queued on a disabled connection, then enabled"
+	fresh_tables
+	start_sink
+	set_sink_port "$SINK_PORT"
+	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
+	insert_rows "$BACKLOG_N"
+	q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+	start_daemon backlog
+	sleep 5
+	R[rss_backlog_before_mb]=$(rss_mb "$DPID" VmRSS)
+	R[backlog_queued_while_down]=$(q "SELECT count(*) FROM smspool.queue")
+	t0=$(now_ms)
+	q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
+	wait_drained 600 || NOTE[rss_backlog_mb]="did not drain in 10 minutes"
+	R[backlog_drain_msgs_per_s]=$(calc %.0f "$BACKLOG_N * 1000 / ($(now_ms) - $t0)")
+	R[rss_backlog_after_mb]=$(rss_mb "$DPID" VmRSS)
+	R[rss_backlog_mb]=$(rss_mb "$DPID" VmHWM)
+	stop_daemon
+	stop_sink
+fi
+
+# ============================================================================
+# 5. SMPP server ingest: 4 ESMEs, each its own bind, through smpp-server
+if has_phase ingest; then
+	say "ingest: 4 ESMEs x window $INGEST_WINDOW submit $INGEST_N messages to the smpp-server connection"
+	fresh_tables
+	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
+	q "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchesme', 'benchpw') ON CONFLICT DO NOTHING"
+	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchsrv', 'smpp-server', '{\"listen\": \"127.0.0.1:0\"}')"
+	start_daemon ingest
+	if wait_up benchsrv 20; then
+		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchsrv'")
+		c0=$(cpu_s "$DPID")
+		"$BB/load" -p "$port" -u benchesme -w benchpw -b tx -s 4 -W "$INGEST_WINDOW" -n "$INGEST_N" >"$TMP/ingest.out" 2>>"$TMP/load.err" || NOTE[smpp_server_ingest_msgs_per_s]="not every submit got ESME_ROK (see $TMP/load.err)"
+		c1=$(cpu_s "$DPID")
+		R[smpp_server_ingest_msgs_per_s]=$(sed -n 's/.*resp_per_s=\([0-9]*\).*/\1/p' "$TMP/ingest.out")
+		R[ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchesme'")
+		R[ingest_daemon_cpu_s_per_10k]=$(calc %.3f "($c1 - $c0) * 10000 / $INGEST_N")
+	else
+		NOTE[smpp_server_ingest_msgs_per_s]="smpp-server not up"
+	fi
+	stop_daemon
+	q "DELETE FROM smspool.connections WHERE name = 'benchsrv'"
+	q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
+fi
+
+# ============================================================================
+# 6. Kannel 1.4.5 side by side: sendsms -> bearerbox -> sink, receipts in memory
+KANNEL_SETTINGS=""
+if has_phase kannel; then
+	if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
+		NOTE[kannel_delivered_msgs_per_s]="n/a: Kannel (Debian kannel) is not installed and could not be (needs root and the Debian registry)"
+	else
+		say "kannel: $KANNEL_N messages, sendsms x $KANNEL_CONC in flight -> bearerbox (window $KANNEL_WINDOW) -> sink, receipts to a dlr-url"
+		start_sink
+		KD=$TMP/kannel
+		mkdir -p "$KD"
+		ADMIN_PORT=$(free_port) BOX_PORT=$(free_port) SENDSMS_PORT=$(free_port)
+		# No blank line inside a group: an empty line ends it.
+		KANNEL_SETTINGS="max-pending-submits=$KANNEL_WINDOW (window), dlr-storage=internal, msg-id-type=0x00, log-level=4 (panics only), no access-log, no store file, smsbox max-pending-requests=1024, $KANNEL_CONC sendsms in flight over keep-alive"
+		cat >"$KD/kannel.conf" <<EOF
+group = core
+admin-port = $ADMIN_PORT
+admin-password = benchadm
+smsbox-port = $BOX_PORT
+box-allow-ip = 127.0.0.1
+log-file = "$KD/bearerbox.log"
+log-level = 4
+dlr-storage = internal
+
+group = smsc
+smsc = smpp
+smsc-id = sink
+host = 127.0.0.1
+port = $SINK_PORT
+transceiver-mode = true
+smsc-username = kannel
+smsc-password = bench
+system-type = ""
+interface-version = 34
+max-pending-submits = $KANNEL_WINDOW
+msg-id-type = 0x00
+enquire-link-interval = 30
+reconnect-delay = 1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = $BOX_PORT
+sendsms-port = $SENDSMS_PORT
+log-file = "$KD/smsbox.log"
+log-level = 4
+max-pending-requests = 1024
+
+group = sendsms-user
+username = bench
+password = benchpw
+max-messages = 1
+EOF
+		bearerbox "$KD/kannel.conf" >"$KD/bearerbox.out" 2>&1 &
+		BB_PID=$!
+		PIDS+=("$BB_PID")
+		for _ in $(seq 150); do
+			curl -s "http://127.0.0.1:$ADMIN_PORT/status.txt?password=benchadm" 2>/dev/null | grep -q 'online' && break
+			sleep 0.2
+		done
+		smsbox "$KD/kannel.conf" >"$KD/smsbox.out" 2>&1 &
+		SB_PID=$!
+		PIDS+=("$SB_PID")
+		URL="http://127.0.0.1:$SENDSMS_PORT/cgi-bin/sendsms?username=bench&password=benchpw"
+		for _ in $(seq 150); do
+			curl -s -o /dev/null "http://127.0.0.1:$SENDSMS_PORT/" 2>/dev/null && break
+			sleep 0.2
+		done
+		sleep 1
+		kc0=$(( $(awk '{print $14 + $15}' /proc/$BB_PID/stat) + $(awk '{print $14 + $15}' /proc/$SB_PID/stat) ))
+		"$BB/kload" -u "$URL" -n "$KANNEL_N" -c "$KANNEL_CONC" -t 900 >"$TMP/kannel.out" 2>>"$TMP/kload.err" ||
+			NOTE[kannel_delivered_msgs_per_s]="not every report came back (see $TMP/kload.err)"
+		kc1=$(( $(awk '{print $14 + $15}' /proc/$BB_PID/stat) + $(awk '{print $14 + $15}' /proc/$SB_PID/stat) ))
+		R[kannel_cpu_s_per_10k]=$(calc %.3f "($kc1 - $kc0) / $(getconf CLK_TCK) * 10000 / $KANNEL_N")
+		R[kannel_delivered_msgs_per_s]=$(sed -n 's/.*dlr_per_s=\([0-9]*\).*/\1/p' "$TMP/kannel.out")
+		R[kannel_accepted_msgs_per_s]=$(sed -n 's/.*accept_per_s=\([0-9]*\).*/\1/p' "$TMP/kannel.out")
+		R[kannel_reports]=$(sed -n 's/.*dlrs=\([0-9]*\).*/\1/p' "$TMP/kannel.out")
+		kill -TERM "$SB_PID" 2>/dev/null || true
+		wait "$SB_PID" 2>/dev/null || true
+		kill -TERM "$BB_PID" 2>/dev/null || true
+		wait "$BB_PID" 2>/dev/null || true
+		stop_sink
+	fi
+fi
+
+# ============================================================================
+# table, JSON, plot
+T_BENCH=$(($(date +%s) - T_BENCH0))
+ratio() { # ratio VALUE BASE
+	[ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ] && [ "$1" != n/a ] && calc %.2f "$1 / $2" || echo "-"
+}
+row() { # row KEY LABEL UNIT CEILING_BASE TARGET
+	local v=${R[$1]:-n/a} r="-"
+	[ -n "$4" ] && r=$(ratio "$v" "$4")
+	printf '%-44s %12s %-8s %8s  %s\n' "$2" "$v" "$3" "$r" "$5"
+	[ -n "${NOTE[$1]:-}" ] && printf '%-44s   (%s)\n' "" "${NOTE[$1]}"
+	return 0
+}
+KR=""
+[ -n "${R[kannel_delivered_msgs_per_s]:-}" ] && [ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] &&
+	KR=$(ratio "${R[lifecycle_delivered_msgs_per_s]}" "${R[kannel_delivered_msgs_per_s]}")
+R[smspool_to_kannel_ratio]=${KR:-n/a}
+[ -n "${R[kannel_delivered_msgs_per_s]:-}" ] && [ -n "${R[sustained_min_slice_msgs_per_s]:-}" ] &&
+	R[smspool_sustained_to_kannel_ratio]=$(ratio "${R[sustained_min_slice_msgs_per_s]}" "${R[kannel_delivered_msgs_per_s]}")
+[ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] && [ "$CEIL_A" != 0 ] &&
+	R[lifecycle_to_ceiling_ratio]=$(ratio "${R[lifecycle_delivered_msgs_per_s]}" "$CEIL_A")
+{
+	echo
+	echo "smspool bench, BENCH_SCALE=$SCALE, $(nproc) cores, $(date -u +%FT%TZ), ${T_BENCH} s"
+	printf '%-44s %12s %-8s %8s  %s\n' "figure" "value" "unit" "/ceiling" "target"
+	printf '%s\n' "----------------------------------------------------------------------------------------------------"
+	row ceiling_lifecycle_msgs_per_s "1a ceiling: claim+sent+delivered (best)" msg/s "$CEIL_A" "batch ${R[ceiling_batch]:-?}"
+	row ceiling_lifecycle_b100 "   batches of 100" msg/s "$CEIL_A" ""
+	row ceiling_lifecycle_b1000 "   batches of 1000" msg/s "$CEIL_A" ""
+	row ceiling_insert_msgs_per_s "1b ceiling: single-row INSERT, 2 clients" rows/s "$CEIL_B" ""
+	row sink_capacity_msgs_per_s "2  sink capacity (C ESME, receipts)" msg/s "$CEIL_A" "not the bottleneck"
+	row lifecycle_sent_msgs_per_s "2  lifecycle $LIFE_N: to sent" msg/s "$CEIL_A" ""
+	row lifecycle_delivered_msgs_per_s "2  lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 15000 and >= 0.70 of ceiling"
+	row lifecycle_second_half_msgs_per_s "   second half of the run alone" msg/s "$CEIL_A" ""
+	row daemon_cpu_s_per_10k "   daemon CPU per 10,000 messages" s "" ""
+	row daemon_peak_rss_mb "   daemon peak RSS (VmHWM)" MB "" ""
+	row sustained_messages "2  sustained: messages delivered" msg "" "$SUST_N or ${SUST_MAX_S} s"
+	row sustained_first_slice_msgs_per_s "   first 10-s slice" msg/s "$CEIL_A" ""
+	row sustained_last_slice_msgs_per_s "   last complete 10-s slice" msg/s "$CEIL_A" ""
+	row sustained_min_slice_msgs_per_s "   slowest 10-s slice" msg/s "$CEIL_A" ""
+	row sustained_last_to_first_ratio "   last / first slice" "" "" ""
+	row sustained_outbox_table_mb "   outbox table at the end" MB "" ""
+	row sustained_outbox_indexes_mb "   outbox indexes at the end" MB "" ""
+	row sustained_outbox_live_tuples "   outbox live tuples" "" "" ""
+	row sustained_outbox_dead_tuples "   outbox dead tuples" "" "" ""
+	row sustained_queue_total_mb "   queue (table+indexes) at the end" MB "" ""
+	row sustained_queue_dead_tuples "   queue dead tuples" "" "" ""
+	row sustained_report_wait_total_mb "   report_wait (table+indexes)" MB "" ""
+	row latency_wire_p50_ms "3  INSERT commit -> wire p50" ms "" "<= 2"
+	row latency_wire_p95_ms "   INSERT commit -> wire p95" ms "" ""
+	row latency_wire_p99_ms "   INSERT commit -> wire p99" ms "" "<= 20"
+	row latency_wire_max_ms "   INSERT commit -> wire max" ms "" ""
+	row latency_insert_to_wire_p50_ms "   INSERT sent -> wire p50 (commit incl.)" ms "" ""
+	row latency_insert_to_wire_p99_ms "   INSERT sent -> wire p99 (commit incl.)" ms "" ""
+	row latency_delivered_p50_ms "   created -> delivered p50" ms "" ""
+	row latency_delivered_p95_ms "   created -> delivered p95" ms "" ""
+	row latency_delivered_p99_ms "   created -> delivered p99" ms "" ""
+	row latency_delivered_max_ms "   created -> delivered max" ms "" ""
+	row latency_insert_rate "   producer rate achieved (pace.c)" rows/s "" "$LAT_RATE for $LAT_S s"
+	row latency_insert_late "   rows sent > 1 ms behind schedule" rows "" ""
+	row rss_backlog_before_mb "4  RSS with $BACKLOG_N queued, link down" MB "" ""
+	row rss_backlog_after_mb "   RSS after it came up and drained" MB "" ""
+	row rss_backlog_mb "   peak RSS of the backlog run (VmHWM)" MB "" "<= 64"
+	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
+	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
+	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
+	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
+	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
+	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"
+	row smspool_sustained_to_kannel_ratio "   smspool sustained (slowest slice) / Kannel" x "" ""
+	[ -n "$KANNEL_SETTINGS" ] && echo "Kannel settings: $KANNEL_SETTINGS"
+	echo "Ratios under /ceiling: msg/s figures against 1a, ingest and INSERT against 1b."
+} | tee "$OUT/latest.txt"
+
+# the keys of issue 5 are always there: null when their phase did not run
+for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_msgs_per_s lifecycle_sent_msgs_per_s \
+	lifecycle_delivered_msgs_per_s daemon_cpu_s_per_10k daemon_peak_rss_mb latency_wire_p50_ms latency_wire_p95_ms \
+	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
+	kannel_delivered_msgs_per_s sustained_last_to_first_ratio; do
+	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
-done_ms=$(($(now_ms) - start))
-read -r utime stime < <(awk '{print $14, $15}' /proc/$pid/stat)
-hz=$(getconf CLK_TCK)
-rss_kb=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)
-kill -TERM $pid
-wait $pid || true
-cpu_s=$(awk -v u="$utime" -v s="$stime" -v hz="$hz" 'BEGIN { printf "%.2f", (u + s) / hz }')
-sent_rate=$(awk -v n="$N" -v ms="${sent_ms:-$done_ms}" 'BEGIN { printf "%.0f", n * 1000 / ms }')
-done_rate=$(awk -v n="$N" -v ms="$done_ms" 'BEGIN { printf "%.0f", n * 1000 / ms }')
-cpu10k=$(awk -v c="$cpu_s" -v n="$N" 'BEGIN { printf "%.3f", c * 10000 / n }')
-ratio=$(awk -v a="$done_rate" -v c="$ceiling" 'BEGIN { printf "%.2f", c > 0 ? a / c : 0 }')
-rss_mb=$(awk -v k="$rss_kb" 'BEGIN { printf "%.1f", k / 1024 }')
-delivered=$(q "SELECT count(*) FROM smspool.outbox WHERE status = 'delivered'")
+{
+	printf '{\n  "scale": "%s", "cores": %s, "seconds": %s' "$SCALE" "$(nproc)" "$T_BENCH"
+	for k in $(printf '%s\n' "${!R[@]}" | sort); do
+		v=${R[$k]}
+		if [[ $v =~ ^-?[0-9]+(\.[0-9]+)?$ ]] || [ "$v" = null ]; then
+			printf ',\n  "%s": %s' "$k" "$v"
+		else
+			printf ',\n  "%s": "%s"' "$k" "$v"
+		fi
+	done
+	printf '\n}\n'
+} >"$OUT/latest.json"
+echo "written: $OUT/latest.json $OUT/latest.txt"
 
-printf '\n%-40s %12s\n' "figure" "value"
-printf '%-40s %12s\n' "ceiling_lifecycle_msgs_per_s" "$ceiling"
-printf '%-40s %12s\n' "insert_bulk_rows_per_s" "$insert_rate"
-printf '%-40s %12s\n' "lifecycle_sent_msgs_per_s" "$sent_rate"
-printf '%-40s %12s\n' "lifecycle_delivered_msgs_per_s" "$done_rate"
-printf '%-40s %12s\n' "lifecycle_to_ceiling_ratio" "$ratio"
-printf '%-40s %12s\n' "daemon_cpu_s_per_10k" "$cpu10k"
-printf '%-40s %12s\n' "daemon_peak_rss_mb" "$rss_mb"
-printf '%-40s %12s\n' "delivered_of_N" "$delivered/$N"
-cat >"$OUT/latest.json" <<JSON
-{"ceiling_lifecycle_msgs_per_s": $ceiling, "insert_bulk_rows_per_s": $insert_rate,
- "lifecycle_sent_msgs_per_s": $sent_rate, "lifecycle_delivered_msgs_per_s": $done_rate,
- "daemon_cpu_s_per_10k": $cpu10k, "daemon_peak_rss_mb": $rss_mb, "messages": $N}
-JSON
-echo "written: $OUT/latest.json"
-sh packaging/pgcluster.sh dropdb $DB >/dev/null 2>&1 || true
+if command -v gnuplot >/dev/null 2>&1 && { [ -s "$OUT/sustained.tsv" ] || [ -s "$OUT/latency.tsv" ]; }; then
+	[ -s "$OUT/sustained.tsv" ] || printf '0\t0\n' >"$OUT/sustained.tsv"
+	[ -s "$OUT/latency.tsv" ] || printf 'wire\t0\t0\t0\t0\n' >"$OUT/latency.tsv"
+	gnuplot -e "outfile='$OUT/latest.png'; sustained='$OUT/sustained.tsv'; latency='$OUT/latency.tsv'; ceiling=$CEIL_A; title='smspool bench ($SCALE)'" \
+		tests/bench/plot.gp 2>"$TMP/gnuplot.err" && echo "written: $OUT/latest.png" || echo "bench: gnuplot failed (see $TMP/gnuplot.err)" >&2
+fi
