@@ -43,6 +43,11 @@ struct store {
 	int nstates;
 	struct store_demand *demand;
 	uint64_t claimed_total;
+	/* A second connection for claims only: a claim runs in the database
+	 * while this thread writes results on the first one, instead of after. */
+	PGconn *claim_pg;
+	int claim_sent; /* rows asked for by the claim in flight, 0 = none */
+	uint64_t claim_t0;
 	int write_failures;
 
 	/* Server side: authentications, submissions, account events. */
@@ -165,7 +170,11 @@ static void disconnect(struct store *s)
 {
 	if (s->pg)
 		PQfinish(s->pg);
+	if (s->claim_pg)
+		PQfinish(s->claim_pg);
 	s->pg = NULL;
+	s->claim_pg = NULL;
+	s->claim_sent = 0;
 }
 
 static bool is_connection_error(struct store *s)
@@ -256,6 +265,22 @@ static int store_connect(struct store *s, bool first, struct errbuf *err)
 		PQfinish(pg);
 		return -1;
 	}
+	PGconn *claim_pg = pg_connect(s->cfg->database, "smspool-claim", err);
+	if (!claim_pg) {
+		PQfinish(pg);
+		return -1;
+	}
+	PGresult *r = PQprepare(claim_pg, "claim", prepared[0].sql, 0, NULL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_result_error(r, claim_pg, err);
+	PQclear(r);
+	if (!ok) {
+		PQfinish(claim_pg);
+		PQfinish(pg);
+		return -1;
+	}
+	s->claim_pg = claim_pg;
 	s->pg = pg;
 	s->wake = true;
 	s->reload = true;
@@ -632,7 +657,9 @@ static int64_t parse_epoch(const char *s)
 	return sign == '+' ? t - off : t + off;
 }
 
-static int claim(struct store *s, int want)
+/* Sends a claim of up to want rows on the claim connection; the answer is
+ * read by claim_collect().  Returns -1 on a lost connection. */
+static int claim_send(struct store *s, int want)
 {
 	struct store_demand *d = s->demand;
 	struct sbuf *conns = &s->a[0];
@@ -644,19 +671,34 @@ static int claim(struct store *s, int want)
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", want);
 	const char *params[] = {s->cfg->instance, conns->buf, limit};
-	uint64_t t0 = now_mono_ms();
-	PGresult *r = PQexecPrepared(s->pg, "claim", 3, params, NULL, NULL, 0);
+	s->claim_t0 = now_mono_ms();
+	if (!PQsendQueryPrepared(s->claim_pg, "claim", 3, params, NULL, NULL, 0))
+		return -1;
+	s->claim_sent = want;
+	return 0;
+}
+
+/* Reads the answer of the claim in flight and hands its messages to the
+ * loop.  Returns -1 on a lost connection. */
+static int claim_collect(struct store *s)
+{
+	int want = s->claim_sent;
+	s->claim_sent = 0;
+	PGresult *r = PQgetResult(s->claim_pg), *extra;
+	while ((extra = PQgetResult(s->claim_pg)))
+		PQclear(extra);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
-		pg_result_error(r, s->pg, &err);
+		pg_result_error(r, s->claim_pg, &err);
 		PQclear(r);
-		if (is_connection_error(s))
+		if (PQstatus(s->claim_pg) != CONNECTION_OK)
 			return -1;
 		/* Wait for the next poll: a broken claim must not spin. */
 		s->wake = false;
 		log_error("store_claim_failed", "error=\"%s\"", err.msg);
 		return 0;
 	}
+	uint64_t t0 = s->claim_t0;
 	int n = PQntuples(r);
 	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
 	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
@@ -1187,6 +1229,14 @@ static int work(struct store *s)
 		}
 		s->reload = false;
 	}
+	/* The claim goes first on its own connection and is read after the
+	 * writes, so that the database works on both at once. */
+	int room = claim_room(s);
+	if (room > 0 && (s->wake || now >= s->next_poll_ms)) {
+		s->next_poll_ms = now + POLL_MS;
+		if (claim_send(s, room))
+			return -1;
+	}
 	if ((s->results.len || s->rep_len) && write_results_reports(s))
 		return -1;
 	if (s->inb_len && write_inbound(s))
@@ -1200,12 +1250,8 @@ static int work(struct store *s)
 			return -1;
 		s->next_heartbeat_ms = now + HEARTBEAT_MS;
 	}
-	int room = claim_room(s);
-	if (room > 0 && (s->wake || now >= s->next_poll_ms)) {
-		s->next_poll_ms = now + POLL_MS;
-		if (claim(s, room))
-			return -1;
-	}
+	if (s->claim_sent && claim_collect(s))
+		return -1;
 	read_notifies(s);
 	return 0;
 }
