@@ -41,7 +41,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps run check test unit fuzz-build fuzz format format-check clean distclean bench
+.PHONY: all deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak
 all: $(BIN)
 
 $(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
@@ -129,3 +129,7 @@ distclean: clean
 	rm -rf var
 
 -include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)
+
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@bash tests/soak/run.sh

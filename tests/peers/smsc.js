@@ -24,6 +24,25 @@
 //                   (a body that ends inside service_type)
 //   drop_on_dest    close the connection, unanswered, at the first submit_sm
 //                   whose destination starts with this (once per process)
+//   mo_gen          {"count": 50, "from": "+49151", "to": "12345", "prefix": "mo ",
+//                    "system_id": "smspool"}: count more MO texts "prefix1".. (from
+//                   "from"+n), appended to mo
+//   early_receipts  {"dest_prefix": "1999"}: for an accepted submit_sm to such a
+//                   destination that asks for a receipt, the receipt (deliver_sm)
+//                   goes out FIRST, and the submit_sm_resp only once the ESME
+//                   answered that deliver_sm (or after 3 s): the report reaches
+//                   the ESME before the id it refers to (event early_resp)
+//   log_lean        true: submit events only carry seq, system_id, peer (the
+//                   ESME's port), dst, text, status, id (long runs)
+//   log_skip        ["rx", "receipt", ...]: events not written to the log
+//   control         a JSON file polled every 50 ms, {"mode": M}; M is
+//                   normal (default) | stall (stop reading every session and
+//                   sending deliveries; resumes on the next mode) | throttle
+//                   (answer every submit_sm ESME_RTHROTTLED) | garbage (answer
+//                   every submit_sm with a malformed submit_sm_resp; status
+//                   "garbage", not accepted) | drop (at the next submit_sm
+//                   close that session unanswered, ignore what else it sent,
+//                   status "dropped"; then normal again).  Each change: ev control
 //   mo              [{"from": "+4915...", "to": "12345", "text": "...",
 //                     "dc": 0 | 3 | 8, "parts": 2, "sar": false,
 //                     "system_id": "smspool"}]
@@ -58,7 +77,11 @@ for (const name of Object.keys(smpp.commands)) {
 }
 for (const k of Object.keys(smpp.tlvs)) delete smpp.tlvs[k].filter;
 
+const logSkip = new Set(conf.log_skip || []);
+let mode = 'normal'; // see "control"
+
 function log(o) {
+	if (logSkip.has(o.ev)) return;
 	o.t = Date.now();
 	const line = JSON.stringify(o) + '\n';
 	if (logFd !== null) fs.writeSync(logFd, line);
@@ -112,6 +135,7 @@ function canReceive(s) {
 }
 
 function sendQueued(item) {
+	if (mode === 'stall') return; // sent again when the stall ends
 	for (const s of sessions) {
 		if (!canReceive(s) || s.inflight.has(item.key)) continue;
 		if (item.system_id && s.system_id !== item.system_id) continue;
@@ -119,6 +143,11 @@ function sendQueued(item) {
 		s.deliver_sm(Object.assign({}, item.pdu), (resp) => {
 			s.inflight.delete(item.key);
 			log({ ev: 'deliver_resp', kind: item.kind, key: item.key, status: resp.command_status });
+			if (item.onResp) {
+				const f = item.onResp;
+				item.onResp = null;
+				f(resp.command_status);
+			}
 			if (resp.command_status === 0) {
 				const i = queue.indexOf(item);
 				if (i >= 0) queue.splice(i, 1);
@@ -130,15 +159,22 @@ function sendQueued(item) {
 	}
 }
 
-function enqueue(kind, pdu, systemId) {
-	const item = { key: ++queueKey, kind, pdu, system_id: systemId };
+function enqueue(kind, pdu, systemId, onResp) {
+	const item = { key: ++queueKey, kind, pdu, system_id: systemId, onResp };
 	queue.push(item);
 	sendQueued(item);
 }
 
 function pushMo() {
 	let ref = 0x40;
-	for (const m of conf.mo || []) {
+	const mos = (conf.mo || []).slice();
+	const g = conf.mo_gen;
+	if (g) {
+		for (let i = 1; i <= g.count; i++)
+			mos.push({ from: (g.from || '+49151') + String(i).padStart(6, '0'), to: g.to || '12345',
+				text: (g.prefix === undefined ? 'mo ' : g.prefix) + i, system_id: g.system_id });
+	}
+	for (const m of mos) {
 		const dc = m.dc || 0;
 		const whole = encodeText(dc, m.text);
 		const parts = m.parts || 1;
@@ -170,7 +206,11 @@ function pushMo() {
 }
 
 function scheduleReceipt(s, sub, id) {
-	setTimeout(() => {
+	setTimeout(() => sendReceipt(s, sub, id), rc.delay_ms);
+}
+
+function sendReceipt(s, sub, id, onResp) {
+	{
 		receiptNo++;
 		const withTlv = rc.tlv === 'all' || (rc.tlv === 'alternate' && receiptNo % 2 === 1);
 		const textId = rc.text_id === 'decimal' && conf.ids !== 'decimal' ? String(parseInt(id, 16)) : id;
@@ -185,9 +225,14 @@ function scheduleReceipt(s, sub, id) {
 			pdu.receipted_message_id = id;
 			pdu.message_state = rc.stat === 'DELIVRD' ? 2 : 5;
 		}
-		log({ ev: 'receipt', id, text_id: textId, tlv: withTlv });
-		enqueue('receipt', pdu, s.system_id);
-	}, rc.delay_ms);
+		log({ ev: 'receipt', id, text_id: textId, tlv: withTlv, early: onResp !== undefined });
+		enqueue('receipt', pdu, s.system_id, onResp);
+	}
+}
+
+function leanRec(rec) {
+	if (!conf.log_lean) return rec;
+	return { ev: rec.ev, seq: rec.seq, system_id: rec.system_id, peer: rec.peer, dst: rec.dst, text: rec.text, status: rec.status, id: rec.id };
 }
 
 function onSubmit(s, pdu) {
@@ -195,6 +240,7 @@ function onSubmit(s, pdu) {
 	const sm = pdu.short_message || Buffer.alloc(0);
 	const rec = {
 		ev: 'submit', seq: pdu.sequence_number, system_id: s.system_id,
+		peer: conf.log_lean ? s.socket.remotePort : undefined,
 		src: pdu.source_addr, src_ton: pdu.source_addr_ton, src_npi: pdu.source_addr_npi,
 		dst: pdu.destination_addr, dst_ton: pdu.dest_addr_ton, dst_npi: pdu.dest_addr_npi,
 		dc: pdu.data_coding, esm: pdu.esm_class, rd: pdu.registered_delivery, sm: sm.toString('hex'),
@@ -211,6 +257,39 @@ function onSubmit(s, pdu) {
 		body = pdu.message_payload;
 	}
 	rec.text = decodeText(pdu.data_coding, body);
+	if (s.dropped) { // read after the session was dropped: never answered
+		rec.status = 'dropped';
+		log(leanRec(rec));
+		return;
+	}
+	if (mode === 'drop') {
+		setMode('normal');
+		s.dropped = true;
+		rec.status = 'dropped';
+		log(leanRec(rec));
+		log({ ev: 'drop', system_id: s.system_id, after: submits });
+		s.socket.destroy();
+		return;
+	}
+	if (mode === 'throttle') {
+		rec.status = 'ESME_RTHROTTLED';
+		log(leanRec(rec));
+		s.send(pdu.response({ command_status: smpp.errors.ESME_RTHROTTLED }));
+		return;
+	}
+	if (mode === 'garbage') {
+		// submit_sm_resp, status 0, whose message_id has no terminating NUL
+		const b = Buffer.alloc(20);
+		b.writeUInt32BE(20, 0);
+		b.writeUInt32BE(0x80000004, 4);
+		b.writeUInt32BE(0, 8);
+		b.writeUInt32BE(pdu.sequence_number, 12);
+		b.write('GARB', 16, 'ascii');
+		rec.status = 'garbage';
+		log(leanRec(rec));
+		if (s.socket.writable) s.socket.write(b);
+		return;
+	}
 	if (conf.drop_on_dest && !dropped && pdu.destination_addr.startsWith(conf.drop_on_dest)) {
 		dropped = true;
 		rec.status = 'dropped';
@@ -232,15 +311,67 @@ function onSubmit(s, pdu) {
 	const id = formatId(++nextId);
 	rec.status = 'ESME_ROK';
 	rec.id = id;
-	log(rec);
+	const er = conf.early_receipts;
+	if (er && (pdu.registered_delivery & 1) && dst.startsWith(er.dest_prefix || '')) {
+		rec.early = true;
+		log(leanRec(rec));
+		let done = false;
+		const respond = (why) => {
+			if (done) return;
+			done = true;
+			log({ ev: 'early_resp', id, why });
+			s.send(pdu.response({ message_id: id }));
+		};
+		const timer = setTimeout(() => respond('timeout'), 3000);
+		sendReceipt(s, pdu, id, (st) => {
+			clearTimeout(timer);
+			respond('answered ' + st);
+		});
+		return;
+	}
+	log(leanRec(rec));
 	s.send(pdu.response({ message_id: id }));
 	if (pdu.registered_delivery & 1) scheduleReceipt(s, pdu, id);
+}
+
+function setMode(m) {
+	if (m === mode) return;
+	const was = mode;
+	mode = m;
+	log({ ev: 'control', mode: m, was });
+	if (was === 'stall') {
+		for (const s of sessions) s.resume();
+		for (const item of queue.slice()) sendQueued(item);
+	}
+	if (m === 'stall') {
+		for (const s of sessions) s.pause();
+	}
+}
+
+if (conf.control) {
+	let last = '';
+	setInterval(() => {
+		let text;
+		try {
+			text = fs.readFileSync(conf.control, 'utf8');
+		} catch (e) {
+			return;
+		}
+		if (text === last) return;
+		last = text;
+		try {
+			setMode(JSON.parse(text).mode || 'normal');
+		} catch (e) {
+			log({ ev: 'control_error', error: String(e) });
+		}
+	}, 50);
 }
 
 function onSession(s) {
 	s.inflight = new Set();
 	s.bound = null;
 	sessions.add(s);
+	if (mode === 'stall') s.pause();
 	const bind = (mode) => (pdu) => {
 		const ok = accounts[pdu.system_id] !== undefined && accounts[pdu.system_id] === pdu.password;
 		log({ ev: 'bind', mode, system_id: pdu.system_id, version: pdu.interface_version, ok });
@@ -297,6 +428,9 @@ function onSession(s) {
 	s.on('error', (e) => log({ ev: 'error', error: String(e) }));
 	s.on('close', () => {
 		sessions.delete(s);
+		// what was in flight on it goes to another session that may take it
+		// (another bind of the same system_id), if there is one
+		for (const item of queue.slice()) if (s.inflight.has(item.key)) sendQueued(item);
 		log({ ev: 'close', system_id: s.system_id || null });
 	});
 }
