@@ -370,6 +370,34 @@ END
 $$;
 COMMENT ON FUNCTION smspool.match_unmatched_reports(text[], text[]) IS 'Internal: matches stored unmatched reports for these (remote_id, connection) pairs to awaited parts and applies them.';
 
+-- Two daemons can commit a message's 'sent' result and its receipt at the
+-- same moment: neither transaction sees the other's row, and the receipt
+-- stays unmatched.  The daemon calls this every few seconds to match the
+-- recent unmatched reports whose part is awaited by now.
+CREATE FUNCTION smspool.rematch_reports(p_window interval DEFAULT '1 hour', p_limit int DEFAULT 1000)
+RETURNS int
+LANGUAGE plpgsql
+SET enable_seqscan = off AS $$
+DECLARE
+	v_r text[]; v_c text[]; v_n int;
+BEGIN
+	SELECT array_agg(x.remote_id), array_agg(x.connection), count(*)
+	INTO v_r, v_c, v_n
+	FROM (
+		SELECT DISTINCT r.remote_id, r.connection
+		FROM smspool.reports r
+		WHERE r.message_id IS NULL AND r.received_at > now() - p_window
+		  AND EXISTS (SELECT 1 FROM smspool.report_wait w
+		              WHERE w.remote_id = r.remote_id AND w.connection = r.connection)
+		LIMIT p_limit) x;
+	IF v_n > 0 THEN
+		PERFORM smspool.match_unmatched_reports(v_r, v_c);
+	END IF;
+	RETURN coalesce(v_n, 0);
+END
+$$;
+COMMENT ON FUNCTION smspool.rematch_reports(interval, int) IS 'Daemon: matches unmatched reports received within p_window whose (remote_id, connection) is now awaited (a receipt committed at the same moment as its sent result by another daemon); returns how many pairs it looked at.';
+
 ---------------------------------------------------------------------------
 -- 3. record_reports
 ---------------------------------------------------------------------------

@@ -139,6 +139,7 @@ static const struct {
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
+    {"rematch", "SELECT smspool.rematch_reports()"},
     {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
                   "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
                   "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
@@ -577,6 +578,15 @@ static int heartbeat(struct store *s)
 	const char *params[] = {s->cfg->instance, pid, host};
 	PGresult *r = PQexecPrepared(s->pg, "heartbeat", 3, params, NULL, NULL, 0);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
+	if (!ok)
+		return is_connection_error(s) ? -1 : 0;
+	/* Receipts stored at the very moment another daemon committed their
+	 * message as sent are matched here (see smspool.rematch_reports). */
+	r = PQexecPrepared(s->pg, "rematch", 0, NULL, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (ok && atoi(PQgetvalue(r, 0, 0)) > 0)
+		log_info("store_rematched", "reports=%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return ok || !is_connection_error(s) ? 0 : -1;
 }
