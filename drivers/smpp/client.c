@@ -632,6 +632,22 @@ static bool all_in(const char *s, const char *set)
 static void receipt_id(struct client *cl, const char *id, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s", id);
+	/* A configured relation needs no ids seen first (a fresh process gets
+	 * the receipts the SMSC kept while it was away before any response). */
+	const char *mode = cl->conf->receipt_ids;
+	if (strcmp(mode, "same") == 0)
+		return;
+	if (strncmp(mode, "dec2hex", 7) == 0) {
+		if (all_in(id, "0123456789") && strlen(id) <= 19)
+			snprintf(out, cap, strcmp(mode, "dec2hex_lower") == 0 ? "%llx" : "%llX",
+			         strtoull(id, NULL, 10));
+		return;
+	}
+	if (strcmp(mode, "hex2dec") == 0) {
+		if (all_in(id, "0123456789abcdefABCDEF") && strlen(id) <= 16)
+			snprintf(out, cap, "%llu", strtoull(id, NULL, 16));
+		return;
+	}
 	if (id_known(cl, id)) {
 		cl->id_map = ID_SAME;
 		return;

@@ -46,6 +46,9 @@ const struct setting smpp_conf_settings[] = {
      "GSM texts as packed septets (most SMSCs want one septet per octet)"},
     {"national_languages", SETTING_STRING, O(national_languages), false, false, 0, 0, "\"none\"",
      "GSM 7-bit national shift tables texts may use when they save parts: none, auto, or names (turkish,spanish)"},
+    {"receipt_ids", SETTING_STRING, O(receipt_ids), false, false, 0, 0, "\"auto\"",
+     "how receipt ids relate to submit_sm_resp ids: auto (learned from the ids seen), same, dec2hex, "
+     "dec2hex_lower (receipts decimal, responses hex), hex2dec"},
     {"long_mode", SETTING_STRING, O(long_mode), false, false, 0, 0, "\"udh\"",
      "long texts: udh (esm_class 0x40), sar (sar_* TLVs) or payload (one PDU, message_payload)"},
     {"request_reports", SETTING_BOOL, O(request_reports), false, false, 0, 0, "true",
@@ -127,6 +130,9 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 	uint32_t langs;
 	if (sms_langs_parse(conf->national_languages, &langs, err))
 		return -1;
+	static const char *const id_modes[] = {"auto", "same", "dec2hex", "dec2hex_lower", "hex2dec", NULL};
+	if (!one_of(conf->receipt_ids, id_modes))
+		return errbuf_set(err, "settings.receipt_ids: must be auto, same, dec2hex, dec2hex_lower or hex2dec");
 	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
 		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
 	if (conf->backup_hosts) {

@@ -39,6 +39,7 @@ struct smpp_conf {
 	long long default_data_coding; /* 0, 1, 3 */
 	bool gsm_packed;
 	char *national_languages; /* "none", "auto", or "turkish,spanish,…" */
+	char *receipt_ids;        /* "auto", "same", "dec2hex", "dec2hex_lower", "hex2dec" */
 	char *long_mode;          /* "udh", "sar", "payload" */
 	bool request_reports;
 	long long throttle_pause_ms;
