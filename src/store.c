@@ -185,16 +185,20 @@ static bool is_connection_error(struct store *s)
 
 /* Gives back every message still claimed under this instance name: at
  * start (a predecessor died holding them) and at a clean stop (claimed, but
- * never handed to a connection).  Their attempt is not counted. */
-static int release_claims(PGconn *pg, const char *instance, const char *event, struct errbuf *err)
+ * never handed to a connection). */
+static int release_claims(PGconn *pg, const char *instance, bool never_sent, const char *event, struct errbuf *err)
 {
-	const char *p1[] = {instance};
-	PGresult *r = pg_query(pg,
-	                       "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
-	                       "WHERE claimed_by = $1 RETURNING message_id) "
-	                       "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - 1, 0) "
-	                       "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
-	                       1, p1, err);
+	/* At a clean stop the messages were never handed to a connection: their
+	 * attempt does not count.  At start, a dead predecessor may have sent
+	 * them: the attempt stays counted. */
+	const char *p1[] = {instance, never_sent ? "1" : "0"};
+	PGresult *r =
+	    pg_query(pg,
+	             "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
+	             "WHERE claimed_by = $1 RETURNING message_id) "
+	             "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - $2::int, 0) "
+	             "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
+	             2, p1, err);
 	if (!r)
 		return -1;
 	if (atoi(PQcmdTuples(r)) > 0)
@@ -251,7 +255,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	}
 	if (first) {
 		/* Whatever a dead predecessor of ours held is ours to send now. */
-		if (release_claims(pg, s->cfg->instance, "store_reclaim", err))
+		if (release_claims(pg, s->cfg->instance, false, "store_reclaim", err))
 			return -1;
 	}
 	return 0;
@@ -1342,7 +1346,7 @@ static void *store_main(void *arg)
 		give_up_pending(s);
 	if (s->pg) {
 		struct errbuf err;
-		if (release_claims(s->pg, s->cfg->instance, "store_release", &err))
+		if (release_claims(s->pg, s->cfg->instance, true, "store_release", &err))
 			log_warn("store_release_failed", "error=\"%s\"", err.msg);
 	}
 	disconnect(s);
