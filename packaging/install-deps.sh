@@ -14,7 +14,8 @@ set -eu
 PKGS="build-essential pkg-config clang libpq-dev libevent-dev libjansson-dev
 libssl-dev libcurl4-openssl-dev libmicrohttpd-dev unixodbc-dev libserialport-dev
 libcmocka-dev postgresql-15 postgresql-15-pgtap
-libtap-parser-sourcehandler-pgtap-perl psmisc procps openssl"
+libtap-parser-sourcehandler-pgtap-perl psmisc procps openssl
+clang-format valgrind curl python3"
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
