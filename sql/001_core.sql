@@ -34,12 +34,13 @@ INSERT INTO smspool.config (key, value, description) VALUES
 	('retry_base_s', '10', 'Retry backoff base in seconds: base * 2^(attempts-1), capped by retry_max_s, unless the connection gave a retry-after.'),
 	('retry_max_s', '3600', 'Upper bound of the retry backoff in seconds.'),
 	('lease_s', '60', 'Seconds a claimed message stays leased to a daemon; after that a crashed daemon''s messages are claimable again.'),
-	('no_route_hold_s', '10', 'Seconds the daemon holds back a message whose route has no connection up before it tries again.');
+	('no_route_hold_s', '10', 'Seconds the daemon holds back a message whose route has no connection up before it tries again.'),
+	('report_timeout_h', '72', 'Hours a sent message waits for its delivery report; after that it stays sent, with done_at set and error_class no_report.');
 
 CREATE FUNCTION smspool.config_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-	IF NEW.key IN ('max_parts', 'max_attempts', 'retry_base_s', 'retry_max_s', 'lease_s', 'no_route_hold_s') THEN
+	IF NEW.key IN ('max_parts', 'max_attempts', 'retry_base_s', 'retry_max_s', 'lease_s', 'no_route_hold_s', 'report_timeout_h') THEN
 		IF NEW.value !~ '^[0-9]{1,9}$' OR (NEW.value::int < 1 AND NEW.key <> 'no_route_hold_s') THEN
 			RAISE EXCEPTION 'config.value: % must be a positive integer (got "%")', NEW.key, NEW.value
 				USING ERRCODE = 'check_violation';

@@ -398,6 +398,36 @@ END
 $$;
 COMMENT ON FUNCTION smspool.rematch_reports(interval, int) IS 'Daemon: matches unmatched reports received within p_window whose (remote_id, connection) is now awaited (a receipt committed at the same moment as its sent result by another daemon); returns how many pairs it looked at.';
 
+-- A report that never comes must not keep its message waiting for ever: after
+-- config report_timeout_h the wait ends (the message stays sent: the peer
+-- accepted it, nobody knows more) and the report_wait rows go.
+CREATE FUNCTION smspool.expire_report_waits(p_limit int DEFAULT 10000)
+RETURNS int
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_n int;
+BEGIN
+	WITH old AS (
+		DELETE FROM smspool.report_wait w
+		WHERE w.ctid = ANY (ARRAY(
+			SELECT x.ctid FROM smspool.report_wait x
+			WHERE x.created_at < now() - make_interval(hours => coalesce(smspool.config_int('report_timeout_h'), 72))
+			LIMIT p_limit))
+		RETURNING w.message_id
+	),
+	msgs AS (SELECT DISTINCT message_id FROM old),
+	upd AS (
+		UPDATE smspool.outbox o SET done_at = now(), error_class = 'no_report',
+			error_text = 'no delivery report within config report_timeout_h'
+		FROM msgs WHERE o.id = msgs.message_id AND o.status = 'sent' AND o.done_at IS NULL
+		RETURNING o.id
+	)
+	SELECT count(*) INTO v_n FROM upd;
+	RETURN v_n;
+END
+$$;
+COMMENT ON FUNCTION smspool.expire_report_waits(int) IS 'Daemon (every minute): ends the wait of sent messages whose report has not come within config report_timeout_h; they stay sent, with done_at and error_class no_report.  Returns how many messages.';
+
 ---------------------------------------------------------------------------
 -- 3. record_reports
 ---------------------------------------------------------------------------

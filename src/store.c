@@ -22,6 +22,7 @@ enum {
 	WRITE_MAX = 2000,        /* results or reports per statement */
 	POLL_MS = 1000,          /* fallback poll when no NOTIFY comes */
 	HEARTBEAT_MS = 5000,     /* smspool.daemons.heartbeat_at */
+	EXPIRE_MS = 60000,       /* ends waits for reports that never came */
 	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
 	WRITE_TRIES = 3,         /* a statement refused this often is given up */
 };
@@ -63,7 +64,7 @@ struct store {
 	bool wake;     /* a NOTIFY or a full batch says: claim again now */
 	bool reload;   /* re-read the configuration */
 	bool stopping; /* TO_STORE_STOP received */
-	uint64_t next_poll_ms, next_heartbeat_ms;
+	uint64_t next_poll_ms, next_heartbeat_ms, next_expire_ms;
 	struct sbuf a[16]; /* array parameters, reused */
 };
 
@@ -140,6 +141,7 @@ static const struct {
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
     {"rematch", "SELECT smspool.rematch_reports()"},
+    {"expire_waits", "SELECT smspool.expire_report_waits()"},
     {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
                   "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
                   "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
@@ -1263,6 +1265,16 @@ static int work(struct store *s)
 		if (heartbeat(s))
 			return -1;
 		s->next_heartbeat_ms = now + HEARTBEAT_MS;
+	}
+	if (now >= s->next_expire_ms) {
+		PGresult *r = PQexecPrepared(s->pg, "expire_waits", 0, NULL, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (ok && atoi(PQgetvalue(r, 0, 0)) > 0)
+			log_info("store_report_wait_expired", "messages=%s", PQgetvalue(r, 0, 0));
+		PQclear(r);
+		if (!ok && is_connection_error(s))
+			return -1;
+		s->next_expire_ms = now + EXPIRE_MS;
 	}
 	if (s->claim_sent && claim_collect(s))
 		return -1;
