@@ -1,6 +1,8 @@
 /* msg: see msg.h. */
 #include "msg.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +58,20 @@ void msg_set_sent(struct msg *m, int parts, const char *const *remote_ids)
 	m->remote_ids = joined;
 	m->parts = parts;
 	m->outcome = MSG_SENT;
+}
+
+void msg_set_sent_own_ids(struct msg *m, int parts, char prefix)
+{
+	char **ids = xcalloc((size_t)parts, sizeof *ids);
+	for (int i = 0; i < parts; i++) {
+		char id[64];
+		snprintf(id, sizeof id, "%c%" PRId64 ".%d.%d", prefix, m->id, m->attempts, i + 1);
+		ids[i] = xstrdup(id);
+	}
+	msg_set_sent(m, parts, (const char *const *)ids);
+	for (int i = 0; i < parts; i++)
+		free(ids[i]);
+	free(ids);
 }
 
 void msg_set_failed(struct msg *m, enum msg_outcome o, const char *code, const char *text)

@@ -65,6 +65,9 @@ struct msg {
 void msg_free(struct msg *m);
 /* Records success: parts and their remote ids (copied, joined by 0x1F). */
 void msg_set_sent(struct msg *m, int parts, const char *const *remote_ids);
+/* Records success with ids of our own, "<prefix><id>.<attempt>.<part>", for
+ * connections whose peer gives none (loopback, emulator). */
+void msg_set_sent_own_ids(struct msg *m, int parts, char prefix);
 /* Records a failure of class o with an optional code and text (copied). */
 void msg_set_failed(struct msg *m, enum msg_outcome o, const char *code, const char *text);
 

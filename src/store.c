@@ -960,8 +960,7 @@ static int do_events_done(struct store *s)
 
 static char *opt_dup(PGresult *r, int row, const char *col)
 {
-	int c = PQfnumber(r, col);
-	return c >= 0 && !PQgetisnull(r, row, c) ? xstrdup(PQgetvalue(r, row, c)) : NULL;
+	return field_dup(r, row, PQfnumber(r, col));
 }
 
 static int64_t opt_epoch(PGresult *r, int row, const char *col)

@@ -234,16 +234,7 @@ static void answer(struct emulator *e, struct msg *m)
 	} else if (unit(mix(ha ^ 0x7777)) < conf->temporary_rate) {
 		msg_set_failed(m, MSG_TEMPORARY, "0x00000008", "temporary error from the emulator");
 	} else {
-		char **ids = xcalloc((size_t)parts, sizeof *ids);
-		for (int i = 0; i < parts; i++) {
-			char id[64];
-			snprintf(id, sizeof id, "E%" PRId64 ".%d.%d", m->id, m->attempts, i + 1);
-			ids[i] = xstrdup(id);
-		}
-		msg_set_sent(m, parts, (const char *const *)ids);
-		for (int i = 0; i < parts; i++)
-			free(ids[i]);
-		free(ids);
+		msg_set_sent_own_ids(m, parts, 'E');
 		if (m->want_report)
 			schedule_reports(e, conf, m, h);
 		if (conf->auto_reply)

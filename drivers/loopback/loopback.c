@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "driver.h"
 #include "msg_parts.h"
@@ -38,20 +39,16 @@ static void loopback_submit(struct conn *c, struct msg *m)
 		core_complete(c, m);
 		return;
 	}
-	char **ids = xcalloc((size_t)parts, sizeof *ids);
-	for (int i = 0; i < parts; i++) {
-		char id[64];
-		snprintf(id, sizeof id, "L%" PRId64 ".%d.%d", m->id, m->attempts, i + 1);
-		ids[i] = xstrdup(id);
-	}
-	msg_set_sent(m, parts, (const char *const *)ids);
+	msg_set_sent_own_ids(m, parts, 'L');
 	if (m->want_report)
-		for (int i = 0; i < parts; i++) {
+		for (const char *p = m->remote_ids; p;) {
+			const char *sep = strchr(p, '\x1f');
 			struct report *r = xcalloc(1, sizeof *r);
-			r->remote_id = xstrdup(ids[i]);
+			r->remote_id = sep ? xstrndup(p, (size_t)(sep - p)) : xstrdup(p);
 			r->state = xstrdup("delivered");
 			r->error_code = xstrdup("000");
 			core_report(c, r, 0);
+			p = sep ? sep + 1 : NULL;
 		}
 	struct inbound *in = xcalloc(1, sizeof *in);
 	in->sender = xstrdup(m->recipient);
@@ -61,9 +58,6 @@ static void loopback_submit(struct conn *c, struct msg *m)
 	in->udh = m->udh ? xstrdup(m->udh) : NULL;
 	in->encoding = xstrdup(encoding);
 	in->parts = parts;
-	for (int i = 0; i < parts; i++)
-		free(ids[i]);
-	free(ids);
 	core_complete(c, m);
 	core_received(c, in, 0);
 }
