@@ -59,6 +59,11 @@ struct msg {
 	char *error_text;
 	int retry_after_s; /* -1: the database's backoff */
 
+	/* The connection whose window slot this message holds from its submit
+	 * until its result is committed (0: none): after a crash, at most a
+	 * window of messages can have gone out without a committed result. */
+	uint64_t slot_conn;
+
 	struct msg *next; /* list link for whoever owns it now */
 };
 

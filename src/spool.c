@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "chan.h"
+#include "claimer.h"
 #include "driver.h"
 #include "log.h"
 #include "router.h"
@@ -36,7 +37,8 @@ struct conn {
 	double throughput, tokens;
 	uint64_t tokens_at_ms;
 	struct event *throttle_ev;
-	int inflight;
+	int inflight;  /* handed to the driver, not completed */
+	int unsettled; /* completed, result not committed yet: still in the window */
 	struct msg_list pending;
 	struct store_conn_row *replacement; /* opened once this one has stopped */
 	struct conn *next;
@@ -47,6 +49,8 @@ struct core {
 	struct event_base *base;
 	struct chan from_store;
 	struct store *store;
+	struct claimer *claimer;
+	bool claimer_stopped;
 	struct event *chan_ev, *flush_ev, *stats_ev, *grace_ev, *sig_ev[4];
 	struct conn *conns;
 	uint64_t next_conn_id, rng;
@@ -178,6 +182,8 @@ void core_complete(struct conn *c, struct msg *m)
 		log_error("driver_contract", "conn=%s problem=\"completion without submit\"", c->name);
 		c->inflight = 0;
 	}
+	if (m->slot_conn == c->id)
+		c->unsettled++;
 	finish(c->core, m);
 }
 
@@ -407,7 +413,7 @@ static void throttle_cb(evutil_socket_t fd, short what, void *arg)
 static void dispatch(struct conn *c)
 {
 	int64_t now_s = now_wall_ms() / 1000;
-	while (c->state == CONN_UP && !c->stopping && c->inflight < c->window && c->pending.len) {
+	while (c->state == CONN_UP && !c->stopping && c->inflight + c->unsettled < c->window && c->pending.len) {
 		if (c->throughput > 0) {
 			uint64_t now = now_mono_ms();
 			double burst = c->throughput / 10 > 1 ? c->throughput / 10 : 1;
@@ -434,6 +440,7 @@ static void dispatch(struct conn *c)
 		free(m->conn_used);
 		m->conn_used = xstrdup(c->name);
 		c->inflight++;
+		m->slot_conn = c->id;
 		c->ops->submit(c, m);
 	}
 }
@@ -632,7 +639,7 @@ static void apply_config(struct core *k, struct store_config *cfg)
 static void post_demand(struct core *k)
 {
 	int want = 0;
-	struct store_demand *d = xcalloc(1, sizeof *d);
+	struct claim_demand *d = xcalloc(1, sizeof *d);
 	int n = 0;
 	for (struct conn *c = k->conns; c; c = c->next)
 		n++;
@@ -641,7 +648,7 @@ static void post_demand(struct core *k)
 	for (struct conn *c = k->conns; c; c = c->next) {
 		if (k->stopping || c->stopping || c->state != CONN_UP)
 			continue;
-		int room = 2 * c->window - c->inflight - c->pending.len;
+		int room = 2 * c->window - c->inflight - c->unsettled - c->pending.len;
 		if (room > 0)
 			want += room;
 		d->conns[d->nconns++] = xstrdup(c->name);
@@ -656,7 +663,7 @@ static void post_demand(struct core *k)
 	}
 	if (want == k->last_want && k->last_conns && strcmp(sig, k->last_conns) == 0 && want == 0) {
 		free(sig);
-		store_demand_free(d);
+		claim_demand_free(d);
 		return;
 	}
 	free(k->last_conns);
@@ -664,7 +671,7 @@ static void post_demand(struct core *k)
 	k->last_want = want;
 	d->want = want;
 	d->claims_seen = k->claims_seen;
-	chan_put(store_chan(k->store), TO_STORE_DEMAND, d);
+	chan_put(claimer_chan(k->claimer), TO_CLAIMER_DEMAND, d);
 }
 
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
@@ -711,7 +718,9 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		post_demand(k);
 		post_accounts(k);
 	}
-	if (k->stopping && !k->conns && !k->stop_sent) {
+	/* The store stops last: after the claimer, so that no claim commits
+	 * after the store has given back every claim of this instance. */
+	if (k->stopping && !k->conns && k->claimer_stopped && !k->stop_sent) {
 		k->stop_sent = true;
 		chan_put(store_chan(k->store), TO_STORE_STOP, NULL);
 	}
@@ -734,6 +743,18 @@ static void acks(struct core *k, struct store_ack *a)
 	}
 }
 
+static void settled(struct core *k, struct store_settled *list)
+{
+	for (struct store_settled *e = list; e; e = e->next)
+		for (struct conn *c = k->conns; c; c = c->next)
+			if (c->id == e->conn_id) {
+				c->unsettled = c->unsettled > e->n ? c->unsettled - e->n : 0;
+				break;
+			}
+	store_settled_free(list);
+	wake(k);
+}
+
 static void chan_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct core *k = arg;
@@ -754,12 +775,19 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_ACKS:
 			acks(k, it->ptr);
 			break;
+		case TO_LOOP_SETTLED:
+			settled(k, it->ptr);
+			break;
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
 			store_config_free(it->ptr);
 			break;
 		case TO_LOOP_STOPPED:
 			event_base_loopbreak(k->base);
+			break;
+		case TO_LOOP_CLAIMER_STOPPED:
+			k->claimer_stopped = true;
+			wake(k);
 			break;
 		case TO_LOOP_AUTH:
 			for (struct store_auth_result *r = it->ptr, *nx; r; r = nx) {
@@ -818,6 +846,7 @@ static void begin_stop(struct core *k)
 		return;
 	log_info("daemon_stopping", "instance=%s", k->cfg->instance);
 	k->stopping = true;
+	chan_put(claimer_chan(k->claimer), TO_CLAIMER_STOP, NULL);
 	struct timeval grace = {STOP_GRACE_MS / 1000, 0};
 	evtimer_add(k->grace_ev, &grace);
 	for (struct conn *c = k->conns; c; c = c->next)
@@ -882,6 +911,7 @@ int spool_run(struct config *cfg)
 		event_base_free(k.base);
 		return 1;
 	}
+	k.claimer = claimer_start(cfg, &k.from_store);
 	log_info("daemon_started", "instance=%s pid=%d", cfg->instance, (int)getpid());
 	k.chan_ev = event_new(k.base, chan_fd(&k.from_store), EV_READ | EV_PERSIST, chan_cb, &k);
 	k.flush_ev = event_new(k.base, -1, 0, flush_cb, &k);
@@ -906,6 +936,7 @@ int spool_run(struct config *cfg)
 		conn_free(c);
 	}
 	store_join(k.store);
+	claimer_join(k.claimer);
 
 	for (struct chan_item *it = chan_take_all(&k.from_store), *next; it; it = next) {
 		next = it->next;
@@ -919,6 +950,8 @@ int spool_run(struct config *cfg)
 				n = a->next, free(a);
 		} else if (it->kind == TO_LOOP_CONFIG) {
 			store_config_free(it->ptr);
+		} else if (it->kind == TO_LOOP_SETTLED) {
+			store_settled_free(it->ptr);
 		} else if (it->kind == TO_LOOP_FATAL) {
 			free(it->ptr);
 		} else if (it->kind == TO_LOOP_AUTH) {

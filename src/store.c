@@ -12,14 +12,15 @@
 #include <unistd.h>
 
 #include "db/pg.h"
+#include "db/pg_values.h"
 #include "driver.h"
 #include "log.h"
 #include "sbuf.h"
 #include "util.h"
 
 enum {
-	CLAIM_MAX = 1000,        /* rows per claim statement */
 	WRITE_MAX = 2000,        /* results or reports per statement */
+	EVENTS_MAX = 1000,       /* account events per claim */
 	POLL_MS = 1000,          /* fallback poll when no NOTIFY comes */
 	HEARTBEAT_MS = 5000,     /* smspool.daemons.heartbeat_at */
 	EXPIRE_MS = 60000,       /* ends waits for reports that never came */
@@ -42,13 +43,6 @@ struct store {
 	int rep_len;
 	struct store_conn_state **states;
 	int nstates;
-	struct store_demand *demand;
-	uint64_t claimed_total;
-	/* A second connection for claims only: a claim runs in the database
-	 * while this thread writes results on the first one, instead of after. */
-	PGconn *claim_pg;
-	int claim_sent; /* rows asked for by the claim in flight, 0 = none */
-	uint64_t claim_t0;
 	int write_failures;
 
 	/* Server side: authentications, submissions, account events. */
@@ -61,22 +55,11 @@ struct store {
 	uint64_t events_claimed_total, next_event_poll_ms;
 	bool wake_events;
 
-	bool wake;     /* a NOTIFY or a full batch says: claim again now */
 	bool reload;   /* re-read the configuration */
 	bool stopping; /* TO_STORE_STOP received */
-	uint64_t next_poll_ms, next_heartbeat_ms, next_expire_ms;
+	uint64_t next_heartbeat_ms, next_expire_ms;
 	struct sbuf a[16]; /* array parameters, reused */
 };
-
-void store_demand_free(struct store_demand *d)
-{
-	if (!d)
-		return;
-	for (int i = 0; i < d->nconns; i++)
-		free(d->conns[i]);
-	free(d->conns);
-	free(d);
-}
 
 void store_config_free(struct store_config *c)
 {
@@ -132,7 +115,6 @@ struct chan *store_chan(struct store *s)
 static const struct {
 	const char *name, *sql;
 } prepared[] = {
-    {"claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)"},
     {"write",
      "SELECT smspool.record_results($1, $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], "
      "$8::text[], $9::int[]), (SELECT count(*) FROM smspool.record_reports($10::text[], $11::text[], $12::text[], "
@@ -173,11 +155,7 @@ static void disconnect(struct store *s)
 {
 	if (s->pg)
 		PQfinish(s->pg);
-	if (s->claim_pg)
-		PQfinish(s->claim_pg);
 	s->pg = NULL;
-	s->claim_pg = NULL;
-	s->claim_sent = 0;
 }
 
 static bool is_connection_error(struct store *s)
@@ -234,7 +212,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	if (!locked)
 		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
 		                  s->cfg->instance);
-	if (pg_exec(pg, "LISTEN smspool_outbox; LISTEN smspool_config; LISTEN smspool_account_events", err))
+	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events", err))
 		return -1;
 	for (size_t i = 0; i < ARRAY_LEN(prepared); i++) {
 		r = PQprepare(pg, prepared[i].name, prepared[i].sql, 0, NULL);
@@ -272,24 +250,7 @@ static int store_connect(struct store *s, bool first, struct errbuf *err)
 		PQfinish(pg);
 		return -1;
 	}
-	PGconn *claim_pg = pg_connect(s->cfg->database, "smspool-claim", err);
-	if (!claim_pg) {
-		PQfinish(pg);
-		return -1;
-	}
-	PGresult *r = PQprepare(claim_pg, "claim", prepared[0].sql, 0, NULL);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		pg_result_error(r, claim_pg, err);
-	PQclear(r);
-	if (!ok) {
-		PQfinish(claim_pg);
-		PQfinish(pg);
-		return -1;
-	}
-	s->claim_pg = claim_pg;
 	s->pg = pg;
-	s->wake = true;
 	s->reload = true;
 	return 0;
 }
@@ -352,6 +313,36 @@ static void ack_push(struct store_ack **head, uint64_t conn_id, uint64_t token, 
 	a->committed = committed;
 	a->next = *head;
 	*head = a;
+}
+
+void store_settled_free(struct store_settled *list)
+{
+	for (struct store_settled *n; list; list = n)
+		n = list->next, free(list);
+}
+
+/* Frees a batch of results, telling the loop which window slots they free. */
+static void settle(struct store *s, struct msg_list *batch)
+{
+	struct store_settled *head = NULL;
+	struct msg *m;
+	while ((m = msg_list_pop(batch))) {
+		if (m->slot_conn) {
+			struct store_settled *e = head;
+			while (e && e->conn_id != m->slot_conn)
+				e = e->next;
+			if (!e) {
+				e = xcalloc(1, sizeof *e);
+				e->conn_id = m->slot_conn;
+				e->next = head;
+				head = e;
+			}
+			e->n++;
+		}
+		msg_free(m);
+	}
+	if (head)
+		chan_put(s->out, TO_LOOP_SETTLED, head);
 }
 
 /* Acknowledges (committed or not) and frees a list of inbound texts. */
@@ -477,16 +468,14 @@ static int write_results_reports(struct store *s)
 		 * reports are refused to the peer, which sends them again. */
 		log_error("store_write_dropped", "results=%d reports=%d", batch.len, nrep);
 		s->write_failures = 0;
-		while (batch.len)
-			msg_free(msg_list_pop(&batch));
+		settle(s, &batch);
 		send_acks_reports(s, reps, false);
 		return 0;
 	}
 	PQclear(r);
 	s->write_failures = 0;
 	log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
-	while (batch.len)
-		msg_free(msg_list_pop(&batch));
+	settle(s, &batch);
 	send_acks_reports(s, reps, true);
 	return 0;
 }
@@ -595,185 +584,6 @@ static int heartbeat(struct store *s)
 		log_info("store_rematched", "reports=%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
 	return ok || !is_connection_error(s) ? 0 : -1;
-}
-
-/* ---- claiming ---- */
-
-static char *field_dup(PGresult *r, int row, int col)
-{
-	if (col < 0 || PQgetisnull(r, row, col))
-		return NULL;
-	return xstrdup(PQgetvalue(r, row, col));
-}
-
-/* Parses a text[] / int[] literal of simple elements (connection names and
- * numbers never need quoting). */
-static int parse_array(const char *lit, char ***out)
-{
-	int n = 0, cap = 4;
-	char **v = xmalloc((size_t)cap * sizeof *v);
-	const char *p = lit;
-	if (*p == '{')
-		p++;
-	while (*p && *p != '}') {
-		const char *start = p;
-		char *item;
-		if (*p == '"') {
-			struct sbuf b;
-			sbuf_init(&b);
-			for (p++; *p && *p != '"'; p++) {
-				if (*p == '\\' && p[1])
-					p++;
-				sbuf_add(&b, p, 1);
-			}
-			if (*p == '"')
-				p++;
-			item = b.buf;
-		} else {
-			while (*p && *p != ',' && *p != '}')
-				p++;
-			item = xstrndup(start, (size_t)(p - start));
-		}
-		if (n == cap)
-			v = xrealloc(v, (size_t)(cap *= 2) * sizeof *v);
-		v[n++] = item;
-		if (*p == ',')
-			p++;
-	}
-	*out = v;
-	return n;
-}
-
-static void free_strv(char **v, int n)
-{
-	for (int i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static int64_t parse_epoch(const char *s)
-{
-	struct tm tm = {0};
-	int off_h = 0, off_m = 0;
-	char sign = '+';
-	if (sscanf(s, "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec) !=
-	    6)
-		return 0;
-	const char *tz = s + strlen(s);
-	while (tz > s && tz[-1] != '+' && tz[-1] != '-' && tz[-1] != ' ')
-		tz--;
-	if (tz > s && (tz[-1] == '+' || tz[-1] == '-')) {
-		sign = tz[-1];
-		sscanf(tz, "%d:%d", &off_h, &off_m);
-	}
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	int64_t t = (int64_t)timegm(&tm);
-	int64_t off = off_h * 3600 + off_m * 60;
-	return sign == '+' ? t - off : t + off;
-}
-
-/* Sends a claim of up to want rows on the claim connection; the answer is
- * read by claim_collect().  Returns -1 on a lost connection. */
-static int claim_send(struct store *s, int want)
-{
-	struct store_demand *d = s->demand;
-	struct sbuf *conns = &s->a[0];
-	sbuf_reset(conns);
-	sbuf_arr_begin(conns);
-	for (int i = 0; i < d->nconns; i++)
-		sbuf_arr_text(conns, d->conns[i]);
-	sbuf_arr_end(conns);
-	char limit[16];
-	snprintf(limit, sizeof limit, "%d", want);
-	const char *params[] = {s->cfg->instance, conns->buf, limit};
-	s->claim_t0 = now_mono_ms();
-	if (!PQsendQueryPrepared(s->claim_pg, "claim", 3, params, NULL, NULL, 0))
-		return -1;
-	s->claim_sent = want;
-	return 0;
-}
-
-/* Reads the answer of the claim in flight and hands its messages to the
- * loop.  Returns -1 on a lost connection. */
-static int claim_collect(struct store *s)
-{
-	int want = s->claim_sent;
-	s->claim_sent = 0;
-	PGresult *r = PQgetResult(s->claim_pg), *extra;
-	while ((extra = PQgetResult(s->claim_pg)))
-		PQclear(extra);
-	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-		struct errbuf err;
-		pg_result_error(r, s->claim_pg, &err);
-		PQclear(r);
-		if (PQstatus(s->claim_pg) != CONNECTION_OK)
-			return -1;
-		/* Wait for the next poll: a broken claim must not spin. */
-		s->wake = false;
-		log_error("store_claim_failed", "error=\"%s\"", err.msg);
-		return 0;
-	}
-	uint64_t t0 = s->claim_t0;
-	int n = PQntuples(r);
-	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
-	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
-	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"), c_rep = PQfnumber(r, "want_report"),
-	    c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"), c_valid = PQfnumber(r, "valid_until"),
-	    c_ref = PQfnumber(r, "client_ref"), c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
-	    c_rc = PQfnumber(r, "route_connections"), c_rp = PQfnumber(r, "route_positions"),
-	    c_rw = PQfnumber(r, "route_weights");
-	struct msg_list list = {0};
-	for (int i = 0; i < n; i++) {
-		struct msg *m = xcalloc(1, sizeof *m);
-		m->id = strtoll(PQgetvalue(r, i, c_id), NULL, 10);
-		m->recipient = field_dup(r, i, c_rcpt);
-		m->sender = field_dup(r, i, c_snd);
-		m->body = field_dup(r, i, c_body);
-		m->payload = field_dup(r, i, c_pay);
-		m->udh = field_dup(r, i, c_udh);
-		m->encoding = field_dup(r, i, c_enc);
-		m->client_ref = field_dup(r, i, c_ref);
-		m->forced_conn = field_dup(r, i, c_conn);
-		m->priority = c_prio >= 0 ? atoi(PQgetvalue(r, i, c_prio)) : 0;
-		m->want_report = c_rep >= 0 && PQgetvalue(r, i, c_rep)[0] == 't';
-		m->flash = c_flash >= 0 && PQgetvalue(r, i, c_flash)[0] == 't';
-		m->msg_class = c_cls >= 0 && !PQgetisnull(r, i, c_cls) ? atoi(PQgetvalue(r, i, c_cls)) : -1;
-		m->valid_until_s =
-		    c_valid >= 0 && !PQgetisnull(r, i, c_valid) ? parse_epoch(PQgetvalue(r, i, c_valid)) : 0;
-		m->attempts = c_att >= 0 ? atoi(PQgetvalue(r, i, c_att)) : 1;
-		m->retry_after_s = -1;
-		if (!m->encoding)
-			m->encoding = xstrdup("auto");
-		char **conn_v = NULL, **pos_v = NULL, **w_v = NULL;
-		int nc = c_rc >= 0 && !PQgetisnull(r, i, c_rc) ? parse_array(PQgetvalue(r, i, c_rc), &conn_v) : 0;
-		int np = c_rp >= 0 && !PQgetisnull(r, i, c_rp) ? parse_array(PQgetvalue(r, i, c_rp), &pos_v) : 0;
-		int nw = c_rw >= 0 && !PQgetisnull(r, i, c_rw) ? parse_array(PQgetvalue(r, i, c_rw), &w_v) : 0;
-		if (nc) {
-			m->route = xcalloc((size_t)nc, sizeof *m->route);
-			for (int k = 0; k < nc; k++) {
-				m->route[k].conn = conn_v[k];
-				conn_v[k] = NULL;
-				m->route[k].position = k < np ? atoi(pos_v[k]) : 0;
-				m->route[k].weight = k < nw ? atoi(w_v[k]) : 1;
-			}
-			m->nroute = nc;
-		}
-		free_strv(conn_v, nc);
-		free_strv(pos_v, np);
-		free_strv(w_v, nw);
-		msg_list_push(&list, m);
-	}
-	PQclear(r);
-	if (n) {
-		struct msg_list *out = xmalloc(sizeof *out);
-		*out = list;
-		s->claimed_total += (uint64_t)n;
-		chan_put(s->out, TO_LOOP_CLAIMED, out);
-		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
-	}
-	s->wake = n == want; /* a full batch: there may be more right now */
-	return 0;
 }
 
 /* ---- server side: accounts ---- */
@@ -960,13 +770,13 @@ static int do_events_done(struct store *s)
 
 static char *opt_dup(PGresult *r, int row, const char *col)
 {
-	return field_dup(r, row, PQfnumber(r, col));
+	return pg_field_dup(r, row, PQfnumber(r, col));
 }
 
 static int64_t opt_epoch(PGresult *r, int row, const char *col)
 {
 	int c = PQfnumber(r, col);
-	return c >= 0 && !PQgetisnull(r, row, c) ? parse_epoch(PQgetvalue(r, row, c)) : 0;
+	return c >= 0 && !PQgetisnull(r, row, c) ? pg_epoch_parse(PQgetvalue(r, row, c)) : 0;
 }
 
 static int claim_events(struct store *s)
@@ -975,8 +785,8 @@ static int claim_events(struct store *s)
 	int64_t room = (int64_t)a->want - (int64_t)(s->events_claimed_total - a->claims_seen);
 	if (room <= 0 || a->n == 0)
 		return 0;
-	if (room > CLAIM_MAX)
-		room = CLAIM_MAX;
+	if (room > EVENTS_MAX)
+		room = EVENTS_MAX;
 	reset_arrays(s, 1);
 	for (int i = 0; i < a->n; i++)
 		sbuf_arr_text(&s->a[0], a->names[i]);
@@ -1152,10 +962,6 @@ static void take_items(struct store *s)
 				s->rep_len++;
 			}
 			break;
-		case TO_STORE_DEMAND:
-			store_demand_free(s->demand);
-			s->demand = it->ptr;
-			break;
 		case TO_STORE_CONN_STATE:
 			s->states = xrealloc(s->states, (size_t)(s->nstates + 1) * sizeof *s->states);
 			s->states[s->nstates++] = it->ptr;
@@ -1215,20 +1021,8 @@ static void read_notifies(struct store *s)
 			s->reload = true;
 		else if (strcmp(n->relname, "smspool_account_events") == 0)
 			s->wake_events = true;
-		else
-			s->wake = true;
 		PQfreemem(n);
 	}
-}
-
-static int claim_room(struct store *s)
-{
-	if (!s->demand || s->stopping)
-		return 0;
-	int64_t room = (int64_t)s->demand->want - (int64_t)(s->claimed_total - s->demand->claims_seen);
-	if (room <= 0 || s->demand->nconns == 0)
-		return 0;
-	return room > CLAIM_MAX ? CLAIM_MAX : (int)room;
 }
 
 /* One round of work while connected: returns -1 if the connection broke. */
@@ -1243,14 +1037,6 @@ static int work(struct store *s)
 			log_error("store_config_failed", "error=\"%s\"", err.msg);
 		}
 		s->reload = false;
-	}
-	/* The claim goes first on its own connection and is read after the
-	 * writes, so that the database works on both at once. */
-	int room = claim_room(s);
-	if (room > 0 && (s->wake || now >= s->next_poll_ms)) {
-		s->next_poll_ms = now + POLL_MS;
-		if (claim_send(s, room))
-			return -1;
 	}
 	if ((s->results.len || s->rep_len) && write_results_reports(s))
 		return -1;
@@ -1275,8 +1061,6 @@ static int work(struct store *s)
 			return -1;
 		s->next_expire_ms = now + EXPIRE_MS;
 	}
-	if (s->claim_sent && claim_collect(s))
-		return -1;
 	read_notifies(s);
 	return 0;
 }
@@ -1341,13 +1125,8 @@ static void *store_main(void *arg)
 		if (s->stopping && now_mono_ms() > stop_deadline)
 			break;
 		int timeout = POLL_MS;
-		if (pending_writes(s) || (s->wake && claim_room(s) > 0) || (s->wake_events && s->accounts))
+		if (pending_writes(s) || (s->wake_events && s->accounts))
 			timeout = 0;
-		else {
-			uint64_t now = now_mono_ms();
-			if (s->next_poll_ms > now && s->next_poll_ms - now < (uint64_t)timeout)
-				timeout = (int)(s->next_poll_ms - now);
-		}
 		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
 		                      {.fd = PQsocket(s->pg), .events = POLLIN}};
 		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
@@ -1405,7 +1184,6 @@ void store_join(struct store *s)
 		free(s->states[i]);
 	}
 	free(s->states);
-	store_demand_free(s->demand);
 	store_accounts_free(s->accounts);
 	while (s->auth_head) {
 		struct store_auth *a = s->auth_head;

@@ -1,8 +1,9 @@
 /*
- * store: the thread that owns the database.  Plain, linear SQL: it waits on
- * the LISTEN socket and its channel, claims batches of messages when the
- * loop has room for them, and writes results, reports and inbound texts in
- * batches — one statement per batch, never one round trip per message.
+ * store: the thread that writes to the database.  Plain, linear SQL: it
+ * waits on its LISTEN socket (configuration, account events) and its
+ * channel, and writes results, reports and inbound texts in batches — one
+ * statement per batch, never one round trip per message.  Claims are the
+ * claimer thread's (claimer.h).
  * It survives the loss of PostgreSQL: it reconnects with backoff and keeps
  * what it has not written yet.
  */
@@ -21,7 +22,6 @@ enum {
 	TO_STORE_RESULTS = 1, /* struct msg list: completed messages */
 	TO_STORE_INBOUND,     /* struct inbound list */
 	TO_STORE_REPORTS,     /* struct report list */
-	TO_STORE_DEMAND,      /* struct store_demand */
 	TO_STORE_CONN_STATE,  /* struct store_conn_state */
 	TO_STORE_RELOAD,      /* NULL: read the configuration again */
 	TO_STORE_STOP,        /* NULL: write what is left, then stop */
@@ -34,27 +34,18 @@ enum {
 
 /* Items the store sends to the loop. */
 enum {
-	TO_LOOP_CLAIMED = 100, /* struct msg list */
-	TO_LOOP_ACKS,          /* struct store_ack list */
-	TO_LOOP_CONFIG,        /* struct store_config */
-	TO_LOOP_STOPPED,       /* NULL: the store thread has ended */
-	TO_LOOP_FATAL,         /* char *: a reason to stop the daemon */
-	TO_LOOP_AUTH,          /* struct store_auth_result list */
-	TO_LOOP_SUBMITTED,     /* struct store_submit_result list */
-	TO_LOOP_EVENTS,        /* struct account_event list */
-	TO_LOOP_QUERIED,       /* struct store_query list, answered */
+	TO_LOOP_CLAIMED = 100,   /* struct msg list */
+	TO_LOOP_ACKS,            /* struct store_ack list */
+	TO_LOOP_CONFIG,          /* struct store_config */
+	TO_LOOP_STOPPED,         /* NULL: the store thread has ended */
+	TO_LOOP_FATAL,           /* char *: a reason to stop the daemon */
+	TO_LOOP_AUTH,            /* struct store_auth_result list */
+	TO_LOOP_SUBMITTED,       /* struct store_submit_result list */
+	TO_LOOP_EVENTS,          /* struct account_event list */
+	TO_LOOP_QUERIED,         /* struct store_query list, answered */
+	TO_LOOP_SETTLED,         /* struct store_settled list: results committed */
+	TO_LOOP_CLAIMER_STOPPED, /* NULL: the claimer thread has ended (claimer.h) */
 };
-
-/* How many messages the loop can take now, for which connections.
- * claims_seen: the number of claimed messages the loop had received when it
- * computed want, so that the store does not claim twice for the same room. */
-struct store_demand {
-	int want;
-	uint64_t claims_seen;
-	int nconns;
-	char **conns;
-};
-void store_demand_free(struct store_demand *d);
 
 struct store_conn_state {
 	char *name, *state, *detail;
@@ -65,6 +56,15 @@ struct store_ack {
 	bool committed;
 	struct store_ack *next;
 };
+
+/* n results of connection conn_id are committed (or given up): the window
+ * slots they held are free again. */
+struct store_settled {
+	uint64_t conn_id;
+	int n;
+	struct store_settled *next;
+};
+void store_settled_free(struct store_settled *list);
 
 /* An account asking to authenticate (server-side connections). */
 struct store_auth {

@@ -65,7 +65,9 @@ wait_for 10 "SELECT status = 'delivered' FROM smspool.outbox WHERE id = $id" &&
 	pass "send_after: delivered once due" || fail "send_after: delivered once due" "$(state_counts)"
 
 # Validity: a message that cannot be sent before valid_until expires.
+# A table change takes effect within a second, not at the commit: wait for it.
 sql "UPDATE smspool.connections SET enabled = false WHERE name = 'late'"
+wait_for 10 "SELECT state <> 'up' FROM smspool.connection_state WHERE name = 'late'"
 id=$(sql "INSERT INTO smspool.outbox (recipient, body, connection, valid_until) VALUES ('+15550006', 'too late', 'late', now() + interval '1 s') RETURNING id")
 sleep 1.5
 sql "UPDATE smspool.connections SET enabled = true WHERE name = 'late'"

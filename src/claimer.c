@@ -1,0 +1,284 @@
+/* claimer: see claimer.h. */
+#include "claimer.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/pg.h"
+#include "db/pg_values.h"
+#include "log.h"
+#include "msg.h"
+#include "sbuf.h"
+#include "store.h"
+#include "util.h"
+
+enum {
+	CLAIM_MAX = 1000,        /* rows per claim statement */
+	POLL_MS = 1000,          /* fallback poll when no NOTIFY comes */
+	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
+};
+
+struct claimer {
+	pthread_t thread;
+	const struct config *cfg;
+	struct chan in;
+	struct chan *out;
+	PGconn *pg;
+	struct claim_demand *demand;
+	uint64_t claimed_total;
+	bool wake; /* a NOTIFY or a full batch says: claim again now */
+	bool stopping;
+	uint64_t next_poll_ms;
+	struct sbuf conns;
+};
+
+void claim_demand_free(struct claim_demand *d)
+{
+	if (!d)
+		return;
+	for (int i = 0; i < d->nconns; i++)
+		free(d->conns[i]);
+	free(d->conns);
+	free(d);
+}
+
+struct chan *claimer_chan(struct claimer *c)
+{
+	return &c->in;
+}
+
+static int claimer_connect(struct claimer *c, struct errbuf *err)
+{
+	PGconn *pg = pg_connect(c->cfg->database, "smspool-claim", err);
+	if (!pg)
+		return -1;
+	PGresult *r = PQprepare(pg, "claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)", 0, NULL);
+	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+	if (!ok)
+		pg_result_error(r, pg, err);
+	PQclear(r);
+	if (ok && pg_exec(pg, "LISTEN smspool_outbox", err))
+		ok = false;
+	if (!ok) {
+		PQfinish(pg);
+		return -1;
+	}
+	c->pg = pg;
+	c->wake = true; /* rows may have come while we were away */
+	return 0;
+}
+
+static void take_items(struct claimer *c)
+{
+	for (struct chan_item *it = chan_take_all(&c->in), *next; it; it = next) {
+		next = it->next;
+		if (it->kind == TO_CLAIMER_DEMAND) {
+			claim_demand_free(c->demand);
+			c->demand = it->ptr;
+		} else if (it->kind == TO_CLAIMER_STOP) {
+			c->stopping = true;
+		}
+		free(it);
+	}
+}
+
+static int claim_room(struct claimer *c)
+{
+	if (!c->demand || c->stopping)
+		return 0;
+	int64_t room = (int64_t)c->demand->want - (int64_t)(c->claimed_total - c->demand->claims_seen);
+	if (room <= 0 || c->demand->nconns == 0)
+		return 0;
+	return room > CLAIM_MAX ? CLAIM_MAX : (int)room;
+}
+
+static void rows_to_msgs(PGresult *r, struct msg_list *list)
+{
+	int n = PQntuples(r);
+	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
+	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
+	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"), c_rep = PQfnumber(r, "want_report"),
+	    c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"), c_valid = PQfnumber(r, "valid_until"),
+	    c_ref = PQfnumber(r, "client_ref"), c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
+	    c_rc = PQfnumber(r, "route_connections"), c_rp = PQfnumber(r, "route_positions"),
+	    c_rw = PQfnumber(r, "route_weights");
+	for (int i = 0; i < n; i++) {
+		struct msg *m = xcalloc(1, sizeof *m);
+		m->id = strtoll(PQgetvalue(r, i, c_id), NULL, 10);
+		m->recipient = pg_field_dup(r, i, c_rcpt);
+		m->sender = pg_field_dup(r, i, c_snd);
+		m->body = pg_field_dup(r, i, c_body);
+		m->payload = pg_field_dup(r, i, c_pay);
+		m->udh = pg_field_dup(r, i, c_udh);
+		m->encoding = pg_field_dup(r, i, c_enc);
+		m->client_ref = pg_field_dup(r, i, c_ref);
+		m->forced_conn = pg_field_dup(r, i, c_conn);
+		m->priority = c_prio >= 0 ? atoi(PQgetvalue(r, i, c_prio)) : 0;
+		m->want_report = c_rep >= 0 && PQgetvalue(r, i, c_rep)[0] == 't';
+		m->flash = c_flash >= 0 && PQgetvalue(r, i, c_flash)[0] == 't';
+		m->msg_class = c_cls >= 0 && !PQgetisnull(r, i, c_cls) ? atoi(PQgetvalue(r, i, c_cls)) : -1;
+		m->valid_until_s =
+		    c_valid >= 0 && !PQgetisnull(r, i, c_valid) ? pg_epoch_parse(PQgetvalue(r, i, c_valid)) : 0;
+		m->attempts = c_att >= 0 ? atoi(PQgetvalue(r, i, c_att)) : 1;
+		m->retry_after_s = -1;
+		if (!m->encoding)
+			m->encoding = xstrdup("auto");
+		char **conn_v = NULL, **pos_v = NULL, **w_v = NULL;
+		int nc = c_rc >= 0 && !PQgetisnull(r, i, c_rc) ? pg_array_parse(PQgetvalue(r, i, c_rc), &conn_v) : 0;
+		int np = c_rp >= 0 && !PQgetisnull(r, i, c_rp) ? pg_array_parse(PQgetvalue(r, i, c_rp), &pos_v) : 0;
+		int nw = c_rw >= 0 && !PQgetisnull(r, i, c_rw) ? pg_array_parse(PQgetvalue(r, i, c_rw), &w_v) : 0;
+		if (nc) {
+			m->route = xcalloc((size_t)nc, sizeof *m->route);
+			for (int k = 0; k < nc; k++) {
+				m->route[k].conn = conn_v[k];
+				conn_v[k] = NULL;
+				m->route[k].position = k < np ? atoi(pos_v[k]) : 0;
+				m->route[k].weight = k < nw ? atoi(w_v[k]) : 1;
+			}
+			m->nroute = nc;
+		}
+		pg_strv_free(conn_v, nc);
+		pg_strv_free(pos_v, np);
+		pg_strv_free(w_v, nw);
+		msg_list_push(list, m);
+	}
+}
+
+/* Claims up to want rows and hands them to the loop.  Returns -1 on a lost
+ * connection. */
+static int claim(struct claimer *c, int want)
+{
+	struct claim_demand *d = c->demand;
+	sbuf_reset(&c->conns);
+	sbuf_arr_begin(&c->conns);
+	for (int i = 0; i < d->nconns; i++)
+		sbuf_arr_text(&c->conns, d->conns[i]);
+	sbuf_arr_end(&c->conns);
+	char limit[16];
+	snprintf(limit, sizeof limit, "%d", want);
+	const char *params[] = {c->cfg->instance, c->conns.buf, limit};
+	uint64_t t0 = now_mono_ms();
+	PGresult *r = PQexecPrepared(c->pg, "claim", 3, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		struct errbuf err;
+		pg_result_error(r, c->pg, &err);
+		PQclear(r);
+		if (PQstatus(c->pg) != CONNECTION_OK)
+			return -1;
+		/* Wait for the next poll: a broken claim must not spin. */
+		c->wake = false;
+		log_error("store_claim_failed", "error=\"%s\"", err.msg);
+		return 0;
+	}
+	struct msg_list list = {0};
+	rows_to_msgs(r, &list);
+	PQclear(r);
+	int n = list.len;
+	if (n) {
+		struct msg_list *out = xmalloc(sizeof *out);
+		*out = list;
+		c->claimed_total += (uint64_t)n;
+		chan_put(c->out, TO_LOOP_CLAIMED, out);
+		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
+	}
+	c->wake = n == want; /* a full batch: there may be more right now */
+	return 0;
+}
+
+static int read_notifies(struct claimer *c)
+{
+	if (!PQconsumeInput(c->pg))
+		return -1;
+	PGnotify *n;
+	while ((n = PQnotifies(c->pg))) {
+		c->wake = true;
+		PQfreemem(n);
+	}
+	return 0;
+}
+
+static void disconnect(struct claimer *c, const char *why)
+{
+	log_warn("store_claim_connection_lost", "error=\"%s\"", why);
+	PQfinish(c->pg);
+	c->pg = NULL;
+}
+
+static void *claimer_main(void *arg)
+{
+	struct claimer *c = arg;
+	uint64_t backoff = 100;
+	for (;;) {
+		take_items(c);
+		if (c->stopping)
+			break;
+		if (!c->pg) {
+			struct errbuf err;
+			if (claimer_connect(c, &err) == 0) {
+				backoff = 100;
+			} else {
+				log_warn("store_claim_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
+				         err.msg);
+				struct pollfd p = {.fd = chan_fd(&c->in), .events = POLLIN};
+				poll(&p, 1, (int)backoff);
+				backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
+				continue;
+			}
+		}
+		uint64_t now = now_mono_ms();
+		int room = claim_room(c);
+		if (room > 0 && (c->wake || now >= c->next_poll_ms)) {
+			c->next_poll_ms = now + POLL_MS;
+			if (claim(c, room)) {
+				disconnect(c, PQerrorMessage(c->pg));
+				continue;
+			}
+		}
+		if (read_notifies(c)) {
+			disconnect(c, PQerrorMessage(c->pg));
+			continue;
+		}
+		int timeout = POLL_MS;
+		now = now_mono_ms();
+		if (c->wake && claim_room(c) > 0)
+			timeout = 0;
+		else if (c->next_poll_ms > now && c->next_poll_ms - now < (uint64_t)timeout)
+			timeout = (int)(c->next_poll_ms - now);
+		struct pollfd p[2] = {{.fd = chan_fd(&c->in), .events = POLLIN},
+		                      {.fd = PQsocket(c->pg), .events = POLLIN}};
+		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
+			break;
+	}
+	if (c->pg)
+		PQfinish(c->pg);
+	c->pg = NULL;
+	chan_put(c->out, TO_LOOP_CLAIMER_STOPPED, NULL);
+	return NULL;
+}
+
+struct claimer *claimer_start(const struct config *cfg, struct chan *to_loop)
+{
+	struct claimer *c = xcalloc(1, sizeof *c);
+	c->cfg = cfg;
+	c->out = to_loop;
+	sbuf_init(&c->conns);
+	chan_init(&c->in);
+	if (pthread_create(&c->thread, NULL, claimer_main, c) != 0)
+		abort();
+	return c;
+}
+
+void claimer_join(struct claimer *c)
+{
+	pthread_join(c->thread, NULL);
+	take_items(c);
+	claim_demand_free(c->demand);
+	sbuf_free(&c->conns);
+	chan_destroy(&c->in);
+	free(c);
+}
