@@ -43,6 +43,16 @@ static char *trim(char *s)
 	return s;
 }
 
+static int parse_write_connections(const char *val, int *out)
+{
+	char *end;
+	long n = strtol(val, &end, 10);
+	if (end == val || *end || n < 1 || n > WRITE_CONNECTIONS_MAX)
+		return -1;
+	*out = (int)n;
+	return 0;
+}
+
 static int set_key(struct config *cfg, const char *key, const char *val, struct errbuf *err)
 {
 	if (strcmp(key, "database") == 0) {
@@ -54,6 +64,10 @@ static int set_key(struct config *cfg, const char *key, const char *val, struct 
 	} else if (strcmp(key, "log_level") == 0) {
 		if (log_level_parse(val, &cfg->log_level))
 			return errbuf_set(err, "log_level: must be debug, info, warn or error (got \"%s\")", val);
+	} else if (strcmp(key, "write_connections") == 0) {
+		if (parse_write_connections(val, &cfg->write_connections))
+			return errbuf_set(err, "write_connections: must be 1 to %d (got \"%s\")", WRITE_CONNECTIONS_MAX,
+			                  val);
 	} else {
 		return errbuf_set(err, "unknown key \"%s\"", key);
 	}
@@ -96,6 +110,7 @@ int config_load(struct config *cfg, struct errbuf *err)
 {
 	memset(cfg, 0, sizeof *cfg);
 	cfg->log_level = LOG_INFO;
+	cfg->write_connections = 2;
 	cfg->root = find_root();
 	const char *file = getenv("SMSPOOL_CONF");
 	char path[PATH_MAX + 32];
@@ -118,6 +133,9 @@ int config_load(struct config *cfg, struct errbuf *err)
 	}
 	if ((v = getenv("SMSPOOL_LOG_LEVEL")) && *v && log_level_parse(v, &cfg->log_level))
 		return errbuf_set(err, "SMSPOOL_LOG_LEVEL: must be debug, info, warn or error (got \"%s\")", v);
+	if ((v = getenv("SMSPOOL_WRITE_CONNECTIONS")) && *v && parse_write_connections(v, &cfg->write_connections))
+		return errbuf_set(err, "SMSPOOL_WRITE_CONNECTIONS: must be 1 to %d (got \"%s\")", WRITE_CONNECTIONS_MAX,
+		                  v);
 	if (!cfg->database) {
 		/* Keep in step with packaging/pgcluster.sh url. */
 		char url[PATH_MAX + 128];

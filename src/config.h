@@ -2,7 +2,7 @@
  * config: the daemon's own few settings (everything else is in database
  * tables).  Read from conf/smspool.conf (`key = value`, # comments) or the
  * file named by SMSPOOL_CONF; environment variables override the file:
- * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL.
+ * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL, SMSPOOL_WRITE_CONNECTIONS.
  */
 #ifndef SMSPOOL_CONFIG_H
 #define SMSPOOL_CONFIG_H
@@ -17,7 +17,10 @@ struct config {
 	char *instance; /* unique per daemon sharing a database */
 	char *root;     /* the installation's top directory (bin/..) */
 	enum log_level log_level;
+	int write_connections; /* database connections writing results and reports */
 };
+
+enum { WRITE_CONNECTIONS_MAX = 8 };
 
 /* Loads the configuration; returns -1 with err set on a broken file. */
 MUST_CHECK int config_load(struct config *cfg, struct errbuf *err);

@@ -48,7 +48,10 @@ struct core {
 	struct config *cfg;
 	struct event_base *base;
 	struct chan from_store;
-	struct store *store;
+	/* The writers (store.h): lanes[0] writes everything else too. */
+	struct store *lanes[WRITE_CONNECTIONS_MAX];
+	int nlanes, lanes_stopped;
+	bool main_stop_sent;
 	struct claimer *claimer;
 	bool claimer_stopped;
 	struct event *chan_ev, *flush_ev, *stats_ev, *grace_ev, *sig_ev[4];
@@ -111,6 +114,11 @@ const char *conn_instance(const struct conn *c)
 	return c->core->cfg->instance;
 }
 
+static struct chan *main_chan(struct core *k)
+{
+	return store_chan(k->lanes[0]);
+}
+
 static void wake(struct core *k)
 {
 	event_active(k->flush_ev, 0, 0);
@@ -150,7 +158,7 @@ static void post_state(struct conn *c, const char *state, const char *detail)
 	st->name = xstrdup(c->name);
 	st->state = xstrdup(state);
 	st->detail = detail ? xstrdup(detail) : NULL;
-	chan_put(store_chan(c->core->store), TO_STORE_CONN_STATE, st);
+	chan_put(main_chan(c->core), TO_STORE_CONN_STATE, st);
 }
 
 static void release_pending(struct conn *c)
@@ -384,7 +392,7 @@ static void post_accounts(struct core *k)
 	a->claims_seen = k->events_seen;
 	k->accounts_changed = false;
 	k->last_events_want = want;
-	chan_put(store_chan(k->store), TO_STORE_ACCOUNTS, a);
+	chan_put(main_chan(k), TO_STORE_ACCOUNTS, a);
 }
 
 /* ---- connections ---- */
@@ -674,6 +682,61 @@ static void post_demand(struct core *k)
 	chan_put(claimer_chan(k->claimer), TO_CLAIMER_DEMAND, d);
 }
 
+static uint32_t str_hash(const char *s, char end)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (; s && *s && *s != end; s++)
+		h = (h ^ (uint8_t)*s) * 16777619u;
+	return h;
+}
+
+/* Which lane writes a result or a report.  A report goes where the result
+ * it answers went, by remote id: in one lane the result is written first, or
+ * in the same statement.  Written side by side on two lanes, neither
+ * transaction would see the other and the report would wait for
+ * smspool.rematch_reports() (the other parts of a multipart message can
+ * still land there: their ids differ). */
+static int lane_of_result(const struct core *k, const struct msg *m)
+{
+	if (m->outcome == MSG_SENT && m->remote_ids && *m->remote_ids)
+		return (int)(str_hash(m->remote_ids, '\x1f') % (uint32_t)k->nlanes);
+	return (int)((uint64_t)m->id % (uint64_t)k->nlanes);
+}
+
+static void post_results(struct core *k)
+{
+	struct msg_list *l[WRITE_CONNECTIONS_MAX] = {0};
+	struct msg *m;
+	while ((m = msg_list_pop(&k->results))) {
+		int i = lane_of_result(k, m);
+		if (!l[i])
+			l[i] = xcalloc(1, sizeof *l[i]);
+		msg_list_push(l[i], m);
+	}
+	for (int i = 0; i < k->nlanes; i++)
+		if (l[i])
+			chan_put(store_chan(k->lanes[i]), TO_STORE_RESULTS, l[i]);
+}
+
+static void post_reports(struct core *k)
+{
+	struct report *head[WRITE_CONNECTIONS_MAX] = {0}, **tail[WRITE_CONNECTIONS_MAX];
+	for (int i = 0; i < k->nlanes; i++)
+		tail[i] = &head[i];
+	for (struct report *r = k->rep_head, *next; r; r = next) {
+		next = r->next;
+		r->next = NULL;
+		int i = (int)(str_hash(r->remote_id, '\0') % (uint32_t)k->nlanes);
+		*tail[i] = r;
+		tail[i] = &r->next;
+	}
+	k->rep_head = NULL;
+	k->rep_tail = &k->rep_head;
+	for (int i = 0; i < k->nlanes; i++)
+		if (head[i])
+			chan_put(store_chan(k->lanes[i]), TO_STORE_REPORTS, head[i]);
+}
+
 static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct core *k = arg;
@@ -681,37 +744,30 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	for (struct conn *c = k->conns; c; c = c->next)
 		if (c->pending.len)
 			dispatch(c);
-	if (k->results.len) {
-		struct msg_list *l = xmalloc(sizeof *l);
-		*l = k->results;
-		memset(&k->results, 0, sizeof k->results);
-		chan_put(store_chan(k->store), TO_STORE_RESULTS, l);
-	}
-	if (k->rep_head) {
-		chan_put(store_chan(k->store), TO_STORE_REPORTS, k->rep_head);
-		k->rep_head = NULL;
-		k->rep_tail = &k->rep_head;
-	}
+	if (k->results.len)
+		post_results(k);
+	if (k->rep_head)
+		post_reports(k);
 	if (k->inb_head) {
-		chan_put(store_chan(k->store), TO_STORE_INBOUND, k->inb_head);
+		chan_put(main_chan(k), TO_STORE_INBOUND, k->inb_head);
 		k->inb_head = NULL;
 		k->inb_tail = &k->inb_head;
 	}
 	if (k->auth_head) {
-		chan_put(store_chan(k->store), TO_STORE_AUTH, k->auth_head);
+		chan_put(main_chan(k), TO_STORE_AUTH, k->auth_head);
 		k->auth_head = NULL;
 	}
 	if (k->sub_head) {
-		chan_put(store_chan(k->store), TO_STORE_SUBMIT, k->sub_head);
+		chan_put(main_chan(k), TO_STORE_SUBMIT, k->sub_head);
 		k->sub_head = NULL;
 		k->sub_tail = &k->sub_head;
 	}
 	if (k->done_head) {
-		chan_put(store_chan(k->store), TO_STORE_EVENTS_DONE, k->done_head);
+		chan_put(main_chan(k), TO_STORE_EVENTS_DONE, k->done_head);
 		k->done_head = NULL;
 	}
 	if (k->query_head) {
-		chan_put(store_chan(k->store), TO_STORE_QUERY, k->query_head);
+		chan_put(main_chan(k), TO_STORE_QUERY, k->query_head);
 		k->query_head = NULL;
 	}
 	if (!k->stop_sent) {
@@ -722,7 +778,14 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 	 * after the store has given back every claim of this instance. */
 	if (k->stopping && !k->conns && k->claimer_stopped && !k->stop_sent) {
 		k->stop_sent = true;
-		chan_put(store_chan(k->store), TO_STORE_STOP, NULL);
+		for (int i = 1; i < k->nlanes; i++)
+			chan_put(store_chan(k->lanes[i]), TO_STORE_STOP, NULL);
+	}
+	/* Lane 0 last: its stop gives back the claims still held, which must
+	 * not happen before the other lanes have written their results. */
+	if (k->stop_sent && !k->main_stop_sent && k->lanes_stopped == k->nlanes - 1) {
+		k->main_stop_sent = true;
+		chan_put(main_chan(k), TO_STORE_STOP, NULL);
 	}
 }
 
@@ -783,7 +846,10 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 			store_config_free(it->ptr);
 			break;
 		case TO_LOOP_STOPPED:
-			event_base_loopbreak(k->base);
+			if (it->ptr == k->lanes[0])
+				event_base_loopbreak(k->base);
+			k->lanes_stopped++;
+			wake(k);
 			break;
 		case TO_LOOP_CLAIMER_STOPPED:
 			k->claimer_stopped = true;
@@ -868,7 +934,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct core *k = arg;
 	if (sig == SIGHUP) {
 		log_info("daemon_reload", "instance=%s", k->cfg->instance);
-		chan_put(store_chan(k->store), TO_STORE_RELOAD, NULL);
+		chan_put(main_chan(k), TO_STORE_RELOAD, NULL);
 		return;
 	}
 	if (k->stopping) {
@@ -904,12 +970,21 @@ int spool_run(struct config *cfg)
 		abort();
 	chan_init(&k.from_store);
 	struct errbuf err;
-	k.store = store_start(cfg, &k.from_store, &err);
-	if (!k.store) {
-		log_error("daemon_start_failed", "error=\"%s\"", err.msg);
-		chan_destroy(&k.from_store);
-		event_base_free(k.base);
-		return 1;
+	k.nlanes = cfg->write_connections > 0 ? cfg->write_connections : 1;
+	for (int i = 0; i < k.nlanes; i++) {
+		k.lanes[i] = store_start(cfg, &k.from_store, i, &err);
+		if (!k.lanes[i]) {
+			log_error("daemon_start_failed", "error=\"%s\"", err.msg);
+			for (int j = i - 1; j >= 0; j--) {
+				chan_put(store_chan(k.lanes[j]), TO_STORE_STOP, NULL);
+				store_join(k.lanes[j]);
+			}
+			for (struct chan_item *it = chan_take_all(&k.from_store), *next; it; it = next)
+				next = it->next, free(it);
+			chan_destroy(&k.from_store);
+			event_base_free(k.base);
+			return 1;
+		}
 	}
 	k.claimer = claimer_start(cfg, &k.from_store);
 	log_info("daemon_started", "instance=%s pid=%d", cfg->instance, (int)getpid());
@@ -935,7 +1010,8 @@ int spool_run(struct config *cfg)
 		release_pending(c);
 		conn_free(c);
 	}
-	store_join(k.store);
+	for (int i = k.nlanes - 1; i >= 0; i--)
+		store_join(k.lanes[i]);
 	claimer_join(k.claimer);
 
 	for (struct chan_item *it = chan_take_all(&k.from_store), *next; it; it = next) {

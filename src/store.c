@@ -26,11 +26,14 @@ enum {
 	EXPIRE_MS = 60000,       /* ends waits for reports that never came */
 	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
 	WRITE_TRIES = 3,         /* a statement refused this often is given up */
+	LINGER_MS = 2,           /* a small batch waits this long for company */
+	LINGER_MAX = 200,        /* a batch this big goes at once */
 };
 
 struct store {
 	pthread_t thread;
 	const struct config *cfg;
+	int lane; /* 0: the main writer (see store.h); others write results and reports only */
 	struct chan in;
 	struct chan *out;
 	PGconn *pg;
@@ -41,6 +44,7 @@ struct store {
 	int inb_len;
 	struct report *rep_head, **rep_tail;
 	int rep_len;
+	uint64_t writes_since_ms; /* when the oldest unwritten result or report came */
 	struct store_conn_state **states;
 	int nstates;
 	int write_failures;
@@ -198,8 +202,12 @@ static int release_claims(PGconn *pg, const char *instance, bool never_sent, con
 	return 0;
 }
 
+static int prepare_all(PGconn *pg, struct errbuf *err);
+
 static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf *err)
 {
+	if (s->lane > 0)
+		return prepare_all(pg, err);
 	/* The instance lock: two live daemons must never share a name, since a
 	 * restarted daemon takes back every claim made under its name. */
 	const char *p1[] = {s->cfg->instance};
@@ -214,6 +222,19 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 		                  s->cfg->instance);
 	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events", err))
 		return -1;
+	if (prepare_all(pg, err))
+		return -1;
+	if (first) {
+		/* Whatever a dead predecessor of ours held is ours to send now. */
+		if (release_claims(pg, s->cfg->instance, false, "store_reclaim", err))
+			return -1;
+	}
+	return 0;
+}
+
+static int prepare_all(PGconn *pg, struct errbuf *err)
+{
+	PGresult *r;
 	for (size_t i = 0; i < ARRAY_LEN(prepared); i++) {
 		r = PQprepare(pg, prepared[i].name, prepared[i].sql, 0, NULL);
 		if (PQresultStatus(r) != PGRES_COMMAND_OK) {
@@ -233,17 +254,15 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 		}
 		PQclear(r);
 	}
-	if (first) {
-		/* Whatever a dead predecessor of ours held is ours to send now. */
-		if (release_claims(pg, s->cfg->instance, false, "store_reclaim", err))
-			return -1;
-	}
 	return 0;
 }
 
 static int store_connect(struct store *s, bool first, struct errbuf *err)
 {
-	PGconn *pg = pg_connect(s->cfg->database, "smspool", err);
+	char app[32] = "smspool";
+	if (s->lane > 0)
+		snprintf(app, sizeof app, "smspool-write%d", s->lane + 1);
+	PGconn *pg = pg_connect(s->cfg->database, app, err);
 	if (!pg)
 		return -1;
 	if (setup_session(s, pg, first, err)) {
@@ -251,7 +270,7 @@ static int store_connect(struct store *s, bool first, struct errbuf *err)
 		return -1;
 	}
 	s->pg = pg;
-	s->reload = true;
+	s->reload = s->lane == 0;
 	return 0;
 }
 
@@ -940,6 +959,8 @@ static void take_items(struct store *s)
 		switch (it->kind) {
 		case TO_STORE_RESULTS: {
 			struct msg_list *l = it->ptr;
+			if (!s->results.len && !s->rep_len)
+				s->writes_since_ms = now_mono_ms();
 			msg_list_concat(&s->results, l);
 			free(l);
 			break;
@@ -954,6 +975,8 @@ static void take_items(struct store *s)
 			}
 			break;
 		case TO_STORE_REPORTS:
+			if (!s->results.len && !s->rep_len)
+				s->writes_since_ms = now_mono_ms();
 			for (struct report *r = it->ptr, *nx; r; r = nx) {
 				nx = r->next;
 				r->next = NULL;
@@ -1025,25 +1048,23 @@ static void read_notifies(struct store *s)
 	}
 }
 
-/* One round of work while connected: returns -1 if the connection broke. */
-static int work(struct store *s)
+/* How long a small batch of results and reports should still wait: a
+ * result and the receipt that answers it come a moment apart, and one commit
+ * for both instead of two leaves the WAL to the applications' INSERTs.  Only
+ * while idle: a busy store batches by itself, since writes take longer than
+ * the linger. */
+static int linger_ms(struct store *s, uint64_t now)
 {
-	uint64_t now = now_mono_ms();
-	if (s->reload) {
-		struct errbuf err;
-		if (load_config(s, &err)) {
-			if (is_connection_error(s))
-				return -1;
-			log_error("store_config_failed", "error=\"%s\"", err.msg);
-		}
-		s->reload = false;
-	}
-	if ((s->results.len || s->rep_len) && write_results_reports(s))
-		return -1;
-	if (s->inb_len && write_inbound(s))
-		return -1;
-	if (s->nstates && write_states(s))
-		return -1;
+	if (s->stopping || s->results.len + s->rep_len >= LINGER_MAX)
+		return 0;
+	uint64_t until = s->writes_since_ms + LINGER_MS;
+	return until > now ? (int)(until - now) : 0;
+}
+
+/* The main writer's own duties: the server side, the heartbeat (which also
+ * matches late reports) and the end of report waits that ran out. */
+static int main_work(struct store *s, uint64_t now)
+{
 	if (server_work(s, now))
 		return -1;
 	if (now >= s->next_heartbeat_ms) {
@@ -1061,6 +1082,30 @@ static int work(struct store *s)
 			return -1;
 		s->next_expire_ms = now + EXPIRE_MS;
 	}
+	return 0;
+}
+
+/* One round of work while connected: returns -1 if the connection broke. */
+static int work(struct store *s)
+{
+	uint64_t now = now_mono_ms();
+	if (s->reload) {
+		struct errbuf err;
+		if (load_config(s, &err)) {
+			if (is_connection_error(s))
+				return -1;
+			log_error("store_config_failed", "error=\"%s\"", err.msg);
+		}
+		s->reload = false;
+	}
+	if ((s->results.len || s->rep_len) && !linger_ms(s, now) && write_results_reports(s))
+		return -1;
+	if (s->inb_len && write_inbound(s))
+		return -1;
+	if (s->nstates && write_states(s))
+		return -1;
+	if (s->lane == 0 && main_work(s, now))
+		return -1;
 	read_notifies(s);
 	return 0;
 }
@@ -1127,6 +1172,10 @@ static void *store_main(void *arg)
 		int timeout = POLL_MS;
 		if (pending_writes(s) || (s->wake_events && s->accounts))
 			timeout = 0;
+		int linger = linger_ms(s, now_mono_ms());
+		if (linger && !s->inb_len && !s->nstates && !s->auth_head && !s->sub_head && !s->done_head &&
+		    !s->query_head && !(s->wake_events && s->accounts))
+			timeout = linger;
 		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
 		                      {.fd = PQsocket(s->pg), .events = POLLIN}};
 		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
@@ -1134,20 +1183,21 @@ static void *store_main(void *arg)
 	}
 	if (pending_writes(s))
 		give_up_pending(s);
-	if (s->pg) {
+	if (s->pg && s->lane == 0) {
 		struct errbuf err;
 		if (release_claims(s->pg, s->cfg->instance, true, "store_release", &err))
 			log_warn("store_release_failed", "error=\"%s\"", err.msg);
 	}
 	disconnect(s);
-	chan_put(s->out, TO_LOOP_STOPPED, NULL);
+	chan_put(s->out, TO_LOOP_STOPPED, s);
 	return NULL;
 }
 
-struct store *store_start(const struct config *cfg, struct chan *to_loop, struct errbuf *err)
+struct store *store_start(const struct config *cfg, struct chan *to_loop, int lane, struct errbuf *err)
 {
 	struct store *s = xcalloc(1, sizeof *s);
 	s->cfg = cfg;
+	s->lane = lane;
 	s->out = to_loop;
 	s->inb_tail = &s->inb_head;
 	s->rep_tail = &s->rep_head;

@@ -130,10 +130,14 @@ void store_config_free(struct store_config *c);
 
 struct store;
 
-/* Connects, takes the instance lock, returns the claims a dead predecessor
- * with the same instance name left behind, and starts the thread.  NULL with
- * err set when the database cannot be used. */
-struct store *store_start(const struct config *cfg, struct chan *to_loop, struct errbuf *err);
+/* Connects and starts a store thread.  Lane 0 is the main writer: it takes
+ * the instance lock, gives back the claims a dead predecessor with the same
+ * instance name left behind, and writes everything.  Lanes 1.. only write
+ * results and reports, each on its own connection, so that the database
+ * works on several batches at once; they must stop before lane 0, whose
+ * stop gives back every claim still held.  NULL with err set when the
+ * database cannot be used. */
+struct store *store_start(const struct config *cfg, struct chan *to_loop, int lane, struct errbuf *err);
 struct chan *store_chan(struct store *s);
 /* Waits for the thread (after TO_STORE_STOP) and frees it. */
 void store_join(struct store *s);
