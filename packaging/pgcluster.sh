@@ -133,6 +133,10 @@ shared_buffers = '256MB'
 wal_buffers = '16MB'
 checkpoint_timeout = '15min'
 max_wal_size = '4GB'
+# full-page images after each checkpoint are most of the WAL of a busy
+# outbox; lz4 halves them for little CPU (sustained bench: last/first slice
+# 0.87 -> 0.92)
+wal_compression = 'lz4'
 synchronous_commit = on
 autovacuum_naptime = '10s'
 log_line_prefix = '%m [%p] %q%u@%d '
