@@ -543,6 +543,10 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	R[smspool_sustained_to_kannel_ratio]=$(ratio "${R[sustained_min_slice_msgs_per_s]}" "${R[kannel_delivered_msgs_per_s]}")
 [ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] && [ "$CEIL_A" != 0 ] &&
 	R[lifecycle_to_ceiling_ratio]=$(ratio "${R[lifecycle_delivered_msgs_per_s]}" "$CEIL_A")
+# the ceiling at the batch size the daemon's statements have under load
+# (a few hundred rows), beside the best one above
+[ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] && [ -n "${R[ceiling_lifecycle_b100]:-}" ] &&
+	R[lifecycle_to_ceiling_b100_ratio]=$(ratio "${R[lifecycle_delivered_msgs_per_s]}" "${R[ceiling_lifecycle_b100]}")
 {
 	echo
 	echo "smspool bench, BENCH_SCALE=$SCALE, $(nproc) cores, $(date -u +%FT%TZ), ${T_BENCH} s"
@@ -556,6 +560,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row lifecycle_sent_msgs_per_s "2  lifecycle $LIFE_N: to sent" msg/s "$CEIL_A" ""
 	row lifecycle_delivered_msgs_per_s "2  lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 15000 and >= 0.70 of ceiling"
 	row lifecycle_second_half_msgs_per_s "   second half of the run alone" msg/s "$CEIL_A" ""
+	row lifecycle_to_ceiling_b100_ratio "   lifecycle / ceiling in batches of 100" "" "" ""
 	row daemon_cpu_s_per_10k "   daemon CPU per 10,000 messages" s "" ""
 	row daemon_peak_rss_mb "   daemon peak RSS (VmHWM)" MB "" ""
 	row sustained_messages "2  sustained: messages delivered" msg "" "$SUST_N or ${SUST_MAX_S} s"
