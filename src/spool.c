@@ -405,10 +405,16 @@ static struct conn *find_conn(struct core *k, const char *name)
 	return NULL;
 }
 
+/* Server-side types (smpp-server, http-api) take messages in; they send none. */
+static bool conn_sends(const struct conn *c)
+{
+	return c->ops && c->ops->submit;
+}
+
 static bool conn_usable(const char *name, void *ctx)
 {
 	struct conn *c = find_conn(ctx, name);
-	return c && c->state == CONN_UP && !c->stopping;
+	return c && c->state == CONN_UP && !c->stopping && conn_sends(c);
 }
 
 static void dispatch(struct conn *c);
@@ -654,7 +660,7 @@ static void post_demand(struct core *k)
 	d->conns = xcalloc((size_t)n + 1, sizeof *d->conns);
 	size_t sig_len = 1;
 	for (struct conn *c = k->conns; c; c = c->next) {
-		if (k->stopping || c->stopping || c->state != CONN_UP)
+		if (k->stopping || c->stopping || c->state != CONN_UP || !conn_sends(c))
 			continue;
 		int room = 2 * c->window - c->inflight - c->unsettled - c->pending.len;
 		if (room > 0)
