@@ -20,24 +20,18 @@ END
 $$;
 COMMENT ON FUNCTION smspool.check_sending_connection(text, text) IS 'Internal: raises "<column>: connection ... cannot send" when the connection exists and its type lacks the send capability.';
 
-CREATE FUNCTION smspool.outbox_sending_connection() RETURNS trigger
+-- One trigger function for both tables; SECURITY DEFINER because an
+-- application that may insert into outbox need not read connection_types.
+CREATE FUNCTION smspool.sending_connection_check() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM smspool.check_sending_connection('outbox.connection', NEW.connection);
+	PERFORM smspool.check_sending_connection(TG_TABLE_NAME || '.connection', NEW.connection);
 	RETURN NEW;
 END
 $$;
 CREATE TRIGGER outbox_sending_connection BEFORE INSERT OR UPDATE OF connection ON smspool.outbox
 	FOR EACH ROW WHEN (NEW.connection IS NOT NULL)
-	EXECUTE FUNCTION smspool.outbox_sending_connection();
-
-CREATE FUNCTION smspool.routes_sending_connection() RETURNS trigger
-LANGUAGE plpgsql AS $$
-BEGIN
-	PERFORM smspool.check_sending_connection('routes.connection', NEW.connection);
-	RETURN NEW;
-END
-$$;
+	EXECUTE FUNCTION smspool.sending_connection_check();
 CREATE TRIGGER routes_sending_connection BEFORE INSERT OR UPDATE OF connection ON smspool.routes
 	FOR EACH ROW WHEN (NEW.connection IS NOT NULL)
-	EXECUTE FUNCTION smspool.routes_sending_connection();
+	EXECUTE FUNCTION smspool.sending_connection_check();
