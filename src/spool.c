@@ -688,14 +688,6 @@ static void post_demand(struct core *k)
 	chan_put(claimer_chan(k->claimer), TO_CLAIMER_DEMAND, d);
 }
 
-static uint32_t str_hash(const char *s, char end)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; s && *s && *s != end; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 /* Which lane writes a result or a report.  A report goes where the result
  * it answers went, by remote id: in one lane the result is written first, or
  * in the same statement.  Written side by side on two lanes, neither
@@ -705,7 +697,7 @@ static uint32_t str_hash(const char *s, char end)
 static int lane_of_result(const struct core *k, const struct msg *m)
 {
 	if (m->outcome == MSG_SENT && m->remote_ids && *m->remote_ids)
-		return (int)(str_hash(m->remote_ids, '\x1f') % (uint32_t)k->nlanes);
+		return (int)(fnv1a(FNV1A_INIT, m->remote_ids, strcspn(m->remote_ids, "\x1f")) % (uint32_t)k->nlanes);
 	return (int)((uint64_t)m->id % (uint64_t)k->nlanes);
 }
 
@@ -732,7 +724,9 @@ static void post_reports(struct core *k)
 	for (struct report *r = k->rep_head, *next; r; r = next) {
 		next = r->next;
 		r->next = NULL;
-		int i = (int)(str_hash(r->remote_id, '\0') % (uint32_t)k->nlanes);
+		int i = r->remote_id
+		            ? (int)(fnv1a(FNV1A_INIT, r->remote_id, strlen(r->remote_id)) % (uint32_t)k->nlanes)
+		            : 0;
 		*tail[i] = r;
 		tail[i] = &r->next;
 	}

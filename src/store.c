@@ -1110,10 +1110,15 @@ static int work(struct store *s)
 	return 0;
 }
 
+/* Work other than results and reports: it never lingers. */
+static bool other_writes(struct store *s)
+{
+	return s->inb_len || s->nstates || s->auth_head || s->sub_head || s->done_head || s->query_head;
+}
+
 static bool pending_writes(struct store *s)
 {
-	return s->results.len || s->rep_len || s->inb_len || s->nstates || s->auth_head || s->sub_head ||
-	       s->done_head || s->query_head;
+	return s->results.len || s->rep_len || other_writes(s);
 }
 
 static void give_up_pending(struct store *s)
@@ -1173,8 +1178,7 @@ static void *store_main(void *arg)
 		if (pending_writes(s) || (s->wake_events && s->accounts))
 			timeout = 0;
 		int linger = linger_ms(s, now_mono_ms());
-		if (linger && !s->inb_len && !s->nstates && !s->auth_head && !s->sub_head && !s->done_head &&
-		    !s->query_head && !(s->wake_events && s->accounts))
+		if (linger && !other_writes(s) && !(s->wake_events && s->accounts))
 			timeout = linger;
 		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
 		                      {.fd = PQsocket(s->pg), .events = POLLIN}};

@@ -24,6 +24,11 @@ void hex_encode(const uint8_t *in, size_t n, char *out);
  * number of octets, or -1 on odd length, a non-hex digit or overflow. */
 MUST_CHECK int hex_decode(const char *hex, uint8_t *out, size_t cap);
 
+/* FNV-1a over n bytes, continuing from h (FNV1A_INIT to start): for hash
+ * tables and for spreading keys over lanes, not for secrecy. */
+#define FNV1A_INIT 2166136261u
+uint32_t fnv1a(uint32_t h, const void *p, size_t n);
+
 /* Monotonic and wall clocks in milliseconds. */
 uint64_t now_mono_ms(void);
 int64_t now_wall_ms(void);

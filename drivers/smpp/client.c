@@ -568,10 +568,7 @@ static void session_bound(struct session *s)
 
 static unsigned id_hash(const char *s)
 {
-	unsigned h = 2166136261u;
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % ID_BUCKETS;
+	return fnv1a(FNV1A_INIT, s, strlen(s)) % ID_BUCKETS;
 }
 
 static bool id_known(struct client *cl, const char *id)

@@ -37,27 +37,16 @@ struct reasm {
 	struct reasm_msg *ready_head, *ready_tail;
 };
 
-static uint32_t reasm_hash_bytes(uint32_t h, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++) {
-		h ^= b[i];
-		h *= 16777619u; /* FNV-1a */
-	}
-	return h;
-}
-
 static uint32_t reasm_hash(const struct reasm_part *p)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = FNV1A_INIT;
 	uint8_t sep = 0, nums[4] = {(uint8_t)(p->ref >> 8), (uint8_t)p->ref, (uint8_t)p->total, 0};
 
-	h = reasm_hash_bytes(h, p->conn_id, strlen(p->conn_id));
-	h = reasm_hash_bytes(h, &sep, 1);
-	h = reasm_hash_bytes(h, p->originator, strlen(p->originator));
-	h = reasm_hash_bytes(h, &sep, 1);
-	return reasm_hash_bytes(h, nums, sizeof nums);
+	h = fnv1a(h, p->conn_id, strlen(p->conn_id));
+	h = fnv1a(h, &sep, 1);
+	h = fnv1a(h, p->originator, strlen(p->originator));
+	h = fnv1a(h, &sep, 1);
+	return fnv1a(h, nums, sizeof nums);
 }
 
 struct reasm *reasm_new(size_t max_sets, uint64_t timeout_ms)
