@@ -41,7 +41,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak
+.PHONY: all deps test-deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak
 all: $(BIN)
 
 $(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
@@ -98,19 +98,24 @@ fuzz-build: $(FUZZ_BIN)
 deps:
 	@sh packaging/install-deps.sh
 
+# Also the independent peers the tests start (Kannel, mail servers, ODBC
+# engines, Gammu, Prometheus, npm smpp): installed here, never by a test.
+test-deps:
+	@sh packaging/install-deps.sh --test
+
 # deps runs first and alone; the build is a second make so that pkg-config
 # is asked for flags only once the -dev packages are installed.
 run: deps
 	@$(MAKE) --no-print-directory all
 	@sh packaging/run.sh
 
-check: deps
+check: test-deps
 	@$(MAKE) --no-print-directory -j2 all unit fuzz-build
 	@sh tests/run.sh
 
 test: check
 
-bench: deps
+bench: test-deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run.sh
 
@@ -130,6 +135,6 @@ distclean: clean
 
 -include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)
 
-soak: deps
+soak: test-deps
 	@$(MAKE) --no-print-directory all
 	@bash tests/soak/run.sh

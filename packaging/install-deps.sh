@@ -1,7 +1,12 @@
 #!/bin/sh
 # Installs the Debian packages that smspool needs to build, run and test.
 #
-#   sh packaging/install-deps.sh        (what `make deps`, `make run`, `make check` call)
+#   sh packaging/install-deps.sh         build and run (what `make deps` and `make run` call)
+#   sh packaging/install-deps.sh --test  also every independent peer the tests start
+#                                        (what `make check` and .ci/run call); then the
+#                                        npm peers of tests/peers (tests/peers/install.sh)
+#
+# Tests never install anything themselves: a missing peer is a set-up failure.
 #
 # Checks with dpkg-query first: when everything is there it prints nothing and
 # exits 0 at once.  Runs `apt-get update` only when something is missing.
@@ -15,7 +20,27 @@ PKGS="build-essential pkg-config clang libpq-dev libevent-dev libjansson-dev
 libssl-dev libcurl4-openssl-dev libmicrohttpd-dev unixodbc-dev libserialport-dev
 libcmocka-dev postgresql-15 postgresql-15-pgtap
 libtap-parser-sourcehandler-pgtap-perl psmisc procps openssl
-clang-format valgrind curl python3"
+clang-format valgrind curl python3 libgmime-3.0-dev libsystemd-dev
+libprotobuf-c-dev protobuf-c-compiler libcbor-dev"
+
+# Independent peers the tests run privately on 127.0.0.1 or on ptys
+# (../shared/PEERS.md): Kannel, Node.js for npm smpp, Exim and Dovecot, the
+# ODBC engines, Gammu and smstools, Prometheus, Chromium, socat.  Node.js
+# and npm come from tests/peers/install.sh (some images ship a nodejs that
+# bundles npm and conflicts with Debian's).
+TEST_PKGS="kannel kannel-extras exim4-daemon-light dovecot-pop3d
+dovecot-imapd unixodbc odbc-postgresql libsqliteodbc sqlite3 mariadb-server
+mariadb-client odbc-mariadb gammu smstools prometheus chromium socat
+python3-serial"
+
+WITH_TESTS=0
+[ "${1:-}" = --test ] && WITH_TESTS=1
+[ "$WITH_TESTS" = 1 ] && PKGS="$PKGS $TEST_PKGS"
+
+peers() {
+	[ "$WITH_TESTS" = 1 ] || return 0
+	sh "$(dirname "$0")/../tests/peers/install.sh"
+}
 
 installed() {
 	[ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]
@@ -33,6 +58,7 @@ if ! installed postgresql-contrib-15 && ! installed postgresql-contrib; then
 fi
 
 if [ -z "$missing" ] && [ "$contrib_missing" = 0 ]; then
+	peers
 	exit 0
 fi
 
@@ -78,5 +104,9 @@ trap 'exit 130' INT TERM
 apt-get install -y -q --no-install-recommends $missing
 
 echo "install-deps: done"
+# Debian starts a service's stock instance only where policy-rc.d allows it; a
+# machine that had none when we installed may still run them after a reboot.
+# Tests never use those instances: they start private ones on ports of their own.
+peers
 # A stock 15/main cluster, if one runs, is left alone: we never use it, and
 # the private cluster listens on a Unix socket of its own, port 5499.
