@@ -57,6 +57,10 @@ static int claimer_connect(struct claimer *c, struct errbuf *err)
 	PGconn *pg = pg_connect(c->cfg->database, "smspool-claim", err);
 	if (!pg)
 		return -1;
+	if (pg_daemon_session(pg, err)) {
+		PQfinish(pg);
+		return -1;
+	}
 	PGresult *r = PQprepare(pg, "claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)", 0, NULL);
 	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
 	if (!ok)

@@ -12,6 +12,7 @@
 
 #include "chan.h"
 #include "claimer.h"
+#include "codec/utf8.h"
 #include "driver.h"
 #include "log.h"
 #include "router.h"
@@ -19,8 +20,7 @@
 #include "util.h"
 
 enum {
-	NO_CONN_HOLD_S = 10, /* a message whose connections are all down waits this long */
-	DEMAND_MAX = 4000,   /* messages the loop asks for at most */
+	DEMAND_MAX = 4000, /* messages the loop asks for at most */
 	STOP_GRACE_MS = 15000,
 	STATS_MS = 10000,
 };
@@ -46,6 +46,7 @@ struct conn {
 
 struct core {
 	struct config *cfg;
+	int no_route_hold_s; /* smspool.config: a message whose connections are all down waits this long */
 	struct event_base *base;
 	struct chan from_store;
 	/* The writers (store.h): lanes[0] writes everything else too. */
@@ -183,8 +184,22 @@ void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
 	wake(c->core);
 }
 
+/* Replaces *p by a copy that is valid UTF-8 without control characters
+ * (see utf8_sanitize): what a peer sends reaches the database only so. */
+static void clean(char **p, unsigned flags)
+{
+	if (!*p)
+		return;
+	char *s = utf8_sanitize(*p, flags);
+	free(*p);
+	*p = s;
+}
+
 void core_complete(struct conn *c, struct msg *m)
 {
+	clean(&m->remote_ids, UTF8_KEEP_US);
+	clean(&m->error_code, 0);
+	clean(&m->error_text, 0);
 	c->inflight--;
 	if (c->inflight < 0) {
 		log_error("driver_contract", "conn=%s problem=\"completion without submit\"", c->name);
@@ -198,6 +213,12 @@ void core_complete(struct conn *c, struct msg *m)
 void core_received(struct conn *c, struct inbound *in, uint64_t token)
 {
 	struct core *k = c->core;
+	clean(&in->sender, 0);
+	clean(&in->recipient, 0);
+	clean(&in->body, UTF8_KEEP_NEWLINES);
+	clean(&in->payload, 0);
+	clean(&in->udh, 0);
+	clean(&in->encoding, 0);
 	free(in->conn);
 	in->conn = xstrdup(c->name);
 	in->conn_id = c->id;
@@ -212,6 +233,10 @@ void core_received(struct conn *c, struct inbound *in, uint64_t token)
 void core_report(struct conn *c, struct report *r, uint64_t token)
 {
 	struct core *k = c->core;
+	clean(&r->remote_id, 0);
+	clean(&r->state, 0);
+	clean(&r->error_code, 0);
+	clean(&r->text, 0);
 	free(r->conn);
 	r->conn = xstrdup(c->name);
 	r->conn_id = c->id;
@@ -237,8 +262,8 @@ void core_authenticate(struct conn *c, const char *account, const char *password
 	struct store_auth *a = xcalloc(1, sizeof *a);
 	a->conn_id = c->id;
 	a->token = token;
-	a->account = xstrdup(account ? account : "");
-	a->password = xstrdup(password ? password : "");
+	a->account = utf8_sanitize(account ? account : "", 0);
+	a->password = utf8_sanitize(password ? password : "", 0);
 	a->peer = peer_addr ? xstrdup(peer_addr) : NULL;
 	a->next = k->auth_head;
 	k->auth_head = a;
@@ -248,6 +273,13 @@ void core_authenticate(struct conn *c, const char *account, const char *password
 void core_submit(struct conn *c, struct submission *sub, uint64_t token)
 {
 	struct core *k = c->core;
+	clean(&sub->recipient, 0);
+	clean(&sub->sender, 0);
+	clean(&sub->body, UTF8_KEEP_NEWLINES);
+	clean(&sub->payload, 0);
+	clean(&sub->udh, 0);
+	clean(&sub->encoding, 0);
+	clean(&sub->client_ref, 0);
 	sub->conn_id = c->id;
 	sub->token = token;
 	sub->next = NULL;
@@ -473,7 +505,7 @@ static void route(struct core *k, struct msg *m)
 	int idx = router_pick(m, conn_usable, k, rnd32(k));
 	if (idx < 0) {
 		log_debug("route_unavailable", "id=%" PRId64 " first=%s", m->id, m->route[0].conn);
-		release(k, m, NO_CONN_HOLD_S);
+		release(k, m, k->no_route_hold_s);
 		return;
 	}
 	struct conn *c = find_conn(k, m->route[idx].conn);
@@ -620,6 +652,7 @@ static void apply_config(struct core *k, struct store_config *cfg)
 {
 	if (k->stopping)
 		return;
+	k->no_route_hold_s = cfg->no_route_hold_s;
 	for (struct conn *c = k->conns; c; c = c->next) {
 		if (c->stopping)
 			continue;
@@ -958,6 +991,7 @@ int spool_run(struct config *cfg)
 {
 	struct core k = {0};
 	k.cfg = cfg;
+	k.no_route_hold_s = 10;
 	k.inb_tail = &k.inb_head;
 	k.rep_tail = &k.rep_head;
 	k.sub_tail = &k.sub_head;

@@ -25,7 +25,6 @@ enum {
 	HEARTBEAT_MS = 5000,     /* smspool.daemons.heartbeat_at */
 	EXPIRE_MS = 60000,       /* ends waits for reports that never came */
 	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
-	WRITE_TRIES = 3,         /* a statement refused this often is given up */
 	LINGER_MS = 2,           /* a small batch waits this long for company */
 	LINGER_MAX = 200,        /* a batch this big goes at once */
 };
@@ -47,7 +46,8 @@ struct store {
 	uint64_t writes_since_ms; /* when the oldest unwritten result or report came */
 	struct store_conn_state **states;
 	int nstates;
-	int write_failures;
+	int write_limit;                              /* 0, or rows per statement while narrowing a refused row */
+	uint64_t write_backoff_ms, write_retry_at_ms; /* after a transient error */
 
 	/* Server side: authentications, submissions, account events. */
 	struct store_auth *auth_head;
@@ -126,6 +126,8 @@ static const struct {
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
+    {"config_hold", "SELECT coalesce(smspool.config_int('no_route_hold_s'), 10)"},
+    {"renew", "SELECT smspool.renew_leases($1)"},
     {"rematch", "SELECT smspool.rematch_reports()"},
     {"expire_waits", "SELECT smspool.expire_report_waits()"},
     {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
@@ -206,6 +208,8 @@ static int prepare_all(PGconn *pg, struct errbuf *err);
 
 static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf *err)
 {
+	if (pg_daemon_session(pg, err))
+		return -1;
 	if (s->lane > 0)
 		return prepare_all(pg, err);
 	/* The instance lock: two live daemons must never share a name, since a
@@ -315,6 +319,11 @@ static int load_config(struct store *s, struct errbuf *err)
 		json_decref(o);
 	}
 	PQclear(r);
+	c->no_route_hold_s = 10;
+	r = PQexecPrepared(s->pg, "config_hold", 0, NULL, NULL, NULL, 0);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		c->no_route_hold_s = atoi(PQgetvalue(r, 0, 0));
+	PQclear(r);
 	chan_put(s->out, TO_LOOP_CONFIG, c);
 	return 0;
 }
@@ -404,17 +413,75 @@ static void end_arrays(struct store *s, int n)
 		sbuf_arr_end(&s->a[i]);
 }
 
-/* Writes up to WRITE_MAX results and WRITE_MAX reports in one statement,
- * hence one transaction: a report and the result it answers commit
- * together.  Returns 0 when written (or given up), -1 on a lost connection. */
+/* Puts a batch back at the head of what is still to write, in order. */
+static void unwrite(struct store *s, struct msg_list *batch, struct report *reps, struct report *last, int nrep)
+{
+	msg_list_concat(batch, &s->results);
+	s->results = *batch;
+	if (reps) {
+		last->next = s->rep_head;
+		s->rep_head = reps;
+		if (!last->next)
+			s->rep_tail = &last->next;
+		s->rep_len += nrep;
+	}
+}
+
+/* A row that the database refused on its own: strip, step by step, what
+ * came from the peer until it fits (first the error code and text, then the
+ * remote ids).  A sent result is never thrown away: at worst it is written
+ * as sent without its ids, so that it is not sent again.  Returns false
+ * when nothing is left to strip. */
+static bool degrade_result(struct msg *m, const char *why)
+{
+	char note[320];
+	snprintf(note, sizeof note, "the store refused this result: %.200s", why);
+	if (m->error_code || (m->error_text && strncmp(m->error_text, "the store refused", 17) != 0)) {
+		free(m->error_code);
+		free(m->error_text);
+		m->error_code = NULL;
+		m->error_text = xstrdup(note);
+		return true;
+	}
+	if (m->remote_ids) {
+		free(m->remote_ids);
+		m->remote_ids = NULL;
+		return true;
+	}
+	return false;
+}
+
+static bool degrade_report(struct report *r)
+{
+	if (r->text || r->error_code) {
+		free(r->text);
+		free(r->error_code);
+		r->text = r->error_code = NULL;
+		return true;
+	}
+	return false;
+}
+
+/* Writes up to s->write_limit results and reports in one statement, hence
+ * one transaction: a report and the result it answers commit together.
+ * Nothing is ever dropped for an error of the database:
+ * - a lost connection, a read-only or stopping server: everything is kept
+ *   for after the reconnect (returns -1);
+ * - a transient error (deadlock, timeout, a lock held by an application,
+ *   disk full): everything is kept and tried again after a backoff;
+ * - a data error: the batch is halved until the one refused row is alone;
+ *   that row is then degraded (degrade_result/degrade_report) and written.
+ * Returns 0 otherwise. */
 static int write_results_reports(struct store *s)
 {
+	int limit = s->write_limit ? s->write_limit : WRITE_MAX;
 	struct msg_list batch = {0};
-	while (s->results.len && batch.len < WRITE_MAX)
+	while (s->results.len && batch.len < limit)
 		msg_list_push(&batch, msg_list_pop(&s->results));
+	int rep_limit = s->write_limit ? limit - batch.len : WRITE_MAX;
 	struct report *reps = s->rep_head, *last = NULL;
 	int nrep = 0;
-	for (struct report *r = s->rep_head; r && nrep < WRITE_MAX; r = r->next)
+	for (struct report *r = s->rep_head; r && nrep < rep_limit; r = r->next)
 		last = r, nrep++;
 	if (last) {
 		s->rep_head = last->next;
@@ -452,50 +519,84 @@ static int write_results_reports(struct store *s)
 		params[i + 1] = s->a[i].buf;
 	uint64_t t0 = now_mono_ms();
 	PGresult *r = PQexecPrepared(s->pg, "write", 14, params, NULL, NULL, 0);
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-	if (!ok) {
-		struct errbuf err;
-		pg_result_error(r, s->pg, &err);
+	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		PQclear(r);
-		if (is_connection_error(s)) {
-			/* Keep everything for after the reconnect. */
-			msg_list_concat(&batch, &s->results);
-			s->results = batch;
-			if (reps) {
-				last->next = s->rep_head;
-				s->rep_head = reps;
-				if (!last->next)
-					s->rep_tail = &last->next;
-				s->rep_len += nrep;
-			}
-			return -1;
-		}
-		log_error("store_write_failed", "results=%d reports=%d error=\"%s\"", batch.len, nrep, err.msg);
-		if (++s->write_failures < WRITE_TRIES) {
-			msg_list_concat(&batch, &s->results);
-			s->results = batch;
-			if (reps) {
-				last->next = s->rep_head;
-				s->rep_head = reps;
-				if (!last->next)
-					s->rep_tail = &last->next;
-				s->rep_len += nrep;
-			}
-			return 0;
-		}
-		/* Given up: the messages come back when their lease ends, the
-		 * reports are refused to the peer, which sends them again. */
-		log_error("store_write_dropped", "results=%d reports=%d", batch.len, nrep);
-		s->write_failures = 0;
+		s->write_backoff_ms = 0;
+		if (s->write_limit && batch.len + nrep <= 1)
+			s->write_limit = 0; /* the refused row is behind us */
+		log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
 		settle(s, &batch);
-		send_acks_reports(s, reps, false);
+		send_acks_reports(s, reps, true);
 		return 0;
 	}
+	struct errbuf err;
+	pg_result_error(r, s->pg, &err);
+	enum pg_error_kind kind = pg_error_kind(r, s->pg);
+	const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+	char sqlstate[8];
+	snprintf(sqlstate, sizeof sqlstate, "%s", state ? state : "");
 	PQclear(r);
-	s->write_failures = 0;
-	log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
+	if (kind == PG_ERR_RECONNECT) {
+		unwrite(s, &batch, reps, last, nrep);
+		log_warn("store_write_reconnect", "sqlstate=%s error=\"%s\"", sqlstate, err.msg);
+		return -1;
+	}
+	if (kind == PG_ERR_TRANSIENT) {
+		s->write_backoff_ms = s->write_backoff_ms ? s->write_backoff_ms * 2 : 100;
+		if (s->write_backoff_ms > RECONNECT_MAX_MS)
+			s->write_backoff_ms = RECONNECT_MAX_MS;
+		s->write_retry_at_ms = now_mono_ms() + s->write_backoff_ms;
+		log_warn("store_write_retry", "results=%d reports=%d sqlstate=%s retry_ms=%" PRIu64 " error=\"%s\"",
+		         batch.len, nrep, sqlstate, s->write_backoff_ms, err.msg);
+		unwrite(s, &batch, reps, last, nrep);
+		return 0;
+	}
+	/* A row locked by someone else (an application's long transaction):
+	 * narrow it down like a data error, then let that row wait at the end
+	 * of the line while the others are written. */
+	if (kind == PG_ERR_LOCKED && batch.len + nrep == 1) {
+		s->write_limit = 0;
+		log_warn("store_write_locked", "message=%" PRId64 " error=\"%s\"", batch.len ? batch.head->id : 0,
+		         err.msg);
+		if (!s->results.len && !s->rep_len) {
+			s->write_backoff_ms = RECONNECT_MAX_MS;
+			s->write_retry_at_ms = now_mono_ms() + s->write_backoff_ms;
+		}
+		msg_list_concat(&s->results, &batch);
+		if (reps) {
+			*s->rep_tail = reps;
+			s->rep_tail = &last->next;
+			s->rep_len += nrep;
+		}
+		return 0;
+	}
+	/* A data error: narrow it down to the row, then degrade that row. */
+	if (batch.len + nrep > 1) {
+		s->write_limit = (batch.len + nrep) / 2;
+		log_warn("store_write_split", "results=%d reports=%d next=%d sqlstate=%s error=\"%s\"", batch.len, nrep,
+		         s->write_limit, sqlstate, err.msg);
+		unwrite(s, &batch, reps, last, nrep);
+		return 0;
+	}
+	s->write_limit = 1;
+	bool again = batch.len ? degrade_result(batch.head, err.msg) : degrade_report(reps);
+	if (batch.len)
+		log_error("store_result_refused", "message=%" PRId64 " outcome=%s sqlstate=%s error=\"%s\" action=%s",
+		          batch.head->id, msg_outcome_name(batch.head->outcome), sqlstate, err.msg,
+		          again ? "degraded" : "given_up");
+	else
+		log_error("store_report_refused", "conn=%s sqlstate=%s error=\"%s\" action=%s", reps->conn, sqlstate,
+		          err.msg, again ? "degraded" : "refused_to_peer");
+	if (again) {
+		unwrite(s, &batch, reps, last, nrep);
+		return 0;
+	}
+	/* Nothing left to strip and still refused: cannot happen with the
+	 * schema as it is; the message returns when its lease ends and the
+	 * peer sends the report again. */
+	s->write_limit = 0;
 	settle(s, &batch);
-	send_acks_reports(s, reps, true);
+	send_acks_reports(s, reps, false);
 	return 0;
 }
 
@@ -595,6 +696,13 @@ static int heartbeat(struct store *s)
 	PQclear(r);
 	if (!ok)
 		return is_connection_error(s) ? -1 : 0;
+	/* What this daemon holds stays its own while it lives (see
+	 * smspool.renew_leases); lane 0 is the one that heartbeats. */
+	r = PQexecPrepared(s->pg, "renew", 1, params, NULL, NULL, 0);
+	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	PQclear(r);
+	if (!ok && is_connection_error(s))
+		return -1;
 	/* Receipts stored at the very moment another daemon committed their
 	 * message as sent are matched here (see smspool.rematch_reports). */
 	r = PQexecPrepared(s->pg, "rematch", 0, NULL, NULL, NULL, 0);
@@ -1098,7 +1206,8 @@ static int work(struct store *s)
 		}
 		s->reload = false;
 	}
-	if ((s->results.len || s->rep_len) && !linger_ms(s, now) && write_results_reports(s))
+	if ((s->results.len || s->rep_len) && !linger_ms(s, now) && now >= s->write_retry_at_ms &&
+	    write_results_reports(s))
 		return -1;
 	if (s->inb_len && write_inbound(s))
 		return -1;
@@ -1175,7 +1284,11 @@ static void *store_main(void *arg)
 		if (s->stopping && now_mono_ms() > stop_deadline)
 			break;
 		int timeout = POLL_MS;
-		if (pending_writes(s) || (s->wake_events && s->accounts))
+		uint64_t now = now_mono_ms();
+		bool backing_off = (s->results.len || s->rep_len) && now < s->write_retry_at_ms;
+		if (backing_off && s->write_retry_at_ms - now < (uint64_t)timeout)
+			timeout = (int)(s->write_retry_at_ms - now);
+		if ((pending_writes(s) && !backing_off) || other_writes(s) || (s->wake_events && s->accounts))
 			timeout = 0;
 		int linger = linger_ms(s, now_mono_ms());
 		if (linger && !other_writes(s) && !(s->wake_events && s->accounts))

@@ -125,6 +125,7 @@ struct store_conn_row {
 struct store_config {
 	int n;
 	struct store_conn_row *rows;
+	int no_route_hold_s; /* smspool.config no_route_hold_s */
 };
 void store_config_free(struct store_config *c);
 

@@ -2,6 +2,10 @@
 #include "codec/utf8.h"
 
 #include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "util.h"
 
 int utf8_decode_next(const char *s, size_t len, size_t *pos, uint32_t *cp)
 {
@@ -85,4 +89,41 @@ int utf8_validate(const char *s, size_t len, size_t *bad_at)
 		}
 	}
 	return 0;
+}
+
+static bool sanitize_keeps(uint32_t cp, unsigned flags)
+{
+	if (cp == '\n' || cp == '\r' || cp == '\t')
+		return flags & UTF8_KEEP_NEWLINES;
+	if (cp == 0x1F)
+		return flags & UTF8_KEEP_US;
+	return !(cp < 0x20 || cp == 0x7F || (cp >= 0x80 && cp <= 0x9F));
+}
+
+char *utf8_sanitize(const char *s, unsigned flags)
+{
+	if (!s)
+		return NULL;
+	size_t len = strlen(s), pos = 0, o = 0;
+	char *out = xmalloc(len * 4 + 1); /* each byte becomes at most "\xNN" */
+	while (pos < len) {
+		size_t at = pos;
+		uint32_t cp;
+		if (utf8_decode_next(s, len, &pos, &cp) < 0) {
+			static const char hex[] = "0123456789ABCDEF";
+			unsigned char b = (unsigned char)s[at];
+			out[o++] = '\\';
+			out[o++] = 'x';
+			out[o++] = hex[b >> 4];
+			out[o++] = hex[b & 15];
+			pos = at + 1;
+			continue;
+		}
+		if (sanitize_keeps(cp, flags)) {
+			memcpy(out + o, s + at, pos - at);
+			o += pos - at;
+		}
+	}
+	out[o] = 0;
+	return out;
 }

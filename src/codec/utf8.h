@@ -23,4 +23,18 @@ size_t utf8_encode(uint32_t cp, char *out);
  * error *bad_at (may be NULL) receives the offset of the bad sequence. */
 int utf8_validate(const char *s, size_t len, size_t *bad_at);
 
+/* What utf8_sanitize keeps of the control characters (C0, DEL and C1). */
+enum utf8_sanitize_flags {
+	UTF8_KEEP_NEWLINES = 1 << 0, /* CR, LF and TAB: message texts */
+	UTF8_KEEP_US = 1 << 1,       /* U+001F: the separator of joined remote ids */
+};
+
+/* Returns a new string (caller frees; NULL for NULL) that is valid UTF-8
+ * and safe to store and log: every byte of an invalid or truncated sequence
+ * becomes the four characters "\xNN" (a backslash, x and two hex digits),
+ * and control characters are dropped except those flags keep.  Strings that
+ * come from a peer pass through here before they reach the database, where
+ * one bad byte would fail a whole batch statement. */
+char *utf8_sanitize(const char *s, unsigned flags);
+
 #endif

@@ -6,8 +6,11 @@
 
 PGconn *pg_connect(const char *conninfo, const char *app_name, struct errbuf *err)
 {
-	const char *keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-	const char *vals[] = {conninfo, app_name, "10", NULL};
+	/* Keepalives: a database host that vanishes (a failover, a cut cable)
+	 * is noticed within about a minute instead of the kernel's two hours. */
+	const char *keys[] = {"dbname",          "application_name",    "connect_timeout",  "keepalives",
+	                      "keepalives_idle", "keepalives_interval", "keepalives_count", NULL};
+	const char *vals[] = {conninfo, app_name, "10", "1", "30", "10", "3", NULL};
 	PGconn *c = PQconnectdbParams(keys, vals, 1);
 	if (PQstatus(c) != CONNECTION_OK) {
 		char msg[256];
@@ -57,4 +60,38 @@ PGresult *pg_query(PGconn *c, const char *sql, int nparams, const char *const *p
 		return NULL;
 	}
 	return r;
+}
+
+enum pg_error_kind pg_sqlstate_kind(const char *st)
+{
+	if (!st || strlen(st) != 5)
+		return PG_ERR_TRANSIENT;
+	/* A read-only server (a standby after a failover) or one shutting down:
+	 * retrying here is pointless; a new connection may reach the primary
+	 * (multi-host conninfo with target_session_attrs=read-write). */
+	if (strncmp(st, "08", 2) == 0 || strcmp(st, "25006") == 0 || strcmp(st, "57P01") == 0 ||
+	    strcmp(st, "57P02") == 0 || strcmp(st, "57P03") == 0)
+		return PG_ERR_RECONNECT;
+	if (strcmp(st, "55P03") == 0)
+		return PG_ERR_LOCKED;
+	/* data exception, integrity violation, raise_exception from our own
+	 * functions: the same rows will be refused again */
+	if (strncmp(st, "22", 2) == 0 || strncmp(st, "23", 2) == 0 || strncmp(st, "P0", 2) == 0)
+		return PG_ERR_DATA;
+	return PG_ERR_TRANSIENT;
+}
+
+enum pg_error_kind pg_error_kind(const PGresult *r, PGconn *c)
+{
+	if (!c || PQstatus(c) != CONNECTION_OK)
+		return PG_ERR_RECONNECT;
+	return pg_sqlstate_kind(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
+}
+
+int pg_daemon_session(PGconn *c, struct errbuf *err)
+{
+	return pg_exec(c,
+	               "SET lock_timeout = '5s'; SET statement_timeout = '120s'; "
+	               "SET idle_in_transaction_session_timeout = '60s'",
+	               err);
 }

@@ -11,7 +11,9 @@
 //                   also listen with SMPP over TLS on another free port
 //   log             file that gets one JSON line per event (see ev below)
 //   accounts        {"system_id": "password"}; default {"smspool": "secret"}
-//   ids             "hex" (default) or "decimal": message_id in submit_sm_resp
+//   ids             "hex" (default) or "decimal": message_id in submit_sm_resp;
+//                   "poison": hex followed by the byte 0xFF (not UTF-8), as a
+//                   broken SMSC once answered (no receipts in that mode)
 //   receipts        {"delay_ms": 100, "stat": "DELIVRD",
 //                    "tlv": "alternate" | "all" | "none",  receipted_message_id
 //                                                           + message_state TLVs
@@ -330,6 +332,10 @@ function onSubmit(s, pdu) {
 		return;
 	}
 	log(leanRec(rec));
+	if (conf.ids === 'poison') {
+		s.send(pdu.response({ message_id: Buffer.concat([Buffer.from(id, 'ascii'), Buffer.from([0xff])]) }));
+		return;
+	}
 	s.send(pdu.response({ message_id: id }));
 	if (pdu.registered_delivery & 1) scheduleReceipt(s, pdu, id);
 }
