@@ -10,8 +10,11 @@
 #   sh packaging/pgcluster.sh dropdb NAME         drops NAME if it exists (disconnecting its users)
 #
 # Layout: var/pg/data (PGDATA), var/pg/run (Unix socket), var/pg/log (server log).
-# Socket only (listen_addresses=''), port 5499, superuser smspool with trust
-# authentication (only local users who can reach var/pg/run can connect).
+# Socket only (listen_addresses=''), port 5499, superuser smspool.  Peer
+# authentication: only the OS user who starts the cluster (and root) may
+# connect, as any database role; other local users are refused, though the
+# socket directory is world-reachable.  pg_hba.conf and pg_ident.conf are
+# written at every start, so an older cluster made with trust is closed too.
 # PostgreSQL refuses to run as root: as root, initdb and pg_ctl run as the
 # `postgres` OS user, which then owns var/pg.
 #
@@ -116,7 +119,7 @@ init_cluster() {
 		mkdir -p "$DATA"
 		chown postgres:postgres "$DATA"
 	fi
-	as_owner "$PGBIN/initdb" -D "$DATA" -U "$SUPERUSER" -A trust --encoding=UTF8 \
+	as_owner "$PGBIN/initdb" -D "$DATA" -U "$SUPERUSER" -A peer --encoding=UTF8 \
 		--locale="$locale" --no-instructions >"$PGDIR/initdb.log" 2>&1 || {
 		cat "$PGDIR/initdb.log" >&2
 		die "initdb failed"
@@ -144,6 +147,26 @@ log_min_messages = warning
 EOF
 }
 
+# Peer authentication mapped to the user who runs this script (and root):
+# each may connect as the superuser smspool or as its own name.
+write_auth() {
+	me=$(id -un)
+	echo '# smspool private cluster (packaging/pgcluster.sh): Unix socket only, and
+# only the OS users of pg_ident.conf map "smspool" (peer authentication).
+local all all peer map=smspool' | as_owner sh -c 'cat > "$1"' sh "$DATA/pg_hba.conf"
+	{
+		echo "# MAPNAME SYSTEM-USERNAME PG-USERNAME (written by packaging/pgcluster.sh start)"
+		# root, and the owner of the server processes (postgres when root
+		# starts it), whose own connections (dblink) come from that user
+		owner=$me
+		is_root && owner=postgres
+		for u in $(printf "%s\n" "$me" root "$owner" | sort -u); do
+			echo "smspool $u $SUPERUSER"
+			echo "smspool $u $u"
+		done
+	} | as_owner sh -c 'cat > "$1"' sh "$DATA/pg_ident.conf"
+}
+
 cmd_start() {
 	check_path
 	if running; then
@@ -152,6 +175,7 @@ cmd_start() {
 	fi
 	prepare_dirs
 	init_cluster
+	write_auth
 	# A leftover socket lock file from a killed server would stop the start.
 	if [ -f "$RUN/.s.PGSQL.$PORT.lock" ] && ! running; then
 		rm -f "$RUN/.s.PGSQL.$PORT.lock" "$RUN/.s.PGSQL.$PORT"

@@ -340,3 +340,44 @@ ALTER TABLE smspool.outbox VALIDATE CONSTRAINT "outbox.client_ref: at most 256 c
 ALTER TABLE smspool.outbox VALIDATE CONSTRAINT "outbox.body: at most 40000 characters";
 ALTER TABLE smspool.outbox VALIDATE CONSTRAINT "outbox.payload: at most 71400 hex digits";
 ALTER TABLE smspool.outbox VALIDATE CONSTRAINT "outbox.udh: at most 280 hex digits";
+
+-- Tenants: an application role that sees only its own messages, next to the
+-- all-seeing smspool_app.  Row-level security on outbox and reports; the
+-- policies call no function.  outbox.tenant is the inserting role
+-- (current_user, the login role a tenant connects as); a tenant cannot set
+-- it (no INSERT privilege on the column, and the policy checks it).
+DO $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'smspool_tenant') THEN
+		CREATE ROLE smspool_tenant NOLOGIN;
+	END IF;
+END
+$$;
+COMMENT ON ROLE smspool_tenant IS 'smspool application tenants: like smspool_app, but only their own messages: INSERT into outbox (tenant = the login role), SELECT their outbox rows and the reports of those, cancel their queued messages; no inbox, no views. Grant it to one login role per tenant.';
+
+ALTER TABLE smspool.outbox ADD COLUMN tenant text DEFAULT current_user;
+COMMENT ON COLUMN smspool.outbox.tenant IS 'The database role that inserted the message (current_user); a smspool_tenant member sees only its own rows.';
+
+ALTER TABLE smspool.outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE smspool.reports ENABLE ROW LEVEL SECURITY;
+-- Everyone who could see everything before still does (the table owner and
+-- superusers bypass row security anyway).
+CREATE POLICY outbox_all ON smspool.outbox TO smspool_app, smspool_admin, smspool_daemon USING (true) WITH CHECK (true);
+CREATE POLICY reports_all ON smspool.reports TO smspool_app, smspool_admin, smspool_daemon USING (true) WITH CHECK (true);
+CREATE POLICY outbox_tenant_read ON smspool.outbox FOR SELECT TO smspool_tenant USING (tenant = current_user);
+CREATE POLICY outbox_tenant_insert ON smspool.outbox FOR INSERT TO smspool_tenant WITH CHECK (tenant = current_user);
+-- a tenant may only cancel, and only its queued messages
+CREATE POLICY outbox_tenant_cancel ON smspool.outbox FOR UPDATE TO smspool_tenant
+	USING (tenant = current_user AND status = 'queued') WITH CHECK (tenant = current_user AND status = 'cancelled');
+CREATE POLICY reports_tenant_read ON smspool.reports FOR SELECT TO smspool_tenant
+	USING (message_id IN (SELECT o.id FROM smspool.outbox o WHERE o.tenant = current_user));
+
+GRANT USAGE ON SCHEMA smspool TO smspool_tenant;
+GRANT SELECT ON smspool.outbox, smspool.reports TO smspool_tenant;
+GRANT INSERT (recipient, body, sender, connection, priority, send_after, valid_until, want_report,
+	client_ref, encoding, payload, udh, flash, msg_class) ON smspool.outbox TO smspool_tenant;
+GRANT UPDATE (status) ON smspool.outbox TO smspool_tenant;
+GRANT SELECT ON smspool.config TO smspool_tenant;
+GRANT SELECT (name) ON smspool.connections TO smspool_tenant;
+GRANT EXECUTE ON FUNCTION smspool.sms_parts(text, text, text, text), smspool.sms_encoding(text),
+	smspool.config_int(text) TO smspool_tenant;

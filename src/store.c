@@ -61,7 +61,8 @@ struct store {
 
 	bool reload;   /* re-read the configuration */
 	bool stopping; /* TO_STORE_STOP received */
-	uint64_t next_heartbeat_ms, next_expire_ms;
+	uint64_t next_heartbeat_ms, next_expire_ms, next_renew_ms;
+	uint64_t lease_ms; /* smspool.config lease_s, read with the configuration */
 	struct sbuf a[16]; /* array parameters, reused */
 };
 
@@ -126,7 +127,8 @@ static const struct {
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
-    {"config_hold", "SELECT coalesce(smspool.config_int('no_route_hold_s'), 10)"},
+    {"config_hold", "SELECT coalesce(smspool.config_int('no_route_hold_s'), 10), "
+                    "coalesce(smspool.config_int('lease_s'), 60)"},
     {"renew", "SELECT smspool.renew_leases($1)"},
     {"rematch", "SELECT smspool.rematch_reports()"},
     {"expire_waits", "SELECT smspool.expire_report_waits()"},
@@ -321,8 +323,10 @@ static int load_config(struct store *s, struct errbuf *err)
 	PQclear(r);
 	c->no_route_hold_s = 10;
 	r = PQexecPrepared(s->pg, "config_hold", 0, NULL, NULL, NULL, 0);
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
 		c->no_route_hold_s = atoi(PQgetvalue(r, 0, 0));
+		s->lease_ms = (uint64_t)atoi(PQgetvalue(r, 0, 1)) * 1000;
+	}
 	PQclear(r);
 	chan_put(s->out, TO_LOOP_CONFIG, c);
 	return 0;
@@ -696,13 +700,6 @@ static int heartbeat(struct store *s)
 	PQclear(r);
 	if (!ok)
 		return is_connection_error(s) ? -1 : 0;
-	/* What this daemon holds stays its own while it lives (see
-	 * smspool.renew_leases); lane 0 is the one that heartbeats. */
-	r = PQexecPrepared(s->pg, "renew", 1, params, NULL, NULL, 0);
-	ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-	PQclear(r);
-	if (!ok && is_connection_error(s))
-		return -1;
 	/* Receipts stored at the very moment another daemon committed their
 	 * message as sent are matched here (see smspool.rematch_reports). */
 	r = PQexecPrepared(s->pg, "rematch", 0, NULL, NULL, NULL, 0);
@@ -1175,6 +1172,19 @@ static int main_work(struct store *s, uint64_t now)
 {
 	if (server_work(s, now))
 		return -1;
+	/* What this daemon holds stays its own while it lives: leases are
+	 * renewed three times per lease (smspool.renew_leases renews those
+	 * past half their time). */
+	if (now >= s->next_renew_ms) {
+		const char *p1[] = {s->cfg->instance};
+		PGresult *r = PQexecPrepared(s->pg, "renew", 1, p1, NULL, NULL, 0);
+		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+		PQclear(r);
+		if (!ok && is_connection_error(s))
+			return -1;
+		uint64_t every = (s->lease_ms ? s->lease_ms : 60000) / 3;
+		s->next_renew_ms = now + (every < 200 ? 200 : every);
+	}
 	if (now >= s->next_heartbeat_ms) {
 		if (heartbeat(s))
 			return -1;

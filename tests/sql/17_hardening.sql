@@ -2,7 +2,9 @@
 -- max_attempts, renewed leases, reused remote ids in one batch, bulk cancel,
 -- clearing send_after, length limits.
 BEGIN;
-SELECT plan(20);
+SELECT plan(29);
+-- pgTAP lives in schema smspool, found through "$user" only as smspool
+SET LOCAL search_path = smspool, public;
 
 DELETE FROM smspool.queue;
 INSERT INTO smspool.connections (name, type) VALUES ('ha', 'loopback');
@@ -73,6 +75,38 @@ SELECT throws_like($$INSERT INTO smspool.outbox (recipient, body, client_ref) VA
 UPDATE smspool.config SET value = '255' WHERE key = 'max_parts';
 SELECT throws_like($$INSERT INTO smspool.outbox (recipient, body) VALUES ('2006', repeat('é', 40001))$$,
 	'%outbox.body%', 'a body over the limit is refused');
+
+-- tenants see and cancel only their own messages
+CREATE ROLE tap_tenant1 LOGIN IN ROLE smspool_tenant;
+CREATE ROLE tap_tenant2 LOGIN IN ROLE smspool_tenant;
+SET ROLE tap_tenant1;
+INSERT INTO smspool.outbox (recipient, body, client_ref) VALUES ('3001', 'from t1', 'h-t1a'), ('3001', 'from t1', 'h-t1b');
+RESET ROLE;
+SET ROLE tap_tenant2;
+INSERT INTO smspool.outbox (recipient, body, client_ref) VALUES ('3002', 'from t2', 'h-t2');
+SELECT is((SELECT array_agg(client_ref ORDER BY client_ref) FROM smspool.outbox), ARRAY['h-t2'], 'a tenant sees only its own messages');
+SELECT throws_ok($$INSERT INTO smspool.outbox (recipient, body, tenant) VALUES ('3002', 'x', 'tap_tenant1')$$, '42501', NULL,
+	'a tenant cannot insert in another tenant''s name');
+UPDATE smspool.outbox SET status = 'cancelled' WHERE client_ref LIKE 'h-t1%';
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM smspool.outbox WHERE client_ref LIKE 'h-t1%' AND status = 'queued'), 2,
+	'a tenant cannot cancel another tenant''s messages');
+SELECT is((SELECT tenant FROM smspool.outbox WHERE client_ref = 'h-t2'), 'tap_tenant2', 'tenant is the inserting role');
+SET ROLE tap_tenant1;
+SELECT throws_ok($$UPDATE smspool.outbox SET status = 'sending' WHERE client_ref = 'h-t1a'$$, '42501', NULL,
+	'a tenant may not set any status but cancelled');
+UPDATE smspool.outbox SET status = 'cancelled' WHERE client_ref = 'h-t1a';
+RESET ROLE;
+SELECT is((SELECT status FROM smspool.outbox WHERE client_ref = 'h-t1a'), 'cancelled', 'a tenant cancels its own queued message');
+INSERT INTO smspool.reports (connection, remote_id, state, message_id)
+SELECT 'ha', 'rt-' || client_ref, 'delivered', id FROM smspool.outbox WHERE client_ref IN ('h-t1b', 'h-t2');
+SET ROLE tap_tenant1;
+SELECT is((SELECT array_agg(remote_id) FROM smspool.reports WHERE remote_id LIKE 'rt-%'), ARRAY['rt-h-t1b'], 'a tenant sees only the reports of its messages');
+SELECT throws_ok($$SELECT count(*) FROM smspool.inbox$$, '42501', NULL, 'a tenant has no inbox');
+RESET ROLE;
+SET ROLE smspool_app;
+SELECT is((SELECT count(*)::int FROM smspool.outbox WHERE client_ref LIKE 'h-t%'), 3, 'smspool_app still sees every message');
+RESET ROLE;
 
 SELECT * FROM finish();
 ROLLBACK;
