@@ -34,6 +34,7 @@ struct claimer {
 	bool wake; /* a NOTIFY or a full batch says: claim again now */
 	bool stopping;
 	uint64_t next_poll_ms;
+	uint64_t reconnect_at_ms; /* after a connection that could not claim */
 	struct sbuf conns;
 };
 
@@ -171,8 +172,11 @@ static int claim(struct claimer *c, int want)
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, c->pg, &err);
+		/* A read-only server (a standby after a failover): a new
+		 * connection may reach the primary. */
+		bool reconnect = pg_error_kind(r, c->pg) == PG_ERR_RECONNECT;
 		PQclear(r);
-		if (PQstatus(c->pg) != CONNECTION_OK)
+		if (reconnect)
 			return -1;
 		/* Wait for the next poll: a broken claim must not spin. */
 		c->wake = false;
@@ -223,8 +227,14 @@ static void *claimer_main(void *arg)
 			break;
 		if (!c->pg) {
 			struct errbuf err;
+			uint64_t t = now_mono_ms();
+			if (t < c->reconnect_at_ms) { /* the last connection was refused work: wait */
+				struct pollfd p = {.fd = chan_fd(&c->in), .events = POLLIN};
+				poll(&p, 1, (int)(c->reconnect_at_ms - t));
+				continue;
+			}
 			if (claimer_connect(c, &err) == 0) {
-				backoff = 100;
+				c->reconnect_at_ms = 0;
 			} else {
 				log_warn("store_claim_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
 				         err.msg);
@@ -239,9 +249,14 @@ static void *claimer_main(void *arg)
 		if (room > 0 && (c->wake || now >= c->next_poll_ms)) {
 			c->next_poll_ms = now + POLL_MS;
 			if (claim(c, room)) {
+				/* Connected, yet of no use (a read-only server): the
+				 * next connection waits, doubling up to 5 s. */
 				disconnect(c, PQerrorMessage(c->pg));
+				c->reconnect_at_ms = now_mono_ms() + backoff;
+				backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
 				continue;
 			}
+			backoff = 100;
 		}
 		if (read_notifies(c)) {
 			disconnect(c, PQerrorMessage(c->pg));

@@ -1262,16 +1262,24 @@ static void give_up_pending(struct store *s)
 static void *store_main(void *arg)
 {
 	struct store *s = arg;
-	uint64_t backoff = 100, stop_deadline = 0;
+	uint64_t backoff = 100, stop_deadline = 0, reconnect_at = 0;
 	for (;;) {
 		take_items(s);
 		if (s->stopping && !stop_deadline)
 			stop_deadline = now_mono_ms() + 10000;
 		if (!s->pg) {
 			struct errbuf err;
+			uint64_t t = now_mono_ms();
+			if (t < reconnect_at && !(s->stopping && t > stop_deadline)) {
+				/* the last connection could not write (a read-only
+				 * server): the next one waits, doubling up to 5 s */
+				struct pollfd p = {.fd = chan_fd(&s->in), .events = POLLIN};
+				poll(&p, 1, (int)(reconnect_at - t));
+				take_items(s);
+				continue;
+			}
 			if (store_connect(s, false, &err) == 0) {
 				log_info("store_reconnected", "instance=%s", s->cfg->instance);
-				backoff = 100;
 			} else {
 				log_warn("store_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
 				         err.msg);
@@ -1287,8 +1295,11 @@ static void *store_main(void *arg)
 		if (work(s)) {
 			log_warn("store_connection_lost", "error=\"%s\"", PQerrorMessage(s->pg));
 			disconnect(s);
+			reconnect_at = now_mono_ms() + backoff;
+			backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
 			continue;
 		}
+		backoff = 100;
 		if (s->stopping && !pending_writes(s))
 			break;
 		if (s->stopping && now_mono_ms() > stop_deadline)

@@ -2,7 +2,7 @@
 -- max_attempts, renewed leases, reused remote ids in one batch, bulk cancel,
 -- clearing send_after, length limits.
 BEGIN;
-SELECT plan(29);
+SELECT plan(30);
 -- pgTAP lives in schema smspool, found through "$user" only as smspool
 SET LOCAL search_path = smspool, public;
 
@@ -107,6 +107,17 @@ RESET ROLE;
 SET ROLE smspool_app;
 SELECT is((SELECT count(*)::int FROM smspool.outbox WHERE client_ref LIKE 'h-t%'), 3, 'smspool_app still sees every message');
 RESET ROLE;
+
+-- report_hourly filtered by hour goes through the index
+CREATE FUNCTION pg_temp.plan_of(p_sql text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; v text := '';
+BEGIN
+	SET LOCAL enable_seqscan = off;
+	FOR r IN EXECUTE 'EXPLAIN ' || p_sql LOOP v := v || r || E'\n'; END LOOP;
+	RETURN v;
+END $$;
+SELECT matches(pg_temp.plan_of($$SELECT * FROM smspool.report_hourly WHERE hour >= now() - interval '1 day'$$),
+	'outbox_hour_brin', 'report_hourly filtered by hour uses the hour index');
 
 SELECT * FROM finish();
 ROLLBACK;
