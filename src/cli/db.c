@@ -46,16 +46,25 @@ static int status(const struct config *cfg)
 		return 1;
 	struct errbuf err;
 	int v = migrate_current(c, &err);
-	PQfinish(c);
-	if (v < 0) {
+	int pending = v < 0 ? -1 : migrate_check(c, false, &err);
+	if (v < 0 || pending < 0) {
+		PQfinish(c);
 		fprintf(stderr, "smspool: %s\n", err.msg);
 		return 1;
 	}
 	printf("version=%d\nlatest=%d\n", v, migrate_latest());
-	for (const struct sql_migration *m = sql_migrations; m->name; m++)
-		if (m->version > v)
+	for (const struct sql_migration *m = sql_migrations; m->name; m++) {
+		char version[16];
+		snprintf(version, sizeof version, "%d", m->version);
+		const char *p1[] = {version};
+		PGresult *r =
+		    pg_query(c, "SELECT 1 FROM smspool.schema_migrations WHERE version = $1::int", 1, p1, &err);
+		if (!r || PQntuples(r) == 0) /* no table yet: everything is pending */
 			printf("pending=%s\n", m->name);
-	return v == migrate_latest() ? 0 : 3;
+		PQclear(r);
+	}
+	PQfinish(c);
+	return pending == 0 ? 0 : 3;
 }
 
 static int init(const struct config *cfg)

@@ -30,15 +30,16 @@ int cli_run(int argc, char **argv)
 	}
 	struct errbuf err;
 	int v = migrate_current(c, &err);
+	int pending = v < 0 ? -1 : migrate_check(c, false, &err);
 	PQfinish(c);
-	if (v < 0 || v < migrate_latest()) {
-		if (v < 0)
+	if (v < 0 || pending != 0) {
+		if (v < 0 || pending < 0)
 			log_error("daemon_start_failed", "error=\"%s\"", err.msg);
 		else
 			log_error("daemon_start_failed",
-			          "error=\"database schema is at version %d, this binary needs %d: run smspool db "
-			          "migrate\"",
-			          v, migrate_latest());
+			          "error=\"database schema is at version %d and lacks %d of this binary's "
+			          "migrations (up to %d): run smspool db migrate\"",
+			          v, pending, migrate_latest());
 		config_free(&cfg);
 		return 1;
 	}

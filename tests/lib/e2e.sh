@@ -18,7 +18,8 @@
 #
 # The private cluster must be running (tests/run.sh starts it).
 # E2E_MIGRATE=psql applies sql/*.sql with psql instead of `smspool db migrate`
-# (only for trying the tests while the migrator does not exist).
+# (only for trying the tests while the migrator does not exist); none leaves
+# the database empty.
 
 set -uo pipefail
 ulimit -c 0 2>/dev/null # a crashing daemon leaves no core file in the work tree
@@ -144,7 +145,9 @@ e2e_db() {
 	_dbs+=("$name")
 	SMSPOOL_DB=$(e2e_url "$name")
 	export SMSPOOL_DB
-	if [ "${E2E_MIGRATE:-}" = psql ]; then
+	if [ "${E2E_MIGRATE:-}" = none ]; then
+		: # an empty database: the test migrates it itself
+	elif [ "${E2E_MIGRATE:-}" = psql ]; then
 		local f
 		for f in "$E2E_ROOT"/sql/*.sql; do
 			out=$("$E2E_PSQL" -X -q -v ON_ERROR_STOP=1 -d "$SMSPOOL_DB" -f "$f" 2>&1) ||
