@@ -131,7 +131,7 @@ static const struct {
                     "coalesce(smspool.config_int('lease_s'), 60)"},
     {"renew", "SELECT smspool.renew_leases($1)"},
     {"rematch", "SELECT smspool.rematch_reports()"},
-    {"expire_waits", "SELECT smspool.expire_report_waits()"},
+    {"maintain", "SELECT smspool.maintain($1)"},
     {"heartbeat", "INSERT INTO smspool.daemons (instance, pid, host, started_at, heartbeat_at) "
                   "VALUES ($1, $2, $3, now(), now()) ON CONFLICT (instance) DO UPDATE "
                   "SET pid = EXCLUDED.pid, host = EXCLUDED.host, heartbeat_at = now()"},
@@ -1191,10 +1191,15 @@ static int main_work(struct store *s, uint64_t now)
 		s->next_heartbeat_ms = now + HEARTBEAT_MS;
 	}
 	if (now >= s->next_expire_ms) {
-		PGresult *r = PQexecPrepared(s->pg, "expire_waits", 0, NULL, NULL, NULL, 0);
+		/* smspool.maintain: one daemon at a time ends report waits,
+		 * drops stale account events and gone daemons, and deletes a
+		 * batch of what retention_days no longer keeps. */
+		const char *p1[] = {s->cfg->instance};
+		PGresult *r = PQexecPrepared(s->pg, "maintain", 1, p1, NULL, NULL, 0);
 		bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-		if (ok && atoi(PQgetvalue(r, 0, 0)) > 0)
-			log_info("store_report_wait_expired", "messages=%s", PQgetvalue(r, 0, 0));
+		if (ok && !PQgetisnull(r, 0, 0) &&
+		    strcmp(PQgetvalue(r, 0, 0), "report_waits=0 account_events=0 daemons=0 messages=0 inbox=0") != 0)
+			log_info("store_maintained", "%s", PQgetvalue(r, 0, 0));
 		PQclear(r);
 		if (!ok && is_connection_error(s))
 			return -1;
