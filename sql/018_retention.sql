@@ -141,3 +141,15 @@ REVOKE EXECUTE ON FUNCTION smspool.purge_batch(timestamptz, text, text, int), sm
 REVOKE EXECUTE ON PROCEDURE smspool.purge(timestamptz, text, text, int, bigint, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION smspool.purge_batch(timestamptz, text, text, int), smspool.maintain(text) TO smspool_daemon, smspool_admin;
 GRANT EXECUTE ON PROCEDURE smspool.purge(timestamptz, text, text, int, bigint, bigint) TO smspool_daemon, smspool_admin;
+
+-- Idempotency key: an application that retries an INSERT whose commit it
+-- did not see (a dropped connection) cannot send the message twice.  Unique
+-- per account (server-side submissions) or inserting role; only rows that
+-- carry a key are indexed, so the hot path pays nothing for the others.
+ALTER TABLE smspool.outbox ADD COLUMN idempotency_key text;
+ALTER TABLE smspool.outbox ADD CONSTRAINT "outbox.idempotency_key: at most 200 characters"
+	CHECK (char_length(idempotency_key) <= 200);
+COMMENT ON COLUMN smspool.outbox.idempotency_key IS 'Optional key of the application: a second INSERT with the same key by the same account (or, without account, the same role) fails with unique_violation (23505) on "outbox.idempotency_key: already used", or is skipped by INSERT ... ON CONFLICT DO NOTHING.';
+CREATE UNIQUE INDEX "outbox.idempotency_key: already used" ON smspool.outbox (coalesce(account, tenant, ''), idempotency_key)
+	WHERE idempotency_key IS NOT NULL;
+GRANT INSERT (idempotency_key) ON smspool.outbox TO smspool_app, smspool_tenant;

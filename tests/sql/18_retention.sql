@@ -1,7 +1,7 @@
 -- 018_retention: purge_batch by recipient / account / age, maintain()'s
 -- election and its clean-ups (account events TTL, gone daemons, retention).
 BEGIN;
-SELECT plan(14);
+SELECT plan(18);
 
 DELETE FROM smspool.queue;
 INSERT INTO smspool.connections (name, type) VALUES ('rt', 'loopback');
@@ -54,6 +54,17 @@ SELECT is((SELECT count(*)::int FROM smspool.account_events WHERE account = 'rt_
 SELECT is((SELECT array_agg(instance) FROM smspool.connection_state WHERE name = 'rt'), ARRAY['rt-live'], 'the gone daemon''s connection states go with it');
 
 SELECT throws_ok($$UPDATE smspool.config SET value = '-1' WHERE key = 'retention_days'$$, '23514', NULL, 'retention_days must be 0 or more');
+
+-- idempotency keys
+INSERT INTO smspool.outbox (recipient, body, idempotency_key) VALUES ('+4900009', 'once', 'order-1');
+SELECT throws_ok($$INSERT INTO smspool.outbox (recipient, body, idempotency_key) VALUES ('+4900009', 'once', 'order-1')$$, '23505',
+	NULL, 'a second INSERT with the same idempotency key fails');
+SELECT throws_like($$INSERT INTO smspool.outbox (recipient, body, idempotency_key) VALUES ('+4900009', 'once', 'order-1')$$,
+	'%outbox.idempotency_key: already used%', 'and the error names the key');
+INSERT INTO smspool.outbox (recipient, body, idempotency_key) VALUES ('+4900009', 'once', 'order-1') ON CONFLICT DO NOTHING;
+SELECT is((SELECT count(*)::int FROM smspool.outbox WHERE idempotency_key = 'order-1'), 1, 'ON CONFLICT DO NOTHING skips the retried INSERT');
+INSERT INTO smspool.outbox (recipient, body, idempotency_key, account) VALUES ('+4900009', 'once', 'order-1', 'rt_acct');
+SELECT is((SELECT count(*)::int FROM smspool.outbox WHERE idempotency_key = 'order-1'), 2, 'the same key of another account is another message');
 
 SELECT * FROM finish();
 ROLLBACK;
