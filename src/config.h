@@ -2,7 +2,8 @@
  * config: the daemon's own few settings (everything else is in database
  * tables).  Read from conf/smspool.conf (`key = value`, # comments) or the
  * file named by SMSPOOL_CONF; environment variables override the file:
- * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL, SMSPOOL_WRITE_CONNECTIONS.
+ * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL, SMSPOOL_WRITE_CONNECTIONS,
+ * SMSPOOL_METRICS_LISTEN.
  */
 #ifndef SMSPOOL_CONFIG_H
 #define SMSPOOL_CONFIG_H
@@ -18,6 +19,7 @@ struct config {
 	char *root;     /* the installation's top directory (bin/..) */
 	enum log_level log_level;
 	int write_connections; /* database connections writing results and reports */
+	char *metrics_listen;  /* "host:port" of /metrics, /health and the status page; NULL = off */
 };
 
 enum { WRITE_CONNECTIONS_MAX = 8 };
