@@ -9,7 +9,7 @@
 # naming the connection, while one cannot connect; a disabled connection is
 # intentionally down and keeps it 200.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 21
+plan 22
 
 command -v prometheus >/dev/null || bail "prometheus is not installed (make test-deps)"
 command -v promtool >/dev/null || bail "promtool is not installed (Debian prometheus, make test-deps)"
@@ -125,6 +125,29 @@ is "$(prom_query 'smspool_queue_depth')" 0 "queue_depth = 0 once everything is s
 ok "$(prom_query 'smspool_db_statement_seconds_count{statement="write"}' | cut -d. -f1) > 0" \
 	"write statements are timed"
 is "$(prom_query 'count(smspool_build_info{daemon="m1"})')" 1 "build_info names the instance"
+
+# Every query of the Grafana dashboard (variables set to "all") is valid
+# PromQL and finds series (unmatched reports excepted: every report matched).
+dash=$(python3 - "$E2E_ROOT/packaging/grafana-dashboard.json" "$PROM_PORT" <<'PY'
+import json, sys, urllib.parse, urllib.request
+d = json.load(open(sys.argv[1]))
+bad = []
+for p in d["panels"]:
+    for t in p["targets"]:
+        e = t["expr"].replace("$connection", ".*").replace("$job", ".*")
+        url = "http://127.0.0.1:%s/api/v1/query?%s" % (sys.argv[2], urllib.parse.urlencode({"query": e}))
+        try:
+            r = json.load(urllib.request.urlopen(url, timeout=5))
+        except Exception as x:
+            bad.append("%s: %s" % (p["title"], x)); continue
+        if r.get("status") != "success":
+            bad.append("%s: %s" % (p["title"], r.get("error")))
+        elif not r["data"]["result"] and "unmatched" not in e:
+            bad.append("%s: no series for %s" % (p["title"], e))
+print("; ".join(bad) if bad else "ok")
+PY
+)
+is "$dash" ok "every Grafana dashboard query is valid and finds its series"
 
 # A connection that cannot connect: 503 naming it; disabled: 200 again.
 dead=$(free_port)
