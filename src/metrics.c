@@ -358,7 +358,8 @@ void metrics_render(struct sbuf *out, const char *instance, const struct metrics
 		                  "Age of the cached database figures above (refreshed at most every few seconds).");
 		metrics_text_sample(out, "smspool_db_snapshot_age_seconds", "", db->age_s);
 	}
-	metrics_text_head(out, "smspool_build_info", "gauge", "The daemon's version and instance name, as label daemon (value 1).");
+	metrics_text_head(out, "smspool_build_info", "gauge",
+	                  "The daemon's version and instance name, as label daemon (value 1).");
 	sbuf_reset(&l);
 	sbuf_printf(&l, "version=\"%s\",daemon=\"", SMSPOOL_VERSION);
 	metrics_text_label(&l, instance);
