@@ -148,6 +148,9 @@ int config_load(struct config *cfg, struct errbuf *err)
 			return -1;
 	} else {
 		snprintf(path, sizeof path, "%s/conf/smspool.conf", cfg->root);
+		/* An installed binary (/usr/bin) has no conf/ beside it. */
+		if (access(path, F_OK) != 0 && access("/etc/smspool/smspool.conf", F_OK) == 0)
+			snprintf(path, sizeof path, "%s", "/etc/smspool/smspool.conf");
 		if (read_file(cfg, path, 0, err))
 			return -1;
 	}

@@ -1,7 +1,8 @@
 /*
  * config: the daemon's own few settings (everything else is in database
  * tables).  Read from conf/smspool.conf (`key = value`, # comments) or the
- * file named by SMSPOOL_CONF; environment variables override the file:
+ * file named by SMSPOOL_CONF (an installed binary without conf/ beside it
+ * reads /etc/smspool/smspool.conf); environment variables override the file:
  * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL, SMSPOOL_WRITE_CONNECTIONS,
  * SMSPOOL_METRICS_LISTEN.
  */
