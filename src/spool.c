@@ -18,6 +18,7 @@
 #include "notify.h"
 #include "ops_http.h"
 #include "router.h"
+#include "secrets.h"
 #include "store.h"
 #include "util.h"
 
@@ -544,7 +545,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 		goto broken;
 	}
 	c->conf = xcalloc(1, c->ops->conf_size ? c->ops->conf_size : 1);
-	if (settings_parse(c->ops->settings, row->settings, c->conf, &err))
+	if (secrets_settings_parse(c->ops->settings, row->settings, c->conf, &err))
 		goto broken;
 	if (c->ops->check && c->ops->check(c->conf, &err))
 		goto broken;

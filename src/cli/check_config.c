@@ -14,6 +14,7 @@
 #include "db/migrate.h"
 #include "db/pg.h"
 #include "driver.h"
+#include "secrets.h"
 #include "settings.h"
 
 enum {
@@ -48,7 +49,7 @@ static int check_connection(const char *name, const char *type, const char *sett
 	void *conf = calloc(1, ops->conf_size ? ops->conf_size : 1);
 	if (!conf)
 		abort();
-	int rc = settings_parse(ops->settings, settings, conf, &err);
+	int rc = secrets_settings_parse(ops->settings, settings, conf, &err);
 	if (rc == 0 && ops->check)
 		rc = ops->check(conf, &err);
 	settings_free(ops->settings, conf);

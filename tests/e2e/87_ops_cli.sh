@@ -6,7 +6,7 @@
 # connections are started, WATCHDOG=1 pings at half of WATCHDOG_USEC,
 # RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 17
+plan 20
 
 e2e_db smspool_e2e_opscli
 add_connection lo loopback '{}'
@@ -46,6 +46,24 @@ rc=$?
 is "$rc" 5 "a connection the daemon would refuse exits 5"
 like "$out" "error: connection badapi \(http-api, disabled\): settings.listen" "and names the connection and key"
 sql "DELETE FROM smspool.connections WHERE name = 'badapi'" || bail "DELETE failed"
+
+# A secret kept out of the table: "${NAME}" is read from the environment
+# when the connection starts (here the emulator's inbound text shows it).
+sql "INSERT INTO smspool.connections (name, type, settings) VALUES ('emumo', 'emulator',
+     '{\"mo_interval_ms\": 200, \"mo_text\": \"\${SMSPOOL_E2E_SECRET}\"}')" || bail "INSERT failed"
+out=$(env -u SMSPOOL_E2E_SECRET "$SMSPOOL_BIN" check-config --quiet 2>&1)
+rc=$?
+is "$rc" 5 "a secret reference to an unset variable is refused"
+like "$out" 'settings.mo_text: \$\{SMSPOOL_E2E_SECRET\}: the environment variable SMSPOOL_E2E_SECRET is not set' \
+	"naming the key and the variable"
+start_daemon s1 SMSPOOL_E2E_SECRET=from-the-environment
+if wait_for 30 "SELECT count(*) > 0 FROM smspool.inbox WHERE connection = 'emumo' AND body = 'from-the-environment'"; then
+	pass "the daemon reads the secret from its environment"
+else
+	fail "the daemon reads the secret from its environment" "$(sql "SELECT body FROM smspool.inbox LIMIT 3")"
+fi
+stop_daemon s1
+sql "DELETE FROM smspool.connections WHERE name = 'emumo'" || bail "DELETE failed"
 
 # sd_notify: a datagram socket standing in for systemd.
 sock="$E2E_TMP/notify.sock"
