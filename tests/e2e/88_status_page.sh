@@ -8,6 +8,7 @@
 # both daemons' heartbeats; a screenshot is kept in $E2E_TMP.  The page is
 # read-only (POST is refused) and carries no script.
 . "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/ops.sh"
 plan 14
 
 command -v chromium >/dev/null || bail "chromium is not installed (make test-deps)"
@@ -22,12 +23,7 @@ add_route emu
 start_daemon p1 SMSPOOL_METRICS_LISTEN=127.0.0.1:0
 start_daemon p2
 
-port=""
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/.*event=ops_http_listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "${DAEMON_LOG[p1]}" | tail -n 1)
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+port=$(ops_port p1)
 [ -n "$port" ] || bail "the daemon did not log ops_http_listening"
 URL="http://127.0.0.1:$port/"
 

@@ -9,13 +9,12 @@
 # naming the connection, while one cannot connect; a disabled connection is
 # intentionally down and keeps it 200.
 . "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/ops.sh"
 plan 22
 
 command -v prometheus >/dev/null || bail "prometheus is not installed (make test-deps)"
 command -v promtool >/dev/null || bail "promtool is not installed (Debian prometheus, make test-deps)"
 command -v curl >/dev/null || bail "curl is not installed"
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # prom_query 'PROMQL': the first sample's value, or empty.
 prom_query() {
@@ -43,23 +42,13 @@ add_connection lo loopback '{}'
 add_route emu
 start_daemon m1 SMSPOOL_METRICS_LISTEN=127.0.0.1:0
 
-port=""
-for _ in $(seq 1 100); do
-	port=$(sed -n 's/.*event=ops_http_listening addr=127\.0\.0\.1:\([0-9]*\).*/\1/p' "${DAEMON_LOG[m1]}" | tail -n 1)
-	[ -n "$port" ] && break
-	sleep 0.1
-done
+port=$(ops_port m1)
 [ -n "$port" ] || bail "the daemon did not log ops_http_listening"
 BASE="http://127.0.0.1:$port"
 diag "operations endpoint on $BASE"
 
 # Ready (connections started, both up): 200.
-code=""
-for _ in $(seq 1 100); do
-	code=$(curl -s -o "$E2E_TMP/health.json" -w '%{http_code}' --max-time 5 "$BASE/health")
-	[ "$code" = 200 ] && break
-	sleep 0.2
-done
+code=$(ops_wait_code "$BASE/health" 200 "$E2E_TMP/health.json")
 is "$code" 200 "/health is 200 once the daemon is ready with every connection up"
 like "$(cat "$E2E_TMP/health.json")" '"status": "ok"' "/health body says ok"
 
@@ -152,20 +141,11 @@ is "$dash" ok "every Grafana dashboard query is valid and finds its series"
 # A connection that cannot connect: 503 naming it; disabled: 200 again.
 dead=$(free_port)
 add_connection broken smpp "{\"host\": \"127.0.0.1\", \"port\": $dead, \"system_id\": \"x\", \"password\": \"y\"}"
-code=""
-for _ in $(seq 1 100); do
-	code=$(curl -s -o "$E2E_TMP/health.json" -w '%{http_code}' --max-time 5 "$BASE/health")
-	[ "$code" = 503 ] && break
-	sleep 0.2
-done
+code=$(ops_wait_code "$BASE/health" 503 "$E2E_TMP/health.json")
 is "$code" 503 "/health is 503 while an enabled connection cannot connect"
 like "$(cat "$E2E_TMP/health.json")" 'connection broken is (connecting|down)' "the 503 body names the connection and its state"
 sql "UPDATE smspool.connections SET enabled = false WHERE name = 'broken'" || bail "UPDATE failed"
-for _ in $(seq 1 100); do
-	code=$(curl -s -o "$E2E_TMP/health.json" -w '%{http_code}' --max-time 5 "$BASE/health")
-	[ "$code" = 200 ] && break
-	sleep 0.2
-done
+code=$(ops_wait_code "$BASE/health" 200 "$E2E_TMP/health.json")
 is "$code" 200 "/health is 200 again once that connection is disabled (intentionally down)"
 
 stop_daemon m1
