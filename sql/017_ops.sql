@@ -134,3 +134,21 @@ CREATE TRIGGER inbox_redirect AFTER INSERT ON smspool.inbox
 GRANT SELECT, INSERT, UPDATE, DELETE ON smspool.inbound_redirects TO smspool_admin;
 GRANT SELECT ON smspool.redirected TO smspool_admin, smspool_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON smspool.inbound_redirects, smspool.redirected TO smspool_daemon;
+
+---------------------------------------------------------------------------
+-- Status page and /metrics login (metrics_auth = admin): accounts with the
+-- admin flag, checked by admin_auth() with account_auth()'s rules.
+---------------------------------------------------------------------------
+ALTER TABLE smspool.accounts ADD COLUMN admin boolean NOT NULL DEFAULT false;
+COMMENT ON COLUMN smspool.accounts.admin IS 'true = may log in (HTTP basic auth) to the status page and /metrics of a daemon whose metrics_auth is admin. Grants nothing else.';
+GRANT SELECT (admin), INSERT (admin), UPDATE (admin) ON smspool.accounts TO smspool_admin;
+GRANT SELECT (admin) ON smspool.accounts TO smspool_daemon;
+
+CREATE FUNCTION smspool.admin_auth(p_system_id text, p_password text, p_peer text) RETURNS boolean
+LANGUAGE sql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+	SELECT coalesce((SELECT a.ok FROM smspool.account_auth(p_system_id, p_password, p_peer) a), false)
+	   AND coalesce((SELECT x.admin FROM smspool.accounts x WHERE x.system_id = p_system_id), false)
+$$;
+COMMENT ON FUNCTION smspool.admin_auth(text, text, text) IS 'Daemon: true when the account exists, the password matches, it is enabled, the peer is allowed (account_auth) and it has the admin flag.';
+REVOKE EXECUTE ON FUNCTION smspool.admin_auth(text, text, text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION smspool.admin_auth(text, text, text) TO smspool_daemon;

@@ -74,6 +74,17 @@ static int parse_metrics_listen(const char *val, char **out)
 	return 0;
 }
 
+static int parse_metrics_auth(const char *val, bool *out)
+{
+	if (strcmp(val, "none") == 0 || !*val)
+		*out = false;
+	else if (strcmp(val, "admin") == 0)
+		*out = true;
+	else
+		return -1;
+	return 0;
+}
+
 static int set_key(struct config *cfg, const char *key, const char *val, struct errbuf *err)
 {
 	if (strcmp(key, "database") == 0) {
@@ -97,6 +108,9 @@ static int set_key(struct config *cfg, const char *key, const char *val, struct 
 			return errbuf_set(err, "metrics_listen: must be host:port, [v6]:port or a port (got \"%s\")",
 			                  val);
 		}
+	} else if (strcmp(key, "metrics_auth") == 0) {
+		if (parse_metrics_auth(val, &cfg->metrics_auth))
+			return errbuf_set(err, "metrics_auth: must be none or admin (got \"%s\")", val);
 	} else {
 		return errbuf_set(err, "unknown key \"%s\"", key);
 	}
@@ -171,6 +185,8 @@ int config_load(struct config *cfg, struct errbuf *err)
 	if ((v = getenv("SMSPOOL_METRICS_LISTEN")) && *v && parse_metrics_listen(v, &cfg->metrics_listen))
 		return errbuf_set(err, "SMSPOOL_METRICS_LISTEN: must be host:port, [v6]:port or a port (got \"%s\")",
 		                  v);
+	if ((v = getenv("SMSPOOL_METRICS_AUTH")) && *v && parse_metrics_auth(v, &cfg->metrics_auth))
+		return errbuf_set(err, "SMSPOOL_METRICS_AUTH: must be none or admin (got \"%s\")", v);
 	if (!cfg->database) {
 		/* Keep in step with packaging/pgcluster.sh url. */
 		char url[PATH_MAX + 128];

@@ -4,10 +4,12 @@
  * file named by SMSPOOL_CONF (an installed binary without conf/ beside it
  * reads /etc/smspool/smspool.conf); environment variables override the file:
  * SMSPOOL_DB, SMSPOOL_INSTANCE, SMSPOOL_LOG_LEVEL, SMSPOOL_WRITE_CONNECTIONS,
- * SMSPOOL_METRICS_LISTEN.
+ * SMSPOOL_METRICS_LISTEN, SMSPOOL_METRICS_AUTH.
  */
 #ifndef SMSPOOL_CONFIG_H
 #define SMSPOOL_CONFIG_H
+
+#include <stdbool.h>
 
 #include "errbuf.h"
 #include "log.h"
@@ -21,6 +23,7 @@ struct config {
 	enum log_level log_level;
 	int write_connections; /* database connections writing results and reports */
 	char *metrics_listen;  /* "host:port" of /metrics, /health and the status page; NULL = off */
+	bool metrics_auth;     /* status page and /metrics need an admin account (basic auth) */
 };
 
 enum { WRITE_CONNECTIONS_MAX = 8 };

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "http/api_auth.h"
 #include "listen_addr.h"
 #include "log.h"
 #include "metrics.h"
@@ -23,12 +24,13 @@
 #include "status_page.h"
 #include "util.h"
 
-enum { PAGE_REFRESH_S = 5, MAX_CONNS = 256 };
+enum { PAGE_REFRESH_S = 5, MAX_CONNS = 256, AUTH_CACHE_MS = 60000 };
 
 struct ops_http {
 	const struct config *cfg;
 	struct MHD_Daemon *d;
 	struct ops_sql *sql;
+	struct http_api_cache *logins; /* successful admin logins (metrics_auth) */
 	char last_error[256];
 };
 
@@ -99,6 +101,41 @@ static unsigned health(struct ops_http *h, struct sbuf *out)
 	return ok ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
 }
 
+/* With metrics_auth = admin: a basic login of an account with the admin
+ * flag (smspool.admin_auth), remembered for a minute by the HTTP send API's
+ * login cache (keyed by a hash of account, password and peer). */
+static bool authorized(struct ops_http *h, struct MHD_Connection *mc)
+{
+	if (!h->cfg->metrics_auth)
+		return true;
+	char *user = NULL, *pass = NULL, peer[64] = "";
+	const char *authz = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (http_api_basic(authz, &user, &pass) != API_CRED_OK)
+		return false;
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+	if (sa && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
+	else if (sa && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+	uint8_t key[32];
+	http_api_cache_key(user, pass, peer, key);
+	uint64_t now = now_mono_ms();
+	bool ok = http_api_cache_get(h->logins, key, now) != NULL;
+	if (!ok && ops_sql_admin_auth(h->sql, user, pass, peer[0] ? peer : NULL)) {
+		struct account_info a = {.name = user};
+		http_api_cache_put(h->logins, key, &a, now, AUTH_CACHE_MS);
+		ok = true;
+	}
+	if (!ok) {
+		char q[100];
+		log_warn("ops_http_login_refused", "account=%s peer=%s", log_quote(user, q, sizeof q), peer);
+	}
+	free(user);
+	http_api_secret_free(pass);
+	return ok;
+}
+
 static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
                            const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
@@ -111,6 +148,12 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url
 		struct MHD_Response *r = MHD_create_response_from_buffer(body.len, body.buf, MHD_RESPMEM_MUST_COPY);
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 		rc = MHD_queue_response(mc, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		MHD_destroy_response(r);
+	} else if (strcmp(url, "/health") && !authorized(h, mc)) {
+		sbuf_adds(&body, "login required: an account with the admin flag\n");
+		struct MHD_Response *r = MHD_create_response_from_buffer(body.len, body.buf, MHD_RESPMEM_MUST_COPY);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Basic realm=\"smspool\"");
+		rc = MHD_queue_response(mc, MHD_HTTP_UNAUTHORIZED, r);
 		MHD_destroy_response(r);
 	} else if (strcmp(url, "/metrics") == 0) {
 		metrics_render(&body, h->cfg->instance, ops_sql_metrics(h->sql));
@@ -143,6 +186,7 @@ struct ops_http *ops_http_start(const struct config *cfg, struct errbuf *err)
 	struct ops_http *h = xcalloc(1, sizeof *h);
 	h->cfg = cfg;
 	h->sql = ops_sql_new(cfg->database);
+	h->logins = xcalloc(1, sizeof *h->logins);
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
@@ -154,13 +198,14 @@ struct ops_http *ops_http_start(const struct config *cfg, struct errbuf *err)
 		errbuf_set(err, "cannot listen on %s: %s", cfg->metrics_listen,
 		           h->last_error[0] ? h->last_error : strerror(errno));
 		ops_sql_free(h->sql);
+		free(h->logins);
 		free(h);
 		return NULL;
 	}
 	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	int real = pi && pi->port ? pi->port : port;
-	log_info("ops_http_listening", "addr=%s%s%s:%d paths=/,/metrics,/health", strchr(host, ':') ? "[" : "", host,
-	         strchr(host, ':') ? "]" : "", real);
+	log_info("ops_http_listening", "addr=%s%s%s:%d paths=/,/metrics,/health auth=%s", strchr(host, ':') ? "[" : "",
+	         host, strchr(host, ':') ? "]" : "", real, cfg->metrics_auth ? "admin" : "none");
 	return h;
 }
 
@@ -170,5 +215,7 @@ void ops_http_stop(struct ops_http *h)
 		return;
 	MHD_stop_daemon(h->d);
 	ops_sql_free(h->sql);
+	http_api_cache_clear(h->logins);
+	free(h->logins);
 	free(h);
 }

@@ -175,3 +175,15 @@ const struct ops_page_data *ops_sql_page(struct ops_sql *q)
 	}
 	return &q->page;
 }
+
+bool ops_sql_admin_auth(struct ops_sql *q, const char *user, const char *pass, const char *peer)
+{
+	char err[256];
+	if (!ensure(q, err, sizeof err))
+		return false;
+	const char *params[] = {user, pass, peer};
+	PGresult *r = PQexecParams(q->pg, "SELECT smspool.admin_auth($1, $2, $3)", 3, NULL, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 't';
+	PQclear(r);
+	return ok;
+}

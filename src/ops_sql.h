@@ -11,6 +11,7 @@
 #define SMSPOOL_OPS_SQL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "metrics.h"
@@ -37,5 +38,8 @@ void ops_sql_free(struct ops_sql *q);
 const struct metrics_db *ops_sql_metrics(struct ops_sql *q);
 /* The status page's figures, at most OPS_SQL_PAGE_MS old (borrowed). */
 const struct ops_page_data *ops_sql_page(struct ops_sql *q);
+/* True when smspool.admin_auth() accepts the login (peer may be NULL);
+ * false also when the database cannot be asked. */
+bool ops_sql_admin_auth(struct ops_sql *q, const char *user, const char *pass, const char *peer);
 
 #endif

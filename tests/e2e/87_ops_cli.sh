@@ -4,9 +4,12 @@
 # and the service manager protocol of a Type=notify unit spoken to a socket
 # of the test's own (NOTIFY_SOCKET, as systemd sets it): READY=1 once the
 # connections are started, WATCHDOG=1 pings at half of WATCHDOG_USEC,
-# RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.
+# RELOADING=1 then READY=1 on SIGHUP, STOPPING=1 on SIGTERM.  With
+# metrics_auth = admin the status page and /metrics want the login of an
+# account with the admin flag; /health stays open.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 20
+. "$(dirname "$0")/../lib/ops.sh"
+plan 24
 
 e2e_db smspool_e2e_opscli
 add_connection lo loopback '{}'
@@ -64,6 +67,20 @@ else
 fi
 stop_daemon s1
 sql "DELETE FROM smspool.connections WHERE name = 'emumo'" || bail "DELETE failed"
+
+# metrics_auth = admin
+sql "INSERT INTO smspool.accounts (system_id, password, admin) VALUES ('opsadm', 'pw-admin', true);
+     INSERT INTO smspool.accounts (system_id, password) VALUES ('opsapp', 'pw-app')" || bail "INSERT failed"
+start_daemon w1 SMSPOOL_METRICS_LISTEN=127.0.0.1:0 SMSPOOL_METRICS_AUTH=admin
+port=$(ops_port w1)
+[ -n "$port" ] || bail "the daemon did not log ops_http_listening"
+B="http://127.0.0.1:$port"
+code() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$@"; }
+is "$(code "$B/")$(code "$B/metrics")" 401401 "metrics_auth=admin: / and /metrics without a login are 401"
+is "$(code -u opsadm:pw-admin "$B/")$(code -u opsadm:pw-admin "$B/metrics")" 200200 "an admin account's login opens both"
+is "$(code -u opsapp:pw-app "$B/")$(code -u opsadm:wrong "$B/")" 401401 "an account without the flag, or a wrong password: 401"
+is "$(ops_wait_code "$B/health" 200 /dev/null)" 200 "/health needs no login"
+stop_daemon w1
 
 # sd_notify: a datagram socket standing in for systemd.
 sock="$E2E_TMP/notify.sock"

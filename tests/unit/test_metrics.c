@@ -245,6 +245,23 @@ static void config_metrics_listen(void **state)
 	assert_string_equal(cfg.metrics_listen, "127.0.0.1:1234");
 	config_free(&cfg);
 	unsetenv("SMSPOOL_METRICS_LISTEN");
+
+	/* metrics_auth: none (default) or admin. */
+	const char *auth[] = {"metrics_auth = admin\n", "metrics_auth = none\n", "metrics_auth = yes\n"};
+	for (int i = 0; i < 3; i++) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(auth[i], f);
+		fclose(f);
+		struct errbuf aerr = {""};
+		int rc = config_load(&cfg, &aerr);
+		assert_int_equal(rc, i == 2 ? -1 : 0);
+		if (i < 2)
+			assert_int_equal(cfg.metrics_auth, i == 0);
+		else
+			assert_non_null(strstr(aerr.msg, "metrics_auth: must be none or admin"));
+		config_free(&cfg);
+	}
 	unsetenv("SMSPOOL_CONF");
 	unlink(path);
 }

@@ -1,9 +1,10 @@
--- inbound_redirects: an inbound text forwarded as an outbox row linked to
+-- 017_ops. inbound_redirects: an inbound text forwarded as an outbox row linked to
 -- its origin (fixed number or the number the text starts with), the first
 -- rule by position, sender patterns, errors recorded without failing the
 -- inbound insert, binary texts and disabled rules ignored, loops stopped.
+-- admin_auth: the status page's login (accounts with the admin flag).
 BEGIN;
-SELECT plan(17);
+SELECT plan(22);
 
 INSERT INTO smspool.connections (name, type) VALUES ('rda', 'loopback'), ('rdb', 'loopback'), ('rdc', 'loopback');
 INSERT INTO smspool.inbound_redirects (position, connection, to_number, to_connection, keep_sender, sender_pattern)
@@ -70,6 +71,16 @@ SELECT throws_like($$INSERT INTO smspool.inbound_redirects (connection, sender_p
 SELECT throws_like($$INSERT INTO smspool.inbound_redirects (connection, to_number) VALUES ('rda', 'abc')$$,
 	'%inbound_redirects_to_number_format%', 'a to_number that is no number is refused');
 SELECT lives_ok($$DELETE FROM smspool.connections WHERE name = 'rdc'$$, 'deleting a connection deletes its rules (none here) without error');
+
+-- admin_auth
+INSERT INTO smspool.accounts (system_id, password, admin) VALUES ('opsadm', 'pw-admin', true);
+INSERT INTO smspool.accounts (system_id, password) VALUES ('opsapp', 'pw-app');
+SELECT is(smspool.admin_auth('opsadm', 'pw-admin', '127.0.0.1'), true, 'admin_auth: an admin account with its password');
+SELECT is(smspool.admin_auth('opsadm', 'wrong', '127.0.0.1'), false, 'admin_auth: a wrong password');
+SELECT is(smspool.admin_auth('opsapp', 'pw-app', '127.0.0.1'), false, 'admin_auth: an account without the admin flag');
+SELECT is(smspool.admin_auth('nobody', 'x', NULL), false, 'admin_auth: an unknown account');
+UPDATE smspool.accounts SET enabled = false WHERE system_id = 'opsadm';
+SELECT is(smspool.admin_auth('opsadm', 'pw-admin', NULL), false, 'admin_auth: a disabled admin account');
 
 SELECT * FROM finish();
 ROLLBACK;
