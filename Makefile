@@ -8,7 +8,7 @@
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 10
 CC ?= cc
-PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd
+PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libsystemd
 
 ifeq ($(SANITIZE),1)
 B := build-san
@@ -41,7 +41,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps test-deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak
+.PHONY: all deps test-deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak deb deb-check
 all: $(BIN)
 
 $(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
@@ -134,6 +134,15 @@ distclean: clean
 	rm -rf var
 
 -include $(shell find $(B) build-fuzz -name '*.d' 2>/dev/null)
+
+# The Debian package (plain dpkg-deb), and its install test: deb-check
+# installs it on this machine as root, runs the installed binary against the
+# private cluster and purges it (its own target: it changes the machine).
+deb: all
+	@sh packaging/deb.sh $(BIN)
+
+deb-check: deb
+	@bash tests/deb/install.sh
 
 soak: test-deps
 	@$(MAKE) --no-print-directory all

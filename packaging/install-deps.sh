@@ -31,7 +31,7 @@ libprotobuf-c-dev protobuf-c-compiler libcbor-dev"
 TEST_PKGS="kannel kannel-extras exim4-daemon-light dovecot-pop3d
 dovecot-imapd unixodbc odbc-postgresql libsqliteodbc sqlite3 mariadb-server
 mariadb-client odbc-mariadb gammu smstools prometheus chromium socat
-python3-serial"
+python3-serial systemd man-db"
 
 WITH_TESTS=0
 [ "${1:-}" = --test ] && WITH_TESTS=1

@@ -12,6 +12,7 @@
 #include "db/pg.h"
 #include "db/pg_values.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "sbuf.h"
 #include "store.h"
@@ -167,7 +168,7 @@ static int claim(struct claimer *c, int want)
 	char limit[16];
 	snprintf(limit, sizeof limit, "%d", want);
 	const char *params[] = {c->cfg->instance, c->conns.buf, limit};
-	uint64_t t0 = now_mono_ms();
+	uint64_t t0 = now_mono_ms(), t0_ns = metrics_now_ns();
 	PGresult *r = PQexecPrepared(c->pg, "claim", 3, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
@@ -187,6 +188,7 @@ static int claim(struct claimer *c, int want)
 	rows_to_msgs(r, &list);
 	PQclear(r);
 	int n = list.len;
+	metrics_stmt(METRICS_STMT_CLAIM, t0_ns, n);
 	if (n) {
 		struct msg_list *out = xmalloc(sizeof *out);
 		*out = list;
@@ -235,6 +237,8 @@ static void *claimer_main(void *arg)
 			}
 			if (claimer_connect(c, &err) == 0) {
 				c->reconnect_at_ms = 0;
+				if (backoff != 100 || c->claimed_total)
+					metrics_db_reconnect();
 			} else {
 				log_warn("store_claim_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
 				         err.msg);

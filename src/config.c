@@ -1,5 +1,6 @@
 /* config: see config.h. */
 #include "config.h"
+#include "listen_addr.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -53,6 +54,37 @@ static int parse_write_connections(const char *val, int *out)
 	return 0;
 }
 
+/* "host:port", "[v6]:port", or a bare port meaning loopback (127.0.0.1:port):
+ * the status page is read-only but not for the world by default. */
+static int parse_metrics_listen(const char *val, char **out)
+{
+	char addr[300];
+	if (strspn(val, "0123456789") == strlen(val) && *val)
+		snprintf(addr, sizeof addr, "127.0.0.1:%s", val);
+	else
+		snprintf(addr, sizeof addr, "%s", val);
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	char host[128];
+	int port;
+	if (listen_addr_parse(addr, &ss, &sl, host, sizeof host, &port))
+		return -1;
+	free(*out);
+	*out = xstrdup(addr);
+	return 0;
+}
+
+static int parse_metrics_auth(const char *val, bool *out)
+{
+	if (strcmp(val, "none") == 0 || !*val)
+		*out = false;
+	else if (strcmp(val, "admin") == 0)
+		*out = true;
+	else
+		return -1;
+	return 0;
+}
+
 static int set_key(struct config *cfg, const char *key, const char *val, struct errbuf *err)
 {
 	if (strcmp(key, "database") == 0) {
@@ -68,6 +100,17 @@ static int set_key(struct config *cfg, const char *key, const char *val, struct 
 		if (parse_write_connections(val, &cfg->write_connections))
 			return errbuf_set(err, "write_connections: must be 1 to %d (got \"%s\")", WRITE_CONNECTIONS_MAX,
 			                  val);
+	} else if (strcmp(key, "metrics_listen") == 0) {
+		if (!*val) {
+			free(cfg->metrics_listen);
+			cfg->metrics_listen = NULL;
+		} else if (parse_metrics_listen(val, &cfg->metrics_listen)) {
+			return errbuf_set(err, "metrics_listen: must be host:port, [v6]:port or a port (got \"%s\")",
+			                  val);
+		}
+	} else if (strcmp(key, "metrics_auth") == 0) {
+		if (parse_metrics_auth(val, &cfg->metrics_auth))
+			return errbuf_set(err, "metrics_auth: must be none or admin (got \"%s\")", val);
 	} else {
 		return errbuf_set(err, "unknown key \"%s\"", key);
 	}
@@ -119,6 +162,9 @@ int config_load(struct config *cfg, struct errbuf *err)
 			return -1;
 	} else {
 		snprintf(path, sizeof path, "%s/conf/smspool.conf", cfg->root);
+		/* An installed binary (/usr/bin) has no conf/ beside it. */
+		if (access(path, F_OK) != 0 && access("/etc/smspool/smspool.conf", F_OK) == 0)
+			snprintf(path, sizeof path, "%s", "/etc/smspool/smspool.conf");
 		if (read_file(cfg, path, 0, err))
 			return -1;
 	}
@@ -136,6 +182,11 @@ int config_load(struct config *cfg, struct errbuf *err)
 	if ((v = getenv("SMSPOOL_WRITE_CONNECTIONS")) && *v && parse_write_connections(v, &cfg->write_connections))
 		return errbuf_set(err, "SMSPOOL_WRITE_CONNECTIONS: must be 1 to %d (got \"%s\")", WRITE_CONNECTIONS_MAX,
 		                  v);
+	if ((v = getenv("SMSPOOL_METRICS_LISTEN")) && *v && parse_metrics_listen(v, &cfg->metrics_listen))
+		return errbuf_set(err, "SMSPOOL_METRICS_LISTEN: must be host:port, [v6]:port or a port (got \"%s\")",
+		                  v);
+	if ((v = getenv("SMSPOOL_METRICS_AUTH")) && *v && parse_metrics_auth(v, &cfg->metrics_auth))
+		return errbuf_set(err, "SMSPOOL_METRICS_AUTH: must be none or admin (got \"%s\")", v);
 	if (!cfg->database) {
 		/* Keep in step with packaging/pgcluster.sh url. */
 		char url[PATH_MAX + 128];
@@ -157,5 +208,6 @@ void config_free(struct config *cfg)
 	free(cfg->database);
 	free(cfg->instance);
 	free(cfg->root);
+	free(cfg->metrics_listen);
 	memset(cfg, 0, sizeof *cfg);
 }

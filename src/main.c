@@ -15,13 +15,14 @@ static const struct {
     {"status", cli_status, "connections, their state and queue depth"},
     {"split", cli_split, "[--encoding auto|gsm7|ucs2] TEXT: show how a text is split into parts"},
     {"decode", cli_decode, "smpp HEX: print a protocol data unit's fields"},
+    {"check-config", cli_check_config, "check the configuration, database, schema and connections"},
 };
 
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: smspool COMMAND [ARGS]   (smspool COMMAND --help for more)\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].help);
+		fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
 }
 
 int main(int argc, char **argv)

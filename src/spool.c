@@ -15,7 +15,11 @@
 #include "codec/utf8.h"
 #include "driver.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
+#include "ops_http.h"
 #include "router.h"
+#include "secrets.h"
 #include "store.h"
 #include "util.h"
 
@@ -41,6 +45,7 @@ struct conn {
 	int unsettled; /* completed, result not committed yet: still in the window */
 	struct msg_list pending;
 	struct store_conn_row *replacement; /* opened once this one has stopped */
+	struct metrics_conn *m;
 	struct conn *next;
 };
 
@@ -55,6 +60,7 @@ struct core {
 	bool main_stop_sent;
 	struct claimer *claimer;
 	bool claimer_stopped;
+	struct ops_http *ops;
 	struct event *chan_ev, *flush_ev, *stats_ev, *grace_ev, *sig_ev[4];
 	struct conn *conns;
 	uint64_t next_conn_id, rng;
@@ -179,6 +185,7 @@ void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
 	bool was_up = c->state == CONN_UP;
 	c->state = state;
 	post_state(c, state_names[state], detail);
+	metrics_conn_state(c->m, state, detail);
 	if (was_up && state != CONN_UP)
 		release_pending(c); /* they come back and fail over */
 	wake(c->core);
@@ -207,6 +214,7 @@ void core_complete(struct conn *c, struct msg *m)
 	}
 	if (m->slot_conn == c->id)
 		c->unsettled++;
+	metrics_conn_complete(c->m, m);
 	finish(c->core, m);
 }
 
@@ -227,6 +235,7 @@ void core_received(struct conn *c, struct inbound *in, uint64_t token)
 	*k->inb_tail = in;
 	k->inb_tail = &in->next;
 	k->stat_in++;
+	metrics_conn_inbound(c->m);
 	wake(k);
 }
 
@@ -245,6 +254,7 @@ void core_report(struct conn *c, struct report *r, uint64_t token)
 	*k->rep_tail = r;
 	k->rep_tail = &r->next;
 	k->stat_reports++;
+	metrics_conn_report(c->m);
 	wake(k);
 }
 
@@ -471,8 +481,10 @@ static void dispatch(struct conn *c)
 				double wait_ms = (1 - c->tokens) * 1000.0 / c->throughput + 1;
 				struct timeval tv = {(time_t)(wait_ms / 1000),
 				                     (suseconds_t)((long)wait_ms % 1000) * 1000};
-				if (!evtimer_pending(c->throttle_ev, NULL))
+				if (!evtimer_pending(c->throttle_ev, NULL)) {
 					evtimer_add(c->throttle_ev, &tv);
+					metrics_conn_rate_limited(c->m);
+				}
 				return;
 			}
 			c->tokens -= 1;
@@ -487,6 +499,7 @@ static void dispatch(struct conn *c)
 		m->conn_used = xstrdup(c->name);
 		c->inflight++;
 		m->slot_conn = c->id;
+		metrics_conn_submit(c->m, m);
 		c->ops->submit(c, m);
 	}
 }
@@ -552,6 +565,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 	c->type = xstrdup(row->type);
 	c->settings = xstrdup(row->settings);
 	c->throttle_ev = evtimer_new(k->base, throttle_cb, c);
+	c->m = metrics_conn_get(row->name, row->type);
 	conn_apply_limits(c, row);
 	c->next = k->conns;
 	k->conns = c;
@@ -563,7 +577,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 		goto broken;
 	}
 	c->conf = xcalloc(1, c->ops->conf_size ? c->ops->conf_size : 1);
-	if (settings_parse(c->ops->settings, row->settings, c->conf, &err))
+	if (secrets_settings_parse(c->ops->settings, row->settings, c->conf, &err))
 		goto broken;
 	if (c->ops->check && c->ops->check(c->conf, &err))
 		goto broken;
@@ -619,6 +633,7 @@ static void conn_free(struct conn *c)
 		log_error("driver_contract", "conn=%s problem=\"stopped with %d messages not completed\"", c->name,
 		          c->inflight);
 	event_free(c->throttle_ev);
+	metrics_conn_gone(c->m);
 	row_free(c->replacement);
 	free(c->name);
 	free(c->type);
@@ -774,9 +789,11 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct core *k = arg;
 	reap(k);
-	for (struct conn *c = k->conns; c; c = c->next)
+	for (struct conn *c = k->conns; c; c = c->next) {
 		if (c->pending.len)
 			dispatch(c);
+		metrics_conn_window(c->m, c->inflight + c->unsettled, c->window);
+	}
 	if (k->results.len)
 		post_results(k);
 	if (k->rep_head)
@@ -877,6 +894,7 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
 			store_config_free(it->ptr);
+			notify_ready(); /* the first time: database reached, connections started */
 			break;
 		case TO_LOOP_STOPPED:
 			if (it->ptr == k->lanes[0])
@@ -945,6 +963,7 @@ static void begin_stop(struct core *k)
 		return;
 	log_info("daemon_stopping", "instance=%s", k->cfg->instance);
 	k->stopping = true;
+	notify_stopping();
 	chan_put(claimer_chan(k->claimer), TO_CLAIMER_STOP, NULL);
 	struct timeval grace = {STOP_GRACE_MS / 1000, 0};
 	evtimer_add(k->grace_ev, &grace);
@@ -968,6 +987,7 @@ static void signal_cb(evutil_socket_t sig, short what, void *arg)
 	if (sig == SIGHUP) {
 		log_info("daemon_reload", "instance=%s", k->cfg->instance);
 		chan_put(main_chan(k), TO_STORE_RELOAD, NULL);
+		notify_reloading();
 		return;
 	}
 	if (k->stopping) {
@@ -1021,6 +1041,9 @@ int spool_run(struct config *cfg)
 		}
 	}
 	k.claimer = claimer_start(cfg, &k.from_store);
+	if (cfg->metrics_listen && !(k.ops = ops_http_start(cfg, &err)))
+		log_error("ops_http_listen_failed", "error=\"%s\"", err.msg);
+	notify_start(k.base);
 	log_info("daemon_started", "instance=%s pid=%d", cfg->instance, (int)getpid());
 	k.chan_ev = event_new(k.base, chan_fd(&k.from_store), EV_READ | EV_PERSIST, chan_cb, &k);
 	k.flush_ev = event_new(k.base, -1, 0, flush_cb, &k);
@@ -1047,6 +1070,8 @@ int spool_run(struct config *cfg)
 	for (int i = k.nlanes - 1; i >= 0; i--)
 		store_join(k.lanes[i]);
 	claimer_join(k.claimer);
+	ops_http_stop(k.ops);
+	notify_stop();
 
 	for (struct chan_item *it = chan_take_all(&k.from_store), *next; it; it = next) {
 		next = it->next;

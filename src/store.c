@@ -15,6 +15,7 @@
 #include "db/pg_values.h"
 #include "driver.h"
 #include "log.h"
+#include "metrics.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -521,10 +522,11 @@ static int write_results_reports(struct store *s)
 	const char *params[14] = {s->cfg->instance};
 	for (int i = 0; i < 13; i++)
 		params[i + 1] = s->a[i].buf;
-	uint64_t t0 = now_mono_ms();
+	uint64_t t0 = now_mono_ms(), t0_ns = metrics_now_ns();
 	PGresult *r = PQexecPrepared(s->pg, "write", 14, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		PQclear(r);
+		metrics_stmt(METRICS_STMT_WRITE, t0_ns, batch.len + nrep);
 		s->write_backoff_ms = 0;
 		if (s->write_limit && batch.len + nrep <= 1)
 			s->write_limit = 0; /* the refused row is behind us */
@@ -639,6 +641,7 @@ static int write_inbound(struct store *s)
 	const char *params[9];
 	for (int i = 0; i < 9; i++)
 		params[i] = s->a[i].buf;
+	uint64_t t0_ns = metrics_now_ns();
 	PGresult *r = PQexecPrepared(s->pg, "inbound", 9, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
@@ -659,6 +662,7 @@ static int write_inbound(struct store *s)
 		return 0;
 	}
 	PQclear(r);
+	metrics_stmt(METRICS_STMT_INBOUND, t0_ns, n);
 	log_debug("store_inbound", "messages=%d", n);
 	send_acks_inbound(s, list, true);
 	return 0;
@@ -1285,6 +1289,7 @@ static void *store_main(void *arg)
 			}
 			if (store_connect(s, false, &err) == 0) {
 				log_info("store_reconnected", "instance=%s", s->cfg->instance);
+				metrics_db_reconnect();
 			} else {
 				log_warn("store_reconnect_failed", "retry_ms=%" PRIu64 " error=\"%s\"", backoff,
 				         err.msg);

@@ -50,6 +50,7 @@
 #include "http/api_auth.h"
 #include "http/api_json.h"
 #include "http/api_req.h"
+#include "listen_addr.h"
 #include "log.h"
 #include "sbuf.h"
 #include "util.h"
@@ -93,40 +94,6 @@ static const struct setting api_settings[] = {
 };
 #undef O
 
-/* Parses "host:port" / "[v6]:port" (port 0..65535) numerically.  No I/O:
- * AI_NUMERICHOST never asks a resolver. */
-static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, char *host, size_t hcap,
-                        int *port)
-{
-	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	if (!colon || colon == listen || !colon[1])
-		return -1;
-	const char *h = listen;
-	size_t hl = (size_t)(colon - listen);
-	if (h[0] == '[') {
-		if (hl < 3 || h[hl - 1] != ']')
-			return -1;
-		h++;
-		hl -= 2;
-	}
-	if (hl >= hcap)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	long p = strtol(colon + 1, &end, 10);
-	if (*end || p < 0 || p > 65535)
-		return -1;
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	*port = (int)p;
-	return 0;
-}
-
 static int api_check(const void *p, struct errbuf *err)
 {
 	const struct api_conf *conf = p;
@@ -134,7 +101,7 @@ static int api_check(const void *p, struct errbuf *err)
 	socklen_t sl;
 	char host[128];
 	int port;
-	if (parse_listen(conf->listen, &ss, &sl, host, sizeof host, &port))
+	if (listen_addr_parse(conf->listen, &ss, &sl, host, sizeof host, &port))
 		return errbuf_set(err, "settings.listen: must be a numeric \"host:port\" (e.g. \"127.0.0.1:8081\", "
 		                       "port 0..65535)");
 	const char *b = conf->base_path;
@@ -750,7 +717,7 @@ static void api_listen(struct api *a)
 	socklen_t sl;
 	char host[128], detail[500];
 	int port;
-	if (parse_listen(conf->listen, &ss, &sl, host, sizeof host, &port))
+	if (listen_addr_parse(conf->listen, &ss, &sl, host, sizeof host, &port))
 		return; /* check() refused it already */
 	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)

@@ -10,7 +10,8 @@ int cli_run(int argc, char **argv);
 int cli_db(int argc, char **argv);
 int cli_send(int argc, char **argv);
 int cli_status(int argc, char **argv);
-int cli_split(int argc, char **argv);  /* src/cli/split.c */
-int cli_decode(int argc, char **argv); /* src/cli/decode.c */
+int cli_split(int argc, char **argv);        /* src/cli/split.c */
+int cli_decode(int argc, char **argv);       /* src/cli/decode.c */
+int cli_check_config(int argc, char **argv); /* src/cli/check_config.c */
 
 #endif
