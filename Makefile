@@ -8,7 +8,7 @@
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 10
 CC ?= cc
-PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libsystemd
+PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libprotobuf-c libsystemd
 
 ifeq ($(SANITIZE),1)
 B := build-san
@@ -34,7 +34,7 @@ LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 MAIN_SRC := src/main.c
 LIB_SRC := $(filter-out $(MAIN_SRC),$(wildcard src/*.c src/*/*.c drivers/*.c drivers/*/*.c))
-LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/sql_embedded.o
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/gen/sql_embedded.o $(B)/obj/gen/link.pb-c.o
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
@@ -66,6 +66,19 @@ $(B)/obj/gen/sql_embedded.o: $(B)/gen/sql_embedded.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+# The native link's frame schema, compiled by protoc-c (protobuf-c-compiler).
+# Generated code is not ours to warn about: -w for it alone.
+$(B)/gen/link.pb-c.c $(B)/gen/link.pb-c.h: drivers/link/link.proto
+	@mkdir -p $(B)/gen
+	protoc-c --proto_path=drivers/link --c_out=$(B)/gen $<
+
+$(B)/obj/gen/link.pb-c.o: $(B)/gen/link.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -w -c -o $@ $<
+
+# Everything that includes the generated header waits for it.
+$(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/src/main.o $(UNIT_BIN): | $(B)/gen/link.pb-c.h
+
 $(B)/tests/%: tests/unit/%.c $(B)/libsmspool.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libsmspool.a $(LDLIBS) -lcmocka
@@ -74,9 +87,9 @@ unit: $(UNIT_BIN)
 
 # libFuzzer targets: clang, ASan+UBSan.  The library is compiled once with
 # fuzzer instrumentation into build-fuzz/libsmspool.a; each target links it.
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Idrivers $(PKG_CFLAGS) \
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -Isrc -Idrivers -I$(B)/gen $(PKG_CFLAGS) \
 	-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -MMD -MP
-FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/gen/sql_embedded.o
+FUZZ_OBJ := $(LIB_SRC:%.c=build-fuzz/obj/%.o) build-fuzz/obj/gen/sql_embedded.o build-fuzz/obj/gen/link.pb-c.o
 
 build-fuzz/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -85,6 +98,12 @@ build-fuzz/obj/%.o: %.c
 build-fuzz/obj/gen/sql_embedded.o: $(B)/gen/sql_embedded.c
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+build-fuzz/obj/gen/link.pb-c.o: $(B)/gen/link.pb-c.c
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -w -c -o $@ $<
+
+$(LIB_SRC:%.c=build-fuzz/obj/%.o) $(FUZZ_BIN): | $(B)/gen/link.pb-c.h
 
 build-fuzz/libsmspool.a: $(FUZZ_OBJ)
 	@rm -f $@

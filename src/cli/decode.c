@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "link/frame.h"
 #include "smpp/pdu.h"
 #include "util.h"
 
@@ -57,8 +58,22 @@ static int decode_smpp(const uint8_t *buf, size_t len)
 	return status;
 }
 
+static int decode_link(const uint8_t *buf, size_t len)
+{
+	struct errbuf err;
+	link_frame_t *f = link_frame_decode(buf, len, LINK_MAX_FRAME_DEFAULT, &err);
+	if (!f) {
+		printf("error=%s\n", err.msg);
+		return 1;
+	}
+	link_frame_print(f, stdout);
+	link_frame_free(f);
+	return 0;
+}
+
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
+    {"link", "native link frame (length prefix and protobuf body)", decode_link},
 };
 
 static void decode_usage(FILE *f)
