@@ -12,5 +12,6 @@ int cli_send(int argc, char **argv);
 int cli_status(int argc, char **argv);
 int cli_split(int argc, char **argv);  /* src/cli/split.c */
 int cli_decode(int argc, char **argv); /* src/cli/decode.c */
+int cli_odbc(int argc, char **argv);   /* src/cli/odbc.c */
 
 #endif
