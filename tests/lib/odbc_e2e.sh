@@ -13,8 +13,8 @@
 # into the foreign row; a message routed to the connection and an inbound text
 # routed to its account land in sms_incoming; rows committed out of id order
 # are taken; hostile text is stored verbatim both ways; the foreign database
-# going away puts the connection down with a clear detail and it recovers by
-# itself; a daemon SIGKILLed between smspool's commit and the foreign update
+# going away, or a column missing, puts the connection down with a clear
+# detail and it recovers by itself; a daemon SIGKILLed between smspool's commit and the foreign update
 # neither loses nor duplicates a message.
 
 HOSTILE="Robert'); DROP TABLE sms_outgoing; -- \"q\" 😀 𝄞 Grüße ' OR '1'='1"
@@ -53,7 +53,7 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 19
+	plan 21
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
@@ -150,6 +150,19 @@ SQL
 	else
 		fail "the 30 rows of the outage delivered" "$(fsql "SELECT status, count(*) FROM sms_outgoing GROUP BY status")"
 	fi
+
+	# 4b. a column the statements need is missing, then back
+	fsql "ALTER TABLE sms_outgoing RENAME COLUMN body TO body_gone" >/dev/null || bail "rename column"
+	if wait_for 30 "SELECT coalesce(bool_or(state = 'down' AND detail LIKE '%take statement%body%'), false)
+	                FROM smspool.connection_state WHERE name = 'fdb'"; then
+		pass "a missing column puts the connection down, naming the statement and the column"
+	else
+		fail "a missing column puts the connection down" "$(sql "SELECT state, detail FROM smspool.connection_state")"
+	fi
+	diag "detail: $(sql "SELECT detail FROM smspool.connection_state WHERE name = 'fdb'")"
+	fsql "ALTER TABLE sms_outgoing RENAME COLUMN body_gone TO body" >/dev/null || bail "rename column back"
+	ok "$(wait_for 60 "SELECT coalesce(bool_or(state = 'up'), false) FROM smspool.connection_state WHERE name = 'fdb'" &&
+		echo 1 || echo 0)" "up again once the column is back"
 
 	# 5. SIGKILL between smspool's commit and the foreign update
 	fsql "INSERT INTO gate VALUES (1)" >/dev/null
