@@ -48,7 +48,7 @@ default-character-set=utf8mb4
 CNF
 	if [ "$(id -u)" = 0 ]; then
 		local p=$dir
-		while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null; p=$(dirname "$p"); done
+		while [ "$p" != / ]; do chmod o+x "$p" 2>/dev/null || true; p=$(dirname "$p"); done
 		chown -R mysql:mysql "$dir"
 	fi
 	if [ ! -d "$dir/data/mysql" ]; then
@@ -73,19 +73,19 @@ mariadb_sql() { # mariadb_sql "SQL" [DB]
 mariadb_stop() {
 	local i
 	[ -n "$MARIADB_PID" ] || return 0
-	kill -TERM "$MARIADB_PID" 2>/dev/null
+	kill -TERM "$MARIADB_PID" 2>/dev/null || true
 	for ((i = 0; i < 150; i++)); do
 		kill -0 "$MARIADB_PID" 2>/dev/null || break
 		sleep 0.2
 	done
-	kill -KILL "$MARIADB_PID" 2>/dev/null
-	wait "$MARIADB_PID" 2>/dev/null
+	kill -KILL "$MARIADB_PID" 2>/dev/null || true
+	wait "$MARIADB_PID" 2>/dev/null || true
 	MARIADB_PID=""
 }
 
 mariadb_kill() {
 	[ -n "$MARIADB_PID" ] || return 0
-	kill -KILL "$MARIADB_PID" 2>/dev/null
-	wait "$MARIADB_PID" 2>/dev/null
+	kill -KILL "$MARIADB_PID" 2>/dev/null || true
+	wait "$MARIADB_PID" 2>/dev/null || true
 	MARIADB_PID=""
 }
