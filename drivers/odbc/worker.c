@@ -9,6 +9,7 @@
  */
 #include "worker.h"
 
+#include <inttypes.h>
 #include <pthread.h>
 #include <sql.h>
 #include <sqlext.h>
@@ -253,6 +254,47 @@ static SQLRETURN bind_text(SQLHSTMT st, SQLUSMALLINT n, const char *v, SQLLEN *i
 	                        (SQLLEN)len, ind);
 }
 
+/* The text a parameter takes for op (NULL = SQL NULL). */
+static const char *op_text(const struct odbc_worker *w, const struct odbc_op *op, enum odbc_param p)
+{
+	switch (p) {
+	case ODBC_P_KEY:
+		return op->key;
+	case ODBC_P_STATUS:
+		return op->status;
+	case ODBC_P_ERROR:
+		return op->error;
+	case ODBC_P_SENDER:
+		return op->sender;
+	case ODBC_P_RECIPIENT:
+		return op->recipient;
+	case ODBC_P_BODY:
+		return op->body;
+	case ODBC_P_CONNECTION:
+		return w->plan->conn_name;
+	case ODBC_P_KIND:
+		return op->row_kind;
+	case ODBC_P_SMSPOOL_ID:
+	case ODBC_P_BATCH:
+	case ODBC_P_COUNT:
+		break;
+	}
+	return NULL;
+}
+
+static SQLSMALLINT param_type(const struct odbc_worker *w, enum odbc_param p)
+{
+	return p == ODBC_P_KEY && w->key_type ? w->key_type : SQL_VARCHAR;
+}
+
+static void exec_failed(SQLHSTMT st, const struct odbc_op *op, struct odbc_job *job, char sqlstate[6])
+{
+	const char *what = op->kind == ODBC_OP_INSERT  ? "insert statement"
+	                   : op->kind == ODBC_OP_TAKEN ? "taken statement"
+	                                               : "status statement";
+	diag(SQL_HANDLE_STMT, st, what, job->err, sizeof job->err, sqlstate);
+}
+
 /* Executes one operation with its statement (prepared on st). */
 static int exec_op(struct odbc_worker *w, SQLHSTMT st, const struct odbc_stmt *s, struct odbc_op *op,
                    struct odbc_job *job, char sqlstate[6])
@@ -263,40 +305,12 @@ static int exec_op(struct odbc_worker *w, SQLHSTMT st, const struct odbc_stmt *s
 	SQLFreeStmt(st, SQL_RESET_PARAMS);
 	for (int i = 0; i < s->nparams; i++) {
 		SQLUSMALLINT n = (SQLUSMALLINT)(i + 1);
-		SQLRETURN rc = SQL_SUCCESS;
-		switch ((enum odbc_param)s->param[i]) {
-		case ODBC_P_KEY:
-			rc = bind_text(st, n, op->key, &ind[i], w->key_type ? w->key_type : SQL_VARCHAR);
-			break;
-		case ODBC_P_SMSPOOL_ID:
+		enum odbc_param p = (enum odbc_param)s->param[i];
+		SQLRETURN rc;
+		if (p == ODBC_P_SMSPOOL_ID)
 			rc = SQLBindParameter(st, n, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0, &id, 0, &id_ind);
-			break;
-		case ODBC_P_STATUS:
-			rc = bind_text(st, n, op->status, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_ERROR:
-			rc = bind_text(st, n, op->error, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_SENDER:
-			rc = bind_text(st, n, op->sender, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_RECIPIENT:
-			rc = bind_text(st, n, op->recipient, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_BODY:
-			rc = bind_text(st, n, op->body, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_CONNECTION:
-			rc = bind_text(st, n, w->plan->conn_name, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_KIND:
-			rc = bind_text(st, n, op->row_kind, &ind[i], SQL_VARCHAR);
-			break;
-		case ODBC_P_BATCH:
-		case ODBC_P_COUNT:
-			rc = bind_text(st, n, NULL, &ind[i], SQL_VARCHAR);
-			break;
-		}
+		else
+			rc = bind_text(st, n, op_text(w, op, p), &ind[i], param_type(w, p));
 		if (!SQL_SUCCEEDED(rc)) {
 			diag(SQL_HANDLE_STMT, st, "bind", job->err, sizeof job->err, sqlstate);
 			return -1;
@@ -304,14 +318,84 @@ static int exec_op(struct odbc_worker *w, SQLHSTMT st, const struct odbc_stmt *s
 	}
 	SQLRETURN rc = SQLExecute(st);
 	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
-		const char *what = op->kind == ODBC_OP_INSERT  ? "insert statement"
-		                   : op->kind == ODBC_OP_TAKEN ? "taken statement"
-		                                               : "status statement";
-		diag(SQL_HANDLE_STMT, st, what, job->err, sizeof job->err, sqlstate);
+		exec_failed(st, op, job, sqlstate);
 		return -1;
 	}
 	SQLFreeStmt(st, SQL_CLOSE);
 	return 0;
+}
+
+/* Executes n operations of one kind in one SQLExecute with arrays of
+ * parameters (column-wise), which a driver may send in one round trip
+ * (MariaDB's bulk protocol).  A driver without parameter arrays gets them
+ * one by one. */
+static int exec_ops(struct odbc_worker *w, SQLHSTMT st, const struct odbc_stmt *s, struct odbc_op *ops, int n,
+                    struct odbc_job *job, char sqlstate[6])
+{
+	if (n == 1 || s->nparams == 0 ||
+	    !SQL_SUCCEEDED(SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)(intptr_t)n, 0))) {
+		for (int i = 0; i < n; i++)
+			if (exec_op(w, st, s, &ops[i], job, sqlstate))
+				return -1;
+		return 0;
+	}
+	int ret = -1;
+	void *bufs[ODBC_STMT_MAX_PARAMS] = {0};
+	SQLLEN *inds[ODBC_STMT_MAX_PARAMS] = {0};
+	SQLSetStmtAttr(st, SQL_ATTR_PARAM_BIND_TYPE, (SQLPOINTER)SQL_PARAM_BIND_BY_COLUMN, 0);
+	SQLFreeStmt(st, SQL_RESET_PARAMS);
+	for (int i = 0; i < s->nparams; i++) {
+		enum odbc_param p = (enum odbc_param)s->param[i];
+		SQLUSMALLINT pn = (SQLUSMALLINT)(i + 1);
+		inds[i] = xcalloc((size_t)n, sizeof(SQLLEN));
+		SQLRETURN rc;
+		if (p == ODBC_P_SMSPOOL_ID) {
+			int64_t *ids = xcalloc((size_t)n, sizeof *ids);
+			bufs[i] = ids;
+			for (int k = 0; k < n; k++) {
+				ids[k] = ops[k].smspool_id;
+				inds[i][k] = ops[k].smspool_id > 0 ? 0 : SQL_NULL_DATA;
+			}
+			rc = SQLBindParameter(st, pn, SQL_PARAM_INPUT, SQL_C_SBIGINT, SQL_BIGINT, 0, 0, ids,
+			                      sizeof *ids, inds[i]);
+		} else {
+			size_t width = 1;
+			for (int k = 0; k < n; k++) {
+				const char *v = op_text(w, &ops[k], p);
+				if (v && strlen(v) + 1 > width)
+					width = strlen(v) + 1;
+			}
+			char *buf = xcalloc((size_t)n, width);
+			bufs[i] = buf;
+			for (int k = 0; k < n; k++) {
+				const char *v = op_text(w, &ops[k], p);
+				inds[i][k] = v ? (SQLLEN)strlen(v) : SQL_NULL_DATA;
+				if (v)
+					memcpy(buf + (size_t)k * width, v, strlen(v) + 1);
+			}
+			SQLSMALLINT type = param_type(w, p);
+			SQLULEN size = type == SQL_VARCHAR ? width - 1 : 20;
+			rc = SQLBindParameter(st, pn, SQL_PARAM_INPUT, SQL_C_CHAR, type, size ? size : 1, 0, buf,
+			                      (SQLLEN)width, inds[i]);
+		}
+		if (!SQL_SUCCEEDED(rc)) {
+			diag(SQL_HANDLE_STMT, st, "bind", job->err, sizeof job->err, sqlstate);
+			goto out;
+		}
+	}
+	SQLRETURN rc = SQLExecute(st);
+	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+		exec_failed(st, &ops[0], job, sqlstate);
+		goto out;
+	}
+	SQLFreeStmt(st, SQL_CLOSE);
+	ret = 0;
+out:
+	SQLFreeStmt(st, SQL_RESET_PARAMS);
+	SQLSetStmtAttr(st, SQL_ATTR_PARAMSET_SIZE, (SQLPOINTER)1, 0);
+	for (int i = 0; i < s->nparams; i++)
+		free(bufs[i]), free(inds[i]);
+	return ret;
 }
 
 static const struct odbc_stmt *op_stmt(const struct odbc_plan *p, enum odbc_op_kind k)
@@ -345,8 +429,12 @@ static int run_ops(struct odbc_worker *w, struct odbc_job *job, int from, int to
 				goto out;
 			}
 		}
-		if (exec_op(w, st[op->kind], s, op, job, sqlstate))
+		int n = 1; /* the run of operations of the same kind */
+		while (i + n < to && job->ops[i + n].kind == op->kind)
+			n++;
+		if (exec_ops(w, st[op->kind], s, op, n, job, sqlstate))
 			goto out;
+		i += n - 1;
 	}
 	ret = 0;
 out:
@@ -436,7 +524,11 @@ static void *worker_main(void *arg)
 			for (int i = 0; i < job->nops; i++)
 				job->ops[i].result = -1;
 		} else {
+			uint64_t t0 = now_mono_ms();
 			run_job(w, job);
+			log_debug("odbc_job", "conn=%s kind=%s rows=%d ops=%d rc=%d ms=%" PRIu64, w->plan->conn_name,
+			          job->kind == ODBC_JOB_TAKE ? "take" : "write", job->nrows, job->nops, job->rc,
+			          now_mono_ms() - t0);
 		}
 		chan_put(w->out, 0, job);
 	}
