@@ -119,6 +119,7 @@ struct odbc {
 };
 
 static void odbc_enter(struct odbc *d, enum odbc_state s, const char *detail);
+static void maybe_stopped(struct odbc *d);
 
 /* An error of the foreign database: down, unless already down or stopping. */
 static void fail(struct odbc *d, const char *err)
@@ -406,13 +407,14 @@ static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, e
 	}
 	if (--d->answers_due == 0)
 		take_mark(d);
+	maybe_stopped(d); /* the last answer may be what a stop waits for */
 }
 
 /* ---- results from the worker ---- */
 
 static void maybe_stopped(struct odbc *d)
 {
-	if (d->state != ODBC_STOPPING || d->jobs_out > 0 || d->answers_due > 0)
+	if (d->state != ODBC_STOPPING || !d->w || d->jobs_out > 0 || d->answers_due > 0)
 		return;
 	if (d->take)
 		take_end(d, false);
