@@ -230,10 +230,11 @@ static void odbc_submit(struct conn *c, struct msg *m)
 
 static bool wants_state(const struct odbc_conf *conf, const char *state)
 {
-	size_t i;
-	json_t *v;
-	json_array_foreach(conf->status_updates, i,
-	                   v) if (json_is_string(v) && strcmp(json_string_value(v), state) == 0) return true;
+	for (size_t i = 0; i < json_array_size(conf->status_updates); i++) {
+		const char *v = json_string_value(json_array_get(conf->status_updates, i));
+		if (v && strcmp(v, state) == 0)
+			return true;
+	}
 	return false;
 }
 
