@@ -29,6 +29,7 @@ mariadb_sql "CREATE DATABASE app CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
 ENGINE=mariadb
 DIALECT=mariadb
 CONNSTR="Driver=$DRIVER;Server=127.0.0.1;Port=$MARIADB_PORT;Database=app;User=smspool;Password=odbc-pw;CHARSET=utf8mb4"
+NUL_EXPR="CONCAT('nul', CHAR(0), 'inside')"
 fsql() { mariadb_sql "$1" app | tr '\t' '|'; }
 fdb_down() { mariadb_stop; }
 fdb_up() { mariadb_start "$E2E_TMP/mariadb" || bail "could not restart MariaDB"; }

@@ -22,6 +22,7 @@ sock=$(sed 's/.*host=\([^ ]*\).*/\1/' <<<"$FURL")
 port=$(sed 's/.*port=\([^ ]*\).*/\1/' <<<"$FURL")
 user=$(sed 's/.*user=\([^ ]*\).*/\1/' <<<"$FURL")
 CONNSTR="Driver=$DRIVER;Servername=$sock;Port=$port;Database=$FDB;Username=$user;ClientEncoding=UTF8"
+NUL_SKIP="PostgreSQL text cannot hold a NUL"
 fsql() { "$E2E_PSQL" -X -A -t -q -v ON_ERROR_STOP=1 -d "$FURL" -c "$1"; }
 
 fdb_down() {

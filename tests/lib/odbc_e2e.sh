@@ -6,6 +6,7 @@
 #   CONNSTR               the ODBC connection string of the foreign database
 #   fsql "SQL"            runs SQL with the engine's own plain client; rows as a|b
 #   fdb_down / fdb_up     makes the foreign database go away / come back
+#   NUL_EXPR or NUL_SKIP  an SQL expression of a text with a NUL inside, or why none
 #
 # What it checks, all through the engine's own client on one side and
 # smspool's tables on the other: rows inserted into sms_outgoing are sent
@@ -53,7 +54,7 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 21
+	plan 23
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
@@ -102,6 +103,21 @@ SQL
 		"hostile text (quotes, DROP TABLE, 4-byte UTF-8) taken verbatim"
 	is "$(fsql "SELECT count(*) FROM sms_outgoing WHERE updated_at IS NOT NULL AND error IS NULL")" 21 \
 		"updated_at set, no error"
+
+	# 1b. a NUL inside a text (where the engine can store one): refused, marked failed
+	if [ -n "${NUL_EXPR:-}" ]; then
+		fsql "INSERT INTO sms_outgoing (recipient, body) VALUES ('+15550109998', $NUL_EXPR)" >/dev/null ||
+			bail "insert of a text with a NUL"
+		if fwait 30 "SELECT status FROM sms_outgoing WHERE recipient = '+15550109998'" failed; then
+			pass "a text with a NUL is marked failed, not cut short"
+		else
+			fail "a text with a NUL is marked failed"
+		fi
+		is "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient = '+15550109998'")" 0 "and never reaches the outbox"
+	else
+		skip "a text with a NUL is marked failed" "$NUL_SKIP"
+		skip "and never reaches the outbox" "$NUL_SKIP"
+	fi
 
 	# 2. rows committed out of id order: a higher id first, then a lower one
 	fsql "INSERT INTO sms_outgoing (id, recipient, body) VALUES (1000000, '+15550110002', 'higher id first')" >/dev/null
@@ -186,7 +202,7 @@ SQL
 		"each is marked with the id its first taking got"
 	is "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient LIKE '+155503%'")" 10 \
 		"taken again after the kill, yet one outbox row each (idempotency key)"
-	is "$(fsql "SELECT count(*) FROM sms_outgoing")" \
+	is "$(fsql "SELECT count(*) FROM sms_outgoing WHERE recipient <> '+15550109998'")" \
 		"$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'odbcapp'")" \
 		"as many outbox rows as foreign rows: none lost, none twice"
 
