@@ -31,6 +31,14 @@ DIALECT=mariadb
 CONNSTR="Driver=$DRIVER;Server=127.0.0.1;Port=$MARIADB_PORT;Database=app;User=smspool;Password=odbc-pw;CHARSET=utf8mb4"
 NUL_EXPR="CONCAT('nul', CHAR(0), 'inside')"
 fsql() { mariadb_sql "$1" app | tr '\t' '|'; }
+ftx_client() { mariadb --defaults-file="$MARIADB_DIR/my.cnf" -uroot --default-character-set=utf8mb4 -N -B app; }
+until_open() {
+	local end=$(($(now_ms) + $1 * 1000))
+	until [ "$(fsql "SELECT count(*) FROM information_schema.innodb_trx WHERE trx_rows_modified > 0")" = 1 ]; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
 fdb_down() { mariadb_stop; }
 fdb_up() { mariadb_start "$E2E_TMP/mariadb" || bail "could not restart MariaDB"; }
 

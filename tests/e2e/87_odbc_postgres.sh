@@ -25,6 +25,15 @@ CONNSTR="Driver=$DRIVER;Servername=$sock;Port=$port;Database=$FDB;Username=$user
 NUL_SKIP="PostgreSQL text cannot hold a NUL"
 fsql() { "$E2E_PSQL" -X -A -t -q -v ON_ERROR_STOP=1 -d "$FURL" -c "$1"; }
 
+ftx_client() { "$E2E_PSQL" -X -q -v ON_ERROR_STOP=1 -d "$FURL"; }
+until_open() {
+	local end=$(($(now_ms) + $1 * 1000))
+	until [ "$(fsql "SELECT count(*) FROM pg_stat_activity WHERE datname = '$FDB' AND state = 'idle in transaction'")" = 1 ]; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
 fdb_down() {
 	"$E2E_PSQL" -X -q -d "$(e2e_url postgres)" -c "ALTER DATABASE $FDB ALLOW_CONNECTIONS false" \
 		-c "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '$FDB'" >/dev/null ||

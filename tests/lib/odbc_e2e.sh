@@ -7,6 +7,8 @@
 #   fsql "SQL"            runs SQL with the engine's own plain client; rows as a|b
 #   fdb_down / fdb_up     makes the foreign database go away / come back
 #   NUL_EXPR or NUL_SKIP  an SQL expression of a text with a NUL inside, or why none
+#   ftx_client, until_open SECONDS (optional)  the plain client reading SQL from
+#                         stdin, and a wait until another session's transaction is open
 #
 # What it checks, all through the engine's own client on one side and
 # smspool's tables on the other: rows inserted into sms_outgoing are sent
@@ -54,7 +56,7 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 23
+	plan 25
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
@@ -128,6 +130,31 @@ SQL
 		pass "a row committed after a row with a higher id is taken and delivered"
 	else
 		fail "a row committed after a row with a higher id is taken and delivered"
+	fi
+
+	# 2b. the same with two real transactions, where the engine has them: the
+	# lower id is drawn first and committed after a higher one was taken
+	if declare -F ftx_client >/dev/null; then
+		exec 8> >(ftx_client >"$E2E_TMP/tx.out" 2>&1)
+		local txpid=$!
+		echo "BEGIN; INSERT INTO sms_outgoing (recipient, body) VALUES ('+15550115001', 'drawn first, committed last');" >&8
+		until_open 30 || diag "the open transaction did not show"
+		fsql "INSERT INTO sms_outgoing (recipient, body) VALUES ('+15550115002', 'drawn second, committed first')" >/dev/null
+		fwait 30 "SELECT count(*) FROM sms_outgoing WHERE recipient = '+15550115002' AND status IS NOT NULL" 1 ||
+			diag "the row committed first was not taken"
+		echo "COMMIT;" >&8
+		exec 8>&-
+		wait "$txpid" 2>/dev/null
+		if fwait 30 "SELECT count(*) FROM sms_outgoing WHERE recipient = '+15550115001' AND status = 'delivered'" 1; then
+			pass "a transaction holding a lower id, committed after a higher id was taken: taken and delivered"
+		else
+			fail "a lower id committed late is taken" "$(cat "$E2E_TMP/tx.out")"
+		fi
+		ok "$(fsql "SELECT count(*) FROM sms_outgoing a, sms_outgoing b WHERE a.recipient = '+15550115001'
+		     AND b.recipient = '+15550115002' AND a.id < b.id")" "the late row has the lower id"
+	else
+		skip "a lower id committed late is taken" "$ENGINE has one writer at a time"
+		skip "the late row has the lower id" "$ENGINE has one writer at a time"
 	fi
 
 	# 3. a message routed to the connection, and an inbound text routed to its account
