@@ -56,7 +56,7 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 25
+	plan 28
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
@@ -229,6 +229,19 @@ SQL
 		"each is marked with the id its first taking got"
 	is "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient LIKE '+155503%'")" 10 \
 		"taken again after the kill, yet one outbox row each (idempotency key)"
+	# 6. SIGTERM while rows are being taken: a clean stop, then nothing lost or doubled
+	fsql "INSERT INTO sms_outgoing (recipient, body) VALUES $(outgoing_values 1 300 04)" >/dev/null || bail "insert"
+	wait_for 30 "SELECT count(*) > 0 FROM smspool.outbox WHERE recipient LIKE '+155504%'" || diag "none taken yet"
+	stop_daemon "odbc$ENGINE"
+	is "$DAEMON_STATUS" 0 "SIGTERM while rows are taken: the daemon exits 0"
+	start_daemon "odbc$ENGINE"
+	if fwait 90 "SELECT count(*) FROM sms_outgoing WHERE recipient LIKE '+155504%' AND status = 'delivered'" 300; then
+		pass "after the restart all 300 rows delivered"
+	else
+		fail "after the restart all 300 rows delivered" "$(fsql "SELECT status, count(*) FROM sms_outgoing GROUP BY status")"
+	fi
+	is "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient LIKE '+155504%'")" 300 "one outbox row each"
+
 	is "$(fsql "SELECT count(*) FROM sms_outgoing WHERE recipient <> '+15550109998'")" \
 		"$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'odbcapp'")" \
 		"as many outbox rows as foreign rows: none lost, none twice"
