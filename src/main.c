@@ -16,6 +16,7 @@ static const struct {
     {"split", cli_split, "[--encoding auto|gsm7|ucs2] TEXT: show how a text is split into parts"},
     {"decode", cli_decode, "smpp HEX: print a protocol data unit's fields"},
     {"check-config", cli_check_config, "check the configuration, database, schema and connections"},
+    {"odbc", cli_odbc, "schema --dialect D: DDL of an odbc connection's default tables"},
 };
 
 static void usage(FILE *out)

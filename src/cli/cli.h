@@ -13,5 +13,6 @@ int cli_status(int argc, char **argv);
 int cli_split(int argc, char **argv);        /* src/cli/split.c */
 int cli_decode(int argc, char **argv);       /* src/cli/decode.c */
 int cli_check_config(int argc, char **argv); /* src/cli/check_config.c */
+int cli_odbc(int argc, char **argv);         /* src/cli/odbc.c */
 
 #endif

@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel"
+#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel odbc"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -25,6 +25,8 @@
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
 #  6. kannel    the same lifecycle through Kannel 1.4.5 (sendsms -> bearerbox
 #               -> sink, receipts in memory -> dlr-url counted by kload.c).
+#  7. odbc      ODBC_N rows in a private MariaDB's sms_outgoing -> odbc
+#               connection -> sink -> receipt -> status delivered in MariaDB.
 # The Makefile runs `sh tests/bench/run.sh`: continue under bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
 set -euo pipefail
@@ -34,15 +36,15 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel odbc}
 case $SCALE in
 small)
 	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
-	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000
+	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000
 	;;
 full)
 	CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
-	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000
+	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000
 	;;
 *)
 	echo "bench: BENCH_SCALE must be small or full" >&2
@@ -138,6 +140,7 @@ cleanup() {
 	local p
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+	if declare -F mariadb_kill >/dev/null; then mariadb_kill; fi
 	[ -n "${BENCH_KEEP_DB:-}" ] || sh packaging/pgcluster.sh dropdb $DB >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
@@ -523,6 +526,50 @@ EOF
 fi
 
 # ============================================================================
+# 7. odbc: rows of a MariaDB table -> odbc connection -> sink -> delivered in MariaDB
+if has_phase odbc; then
+	if ! command -v mariadb-install-db >/dev/null 2>&1 || [ ! -f /usr/lib/x86_64-linux-gnu/odbc/libmaodbc.so ]; then
+		NOTE[odbc_mariadb_delivered_msgs_per_s]="n/a: mariadb-server and odbc-mariadb are not installed"
+	else
+		say "odbc: $ODBC_N rows in MariaDB sms_outgoing -> odbc connection -> sink -> delivered in MariaDB"
+		. tests/lib/mariadb.sh
+		export ODBCSYSINI=$TMP ODBCINI=$TMP/odbc.ini
+		: >"$ODBCINI"
+		fresh_tables
+		start_sink
+		set_sink_port "$SINK_PORT"
+		if mariadb_start "$TMP/mariadb" 2>>"$TMP/mariadb.err"; then
+			mariadb_sql "CREATE DATABASE app CHARACTER SET utf8mb4 COLLATE utf8mb4_bin;
+			  CREATE USER 'smspool'@'127.0.0.1' IDENTIFIED BY 'benchpw'; GRANT ALL ON app.* TO 'smspool'@'127.0.0.1';"
+			mariadb_sql "$("$BIN" odbc schema --dialect mariadb)" app
+			mariadb_sql "INSERT INTO sms_outgoing (recipient, body)
+			  SELECT CONCAT('+1555', LPAD(seq, 7, '0')), CONCAT('odbc bench ', seq) FROM seq_1_to_$ODBC_N" app
+			q "INSERT INTO smspool.accounts (system_id, password, unique_client_ref) VALUES ('benchodbc', 'benchpw', true) ON CONFLICT DO NOTHING"
+			q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchodbc', 'odbc', '{
+			  \"connection_string\": \"Driver=/usr/lib/x86_64-linux-gnu/odbc/libmaodbc.so;Server=127.0.0.1;Port=$MARIADB_PORT;Database=app;User=smspool;Password=benchpw;CHARSET=utf8mb4\",
+			  \"account\": \"benchodbc\", \"batch\": 1000, \"poll_ms\": 100}')"
+			t0=$(now_ms)
+			start_daemon odbc
+			end=$((t0 + 900000))
+			while [ "$(mariadb_sql "SELECT count(*) FROM sms_outgoing WHERE status = 'delivered'" app)" != "$ODBC_N" ]; do
+				[ "$(now_ms)" -lt $end ] || { NOTE[odbc_mariadb_delivered_msgs_per_s]="not all delivered within 900 s"; break; }
+				sleep 0.5
+			done
+			t1=$(now_ms)
+			R[odbc_mariadb_delivered_msgs_per_s]=$(calc %.0f "$ODBC_N * 1000 / ($t1 - $t0)")
+			R[odbc_mariadb_delivered]=$(mariadb_sql "SELECT count(*) FROM sms_outgoing WHERE status = 'delivered'" app)
+			R[odbc_daemon_cpu_s_per_10k]=$(calc %.3f "$(cpu_s "$DPID") * 10000 / $ODBC_N")
+			stop_daemon
+			mariadb_stop
+			q "DELETE FROM smspool.connections WHERE name = 'benchodbc'"
+		else
+			NOTE[odbc_mariadb_delivered_msgs_per_s]="MariaDB did not start (see $TMP/mariadb.err)"
+		fi
+		stop_sink
+	fi
+fi
+
+# ============================================================================
 # table, JSON, plot
 T_BENCH=$(($(date +%s) - T_BENCH0))
 ratio() { # ratio VALUE BASE
@@ -597,6 +644,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
 	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"
 	row smspool_sustained_to_kannel_ratio "   smspool sustained (slowest slice) / Kannel" x "" ""
+	row odbc_mariadb_delivered_msgs_per_s "7  odbc: MariaDB rows to delivered ($ODBC_N)" msg/s "$CEIL_A" ">= 5000"
+	row odbc_daemon_cpu_s_per_10k "   daemon CPU per 10,000" s "" ""
 	[ -n "$KANNEL_SETTINGS" ] && echo "Kannel settings: $KANNEL_SETTINGS"
 	echo "Ratios under /ceiling: msg/s figures against 1a, ingest and INSERT against 1b."
 } | tee "$OUT/latest.txt"
@@ -605,7 +654,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_msgs_per_s lifecycle_sent_msgs_per_s \
 	lifecycle_delivered_msgs_per_s daemon_cpu_s_per_10k daemon_peak_rss_mb latency_wire_p50_ms latency_wire_p95_ms \
 	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
-	kannel_delivered_msgs_per_s sustained_last_to_first_ratio; do
+	kannel_delivered_msgs_per_s sustained_last_to_first_ratio odbc_mariadb_delivered_msgs_per_s; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {

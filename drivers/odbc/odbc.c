@@ -1,0 +1,707 @@
+/*
+ * odbc: another database's tables as a gateway (type `odbc`).
+ *
+ * Taking: every poll_ms the worker thread reads up to `batch` new rows (status
+ * NULL) of the foreign outgoing table; each becomes an outbox row of the
+ * connection's account through core_submit (client_ref = the row's key); once
+ * every answer is in, one write job marks the rows taken (status 'queued',
+ * smspool_id).  The account has unique_client_ref (sql/015_odbc.sql): a row
+ * taken again after a crash between the two commits is refused with the id
+ * it already has, and marked with that id — exactly once.
+ * States: final states reach the account as report events (deliver()); each
+ * is written into the foreign row (status, smspool_id, error, updated_at) and
+ * acknowledged only after that commit.
+ * Delivering: messages routed to this connection and inbound texts routed to
+ * its account become rows of the foreign incoming table; a message counts as
+ * sent once that row is committed.
+ *
+ * The loop side below is one state machine (enum odbc_state, odbc_enter):
+ * DOWN (waiting to retry) → CONNECTING (the first read out) → UP (taking,
+ * writing) → DOWN on any error, with backoff; STOPPING ends it.  All ODBC
+ * calls are in worker.c, on the connection's own thread.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "driver.h"
+#include "log.h"
+#include "msg_parts.h"
+#include "schema.h"
+#include "util.h"
+#include "worker.h"
+
+struct odbc_conf {
+	char *dsn, *connection_string, *username, *password, *account;
+	char *outgoing_table, *incoming_table;
+	char *take_statement, *taken_statement, *status_statement, *insert_statement;
+	long long poll_ms, batch, query_timeout_s, login_timeout_s, retry_min_ms, retry_max_ms;
+	json_t *status_updates;
+};
+
+static const struct setting odbc_settings[] = {
+    {"dsn", SETTING_STRING, offsetof(struct odbc_conf, dsn), false, false, 0, 0, NULL,
+     "ODBC data source name (odbc.ini); or give connection_string"},
+    {"connection_string", SETTING_STRING, offsetof(struct odbc_conf, connection_string), false, false, 0, 0, NULL,
+     "full ODBC connection string, e.g. Driver=...;Server=...;Database=..."},
+    {"username", SETTING_STRING, offsetof(struct odbc_conf, username), false, false, 0, 0, NULL, "user name (UID)"},
+    {"password", SETTING_STRING, offsetof(struct odbc_conf, password), false, false, 0, 0, NULL, "password (PWD)"},
+    {"account", SETTING_STRING, offsetof(struct odbc_conf, account), true, false, 0, 0, NULL,
+     "smspool.accounts.system_id the taken rows are submitted as (give it unique_client_ref = true)"},
+    {"outgoing_table", SETTING_STRING, offsetof(struct odbc_conf, outgoing_table), false, false, 0, 0,
+     "\"sms_outgoing\"", "table the application writes messages into"},
+    {"incoming_table", SETTING_STRING, offsetof(struct odbc_conf, incoming_table), false, false, 0, 0,
+     "\"sms_incoming\"", "table smspool writes messages routed to this connection into"},
+    {"take_statement", SETTING_STRING, offsetof(struct odbc_conf, take_statement), false, false, 0, 0, NULL,
+     "SELECT returning id, recipient, body [, sender] of new rows (:batch)"},
+    {"taken_statement", SETTING_STRING, offsetof(struct odbc_conf, taken_statement), false, false, 0, 0, NULL,
+     "marks a row taken (:key, :smspool_id, :status, :error); must not touch rows already marked"},
+    {"status_statement", SETTING_STRING, offsetof(struct odbc_conf, status_statement), false, false, 0, 0, NULL,
+     "writes a final state (:key, :smspool_id, :status, :error)"},
+    {"insert_statement", SETTING_STRING, offsetof(struct odbc_conf, insert_statement), false, false, 0, 0, NULL,
+     "writes a message into the incoming table (:sender, :recipient, :body, :connection, :smspool_id, :kind)"},
+    {"poll_ms", SETTING_INT, offsetof(struct odbc_conf, poll_ms), false, true, 10, 3600000, "1000",
+     "how often the outgoing table is read when the last read found less than a batch"},
+    {"batch", SETTING_INT, offsetof(struct odbc_conf, batch), false, true, 1, 10000, "500",
+     "rows taken per read, and rows written per transaction"},
+    {"query_timeout_s", SETTING_INT, offsetof(struct odbc_conf, query_timeout_s), false, true, 0, 3600, "30",
+     "statement timeout (0 = none)"},
+    {"login_timeout_s", SETTING_INT, offsetof(struct odbc_conf, login_timeout_s), false, true, 1, 600, "10",
+     "connect timeout"},
+    {"retry_min_ms", SETTING_INT, offsetof(struct odbc_conf, retry_min_ms), false, true, 10, 600000, "500",
+     "first wait before connecting again after an error"},
+    {"retry_max_ms", SETTING_INT, offsetof(struct odbc_conf, retry_max_ms), false, true, 10, 600000, "10000",
+     "longest wait between attempts (the wait doubles)"},
+    {"status_updates", SETTING_ARRAY, offsetof(struct odbc_conf, status_updates), false, false, 0, 0,
+     "[\"delivered\", \"undelivered\", \"expired\", \"rejected\", \"failed\"]",
+     "final states written back into the outgoing table"},
+    SETTINGS_END,
+};
+
+static const char *const final_states[] = {"delivered", "undelivered", "expired", "rejected", "failed"};
+
+/* Parameter names each statement may use (NULL-terminated, in odbc_param
+ * order so that the parser's index is the enum value). */
+static const char *const take_params[] = {"", "", "", "", "", "", "", "", "", "batch", NULL};
+static const char *const row_params[] = {"key", "smspool_id", "status", "error", NULL};
+static const char *const insert_params[] = {"",          "smspool_id", "",           "",     "sender",
+                                            "recipient", "body",       "connection", "kind", NULL};
+
+enum odbc_state { ODBC_DOWN, ODBC_CONNECTING, ODBC_UP, ODBC_STOPPING };
+static const char *const odbc_state_names[] = {"down", "connecting", "up", "stopping"};
+
+enum { OWNER_MSG = 1, OWNER_EVENT };
+
+struct odbc {
+	struct conn *c;
+	const struct odbc_conf *conf;
+	struct odbc_plan plan;
+	struct odbc_worker *w;
+	struct chan results;
+	struct event *chan_ev, *timer;
+	enum odbc_state state;
+	int backoff_ms;
+	bool attached;
+	int jobs_out;
+	/* Taking: one cycle at a time (take → submits → mark). */
+	bool taking;
+	struct odbc_job *take; /* the rows being submitted */
+	struct odbc_op *marks; /* one per row; kind 0 = not answered/no mark */
+	bool *marked;
+	int answers_due;
+	uint32_t take_gen;
+	bool throttled;
+	/* Writes waiting for the worker: messages and events, in order. */
+	struct odbc_op *pend;
+	int npend, cappend;
+	bool write_out;
+};
+
+static void odbc_enter(struct odbc *d, enum odbc_state s, const char *detail);
+static void maybe_stopped(struct odbc *d);
+
+/* An error of the foreign database: down, unless already down or stopping. */
+static void fail(struct odbc *d, const char *err)
+{
+	if (d->state == ODBC_UP || d->state == ODBC_CONNECTING)
+		odbc_enter(d, ODBC_DOWN, err);
+}
+
+static void arm(struct odbc *d, long long ms)
+{
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)((ms % 1000) * 1000)};
+	evtimer_add(d->timer, &tv);
+}
+
+static void post(struct odbc *d, struct odbc_job *job)
+{
+	d->jobs_out++;
+	odbc_worker_post(d->w, job);
+}
+
+/* ---- writes: messages routed here, events of the account ---- */
+
+static void finish_op(struct odbc *d, struct odbc_op *op, int result, const char *text)
+{
+	if (op->owner_kind == OWNER_MSG) {
+		struct msg *m = op->owner;
+		if (result == 0) {
+			struct errbuf err;
+			int parts = msg_parts(m, NULL, &err);
+			msg_set_sent_own_ids(m, parts > 0 ? parts : 1, 'O');
+		} else if (result == 1) {
+			msg_set_failed(m, MSG_REJECTED, "odbc", text);
+		} else if (result == -2) {
+			msg_set_failed(m, MSG_RELEASE, NULL, NULL); /* it never reached the database */
+		} else {
+			msg_set_failed(m, MSG_TEMPORARY, "odbc", text && *text ? text : "foreign database unavailable");
+		}
+		core_complete(d->c, m);
+	} else if (op->owner_kind == OWNER_EVENT) {
+		struct account_event *ev = op->owner;
+		/* A row refused for its data will never be written: drop it, logged. */
+		if (result == 1)
+			log_warn("odbc_event_refused", "conn=%s event=%" PRId64 " error=\"%s\"", conn_name(d->c),
+			         ev->id, text);
+		core_event_done(d->c, ev, result >= 0);
+		account_event_free(ev);
+	}
+	op->owner = NULL;
+}
+
+static void flush_writes(struct odbc *d)
+{
+	if (d->write_out || d->npend == 0 || d->state != ODBC_UP)
+		return;
+	int n = d->npend < d->plan.batch ? d->npend : d->plan.batch;
+	struct odbc_job *job = xcalloc(1, sizeof *job);
+	job->kind = ODBC_JOB_WRITE;
+	job->ops = xcalloc((size_t)n, sizeof *job->ops);
+	memcpy(job->ops, d->pend, (size_t)n * sizeof *job->ops);
+	job->nops = n;
+	memmove(d->pend, d->pend + n, (size_t)(d->npend - n) * sizeof *d->pend);
+	d->npend -= n;
+	d->write_out = true;
+	post(d, job);
+}
+
+static void push_op(struct odbc *d, const struct odbc_op *op)
+{
+	if (d->npend == d->cappend) {
+		d->cappend = d->cappend ? d->cappend * 2 : 64;
+		d->pend = xrealloc(d->pend, (size_t)d->cappend * sizeof *d->pend);
+	}
+	d->pend[d->npend++] = *op;
+	flush_writes(d);
+}
+
+/* Gives back what waits for the worker (not sent: released / not done). */
+static void drop_pending(struct odbc *d)
+{
+	for (int i = 0; i < d->npend; i++) {
+		struct odbc_op *op = &d->pend[i];
+		finish_op(d, op, -2, NULL);
+		free(op->key), free(op->status), free(op->error), free(op->sender), free(op->recipient), free(op->body);
+	}
+	d->npend = 0;
+}
+
+static void odbc_submit(struct conn *c, struct msg *m)
+{
+	struct odbc *d = conn_driver_data(c);
+	if (!m->body) {
+		msg_set_failed(m, MSG_FAILED, "odbc", "binary messages cannot be written into a table");
+		core_complete(c, m);
+		return;
+	}
+	if (d->state != ODBC_UP) {
+		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
+		core_complete(c, m);
+		return;
+	}
+	struct odbc_op op = {.kind = ODBC_OP_INSERT, .owner = m, .owner_kind = OWNER_MSG, .row_kind = "message"};
+	op.sender = m->sender ? xstrdup(m->sender) : NULL;
+	op.recipient = xstrdup(m->recipient);
+	op.body = xstrdup(m->body);
+	op.smspool_id = m->id;
+	push_op(d, &op);
+}
+
+static bool wants_state(const struct odbc_conf *conf, const char *state)
+{
+	for (size_t i = 0; i < json_array_size(conf->status_updates); i++) {
+		const char *v = json_string_value(json_array_get(conf->status_updates, i));
+		if (v && strcmp(v, state) == 0)
+			return true;
+	}
+	return false;
+}
+
+static void odbc_deliver(struct conn *c, struct account_event *ev)
+{
+	struct odbc *d = conn_driver_data(c);
+	if (d->state != ODBC_UP) {
+		core_event_done(c, ev, false);
+		account_event_free(ev);
+		return;
+	}
+	struct odbc_op op = {.owner = ev, .owner_kind = OWNER_EVENT};
+	if (ev->kind == ACCOUNT_EVENT_REPORT) {
+		if (!ev->client_ref || !ev->state || !wants_state(d->conf, ev->state)) {
+			core_event_done(c, ev, true); /* nothing to write */
+			account_event_free(ev);
+			return;
+		}
+		op.kind = ODBC_OP_STATUS;
+		op.key = xstrdup(ev->client_ref);
+		op.status = xstrdup(ev->state);
+		op.error = ev->error_code ? xstrdup(ev->error_code) : NULL;
+		op.smspool_id = ev->message_id;
+	} else {
+		op.kind = ODBC_OP_INSERT;
+		op.row_kind = "inbound";
+		op.sender = ev->sender ? xstrdup(ev->sender) : NULL;
+		op.recipient = ev->recipient ? xstrdup(ev->recipient) : NULL;
+		op.body = ev->body ? xstrdup(ev->body) : NULL;
+		op.smspool_id = ev->message_id;
+	}
+	push_op(d, &op);
+}
+
+static void write_done(struct odbc *d, struct odbc_job *job)
+{
+	d->write_out = false;
+	for (int i = 0; i < job->nops; i++)
+		finish_op(d, &job->ops[i], job->rc == -2 ? -2 : job->ops[i].result,
+		          job->ops[i].result == 1 ? job->ops[i].result_text : job->err);
+	if (job->rc == -1)
+		fail(d, job->err);
+	else
+		flush_writes(d);
+}
+
+/* ---- taking ---- */
+
+static void take_start(struct odbc *d)
+{
+	if (d->taking || d->state != ODBC_UP)
+		return;
+	d->taking = true;
+	struct odbc_job *job = xcalloc(1, sizeof *job);
+	job->kind = ODBC_JOB_TAKE;
+	post(d, job);
+}
+
+/* The cycle is over: the next one after poll_ms, or at once after a full batch. */
+static void take_end(struct odbc *d, bool full)
+{
+	for (int i = 0; d->take && i < d->take->nrows; i++) {
+		struct odbc_op *mk = &d->marks[i];
+		free(mk->key), free(mk->status), free(mk->error);
+	}
+	odbc_job_free(d->take);
+	d->take = NULL;
+	free(d->marks);
+	free(d->marked);
+	d->marks = NULL;
+	d->marked = NULL;
+	d->taking = false;
+	if (d->state == ODBC_UP)
+		arm(d, full && !d->throttled ? 0 : d->conf->poll_ms);
+	d->throttled = false;
+}
+
+static void take_mark(struct odbc *d)
+{
+	int n = 0;
+	for (int i = 0; i < d->take->nrows; i++)
+		n += d->marked[i];
+	if (n == 0 || d->state != ODBC_UP) {
+		take_end(d, d->state == ODBC_UP && d->take->nrows == d->plan.batch);
+		return;
+	}
+	struct odbc_job *job = xcalloc(1, sizeof *job);
+	job->kind = ODBC_JOB_WRITE;
+	job->ops = xcalloc((size_t)n, sizeof *job->ops);
+	for (int i = 0, k = 0; i < d->take->nrows; i++)
+		if (d->marked[i]) {
+			job->ops[k++] = d->marks[i];
+			memset(&d->marks[i], 0, sizeof d->marks[i]);
+		}
+	job->nops = n;
+	job->nrows = -1; /* tells take_done apart from a write */
+	post(d, job);
+}
+
+static void take_rows(struct odbc *d, struct odbc_job *job)
+{
+	d->take = job;
+	int n = job->nrows;
+	d->marks = xcalloc((size_t)(n ? n : 1), sizeof *d->marks);
+	d->marked = xcalloc((size_t)(n ? n : 1), sizeof *d->marked);
+	d->take_gen++;
+	d->answers_due = 0;
+	if (!d->attached && d->state == ODBC_UP) {
+		/* Events are written by key: only once a read has told the key's type. */
+		core_account_attach(d->c, d->conf->account);
+		d->attached = true;
+	}
+	for (int i = 0; i < n; i++) {
+		struct odbc_row *r = &job->rows[i];
+		if (r->bad) {
+			if (r->key) {
+				d->marks[i] = (struct odbc_op){.kind = ODBC_OP_TAKEN,
+				                               .key = xstrdup(r->key),
+				                               .status = xstrdup("failed"),
+				                               .error = xstrdup(r->bad)};
+				d->marked[i] = true;
+			}
+			log_warn("odbc_row_refused", "conn=%s key=%s reason=\"%s\"", conn_name(d->c),
+			         r->key ? r->key : "NULL", r->bad);
+			continue;
+		}
+		struct submission *s = xcalloc(1, sizeof *s);
+		s->account = xstrdup(d->conf->account);
+		s->recipient = r->recipient ? xstrdup(r->recipient) : xstrdup("");
+		s->sender = r->sender && *r->sender ? xstrdup(r->sender) : NULL;
+		s->body = r->body ? xstrdup(r->body) : xstrdup("");
+		s->encoding = xstrdup("auto");
+		s->client_ref = xstrdup(r->key);
+		s->want_report = true;
+		s->msg_class = -1;
+		d->answers_due++;
+		core_submit(d->c, s, ((uint64_t)d->take_gen << 32) | (uint32_t)i);
+	}
+	if (d->answers_due == 0)
+		take_mark(d);
+}
+
+static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
+                           const char *text)
+{
+	struct odbc *d = conn_driver_data(c);
+	uint32_t i = (uint32_t)token;
+	if (!d->take || (uint32_t)(token >> 32) != d->take_gen || i >= (uint32_t)d->take->nrows) {
+		log_error("driver_contract", "conn=%s problem=\"unexpected submitted token\"", conn_name(c));
+		return;
+	}
+	struct odbc_row *r = &d->take->rows[i];
+	struct odbc_op *mk = &d->marks[i];
+	const char *dup = text ? strstr(text, "already taken as message ") : NULL;
+	if (error == SUBMIT_OK || (error == SUBMIT_INVALID && dup)) {
+		int64_t id =
+		    error == SUBMIT_OK ? message_id : strtoll(dup + strlen("already taken as message "), NULL, 10);
+		*mk = (struct odbc_op){
+		    .kind = ODBC_OP_TAKEN, .key = xstrdup(r->key), .status = xstrdup("queued"), .smspool_id = id};
+		d->marked[i] = true;
+		if (error != SUBMIT_OK)
+			log_info("odbc_taken_again", "conn=%s key=%s message=%" PRId64, conn_name(c), r->key, id);
+	} else if (error == SUBMIT_INVALID) {
+		*mk = (struct odbc_op){.kind = ODBC_OP_TAKEN,
+		                       .key = xstrdup(r->key),
+		                       .status = xstrdup("failed"),
+		                       .error = xstrdup(text ? text : "invalid")};
+		d->marked[i] = true;
+	} else {
+		d->throttled = true; /* left new: taken again at the next read */
+	}
+	if (--d->answers_due == 0)
+		take_mark(d);
+	maybe_stopped(d); /* the last answer may be what a stop waits for */
+}
+
+/* ---- results from the worker ---- */
+
+static void maybe_stopped(struct odbc *d)
+{
+	if (d->state != ODBC_STOPPING || !d->w || d->jobs_out > 0 || d->answers_due > 0)
+		return;
+	if (d->take)
+		take_end(d, false);
+	odbc_worker_stop(d->w);
+	d->w = NULL;
+	core_stopped(d->c);
+}
+
+static void on_results(evutil_socket_t fd, short what, void *arg)
+{
+	struct odbc *d = arg;
+	for (struct chan_item *it = chan_take_all(&d->results), *nx; it; it = nx) {
+		nx = it->next;
+		struct odbc_job *job = it->ptr;
+		free(it);
+		d->jobs_out--;
+		switch (job->kind) {
+		case ODBC_JOB_TAKE:
+			if (job->rc) {
+				d->taking = false;
+				fail(d, job->err);
+				odbc_job_free(job);
+			} else if (d->state == ODBC_STOPPING) {
+				d->taking = false;
+				odbc_job_free(job);
+			} else {
+				if (d->state == ODBC_CONNECTING)
+					odbc_enter(d, ODBC_UP, NULL);
+				take_rows(d, job);
+			}
+			break;
+		case ODBC_JOB_WRITE:
+			if (job->nrows == -1) { /* the marks of a take */
+				job->nrows = 0;
+				bool ok = job->rc == 0;
+				if (!ok)
+					fail(d, job->err);
+				take_end(d, ok && d->take && d->take->nrows == d->plan.batch);
+			} else {
+				write_done(d, job);
+			}
+			odbc_job_free(job);
+			break;
+		}
+	}
+	maybe_stopped(d);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct odbc *d = arg;
+	switch (d->state) {
+	case ODBC_DOWN:
+		odbc_enter(d, ODBC_CONNECTING, NULL);
+		break;
+	case ODBC_UP:
+		take_start(d);
+		break;
+	case ODBC_CONNECTING:
+	case ODBC_STOPPING:
+		break;
+	}
+}
+
+/* The state machine: every transition, with what entering a state does. */
+static void odbc_enter(struct odbc *d, enum odbc_state s, const char *detail)
+{
+	enum odbc_state from = d->state;
+	d->state = s;
+	log_debug("odbc_state", "conn=%s from=%s to=%s", conn_name(d->c), odbc_state_names[from], odbc_state_names[s]);
+	switch (s) {
+	case ODBC_DOWN: {
+		evtimer_del(d->timer);
+		if (d->attached) {
+			core_account_detach(d->c, d->conf->account);
+			d->attached = false;
+		}
+		drop_pending(d);
+		char buf[400];
+		snprintf(buf, sizeof buf, "foreign database: %s (retry in %d ms)", detail && *detail ? detail : "error",
+		         d->backoff_ms);
+		log_warn("odbc_down", "conn=%s error=\"%s\" retry_ms=%d", conn_name(d->c), detail ? detail : "",
+		         d->backoff_ms);
+		core_conn_state(d->c, CONN_DOWN, buf);
+		arm(d, d->backoff_ms);
+		d->backoff_ms =
+		    d->backoff_ms * 2 > d->conf->retry_max_ms ? (int)d->conf->retry_max_ms : d->backoff_ms * 2;
+		break;
+	}
+	case ODBC_CONNECTING: {
+		if (from == ODBC_STOPPING)
+			break;
+		/* Up only once a read of the outgoing table worked: a database
+		 * that accepts logins but refuses the statement is not up. */
+		core_conn_state(d->c, CONN_CONNECTING, NULL);
+		d->taking = true;
+		struct odbc_job *job = xcalloc(1, sizeof *job);
+		job->kind = ODBC_JOB_TAKE;
+		post(d, job);
+		break;
+	}
+	case ODBC_UP:
+		d->backoff_ms = (int)d->conf->retry_min_ms;
+		log_info("odbc_up", "conn=%s", conn_name(d->c));
+		core_conn_state(d->c, CONN_UP, NULL);
+		break;
+	case ODBC_STOPPING:
+		evtimer_del(d->timer);
+		odbc_worker_cancel(d->w);
+		if (d->attached) {
+			core_account_detach(d->c, d->conf->account);
+			d->attached = false;
+		}
+		drop_pending(d);
+		core_conn_state(d->c, CONN_STOPPING, NULL);
+		break;
+	}
+}
+
+/* ---- settings and life cycle ---- */
+
+/* Appends key=value to a connection string; braces keep ; and } literal. */
+static void connstr_add(char **s, const char *key, const char *val)
+{
+	size_t n = strlen(*s), vl = strlen(val);
+	char *out = xmalloc(n + strlen(key) + 2 * vl + 8);
+	char *p = out + sprintf(out, "%s%s%s={", *s, n && (*s)[n - 1] != ';' ? ";" : "", key);
+	for (const char *v = val; *v; v++) {
+		*p++ = *v;
+		if (*v == '}')
+			*p++ = '}';
+	}
+	strcpy(p, "};");
+	free(*s);
+	*s = out;
+}
+
+static int plan_build(const struct odbc_conf *conf, struct odbc_plan *p, struct errbuf *err)
+{
+	memset(p, 0, sizeof *p);
+	const char *o = conf->outgoing_table, *in = conf->incoming_table;
+	if (!odbc_schema_ident_ok(o))
+		return errbuf_set(err, "outgoing_table: must be an identifier (letters, digits, _; schema.table)");
+	if (!odbc_schema_ident_ok(in))
+		return errbuf_set(err, "incoming_table: must be an identifier (letters, digits, _; schema.table)");
+	struct {
+		const char *key, *given;
+		char *(*def)(const char *);
+		const char *table;
+		const char *const *allowed;
+		struct odbc_stmt *out;
+	} st[] = {
+	    {"take_statement", conf->take_statement, odbc_schema_take, o, take_params, &p->take},
+	    {"taken_statement", conf->taken_statement, odbc_schema_taken, o, row_params, &p->taken},
+	    {"status_statement", conf->status_statement, odbc_schema_status, o, row_params, &p->status},
+	    {"insert_statement", conf->insert_statement, odbc_schema_insert, in, insert_params, &p->insert},
+	};
+	for (size_t i = 0; i < ARRAY_LEN(st); i++) {
+		char *text = st[i].given ? xstrdup(st[i].given) : st[i].def(st[i].table);
+		struct errbuf e;
+		int rc = odbc_stmt_parse(text, strlen(text), st[i].allowed, st[i].out, &e);
+		free(text);
+		if (rc) {
+			for (size_t k = 0; k < i; k++)
+				odbc_stmt_free(st[k].out);
+			return errbuf_set(err, "%s: %s", st[i].key, e.msg);
+		}
+	}
+	if (!odbc_stmt_uses(&p->taken, ODBC_P_KEY) || !odbc_stmt_uses(&p->status, ODBC_P_KEY)) {
+		odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status),
+		    odbc_stmt_free(&p->insert);
+		return errbuf_set(err, "taken_statement and status_statement must use :key");
+	}
+	return 0;
+}
+
+static void plan_free(struct odbc_plan *p)
+{
+	odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status), odbc_stmt_free(&p->insert);
+	free(p->connstr);
+	p->connstr = NULL;
+}
+
+static int odbc_check(const void *vconf, struct errbuf *err)
+{
+	const struct odbc_conf *conf = vconf;
+	if (!conf->dsn == !conf->connection_string)
+		return errbuf_set(err, "give exactly one of dsn and connection_string");
+	if (conf->dsn && (!*conf->dsn || strpbrk(conf->dsn, ";{}=")))
+		return errbuf_set(err, "dsn: a data source name without ; { } =");
+	if (!*conf->account)
+		return errbuf_set(err, "account: must name an account");
+	if (conf->retry_min_ms > conf->retry_max_ms)
+		return errbuf_set(err, "retry_min_ms: must not exceed retry_max_ms");
+	size_t i;
+	json_t *v;
+	json_array_foreach(conf->status_updates, i, v)
+	{
+		bool known = false;
+		for (size_t k = 0; k < ARRAY_LEN(final_states); k++)
+			known |= json_is_string(v) && strcmp(json_string_value(v), final_states[k]) == 0;
+		if (!known)
+			return errbuf_set(
+			    err, "status_updates: each element must be one of delivered, undelivered, expired, "
+			         "rejected, failed");
+	}
+	struct odbc_plan p;
+	if (plan_build(conf, &p, err))
+		return -1;
+	plan_free(&p);
+	return 0;
+}
+
+static int odbc_open(struct conn *c)
+{
+	const struct odbc_conf *conf = conn_conf(c);
+	struct odbc *d = xcalloc(1, sizeof *d);
+	d->c = c;
+	d->conf = conf;
+	struct errbuf err;
+	if (plan_build(conf, &d->plan, &err)) {
+		log_error("odbc_config", "conn=%s error=\"%s\"", conn_name(c), err.msg);
+		free(d);
+		return -1;
+	}
+	d->plan.connstr = xstrdup(conf->connection_string ? conf->connection_string : "");
+	if (conf->dsn)
+		connstr_add(&d->plan.connstr, "DSN", conf->dsn);
+	if (conf->username)
+		connstr_add(&d->plan.connstr, "UID", conf->username);
+	if (conf->password)
+		connstr_add(&d->plan.connstr, "PWD", conf->password);
+	d->plan.batch = (int)conf->batch;
+	d->plan.query_timeout_s = (int)conf->query_timeout_s;
+	d->plan.login_timeout_s = (int)conf->login_timeout_s;
+	d->plan.conn_name = conn_name(c);
+	d->backoff_ms = (int)conf->retry_min_ms;
+	chan_init(&d->results);
+	d->chan_ev = event_new(conn_event_base(c), chan_fd(&d->results), EV_READ | EV_PERSIST, on_results, d);
+	d->timer = evtimer_new(conn_event_base(c), on_timer, d);
+	event_add(d->chan_ev, NULL);
+	d->w = odbc_worker_start(&d->plan, &d->results);
+	conn_set_driver_data(c, d);
+	d->state = ODBC_DOWN;
+	odbc_enter(d, ODBC_CONNECTING, NULL);
+	return 0;
+}
+
+static void odbc_stop(struct conn *c)
+{
+	struct odbc *d = conn_driver_data(c);
+	if (d->state == ODBC_STOPPING)
+		return;
+	odbc_enter(d, ODBC_STOPPING, NULL);
+	maybe_stopped(d);
+}
+
+static void odbc_close(struct conn *c)
+{
+	struct odbc *d = conn_driver_data(c);
+	if (!d)
+		return;
+	if (d->w) /* closed without a stop: nothing may be out by the contract */
+		odbc_worker_stop(d->w);
+	event_free(d->chan_ev);
+	event_free(d->timer);
+	chan_destroy(&d->results);
+	odbc_job_free(d->take);
+	free(d->marks);
+	free(d->marked);
+	free(d->pend);
+	plan_free(&d->plan);
+	free(d);
+	conn_set_driver_data(c, NULL);
+}
+
+const struct driver_ops odbc_driver = {
+    .name = "odbc",
+    .caps = CAP_SEND | CAP_RECEIVE,
+    .settings = odbc_settings,
+    .conf_size = sizeof(struct odbc_conf),
+    .check = odbc_check,
+    .open = odbc_open,
+    .submit = odbc_submit,
+    .stop = odbc_stop,
+    .close = odbc_close,
+    .submitted = odbc_submitted,
+    .deliver = odbc_deliver,
+};
