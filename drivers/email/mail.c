@@ -144,6 +144,37 @@ out:
 	return result;
 }
 
+static void collect(InternetAddressList *l, char ***out, size_t *n)
+{
+	for (int i = 0; l && i < internet_address_list_length(l); i++) {
+		InternetAddress *a = internet_address_list_get_address(l, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			const char *s = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+			if (s && strchr(s, '@')) {
+				*out = xrealloc(*out, (*n + 1) * sizeof **out);
+				(*out)[(*n)++] = xstrdup(s);
+			}
+		} else if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			collect(internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)), out, n);
+		}
+	}
+}
+
+size_t email_mail_addr_specs(const char *list, char ***out)
+{
+	pthread_once(&gmime_once, gmime_init_once);
+	*out = NULL;
+	size_t n = 0;
+	char *line = one_line(list);
+	InternetAddressList *l = internet_address_list_parse(NULL, line);
+	free(line);
+	if (l) {
+		collect(l, out, &n);
+		g_object_unref(l);
+	}
+	return n;
+}
+
 /* ---- parsing ---- */
 
 /* The first mailbox's address of a list (groups searched too). */

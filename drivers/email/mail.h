@@ -65,6 +65,11 @@ struct email_mail_in {
 	char *diagnostic;     /* may be NULL */
 };
 
+/* The addr-specs of an address list ("A <a@b>, c@d" → a@b, c@d) for the
+ * SMTP envelope.  Returns their number (0: none) and a new array of new
+ * strings in *out (free each, then the array). */
+size_t email_mail_addr_specs(const char *list, char ***out);
+
 /* Parses len bytes.  Returns 0 with out filled (free with
  * email_mail_in_free), or -1 with err saying why it is not usable. */
 MUST_CHECK int email_mail_parse(const char *data, size_t len, struct email_mail_in *out, struct errbuf *err);

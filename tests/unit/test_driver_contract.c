@@ -157,6 +157,9 @@ static const struct {
     {"http-api", "{\"listen\": \"127.0.0.1:0\"}"},
     {"http",
      "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
+    {"email",
+     "{\"smtp_url\": \"smtp://127.0.0.1:1\", \"from\": \"gw@example.org\", \"to\": \"{recipient}@sms.example.org\", "
+     "\"mailbox_url\": \"pop3://127.0.0.1:1\", \"connect_timeout_ms\": 1000}"},
 };
 
 static struct msg *make_msg(int64_t id, const char *body)
