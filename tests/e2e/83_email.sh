@@ -18,7 +18,7 @@
 #    state detail says why; after fixing the password it is sent
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/mailpeers.sh"
-plan 30
+plan 33
 
 _email_cleanup() {
 	mail_peers_stop
@@ -65,6 +65,9 @@ elif k == "alt":
     m.attach(a)
     p = MIMEApplication(b"%PDF-1.4 not really", "pdf"); p.add_header("Content-Disposition", "attachment", filename="a.pdf")
     m.attach(p)
+elif k == "long":
+    m = EmailMessage(); head(m, "+15551230009@sms.example", "4930127@smspool.test", "long")
+    m.set_content("y" * 2000, charset="utf-8")
 elif k == "bad":
     m = EmailMessage(); m["To"] = "4930127@smspool.test"; m["Subject"] = "no sender, no text"
     m.set_content(b"%PDF", maintype="application", subtype="pdf")
@@ -152,17 +155,19 @@ is "$(sql "SELECT error_code FROM smspool.reports WHERE remote_id = '$ID3.a@gw.s
 	"the report keeps the bounce's status code"
 
 # --- receiving over POP3 (STLS), deleting after commit ----------------------------------
-for k in qp latin1 html alt bad; do
+for k in qp latin1 html alt long bad; do
 	gen_mail "$k" | mail_drop "$k" || bail "drop $k"
 done
-wait_for 30 "SELECT count(*) = 4 FROM smspool.inbox WHERE connection = 'mail'"
-ok "$? == 0" "four mails → four inbox rows"
+wait_for 30 "SELECT count(*) = 5 FROM smspool.inbox WHERE connection = 'mail'"
+ok "$? == 0" "five mails → five inbox rows"
 is "$(inbox_body mail +491701234567)" "Grüße aus Köln — 10 € ✓" "UTF-8 quoted-printable; sender is the number in From:"
 is "$(inbox_body mail bob@example.net)" "Déjà vu à Zürich" "ISO-8859-1 base64; a non-number sender stays an address"
 is "$(inbox_body mail +15551230001)" "Hello HTML & co" "HTML only → reduced to text"
 is "$(inbox_body mail carol@example.org)" "plain wins ü" "multipart/alternative with an attachment → the plain part"
 is "$(sql "SELECT string_agg(recipient, ',' ORDER BY recipient) FROM smspool.inbox WHERE connection = 'mail'")" \
-	"4930123,4930124,4930125,4930126" "recipients from To: (the number)"
+	"4930123,4930124,4930125,4930126,4930127" "recipients from To: (the number)"
+is "$(sql "SELECT length(body) || ':' || parts FROM smspool.inbox WHERE connection = 'mail' AND sender = '+15551230009'")" \
+	"1530:10" "a 2,000-character mail is cut to max_parts (10 parts of 153)"
 wait_for 20 "SELECT position('kept unparsed' in coalesce(detail, '')) > 0 FROM smspool.connection_state WHERE name = 'mail'"
 ok "$? == 0" "the mail without sender or text is counted in the connection's state detail"
 mails() { find "$MAILDIR/new" "$MAILDIR/cur" -type f -printf '%f\n'; }
@@ -171,6 +176,7 @@ for _ in $(seq 1 100); do
 	sleep 0.1
 done
 is "$(mails | grep -c '^bad\.')" 1 "the unusable mail is kept in the mailbox"
+is "$(grep -c 'event=email_unparsed conn=mail ' "$E2E_TMP/daemon-a.log")" 1 "… and logged once, whatever the polls"
 is "$(mails | wc -l)" 1 "the stored mails and the bounce are deleted after commit"
 
 # --- IMAPS, delete_after never, across a restart --------------------------------------
@@ -205,6 +211,7 @@ IDB=$(sql "SELECT id FROM smspool.outbox WHERE connection = 'badpass'")
 wait_for 30 "SELECT attempts >= 2 AND status IN ('queued','sending') AND error_code LIKE 'smtp_535' FROM smspool.outbox WHERE id = $IDB"
 ok "$? == 0" "wrong SMTP password → temporary (smtp_535), retried, not lost"
 like "$(conn_detail badpass)" "authentication refused" "… and the state detail says so"
+like "$("$SMSPOOL_BIN" status 2>&1)" "badpass@a: smtp: SMTP authentication refused: 535" "… and smspool status shows it"
 wait_for 30 "SELECT attempts >= 2 AND status IN ('queued','sending') FROM smspool.outbox WHERE connection = 'down'"
 ok "$? == 0" "server down → temporary, retried"
 like "$(conn_detail down)" "onnect" "… the detail names the connection failure"
