@@ -16,8 +16,9 @@
  *   authentication = MSG_TEMPORARY (the spool's backoff; the last error is
  *   the connection's state detail); 5xx = MSG_REJECTED with "smtp_<code>"
  *   and the server's text.
- * - libcurl's multi handle keeps SMTP connections open between mails (at
- *   most a window of them) and closes those idle longer than 60 s.
+ * - libcurl's multi handle keeps SMTP connections open between mails (as
+ *   many as the window keeps busy, up to 64) and closes those idle longer
+ *   than 60 s.
  * - stop(): mails in flight get stop_grace_ms, then are completed
  *   MSG_TEMPORARY (their fate is unknown: at-least-once).
  *
@@ -626,6 +627,9 @@ static int email_open(struct conn *c)
 	}
 	e->grace_ev = evtimer_new(conn_event_base(c), grace_cb, e);
 	e->cl = curl_loop_new(conn_event_base(c), smtp_done, smtp_after, e);
+	/* libcurl's cache otherwise shrinks with the transfers in flight and
+	 * closes (QUIT) connections that the next mails would have used. */
+	curl_multi_setopt(curl_loop_multi(e->cl), CURLMOPT_MAXCONNECTS, 64L);
 	conn_set_driver_data(c, e);
 	e->state = EMAIL_OPEN;
 	core_conn_state(c, CONN_UP, NULL);

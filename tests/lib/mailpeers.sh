@@ -13,6 +13,8 @@
 #   … $SMTP_PORT $SMTPS_PORT $POP3_PORT $POP3S_PORT $IMAP_PORT $IMAPS_PORT
 #   … $MAIL_CA (PEM), $MAILDIR and $SENT_DIR (new/ cur/), user $MAIL_USER / $MAIL_PASS
 #   mail_peers_stop
+# MAIL_QUEUE_ONLY=1: Exim only spools what it accepts (the bench measures the
+# SMTP client, not Exim's deliveries).
 #
 # Exim's recipients (domain sms.test): anything accepted and delivered;
 # local part "998…" → 451 at RCPT; "997…" → 550 at RCPT; "999…" → accepted,
@@ -73,6 +75,7 @@ pid_file_path = $d/exim.pid
 exim_user = Debian-exim
 exim_group = Debian-exim
 never_users = root
+log_selector = +smtp_connection
 tls_advertise_hosts = *
 tls_certificate = $d/server.crt
 tls_privatekey = $d/server.key
@@ -84,6 +87,7 @@ acl_smtp_data = acl_data
 message_size_limit = 10M
 queue_run_max = 0
 delay_warning =
+${MAIL_QUEUE_ONLY:+queue_only = true}
 begin acl
 acl_rcpt:
   defer   local_parts = ^998
@@ -207,9 +211,11 @@ CONF
 	return 0
 }
 
-mail_peers_stop() {
-	[ -n "$EXIM_PID" ] && kill "$EXIM_PID" 2>/dev/null && wait "$EXIM_PID" 2>/dev/null
-	[ -n "$DOVECOT_PID" ] && kill "$DOVECOT_PID" 2>/dev/null && wait "$DOVECOT_PID" 2>/dev/null
+mail_peers_stop() { # safe under set -e
+	local p
+	for p in $EXIM_PID $DOVECOT_PID; do
+		if kill "$p" 2>/dev/null; then wait "$p" 2>/dev/null || true; fi
+	done
 	EXIM_PID= DOVECOT_PID=
 }
 
