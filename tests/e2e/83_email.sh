@@ -18,7 +18,7 @@
 #    state detail says why; after fixing the password it is sent
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/mailpeers.sh"
-plan 33
+plan 35
 
 _email_cleanup() {
 	mail_peers_stop
@@ -195,6 +195,17 @@ wait_for 30 "SELECT count(*) >= 5 FROM smspool.inbox WHERE connection = 'imapin'
 is "$(sql "SELECT count(*) || '/' || count(DISTINCT body) FROM smspool.inbox WHERE connection = 'imapin'")" "5/5" \
 	"after a restart: the new mails once, the old ones not again"
 is "$(mails | grep -c '^i[0-9]\.')" 5 "delete_after never: the mails stay in the mailbox"
+# IMAP with STARTTLS, deleting after commit (\Deleted, EXPUNGE): another connection, so it takes them all again
+sql "UPDATE smspool.connections SET enabled = false WHERE name = 'imapin'" || bail "disable imapin"
+add_connection imapdel email "{\"mailbox_url\": \"imap://localhost:$IMAP_PORT/INBOX\", \"starttls\": \"required\",
+        \"username\": \"$MAIL_USER\", \"password\": \"$MAIL_PASS\", \"tls_ca_file\": \"$MAIL_CA\", \"poll_s\": 1}"
+wait_for 30 "SELECT count(*) = 5 FROM smspool.inbox WHERE connection = 'imapdel'"
+ok "$? == 0" "IMAP with STARTTLS: the five mails → five rows of the other connection"
+for _ in $(seq 1 100); do
+	[ "$(mails | wc -l)" -le 1 ] && break
+	sleep 0.1
+done
+is "$(mails | tr '\n' ' ')" "$(mails | grep '^bad\.') " "IMAP delete_after commit: stored mails expunged, the unusable one kept"
 
 # --- errors ------------------------------------------------------------------------------
 DOWN=$(_mail_free_port)
