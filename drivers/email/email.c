@@ -97,15 +97,9 @@ static const struct setting email_settings[] = {
 
 enum email_state { EMAIL_OPEN, EMAIL_STOPPING, EMAIL_STOPPED };
 
-struct header_tpl {
-	char *name;
-	struct http_tpl *tpl;
-};
-
 struct compiled {
 	struct http_tpl *from, *to, *subject, *body;
-	struct header_tpl *headers;
-	size_t nheaders;
+	struct http_tpl_headers headers;
 };
 
 struct smtp_req;
@@ -145,11 +139,7 @@ static void compiled_free(struct compiled *cc)
 	http_tpl_free(cc->to);
 	http_tpl_free(cc->subject);
 	http_tpl_free(cc->body);
-	for (size_t i = 0; i < cc->nheaders; i++) {
-		free(cc->headers[i].name);
-		http_tpl_free(cc->headers[i].tpl);
-	}
-	free(cc->headers);
+	http_tpl_headers_free(&cc->headers);
 	memset(cc, 0, sizeof *cc);
 }
 
@@ -165,24 +155,8 @@ static int compile(const struct email_conf *conf, struct compiled *cc, struct er
 	    http_tpl_compile(conf->subject, HF_NONE, "settings.subject", &cc->subject, err) ||
 	    http_tpl_compile(conf->body, HF_NONE, "settings.body", &cc->body, err))
 		return -1;
-	if (conf->headers) {
-		const char *key;
-		json_t *v;
-		cc->headers = xcalloc(json_object_size(conf->headers) + 1, sizeof *cc->headers);
-		json_object_foreach(conf->headers, key, v)
-		{
-			if (!*key || strpbrk(key, ": \r\n\t"))
-				return errbuf_set(err, "settings.headers: \"%s\" is not a header name", key);
-			if (!json_is_string(v))
-				return errbuf_set(err, "settings.headers.%s: must be a string template", key);
-			char what[96];
-			snprintf(what, sizeof what, "settings.headers.%.60s", key);
-			struct header_tpl *ht = &cc->headers[cc->nheaders++];
-			ht->name = xstrdup(key);
-			if (http_tpl_compile(json_string_value(v), HF_NONE, what, &ht->tpl, err))
-				return -1;
-		}
-	}
+	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
+		return -1;
 	return 0;
 }
 
@@ -370,17 +344,17 @@ static int req_build(struct smtp_req *r, struct errbuf *err)
 	sbuf_init(&subject);
 	sbuf_init(&body);
 	sbuf_init(&hv);
-	const char **hdrs = xcalloc(2 * e->cc.nheaders + 1, sizeof *hdrs);
-	size_t *hoff = xcalloc(e->cc.nheaders + 1, sizeof *hoff);
+	const char **hdrs = xcalloc(2 * e->cc.headers.n + 1, sizeof *hdrs);
+	size_t *hoff = xcalloc(e->cc.headers.n + 1, sizeof *hoff);
 	int rc = -1;
 	char **rcpts = NULL;
 	size_t nrcpt = 0;
 	if (http_tpl_expand(e->cc.from, v, &from, err) || http_tpl_expand(e->cc.to, v, &to, err) ||
 	    http_tpl_expand(e->cc.subject, v, &subject, err) || http_tpl_expand(e->cc.body, v, &body, err))
 		goto out;
-	for (size_t i = 0; i < e->cc.nheaders; i++) {
+	for (size_t i = 0; i < e->cc.headers.n; i++) {
 		hoff[i] = hv.len;
-		if (http_tpl_expand(e->cc.headers[i].tpl, v, &hv, err))
+		if (http_tpl_expand(e->cc.headers.v[i].tpl, v, &hv, err))
 			goto out;
 		sbuf_add(&hv, "", 1);
 	}
@@ -388,8 +362,8 @@ static int req_build(struct smtp_req *r, struct errbuf *err)
 	sbuf_add(&to, "", 1);
 	sbuf_add(&subject, "", 1);
 	sbuf_add(&body, "", 1);
-	for (size_t i = 0; i < e->cc.nheaders; i++) {
-		hdrs[2 * i] = e->cc.headers[i].name;
+	for (size_t i = 0; i < e->cc.headers.n; i++) {
+		hdrs[2 * i] = e->cc.headers.v[i].name;
 		hdrs[2 * i + 1] = hv.buf + hoff[i];
 	}
 	email_mail_message_id(m->id, conn_instance(e->c), conf->message_id_domain, r->msgid, sizeof r->msgid);

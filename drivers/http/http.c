@@ -131,18 +131,12 @@ static const struct setting http_settings[] = {
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY };
 static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query"};
 
-struct header_tpl {
-	char *name;
-	struct http_tpl *tpl;
-};
-
 /* Everything compiled from the settings. */
 struct compiled {
 	enum auth_kind auth;
 	bool parts_mode, has_body;
 	struct http_tpl *url, *body, *callback_url;
-	struct header_tpl *headers;
-	size_t nheaders;
+	struct http_tpl_headers headers;
 	struct http_rule rule;
 };
 
@@ -182,11 +176,7 @@ static void compiled_free(struct compiled *cc)
 	http_tpl_free(cc->url);
 	http_tpl_free(cc->body);
 	http_tpl_free(cc->callback_url);
-	for (size_t i = 0; i < cc->nheaders; i++) {
-		free(cc->headers[i].name);
-		http_tpl_free(cc->headers[i].tpl);
-	}
-	free(cc->headers);
+	http_tpl_headers_free(&cc->headers);
 	http_rule_free(&cc->rule);
 	memset(cc, 0, sizeof *cc);
 }
@@ -208,8 +198,8 @@ static bool uses(const struct compiled *cc, enum http_var v)
 {
 	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
 		return true;
-	for (size_t i = 0; i < cc->nheaders; i++)
-		if (http_tpl_uses(cc->headers[i].tpl, v))
+	for (size_t i = 0; i < cc->headers.n; i++)
+		if (http_tpl_uses(cc->headers.v[i].tpl, v))
 			return true;
 	return false;
 }
@@ -251,24 +241,8 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
 			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
 	}
-	if (conf->headers) {
-		const char *key;
-		json_t *v;
-		cc->headers = xcalloc(json_object_size(conf->headers) + 1, sizeof *cc->headers);
-		json_object_foreach(conf->headers, key, v)
-		{
-			if (!*key || strpbrk(key, ": \r\n\t"))
-				return errbuf_set(err, "settings.headers: \"%s\" is not a header name", key);
-			if (!json_is_string(v))
-				return errbuf_set(err, "settings.headers.%s: must be a string template", key);
-			char what[96];
-			snprintf(what, sizeof what, "settings.headers.%.60s", key);
-			struct header_tpl *ht = &cc->headers[cc->nheaders++];
-			ht->name = xstrdup(key);
-			if (http_tpl_compile(json_string_value(v), HF_NONE, what, &ht->tpl, err))
-				return -1;
-		}
-	}
+	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
+		return -1;
 	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
 		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
 	struct http_rule_conf rc = {
@@ -516,14 +490,14 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_printf(&line, "%s: %s", conf->auth_header, conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	for (size_t i = 0; i < h->cc.nheaders; i++) {
+	for (size_t i = 0; i < h->cc.headers.n; i++) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "%s: ", h->cc.headers[i].name);
+		sbuf_printf(&line, "%s: ", h->cc.headers.v[i].name);
 		size_t at = line.len;
-		if (http_tpl_expand(h->cc.headers[i].tpl, vs.v, &line, err))
+		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.v, &line, err))
 			goto out;
 		if (has_ctl(line.buf + at, line.len - at)) {
-			errbuf_set(err, "header %s would contain control characters", h->cc.headers[i].name);
+			errbuf_set(err, "header %s would contain control characters", h->cc.headers.v[i].name);
 			goto out;
 		}
 		if (line.len == at) { /* curl drops "Name:" but sends "Name;" empty */
