@@ -17,8 +17,9 @@
  *   the connection's state detail); 5xx = MSG_REJECTED with "smtp_<code>"
  *   and the server's text.
  * - libcurl's multi handle keeps SMTP connections open between mails (as
- *   many as the window keeps busy, up to 64) and closes those idle longer
- *   than 60 s.
+ *   many as the window keeps busy, up to 64); one idle for more than 60 s
+ *   is not reused (CURLOPT_MAXAGE_CONN: libcurl closes it when it next
+ *   looks for a connection, or the server has closed it by then).
  * - stop(): mails in flight get stop_grace_ms, then are completed
  *   MSG_TEMPORARY (their fate is unknown: at-least-once).
  *

@@ -195,6 +195,10 @@ static void transfer(struct email_mailbox *mb, const char *url, const char *cust
 		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
 	if (last)
 		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+	/* A POP3 session sees the mailbox as it was at login: each cycle
+	 * starts a new one (the previous ended with QUIT, or failed). */
+	if (!mb->imap && mb->state == MB_LIST)
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	mb->easy = e;
 	char err[256];
 	if (curl_loop_add(mb->cl, e, err, sizeof err)) {
@@ -359,8 +363,9 @@ static void take_mail(struct email_mailbox *mb, struct mb_item *it)
 		if (!mb->conf->reports ||
 		    !email_mail_message_id_ours(in.ref_message_id, mb->conf->message_id_domain, &id)) {
 			char why[300];
-			snprintf(why, sizeof why, "a delivery status notification about <%.200s>, not one of our mails",
-			         in.ref_message_id);
+			snprintf(why, sizeof why, "a delivery status notification about <%.200s>, %s",
+			         in.ref_message_id,
+			         mb->conf->reports ? "not one of our mails" : "not read (reports is false)");
 			email_mail_in_free(&in);
 			keep_bad(mb, it, why);
 			return;
