@@ -94,30 +94,32 @@ LONG=$(printf 'x%.0s' $(seq 1 400))
 sql "INSERT INTO smspool.outbox (recipient, sender, body) VALUES
        ('+4917612345678', '4930111', 'Grüße aus Köln — 10 € ✓'),
        ('4917600000002', '4930111', '$LONG'),
+       ('4917600000003', '4930111', E'dots\n.\n..two\nFrom here\n.'),
        ('9990001', '4930111', 'this one bounces'),
        ('9970001', '4930111', 'this one is refused'),
        ('9980001', '4930111', 'this one is deferred')" || bail "insert"
 ID1=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '+4917612345678'")
 ID2=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '4917600000002'")
+ID6=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '4917600000003'")
 ID3=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '9990001'")
 ID4=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '9970001'")
 ID5=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '9980001'")
 start_daemon a
 
-wait_for 30 "SELECT count(*) = 2 FROM smspool.outbox WHERE id IN ($ID1, $ID2) AND status = 'sent'"
-ok "$? == 0" "two messages sent through Exim with STARTTLS and AUTH"
+wait_for 30 "SELECT count(*) = 3 FROM smspool.outbox WHERE id IN ($ID1, $ID2, $ID6) AND status = 'sent'"
+ok "$? == 0" "three messages sent through Exim with STARTTLS and AUTH"
 is "$(sql "SELECT remote_ids[1] FROM smspool.outbox WHERE id = $ID1")" "$ID1.a@gw.smspool.test" \
 	"the remote id is the mail's Message-ID"
 is "$(sql "SELECT parts || ':' || array_length(remote_ids, 1) FROM smspool.outbox WHERE id = $ID2")" "3:3" \
 	"a 400-character text: 3 parts, one mail"
 
 for _ in $(seq 1 100); do
-	[ "$(ls "$SENT_DIR/new" | wc -l)" -ge 2 ] && break
+	[ "$(ls "$SENT_DIR/new" | wc -l)" -ge 3 ] && break
 	sleep 0.1
 done
-CHECK=$(python3 - "$SENT_DIR/new" "$ID1" "$ID2" "$LONG" <<'EOF'
+CHECK=$(python3 - "$SENT_DIR/new" "$ID1" "$ID2" "$LONG" "$ID6" <<'EOF'
 import email, email.policy, os, sys
-d, id1, id2, long = sys.argv[1:]
+d, id1, id2, long, id6 = sys.argv[1:]
 mails = {}
 for f in os.listdir(d):
     m = email.message_from_binary_file(open(os.path.join(d, f), "rb"), policy=email.policy.default)
@@ -136,10 +138,12 @@ out.append(m["Content-Transfer-Encoding"].lower() in ("quoted-printable", "base6
 out.append(m.get_content().rstrip("\n") == "Grüße aus Köln — 10 € ✓")
 m2 = mails.get(id2)
 out.append(m2 is not None and m2.get_content().rstrip("\n") == long)
+m6 = mails.get(id6)
+out.append(m6 is not None and m6.get_content().rstrip("\n") == "dots\n.\n..two\nFrom here\n.")
 print(" ".join("1" if x else "0" for x in out))
 EOF
 )
-is "$CHECK" "1 1 1 1 1 1 1 1 1" "Python's email package reads the mail: From, To, Subject, Message-ID, Date, utf-8 text/plain, transfer encoding, body; the long text whole"
+is "$CHECK" "1 1 1 1 1 1 1 1 1 1" "Python's email package reads the mail: From, To, Subject, Message-ID, Date, utf-8 text/plain, transfer encoding, body; the long text whole; lines of dots intact"
 
 wait_for 30 "SELECT status = 'rejected' FROM smspool.outbox WHERE id = $ID4"
 ok "$? == 0" "550 at RCPT → rejected"
