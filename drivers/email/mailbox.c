@@ -14,7 +14,8 @@
  *   one (libcurl reuses the connection); a failed transfer abandons the
  *   cycle without deleting anything more.
  * - Nothing is taken twice: each inbox row carries a key "<mailbox_url>#
- *   <UIDL or UID>" that the database stores once (smspool.inbound_keys);
+ *   <UIDL>" or "<mailbox_url>#<UIDVALIDITY>.<UID>" (IMAP: STATUS first)
+ *   that the database stores once (smspool.inbound_keys);
  *   a mail seen again after a restart, or with delete_after never, or after
  *   a crash between commit and deletion, is skipped there and only deleted.
  *   Within a run, UIDs stored are remembered and not fetched again.
@@ -41,8 +42,8 @@
 #include "sbuf.h"
 #include "util.h"
 
-enum mb_state { MB_IDLE, MB_LIST, MB_FETCH, MB_WAIT_ACKS, MB_MARK, MB_END, MB_STOPPED };
-static const char *const mb_state_names[] = {"idle", "list", "fetch", "wait_acks", "mark", "end", "stopped"};
+enum mb_state { MB_IDLE, MB_STATUS, MB_LIST, MB_FETCH, MB_WAIT_ACKS, MB_MARK, MB_END, MB_STOPPED };
+static const char *const mb_state_names[] = {"idle", "status", "list", "fetch", "wait_acks", "mark", "end", "stopped"};
 
 enum item_state { IT_NEW, IT_PENDING, IT_STORED, IT_REFUSED, IT_SKIPPED };
 
@@ -63,7 +64,9 @@ struct email_mailbox {
 	struct conn *c;
 	const struct email_conf *conf;
 	bool imap, del, aborted;
-	char *base; /* pop3://host:port or imap://host:port/FOLDER */
+	char *base;           /* pop3://host:port or imap://host:port/FOLDER */
+	char *folder;         /* IMAP: the folder's name */
+	char uidvalidity[24]; /* IMAP: UIDs are only unique with it */
 	const char *user, *pass;
 	int sender_rule, recipient_rule;
 	struct curl_loop *cl;
@@ -130,8 +133,10 @@ int email_mailbox_check(const struct email_conf *conf, struct errbuf *err)
 	const char *u = conf->mailbox_url;
 	if (strncasecmp(u, "pop3://", 7) && strncasecmp(u, "pop3s://", 8) && !is_imap(u))
 		return errbuf_set(err, "settings.mailbox_url: must start with pop3://, pop3s://, imap:// or imaps://");
-	if (strpbrk(u, " \r\n;"))
-		return errbuf_set(err, "settings.mailbox_url: must not contain spaces or ';'");
+	if (strpbrk(u, " \r\n;\"\\"))
+		return errbuf_set(err, "settings.mailbox_url: must not contain spaces, quotes, backslashes or ';'");
+	if (is_imap(u) && strchr(u, '%'))
+		return errbuf_set(err, "settings.mailbox_url: IMAP folder names with %%-escapes are not supported");
 	if (strcmp(conf->delete_after, "commit") && strcmp(conf->delete_after, "never"))
 		return errbuf_set(err, "settings.delete_after: \"%s\" is not one of commit, never", conf->delete_after);
 	if (email_party_rule_from_name(conf->sender_from) < 0)
@@ -397,8 +402,11 @@ static void take_mail(struct email_mailbox *mb, struct mb_item *it)
 	in.text = NULL;
 	ib->encoding = xstrdup(enc);
 	ib->smsc_ts_s = in.date_s > 0 ? in.date_s : 0;
-	ib->key = xmalloc(strlen(mb->conf->mailbox_url) + strlen(it->uid) + 2);
-	sprintf(ib->key, "%s#%s", mb->conf->mailbox_url, it->uid);
+	ib->key = xmalloc(strlen(mb->conf->mailbox_url) + strlen(it->uid) + sizeof mb->uidvalidity + 3);
+	if (mb->imap)
+		sprintf(ib->key, "%s#%s.%s", mb->conf->mailbox_url, mb->uidvalidity, it->uid);
+	else
+		sprintf(ib->key, "%s#%s", mb->conf->mailbox_url, it->uid);
 	log_debug("email_received", "conn=%s uid=%s attachments=%d html=%d parts=%d", conn_name(mb->c), it->uid,
 	          in.attachments, in.from_html, ib->parts);
 	email_mail_in_free(&in);
@@ -461,8 +469,8 @@ static void next_fetch(struct email_mailbox *mb)
 	}
 	struct mb_item *it = &mb->items[mb->cur];
 	char url[1024];
-	if (mb->imap)
-		snprintf(url, sizeof url, "%s;UID=%s", mb->base, it->num);
+	if (mb->imap) /* libcurl checks the UIDVALIDITY when it selects the folder */
+		snprintf(url, sizeof url, "%s;UIDVALIDITY=%s;UID=%s", mb->base, mb->uidvalidity, it->num);
 	else
 		snprintf(url, sizeof url, "%s/%s", mb->base, it->num);
 	transfer(mb, url, NULL, false, false);
@@ -480,6 +488,29 @@ static void transfer_failed(struct email_mailbox *mb, CURLcode res)
 	mb->aborted = true;
 }
 
+/* Reads "* STATUS folder (UIDVALIDITY n)".  A new value means new UIDs:
+ * what this run remembers of the old ones is forgotten. */
+static bool take_uidvalidity(struct email_mailbox *mb)
+{
+	sbuf_add(&mb->data, "", 1);
+	const char *p = strstr(mb->data.buf, "UIDVALIDITY ");
+	if (!p)
+		return false;
+	p += 12;
+	size_t k = strspn(p, "0123456789");
+	if (k == 0 || k >= sizeof mb->uidvalidity)
+		return false;
+	if (mb->uidvalidity[0] && (strlen(mb->uidvalidity) != k || strncmp(mb->uidvalidity, p, k))) {
+		log_info("email_uidvalidity_changed", "conn=%s old=%s new=%.*s", conn_name(mb->c), mb->uidvalidity,
+		         (int)k, p);
+		set_free(&mb->seen);
+		set_free(&mb->bad);
+	}
+	memcpy(mb->uidvalidity, p, k);
+	mb->uidvalidity[k] = 0;
+	return true;
+}
+
 static void mb_done(void *arg, CURL *easy, CURLcode res)
 {
 	struct email_mailbox *mb = arg;
@@ -487,6 +518,18 @@ static void mb_done(void *arg, CURL *easy, CURLcode res)
 	curl_easy_cleanup(easy);
 	mb->easy = NULL;
 	switch (mb->state) {
+	case MB_STATUS:
+		if (res != CURLE_OK || !take_uidvalidity(mb)) {
+			if (res == CURLE_OK)
+				mb->errbuf[0] = 0, res = CURLE_WEIRD_SERVER_REPLY;
+			transfer_failed(mb, res);
+			set_state(mb, MB_IDLE);
+			poll_later(mb, mb->conf->poll_s);
+			return;
+		}
+		set_state(mb, MB_LIST);
+		transfer(mb, mb->base, mb->del ? "UID SEARCH NOT DELETED" : "UID SEARCH ALL", false, false);
+		return;
 	case MB_LIST:
 		if (res != CURLE_OK) {
 			transfer_failed(mb, res);
@@ -545,11 +588,15 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	mb->aborted = false;
 	items_free(mb);
-	set_state(mb, MB_LIST);
-	if (mb->imap)
-		transfer(mb, mb->base, mb->del ? "UID SEARCH NOT DELETED" : "UID SEARCH ALL", false, false);
-	else
+	if (mb->imap) {
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "STATUS \"%s\" (UIDVALIDITY)", mb->folder);
+		set_state(mb, MB_STATUS);
+		transfer(mb, mb->base, cmd, false, false);
+	} else {
+		set_state(mb, MB_LIST);
 		transfer(mb, mb->base, "UIDL", false, false);
+	}
 }
 
 static void poll_later(struct email_mailbox *mb, long long s)
@@ -582,6 +629,7 @@ struct email_mailbox *email_mailbox_start(struct conn *c, const struct email_con
 	while (flen && folder[flen - 1] == '/')
 		flen--;
 	mb->base = xmalloc(alen + flen + 2);
+	mb->folder = xstrndup(folder, flen);
 	if (mb->imap)
 		sprintf(mb->base, "%.*s/%.*s", (int)alen, u, (int)flen, folder);
 	else
@@ -641,6 +689,7 @@ void email_mailbox_free(struct email_mailbox *mb)
 	set_free(&mb->bad);
 	sbuf_free(&mb->data);
 	free(mb->base);
+	free(mb->folder);
 	free(mb->last_bad);
 	free(mb);
 }

@@ -18,7 +18,7 @@
 #    state detail says why; after fixing the password it is sent
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/mailpeers.sh"
-plan 35
+plan 36
 
 _email_cleanup() {
 	mail_peers_stop
@@ -199,6 +199,8 @@ wait_for 30 "SELECT count(*) >= 5 FROM smspool.inbox WHERE connection = 'imapin'
 is "$(sql "SELECT count(*) || '/' || count(DISTINCT body) FROM smspool.inbox WHERE connection = 'imapin'")" "5/5" \
 	"after a restart: the new mails once, the old ones not again"
 is "$(mails | grep -c '^i[0-9]\.')" 5 "delete_after never: the mails stay in the mailbox"
+is "$(sql "SELECT count(*) FROM smspool.inbound_keys WHERE connection = 'imapin' AND key ~ '^imaps://.*#[0-9]+[.][0-9]+$'")" 5 \
+	"IMAP keys are UIDVALIDITY.UID (one per mail)"
 # IMAP with STARTTLS, deleting after commit (\Deleted, EXPUNGE): another connection, so it takes them all again
 sql "UPDATE smspool.connections SET enabled = false WHERE name = 'imapin'" || bail "disable imapin"
 add_connection imapdel email "{\"mailbox_url\": \"imap://localhost:$IMAP_PORT/INBOX\", \"starttls\": \"required\",
