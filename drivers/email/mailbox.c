@@ -47,6 +47,10 @@ static const char *const mb_state_names[] = {"idle", "status", "list", "fetch", 
 
 enum item_state { IT_NEW, IT_PENDING, IT_STORED, IT_REFUSED, IT_SKIPPED };
 
+/* Mails taken per cycle at most: memory stays bounded by this, not by the
+ * mailbox; a longer list is continued by the next cycle, at once. */
+#define MB_CYCLE_MAX 500
+
 struct mb_item {
 	char *uid; /* UIDL (POP3) or UID (IMAP) */
 	char *num; /* POP3 message number in this session; IMAP: the UID */
@@ -63,10 +67,10 @@ struct strset {
 struct email_mailbox {
 	struct conn *c;
 	const struct email_conf *conf;
-	bool imap, del, aborted;
-	char *base;           /* pop3://host:port or imap://host:port/FOLDER */
-	char *folder;         /* IMAP: the folder's name */
-	char uidvalidity[24]; /* IMAP: UIDs are only unique with it */
+	bool imap, del, aborted, more; /* more: the list had more than MB_CYCLE_MAX */
+	char *base;                    /* pop3://host:port or imap://host:port/FOLDER */
+	char *folder;                  /* IMAP: the folder's name */
+	char uidvalidity[24];          /* IMAP: UIDs are only unique with it */
 	const char *user, *pass;
 	int sender_rule, recipient_rule;
 	struct curl_loop *cl;
@@ -227,6 +231,11 @@ static void add_item(struct email_mailbox *mb, const char *num, size_t nlen, con
 {
 	char *u = xstrndup(uid, ulen);
 	if (set_has(&mb->seen, u) || set_has(&mb->bad, u)) {
+		free(u);
+		return;
+	}
+	if (mb->n >= MB_CYCLE_MAX) {
+		mb->more = true;
 		free(u);
 		return;
 	}
@@ -422,7 +431,7 @@ static void end_cycle(struct email_mailbox *mb)
 	if (mb->imap && !mb->deleted) {
 		items_free(mb);
 		set_state(mb, MB_IDLE);
-		poll_later(mb, mb->conf->poll_s);
+		poll_later(mb, mb->more && !mb->aborted ? 0 : mb->conf->poll_s);
 		return;
 	}
 	set_state(mb, MB_END);
@@ -572,7 +581,7 @@ static void mb_done(void *arg, CURL *easy, CURLcode res)
 			log_debug("email_mailbox_deleted", "conn=%s mails=%zu", conn_name(mb->c), mb->deleted);
 		items_free(mb);
 		set_state(mb, MB_IDLE);
-		poll_later(mb, mb->conf->poll_s);
+		poll_later(mb, mb->more && !mb->aborted ? 0 : mb->conf->poll_s);
 		return;
 	case MB_IDLE:
 	case MB_WAIT_ACKS:
@@ -586,7 +595,7 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 	struct email_mailbox *mb = arg;
 	if (mb->state != MB_IDLE)
 		return;
-	mb->aborted = false;
+	mb->aborted = mb->more = false;
 	items_free(mb);
 	if (mb->imap) {
 		char cmd[300];
