@@ -132,6 +132,7 @@ void inbound_free(struct inbound *in)
 	free(in->payload);
 	free(in->udh);
 	free(in->encoding);
+	free(in->key);
 	free(in);
 }
 

@@ -96,6 +96,7 @@ struct inbound {
 	char *encoding; /* gsm7, ucs2, latin1, binary … as received */
 	int parts;
 	int64_t smsc_ts_s;       /* 0 = unknown */
+	char *key;               /* NULL, or a key unique per connection: stored once (inbound_keys) */
 	uint64_t conn_id, token; /* where the commit acknowledgement goes */
 	struct inbound *next;
 };

@@ -126,7 +126,7 @@ static const struct {
      "$8::text[], $9::int[]), (SELECT count(*) FROM smspool.record_reports($10::text[], $11::text[], $12::text[], "
      "$13::text[], $14::text[]))"},
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
-                "$6::text[], $7::text[], $8::int[], $9::timestamptz[])"},
+                "$6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::text[])"},
     {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
     {"config_hold", "SELECT coalesce(smspool.config_int('no_route_hold_s'), 10), "
                     "coalesce(smspool.config_int('lease_s'), 60)"},
@@ -618,7 +618,7 @@ static int write_inbound(struct store *s)
 	last->next = NULL;
 	s->inb_len -= n;
 
-	reset_arrays(s, 9);
+	reset_arrays(s, 10);
 	for (struct inbound *in = list; in; in = in->next) {
 		char ts[32] = "";
 		if (in->smsc_ts_s) {
@@ -636,13 +636,14 @@ static int write_inbound(struct store *s)
 		sbuf_arr_text(&s->a[6], in->encoding);
 		sbuf_arr_int(&s->a[7], in->parts > 0 ? in->parts : 1);
 		sbuf_arr_text(&s->a[8], in->smsc_ts_s ? ts : NULL);
+		sbuf_arr_text(&s->a[9], in->key);
 	}
-	end_arrays(s, 9);
-	const char *params[9];
-	for (int i = 0; i < 9; i++)
+	end_arrays(s, 10);
+	const char *params[10];
+	for (int i = 0; i < 10; i++)
 		params[i] = s->a[i].buf;
 	uint64_t t0_ns = metrics_now_ns();
-	PGresult *r = PQexecPrepared(s->pg, "inbound", 9, params, NULL, NULL, 0);
+	PGresult *r = PQexecPrepared(s->pg, "inbound", 10, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);

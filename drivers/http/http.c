@@ -7,9 +7,8 @@
  *   (rule.c) are compiled once at open(); check() compiles them too, so a
  *   bad placeholder, filter, regex or pointer is refused at configuration
  *   time with an error naming it.
- * - libcurl's multi-socket API runs inside the loop: CURLMOPT_SOCKETFUNCTION
- *   maps curl's sockets to libevent events, CURLMOPT_TIMERFUNCTION to one
- *   timer.  Nothing blocks; the core bounds the requests in flight by the
+ * - libcurl's multi-socket API runs inside the loop (net/curl_loop.c).
+ *   Nothing blocks; the core bounds the requests in flight by the
  *   connection's window; the multi handle keeps connections alive.
  * - The connection is CONN_UP as soon as it is configured: HTTP has no
  *   session.  A provider that cannot be reached fails submits with
@@ -33,7 +32,6 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +47,7 @@
 #include "http/template.h"
 #include "log.h"
 #include "msg_parts.h"
+#include "net/curl_loop.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -132,27 +131,16 @@ static const struct setting http_settings[] = {
 enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY };
 static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query"};
 
-struct header_tpl {
-	char *name;
-	struct http_tpl *tpl;
-};
-
 /* Everything compiled from the settings. */
 struct compiled {
 	enum auth_kind auth;
 	bool parts_mode, has_body;
 	struct http_tpl *url, *body, *callback_url;
-	struct header_tpl *headers;
-	size_t nheaders;
+	struct http_tpl_headers headers;
 	struct http_rule rule;
 };
 
 struct http_req;
-
-struct sockev {
-	struct event *ev;
-	struct sockev *next, *prev;
-};
 
 enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
 
@@ -161,9 +149,9 @@ struct http {
 	const struct http_conf *conf;
 	struct compiled cc;
 	enum http_state state;
-	CURLM *multi;
-	struct event *timer_ev, *grace_ev;
-	struct sockev *socks;
+	struct curl_loop *cl;
+	CURLM *multi; /* curl_loop_multi(cl) */
+	struct event *grace_ev;
 	struct http_req *reqs; /* in flight, doubly linked */
 	int nreqs;
 	struct http_cb *cb;
@@ -188,11 +176,7 @@ static void compiled_free(struct compiled *cc)
 	http_tpl_free(cc->url);
 	http_tpl_free(cc->body);
 	http_tpl_free(cc->callback_url);
-	for (size_t i = 0; i < cc->nheaders; i++) {
-		free(cc->headers[i].name);
-		http_tpl_free(cc->headers[i].tpl);
-	}
-	free(cc->headers);
+	http_tpl_headers_free(&cc->headers);
 	http_rule_free(&cc->rule);
 	memset(cc, 0, sizeof *cc);
 }
@@ -214,8 +198,8 @@ static bool uses(const struct compiled *cc, enum http_var v)
 {
 	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
 		return true;
-	for (size_t i = 0; i < cc->nheaders; i++)
-		if (http_tpl_uses(cc->headers[i].tpl, v))
+	for (size_t i = 0; i < cc->headers.n; i++)
+		if (http_tpl_uses(cc->headers.v[i].tpl, v))
 			return true;
 	return false;
 }
@@ -257,24 +241,8 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
 			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
 	}
-	if (conf->headers) {
-		const char *key;
-		json_t *v;
-		cc->headers = xcalloc(json_object_size(conf->headers) + 1, sizeof *cc->headers);
-		json_object_foreach(conf->headers, key, v)
-		{
-			if (!*key || strpbrk(key, ": \r\n\t"))
-				return errbuf_set(err, "settings.headers: \"%s\" is not a header name", key);
-			if (!json_is_string(v))
-				return errbuf_set(err, "settings.headers.%s: must be a string template", key);
-			char what[96];
-			snprintf(what, sizeof what, "settings.headers.%.60s", key);
-			struct header_tpl *ht = &cc->headers[cc->nheaders++];
-			ht->name = xstrdup(key);
-			if (http_tpl_compile(json_string_value(v), HF_NONE, what, &ht->tpl, err))
-				return -1;
-		}
-	}
+	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
+		return -1;
 	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
 		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
 	struct http_rule_conf rc = {
@@ -296,72 +264,7 @@ static int http_check(const void *p, struct errbuf *err)
 	return http_cb_check(conf, err);
 }
 
-/* ---- libcurl in the loop ---- */
-
-static void check_done(struct http *h);
-
-static void sock_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http *h = arg;
-	int action = (what & EV_READ ? CURL_CSELECT_IN : 0) | (what & EV_WRITE ? CURL_CSELECT_OUT : 0);
-	int running;
-	curl_multi_socket_action(h->multi, fd, action, &running);
-	check_done(h);
-}
-
-static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct http *h = userp;
-	struct sockev *se = socketp;
-	if (what == CURL_POLL_REMOVE) {
-		if (se) {
-			event_free(se->ev);
-			if (se->prev)
-				se->prev->next = se->next;
-			else
-				h->socks = se->next;
-			if (se->next)
-				se->next->prev = se->prev;
-			free(se);
-		}
-		return 0;
-	}
-	short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
-	if (!se) {
-		se = xcalloc(1, sizeof *se);
-		se->next = h->socks;
-		if (h->socks)
-			h->socks->prev = se;
-		h->socks = se;
-		se->ev = event_new(conn_event_base(h->c), s, kind, sock_event_cb, h);
-		curl_multi_assign(h->multi, s, se);
-	} else {
-		event_del(se->ev);
-		event_assign(se->ev, conn_event_base(h->c), s, kind, sock_event_cb, h);
-	}
-	event_add(se->ev, NULL);
-	return 0;
-}
-
-static void timer_event_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http *h = arg;
-	int running;
-	curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(h);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct http *h = userp;
-	if (timeout_ms < 0) {
-		evtimer_del(h->timer_ev);
-	} else {
-		struct timeval tv = {(time_t)(timeout_ms / 1000), (suseconds_t)(timeout_ms % 1000) * 1000};
-		evtimer_add(h->timer_ev, &tv);
-	}
-	return 0;
-}
+/* ---- libcurl in the loop (net/curl_loop.c) ---- */
 
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 {
@@ -587,14 +490,14 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_printf(&line, "%s: %s", conf->auth_header, conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	for (size_t i = 0; i < h->cc.nheaders; i++) {
+	for (size_t i = 0; i < h->cc.headers.n; i++) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "%s: ", h->cc.headers[i].name);
+		sbuf_printf(&line, "%s: ", h->cc.headers.v[i].name);
 		size_t at = line.len;
-		if (http_tpl_expand(h->cc.headers[i].tpl, vs.v, &line, err))
+		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.v, &line, err))
 			goto out;
 		if (has_ctl(line.buf + at, line.len - at)) {
-			errbuf_set(err, "header %s would contain control characters", h->cc.headers[i].name);
+			errbuf_set(err, "header %s would contain control characters", h->cc.headers.v[i].name);
 			goto out;
 		}
 		if (line.len == at) { /* curl drops "Name:" but sends "Name;" empty */
@@ -637,11 +540,8 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		if (strcmp(conf->method, "PUT") == 0)
 			curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, "PUT");
 	}
-	CURLMcode mc = curl_multi_add_handle(h->multi, e);
-	if (mc != CURLM_OK) {
-		errbuf_set(err, "curl_multi_add_handle: %s", curl_multi_strerror(mc));
+	if (curl_loop_add(h->cl, e, err->msg, sizeof err->msg))
 		goto out;
-	}
 	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->m->id, r->part + 1,
 	          r->nparts, conf->method);
 	rc = 0;
@@ -749,17 +649,16 @@ static void req_done(struct http_req *r, CURLcode res)
 	req_complete(r);
 }
 
-static void check_done(struct http *h)
+static void transfer_done(void *arg, CURL *easy, CURLcode result)
 {
-	CURLMsg *cm;
-	int left;
-	while ((cm = curl_multi_info_read(h->multi, &left))) {
-		if (cm->msg != CURLMSG_DONE)
-			continue;
-		struct http_req *r = NULL;
-		curl_easy_getinfo(cm->easy_handle, CURLINFO_PRIVATE, (char **)&r);
-		req_done(r, cm->data.result);
-	}
+	struct http_req *r = NULL;
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
+	req_done(r, result);
+}
+
+static void after_actions(void *arg)
+{
+	struct http *h = arg;
 	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
 		event_active(h->grace_ev, 0, 0);
 }
@@ -847,13 +746,6 @@ static void http_submit(struct conn *c, struct msg *m)
 
 /* ---- life cycle ---- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static void curl_init_once(void)
-{
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		abort();
-}
-
 static void finish_stop(struct http *h)
 {
 	if (h->state == HTTP_STOPPED)
@@ -881,7 +773,6 @@ static void grace_cb(evutil_socket_t fd, short what, void *arg)
 static int http_open(struct conn *c)
 {
 	const struct http_conf *conf = conn_conf(c);
-	pthread_once(&curl_once, curl_init_once);
 	struct http *h = xcalloc(1, sizeof *h);
 	h->c = c;
 	h->conf = conf;
@@ -893,15 +784,9 @@ static int http_open(struct conn *c)
 		return -1;
 	}
 	struct event_base *base = conn_event_base(c);
-	h->timer_ev = evtimer_new(base, timer_event_cb, h);
 	h->grace_ev = evtimer_new(base, grace_cb, h);
-	h->multi = curl_multi_init();
-	if (!h->multi)
-		abort();
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_SOCKETDATA, h);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(h->multi, CURLMOPT_TIMERDATA, h);
+	h->cl = curl_loop_new(base, transfer_done, after_actions, h);
+	h->multi = curl_loop_multi(h->cl);
 	if (conf->max_connections > 0) {
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
@@ -912,8 +797,7 @@ static int http_open(struct conn *c)
 		if (!h->cb) {
 			log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
 			conn_set_driver_data(c, NULL);
-			curl_multi_cleanup(h->multi);
-			event_free(h->timer_ev);
+			curl_loop_free(h->cl);
 			event_free(h->grace_ev);
 			compiled_free(&h->cc);
 			free(h);
@@ -965,14 +849,7 @@ static void http_close(struct conn *c)
 		req_free(r);
 	}
 	http_cb_stop(h->cb);
-	curl_multi_cleanup(h->multi);
-	while (h->socks) {
-		struct sockev *se = h->socks;
-		h->socks = se->next;
-		event_free(se->ev);
-		free(se);
-	}
-	event_free(h->timer_ev);
+	curl_loop_free(h->cl);
 	event_free(h->grace_ev);
 	compiled_free(&h->cc);
 	free(h);

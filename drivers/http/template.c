@@ -304,3 +304,38 @@ int http_tpl_expand(const struct http_tpl *t, const char *const vals[HV_COUNT], 
 	}
 	return 0;
 }
+
+int http_tpl_headers_compile(const json_t *obj, enum http_filter def, const char *what, struct http_tpl_headers *h,
+                             struct errbuf *err)
+{
+	memset(h, 0, sizeof *h);
+	if (!obj)
+		return 0;
+	const char *key;
+	json_t *v;
+	h->v = xcalloc(json_object_size(obj) + 1, sizeof *h->v);
+	json_object_foreach((json_t *)obj, key, v)
+	{
+		if (!*key || strpbrk(key, ": \r\n\t"))
+			return errbuf_set(err, "%s: \"%s\" is not a header name", what, key);
+		if (!json_is_string(v))
+			return errbuf_set(err, "%s.%s: must be a string template", what, key);
+		char name[96];
+		snprintf(name, sizeof name, "%.30s.%.60s", what, key);
+		struct http_tpl_header *ht = &h->v[h->n++];
+		ht->name = xstrdup(key);
+		if (http_tpl_compile(json_string_value(v), def, name, &ht->tpl, err))
+			return -1;
+	}
+	return 0;
+}
+
+void http_tpl_headers_free(struct http_tpl_headers *h)
+{
+	for (size_t i = 0; i < h->n; i++) {
+		free(h->v[i].name);
+		http_tpl_free(h->v[i].tpl);
+	}
+	free(h->v);
+	memset(h, 0, sizeof *h);
+}

@@ -17,6 +17,7 @@
 #ifndef SMSPOOL_HTTP_TEMPLATE_H
 #define SMSPOOL_HTTP_TEMPLATE_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -78,6 +79,23 @@ bool http_tpl_uses(const struct http_tpl *t, enum http_var v);
  * a value cannot be filtered (ucs2hex of invalid UTF-8). */
 MUST_CHECK int http_tpl_expand(const struct http_tpl *t, const char *const vals[HV_COUNT], struct sbuf *out,
                                struct errbuf *err);
+
+/* Header values as templates, by header name: the `headers` setting of the
+ * http and email connections. */
+struct http_tpl_header {
+	char *name;
+	struct http_tpl *tpl;
+};
+struct http_tpl_headers {
+	struct http_tpl_header *v;
+	size_t n;
+};
+/* Compiles obj (borrowed; a JSON object header name -> template text, NULL =
+ * none) with default filter def; errors name "<what>.<name>".  Returns 0, or
+ * -1 with err; free h with http_tpl_headers_free either way. */
+MUST_CHECK int http_tpl_headers_compile(const json_t *obj, enum http_filter def, const char *what,
+                                        struct http_tpl_headers *h, struct errbuf *err);
+void http_tpl_headers_free(struct http_tpl_headers *h);
 
 /* Appends s (n bytes) through filter f.  Returns 0 or -1 (ucs2hex only). */
 MUST_CHECK int http_filter_apply(enum http_filter f, const char *s, size_t n, struct sbuf *out, struct errbuf *err);

@@ -12,8 +12,8 @@ int cli_status(int argc, char **argv)
 	if (cli_wants_help(argc, argv) || argc > 1) {
 		fprintf(argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout,
 		        "usage: smspool status\n\nPrints every connection with its type, whether it is enabled, "
-		        "its state in each daemon and the number of queued messages forced onto it, then the "
-		        "daemons and the queue.\n");
+		        "its state in each daemon and the number of queued messages forced onto it, then what "
+		        "connections report about themselves (last errors), the daemons and the queue.\n");
 		return cli_wants_help(argc, argv) ? 0 : 2;
 	}
 	struct config cfg;
@@ -41,6 +41,18 @@ int cli_status(int argc, char **argv)
 		printf("%-20s %-12s %-8s %-30s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2)[0] == 't' ? "yes" : "no", PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
 	PQclear(r);
+	/* What a connection reports about itself (last error, mails kept unparsed…). */
+	r = pg_query(c,
+	             "SELECT name, instance, detail FROM smspool.connection_state "
+	             "WHERE coalesce(detail, '') <> '' AND NOT (state = 'down' AND detail = 'stopped') "
+	             "ORDER BY name, instance",
+	             0, NULL, &err);
+	if (r) {
+		for (int i = 0; i < PQntuples(r); i++)
+			printf("%s  %s@%s: %s\n", i ? "" : "\nproblems:\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+			       PQgetvalue(r, i, 2));
+		PQclear(r);
+	}
 	r = pg_query(c,
 	             "SELECT (SELECT count(*) FROM smspool.queue), "
 	             "(SELECT count(*) FROM smspool.queue WHERE claimed_by IS NULL AND due_at <= now()), "

@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel odbc"
+#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel odbc email"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -23,6 +23,10 @@
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
+#  8. email     EMAIL_N messages through an `email` connection (STARTTLS, AUTH)
+#               into a private Exim (queue_only), msg/s to sent; EMAIL_N mails
+#               dropped into a private Dovecot's maildir, taken over POP3 into
+#               the inbox (and deleted), msg/s (tests/lib/mailpeers.sh).
 #  6. kannel    the same lifecycle through Kannel 1.4.5 (sendsms -> bearerbox
 #               -> sink, receipts in memory -> dlr-url counted by kload.c).
 #  7. odbc      ODBC_N rows in a private MariaDB's sms_outgoing -> odbc
@@ -36,15 +40,15 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel odbc}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel odbc email}
 case $SCALE in
 small)
 	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
-	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000
+	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000 EMAIL_N=2000
 	;;
 full)
 	CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
-	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000
+	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000 EMAIL_N=10000
 	;;
 *)
 	echo "bench: BENCH_SCALE must be small or full" >&2
@@ -570,6 +574,57 @@ if has_phase odbc; then
 fi
 
 # ============================================================================
+# 8. email: SMTP into a private Exim, POP3 out of a private Dovecot
+if has_phase email; then
+	say "email: $EMAIL_N messages over SMTP (STARTTLS, AUTH, window 20) to Exim; $EMAIL_N mails over POP3 into the inbox"
+	. tests/lib/mailpeers.sh
+	MAIL_DIR=$TMP/mail MAIL_QUEUE_ONLY=1
+	if ! mail_peers_start >"$TMP/mailpeers.out" 2>&1; then
+		NOTE[email_smtp_sent_msgs_per_s]="n/a: the mail servers did not start (see $TMP/mailpeers.out)"
+	else
+		PIDS+=("$EXIM_PID" "$DOVECOT_PID")
+		fresh_tables
+		q "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES ('benchmail', 'email',
+		   '{\"smtp_url\": \"smtp://localhost:$SMTP_PORT\", \"username\": \"$MAIL_USER\", \"password\": \"$MAIL_PASS\",
+		     \"tls_ca_file\": \"$MAIL_CA\", \"from\": \"gw@smspool.test\", \"to\": \"{recipient}@sms.test\"}', 20)"
+		insert_rows "$EMAIL_N" benchmail
+		t0=$(now_ms)
+		start_daemon email
+		end=$(($(now_ms) + 900000))
+		while [ "$(q "SELECT count(*) FROM smspool.queue")" != 0 ] && [ "$(now_ms)" -lt $end ]; do sleep 0.2; done
+		read -r sent_ms n_sent < <(q "SELECT round(extract(epoch from max(sent_at)) * 1000 - $t0), count(*) FILTER (WHERE status IN ('sent', 'delivered')) FROM smspool.outbox WHERE connection = 'benchmail'" | tr '|' ' ')
+		R[email_smtp_sent_msgs_per_s]=$(calc %.0f "$n_sent * 1000 / $sent_ms")
+		[ "$n_sent" = "$EMAIL_N" ] || NOTE[email_smtp_sent_msgs_per_s]="only $n_sent of $EMAIL_N sent"
+		python3 - "$MAILDIR" "$EMAIL_N" <<'PY'
+import os, sys
+from email.message import EmailMessage
+d, n = sys.argv[1], int(sys.argv[2])
+for i in range(n):
+    m = EmailMessage()
+    m["From"] = "+1555%07d@sms.example" % i
+    m["To"] = "4930100@smspool.test"
+    m["Subject"] = "bench %d" % i
+    m.set_content("bench mail %d: Grüße" % i, charset="utf-8", cte="quoted-printable")
+    with open(os.path.join(d, "tmp", "b%d" % i), "w") as f:
+        f.write(m.as_string())
+    os.rename(os.path.join(d, "tmp", "b%d" % i), os.path.join(d, "new", "b%d" % i))
+PY
+		chown -R "$(id -u Debian-exim):$(id -g Debian-exim)" "$MAILDIR"
+		t0=$(now_ms)
+		q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchpop', 'email',
+		   '{\"mailbox_url\": \"pop3://localhost:$POP3_PORT\", \"username\": \"$MAIL_USER\", \"password\": \"$MAIL_PASS\",
+		     \"tls_ca_file\": \"$MAIL_CA\", \"poll_s\": 1}')"
+		end=$(($(now_ms) + 900000))
+		while [ "$(q "SELECT count(*) FROM smspool.inbox WHERE connection = 'benchpop'")" -lt "$EMAIL_N" ] && [ "$(now_ms)" -lt $end ]; do sleep 0.2; done
+		read -r got_ms n_got < <(q "SELECT round(extract(epoch from max(received_at)) * 1000 - $t0), count(*) FROM smspool.inbox WHERE connection = 'benchpop'" | tr '|' ' ')
+		R[email_pop3_received_msgs_per_s]=$(calc %.0f "$n_got * 1000 / $got_ms")
+		[ "$n_got" = "$EMAIL_N" ] || NOTE[email_pop3_received_msgs_per_s]="only $n_got of $EMAIL_N received"
+		stop_daemon
+		mail_peers_stop
+	fi
+fi
+
+# ============================================================================
 # table, JSON, plot
 T_BENCH=$(($(date +%s) - T_BENCH0))
 ratio() { # ratio VALUE BASE
@@ -646,6 +701,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row smspool_sustained_to_kannel_ratio "   smspool sustained (slowest slice) / Kannel" x "" ""
 	row odbc_mariadb_delivered_msgs_per_s "7  odbc: MariaDB rows to delivered ($ODBC_N)" msg/s "$CEIL_A" ">= 5000"
 	row odbc_daemon_cpu_s_per_10k "   daemon CPU per 10,000" s "" ""
+	row email_smtp_sent_msgs_per_s "8  email: SMTP to Exim, to sent ($EMAIL_N)" msg/s "" ""
+	row email_pop3_received_msgs_per_s "   email: POP3 from Dovecot, into the inbox" msg/s "" ""
 	[ -n "$KANNEL_SETTINGS" ] && echo "Kannel settings: $KANNEL_SETTINGS"
 	echo "Ratios under /ceiling: msg/s figures against 1a, ingest and INSERT against 1b."
 } | tee "$OUT/latest.txt"
@@ -654,7 +711,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_msgs_per_s lifecycle_sent_msgs_per_s \
 	lifecycle_delivered_msgs_per_s daemon_cpu_s_per_10k daemon_peak_rss_mb latency_wire_p50_ms latency_wire_p95_ms \
 	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
-	kannel_delivered_msgs_per_s sustained_last_to_first_ratio odbc_mariadb_delivered_msgs_per_s; do
+	kannel_delivered_msgs_per_s sustained_last_to_first_ratio odbc_mariadb_delivered_msgs_per_s \
+	email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {

@@ -159,6 +159,9 @@ static const struct {
      "{\"connection_string\": \"Driver=/nonexistent/odbc.so\", \"account\": \"contract\", \"retry_min_ms\": 20}"},
     {"http",
      "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
+    {"email",
+     "{\"smtp_url\": \"smtp://127.0.0.1:1\", \"from\": \"gw@example.org\", \"to\": \"{recipient}@sms.example.org\", "
+     "\"mailbox_url\": \"pop3://127.0.0.1:1\", \"connect_timeout_ms\": 1000}"},
 };
 
 static struct msg *make_msg(int64_t id, const char *body)
