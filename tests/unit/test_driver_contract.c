@@ -157,6 +157,8 @@ static const struct {
     {"http-api", "{\"listen\": \"127.0.0.1:0\"}"},
     {"http",
      "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
+    {"exec",
+     "{\"send_argv\": [\"/bin/echo\", \"C{id}\"], \"receive_argv\": [\"/bin/sleep\", \"30\"], \"stop_grace_ms\": 0}"},
 };
 
 static struct msg *make_msg(int64_t id, const char *body)
