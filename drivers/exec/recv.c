@@ -211,7 +211,8 @@ static void on_line(struct exec_recv *r, const char *s, size_t n)
 			if (old->done)
 				answer(r, "ack", l.id, 0, NULL);
 			/* in flight: its ack, by id, reaches whoever runs then */
-			log_debug("exec_receive_again", "conn=%s id=%s committed=%d", cname(r), l.id, old->done);
+			if (log_allowed(r))
+				log_info("exec_receive_again", "conn=%s id=%s committed=%d", cname(r), l.id, old->done);
 			exec_line_clear(&l);
 			return;
 		}
