@@ -75,6 +75,10 @@ static const struct setting exec_settings[] = {
      "first delay before the receiver is started again (doubles, jittered)"},
     {"restart_max_ms", SETTING_INT, O(restart_max_ms), false, true, 10, 3600000, "30000",
      "longest delay before the receiver is started again"},
+    {"batch_size", SETTING_INT, O(batch_size), false, true, 1, 10000, "1",
+     "1: a program per message; more: a program per batch of up to this many (JSON lines on stdin)"},
+    {"batch_wait_ms", SETTING_INT, O(batch_wait_ms), false, true, 0, 60000, "50",
+     "batch mode: how long the first message waits for others"},
     {"receive_dedup", SETTING_INT, O(receive_dedup), false, true, 0, 1000000, "10000",
      "ids of committed lines remembered, so that a line sent again is acknowledged, not stored twice"},
     SETTINGS_END,
@@ -85,7 +89,9 @@ enum job_state { JOB_RUNNING, JOB_TERM, JOB_KILL };
 
 struct exec_job {
 	struct exec *x;
-	struct msg *m;
+	struct msg **msgs; /* one, or a batch */
+	int *parts;
+	int n;
 	enum job_state state;
 	struct exec_child ch;
 	struct event *exit_ev, *out_ev, *err_ev, *in_ev, *timer_ev;
@@ -94,7 +100,6 @@ struct exec_job {
 	struct sbuf out, err;
 	size_t out_drop, err_drop;
 	bool timed_out;
-	int parts;
 	struct exec_job *next, *prev;
 };
 
@@ -104,7 +109,10 @@ static int compile_all(const struct exec_conf *conf, struct exec_argv **send, st
 	*send = *recv = NULL;
 	if (!conf->send_argv && !conf->receive_argv)
 		return errbuf_set(err, "settings: send_argv or receive_argv (or both) is required");
-	if (conf->send_argv && exec_argv_compile(conf->send_argv, true, "settings.send_argv", send, err))
+	/* In batch mode the argument vector is the same for every message of
+	 * the batch: no placeholder. */
+	if (conf->send_argv &&
+	    exec_argv_compile(conf->send_argv, conf->batch_size <= 1, "settings.send_argv", send, err))
 		return -1;
 	if (conf->receive_argv && exec_argv_compile(conf->receive_argv, false, "settings.receive_argv", recv, err))
 		return -1;
@@ -145,6 +153,7 @@ int exec_spawn_with(struct exec *x, char **argv, char **envp, struct exec_child 
 }
 
 static void exec_close(struct conn *c);
+static void batch_wait_cb(evutil_socket_t fd, short what, void *arg);
 
 static int exec_open(struct conn *c)
 {
@@ -175,6 +184,9 @@ static int exec_open(struct conn *c)
 		x->temp_codes[i] = json_integer_value(json_array_get(conf->temporary_exit_codes, i));
 	x->rconf = (struct exec_result_conf){x->temp_codes, n, conf->id_json_pointer};
 	x->grace_ev = evtimer_new(conn_event_base(c), NULL, NULL);
+	x->batch = conf->batch_size > 1;
+	if (x->batch)
+		x->batch_wait_ev = evtimer_new(conn_event_base(c), batch_wait_cb, x);
 	/* A program that exits without reading its stdin makes our write fail
 	 * with EPIPE; the signal must not end the daemon (it ignores SIGPIPE
 	 * already; this keeps the driver safe in any host). */
@@ -195,10 +207,31 @@ fail : {
 
 /* ---- one send program ---- */
 
+/* Sets m's outcome from v (the remote id given, or our own). */
+static void apply_verdict(struct exec *x, struct msg *m, int parts, const struct exec_verdict *v)
+{
+	char q[400];
+	if (v->outcome == MSG_SENT) {
+		char own[64];
+		snprintf(own, sizeof own, "X%" PRId64 ".%d", m->id, m->attempts);
+		const char *id = v->remote_id ? v->remote_id : own;
+		const char **ids = xcalloc((size_t)parts, sizeof *ids);
+		for (int i = 0; i < parts; i++)
+			ids[i] = id;
+		msg_set_sent(m, parts, ids);
+		free(ids);
+		log_debug("exec_sent", "conn=%s id=%" PRId64 " remote_id=%s", conn_name(x->c), m->id,
+		          log_quote(id, q, sizeof q));
+	} else {
+		msg_set_failed(m, v->outcome, v->code, v->text);
+		log_info("exec_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(x->c), m->id,
+		         msg_outcome_name(v->outcome), v->code, log_quote(v->text ? v->text : "", q, sizeof q));
+	}
+}
+
 static void job_complete(struct exec_job *j)
 {
 	struct exec *x = j->x;
-	struct msg *m = j->m;
 	struct exec_end end = {0};
 	int status = 0;
 	if (exec_proc_reap(&j->ch, &status))
@@ -221,25 +254,36 @@ static void job_complete(struct exec_job *j)
 		free(v.text);
 		v.text = xstrdup("the connection stopped before the program ended: its process group was killed");
 	}
-	char q[400];
-	if (v.outcome == MSG_SENT) {
-		char own[64];
-		if (!v.remote_id) {
-			snprintf(own, sizeof own, "X%" PRId64 ".%d", m->id, m->attempts);
+	if (j->out_drop)
+		log_info("exec_output_cut", "conn=%s id=%" PRId64 " kept=%zu dropped=%zu", conn_name(x->c),
+		         j->msgs[0]->id, j->out.len, j->out_drop);
+	bool *done = xcalloc((size_t)j->n, sizeof *done);
+	if (x->batch) {
+		/* Stdout names outcomes per message; stdout's first line is no id here. */
+		free(v.remote_id);
+		v.remote_id = NULL;
+		const char *p = j->out.buf ? j->out.buf : "", *e = p + j->out.len;
+		while (p < e) {
+			const char *nl = memchr(p, '\n', (size_t)(e - p));
+			size_t len = nl ? (size_t)(nl - p) : (size_t)(e - p);
+			int64_t id;
+			struct exec_verdict lv;
+			if (exec_result_batch_line(p, len, &id, &lv) == 0) {
+				for (int i = 0; i < j->n; i++)
+					if (!done[i] && j->msgs[i]->id == id) {
+						apply_verdict(x, j->msgs[i], j->parts[i], &lv);
+						done[i] = true;
+						break;
+					}
+				exec_verdict_clear(&lv);
+			}
+			p += len + 1;
 		}
-		const char *id = v.remote_id ? v.remote_id : own;
-		const char **ids = xcalloc((size_t)j->parts, sizeof *ids);
-		for (int i = 0; i < j->parts; i++)
-			ids[i] = id;
-		msg_set_sent(m, j->parts, ids);
-		free(ids);
-		log_debug("exec_sent", "conn=%s id=%" PRId64 " remote_id=%s out_dropped=%zu", conn_name(x->c), m->id,
-		          log_quote(id, q, sizeof q), j->out_drop);
-	} else {
-		msg_set_failed(m, v.outcome, v.code, v.text);
-		log_info("exec_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(x->c), m->id,
-		         msg_outcome_name(v.outcome), v.code, log_quote(v.text, q, sizeof q));
 	}
+	for (int i = 0; i < j->n; i++)
+		if (!done[i])
+			apply_verdict(x, j->msgs[i], j->parts[i], &v);
+	free(done);
 	exec_verdict_clear(&v);
 	/* unlink and free */
 	if (j->prev)
@@ -263,8 +307,13 @@ static void job_complete(struct exec_job *j)
 	sbuf_free(&j->out);
 	sbuf_free(&j->err);
 	free(j->in_buf);
+	struct msg **msgs = j->msgs;
+	int n = j->n;
+	free(j->parts);
 	free(j);
-	core_complete(x->c, m);
+	for (int i = 0; i < n; i++)
+		core_complete(x->c, msgs[i]);
+	free(msgs);
 	if (x->state == EXEC_STOPPING)
 		exec_stop_progress(x);
 }
@@ -318,15 +367,15 @@ static void job_timer_cb(evutil_socket_t fd, short what, void *arg)
 	struct timeval tv = {(time_t)(conf->kill_grace_ms / 1000), (suseconds_t)(conf->kill_grace_ms % 1000) * 1000};
 	switch (j->state) {
 	case JOB_RUNNING: /* at the timeout, or stop_grace_ms after stop() */
-		log_info("exec_kill", "conn=%s id=%" PRId64 " pid=%d signal=TERM why=%s", conn_name(j->x->c), j->m->id,
-		         (int)j->ch.pid, j->x->state == EXEC_OPEN ? "timeout" : "stop");
+		log_info("exec_kill", "conn=%s id=%" PRId64 " pid=%d signal=TERM why=%s", conn_name(j->x->c),
+		         j->msgs[0]->id, (int)j->ch.pid, j->x->state == EXEC_OPEN ? "timeout" : "stop");
 		j->timed_out = true;
 		j->state = JOB_TERM;
 		exec_proc_kill(&j->ch, SIGTERM);
 		evtimer_add(j->timer_ev, &tv);
 		break;
 	case JOB_TERM:
-		log_info("exec_kill", "conn=%s id=%" PRId64 " pid=%d signal=KILL", conn_name(j->x->c), j->m->id,
+		log_info("exec_kill", "conn=%s id=%" PRId64 " pid=%d signal=KILL", conn_name(j->x->c), j->msgs[0]->id,
 		         (int)j->ch.pid);
 		j->state = JOB_KILL;
 		exec_proc_kill(&j->ch, SIGKILL);
@@ -345,45 +394,35 @@ static void fail_now(struct exec *x, struct msg *m, enum msg_outcome o, const ch
 	core_complete(x->c, m);
 }
 
-static void exec_submit(struct conn *c, struct msg *m)
+/* Starts the program for n messages (msgs and parts taken over; n > 1
+ * only in batch mode).  argv/envp/in_buf are taken over too. */
+static void job_start(struct exec *x, struct msg **msgs, int *parts, int n, char **argv, char **envp, char *in_buf)
 {
-	struct exec *x = conn_driver_data(c);
-	if (!x->send_argv) {
-		fail_now(x, m, MSG_FAILED, "config", "this exec connection has no send_argv");
-		return;
-	}
+	struct conn *c = x->c;
 	struct errbuf err;
-	const char *enc = NULL;
-	int parts = msg_parts(m, &enc, &err);
-	if (parts < 0) {
-		fail_now(x, m, MSG_FAILED, "encoding", err.msg);
-		return;
-	}
-	struct exec_vals vs;
-	exec_vals_fill(&vs, m, enc, parts);
-	char **argv = exec_argv_expand(x->send_argv, &vs, &err);
-	if (!argv) {
-		fail_now(x, m, MSG_FAILED, "template", err.msg);
-		return;
-	}
-	char **envp = exec_env_build(x->conf->path, conn_name(c), &vs, x->conf->env);
 	struct exec_job *j = xcalloc(1, sizeof *j);
 	j->x = x;
-	j->m = m;
+	j->msgs = msgs;
 	j->parts = parts;
+	j->n = n;
 	sbuf_init(&j->out);
 	sbuf_init(&j->err);
 	int rc = exec_spawn_with(x, argv, envp, &j->ch, &err);
 	exec_strv_free(argv);
 	exec_strv_free(envp);
 	if (rc) {
+		log_error("exec_spawn_failed", "conn=%s id=%" PRId64 " messages=%d error=\"%s\"", conn_name(c),
+		          msgs[0]->id, n, err.msg);
+		for (int i = 0; i < n; i++)
+			fail_now(x, msgs[i], MSG_TEMPORARY, "spawn", err.msg);
+		free(msgs);
+		free(parts);
+		free(in_buf);
 		free(j);
-		log_error("exec_spawn_failed", "conn=%s id=%" PRId64 " error=\"%s\"", conn_name(c), m->id, err.msg);
-		fail_now(x, m, MSG_TEMPORARY, "spawn", err.msg);
 		return;
 	}
-	j->in_buf = exec_msg_json(m, conn_name(c), enc, parts);
-	j->in_len = strlen(j->in_buf);
+	j->in_buf = in_buf;
+	j->in_len = strlen(in_buf);
 	struct event_base *base = conn_event_base(c);
 	j->exit_ev = event_new(base, j->ch.pidfd, EV_READ, job_exit_cb, j);
 	j->out_ev = event_new(base, j->ch.out_fd, EV_READ | EV_PERSIST, job_read_cb, j);
@@ -402,10 +441,95 @@ static void exec_submit(struct conn *c, struct msg *m)
 		x->jobs->prev = j;
 	x->jobs = j;
 	x->njobs++;
-	if (x->njobs > x->max_jobs_seen)
-		x->max_jobs_seen = x->njobs;
-	log_debug("exec_spawned", "conn=%s id=%" PRId64 " pid=%d running=%d", conn_name(c), m->id, (int)j->ch.pid,
-	          x->njobs);
+	log_debug("exec_spawned", "conn=%s id=%" PRId64 " messages=%d pid=%d running=%d", conn_name(c), msgs[0]->id, n,
+	          (int)j->ch.pid, x->njobs);
+}
+
+/* Batch mode: runs the program once for the messages waiting (up to
+ * batch_size). */
+static void batch_flush(struct exec *x)
+{
+	if (x->batch_wait_ev)
+		evtimer_del(x->batch_wait_ev);
+	while (x->waiting.len) {
+		int n = x->waiting.len < x->conf->batch_size ? x->waiting.len : (int)x->conf->batch_size;
+		struct msg **msgs = xcalloc((size_t)n, sizeof *msgs);
+		int *parts = xcalloc((size_t)n, sizeof *parts);
+		struct sbuf in;
+		sbuf_init(&in);
+		int k = 0;
+		for (int i = 0; i < n; i++) {
+			struct msg *m = msg_list_pop(&x->waiting);
+			struct errbuf err;
+			const char *enc = NULL;
+			int p = msg_parts(m, &enc, &err);
+			if (p < 0) {
+				fail_now(x, m, MSG_FAILED, "encoding", err.msg);
+				continue;
+			}
+			char *line = exec_msg_json(m, conn_name(x->c), enc, p);
+			sbuf_adds(&in, line);
+			free(line);
+			msgs[k] = m;
+			parts[k++] = p;
+		}
+		if (!k) {
+			free(msgs);
+			free(parts);
+			sbuf_free(&in);
+			continue;
+		}
+		struct errbuf err;
+		char **argv = exec_argv_expand(x->send_argv, NULL, &err); /* no placeholders in batch mode */
+		char **envp = exec_env_build(x->conf->path, conn_name(x->c), NULL, x->conf->env);
+		sbuf_add(&in, "", 0);
+		job_start(x, msgs, parts, k, argv, envp, in.buf ? in.buf : xstrdup(""));
+	}
+}
+
+static void batch_wait_cb(evutil_socket_t fd, short what, void *arg)
+{
+	batch_flush(arg);
+}
+
+static void exec_submit(struct conn *c, struct msg *m)
+{
+	struct exec *x = conn_driver_data(c);
+	if (!x->send_argv) {
+		fail_now(x, m, MSG_FAILED, "config", "this exec connection has no send_argv");
+		return;
+	}
+	if (x->batch) {
+		msg_list_push(&x->waiting, m);
+		if (x->waiting.len >= x->conf->batch_size) {
+			batch_flush(x);
+		} else if (!evtimer_pending(x->batch_wait_ev, NULL)) {
+			long long ms = x->conf->batch_wait_ms;
+			struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+			evtimer_add(x->batch_wait_ev, &tv);
+		}
+		return;
+	}
+	struct errbuf err;
+	const char *enc = NULL;
+	int parts = msg_parts(m, &enc, &err);
+	if (parts < 0) {
+		fail_now(x, m, MSG_FAILED, "encoding", err.msg);
+		return;
+	}
+	struct exec_vals vs;
+	exec_vals_fill(&vs, m, enc, parts);
+	char **argv = exec_argv_expand(x->send_argv, &vs, &err);
+	if (!argv) {
+		fail_now(x, m, MSG_FAILED, "template", err.msg);
+		return;
+	}
+	char **envp = exec_env_build(x->conf->path, conn_name(c), &vs, x->conf->env);
+	struct msg **msgs = xcalloc(1, sizeof *msgs);
+	int *p = xcalloc(1, sizeof *p);
+	msgs[0] = m;
+	p[0] = parts;
+	job_start(x, msgs, p, 1, argv, envp, exec_msg_json(m, conn_name(c), enc, parts));
 }
 
 /* ---- stop ---- */
@@ -437,7 +561,13 @@ static void exec_stop(struct conn *c)
 	if (x->state != EXEC_OPEN)
 		return;
 	x->state = EXEC_STOPPING;
-	log_info("exec_stopping", "conn=%s running=%d", conn_name(c), x->njobs);
+	log_info("exec_stopping", "conn=%s running=%d waiting=%d", conn_name(c), x->njobs, x->waiting.len);
+	if (x->batch_wait_ev)
+		evtimer_del(x->batch_wait_ev);
+	for (struct msg *m; (m = msg_list_pop(&x->waiting));) {
+		msg_set_failed(m, MSG_RELEASE, NULL, "the connection stopped before the batch ran");
+		core_complete(c, m);
+	}
 	if (x->recv)
 		exec_recv_stop(x->recv);
 	if (x->njobs) {
@@ -459,6 +589,8 @@ static void exec_close(struct conn *c)
 	exec_recv_free(x->recv);
 	if (x->grace_ev)
 		event_free(x->grace_ev);
+	if (x->batch_wait_ev)
+		event_free(x->batch_wait_ev);
 	exec_argv_free(x->send_argv);
 	exec_argv_free(x->receive_argv);
 	exec_user_clear(&x->user);

@@ -20,7 +20,7 @@ struct exec_conf {
 	json_t *send_argv, *receive_argv, *env, *temporary_exit_codes;
 	char *working_directory, *user, *path, *id_json_pointer;
 	long long timeout_ms, kill_grace_ms, max_output, stop_grace_ms;
-	long long receive_max_line, restart_min_ms, restart_max_ms, receive_dedup;
+	long long receive_max_line, restart_min_ms, restart_max_ms, receive_dedup, batch_size, batch_wait_ms;
 };
 
 struct exec_job;
@@ -38,8 +38,11 @@ struct exec {
 	long long *temp_codes;
 	char **recv_env;
 	struct exec_job *jobs; /* running send programs, doubly linked */
-	int njobs, max_jobs_seen;
+	int njobs;
 	struct event *grace_ev;
+	bool batch;              /* batch_size > 1 */
+	struct msg_list waiting; /* batch mode: submitted, program not started yet */
+	struct event *batch_wait_ev;
 	struct exec_recv *recv; /* NULL without receive_argv */
 };
 

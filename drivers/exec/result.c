@@ -137,3 +137,33 @@ void exec_verdict_clear(struct exec_verdict *v)
 	free(v->text);
 	memset(v, 0, sizeof *v);
 }
+
+int exec_result_batch_line(const char *line, size_t n, int64_t *id, struct exec_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	json_t *o = json_loadb(line, n, JSON_REJECT_DUPLICATES, NULL);
+	json_t *jid = json_object_get(o, "id"), *rid = json_object_get(o, "remote_id"),
+	       *err = json_object_get(o, "error"), *tmp = json_object_get(o, "temporary");
+	int rc = -1;
+	if (!json_is_object(o) || !json_is_integer(jid) || (!rid == !err) || (rid && !json_is_string(rid)) ||
+	    (err && !json_is_string(err)) || (tmp && !json_is_boolean(tmp)))
+		goto out;
+	*id = (int64_t)json_integer_value(jid);
+	if (rid) {
+		v->outcome = MSG_SENT;
+		v->remote_id = xstrdup(json_string_value(rid));
+		if (!clean_id(v->remote_id)) {
+			free(v->remote_id);
+			v->remote_id = NULL; /* sent, with our own id */
+		}
+	} else {
+		v->outcome = json_is_true(tmp) ? MSG_TEMPORARY : MSG_REJECTED;
+		snprintf(v->code, sizeof v->code, "program");
+		const char *t = json_string_value(err);
+		v->text = exec_first_line(t, json_string_length(err), 300);
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}

@@ -17,8 +17,10 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "msg.h"
+#include "util.h"
 
 struct exec_result_conf {
 	const long long *temporary_codes;
@@ -42,6 +44,13 @@ struct exec_verdict {
 };
 
 void exec_result_map(const struct exec_result_conf *conf, const struct exec_end *end, struct exec_verdict *v);
+
+/* Batch mode: one line of the program's stdout naming one message's
+ * outcome, {"id": 42, "remote_id": "X1"} (sent) or {"id": 42, "error":
+ * "text", "temporary": true} (temporary when true, else rejected).
+ * Returns 0 with *id and v filled, or -1 when the line is not such an
+ * object (then it is ignored). */
+MUST_CHECK int exec_result_batch_line(const char *line, size_t n, int64_t *id, struct exec_verdict *v);
 void exec_verdict_clear(struct exec_verdict *v);
 
 /* The first line of s (n bytes) as a new string of at most max bytes of

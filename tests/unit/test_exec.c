@@ -257,6 +257,43 @@ static void result_mapping(void **state)
 	free(fl);
 }
 
+static void result_batch_lines(void **state)
+{
+	(void)state;
+	struct exec_verdict v;
+	int64_t id;
+	const char *s = "{\"id\": 7, \"remote_id\": \"B7\"}";
+	assert_int_equal(exec_result_batch_line(s, strlen(s), &id, &v), 0);
+	assert_int_equal(id, 7);
+	assert_int_equal(v.outcome, MSG_SENT);
+	assert_string_equal(v.remote_id, "B7");
+	exec_verdict_clear(&v);
+	s = "{\"id\": 8, \"error\": \"busy\\nmore\", \"temporary\": true}";
+	assert_int_equal(exec_result_batch_line(s, strlen(s), &id, &v), 0);
+	assert_int_equal(v.outcome, MSG_TEMPORARY);
+	assert_string_equal(v.text, "busy");
+	exec_verdict_clear(&v);
+	s = "{\"id\": 9, \"error\": \"unknown number\"}";
+	assert_int_equal(exec_result_batch_line(s, strlen(s), &id, &v), 0);
+	assert_int_equal(v.outcome, MSG_REJECTED);
+	assert_string_equal(v.code, "program");
+	exec_verdict_clear(&v);
+	static const char *const bad[] = {
+	    "",
+	    "x",
+	    "[]",
+	    "{\"id\": \"7\", \"remote_id\": \"a\"}",
+	    "{\"id\": 7}",
+	    "{\"id\": 7, \"remote_id\": \"a\", \"error\": \"b\"}",
+	    "{\"id\": 7, \"error\": \"b\", \"temporary\": 1}",
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		assert_int_equal(exec_result_batch_line(bad[i], strlen(bad[i]), &id, &v), -1);
+		assert_null(v.remote_id);
+		assert_null(v.text);
+	}
+}
+
 static void line_inbound_and_report(void **state)
 {
 	(void)state;
@@ -336,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(argv_compile_errors),
 	    cmocka_unit_test(env_and_stdin),
 	    cmocka_unit_test(result_mapping),
+	    cmocka_unit_test(result_batch_lines),
 	    cmocka_unit_test(line_inbound_and_report),
 	    cmocka_unit_test(line_errors),
 	};
