@@ -418,6 +418,8 @@ static void job_start(struct exec *x, struct msg **msgs, int *parts, int n, char
 		free(msgs);
 		free(parts);
 		free(in_buf);
+		sbuf_free(&j->out);
+		sbuf_free(&j->err);
 		free(j);
 		return;
 	}
