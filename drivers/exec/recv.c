@@ -119,9 +119,10 @@ static struct entry *entry_by_id(struct exec_recv *r, const char *id, uint32_t h
 	return NULL;
 }
 
+/* From the newest: lines in flight are recent, committed ids the old part. */
 static struct entry *entry_by_token(struct exec_recv *r, uint64_t token)
 {
-	for (struct entry *e = r->head; e; e = e->next)
+	for (struct entry *e = r->tail; e; e = e->prev)
 		if (!e->done && e->token == token)
 			return e;
 	return NULL;
