@@ -63,6 +63,7 @@ struct exec_recv {
 	uint64_t gen, lineno, next_token;
 	uint64_t started_ms;
 	long long backoff_ms;
+	bool degraded;             /* the connection's state detail says the receiver is down */
 	struct entry *head, *tail; /* oldest first */
 	size_t ndone;
 	/* rate limits of the log */
@@ -349,6 +350,16 @@ static void free_events(struct exec_recv *r)
 	exec_proc_close_fd(&r->ch.err_fd);
 }
 
+/* The connection stays up (it sends, and the receiver comes back); its
+ * state detail tells `smspool status` that the receiver is not running. */
+static void set_detail(struct exec_recv *r, const char *why)
+{
+	if (r->x->state != EXEC_OPEN)
+		return;
+	r->degraded = true;
+	core_conn_state(r->x->c, CONN_UP, why);
+}
+
 static void schedule_start(struct exec_recv *r, long long delay_ms)
 {
 	r->state = RECV_WAITING;
@@ -395,6 +406,7 @@ static void exit_cb(evutil_socket_t fd, short what, void *arg)
 	         cname(r), (int)pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 	         WIFSIGNALED(status) ? WTERMSIG(status) : 0, ran, delay);
 	r->backoff_ms = r->backoff_ms * 2 > conf->restart_max_ms ? conf->restart_max_ms : r->backoff_ms * 2;
+	set_detail(r, "the receiver program ended; restarting");
 	schedule_start(r, delay);
 }
 
@@ -419,6 +431,7 @@ static void start_cb(evutil_socket_t fd, short what, void *arg)
 		          r->backoff_ms);
 		long long d = r->backoff_ms;
 		r->backoff_ms = d * 2 > x->conf->restart_max_ms ? x->conf->restart_max_ms : d * 2;
+		set_detail(r, err.msg);
 		schedule_start(r, d);
 		return;
 	}
@@ -435,6 +448,10 @@ static void start_cb(evutil_socket_t fd, short what, void *arg)
 	event_add(r->out_ev, NULL);
 	event_add(r->err_ev, NULL);
 	log_info("exec_receiver_started", "conn=%s pid=%d run=%" PRIu64, cname(r), (int)r->ch.pid, r->gen);
+	if (r->degraded) {
+		r->degraded = false;
+		core_conn_state(x->c, CONN_UP, NULL);
+	}
 	/* Committed ids whose ack the previous run never saw are answered when
 	 * the line comes again (on_line); nothing to send here. */
 }

@@ -86,7 +86,9 @@ is "$(sql "SELECT count(*) FROM smspool.reports WHERE connection = 'rx'")" 5 "ea
 restarts=$(grep -c "event=exec_receiver_started conn=rx" "${DAEMON_LOG[e2erx]}")
 ok "$restarts >= 3" "the receiver was restarted after each kill (started $restarts times)"
 grep -q "event=exec_receiver_ended conn=rx .*signal=9 .*restart_in_ms=" "${DAEMON_LOG[e2erx]}" &&
-	pass "its end and the restart delay are logged" || fail "its end and the restart delay are logged"
+	grep -q 'event=conn_state conn=rx state=up detail="the receiver program ended; restarting"' "${DAEMON_LOG[e2erx]}" &&
+	pass "its end and the restart delay are logged, and shown in the connection's state" ||
+	fail "its end and the restart delay are logged, and shown in the connection's state"
 diag "lines sent again after a restart: $(grep -c "event=exec_receive_again conn=rx" "${DAEMON_LOG[e2erx]}") (committed ones acknowledged at once, not stored)"
 nbadlog=$(grep -c "event=exec_receive_bad_line conn=rx" "${DAEMON_LOG[e2erx]}")
 ok "$nbadlog >= 1 && $nbadlog < $NBAD" "bad lines are logged, rate-limited ($nbadlog log lines for $NBAD bad lines)"
