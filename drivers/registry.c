@@ -11,6 +11,7 @@ extern const struct driver_ops smpp_server_driver;
 extern const struct driver_ops http_api_driver;
 extern const struct driver_ops odbc_driver;
 extern const struct driver_ops email_driver;
+extern const struct driver_ops exec_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
 /* clang-format off */
@@ -23,6 +24,7 @@ const struct driver_ops *const driver_registry[] = {
     &http_api_driver,
     &odbc_driver,
     &email_driver,
+    &exec_driver,
     NULL,
 };
 /* clang-format on */

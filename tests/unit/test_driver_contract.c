@@ -162,6 +162,8 @@ static const struct {
     {"email",
      "{\"smtp_url\": \"smtp://127.0.0.1:1\", \"from\": \"gw@example.org\", \"to\": \"{recipient}@sms.example.org\", "
      "\"mailbox_url\": \"pop3://127.0.0.1:1\", \"connect_timeout_ms\": 1000}"},
+    {"exec",
+     "{\"send_argv\": [\"/bin/echo\", \"C{id}\"], \"receive_argv\": [\"/bin/sleep\", \"30\"], \"stop_grace_ms\": 0}"},
 };
 
 static struct msg *make_msg(int64_t id, const char *body)
