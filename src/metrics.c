@@ -101,7 +101,9 @@ struct metrics_conn *metrics_conn_get(const char *name, const char *type)
 		free(mc->type);
 		mc->type = xstrdup(type);
 	}
-	mc->present = 1;
+	/* Counted: a connection re-enabled while its old instance is still
+	 * stopping has two instances for a moment. */
+	mc->present++;
 	mc->state = 0;
 	mc->detail[0] = '\0';
 	pthread_mutex_unlock(&lock);
@@ -111,10 +113,11 @@ struct metrics_conn *metrics_conn_get(const char *name, const char *type)
 void metrics_conn_gone(struct metrics_conn *mc)
 {
 	pthread_mutex_lock(&lock);
-	mc->present = 0;
-	mc->state = 0;
-	mc->in_use = 0;
-	snprintf(mc->detail, sizeof mc->detail, "%s", "stopped (disabled or removed)");
+	if (mc->present > 0 && --mc->present == 0) {
+		mc->state = 0;
+		mc->in_use = 0;
+		snprintf(mc->detail, sizeof mc->detail, "%s", "stopped (disabled or removed)");
+	}
 	pthread_mutex_unlock(&lock);
 }
 
@@ -193,7 +196,7 @@ int metrics_conn_views(struct metrics_conn_view *v, int cap)
 		snprintf(x->type, sizeof x->type, "%s", mc->type);
 		snprintf(x->detail, sizeof x->detail, "%s", mc->detail);
 		x->state = mc->state;
-		x->present = mc->present;
+		x->present = mc->present > 0;
 		x->window = mc->window;
 		x->in_use = mc->in_use;
 		x->submits = get(&mc->submits);
@@ -237,7 +240,7 @@ static void render_conns(struct sbuf *out)
 	});
 	metrics_text_head(out, "smspool_connection_up", "gauge",
 	                  "1 while the connection is up, 0 otherwise (connecting, down, stopping, disabled).");
-	EACH_CONN(metrics_text_sample(out, "smspool_connection_up", l.buf, mc->state == 2 && mc->present));
+	EACH_CONN(metrics_text_sample(out, "smspool_connection_up", l.buf, mc->state == 2 && mc->present > 0));
 	metrics_text_head(out, "smspool_connection_state", "gauge",
 	                  "The connection's state: 1 for the current one of down, connecting, up, stopping, "
 	                  "disabled.");
@@ -247,7 +250,7 @@ static void render_conns(struct sbuf *out)
 			l.len = base;
 			l.buf[base] = '\0';
 			sbuf_printf(&l, ",state=\"%s\"", s < 4 ? state_names[s] : "disabled");
-			int cur = mc->present ? mc->state : 4;
+			int cur = mc->present > 0 ? mc->state : 4;
 			metrics_text_sample(out, "smspool_connection_state", l.buf, cur == s);
 		}
 	});

@@ -12,7 +12,9 @@
  * A connection's metrics are kept by name for the life of the process, so
  * that a connection restarted with new settings keeps counting (Prometheus
  * counters only grow).  A connection that is stopped and not replaced is
- * marked absent: it is intentionally down, not failing.
+ * marked absent: it is intentionally down, not failing.  Presence is
+ * counted (get +1, gone -1): while a re-enabled connection's old instance
+ * is still stopping, both exist.
  */
 #ifndef SMSPOOL_METRICS_H
 #define SMSPOOL_METRICS_H
@@ -42,7 +44,8 @@ uint64_t metrics_now_ns(void);
 /* The metrics of connection name (created on first use, kept by name);
  * marks it present.  Never NULL; never freed before metrics_free_all(). */
 struct metrics_conn *metrics_conn_get(const char *name, const char *type);
-/* The connection was stopped without a replacement: intentionally down. */
+/* One instance of the connection is gone; with none left it is
+ * intentionally down (stopped without a replacement). */
 void metrics_conn_gone(struct metrics_conn *mc);
 /* state: enum conn_state of driver.h; detail may be NULL (copied). */
 void metrics_conn_state(struct metrics_conn *mc, int state, const char *detail);

@@ -186,6 +186,13 @@ static void hooks_count(void **state)
 	assert_true(value_of(b.buf, "smspool_queue_oldest_age_seconds") == 3.5);
 	assert_non_null(strstr(b.buf, "smspool_build_info{version=\""));
 
+	/* Re-enabled while the old instance still stops: still present. */
+	struct metrics_conn *again = metrics_conn_get("emu \"1\"", "emulator");
+	assert_ptr_equal(again, mc);
+	metrics_conn_gone(mc);
+	struct metrics_conn_view v1[2];
+	assert_int_equal(metrics_conn_views(v1, 2), 1);
+	assert_true(v1[0].present);
 	/* Stopped and not replaced: intentionally down, and says so. */
 	metrics_conn_gone(mc);
 	sbuf_reset(&b);
