@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fbus/decode.h"
 #include "smpp/pdu.h"
 #include "util.h"
 
@@ -59,6 +60,7 @@ static int decode_smpp(const uint8_t *buf, size_t len)
 
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
+    {"fbus", "Nokia FBUS v2 frame, 1E..checksums", fbus_decode_print},
 };
 
 static void decode_usage(FILE *f)
