@@ -15,6 +15,7 @@ static const struct {
     {"status", cli_status, "connections, their state and queue depth"},
     {"split", cli_split, "[--encoding auto|gsm7|ucs2] TEXT: show how a text is split into parts"},
     {"decode", cli_decode, "smpp HEX: print a protocol data unit's fields"},
+    {"serial", cli_serial, "list: the serial ports found (for the at and fbus connections)"},
 };
 
 static void usage(FILE *out)
