@@ -4,7 +4,9 @@
  * receivers ignore the pad, as Gammu does) and print its fields; the stream
  * reader, fed the input in two slices, must return only frames that decode
  * on their own and must never hold more than its buffer; the assembler takes
- * whatever the reader gives and must stay within its bounds.
+ * whatever the reader gives and must stay within its bounds, and every
+ * message it completes (and the raw input, its first octet as the type)
+ * goes through the Nokia message decoder.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <string.h>
 
 #include "fbus/frame.h"
+#include "fbus/nokia.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,6 +23,15 @@ static struct fbus_reader reader;
 static struct fbus_assembler assembler;
 static uint8_t enc[FBUS_FRAME_MAX];
 static char fields[FBUS_FIELDS_MAX];
+static struct nokia_reply reply;
+
+static void fuzz_nokia(uint8_t type, const uint8_t *msg, size_t len)
+{
+	struct errbuf err;
+	if (nokia_decode(type, msg, len, &reply, &err) == 0 &&
+	    (reply.kind == NOKIA_SMS || reply.kind == NOKIA_INCOMING) && reply.sms.ud_len > TPDU_UD_MAX)
+		abort();
+}
 
 static void fuzz_check_frame(const struct fbus_frame *f)
 {
@@ -50,6 +62,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 
+	if (size)
+		fuzz_nokia(data[0], data + 1, size - 1);
+
 	fbus_reader_init(&reader, size && data[0] & 1 ? FBUS_DEV_PC : -1);
 	memset(&assembler, 0, sizeof assembler);
 	size_t cut = size ? data[0] % (size + 1) : 0;
@@ -67,6 +82,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					int a = fbus_assemble(&assembler, &frame);
 					if (a == 1 && assembler.len > sizeof assembler.msg)
 						abort();
+					if (a == 1)
+						fuzz_nokia(assembler.type, assembler.msg, assembler.len);
 				}
 			}
 		}
