@@ -10,6 +10,7 @@ extern const struct driver_ops smpp_driver;
 extern const struct driver_ops smpp_server_driver;
 extern const struct driver_ops http_api_driver;
 extern const struct driver_ops at_driver;
+extern const struct driver_ops fbus_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
 /* clang-format off */
@@ -21,6 +22,7 @@ const struct driver_ops *const driver_registry[] = {
     &smpp_server_driver,
     &http_api_driver,
     &at_driver,
+    &fbus_driver,
     NULL,
 };
 /* clang-format on */
