@@ -57,41 +57,9 @@ static const struct setting fbus_settings[] = {
 };
 /* clang-format on */
 
-enum fbus_state { FB_CLOSED, FB_SYNC, FB_IDENTIFY, FB_READY, FB_STOPPED };
 static const char *const fbus_state_names[] = {"closed", "sync", "identify", "ready", "stopped"};
-
-enum fbus_op { OP_NONE, OP_MODEL, OP_SECURITY, OP_IMEI, OP_SMSC, OP_STATUS, OP_READ, OP_DELETE, OP_SEND };
 static const char *const fbus_op_names[] = {"none",   "model", "security", "imei", "smsc",
                                             "status", "read",  "delete",   "send"};
-
-#define FBUS_LOCATIONS 256
-
-struct fbus {
-	struct conn *c;
-	const struct fbus_conf *conf;
-	struct event_base *base;
-	enum fbus_state state;
-	struct serial *port;
-	struct fbus_link link;
-	enum fbus_op op;
-	uint8_t op_loc;
-	struct event *ev_reply, *ev_reconnect, *ev_sweep, *ev_sync;
-	uint64_t reconnect_ms;
-
-	struct fbus_out *out_head, **out_tail;
-
-	/* Receiving. */
-	bool sweep_due, sweeping;
-	unsigned sim_size, used, seen;
-	uint8_t next_loc;
-	bool held[FBUS_LOCATIONS];       /* handed to the core, not yet acked */
-	uint8_t deletes[FBUS_LOCATIONS]; /* committed: delete these */
-	int n_deletes;
-
-	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
-};
-
-static void fbus_pump(struct fbus *f);
 
 static void fbus_set_state(struct fbus *f, enum fbus_state s)
 {
@@ -218,6 +186,7 @@ static void fbus_on_sweep_timer(evutil_socket_t fd, short what, void *arg)
 	struct fbus *f = arg;
 	f->sweep_due = true;
 	fbus_timer(f->ev_sweep, f->conf->sweep_s * 1000);
+	fbus_rx_poll(f);
 	fbus_pump(f);
 }
 
@@ -240,79 +209,6 @@ static void fbus_ready(struct fbus *f)
 	fbus_publish(f);
 	f->sweep_due = true;
 	fbus_timer(f->ev_sweep, f->conf->sweep_s * 1000);
-}
-
-/* ---- receiving ---- */
-
-static uint64_t fbus_token(uint8_t loc)
-{
-	return (uint64_t)loc + 1;
-}
-
-static void fbus_got_sms(struct fbus *f, uint8_t loc, const struct nokia_reply *r)
-{
-	const struct tpdu *t = &r->sms;
-	if (t->type == TPDU_SUBMIT) {
-		log_debug("fbus_skip", "conn=%s loc=%u problem=\"an SMS-SUBMIT kept in the phone\"", conn_name(f->c),
-		          loc);
-		return;
-	}
-	f->held[loc] = true;
-	if (t->type == TPDU_STATUS_REPORT) {
-		struct report *rep = xcalloc(1, sizeof *rep);
-		rep->remote_id = fbus_out_id(t->mr, t->addr.text);
-		int cls = tpdu_status_class(t->st);
-		rep->state = xstrdup(cls == 0        ? "delivered"
-		                     : cls == 1      ? "enroute"
-		                     : t->st == 0x46 ? "expired"
-		                                     : "undelivered");
-		char code[8], text[32];
-		snprintf(code, sizeof code, "%02X", t->st);
-		snprintf(text, sizeof text, "TP-ST 0x%02X", t->st);
-		rep->error_code = xstrdup(code);
-		rep->text = xstrdup(text);
-		log_debug("fbus_report", "conn=%s loc=%u id=%s state=%s", conn_name(f->c), loc, rep->remote_id,
-		          rep->state);
-		core_report(f->c, rep, fbus_token(loc));
-		return;
-	}
-	struct inbound *in = xcalloc(1, sizeof *in);
-	in->sender = xstrdup(t->addr.text);
-	in->recipient = xstrdup(conn_name(f->c)); /* the phone knows no number of its own */
-	in->parts = 1;
-	in->smsc_ts_s = tpdu_time_unix(&t->scts);
-	if (in->smsc_ts_s < 0)
-		in->smsc_ts_s = 0;
-	if (t->udh_len) {
-		in->udh = xmalloc(2 * t->udh_len + 1);
-		hex_encode(t->udh, t->udh_len, in->udh);
-	}
-	char text[481];
-	if (t->alphabet != TPDU_8BIT && tpdu_text(t, text, sizeof text, NULL) == 0) {
-		in->body = xstrdup(text);
-		in->encoding = xstrdup(t->alphabet == TPDU_UCS2 ? "ucs2" : "gsm7");
-	} else {
-		in->payload = xmalloc(2 * t->payload_len + 1);
-		hex_encode(t->payload, t->payload_len, in->payload);
-		in->encoding = xstrdup("binary");
-	}
-	log_debug("fbus_received", "conn=%s loc=%u sender=%s", conn_name(f->c), loc, in->sender);
-	core_received(f->c, in, fbus_token(loc));
-}
-
-static void fbus_acked(struct conn *c, uint64_t token, bool committed)
-{
-	struct fbus *f = conn_driver_data(c);
-	if (!f || token == 0 || token > FBUS_LOCATIONS)
-		return;
-	uint8_t loc = (uint8_t)(token - 1);
-	f->held[loc] = false;
-	if (committed && f->n_deletes < FBUS_LOCATIONS)
-		f->deletes[f->n_deletes++] = loc;
-	else
-		f->sweep_due = true; /* not stored: read it again */
-	if (f->state == FB_READY)
-		fbus_pump(f);
 }
 
 /* ---- replies ---- */
@@ -421,7 +317,7 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 				log_warn("fbus_bad_sms", "conn=%s loc=%u problem=\"%s\"", conn_name(f->c), f->op_loc,
 				         err.msg);
 			else if (r->kind == NOKIA_SMS)
-				fbus_got_sms(f, f->op_loc, r);
+				fbus_rx_sms(f, f->op_loc, &r->sms);
 			else
 				f->seen--; /* empty location */
 			break;
@@ -460,7 +356,7 @@ static const struct fbus_link_cbs fbus_link_cbs = {fbus_on_message, fbus_on_sent
 
 /* ---- the pump ---- */
 
-static void fbus_pump(struct fbus *f)
+void fbus_pump(struct fbus *f)
 {
 	struct nokia_req r;
 	if (f->state != FB_READY || f->op != OP_NONE || f->link.busy)
@@ -533,6 +429,7 @@ static int fbus_open(struct conn *c)
 	f->ev_sweep = evtimer_new(f->base, fbus_on_sweep_timer, f);
 	f->ev_sync = evtimer_new(f->base, fbus_on_sync, f);
 	f->reconnect_ms = (uint64_t)f->conf->reconnect_min_ms;
+	fbus_rx_init(f);
 	conn_set_driver_data(c, f);
 	fbus_set_state(f, FB_CLOSED);
 	core_conn_state(c, CONN_CONNECTING, "opening the port");
@@ -580,6 +477,7 @@ static void fbus_close(struct conn *c)
 	event_free(f->ev_sweep);
 	event_free(f->ev_sync);
 	serial_free(f->port);
+	fbus_rx_free(f);
 	free(f);
 	conn_set_driver_data(c, NULL);
 }
@@ -594,5 +492,5 @@ const struct driver_ops fbus_driver = {
     .submit = fbus_submit,
     .stop = fbus_stop,
     .close = fbus_close,
-    .acked = fbus_acked,
+    .acked = fbus_rx_acked,
 };

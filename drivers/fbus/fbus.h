@@ -87,4 +87,59 @@ void fbus_out_free(struct fbus_out *o);
  * at driver writes it (an MR alone wraps after 256 messages). */
 char *fbus_out_id(int mr, const char *recipient);
 
+/* ---- fbus.c: the session ---- */
+
+struct reasm;
+struct fbus_set;
+struct fbus_pending;
+
+enum fbus_state { FB_CLOSED, FB_SYNC, FB_IDENTIFY, FB_READY, FB_STOPPED };
+
+enum fbus_op { OP_NONE, OP_MODEL, OP_SECURITY, OP_IMEI, OP_SMSC, OP_STATUS, OP_READ, OP_DELETE, OP_SEND };
+
+#define FBUS_LOCATIONS 256
+
+struct fbus {
+	struct conn *c;
+	const struct fbus_conf *conf;
+	struct event_base *base;
+	enum fbus_state state;
+	struct serial *port;
+	struct fbus_link link;
+	enum fbus_op op;
+	uint8_t op_loc;
+	struct event *ev_reply, *ev_reconnect, *ev_sweep, *ev_sync;
+	uint64_t reconnect_ms;
+
+	struct fbus_out *out_head, **out_tail;
+
+	/* Receiving. */
+	bool sweep_due, sweeping;
+	unsigned sim_size, used, seen;
+	uint8_t next_loc;
+	bool held[FBUS_LOCATIONS];       /* handed to the core, not yet acked */
+	uint8_t deletes[FBUS_LOCATIONS]; /* committed: delete these */
+	int n_deletes;
+
+	struct reasm *reasm;
+	struct fbus_set *sets;        /* parts of long texts, by sender and reference */
+	struct fbus_pending *pending; /* handed to the core, not yet acked */
+	uint64_t next_token;
+
+	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
+};
+
+/* Starts the next request when the phone is idle. */
+void fbus_pump(struct fbus *f);
+
+/* ---- rx.c: texts and reports read from the SIM ---- */
+
+void fbus_rx_init(struct fbus *f);
+void fbus_rx_free(struct fbus *f);
+/* The SMS read at location loc (an SMS-SUBMIT kept in the phone is left). */
+void fbus_rx_sms(struct fbus *f, uint8_t loc, const struct tpdu *t);
+void fbus_rx_acked(struct conn *c, uint64_t token, bool committed);
+/* Hands long texts whose missing parts are overdue to the core. */
+void fbus_rx_poll(struct fbus *f);
+
 #endif

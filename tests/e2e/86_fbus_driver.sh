@@ -8,7 +8,7 @@
 # no replies) while a message waits and a text arrives, and comes back:
 # the connection goes down and up again and nothing is lost.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 13
+plan 14
 
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 D=$E2E_TMP/phone
@@ -54,14 +54,21 @@ like "$(sql "SELECT remote_ids[1] FROM smspool.outbox WHERE recipient = '+155500
 	"remote id: the message reference and the recipient's last 8 digits"
 
 printf '{"from": "+15557770001", "text": "Hello from the phone"}\n' >"$D/ctl/inbound-1.json"
+LONG_MO=$(printf 'Inbound part text %02d. ' $(seq 1 9)) # 9 x 22 = 198 characters: two parts
+printf '{"from": "+15557770003", "text": "%s"}\n' "$LONG_MO" >"$D/ctl/inbound-3.json"
 if wait_for 30 "SELECT count(*) = 1 FROM smspool.inbox WHERE sender = '+15557770001' AND body = 'Hello from the phone'"; then
 	pass "an SMS arriving in the phone lands in smspool.inbox"
 else
 	fail "an SMS arriving in the phone lands in smspool.inbox" "$(sql "SELECT sender, body FROM smspool.inbox")"
 fi
-# 4 reports (one per part) and the text: each deleted once, after its commit.
-for _ in $(seq 100); do [ "$(events deleted)" -ge 5 ] && break; sleep 0.1; done
-is "$(events deleted)" 5 "the text and the four reports are deleted from the SIM after they were stored"
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.inbox WHERE sender = '+15557770003' AND parts = 2 AND body = '$LONG_MO'"; then
+	pass "a long text arriving in two parts is joined into one inbox row"
+else
+	fail "a long text arriving in two parts is joined into one inbox row" "$(sql "SELECT sender, parts, body FROM smspool.inbox")"
+fi
+# 4 reports (one per part), the text and the two parts: each deleted once, after its commit.
+for _ in $(seq 100); do [ "$(events deleted)" -ge 7 ] && break; sleep 0.1; done
+is "$(events deleted)" 7 "the texts and the four reports are deleted from the SIM after they were stored"
 
 # The phone stops answering, a message waits, a text arrives; it comes back.
 touch "$D/ctl/mute"

@@ -338,12 +338,26 @@ class Phone:
             os.unlink(path)
         text = req.get('text', '')
         sept = gsm7_encode(text)
-        layout = bytearray(smsc_slot(self.args.smsc))
-        layout += bytes([0x04, 0x00, 0x00, len(sept)])  # SMS-DELIVER, PID, DCS 7-bit, UDL
-        layout += number_slot(req['from'])
-        layout += scts()
-        layout += pack7(sept)
-        self.arrive(0x00, bytes(layout), 'inbound', sender=req['from'], text=text)
+        if len(sept) <= 160:
+            chunks, udhs = [sept], [b'']
+        else:  # concatenated, 153 septets a part, 8-bit reference
+            chunks = [sept[i:i + 153] for i in range(0, len(sept), 153)]
+            ref = req.get('ref', 0x42)
+            udhs = [bytes([5, 0, 3, ref, len(chunks), i + 1]) for i in range(len(chunks))]
+        for chunk, udh in zip(chunks, udhs):
+            acc = int.from_bytes(udh, 'little')
+            bits = ((len(udh) * 8 + 6) // 7) * 7
+            for sv in chunk:
+                acc |= sv << bits
+                bits += 7
+            ud = acc.to_bytes((bits + 7) // 8, 'little')
+            layout = bytearray(smsc_slot(self.args.smsc))
+            # SMS-DELIVER (UDHI when a header), PID, DCS 7-bit, UDL
+            layout += bytes([0x44 if udh else 0x04, 0x00, 0x00, bits // 7])
+            layout += number_slot(req['from'])
+            layout += scts()
+            layout += ud
+            self.arrive(0x00, bytes(layout), 'inbound', sender=req['from'], text=text, parts=len(chunks))
 
     def tick(self):
         now = time.time()
