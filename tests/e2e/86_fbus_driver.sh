@@ -8,7 +8,7 @@
 # no replies) while a message waits and a text arrives, and comes back:
 # the connection goes down and up again and nothing is lost.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 14
+plan 16
 
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 D=$E2E_TMP/phone
@@ -69,6 +69,21 @@ fi
 # 4 reports (one per part), the text and the two parts: each deleted once, after its commit.
 for _ in $(seq 100); do [ "$(events deleted)" -ge 7 ] && break; sleep 0.1; done
 is "$(events deleted)" 7 "the texts and the four reports are deleted from the SIM after they were stored"
+
+# Line noise (a false frame start among it) before a request, then a phone
+# that acknowledges nothing for a while: the reader resynchronises, replies
+# stand for the lost acknowledgements, resends are not taken twice.
+touch "$D/ctl/garbage"
+for _ in $(seq 50); do [ "$(events garbage)" -ge 1 ] && break; sleep 0.1; done
+touch "$D/ctl/drop-acks"
+sql "INSERT INTO smspool.outbox (recipient, body) VALUES ('+15550000007', 'through noise and lost acks')" || bail "INSERT"
+if wait_for 30 "SELECT status = 'delivered' FROM smspool.outbox WHERE recipient = '+15550000007'"; then
+	pass "line noise and unacknowledged frames: the message is delivered"
+else
+	fail "line noise and unacknowledged frames: the message is delivered" "$(sql "SELECT status, error_text FROM smspool.outbox WHERE recipient = '+15550000007'")"
+fi
+rm -f "$D/ctl/drop-acks"
+is "$(grep '"sent"' "$D/events.log" | grep -c 15550000007)" 1 "sent exactly once"
 
 # The phone stops answering, a message waits, a text arrives; it comes back.
 touch "$D/ctl/mute"

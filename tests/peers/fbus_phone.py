@@ -131,7 +131,8 @@ class Phone:
         self.rx = bytearray()
         self.seq = 0
         self.mr = 0
-        self.parts = {}  # type -> (frames_to_go, bytearray)
+        self.parts = {}  # type -> bytearray of the message being received
+        self.last_rx = None
         self.sim = {}  # location -> (state, type, layout)
         self.sim_size = args.sim_size
         self.pending_reports = []  # (due, layout)
@@ -188,6 +189,10 @@ class Phone:
         ftg, seq = data[-2], data[-1]
         if not self.control('drop-acks'):
             self.write_frame(ACK, bytes([mtype, seq & 0x0F]))
+        if (mtype, seq) == self.last_rx:  # a resend of the frame just taken
+            self.event('duplicate', type='%02X' % mtype, seq=seq)
+            return
+        self.last_rx = (mtype, seq)
         if seq & 0x40:
             self.parts[mtype] = bytearray()
         buf = self.parts.get(mtype)
