@@ -32,6 +32,7 @@
 
 #include "fbus/fbus.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "util.h"
 
 /* clang-format off */
@@ -220,7 +221,7 @@ static void fbus_send_answer(struct fbus *f, const struct nokia_reply *r)
 		return;
 	o->part_in_flight = false;
 	if (r->kind == NOKIA_SENT) {
-		o->ids[o->next_part] = fbus_out_id(r->mr, o->m->recipient);
+		o->ids[o->next_part] = msg_sms_part_id(r->mr, o->m->recipient);
 		if (++o->next_part == o->n_parts) {
 			msg_set_sent(o->m, o->n_parts, (const char *const *)o->ids);
 			fbus_out_done(f);

@@ -2,7 +2,8 @@
  * fbus: a Nokia DCT3 phone over an FBUS v2 serial cable (`type fbus`).
  * Internal to drivers/fbus: the session (fbus.c), its link layer (link.c:
  * frames, acknowledgements, retransmission) and its outbound parts
- * (out.c).  frame.c and nokia.c are the pure codecs underneath.
+ * (out.c), receiving (rx.c).  frame.c and nokia.c are the pure codecs
+ * underneath; src/msg_sms.c turns messages into TPDUs and back.
  */
 #ifndef SMSPOOL_FBUS_FBUS_H
 #define SMSPOOL_FBUS_FBUS_H
@@ -83,9 +84,6 @@ struct fbus_out {
  * (bad recipient, unencodable text). */
 struct fbus_out *fbus_out_new(struct msg *m, const char *smsc, struct errbuf *err);
 void fbus_out_free(struct fbus_out *o);
-/* The remote id of a part: "MR/last 8 digits of the recipient", as the
- * at driver writes it (an MR alone wraps after 256 messages). */
-char *fbus_out_id(int mr, const char *recipient);
 
 /* ---- fbus.c: the session ---- */
 

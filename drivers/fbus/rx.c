@@ -13,12 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/gsm7.h"
 #include "codec/reasm.h"
-#include "codec/ucs2.h"
 #include "codec/udh.h"
 #include "fbus/fbus.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "util.h"
 
 #define FBUS_RX_SETS 64
@@ -94,24 +93,6 @@ void fbus_rx_acked(struct conn *c, uint64_t token, bool committed)
 		fbus_pump(f);
 }
 
-static void fbus_rx_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n)
-{
-	if (al != TPDU_8BIT) {
-		size_t cap = 3 * n + 1;
-		char *t = xmalloc(cap);
-		int rc = al == TPDU_GSM7 ? gsm7_to_utf8(d, n, 0, 0, t, cap, NULL) : ucs2_to_utf8(d, n, t, cap, NULL);
-		if (rc == 0) {
-			in->body = t;
-			in->encoding = xstrdup(al == TPDU_GSM7 ? "gsm7" : "ucs2");
-			return;
-		}
-		free(t);
-	}
-	in->encoding = xstrdup("binary");
-	in->payload = xmalloc(2 * n + 1);
-	hex_encode(d, n, in->payload);
-}
-
 static struct inbound *fbus_rx_inbound(struct fbus *f, const char *sender)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
@@ -129,7 +110,7 @@ static void fbus_rx_drain(struct fbus *f)
 		enum tpdu_alphabet al = (enum tpdu_alphabet)atoi(rm->originator);
 		struct inbound *in = fbus_rx_inbound(f, sender ? sender + 1 : "");
 		in->parts = (int)rm->received;
-		fbus_rx_text(in, al, rm->data, rm->len);
+		msg_sms_inbound_text(in, al, rm->data, rm->len);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("fbus_partial_text", "conn=%s sender=%s parts=%u of %u", conn_name(f->c), in->sender,
 			         rm->received, rm->total);
@@ -155,15 +136,7 @@ void fbus_rx_poll(struct fbus *f)
 
 static void fbus_rx_report(struct fbus *f, uint8_t loc, const struct tpdu *t)
 {
-	struct report *rep = xcalloc(1, sizeof *rep);
-	rep->remote_id = fbus_out_id(t->mr, t->addr.text);
-	int cls = tpdu_status_class(t->st);
-	rep->state = xstrdup(cls == 0 ? "delivered" : cls == 1 ? "enroute" : t->st == 0x46 ? "expired" : "undelivered");
-	char code[8], text[32];
-	snprintf(code, sizeof code, "%02X", t->st);
-	snprintf(text, sizeof text, "TP-ST 0x%02X", t->st);
-	rep->error_code = xstrdup(code);
-	rep->text = xstrdup(text);
+	struct report *rep = msg_sms_report(t);
 	log_debug("fbus_report", "conn=%s loc=%u id=%s state=%s", conn_name(f->c), loc, rep->remote_id, rep->state);
 	core_report(f->c, rep, fbus_rx_token(f, &loc, 1));
 }
@@ -214,7 +187,7 @@ void fbus_rx_sms(struct fbus *f, uint8_t loc, const struct tpdu *t)
 	}
 	struct inbound *in = fbus_rx_inbound(f, t->addr.text);
 	in->parts = 1;
-	fbus_rx_text(in, t->alphabet, t->payload, t->payload_len);
+	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
 	if (t->udh_len && !concat) {
 		in->udh = xmalloc(2 * t->udh_len + 1);
 		hex_encode(t->udh, t->udh_len, in->udh);

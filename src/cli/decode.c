@@ -67,10 +67,19 @@ static int decode_sms_pdu(const uint8_t *buf, size_t len)
 	return cli_decode_sms_pdu(buf, len, !decode_no_smsc);
 }
 
+static int decode_fbus(const uint8_t *buf, size_t len)
+{
+	char *out = xmalloc(FBUS_FIELDS_MAX);
+	int status = fbus_decode_fields(buf, len, out, FBUS_FIELDS_MAX);
+	decode_print_fields(out);
+	free(out);
+	return status;
+}
+
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
     {"sms-pdu", "SMS TPDU (23.040) after the 27.005 SMSC field; --no-smsc: without it", decode_sms_pdu},
-    {"fbus", "Nokia FBUS v2 frame, 1E..checksums", fbus_decode_print},
+    {"fbus", "Nokia FBUS v2 frame, 1E..checksums", decode_fbus},
 };
 
 static void decode_usage(FILE *f)
