@@ -311,6 +311,7 @@ static void at_copy_digits(char *dst, size_t cap, const char *line)
 static void at_ready(struct at *a)
 {
 	at_set_state(a, AT_ST_READY);
+	a->published[0] = '\0';
 	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
 	a->why[0] = '\0';
 	at_publish(a);

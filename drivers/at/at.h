@@ -125,7 +125,8 @@ struct at {
 	/* Shown in `smspool status`. */
 	char imei[32], imsi[32], oper[64], sim_smsc[64];
 	int csq, creg;
-	char why[160]; /* last reason for being down */
+	char why[160];       /* last reason for being down */
+	char published[512]; /* the detail last given to core_conn_state */
 };
 
 /* at.c */
