@@ -206,6 +206,14 @@ static void at_down(struct at *a, const char *why)
 	at_schedule_reconnect(a);
 }
 
+void at_restart(struct at *a, const char *why)
+{
+	if (a->state != AT_ST_READY && a->state != AT_ST_INIT)
+		return;
+	at_down(a, why);
+	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
+}
+
 /* ---- start-up ---- */
 
 static void at_init_push(struct at *a)

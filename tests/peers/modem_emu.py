@@ -16,11 +16,12 @@ order and renamed *.done:
     {"op": "unplug", "seconds": 1}      the device disappears, then comes back
     {"op": "silence", "seconds": 3}     reads and answers nothing for a while
     {"op": "garbage"}                   line noise
-    {"op": "reboot"}                    forgets echo/CNMI/PDU-mode settings, says ^BOOT
+    {"op": "reboot"}                    forgets echo/CNMI/PDU-mode settings, says RDY
 Quirks: urc-in-answer (a pending URC goes out in the middle of the next answer),
 echo-sticky (ATE0 is answered OK but echo stays on), cms500-once (the first AT+CMGS
 fails with +CMS ERROR: 500), cms38-first (it fails with 38, network out of order),
-cds-no-smsc (+CDS PDUs without the SMSC field), full-sim (storage holds 3 messages).
+cds-no-smsc (+CDS PDUs without the SMSC field), full-sim (storage holds 3 messages; the
+network keeps the rest until a delete makes room).
 """
 import argparse
 import json
@@ -131,6 +132,7 @@ class Modem:
         self.capacity = 3 if "full-sim" in self.quirks else 20
         self.timers = []  # (when, fn)
         self.pending_urc = []
+        self.network = []  # texts the network holds while the SIM is full
         self.silent_until = 0
         self.pin_needed = bool(args.pin)
         self.ref = 1
@@ -234,11 +236,20 @@ class Modem:
                 self.urc("\r\n+CMT: ,%d\r\n%s\r\n" % (length, pdu))
                 self.log(ev="cmt", sender=sender, length=length)
                 continue
+            self.network.append((sender, pdu, length))
+        self.deliver_network()
+
+    def deliver_network(self):
+        """Stores what the network holds while there is room; a full SIM
+        makes the network keep the rest until a delete frees a slot."""
+        while self.network:
+            sender, pdu, length = self.network[0]
             idx = self.store_pdu(0, pdu, length)
-            self.log(ev="stored", index=idx, sender=sender)
             if idx is None:
-                self.log(ev="sim_full")
-                continue
+                self.log(ev="sim_full", waiting=len(self.network))
+                return
+            self.network.pop(0)
+            self.log(ev="stored", index=idx, sender=sender)
             if self.cnmi[1] == 1:
                 self.urc('\r\n+CMTI: "SM",%d\r\n' % idx)
 
@@ -388,6 +399,7 @@ class Modem:
             i = int(u[6:].split(",")[0])
             self.store.pop(i, None)
             self.log(ev="deleted", index=i)
+            self.timers.append((time.time() + 0.2, self.deliver_network))
             return []
         if u.startswith("+CMGS="):
             return ("prompt", int(u[6:]))
@@ -482,7 +494,7 @@ class Modem:
             elif kind == "reboot":
                 self.reset_settings()
                 self.prompt_len = None
-                self.write("\r\n^BOOT:1,0,0\r\n")
+                self.write("\r\nRDY\r\n")
 
     def run(self):
         if self.a.ready:
