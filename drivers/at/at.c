@@ -206,6 +206,14 @@ static void at_down(struct at *a, const char *why)
 	at_schedule_reconnect(a);
 }
 
+void at_restart(struct at *a, const char *why)
+{
+	if (a->state != AT_ST_READY && a->state != AT_ST_INIT)
+		return;
+	at_down(a, why);
+	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
+}
+
 /* ---- start-up ---- */
 
 static void at_init_push(struct at *a)
@@ -311,6 +319,7 @@ static void at_copy_digits(char *dst, size_t cap, const char *line)
 static void at_ready(struct at *a)
 {
 	at_set_state(a, AT_ST_READY);
+	a->published[0] = '\0';
 	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
 	a->why[0] = '\0';
 	at_publish(a);

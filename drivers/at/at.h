@@ -125,7 +125,8 @@ struct at {
 	/* Shown in `smspool status`. */
 	char imei[32], imsi[32], oper[64], sim_smsc[64];
 	int csq, creg;
-	char why[160]; /* last reason for being down */
+	char why[160];       /* last reason for being down */
+	char published[512]; /* the detail last given to core_conn_state */
 };
 
 /* at.c */
@@ -133,6 +134,8 @@ void at_cmd_push(struct at *a, enum at_cmd_kind kind, int arg, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 void at_pump(struct at *a);
 const char *at_name(const struct at *a);
+/* Ends the session as if the modem went away; it is opened again at once. */
+void at_restart(struct at *a, const char *why);
 
 /* rx.c */
 void at_rx_init(struct at *a);

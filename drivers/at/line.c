@@ -71,8 +71,9 @@ static int at_line_params(const char *line)
 
 bool at_line_is_urc(const char *line)
 {
-	static const char *const urcs[] = {"+CMTI:", "+CDSI:", "+CMT:", "+CDS:", "RING",  "+CBM:", "+CLIP:",
-	                                   "+CUSD:", "+CIEV:", "^BOOT", "^RSSI", "^MODE", "+PACSP"};
+	static const char *const urcs[] = {"+CMTI:", "+CDSI:", "+CMT:",  "+CDS:",  "RING",
+	                                   "+CBM:",  "+CLIP:", "+CUSD:", "+CIEV:", "^BOOT",
+	                                   "^RSSI",  "^MODE",  "+PACSP", "RDY",    "^SYSSTART"};
 	for (size_t i = 0; i < sizeof urcs / sizeof urcs[0]; i++)
 		if (at_line_prefix(line, urcs[i]))
 			return true;

@@ -15,7 +15,8 @@
  * - Final result codes: OK, ERROR, +CME ERROR: <n|text>, +CMS ERROR: <n>,
  *   and the dial results NO CARRIER, BUSY, NO ANSWER, NO DIALTONE (as
  *   ERROR).  Numeric codes (V0: 0 OK, 4 ERROR) are accepted too.
- * - Unsolicited codes: +CMTI, +CDSI, RING, +CREG with one or three
+ * - Unsolicited codes: +CMTI, +CDSI, RING, RDY and ^SYSSTART (a modem that
+ *   restarted), +CREG with one or three
  *   parameters (the +CREG? answer has two or four) and anything given by
  *   at_line_is_urc(); +CMT and +CDS carry their PDU, which is the next line.
  *   The answer lines +CMGR and +CMGL carry theirs too.  A header whose next

@@ -309,6 +309,11 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 void at_rx_urc(struct at *a, const struct at_ev *ev)
 {
 	struct at_resp r;
+	if (!strcmp(ev->line, "RDY") || !strcmp(ev->line, "^SYSSTART")) {
+		/* It restarted and forgot echo, PDU mode and CNMI: start again. */
+		at_restart(a, "the modem restarted");
+		return;
+	}
 	if (at_resp_parse(ev->line, &r) < 0)
 		return;
 	if (!strcmp(r.name, "+CMTI") || !strcmp(r.name, "+CDSI")) {
