@@ -174,9 +174,30 @@ static void fbus_on_sync(evutil_socket_t fd, short what, void *arg)
 	fbus_request(f, OP_MODEL, &r, f->conf->reply_timeout_ms);
 }
 
+static void fbus_ready(struct fbus *f);
+
 static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	struct fbus *f = arg;
+	/* Service commands (type 40) are answered only while the phone allows
+	 * them, and some phones keep no SMS centre: their frames were
+	 * acknowledged, so the phone is there; go on without IMEI or SMSC. */
+	if (f->state == FB_IDENTIFY && (f->op == OP_SECURITY || f->op == OP_IMEI || f->op == OP_SMSC)) {
+		log_info("fbus_no_answer", "conn=%s op=%s problem=\"the phone ignores it; going on\"", conn_name(f->c),
+		         fbus_op_names[f->op]);
+		struct nokia_req r;
+		enum fbus_op was = f->op;
+		f->op = OP_NONE;
+		if (f->link.busy) {
+			fbus_down(f, "the phone acknowledges nothing");
+		} else if (!f->conf->smsc && was != OP_SMSC) {
+			nokia_req_get_smsc(&r, 1);
+			fbus_request(f, OP_SMSC, &r, f->conf->reply_timeout_ms);
+		} else {
+			fbus_ready(f);
+		}
+		return;
+	}
 	char why[96];
 	snprintf(why, sizeof why, "no answer from the phone to %s", fbus_op_names[f->op]);
 	fbus_down(f, why);

@@ -8,7 +8,7 @@
 # no replies) while a message waits and a text arrives, and comes back:
 # the connection goes down and up again and nothing is lost.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 16
+plan 17
 
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 D=$E2E_TMP/phone
@@ -22,10 +22,18 @@ for _ in $(seq 100); do [ -e "$D/tty" ] && break; sleep 0.1; done
 [ -e "$D/tty" ] || bail "the emulator did not create its pty: $(cat "$D/emulator.out")"
 events() { grep -c "\"event\": \"$1\"" "$D/events.log"; }
 
+# A second phone that ignores service commands (type 40: no IMEI).
+python3 "$E2E_ROOT/tests/peers/fbus_phone.py" --link "$D/tty2" --control "$D/ctl2" --log "$D/events2.log" \
+	--no-service >"$D/emulator2.out" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do [ -e "$D/tty2" ] && break; sleep 0.1; done
+[ -e "$D/tty2" ] || bail "the second emulator did not create its pty: $(cat "$D/emulator2.out")"
+
 e2e_db smspool_e2e_fbus
 sql "UPDATE smspool.config SET value = '1' WHERE key = 'retry_base_s'" || bail "config"
 add_connection phone fbus "{\"port\": \"$D/tty\", \"sweep_s\": 2, \"ack_timeout_ms\": 300, \"retries\": 2, \"reply_timeout_ms\": 3000, \"reconnect_min_ms\": 200, \"reconnect_max_ms\": 1000}"
 add_route phone
+add_connection quiet fbus "{\"port\": \"$D/tty2\", \"reply_timeout_ms\": 1000, \"reconnect_min_ms\": 200}"
 start_daemon fbus1
 
 if wait_for 30 "SELECT count(*) = 1 FROM smspool.connection_state WHERE name = 'phone' AND state = 'up'"; then
@@ -35,6 +43,11 @@ else
 fi
 like "$(sql "SELECT detail FROM smspool.connection_state WHERE name = 'phone'")" \
 	"model=NSE-3 version=05.24 imei=490154203237518 smsc=\+15550000000" "status shows model, firmware, IMEI and the phone's SMS centre"
+if wait_for 30 "SELECT detail LIKE '%model=NSE-3 % imei=- smsc=+15550000000' FROM smspool.connection_state WHERE name = 'quiet' AND state = 'up'"; then
+	pass "a phone that ignores service commands comes up without an IMEI"
+else
+	fail "a phone that ignores service commands comes up without an IMEI" "$(sql "SELECT state, detail FROM smspool.connection_state WHERE name = 'quiet'")"
+fi
 
 LONG=$(printf 'Long text number %02d. ' $(seq 1 9)) # 9 x 22 = 198 GSM characters: two parts
 sql "INSERT INTO smspool.outbox (recipient, body) VALUES

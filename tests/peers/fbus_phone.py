@@ -211,7 +211,10 @@ class Phone:
             text = 'V %s\n%s\n%s\n(c) NMP.' % (self.args.version, self.args.date, self.args.model)
             self.send_message(0xD2, HDR + b'\x03' + text.encode() + b'\n')
         elif mtype == 0x40 and len(p) >= 3:
-            self.on_security(p)
+            if self.args.no_service:  # service commands refused: acked, never answered
+                self.event('ignored', type='40')
+            else:
+                self.on_security(p)
         elif mtype == 0x02 and len(p) >= 4:
             self.on_sms(p)
         elif mtype == 0x14 and len(p) >= 4:
@@ -402,6 +405,7 @@ def main():
     ap.add_argument('--smsc', default='+15550000000')
     ap.add_argument('--sim-size', type=int, default=10)
     ap.add_argument('--report-delay', type=float, default=0.5)
+    ap.add_argument('--no-service', action='store_true', help='never answer type 40 (service) requests')
     args = ap.parse_args()
     os.makedirs(args.control, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
