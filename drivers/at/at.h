@@ -1,8 +1,8 @@
 /*
  * at: the private state of one `type at` connection, shared by at.c (the
- * session: start-up, command queue, sending, recovery) and rx.c (what the
- * modem delivers: texts, status reports, their acknowledgement and
- * deletion).  Nothing outside drivers/at includes this.
+ * session: start-up, command queue, recovery), tx.c (sending) and rx.c
+ * (what the modem delivers: texts, status reports, their acknowledgement
+ * and deletion).  Nothing outside drivers/at includes this.
  */
 #ifndef SMSPOOL_AT_AT_H
 #define SMSPOOL_AT_AT_H
@@ -136,6 +136,24 @@ void at_pump(struct at *a);
 const char *at_name(const struct at *a);
 /* Ends the session as if the modem went away; it is opened again at once. */
 void at_restart(struct at *a, const char *why);
+
+/* The first line of the current command's answer that starts with name:
+ * (NULL: the first that starts with no '+'), or NULL. */
+const char *at_answer(const struct at *a, const char *name);
+/* Copies the decimal digits of line into dst. */
+void at_copy_digits(char *dst, size_t cap, const char *line);
+
+/* tx.c */
+/* Splits o->m into SUBMIT PDUs.  Returns 0 or -1 with err set. */
+int at_out_build(struct at *a, struct at_out *o, struct errbuf *err);
+/* The final answer to the current part's AT+CMGS. */
+void at_send_answer(struct at *a, const struct at_ev *ev);
+void at_out_free(struct at_out *o);
+/* Completes the first lent message with what msg_set_* recorded. */
+void at_out_done(struct at *a);
+/* Gives every lent message back: temporary when its fate is unknown,
+ * released when it never left. */
+void at_out_abort(struct at *a, const char *why);
 
 /* rx.c */
 void at_rx_init(struct at *a);

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec/gsm7.h"
 #include "codec/ucs2.h"
@@ -596,24 +597,18 @@ int tpdu_text(const struct tpdu *t, char *out, size_t cap, size_t *out_len)
 	return gsm7_to_utf8(t->payload, t->payload_len, lock, shift, out, cap, out_len);
 }
 
-/* Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm). */
-static int64_t tpdu_days(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int64_t tpdu_time_unix(const struct tpdu_time *tm)
 {
 	if (tm->month < 1 || tm->month > 12 || tm->day < 1 || tm->day > 31 || tm->hour > 23 || tm->minute > 59 ||
 	    tm->second > 59 || tm->year > 99)
 		return -1;
-	int64_t year = tm->year < 90 ? 2000 + tm->year : 1900 + tm->year;
-	int64_t s = tpdu_days(year, tm->month, tm->day) * 86400 + tm->hour * 3600 + tm->minute * 60 + tm->second;
+	struct tm t = {.tm_year = tm->year < 90 ? 100 + tm->year : tm->year,
+	               .tm_mon = tm->month - 1,
+	               .tm_mday = tm->day,
+	               .tm_hour = tm->hour,
+	               .tm_min = tm->minute,
+	               .tm_sec = tm->second};
+	int64_t s = (int64_t)timegm(&t);
 	int64_t tz = (int64_t)tm->tz_quarters * 900;
 	return tm->tz_negative ? s + tz : s - tz;
 }
