@@ -7,7 +7,7 @@
 # nothing.  Gammu (Debian `gammu`) is installed by make test-deps; without it
 # this is a set-up failure.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 11
+plan 13
 
 command -v gammu >/dev/null 2>&1 || bail "gammu is not installed (make test-deps)"
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
@@ -60,10 +60,20 @@ g getallsms
 like "$OUT" "SMS status report.*Reference number +: 1.*Delivery status +: Delivered" \
 	"Gammu reads the status report of reference 1"
 
+# A long text arrives in two parts, each reply longer than one frame (two
+# FBUS frames from the emulator): Gammu must see both parts and their UDH.
+LONG=$(printf 'Long inbound part %02d. ' $(seq 1 9))
+printf '{"from": "+15551230000", "text": "%s"}\n' "$LONG" >"$D/ctl/inbound-2.json"
+for _ in $(seq 50); do [ "$(events inbound)" -ge 2 ] && break; sleep 0.1; done
+g getallsms
+like "$OUT" "Concatenated \(linked\) message, ID \(8 bit\) 66, part 1 of 2.*part 2 of 2" \
+	"Gammu reads both parts of a long text, sent as multi-frame replies"
+like "$OUT" "Long inbound part 01\. Long inbound part 02\." "Gammu decodes the first part's text"
+
 g deletesms 0 1
 is "$RC" 0 "gammu deletesms 0 1 (folder 0: the SIM) succeeds"
 is "$(events deleted)" 1 "the emulator deleted location 1"
 g getallsms
-like "$OUT" "1 SMS parts in 1 SMS sequences" "one message is left"
+like "$OUT" "3 SMS parts in [0-9] SMS sequences" "three messages are left"
 
 finish
