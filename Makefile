@@ -8,7 +8,7 @@
 SANITIZE ?= 0
 FUZZ_SECONDS ?= 10
 CC ?= cc
-PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libprotobuf-c libsystemd odbc gmime-3.0
+PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libprotobuf-c libsystemd odbc gmime-3.0 libserialport
 
 ifeq ($(SANITIZE),1)
 B := build-san

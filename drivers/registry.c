@@ -12,6 +12,8 @@ extern const struct driver_ops http_api_driver;
 extern const struct driver_ops odbc_driver;
 extern const struct driver_ops email_driver;
 extern const struct driver_ops exec_driver;
+extern const struct driver_ops at_driver;
+extern const struct driver_ops fbus_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
 /* clang-format off */
@@ -25,6 +27,8 @@ const struct driver_ops *const driver_registry[] = {
     &odbc_driver,
     &email_driver,
     &exec_driver,
+    &at_driver,
+    &fbus_driver,
     NULL,
 };
 /* clang-format on */

@@ -17,6 +17,7 @@ static const struct {
     {"decode", cli_decode, "smpp HEX: print a protocol data unit's fields"},
     {"check-config", cli_check_config, "check the configuration, database, schema and connections"},
     {"odbc", cli_odbc, "schema --dialect D: DDL of an odbc connection's default tables"},
+    {"serial", cli_serial, "list: the serial ports found (for the at and fbus connections)"},
 };
 
 static void usage(FILE *out)

@@ -10,11 +10,13 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "fbus/decode.h"
 #include "link/frame.h"
 #include "smpp/pdu.h"
 #include "util.h"
@@ -71,20 +73,39 @@ static int decode_link(const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Set by --no-smsc, before HEX. */
+static bool decode_no_smsc;
+
+static int decode_sms_pdu(const uint8_t *buf, size_t len)
+{
+	return cli_decode_sms_pdu(buf, len, !decode_no_smsc);
+}
+
+static int decode_fbus(const uint8_t *buf, size_t len)
+{
+	char *out = xmalloc(FBUS_FIELDS_MAX);
+	int status = fbus_decode_fields(buf, len, out, FBUS_FIELDS_MAX);
+	decode_print_fields(out);
+	free(out);
+	return status;
+}
+
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
     {"link", "native link frame (length prefix and protobuf body)", decode_link},
+    {"sms-pdu", "SMS TPDU (23.040) after the 27.005 SMSC field; --no-smsc: without it", decode_sms_pdu},
+    {"fbus", "Nokia FBUS v2 frame, 1E..checksums", decode_fbus},
 };
 
 static void decode_usage(FILE *f)
 {
-	fprintf(f, "usage: smspool decode PROTOCOL HEX\n"
+	fprintf(f, "usage: smspool decode PROTOCOL [--no-smsc] HEX\n"
 	           "       smspool decode PROTOCOL -      (hex read from standard input)\n"
 	           "Prints the fields as key=value lines (values percent-encoded as in\n"
 	           "tests/vectors/README.md). Exit status 1 if the input is invalid.\n"
 	           "Protocols:\n");
 	for (size_t i = 0; i < ARRAY_LEN(decode_protocols); i++)
-		fprintf(f, "  %-6s %s\n", decode_protocols[i].name, decode_protocols[i].what);
+		fprintf(f, "  %-8s %s\n", decode_protocols[i].name, decode_protocols[i].what);
 }
 
 /* Returns the hex digits of arg (or of stdin for "-") with white space
@@ -122,6 +143,11 @@ int cli_decode(int argc, char **argv)
 	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))) {
 		decode_usage(stdout);
 		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[2], "--no-smsc")) {
+		decode_no_smsc = true;
+		argv[2] = argv[3];
+		argc = 3;
 	}
 	if (argc != 3) {
 		decode_usage(stderr);

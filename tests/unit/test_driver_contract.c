@@ -157,6 +157,8 @@ static const struct {
     {"http-api", "{\"listen\": \"127.0.0.1:0\"}"},
     {"odbc",
      "{\"connection_string\": \"Driver=/nonexistent/odbc.so\", \"account\": \"contract\", \"retry_min_ms\": 20}"},
+    {"at", "{\"port\": \"/nonexistent/smspool-contract-tty\", \"reconnect_min_ms\": 20}"},
+    {"fbus", "{\"port\": \"/nonexistent/smspool-contract-fbus\", \"reconnect_min_ms\": 20}"},
     {"http",
      "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
     {"email",
@@ -214,7 +216,7 @@ static const char *settings_for(const char *type)
  * they are held to the rules that apply while they are not up: they never
  * report CONN_UP, and stop() ends with exactly one core_stopped() and no
  * call after it.  The submit tests, which need CONN_UP, skip them. */
-static const char *const peer_drivers[] = {"smpp", "odbc"};
+static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus"};
 
 static bool needs_peer(const char *type)
 {

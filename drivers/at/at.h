@@ -1,0 +1,177 @@
+/*
+ * at: the private state of one `type at` connection, shared by at.c (the
+ * session: start-up, command queue, recovery), tx.c (sending) and rx.c
+ * (what the modem delivers: texts, status reports, their acknowledgement
+ * and deletion).  Nothing outside drivers/at includes this.
+ */
+#ifndef SMSPOOL_AT_AT_H
+#define SMSPOOL_AT_AT_H
+
+#include <event2/event.h>
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "at/line.h"
+#include "codec/reasm.h"
+#include "codec/tpdu.h"
+#include "driver.h"
+#include "serial.h"
+
+struct at_conf {
+	struct serial_conf serial;
+	char *pin;
+	char *smsc;
+	json_t *init; /* array of extra command strings, sent after ATE0 */
+	char *storage;
+	char *cnmi;
+	bool cnma;
+	long long sweep_s;
+	long long status_s;
+	long long command_timeout_ms;
+	long long send_timeout_ms;
+	long long reconnect_min_ms;
+	long long reconnect_max_ms;
+	long long reasm_timeout_s;
+	long long send_interval_ms;
+};
+
+/* The session's one state (transitions logged at debug). */
+enum at_state {
+	AT_ST_CLOSED,  /* no port; a reconnect timer is armed */
+	AT_ST_INIT,    /* start-up commands running */
+	AT_ST_READY,   /* up: sending and receiving */
+	AT_ST_PIN_BAD, /* stopped for good: PIN wrong/missing or PUK needed */
+	AT_ST_STOPPING,
+	AT_ST_STOPPED,
+};
+
+/* What a queued command is for; decides what its answer means. */
+enum at_cmd_kind {
+	AT_CMD_INIT,   /* a start-up step (at->init_step says which) */
+	AT_CMD_SEND,   /* AT+CMGS of the current part */
+	AT_CMD_READ,   /* AT+CMGR=index */
+	AT_CMD_DELETE, /* AT+CMGD=index */
+	AT_CMD_LIST,   /* AT+CMGL=4 sweep */
+	AT_CMD_ACK,    /* AT+CNMA */
+	AT_CMD_POLL,   /* status: AT+CSQ, AT+CREG? */
+};
+
+struct at_cmd {
+	enum at_cmd_kind kind;
+	char text[128]; /* without CR */
+	int arg;        /* index for READ/DELETE */
+	struct at_cmd *next;
+};
+
+/* A message being sent, part after part. */
+struct at_out {
+	struct msg *m;
+	int n_parts, next_part;
+	char **pdus; /* hex, with SMSC field */
+	int *tpdu_lens;
+	char **ids;
+	bool pdu_written; /* the current part's PDU went to the modem */
+	struct at_out *next;
+};
+
+/* Storage indexes waiting for a commit (token) or for their delete. */
+struct at_token {
+	uint64_t token;
+	int n;
+	int idx[REASM_MAX_PARTS]; /* -1 entries: +CMT parts (AT+CNMA) */
+	struct at_token *next;
+};
+
+/* Indexes of a concatenated text whose parts are still being collected. */
+struct at_set {
+	char *key;
+	unsigned ref, total;
+	int n;
+	int idx[REASM_MAX_PARTS];
+	struct at_set *next;
+};
+
+struct at {
+	struct conn *c;
+	const struct at_conf *conf;
+	struct event_base *base;
+	enum at_state state;
+	struct serial *port;
+	struct at_line parser;
+
+	struct at_cmd *q_head, **q_tail; /* commands waiting */
+	struct at_cmd *cur;              /* the command in flight */
+	int cur_lines;
+	char cur_info[8][AT_LINE_MAX + 1]; /* its answer lines (first few) */
+	char cur_pdu[AT_LINE_MAX + 1];
+	struct event *ev_timeout, *ev_reconnect, *ev_sweep, *ev_poll, *ev_stop;
+	int init_step;
+	int failures;
+	uint64_t reconnect_ms;
+	uint64_t last_send_ms;
+
+	struct at_out *out_head, **out_tail; /* messages lent by the core */
+
+	/* rx.c */
+	struct reasm *reasm;
+	struct at_set *sets;
+	struct at_token *pending; /* handed to the core, not yet acked */
+	int deletes[512];         /* committed: AT+CMGD these */
+	int n_deletes;
+	int cnma_due; /* AT+CNMA owed for committed +CMT/+CDS */
+	uint64_t next_token;
+
+	/* Shown in `smspool status`. */
+	char imei[32], imsi[32], oper[64], sim_smsc[64];
+	int csq, creg;
+	char why[160];       /* last reason for being down */
+	char published[512]; /* the detail last given to core_conn_state */
+};
+
+/* at.c */
+void at_cmd_push(struct at *a, enum at_cmd_kind kind, int arg, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void at_pump(struct at *a);
+const char *at_name(const struct at *a);
+/* Ends the session as if the modem went away; it is opened again at once. */
+void at_restart(struct at *a, const char *why);
+
+/* The first line of the current command's answer that starts with name:
+ * (NULL: the first that starts with no '+'), or NULL. */
+const char *at_answer(const struct at *a, const char *name);
+/* Copies the decimal digits of line into dst. */
+void at_copy_digits(char *dst, size_t cap, const char *line);
+
+/* tx.c */
+/* Splits o->m into SUBMIT PDUs.  Returns 0 or -1 with err set. */
+int at_out_build(struct at *a, struct at_out *o, struct errbuf *err);
+/* The final answer to the current part's AT+CMGS. */
+void at_send_answer(struct at *a, const struct at_ev *ev);
+void at_out_free(struct at_out *o);
+/* Completes the first lent message with what msg_set_* recorded. */
+void at_out_done(struct at *a);
+/* Gives every lent message back: temporary when its fate is unknown,
+ * released when it never left. */
+void at_out_abort(struct at *a, const char *why);
+
+/* rx.c */
+void at_rx_init(struct at *a);
+void at_rx_free(struct at *a);
+/* A URC (+CMTI, +CDSI, +CMT, +CDS ...). */
+void at_rx_urc(struct at *a, const struct at_ev *ev);
+/* The answer to AT+CMGR=index: the +CMGR header and its PDU. */
+void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu);
+/* One +CMGL entry of a sweep. */
+void at_rx_listed(struct at *a, const char *hdr, const char *pdu);
+/* AT+CMGD=index answered (ok: deleted or already gone). */
+void at_rx_deleted(struct at *a, int index, bool ok);
+void at_rx_acked(struct at *a, uint64_t token, bool committed);
+/* Queues the deletes and acknowledgements owed, e.g. after a reconnect. */
+void at_rx_resume(struct at *a);
+/* Expires incomplete concatenated texts (called from the sweep timer). */
+void at_rx_poll(struct at *a);
+/* True while reads, acknowledgements or deletes are outstanding. */
+bool at_rx_busy(const struct at *a);
+
+#endif

@@ -1,0 +1,351 @@
+/*
+ * at rx: what a modem delivers — texts (+CMTI then AT+CMGR, +CMT, the
+ * AT+CMGL sweep) and status reports (+CDS, +CDSI) — turned into inbound
+ * rows and reports for the core.
+ *
+ * Nothing is deleted from the SIM before the database has it: every stored
+ * message handed to the core carries a token listing its storage indexes,
+ * and AT+CMGD goes out only from acked(committed=true).  An index stays
+ * "busy" from its read until its delete is answered, so that a sweep or a
+ * repeated +CMTI does not hand it over twice; a failed commit frees it for
+ * the next sweep.  Committed indexes whose delete has not been answered are
+ * kept across a reconnect and deleted first.  Parts of a long text are
+ * joined by src/codec/reasm.c and their indexes travel with the set.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "at/at.h"
+#include "at/resp.h"
+#include "codec/gsm7.h"
+#include "codec/ucs2.h"
+#include "codec/udh.h"
+#include "log.h"
+#include "util.h"
+
+#define AT_RX_MAX_SETS 64
+
+void at_rx_init(struct at *a)
+{
+	a->reasm = reasm_new(AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000);
+	a->next_token = 1;
+}
+
+void at_rx_free(struct at *a)
+{
+	reasm_free(a->reasm);
+	for (struct at_set *s = a->sets, *n; s; s = n) {
+		n = s->next;
+		free(s->key);
+		free(s);
+	}
+	for (struct at_token *t = a->pending, *n; t; t = n) {
+		n = t->next;
+		free(t);
+	}
+	a->sets = NULL;
+	a->pending = NULL;
+}
+
+static bool at_rx_in(const int *v, int n, int idx)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == idx)
+			return true;
+	return false;
+}
+
+/* Busy: handed over, being collected, or waiting for its delete. */
+static bool at_rx_is_busy(const struct at *a, int idx)
+{
+	if (at_rx_in(a->deletes, a->n_deletes, idx))
+		return true;
+	for (const struct at_token *t = a->pending; t; t = t->next)
+		if (at_rx_in(t->idx, t->n, idx))
+			return true;
+	for (const struct at_set *s = a->sets; s; s = s->next)
+		if (at_rx_in(s->idx, s->n, idx))
+			return true;
+	for (const struct at_cmd *c = a->q_head; c; c = c->next)
+		if (c->kind == AT_CMD_READ && c->arg == idx)
+			return true;
+	return a->cur && a->cur->kind == AT_CMD_READ && a->cur->arg == idx;
+}
+
+bool at_rx_busy(const struct at *a)
+{
+	return a->pending || a->n_deletes > 0;
+}
+
+static uint64_t at_rx_token(struct at *a, const int *idx, int n)
+{
+	struct at_token *t = xcalloc(1, sizeof *t);
+	t->token = a->next_token++;
+	t->n = n;
+	memcpy(t->idx, idx, (size_t)n * sizeof *idx);
+	t->next = a->pending;
+	a->pending = t;
+	return t->token;
+}
+
+static void at_rx_push_delete(struct at *a, int idx)
+{
+	at_cmd_push(a, AT_CMD_DELETE, idx, "AT+CMGD=%d", idx);
+}
+
+void at_rx_acked(struct at *a, uint64_t token, bool committed)
+{
+	struct at_token **pp = &a->pending, *t;
+	while ((t = *pp) && t->token != token)
+		pp = &t->next;
+	if (!t)
+		return;
+	*pp = t->next;
+	for (int i = 0; i < t->n; i++) {
+		if (!committed)
+			continue; /* left in storage: the next sweep hands it over again */
+		if (t->idx[i] < 0) {
+			if (a->conf->cnma && serial_is_open(a->port))
+				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA");
+			continue;
+		}
+		if (a->n_deletes < (int)ARRAY_LEN(a->deletes) && !at_rx_in(a->deletes, a->n_deletes, t->idx[i])) {
+			a->deletes[a->n_deletes++] = t->idx[i];
+			if (serial_is_open(a->port))
+				at_rx_push_delete(a, t->idx[i]);
+		}
+	}
+	free(t);
+}
+
+void at_rx_deleted(struct at *a, int index, bool ok)
+{
+	if (!ok)
+		log_warn("at_delete_failed", "conn=%s index=%d", at_name(a), index);
+	/* Either way it leaves the list: a delete that keeps failing must not
+	 * loop; the index stays out of later sweeps only while listed. */
+	for (int i = 0; i < a->n_deletes; i++)
+		if (a->deletes[i] == index) {
+			a->deletes[i] = a->deletes[--a->n_deletes];
+			break;
+		}
+}
+
+void at_rx_resume(struct at *a)
+{
+	for (int i = 0; i < a->n_deletes; i++)
+		at_rx_push_delete(a, a->deletes[i]);
+}
+
+static const char *at_rx_alphabet_name(enum tpdu_alphabet al)
+{
+	return al == TPDU_GSM7 ? "gsm7" : al == TPDU_UCS2 ? "ucs2" : "binary";
+}
+
+/* Text (body) or hex (payload) of joined payload octets. */
+static void at_rx_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n)
+{
+	in->encoding = xstrdup(at_rx_alphabet_name(al));
+	if (al != TPDU_8BIT) {
+		size_t cap = 3 * n + 1;
+		char *t = xmalloc(cap);
+		int rc = al == TPDU_GSM7 ? gsm7_to_utf8(d, n, 0, 0, t, cap, NULL) : ucs2_to_utf8(d, n, t, cap, NULL);
+		if (rc == 0) {
+			in->body = t;
+			return;
+		}
+		free(t);
+		free(in->encoding);
+		in->encoding = xstrdup("binary");
+	}
+	in->payload = xmalloc(2 * n + 1);
+	hex_encode(d, n, in->payload);
+}
+
+static struct inbound *at_rx_inbound(struct at *a, const char *sender)
+{
+	struct inbound *in = xcalloc(1, sizeof *in);
+	in->sender = xstrdup(sender[0] ? sender : "unknown");
+	in->recipient = xstrdup(a->imsi[0] ? a->imsi : at_name(a));
+	return in;
+}
+
+static struct at_set *at_rx_set(struct at *a, const char *key, unsigned ref, unsigned total, bool create)
+{
+	for (struct at_set *s = a->sets; s; s = s->next)
+		if (s->ref == ref && s->total == total && !strcmp(s->key, key))
+			return s;
+	if (!create)
+		return NULL;
+	struct at_set *s = xcalloc(1, sizeof *s);
+	s->key = xstrdup(key);
+	s->ref = ref;
+	s->total = total;
+	s->next = a->sets;
+	a->sets = s;
+	return s;
+}
+
+/* Hands every finished (or timed out) long text to the core. */
+static void at_rx_drain(struct at *a)
+{
+	struct reasm_msg *rm;
+	while ((rm = reasm_poll(a->reasm, now_mono_ms()))) {
+		const char *sender = strchr(rm->originator, '\x1f');
+		enum tpdu_alphabet al = (enum tpdu_alphabet)atoi(rm->originator);
+		struct inbound *in = at_rx_inbound(a, sender ? sender + 1 : "");
+		in->parts = (int)rm->received;
+		at_rx_text(in, al, rm->data, rm->len);
+		if (rm->status != REASM_COMPLETE)
+			log_warn("at_partial_text", "conn=%s sender=%s parts=%u of %u", at_name(a), in->sender,
+			         rm->received, rm->total);
+		struct at_set **pp = &a->sets, *s;
+		while ((s = *pp) && !(s->ref == rm->ref && s->total == rm->total && !strcmp(s->key, rm->originator)))
+			pp = &s->next;
+		uint64_t token = 0;
+		if (s) {
+			*pp = s->next;
+			if (s->n)
+				token = at_rx_token(a, s->idx, s->n);
+			free(s->key);
+			free(s);
+		}
+		reasm_msg_free(rm);
+		core_received(a->c, in, token);
+	}
+}
+
+void at_rx_poll(struct at *a)
+{
+	at_rx_drain(a);
+}
+
+static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
+{
+	char id[48], digits[32];
+	size_t n = 0;
+	for (const char *p = t->addr.text; *p && n + 1 < sizeof digits; p++)
+		if (*p >= '0' && *p <= '9')
+			digits[n++] = *p;
+	digits[n] = '\0';
+	snprintf(id, sizeof id, "%u/%s", t->mr, digits + (n > 8 ? n - 8 : 0));
+	struct report *r = xcalloc(1, sizeof *r);
+	r->remote_id = xstrdup(id);
+	int cls = tpdu_status_class(t->st);
+	r->state = xstrdup(cls == 0 ? "delivered" : cls == 1 ? "enroute" : t->st == 0x46 ? "expired" : "undelivered");
+	char code[8], text[64];
+	snprintf(code, sizeof code, "%02X", t->st);
+	snprintf(text, sizeof text, "TP-ST 0x%02X", t->st);
+	r->error_code = xstrdup(code);
+	r->text = xstrdup(text);
+	log_debug("at_report", "conn=%s id=%s state=%s", at_name(a), r->remote_id, r->state);
+	uint64_t token = idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0;
+	core_report(a->c, r, token);
+}
+
+/* One received PDU: idx >= 0 for stored ones, -1 for +CMT/+CDS. */
+static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
+{
+	struct tpdu t;
+	struct errbuf err;
+	bool ack = idx >= 0 || a->conf->cnma;
+	if (at_resp_pdu(hex, length, &t, &err) < 0) {
+		/* Kept, not dropped: the raw PDU goes to the inbox as binary. */
+		log_warn("at_bad_pdu", "conn=%s index=%d problem=\"%s\"", at_name(a), idx, err.msg);
+		struct inbound *in = at_rx_inbound(a, "unknown");
+		in->encoding = xstrdup("binary");
+		in->payload = xstrdup(hex);
+		in->parts = 1;
+		core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
+		return;
+	}
+	if (t.type == TPDU_STATUS_REPORT) {
+		at_rx_report(a, &t, idx);
+		return;
+	}
+	if (t.type != TPDU_DELIVER) {
+		log_info("at_skip", "conn=%s index=%d reason=\"not a received text\"", at_name(a), idx);
+		return;
+	}
+	struct udh u;
+	bool concat = t.udh_len && udh_parse(t.udh, t.udh_len, &u, NULL) == 0 && u.has_concat && u.concat_total > 1 &&
+	              u.concat_seq >= 1 && u.concat_seq <= u.concat_total;
+	if (concat) {
+		char key[TPDU_ADDR_MAX + 8];
+		snprintf(key, sizeof key, "%d\x1f%s", (int)t.alphabet, t.addr.text);
+		struct reasm_part rp = {.conn_id = at_name(a),
+		                        .originator = key,
+		                        .ref = u.concat_ref,
+		                        .total = u.concat_total,
+		                        .seq = u.concat_seq,
+		                        .data = t.payload,
+		                        .len = t.payload_len};
+		enum reasm_add_result res;
+		if (reasm_add(a->reasm, &rp, now_mono_ms(), &res) == 0) {
+			struct at_set *s = at_rx_set(a, key, u.concat_ref, u.concat_total, true);
+			if (idx >= 0 && s->n < REASM_MAX_PARTS)
+				s->idx[s->n++] = idx;
+			else if (idx < 0 && a->conf->cnma)
+				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA"); /* the network will not wait for the rest */
+			at_rx_drain(a);
+			return;
+		}
+	}
+	struct inbound *in = at_rx_inbound(a, t.addr.text);
+	in->parts = 1;
+	at_rx_text(in, t.alphabet, t.payload, t.payload_len);
+	if (t.udh_len && !concat) {
+		in->udh = xmalloc(2 * t.udh_len + 1);
+		hex_encode(t.udh, t.udh_len, in->udh);
+	}
+	int64_t ts = tpdu_time_unix(&t.scts);
+	in->smsc_ts_s = ts > 0 ? ts : 0;
+	log_debug("at_inbound", "conn=%s index=%d sender=%s", at_name(a), idx, in->sender);
+	core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
+}
+
+void at_rx_urc(struct at *a, const struct at_ev *ev)
+{
+	struct at_resp r;
+	if (!strcmp(ev->line, "RDY") || !strcmp(ev->line, "^SYSSTART")) {
+		/* It restarted and forgot echo, PDU mode and CNMI: start again. */
+		at_restart(a, "the modem restarted");
+		return;
+	}
+	if (at_resp_parse(ev->line, &r) < 0)
+		return;
+	if (!strcmp(r.name, "+CMTI") || !strcmp(r.name, "+CDSI")) {
+		long idx = at_resp_int(&r, 1, -1);
+		if (idx < 0 || a->state != AT_ST_READY || at_rx_is_busy(a, (int)idx))
+			return;
+		at_cmd_push(a, AT_CMD_READ, (int)idx, "AT+CMGR=%ld", idx);
+		at_pump(a);
+	} else if (!strcmp(r.name, "+CMT") && ev->pdu[0]) {
+		at_rx_pdu(a, -1, ev->pdu, at_resp_int(&r, r.n - 1, -1));
+	} else if (!strcmp(r.name, "+CDS") && ev->pdu[0]) {
+		at_rx_pdu(a, -1, ev->pdu, at_resp_int(&r, r.n - 1, -1));
+	}
+}
+
+void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
+{
+	struct at_resp r;
+	if (!hdr || !pdu || !pdu[0] || at_resp_parse(hdr, &r) < 0 || strcmp(r.name, "+CMGR") != 0) {
+		log_debug("at_read_empty", "conn=%s index=%d", at_name(a), index);
+		return;
+	}
+	at_rx_pdu(a, index, pdu, at_resp_int(&r, r.n - 1, -1));
+}
+
+void at_rx_listed(struct at *a, const char *hdr, const char *pdu)
+{
+	struct at_resp r;
+	if (at_resp_parse(hdr, &r) < 0 || !pdu[0])
+		return;
+	long idx = at_resp_int(&r, 0, -1), stat = at_resp_int(&r, 1, -1);
+	if (idx < 0 || (stat != 0 && stat != 1) || at_rx_is_busy(a, (int)idx))
+		return; /* stored outgoing messages are not ours to take */
+	at_rx_pdu(a, (int)idx, pdu, at_resp_int(&r, r.n - 1, -1));
+}

@@ -1,0 +1,38 @@
+/*
+ * msg_sms: between the core's messages and SMS TPDUs, for the drivers that
+ * hand TPDUs to a modem or a phone (fbus; the at driver makes the same
+ * choices in its own copy, which can move here).  Outbound: a message
+ * becomes SMS-SUBMIT TPDUs (src/codec/sms.c splits and encodes, with
+ * concatenation headers for long texts).  Inbound: payload octets become an
+ * inbound's body or hex payload, and an SMS-STATUS-REPORT a report whose
+ * remote id is the one msg_sms_part_id gave the part.
+ */
+#ifndef SMSPOOL_MSG_SMS_H
+#define SMSPOOL_MSG_SMS_H
+
+#include "codec/tpdu.h"
+#include "errbuf.h"
+#include "msg.h"
+#include "util.h"
+
+/* The SUBMIT TPDUs of m, a new array of *n_parts the caller frees: TP-SRR
+ * when m wants a report, relative validity (4 days, or what is left of
+ * m's), flash / message class in the DCS, the SMSC field from smsc (NULL:
+ * empty, the device's own).  NULL with err set when m cannot be sent (bad
+ * recipient or smsc, unencodable text, bad hex). */
+struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts, struct errbuf *err);
+
+/* The remote id of a part: "MR/<last 8 digits of the recipient>" -- what a
+ * status report carries back (TP-MR, TP-RA); an MR alone wraps after 256
+ * messages.  New string. */
+char *msg_sms_part_id(int mr, const char *recipient);
+
+/* Sets in->body and in->encoding ("gsm7", "ucs2") from payload octets of
+ * alphabet al, or in->payload (hex) and "binary". */
+void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n);
+
+/* A new report from a decoded SMS-STATUS-REPORT: state from TP-ST's class,
+ * error_code the TP-ST in hex. */
+struct report *msg_sms_report(const struct tpdu *t);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * test_at_driver: the `at` driver's promises that an end-to-end run cannot
+ * pin down, with this file playing both the core (core_* functions, as in
+ * test_driver_contract.c) and a scripted modem on the master side of a pty:
+ * - a stored text is deleted (AT+CMGD) only after acked(committed=true);
+ *   after acked(committed=false) it stays on the SIM and the next sweep
+ *   hands it over again;
+ * - stop() while an AT+CMGS is answered late waits for the answer: the
+ *   message completes as sent with the modem's TP-MR, then core_stopped();
+ * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pty.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "driver.h"
+#include "util.h"
+
+extern const struct driver_ops at_driver;
+
+struct conn {
+	void *conf, *drv;
+	struct event_base *base;
+	enum conn_state state;
+	int completed, received, stopped_calls;
+	bool stopped;
+	uint64_t last_token;
+	enum msg_outcome last_outcome;
+	char last_ids[64], last_code[32];
+};
+
+const char *conn_name(const struct conn *c)
+{
+	(void)c;
+	return "modem";
+}
+const void *conn_conf(const struct conn *c)
+{
+	return c->conf;
+}
+void *conn_driver_data(const struct conn *c)
+{
+	return c->drv;
+}
+void conn_set_driver_data(struct conn *c, void *data)
+{
+	c->drv = data;
+}
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return c->base;
+}
+const char *conn_instance(const struct conn *c)
+{
+	(void)c;
+	return "test";
+}
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	(void)detail;
+	assert_false(c->stopped);
+	c->state = state;
+}
+void core_complete(struct conn *c, struct msg *m)
+{
+	assert_false(c->stopped);
+	c->completed++;
+	c->last_outcome = m->outcome;
+	snprintf(c->last_ids, sizeof c->last_ids, "%s", m->remote_ids ? m->remote_ids : "");
+	snprintf(c->last_code, sizeof c->last_code, "%s", m->error_code ? m->error_code : "");
+	msg_free(m);
+}
+void core_received(struct conn *c, struct inbound *in, uint64_t token)
+{
+	assert_false(c->stopped);
+	assert_string_equal(in->body, "hellohello");
+	c->received++;
+	c->last_token = token;
+	inbound_free(in);
+}
+void core_report(struct conn *c, struct report *r, uint64_t token)
+{
+	(void)token;
+	report_free(r);
+}
+void core_stopped(struct conn *c)
+{
+	c->stopped = true;
+	c->stopped_calls++;
+}
+void core_authenticate(struct conn *c, const char *a, const char *p, const char *addr, uint64_t t)
+{
+	(void)c, (void)a, (void)p, (void)addr, (void)t;
+}
+void core_submit(struct conn *c, struct submission *s, uint64_t token)
+{
+	(void)c, (void)token;
+	submission_free(s);
+}
+void core_account_attach(struct conn *c, const char *account)
+{
+	(void)c, (void)account;
+}
+void core_account_detach(struct conn *c, const char *account)
+{
+	(void)c, (void)account;
+}
+void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
+{
+	(void)c, (void)ev, (void)delivered;
+}
+void core_query(struct conn *c, const char *account, int64_t id, uint64_t token)
+{
+	(void)c, (void)account, (void)id, (void)token;
+}
+
+/* ---- the scripted modem ---- */
+
+struct modem {
+	int master;
+	char line[1024];
+	size_t len;
+	bool in_pdu, stored, hold_cmgs;
+	int deletes, cmgs_count, fail_codes[4], n_fail;
+	char held_pdu[512];
+};
+
+static const char *stored_pdu = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
+
+static void modem_say(struct modem *md, const char *s)
+{
+	assert_int_equal(write(md->master, s, strlen(s)), (ssize_t)strlen(s));
+}
+
+static void modem_line(struct modem *md, const char *l)
+{
+	char buf[512];
+	if (!strcmp(l, "AT+CGSN"))
+		modem_say(md, "\r\n490154203237518\r\n\r\nOK\r\n");
+	else if (!strcmp(l, "AT+CIMI"))
+		modem_say(md, "\r\n001010123456789\r\n\r\nOK\r\n");
+	else if (!strcmp(l, "AT+CPIN?"))
+		modem_say(md, "\r\n+CPIN: READY\r\n\r\nOK\r\n");
+	else if (!strcmp(l, "AT+CMGL=4")) {
+		if (md->stored) {
+			snprintf(buf, sizeof buf, "\r\n+CMGL: 5,1,,28\r\n%s\r\n\r\nOK\r\n", stored_pdu);
+			modem_say(md, buf);
+		} else {
+			modem_say(md, "\r\nOK\r\n");
+		}
+	} else if (!strcmp(l, "AT+CMGD=5")) {
+		md->stored = false;
+		md->deletes++;
+		modem_say(md, "\r\nOK\r\n");
+	} else if (!strncmp(l, "AT+CMGS=", 8)) {
+		md->in_pdu = true;
+		modem_say(md, "\r\n> ");
+	} else {
+		modem_say(md, "\r\nOK\r\n");
+	}
+}
+
+/* Reads what the driver wrote and answers it. */
+static void modem_poll(struct modem *md)
+{
+	char b[512];
+	ssize_t n;
+	while ((n = read(md->master, b, sizeof b)) > 0) {
+		for (ssize_t i = 0; i < n; i++) {
+			char ch = b[i];
+			if (md->in_pdu) {
+				if (ch == 0x1A) {
+					md->in_pdu = false;
+					md->cmgs_count++;
+					if (md->n_fail) {
+						snprintf(md->held_pdu, sizeof md->held_pdu, "\r\n+CMS ERROR: %d\r\n",
+						         md->fail_codes[--md->n_fail]);
+						modem_say(md, md->held_pdu);
+					} else if (md->hold_cmgs) {
+						snprintf(md->held_pdu, sizeof md->held_pdu,
+						         "\r\n+CMGS: 7\r\n\r\nOK\r\n");
+					} else {
+						modem_say(md, "\r\n+CMGS: 7\r\n\r\nOK\r\n");
+					}
+				}
+				continue;
+			}
+			if (ch == '\r') {
+				md->line[md->len] = '\0';
+				md->len = 0;
+				if (md->line[0] == 'A')
+					modem_line(md, md->line);
+			} else if (ch != '\n' && ch != 0x1B && md->len + 1 < sizeof md->line) {
+				md->line[md->len++] = ch;
+			}
+		}
+	}
+}
+
+struct rig {
+	struct conn c;
+	struct modem md;
+	char link[64];
+};
+
+static void rig_run(struct rig *r, int ms, bool (*until)(struct rig *))
+{
+	uint64_t end = now_mono_ms() + (uint64_t)ms;
+	while (now_mono_ms() < end && !(until && until(r))) {
+		event_base_loop(r->c.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+		modem_poll(&r->md);
+		usleep(1000);
+	}
+}
+
+static bool is_up(struct rig *r)
+{
+	return r->c.state == CONN_UP;
+}
+static bool got_text(struct rig *r)
+{
+	return r->c.received > 0;
+}
+static bool completed(struct rig *r)
+{
+	return r->c.completed > 0;
+}
+static bool stopped(struct rig *r)
+{
+	return r->c.stopped;
+}
+
+static void rig_open(struct rig *r)
+{
+	memset(r, 0, sizeof *r);
+	int slave;
+	char name[128];
+	assert_int_equal(openpty(&r->md.master, &slave, name, NULL, NULL), 0);
+	fcntl(r->md.master, F_SETFL, O_NONBLOCK);
+	snprintf(r->link, sizeof r->link, "/tmp/test_at_driver_%d", (int)getpid());
+	unlink(r->link);
+	assert_int_equal(symlink(name, r->link), 0);
+	close(slave);
+	r->c.base = event_base_new();
+	r->c.conf = xcalloc(1, at_driver.conf_size);
+	char json[256];
+	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000}", r->link);
+	struct errbuf err;
+	assert_int_equal(settings_parse(at_driver.settings, json, r->c.conf, &err), 0);
+	assert_int_equal(at_driver.check(r->c.conf, &err), 0);
+	assert_int_equal(at_driver.open(&r->c), 0);
+	rig_run(r, 5000, is_up);
+	assert_int_equal(r->c.state, CONN_UP);
+}
+
+static void rig_close(struct rig *r)
+{
+	if (!r->c.stopped) {
+		at_driver.stop(&r->c);
+		rig_run(r, 5000, stopped);
+	}
+	assert_int_equal(r->c.stopped_calls, 1);
+	at_driver.close(&r->c);
+	settings_free(at_driver.settings, r->c.conf);
+	free(r->c.conf);
+	event_base_free(r->c.base);
+	close(r->md.master);
+	unlink(r->link);
+}
+
+static struct msg *make_msg(int64_t id)
+{
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->id = id;
+	m->recipient = xstrdup("+441632960123");
+	m->body = xstrdup("hi");
+	m->encoding = xstrdup("auto");
+	m->msg_class = -1;
+	m->want_report = true;
+	return m;
+}
+
+static void test_delete_only_after_commit(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open(&r);
+	r.md.stored = true; /* found by the next sweep */
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	assert_true(r.c.last_token != 0);
+	/* Not committed: nothing is deleted; the sweep hands it over again. */
+	at_driver.acked(&r.c, r.c.last_token, false);
+	rig_run(&r, 500, NULL);
+	assert_int_equal(r.md.deletes, 0);
+	r.c.received = 0;
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	assert_int_equal(r.md.deletes, 0);
+	/* Committed: deleted. */
+	at_driver.acked(&r.c, r.c.last_token, true);
+	for (int i = 0; i < 200 && r.md.deletes == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.deletes, 1);
+	rig_close(&r);
+}
+
+static void test_stop_waits_for_cmgs(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open(&r);
+	r.md.hold_cmgs = true;
+	at_driver.submit(&r.c, make_msg(1));
+	for (int i = 0; i < 500 && r.md.cmgs_count == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.cmgs_count, 1);
+	at_driver.stop(&r.c);
+	rig_run(&r, 200, NULL);
+	assert_false(r.c.stopped); /* the PDU is out: its answer is awaited */
+	assert_int_equal(r.c.completed, 0);
+	modem_say(&r.md, r.md.held_pdu);
+	rig_run(&r, 5000, stopped);
+	assert_true(r.c.stopped);
+	assert_int_equal(r.c.completed, 1);
+	assert_int_equal(r.c.last_outcome, MSG_SENT);
+	assert_string_equal(r.c.last_ids, "7/32960123");
+	rig_close(&r);
+}
+
+static void test_cms_classes(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open(&r);
+	r.md.fail_codes[0] = 1;
+	r.md.fail_codes[1] = 38;
+	r.md.n_fail = 2; /* 38 first, then 1 */
+	at_driver.submit(&r.c, make_msg(2));
+	rig_run(&r, 5000, completed);
+	assert_int_equal(r.c.last_outcome, MSG_TEMPORARY);
+	assert_string_equal(r.c.last_code, "38");
+	r.c.completed = 0;
+	at_driver.submit(&r.c, make_msg(3));
+	rig_run(&r, 5000, completed);
+	assert_int_equal(r.c.last_outcome, MSG_REJECTED);
+	assert_string_equal(r.c.last_code, "1");
+	rig_close(&r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_delete_only_after_commit),
+	    cmocka_unit_test(test_stop_waits_for_cmgs),
+	    cmocka_unit_test(test_cms_classes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
