@@ -38,7 +38,11 @@
  *   ops->timeout() gets it at its deadline, or the owner walks the rest
  *   with link_request_drain() (on down, before link_free()).  link_free()
  *   forgets any left; their data is the owner's.
- * - Keepalive requests are the link's own: the owner sends the frame from
+ * - ops->on_down is never called from within a link function the owner
+ *   called; ops->on_frame MAY be (link_pause(l, false) hands over what
+ *   arrived meanwhile), but never while the owner is inside on_frame.
+ * - Keepalives start once the owner calls link_set_bound().  They are the
+ *   link's own: the owner sends the frame from
  *   ops->keepalive(seq) and, when a response with that seq comes, calls
  *   link_request_take() as for any other (it returns LINK_KEEPALIVE).  No
  *   answer within response_timeout_ms ends the session ("keepalive timeout").
@@ -46,6 +50,8 @@
  *   within unbound_timeout_ms ends ("unbound timeout").
  * - link_inbound_begin() MUST be matched by one link_inbound_end() when the
  *   owner has answered that peer request (or given up on it).
+ * - link_send, link_close_flush, link_set_bound, link_request_find and
+ *   link_request_take accept NULL (a session already freed) and do nothing.
  * - Names and reasons the owner passes are copied; strings returned are
  *   owned by the link and live until link_free().
  */
