@@ -50,6 +50,7 @@
 #include "driver.h"
 #include "log.h"
 #include "net/link.h"
+#include "policy.h"
 #include "smpp/conf.h"
 #include "smpp/pdu.h"
 #include "smpp/server_conf.h"
@@ -78,12 +79,12 @@ struct server;
 struct sess;
 
 /* An account with sessions here: its limits as the database said at the
- * last bind, its bound sessions and the token bucket of its throughput. */
+ * last bind and its bound sessions.  max_binds and the throughput bucket
+ * are the core's, across the daemon (core_account_bind/take). */
 struct account {
 	char *name;
 	int max_binds;
-	double throughput, tokens;
-	uint64_t refill_ms;
+	double throughput;
 	int nbound;
 	struct sess **rx; /* bound receiver/transceiver sessions */
 	int nrx, caprx;
@@ -205,32 +206,12 @@ static struct account *account_get(struct server *sv, const struct account_info 
 	if (!a) {
 		a = xcalloc(1, sizeof *a);
 		a->name = xstrdup(info->name);
-		a->tokens = info->throughput > 1 ? info->throughput : 1;
-		a->refill_ms = now_mono_ms();
 		a->next = sv->accounts;
 		sv->accounts = a;
 	}
 	a->max_binds = info->max_binds;
 	a->throughput = info->throughput;
 	return a;
-}
-
-/* Takes one submit from the account's bucket (burst: one second's worth).
- * Returns false when the account is over its throughput. */
-static bool account_take(struct account *a)
-{
-	if (a->throughput <= 0)
-		return true;
-	uint64_t now = now_mono_ms();
-	double burst = a->throughput > 1 ? a->throughput : 1;
-	a->tokens += (double)(now - a->refill_ms) * a->throughput / 1000.0;
-	if (a->tokens > burst)
-		a->tokens = burst;
-	a->refill_ms = now;
-	if (a->tokens < 1)
-		return false;
-	a->tokens -= 1;
-	return true;
 }
 
 static void account_drain(struct server *sv, struct account *a);
@@ -693,6 +674,7 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		sv->nopen--;
 		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
 			s->acct->nbound--;
+			core_account_unbind(sv->c, s->acct->name);
 			if (s->role == ROLE_RX || s->role == ROLE_TRX)
 				account_remove_rx(sv, s->acct, s);
 		}
@@ -777,9 +759,9 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		why = "stopping";
 	} else {
 		a = account_get(sv, account);
-		if (a->max_binds > 0 && a->nbound >= a->max_binds) {
+		if (!core_account_bind(c, account)) {
 			status = SMPP_ESME_RBINDFAIL;
-			why = "max_binds reached";
+			why = auth_refusal_text(AUTH_MAX_BINDS);
 		}
 	}
 	if (status) {
@@ -871,7 +853,7 @@ static void on_submit(struct sess *s, const struct smpp_pdu *p)
 		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		return;
 	}
-	if (!account_take(s->acct)) {
+	if (core_account_take(sv->c, s->acct->name, s->acct->throughput, 1)) {
 		log_debug("smpp_server_throttled", "conn=%s sess=%" PRIu64 " account=%s", cname(sv), s->id,
 		          s->acct->name);
 		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);

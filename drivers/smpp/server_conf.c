@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "policy.h"
 #include "smpp/receipt.h"
 #include "smpp/status.h"
 
@@ -151,18 +152,14 @@ int smpp_time_parse(const char *s, int64_t now_s, int64_t *out_s)
 
 uint32_t smpp_server_bind_status(const char *reason)
 {
-	if (!reason)
-		return SMPP_ESME_RBINDFAIL;
-	char low[256];
-	size_t i = 0;
-	for (; reason[i] && i < sizeof low - 1; i++)
-		low[i] = (char)tolower((unsigned char)reason[i]);
-	low[i] = 0;
-	if (strstr(low, "password"))
+	switch (auth_refusal_of(reason)) {
+	case AUTH_WRONG_PASSWORD:
 		return SMPP_ESME_RINVPASWD;
-	if (strstr(low, "unknown") || strstr(low, "no such") || strstr(low, "not found") || strstr(low, "no account"))
+	case AUTH_UNKNOWN_ACCOUNT:
 		return SMPP_ESME_RINVSYSID;
-	return SMPP_ESME_RBINDFAIL;
+	default:
+		return SMPP_ESME_RBINDFAIL;
+	}
 }
 
 uint32_t smpp_server_submit_status(enum submit_error error, const char *text)
