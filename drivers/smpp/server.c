@@ -161,7 +161,8 @@ struct server {
 	int ndparts;
 	unsigned concat_ref;
 	bool up, stopping, stopped;
-	uint64_t stop_ms, refused_log_ms;
+	uint64_t stop_ms, refused_log_ms, bind_refused_log_ms;
+	unsigned bind_refused_quiet;
 	int refused;
 
 	uint8_t obuf[SMPP_PDU_MAX_LEN];
@@ -678,8 +679,17 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 			if (s->role == ROLE_RX || s->role == ROLE_TRX)
 				account_remove_rx(sv, s->acct, s);
 		}
-		log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->system_id[0] ? s->system_id : "-", log_quote(why ? why : "", q, sizeof q));
+		char qs[80];
+		/* A session that never bound (a refused or hostile client) is
+		 * logged at debug: a flood of them must not flood the log. */
+		if (s->acct)
+			log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
+			         cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			         log_quote(why ? why : "", q, sizeof q));
+		else
+			log_debug("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
+			          cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			          log_quote(why ? why : "", q, sizeof q));
 		return;
 	}
 	abort();
@@ -765,9 +775,21 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		}
 	}
 	if (status) {
-		log_info("smpp_server_bind_refused",
-		         "conn=%s sess=%" PRIu64 " peer=%s system_id=%s mode=%s status=%s reason=%s", cname(sv), s->id,
-		         s->peer, s->system_id, role_names[s->role], status_name(status), log_quote(why, q, sizeof q));
+		/* At most one line a second: a client failing in a loop does
+		 * not flood the log (the core counts what it leaves out). */
+		uint64_t now = now_mono_ms();
+		if (now - sv->bind_refused_log_ms >= 1000 || !sv->bind_refused_log_ms) {
+			char qs[80];
+			log_info("smpp_server_bind_refused",
+			         "conn=%s sess=%" PRIu64
+			         " peer=%s system_id=%s mode=%s status=%s reason=%s not_logged=%u",
+			         cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs), role_names[s->role],
+			         status_name(status), log_quote(why, q, sizeof q), sv->bind_refused_quiet);
+			sv->bind_refused_log_ms = now;
+			sv->bind_refused_quiet = 0;
+		} else {
+			sv->bind_refused_quiet++;
+		}
 		sess_bind_resp(s, status);
 		sess_close_later(s, "bind refused");
 		goto out;
