@@ -23,6 +23,7 @@
 #include "http/form.h"
 #include "http/template.h"
 #include "log.h"
+#include "net/addr.h"
 #include "sbuf.h"
 
 enum cb_auth { CBA_NONE, CBA_TOKEN_HEADER, CBA_TOKEN_QUERY, CBA_BASIC, CBA_HMAC };
@@ -67,31 +68,15 @@ static int auth_from_name(const char *name)
 	return -1;
 }
 
-/* Parses "host:port" / "[v6]:port" numerically into ss. */
+/* Parses "host:port" / "[v6]:port" numerically into ss (net/addr.h). */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, struct errbuf *err)
 {
 	char host[128];
-	const char *colon = strrchr(listen, ':');
-	if (!colon || colon == listen || strlen(colon + 1) == 0 || (size_t)(colon - listen) >= sizeof host)
+	int port;
+	if (net_addr_split(listen, host, sizeof host, &port, 1))
 		return errbuf_set(err, "settings.listen: \"%s\" is not host:port (e.g. \"127.0.0.1:8080\")", listen);
-	const char *h = listen;
-	size_t hl = (size_t)(colon - listen);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return errbuf_set(err, "settings.listen: bad port in \"%s\"", listen);
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+	if (net_addr_numeric(host, port, ss, len))
 		return errbuf_set(err, "settings.listen: \"%s\" is not a numeric address", host);
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
 	return 0;
 }
 

@@ -230,7 +230,8 @@ reconcile() {
 # tests/peers/smsc.js; sets SMSC_PID, SMSC_PORT, SMSC_LOG, SMSC_CONTROL.
 smsc_start() {
 	local dir=$1 extra=$2 i
-	sh "$E2E_ROOT/tests/peers/install.sh" || bail "cannot install the npm peers (tests/peers/install.sh)"
+	[ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
+		bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
 	mkdir -p "$dir"
 	SMSC_LOG=$dir/events.jsonl
 	SMSC_CONTROL=$dir/control
