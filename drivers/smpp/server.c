@@ -93,6 +93,7 @@ struct account {
 	 * back, so that a busy client gets its receipts as soon as it answers
 	 * rather than after the database's retry backoff. */
 	struct account_event *wait_head, *wait_tail;
+	int nwait;
 	struct account *next;
 };
 
@@ -244,6 +245,7 @@ static void account_remove_rx(struct server *sv, struct account *a, struct sess 
 					event_refuse(sv, ev);
 				}
 				a->wait_tail = NULL;
+				a->nwait = 0;
 				core_account_detach(sv->c, a->name);
 			}
 			return;
@@ -551,6 +553,7 @@ static void account_drain(struct server *sv, struct account *a)
 	while (a->wait_head && !sv->stopping && (s = pick_session(sv, a, 1))) {
 		struct account_event *ev = a->wait_head;
 		a->wait_head = ev->next;
+		a->nwait--;
 		if (!a->wait_head)
 			a->wait_tail = NULL;
 		ev->next = NULL;
@@ -567,8 +570,18 @@ static void server_deliver(struct conn *c, struct account_event *ev)
 		return;
 	}
 	struct sess *s = a->wait_head ? NULL : pick_session(sv, a, 1);
+	/* A client that does not answer its deliver_sm holds at most two
+	 * windows per session here; the rest go back to the database, so that
+	 * the core's events in flight serve other accounts. */
+	int cap = 2 * (int)sv->conf->window * a->nrx;
+	if (!s && a->nwait >= (cap > 16 ? cap : 16)) {
+		log_debug("smpp_server_wait_full", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		event_refuse(sv, ev);
+		return;
+	}
 	if (!s) {
 		log_debug("smpp_server_wait", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		a->nwait++;
 		ev->next = NULL;
 		if (a->wait_tail)
 			a->wait_tail->next = ev;
@@ -1258,8 +1271,10 @@ static void server_finish_stop(struct server *sv)
 			ev->next = NULL;
 			event_refuse(sv, ev);
 		}
-	for (struct account *a = sv->accounts; a; a = a->next)
+	for (struct account *a = sv->accounts; a; a = a->next) {
 		a->wait_tail = NULL;
+		a->nwait = 0;
+	}
 	sv->stopped = true;
 	event_del(sv->tick_ev);
 	core_conn_state(sv->c, CONN_DOWN, "stopped");
