@@ -1,7 +1,7 @@
 /*
- * listen_addr: "host:port" and "[v6]:port" listen addresses, parsed
- * numerically (AI_NUMERICHOST: never a resolver, so no I/O), shared by the
- * HTTP send API and the operations endpoint.
+ * listen_addr: a listen setting ("host:port", "[v6]:port", numeric, port 0
+ * = any free one) as a socket address, for the HTTP send API and the
+ * operations endpoint; the parsing is net/addr.c's.
  */
 #ifndef SMSPOOL_LISTEN_ADDR_H
 #define SMSPOOL_LISTEN_ADDR_H

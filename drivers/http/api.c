@@ -52,6 +52,9 @@
 #include "http/api_req.h"
 #include "listen_addr.h"
 #include "log.h"
+#include "net/addr.h"
+#include "net/httpd.h"
+#include "policy.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -68,7 +71,7 @@ enum {
 
 struct api_conf {
 	char *listen, *base_path;
-	long long max_body, max_connections, auth_cache_s;
+	long long max_body, max_connections, max_connections_per_address, auth_cache_s;
 	bool tls;
 	char *tls_cert_file, *tls_key_file;
 };
@@ -83,6 +86,8 @@ static const struct setting api_settings[] = {
      "largest request body in bytes; a larger one is answered 413"},
     {"max_connections", SETTING_INT, O(max_connections), false, true, 1, 100000, "256",
      "HTTP connections at once; more are refused at accept"},
+    {"max_connections_per_address", SETTING_INT, O(max_connections_per_address), false, true, 0, 100000, "64",
+     "connections at once from one remote address (0: no limit); more are closed at accept"},
     {"auth_cache_s", SETTING_INT, O(auth_cache_s), false, true, 0, 3600, "60",
      "seconds a successful login is remembered (by a SHA-256 of account, password and peer address); 0 = ask "
      "the database every time"},
@@ -155,19 +160,12 @@ struct pend {
 	struct pend *hnext;
 };
 
-/* An account that sent through here: its token bucket. */
-struct account {
-	char *name;
-	double throughput;
-	struct http_api_bucket bucket;
-	struct account *next;
-};
-
 struct api {
 	struct conn *c;
 	const struct api_conf *conf;
 	struct MHD_Daemon *d;
-	struct event *io_ev, *timer_ev, *tick_ev;
+	struct httpd *h; /* libmicrohttpd on the loop (net/httpd.h); NULL when not listening */
+	struct event *tick_ev;
 	char *cert_pem, *key_pem;
 	char addr[300];
 	uint64_t listen_retry_ms;
@@ -177,11 +175,9 @@ struct api {
 	struct pend *pends[PEND_BUCKETS];
 	int npend;
 	uint64_t next_token;
-	struct account *accounts;
 	struct http_api_cache *cache;
 	bool up, stopping, stopped;
 	uint64_t flush_since_ms; /* 0 = not flushing yet */
-	char last_error[200];
 	uint64_t warn_window_ms;
 	int warn_count;
 };
@@ -202,22 +198,6 @@ static bool warn_ok(struct api *a)
 		a->warn_count = 0;
 	}
 	return ++a->warn_count <= 20;
-}
-
-static struct account *account_get(struct api *a, const char *name, double throughput)
-{
-	struct account *ac;
-	for (ac = a->accounts; ac; ac = ac->next)
-		if (strcmp(ac->name, name) == 0)
-			break;
-	if (!ac) {
-		ac = xcalloc(1, sizeof *ac);
-		ac->name = xstrdup(name);
-		ac->next = a->accounts;
-		a->accounts = ac;
-	}
-	ac->throughput = throughput;
-	return ac;
 }
 
 static uint64_t pend_add(struct api *a, struct req *r, int item)
@@ -250,43 +230,10 @@ static struct pend *pend_take(struct api *a, uint64_t token)
 
 /* ---- MHD plumbing ---- */
 
-static void rearm(struct api *a)
-{
-	MHD_UNSIGNED_LONG_LONG to;
-	if (a->d && MHD_get_timeout(a->d, &to) == MHD_YES) {
-		struct timeval tv = {(time_t)(to / 1000), (suseconds_t)(to % 1000) * 1000};
-		evtimer_add(a->timer_ev, &tv);
-	} else {
-		evtimer_del(a->timer_ev);
-	}
-}
-
-static void run_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct api *a = arg;
-	if (!a->d)
-		return;
-	MHD_run(a->d);
-	rearm(a);
-}
-
 /* Runs MHD soon from the loop (never from inside an MHD callback). */
 static void kick(struct api *a)
 {
-	struct timeval now = {0, 0};
-	if (a->timer_ev)
-		evtimer_add(a->timer_ev, &now);
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	struct api *a = cls;
-	vsnprintf(a->last_error, sizeof a->last_error, fmt, ap);
-	size_t n = strlen(a->last_error);
-	while (n && (a->last_error[n - 1] == '\n' || a->last_error[n - 1] == ' '))
-		a->last_error[--n] = 0;
-	char q[256];
-	log_debug("http_api_mhd", "conn=%s message=%s", cname(a), log_quote(a->last_error, q, sizeof q));
+	httpd_kick(a->h);
 }
 
 /* ---- requests ---- */
@@ -457,17 +404,16 @@ static void authorized(struct req *r, const char *account, double throughput)
 		return;
 	}
 	req_set(r, RP_SUBMIT, "parsed");
-	struct account *ac = account_get(a, account, throughput);
 	for (int i = 0; i < r->rq.n; i++) {
 		struct http_api_item *it = &r->rq.items[i];
 		if (!it->sub)
 			continue;
-		int wait = http_api_bucket_take(&ac->bucket, ac->throughput, now_mono_ms());
+		int wait = core_account_take(a->c, account, throughput, 1);
 		if (wait) {
 			it->err.status = 429;
 			snprintf(it->err.msg, sizeof it->err.msg,
 			         "over the account's throughput (%g messages per second): try again in %d s",
-			         ac->throughput, wait);
+			         throughput, wait);
 			if (r->retry_after < wait)
 				r->retry_after = wait;
 			submission_free(it->sub);
@@ -623,13 +569,23 @@ static void api_authenticated(struct conn *c, uint64_t token, const struct accou
 	char q[200];
 	log_info("http_api_auth_refused", "conn=%s req=%" PRIu64 " peer=%s reason=%s", cname(a), r->id, r->peer,
 	         log_quote(reason ? reason : "refused", q, sizeof q));
-	if (reason && (strcmp(reason, "account disabled") == 0 || strcmp(reason, "address not allowed") == 0))
+	switch (auth_refusal_of(reason)) {
+	case AUTH_DISABLED:
+	case AUTH_ADDRESS:
 		answer_error(r, 403, "this account may not send here (disabled, or not from this address)", NULL);
-	else if (reason &&
-	         (strcmp(reason, "database unavailable") == 0 || strcmp(reason, "authentication unavailable") == 0))
+		break;
+	case AUTH_UNAVAILABLE:
 		answer_error(r, 503, "authentication is not possible now, try again later", NULL);
-	else
+		break;
+	case AUTH_BLOCKED:
+	case AUTH_BUSY:
+		r->retry_after = POLICY_BLOCK_MIN_MS / 1000;
+		answer_error(r, 429, "too many logins from this address, try again later", NULL);
+		break;
+	default: /* an unknown account and a wrong password: the same answer */
 		answer_error(r, 401, "wrong account or password", NULL);
+		break;
+	}
 out:
 	if (a->stopping)
 		stop_progress(a);
@@ -699,14 +655,10 @@ static void stop_daemon(struct api *a)
 			r->retry_after = RETRY_AFTER_TEMPORARY_S;
 			answer(r, 503, http_api_error_json("the connection is stopping, try again later", NULL));
 		}
-	MHD_run(a->d);
-	if (a->io_ev) {
-		event_free(a->io_ev);
-		a->io_ev = NULL;
-	}
-	MHD_stop_daemon(a->d);
+	httpd_run(a->h);
+	httpd_free(a->h);
+	a->h = NULL;
 	a->d = NULL;
-	evtimer_del(a->timer_ev);
 }
 
 /* Starts MHD; reports CONN_UP, or CONN_CONNECTING and retries from the tick. */
@@ -719,42 +671,33 @@ static void api_listen(struct api *a)
 	int port;
 	if (listen_addr_parse(conf->listen, &ss, &sl, host, sizeof host, &port))
 		return; /* check() refused it already */
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (conf->tls)
-		flags |= MHD_USE_TLS;
-	a->last_error[0] = 0;
-	struct MHD_OptionItem tls_opts[] = {
-	    {conf->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->cert_pem},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, a->key_pem},
-	    {MHD_OPTION_END, 0, NULL},
+	struct httpd_opts o = {
+	    .name = cname(a),
+	    .addr = (struct sockaddr *)&ss,
+	    .tls = conf->tls,
+	    .cert_pem = a->cert_pem,
+	    .key_pem = a->key_pem,
+	    .max_connections = (unsigned)conf->max_connections,
+	    .max_per_address = (unsigned)conf->max_connections_per_address,
+	    .timeout_s = 30,
+	    .handler = ahc,
+	    .completed = completed_cb,
+	    .uri_log = uri_cb,
+	    .cls = a,
 	};
-	/* The logger first: libmicrohttpd logs the options that follow with it. */
-	a->d =
-	    MHD_start_daemon(flags, 0, NULL, NULL, ahc, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a,
-	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-	                     (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, a, MHD_OPTION_NOTIFY_COMPLETED,
-	                     completed_cb, a, MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
-	const union MHD_DaemonInfo *info = a->d ? MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
-	if (!info) {
-		if (a->d)
-			MHD_stop_daemon(a->d);
-		a->d = NULL;
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", conf->listen,
-		         a->last_error[0] ? a->last_error : strerror(errno), LISTEN_RETRY_MS);
+	char why[200];
+	a->h = httpd_start(conn_event_base(a->c), &o, why, sizeof why);
+	if (!a->h) {
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", conf->listen, why,
+		         LISTEN_RETRY_MS);
 		char q[600];
 		log_warn("http_api_listen_failed", "conn=%s detail=%s", cname(a), log_quote(detail, q, sizeof q));
 		core_conn_state(a->c, CONN_CONNECTING, detail);
 		a->listen_retry_ms = now_mono_ms() + LISTEN_RETRY_MS;
 		return;
 	}
-	a->io_ev = event_new(conn_event_base(a->c), info->epoll_fd, EV_READ | EV_PERSIST, run_cb, a);
-	event_add(a->io_ev, NULL);
-	rearm(a);
-	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
-	int real = pi && pi->port ? pi->port : port;
+	a->d = httpd_mhd(a->h);
+	int real = httpd_port(a->h) ? httpd_port(a->h) : port;
 	snprintf(a->addr, sizeof a->addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, real);
 	snprintf(detail, sizeof detail, "listening on %s%s base_path=%s", a->addr, conf->tls ? " (https)" : "",
 	         conf->base_path[0] ? conf->base_path : "/");
@@ -858,7 +801,6 @@ static int api_open(struct conn *c)
 	}
 	a->cache = xcalloc(1, sizeof *a->cache);
 	struct event_base *base = conn_event_base(c);
-	a->timer_ev = evtimer_new(base, run_cb, a);
 	a->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, a);
 	struct timeval tv = {0, TICK_MS * 1000};
 	event_add(a->tick_ev, &tv);
@@ -883,15 +825,9 @@ static void api_close(struct conn *c)
 		a->reqs->mc = NULL;
 		req_free(a->reqs);
 	}
-	for (struct account *ac = a->accounts, *n; ac; ac = n) {
-		n = ac->next;
-		free(ac->name);
-		free(ac);
-	}
 	http_api_cache_clear(a->cache);
 	free(a->cache);
 	event_free(a->tick_ev);
-	event_free(a->timer_ev);
 	if (a->key_pem) {
 		memset(a->key_pem, 0, strlen(a->key_pem));
 		free(a->key_pem);

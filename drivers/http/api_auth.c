@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy.h"
+
 enum http_api_cred http_api_basic(const char *authorization, char **user, char **pass)
 {
 	*user = *pass = NULL;
@@ -62,16 +64,7 @@ void http_api_secret_free(char *s)
 
 void http_api_cache_key(const char *user, const char *pass, const char *peer, uint8_t key[32])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		abort();
-	const char *parts[] = {user ? user : "", pass ? pass : "", peer ? peer : ""};
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
-		EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + 1); /* with the NUL: unambiguous */
-	unsigned len = 0;
-	EVP_DigestFinal_ex(md, key, &len);
-	EVP_MD_CTX_free(md);
+	policy_login_key(user, pass, peer, key); /* the core's key (src/policy.c) */
 }
 
 static void drop(struct http_api_cache *c, size_t i)
@@ -127,27 +120,4 @@ void http_api_cache_clear(struct http_api_cache *c)
 {
 	while (c->n)
 		drop(c, c->n - 1);
-}
-
-int http_api_bucket_take(struct http_api_bucket *b, double rate, uint64_t now_ms)
-{
-	if (rate <= 0)
-		return 0;
-	double burst = rate > 1 ? rate : 1;
-	if (!b->started) {
-		b->started = true;
-		b->tokens = burst;
-		b->refill_ms = now_ms;
-	}
-	if (now_ms > b->refill_ms)
-		b->tokens += (double)(now_ms - b->refill_ms) * rate / 1000.0;
-	b->refill_ms = now_ms;
-	if (b->tokens > burst)
-		b->tokens = burst;
-	if (b->tokens >= 1) {
-		b->tokens -= 1;
-		return 0;
-	}
-	double wait = ceil((1 - b->tokens) / rate);
-	return wait < 1 ? 1 : wait > 3600 ? 3600 : (int)wait;
 }

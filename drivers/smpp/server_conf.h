@@ -36,6 +36,7 @@ struct smpp_server_conf {
 	char *system_id;         /* ours, in bind_resp */
 	char *interface_version; /* "3.3", "3.4", "5.0": the highest we speak */
 	long long max_sessions, enquire_link_s, inactivity_timeout_s, response_timeout_s, window, max_pdu_len;
+	long long max_sessions_per_address, bind_timeout_s, max_pending;
 };
 
 extern const struct setting smpp_server_conf_settings[];
@@ -45,10 +46,6 @@ MUST_CHECK int smpp_server_conf_check(const void *conf, struct errbuf *err);
 
 /* 0x33, 0x34 or 0x50. */
 uint8_t smpp_server_conf_version(const struct smpp_server_conf *conf);
-
-/* Splits "host:port" or "[v6]:port" (port 0..65535) into host (capacity
- * cap) and *port.  Returns 0 or -1. */
-MUST_CHECK int smpp_server_split_listen(const char *s, char *host, size_t cap, int *port);
 
 /* Parses an SMPP time (see above) relative to now_s into *out_s (unix
  * seconds; 0 for ""). Returns 0 or -EINVAL. */

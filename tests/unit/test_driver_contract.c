@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "driver.h"
+#include "policy.h"
 #include "util.h"
 
 struct conn {
@@ -144,6 +145,8 @@ void core_query(struct conn *c, const char *account, int64_t message_id, uint64_
 	if (c->stopped)
 		c->called_after_stop = true;
 }
+
+#include "fake_account_policy.h"
 
 /* Settings that let each driver run here; a driver missing from this table
  * fails the test, so that none is forgotten. */

@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "net/addr.h"
+#include "policy.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
 
@@ -83,15 +85,15 @@ static void split_listen(void **state)
 	(void)state;
 	char host[64];
 	int port;
-	assert_int_equal(smpp_server_split_listen("127.0.0.1:0", host, sizeof host, &port), 0);
+	assert_int_equal(net_addr_split("127.0.0.1:0", host, sizeof host, &port, 0), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 0);
-	assert_int_equal(smpp_server_split_listen("[::1]:2775", host, sizeof host, &port), 0);
+	assert_int_equal(net_addr_split("[::1]:2775", host, sizeof host, &port, 0), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 2775);
-	assert_int_equal(smpp_server_split_listen(":2775", host, sizeof host, &port), -1);
-	assert_int_equal(smpp_server_split_listen("h:", host, sizeof host, &port), -1);
-	assert_int_equal(smpp_server_split_listen("h:-1", host, sizeof host, &port), -1);
+	assert_int_equal(net_addr_split(":2775", host, sizeof host, &port, 0), -1);
+	assert_int_equal(net_addr_split("h:", host, sizeof host, &port, 0), -1);
+	assert_int_equal(net_addr_split("h:-1", host, sizeof host, &port, 0), -1);
 }
 
 static void times(void **state)
@@ -145,9 +147,12 @@ static void bind_status(void **state)
 {
 	(void)state;
 	assert_int_equal(smpp_server_bind_status("wrong password"), SMPP_ESME_RINVPASWD);
-	assert_int_equal(smpp_server_bind_status("Password mismatch for esme1"), SMPP_ESME_RINVPASWD);
+	/* The reasons are typed (policy.h): free text is no reason. */
+	assert_int_equal(smpp_server_bind_status("Password mismatch for esme1"), SMPP_ESME_RBINDFAIL);
+	assert_int_equal(smpp_server_bind_status(auth_refusal_text(AUTH_BLOCKED)), SMPP_ESME_RBINDFAIL);
+	assert_int_equal(smpp_server_bind_status(auth_refusal_text(AUTH_MAX_BINDS)), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("unknown account"), SMPP_ESME_RINVSYSID);
-	assert_int_equal(smpp_server_bind_status("no such system_id"), SMPP_ESME_RINVSYSID);
+	assert_int_equal(smpp_server_bind_status("no such system_id"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("account disabled"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("database unavailable"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status(NULL), SMPP_ESME_RBINDFAIL);
