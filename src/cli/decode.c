@@ -16,6 +16,7 @@
 
 #include "cli/cli.h"
 #include "smpp/pdu.h"
+#include "ucp/frame.h"
 #include "util.h"
 
 struct decode_protocol {
@@ -57,8 +58,18 @@ static int decode_smpp(const uint8_t *buf, size_t len)
 	return status;
 }
 
+static int decode_ucp(const uint8_t *buf, size_t len)
+{
+	char *out = xmalloc(UCP_FIELDS_MAX);
+	int status = ucp_frame_print(buf, len, out, UCP_FIELDS_MAX);
+	decode_print_fields(out);
+	free(out);
+	return status;
+}
+
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
+    {"ucp", "EMI/UCP frame, with or without STX/ETX", decode_ucp},
 };
 
 static void decode_usage(FILE *f)
