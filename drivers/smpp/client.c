@@ -8,8 +8,9 @@
  *   session_set(), whose single switch does each state's entry work and logs
  *   every transition at debug.  With bind_mode "transceiver" there is one
  *   session; with "transmitter+receiver" two, bound and lost together;
- * - transport: a libevent bufferevent (optionally OpenSSL) on the core's
- *   event base; nothing here blocks.
+ * - transport: the link layer (net/link.h): framing, the table of
+ *   outstanding requests with their deadlines, enquire_link as its
+ *   keepalive, TLS, reconnect backoff; nothing here blocks.
  *
  * Ownership: a message lent by submit() lives in a `struct submit` until
  * every one of its submit_sm PDUs is answered, times out or its session is
@@ -32,12 +33,9 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "codec/gsm7.h"
@@ -48,6 +46,8 @@
 #include "codec/utf8.h"
 #include "driver.h"
 #include "log.h"
+#include "net/addr.h"
+#include "net/link.h"
 #include "smpp/conf.h"
 #include "smpp/pdu.h"
 #include "smpp/receipt.h"
@@ -57,7 +57,6 @@
 
 enum {
 	TICK_MS = 200,
-	PART_BUCKETS = 4096, /* outstanding submit_sm, by sequence number */
 	ACK_BUCKETS = 1024,  /* deliveries waiting for the database, by token */
 	ID_BUCKETS = 16384,  /* recent remote ids, for receipt id matching */
 	ID_MEMORY = 65536,
@@ -79,14 +78,16 @@ struct session {
 	enum smpp_role role;
 	enum smpp_state state;
 	uint64_t gen; /* changes at each connect: answers to an older session are dropped */
-	struct bufferevent *bev;
-	uint32_t seq;
-	uint64_t state_ms, last_rx_ms;
-	uint32_t bind_seq, unbind_seq, enquire_seq; /* 0 = none outstanding */
-	uint64_t enquire_ms;
+	struct link *link; /* NULL while disconnected */
+	uint64_t state_ms;
 	int bad_pdus;
-	const char *close_reason; /* set: close once the output is written */
 };
+
+/* Requests of the session itself in the link's table (submit_sm are
+ * struct part). */
+static const char req_bind_marker, req_unbind_marker;
+#define REQ_BIND ((void *)&req_bind_marker)
+#define REQ_UNBIND ((void *)&req_unbind_marker)
 
 /* One message in flight. */
 struct submit {
@@ -104,8 +105,6 @@ struct part {
 	uint32_t seq;
 	struct submit *sub;
 	int idx;
-	uint64_t sent_ms;
-	struct part *hnext, *prev, *next;
 };
 
 struct ack_ref {
@@ -148,13 +147,12 @@ struct client {
 	char peer_host[256];
 	int peer_port;
 	size_t peer_idx;
-	int failures;
+	struct link_backoff backoff;
 	uint64_t next_gen;
 	bool up, stopping, stopped, unbind_sent;
 	uint64_t stop_phase_ms;
 
-	struct part *parts[PART_BUCKETS], *phead, *ptail;
-	int nparts;
+	int nparts; /* submit_sm outstanding, over both sessions */
 	struct msg_list held; /* waiting for a throttle pause to end */
 	uint64_t pause_until_ms;
 	unsigned concat_ref;
@@ -199,13 +197,6 @@ static const char *status_name(uint32_t status)
 	return n ? n : "unknown_status";
 }
 
-static uint32_t next_seq(struct session *s)
-{
-	if (++s->seq > 0x7FFFFFFF)
-		s->seq = 1;
-	return s->seq;
-}
-
 static struct session *tx_session(struct client *cl)
 {
 	return &cl->sess[0]; /* trx, or tx when binds are split */
@@ -218,15 +209,14 @@ static int session_send(struct session *s, const struct smpp_pdu *p)
 	struct client *cl = s->cl;
 	size_t n;
 	struct errbuf err = {""};
-	if (!s->bev)
+	if (!s->link)
 		return -1;
 	if (smpp_pdu_encode(p, cl->obuf, sizeof cl->obuf, &n, &err)) {
 		log_error("smpp_encode_failed", "conn=%s session=%s command=%s error=\"%s\"", cname(cl),
 		          role_names[s->role], smpp_pdu_command_name(p->command_id), err.msg);
 		return -1;
 	}
-	bufferevent_write(s->bev, cl->obuf, n);
-	return 0;
+	return link_send(s->link, cl->obuf, n);
 }
 
 /* Sends a response (or generic_nack) to seq; header-only unless OK. */
@@ -240,9 +230,7 @@ static void session_respond(struct session *s, uint32_t command_id, uint32_t seq
 		log_error("smpp_respond_failed", "conn=%s seq=%u", cname(s->cl), seq);
 }
 
-static void session_readcb(struct bufferevent *bev, void *arg);
-static void session_eventcb(struct bufferevent *bev, short what, void *arg);
-static void session_writecb(struct bufferevent *bev, void *arg);
+static const struct link_ops session_link_ops;
 
 /* Starts the TCP (or TLS) connection.  Returns 0 or -1 with why set. */
 static int session_open_socket(struct session *s, char *why, size_t cap)
@@ -250,59 +238,29 @@ static int session_open_socket(struct session *s, char *why, size_t cap)
 	struct client *cl = s->cl;
 	const struct smpp_conf *conf = cl->conf;
 	struct event_base *base = conn_event_base(cl->c);
-	if (conf->tls) {
-		SSL *ssl = SSL_new(cl->ssl_ctx);
-		if (!ssl) {
-			snprintf(why, cap, "SSL_new failed");
-			return -1;
-		}
-		SSL_set_tlsext_host_name(ssl, cl->peer_host);
-		if (conf->tls_verify) {
-			SSL_set_verify(ssl, SSL_VERIFY_PEER, NULL);
-			struct in6_addr a6;
-			struct in_addr a4;
-			if (evutil_inet_pton(AF_INET, cl->peer_host, &a4) == 1 ||
-			    evutil_inet_pton(AF_INET6, cl->peer_host, &a6) == 1) {
-				X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), cl->peer_host);
-			} else {
-				SSL_set1_host(ssl, cl->peer_host);
-			}
-		}
-		s->bev =
-		    bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-		if (s->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	} else {
-		s->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!s->bev) {
-		snprintf(why, cap, "cannot create a socket");
-		return -1;
-	}
-	bufferevent_setcb(s->bev, session_readcb, session_writecb, session_eventcb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	struct link_opts o = {
+	    .name = cname(cl),
+	    .max_frame = SMPP_PDU_MAX_LEN,
+	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
+	    .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
+	    .seq_min = 1,
+	    .seq_max = 0x7FFFFFFF,
+	    .window = 1024, /* the core keeps to the connection's window; this sizes the table */
+	};
 	struct sockaddr_storage ss;
-	int sslen = sizeof ss;
-	char hp[300];
-	if (strchr(cl->peer_host, ':'))
-		snprintf(hp, sizeof hp, "[%s]:%d", cl->peer_host, cl->peer_port);
-	else
-		snprintf(hp, sizeof hp, "%s:%d", cl->peer_host, cl->peer_port);
-	int rc;
-	if (evutil_parse_sockaddr_port(hp, (struct sockaddr *)&ss, &sslen) == 0) {
-		rc = bufferevent_socket_connect(s->bev, (struct sockaddr *)&ss, sslen);
-	} else {
-		if (!cl->dns)
-			cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	socklen_t sl;
+	if (net_addr_numeric(cl->peer_host, cl->peer_port, &ss, &sl) && !cl->dns) {
+		cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
 		if (!cl->dns) {
 			snprintf(why, cap, "no DNS resolver");
 			return -1;
 		}
-		rc = bufferevent_socket_connect_hostname(s->bev, cl->dns, AF_UNSPEC, cl->peer_host, cl->peer_port);
 	}
-	if (rc) {
-		snprintf(why, cap, "connect to %.200s failed: %s", hp,
-		         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+	struct errbuf err = {""};
+	s->link = link_connect(base, &o, &session_link_ops, s, cl->peer_host, cl->peer_port, cl->dns,
+	                       conf->tls ? cl->ssl_ctx : NULL, &err);
+	if (!s->link) {
+		snprintf(why, cap, "%s", err.msg);
 		return -1;
 	}
 	return 0;
@@ -314,8 +272,12 @@ static void session_send_bind(struct session *s)
 	const struct smpp_conf *conf = cl->conf;
 	static const uint32_t cmd[] = {SMPP_BIND_TRANSCEIVER, SMPP_BIND_TRANSMITTER, SMPP_BIND_RECEIVER};
 	struct smpp_pdu *p = &cl->out;
-	s->bind_seq = next_seq(s);
-	smpp_wire_pdu_reset(p, cmd[s->role], s->bind_seq);
+	uint32_t seq;
+	if (link_next_seq(s->link, &seq) || link_request_add(s->link, seq, REQ_BIND, 0, false)) {
+		client_lost(cl, "no sequence number for the bind");
+		return;
+	}
+	smpp_wire_pdu_reset(p, cmd[s->role], seq);
 	snprintf(p->system_id, sizeof p->system_id, "%s", conf->system_id);
 	snprintf(p->password, sizeof p->password, "%s", conf->password);
 	snprintf(p->system_type, sizeof p->system_type, "%s", conf->system_type);
@@ -355,27 +317,13 @@ static void submit_finish(struct client *cl, struct submit *sub)
 
 static void part_unlink(struct client *cl, struct part *p)
 {
-	struct part **pp = &cl->parts[p->seq % PART_BUCKETS];
-	while (*pp != p)
-		pp = &(*pp)->hnext;
-	*pp = p->hnext;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		cl->phead = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		cl->ptail = p->prev;
+	(void)p;
 	cl->nparts--;
 }
 
-static struct part *part_find(struct client *cl, struct session *s, uint32_t seq)
+static bool is_part(const void *data)
 {
-	for (struct part *p = cl->parts[seq % PART_BUCKETS]; p; p = p->hnext)
-		if (p->seq == seq && p->s == s)
-			return p;
-	return NULL;
+	return data && data != REQ_BIND && data != REQ_UNBIND && data != LINK_KEEPALIVE;
 }
 
 /* Records one part's answer and completes the message after its last one.
@@ -396,13 +344,13 @@ static void part_answer(struct client *cl, struct part *p, uint32_t status, cons
 		submit_finish(cl, sub);
 }
 
-static void parts_fail_session(struct client *cl, struct session *s, const char *why)
+static void part_fail_drained(void *arg, uint32_t seq, void *data)
 {
-	for (struct part *p = cl->phead, *next; p; p = next) {
-		next = p->next;
-		if (p->s == s)
-			part_answer(cl, p, 0, NULL, why);
-	}
+	struct session *s = arg;
+	struct client *cl = s->cl;
+	(void)seq;
+	if (is_part(data))
+		part_answer(cl, data, 0, NULL, cl->stopping ? "stopped before answer" : "connection lost");
 }
 
 /* ---- the session state machine ---- */
@@ -420,17 +368,15 @@ static int session_set(struct session *s, enum smpp_state to, const char *why)
 	s->state_ms = now_mono_ms();
 	switch (to) {
 	case SMPP_DISCONNECTED:
-		if (s->bev) {
-			bufferevent_free(s->bev);
-			s->bev = NULL;
+		if (s->link) {
+			struct link *l = s->link;
+			link_request_drain(l, part_fail_drained, s);
+			s->link = NULL;
+			link_free(l);
 		}
-		s->bind_seq = s->unbind_seq = s->enquire_seq = 0;
-		s->close_reason = NULL;
-		parts_fail_session(cl, s, cl->stopping ? "stopped before answer" : "connection lost");
 		return 0;
 	case SMPP_CONNECTING: {
 		s->gen = ++cl->next_gen;
-		s->seq = 0;
 		s->bad_pdus = 0;
 		char err[300];
 		if (session_open_socket(s, err, sizeof err)) {
@@ -444,13 +390,16 @@ static int session_set(struct session *s, enum smpp_state to, const char *why)
 		session_send_bind(s);
 		return 0;
 	case SMPP_BOUND:
-		s->last_rx_ms = s->state_ms;
-		s->bind_seq = 0;
+		link_set_bound(s->link); /* enquire_link from now on */
 		return 0;
 	case SMPP_UNBINDING: {
 		struct smpp_pdu *p = &cl->out;
-		s->unbind_seq = next_seq(s);
-		smpp_wire_pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
+		uint64_t wait = (uint64_t)cl->conf->response_timeout_s * 1000;
+		uint32_t seq;
+		if (link_next_seq(s->link, &seq) ||
+		    link_request_add(s->link, seq, REQ_UNBIND, wait < STOP_WAIT_MAX_MS ? wait : STOP_WAIT_MAX_MS, false))
+			return -1;
+		smpp_wire_pdu_reset(p, SMPP_UNBIND, seq);
 		return session_send(s, p);
 	}
 	}
@@ -532,14 +481,8 @@ static void client_lost(struct client *cl, const char *reason)
 	}
 	release_held(cl);
 	const struct smpp_conf *conf = cl->conf;
-	cl->failures++;
 	cl->peer_idx = (cl->peer_idx + 1) % smpp_conf_peer_count(conf);
-	uint64_t delay = (uint64_t)conf->reconnect_min_ms;
-	for (int i = 1; i < cl->failures && delay < (uint64_t)conf->reconnect_max_ms; i++)
-		delay *= 2;
-	delay = delay * (90 + (uint64_t)(random() % 21)) / 100; /* +-10%: peers restarted together spread out */
-	if (delay > (uint64_t)conf->reconnect_max_ms)
-		delay = (uint64_t)conf->reconnect_max_ms;
+	uint64_t delay = link_backoff_next(&cl->backoff);
 	char detail[400], q[450];
 	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
 	log_warn("smpp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
@@ -557,7 +500,7 @@ static void session_bound(struct session *s)
 	if (!all_sessions(cl, SMPP_BOUND))
 		return;
 	cl->up = true;
-	cl->failures = 0;
+	link_backoff_reset(&cl->backoff);
 	char detail[300];
 	snprintf(detail, sizeof detail, "bound to %s:%d as %s", cl->peer_host, cl->peer_port,
 	         cl->nsess == 2 ? "transmitter+receiver" : "transceiver");
@@ -826,7 +769,11 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 	for (int i = 0; i < npdu; i++) {
 		struct smpp_pdu *p = &cl->out;
 		const struct sms_part *pt = &sp.parts[i];
-		uint32_t seq = next_seq(s);
+		uint32_t seq;
+		if (link_next_seq(s->link, &seq)) {
+			errbuf_set(err, "no free sequence number");
+			goto out;
+		}
 		smpp_wire_pdu_reset(p, SMPP_SUBMIT_SM, seq);
 		uint8_t ton, npi;
 		smpp_conf_address(m->sender ? m->sender : "", conf->source_ton, conf->source_npi, p->source_addr,
@@ -937,28 +884,26 @@ static void submit_now(struct client *cl, struct msg *m)
 	sub->m = m;
 	sub->nparts = n;
 	sub->ids = xcalloc((size_t)n, sizeof *sub->ids);
-	uint64_t now = now_mono_ms();
+	struct part **ps = xcalloc((size_t)n, sizeof *ps);
 	for (int i = 0; i < n; i++) {
 		struct part *p = xcalloc(1, sizeof *p);
 		p->s = s;
 		p->seq = seqs[i];
 		p->sub = sub;
 		p->idx = i;
-		p->sent_ms = now;
-		unsigned b = p->seq % PART_BUCKETS;
-		p->hnext = cl->parts[b];
-		cl->parts[b] = p;
-		p->prev = cl->ptail;
-		if (cl->ptail)
-			cl->ptail->next = p;
-		else
-			cl->phead = p;
-		cl->ptail = p;
 		cl->nparts++;
+		ps[i] = p;
 	}
-	free(seqs);
-	bufferevent_write_buffer(s->bev, buf);
+	size_t len = evbuffer_get_length(buf);
+	int sent = link_send(s->link, evbuffer_pullup(buf, -1), len);
 	evbuffer_free(buf);
+	/* Registered after the write: answering one (on a failure) may
+	 * complete the message, after which nothing of it may be touched. */
+	for (int i = 0; i < n; i++)
+		if (sent || link_request_add(s->link, ps[i]->seq, ps[i], 0, true))
+			part_answer(cl, ps[i], 0, NULL, "cannot send");
+	free(seqs);
+	free(ps);
 }
 
 static void arm_resume(struct client *cl)
@@ -1002,7 +947,8 @@ static void smpp_submit(struct conn *c, struct msg *m)
 static void on_submit_resp(struct session *s, const struct smpp_pdu *p)
 {
 	struct client *cl = s->cl;
-	struct part *pt = part_find(cl, s, p->sequence_number);
+	void *data = link_request_find(s->link, p->sequence_number);
+	struct part *pt = is_part(data) ? link_request_take(s->link, p->sequence_number) : NULL;
 	if (!pt) {
 		log_debug("smpp_unknown_resp", "conn=%s seq=%u status=0x%08X", cname(cl), p->sequence_number,
 		          p->command_status);
@@ -1305,23 +1251,24 @@ static void session_bad_pdu(struct session *s, const struct smpp_pdu_error *e)
 		         role_names[s->role], e->command_id, e->sequence_number, status_name(e->status),
 		         log_quote(e->reason, q, sizeof q));
 	if (e->header_read && e->command_id == SMPP_SUBMIT_SM_RESP) {
-		struct part *pt = part_find(cl, s, e->sequence_number);
-		if (pt)
-			part_answer(cl, pt, 0, NULL, "malformed submit_sm_resp");
+		if (is_part(link_request_find(s->link, e->sequence_number)))
+			part_answer(cl, link_request_take(s->link, e->sequence_number), 0, NULL,
+			            "malformed submit_sm_resp");
 	}
 	if (e->header_read && !e->generic_nack)
 		session_respond(s, e->command_id | SMPP_RESP_BIT, e->sequence_number, e->status);
 	else if (!(e->header_read && (e->command_id & SMPP_RESP_BIT)))
 		session_respond(s, SMPP_GENERIC_NACK, e->header_read ? e->sequence_number : 0, e->status);
 	if (s->bad_pdus >= BAD_PDU_LIMIT)
-		s->close_reason = "the SMSC keeps sending malformed PDUs"; /* the nack goes out first */
+		link_close_flush(s->link, "the SMSC keeps sending malformed PDUs"); /* the nack goes out first */
 }
 
 static void on_bind_resp(struct session *s, const struct smpp_pdu *p)
 {
 	struct client *cl = s->cl;
-	if (s->state != SMPP_BINDING || p->sequence_number != s->bind_seq)
+	if (s->state != SMPP_BINDING || link_request_find(s->link, p->sequence_number) != REQ_BIND)
 		return;
+	(void)link_request_take(s->link, p->sequence_number);
 	if (p->command_status) {
 		char why[160];
 		snprintf(why, sizeof why, "bind failed: %s (0x%08X)", status_name(p->command_status),
@@ -1339,7 +1286,6 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 	struct client *cl = s->cl;
 	struct smpp_pdu *p = &cl->in;
 	struct smpp_pdu_error e;
-	s->last_rx_ms = now_mono_ms();
 	if (smpp_pdu_decode(buf, len, p, &e)) {
 		session_bad_pdu(s, &e);
 		return;
@@ -1353,15 +1299,15 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 		on_bind_resp(s, p);
 		return;
 	case SMPP_GENERIC_NACK:
-		if (s->state == SMPP_BINDING && p->sequence_number == s->bind_seq) {
+		if (s->state == SMPP_BINDING && link_request_find(s->link, p->sequence_number) == REQ_BIND) {
 			on_bind_resp(s, p);
 			return;
 		}
-		if (p->sequence_number == s->enquire_seq) {
-			s->enquire_seq = 0; /* it answered: the link is alive */
+		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE) {
+			(void)link_request_take(s->link, p->sequence_number); /* it answered: the link is alive */
 			return;
 		}
-		if (p->sequence_number == s->unbind_seq && s->state == SMPP_UNBINDING) {
+		if (link_request_find(s->link, p->sequence_number) == REQ_UNBIND && s->state == SMPP_UNBINDING) {
 			session_set(s, SMPP_DISCONNECTED, "unbind answered by generic_nack");
 			stop_progress(cl);
 			return;
@@ -1375,8 +1321,8 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 		session_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
 		return;
 	case SMPP_ENQUIRE_LINK_RESP:
-		if (p->sequence_number == s->enquire_seq)
-			s->enquire_seq = 0;
+		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE)
+			(void)link_request_take(s->link, p->sequence_number);
 		return;
 	case SMPP_DELIVER_SM:
 	case SMPP_DATA_SM:
@@ -1389,10 +1335,10 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 		return;
 	case SMPP_UNBIND:
 		session_respond(s, SMPP_UNBIND_RESP, p->sequence_number, 0);
-		s->close_reason = "unbind from the SMSC";
+		link_close_flush(s->link, "unbind from the SMSC");
 		return;
 	case SMPP_UNBIND_RESP:
-		if (s->state == SMPP_UNBINDING && p->sequence_number == s->unbind_seq) {
+		if (s->state == SMPP_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
 			session_set(s, SMPP_DISCONNECTED, "unbind_resp");
 			stop_progress(cl);
 		}
@@ -1407,135 +1353,91 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 	}
 }
 
-static void session_readcb(struct bufferevent *bev, void *arg)
+/* ---- link callbacks ---- */
+
+static void link_on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)l;
+	session_pdu(arg, buf, len);
+}
+
+static void link_on_up(struct link *l, void *arg)
+{
+	struct session *s = arg;
+	(void)l;
+	if (session_set(s, SMPP_BINDING, "connected"))
+		client_lost(s->cl, "cannot bind");
+}
+
+static void link_on_down(struct link *l, void *arg, const char *reason)
 {
 	struct session *s = arg;
 	struct client *cl = s->cl;
-	uint64_t gen = s->gen;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	while (s->bev == bev && s->gen == gen && !s->close_reason) {
-		size_t have = evbuffer_get_length(in), need;
-		uint8_t hdr[4];
-		struct smpp_pdu_error e;
-		if (have < 4)
-			return;
-		evbuffer_copyout(in, hdr, 4);
-		int rc = smpp_pdu_frame(hdr, 4, &need, &e);
-		if (rc < 0) {
-			char q[200];
-			log_warn("smpp_bad_stream", "conn=%s session=%s reason=%s", cname(cl), role_names[s->role],
-			         log_quote(e.reason, q, sizeof q));
-			session_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
-			s->close_reason = "the SMSC sent a stream that cannot be framed";
-			return;
-		}
-		if (have < need)
-			return;
-		uint8_t *pdu = evbuffer_pullup(in, (ev_ssize_t)need);
-		session_pdu(s, pdu, need);
-		if (s->bev == bev && s->gen == gen)
-			evbuffer_drain(in, need);
-	}
-}
-
-/* Closes a session marked close_reason once its output is written. */
-static void session_close_if_flushed(struct session *s)
-{
-	if (s->close_reason && s->bev && evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
-		client_lost(s->cl, s->close_reason);
-}
-
-static void session_writecb(struct bufferevent *bev, void *arg)
-{
-	session_close_if_flushed(arg);
-}
-
-static void session_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct session *s = arg;
-	struct client *cl = s->cl;
-	if (what & BEV_EVENT_CONNECTED) {
-		int fd = (int)bufferevent_getfd(bev);
-		int one = 1;
-		if (fd >= 0)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		if (session_set(s, SMPP_BINDING, "connected"))
-			client_lost(cl, "cannot bind");
+	(void)l;
+	char why[400];
+	snprintf(why, sizeof why, "%s (%s)", reason, state_names[s->state]);
+	if (s->state == SMPP_UNBINDING) {
+		session_set(s, SMPP_DISCONNECTED, why);
+		stop_progress(cl);
 		return;
 	}
-	if (what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)) {
-		char why[300];
-		int dns = bufferevent_socket_get_dns_error(bev);
-		unsigned long ssl_err = cl->conf->tls ? bufferevent_get_openssl_error(bev) : 0;
-		if (dns)
-			snprintf(why, sizeof why, "cannot resolve %s: %s", cl->peer_host, evutil_gai_strerror(dns));
-		else if (ssl_err)
-			snprintf(why, sizeof why, "TLS with %s:%d failed: %s", cl->peer_host, cl->peer_port,
-			         ERR_reason_error_string(ssl_err) ? ERR_reason_error_string(ssl_err) : "unknown");
-		else if (what & BEV_EVENT_EOF)
-			snprintf(why, sizeof why, "%s:%d closed the connection (%s)", cl->peer_host, cl->peer_port,
-			         state_names[s->state]);
-		else
-			snprintf(why, sizeof why, "%s:%d: %s (%s)", cl->peer_host, cl->peer_port,
-			         evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()), state_names[s->state]);
-		if (s->state == SMPP_UNBINDING) {
-			session_set(s, SMPP_DISCONNECTED, why);
-			stop_progress(cl);
-			return;
-		}
-		client_lost(cl, why);
+	client_lost(cl, why);
+}
+
+static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
+{
+	struct session *s = arg;
+	struct client *cl = s->cl;
+	(void)l;
+	if (data == REQ_BIND) {
+		client_lost(cl, "bind timeout");
+	} else if (data == REQ_UNBIND) {
+		session_set(s, SMPP_DISCONNECTED, "unbind timeout");
+		stop_progress(cl);
+	} else {
+		struct part *pt = data;
+		log_info("smpp_response_timeout", "conn=%s seq=%u id=%" PRId64, cname(cl), seq, pt->sub->m->id);
+		part_answer(cl, pt, 0, NULL, "response timeout");
 	}
 }
+
+static int link_on_keepalive(struct link *l, void *arg, uint32_t seq)
+{
+	struct session *s = arg;
+	struct smpp_pdu *p = &s->cl->out;
+	(void)l;
+	smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, seq);
+	return session_send(s, p);
+}
+
+static void link_on_bad_stream(struct link *l, void *arg, const char *reason)
+{
+	struct session *s = arg;
+	char q[200];
+	(void)l;
+	log_warn("smpp_bad_stream", "conn=%s session=%s reason=%s", cname(s->cl), role_names[s->role],
+	         log_quote(reason, q, sizeof q));
+	session_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
+}
+
+static const struct link_ops session_link_ops = {
+    .frame = smpp_wire_frame,
+    .frame_min = 4,
+    .on_frame = link_on_frame,
+    .on_up = link_on_up,
+    .on_down = link_on_down,
+    .on_timeout = link_on_timeout,
+    .on_keepalive = link_on_keepalive,
+    .on_bad_stream = link_on_bad_stream,
+};
 
 /* ---- timers ---- */
 
+/* Timeouts of connects, binds, unbinds, enquire_links and submit_sm are
+ * the link's; this tick finishes long texts and moves a stop on. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *cl = arg;
-	const struct smpp_conf *conf = cl->conf;
-	uint64_t now = now_mono_ms(), timeout = (uint64_t)conf->response_timeout_s * 1000;
-	for (int i = 0; i < cl->nsess; i++) {
-		struct session *s = &cl->sess[i];
-		uint64_t in_state = now - s->state_ms;
-		if (s->close_reason) { /* the writecb did not close it: do not wait longer */
-			client_lost(cl, s->close_reason);
-			return;
-		}
-		switch (s->state) {
-		case SMPP_DISCONNECTED:
-			break;
-		case SMPP_CONNECTING:
-		case SMPP_BINDING:
-			if (in_state > timeout) {
-				client_lost(cl, s->state == SMPP_CONNECTING ? "connect timeout" : "bind timeout");
-				return;
-			}
-			break;
-		case SMPP_BOUND:
-			if (s->enquire_seq && now - s->enquire_ms > timeout) {
-				client_lost(cl, "enquire_link timeout");
-				return;
-			}
-			if (!s->enquire_seq && now - s->last_rx_ms >= (uint64_t)conf->enquire_link_s * 1000) {
-				struct smpp_pdu *p = &cl->out;
-				s->enquire_seq = next_seq(s);
-				s->enquire_ms = now;
-				smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
-				if (session_send(s, p))
-					s->enquire_seq = 0;
-			}
-			break;
-		case SMPP_UNBINDING:
-			if (in_state > (timeout < STOP_WAIT_MAX_MS ? timeout : STOP_WAIT_MAX_MS))
-				session_set(s, SMPP_DISCONNECTED, "unbind timeout");
-			break;
-		}
-	}
-	while (cl->phead && now - cl->phead->sent_ms > timeout) {
-		log_info("smpp_response_timeout", "conn=%s seq=%u id=%" PRId64, cname(cl), cl->phead->seq,
-		         cl->phead->sub->m->id);
-		part_answer(cl, cl->phead, 0, NULL, "response timeout");
-	}
 	reasm_drain(cl);
 	if (cl->stopping)
 		stop_progress(cl);
@@ -1554,7 +1456,7 @@ static void stop_progress(struct client *cl)
 	if (limit > STOP_WAIT_MAX_MS)
 		limit = STOP_WAIT_MAX_MS;
 	if (!cl->unbind_sent) {
-		if ((cl->phead || cl->nacks) && now - cl->stop_phase_ms < limit)
+		if ((cl->nparts || cl->nacks) && now - cl->stop_phase_ms < limit)
 			return;
 		cl->unbind_sent = true;
 		cl->stop_phase_ms = now;
@@ -1597,20 +1499,15 @@ static int smpp_open(struct conn *c)
 	}
 	cl->id_ring = xcalloc(ID_MEMORY, sizeof *cl->id_ring);
 	cl->reasm = reasm_new(REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
-	cl->concat_ref = (unsigned)random();
+	cl->concat_ref = link_random();
+	cl->backoff.min_ms = (uint64_t)conf->reconnect_min_ms;
+	cl->backoff.max_ms = (uint64_t)conf->reconnect_max_ms;
 	if (conf->tls) {
-		cl->ssl_ctx = SSL_CTX_new(TLS_client_method());
+		struct errbuf err = {""};
+		cl->ssl_ctx = link_tls_client_ctx(conf->tls_ca_file, conf->tls_verify, &err);
 		if (!cl->ssl_ctx) {
-			log_error("smpp_tls", "conn=%s error=\"cannot create a TLS context\"", conn_name(c));
-			goto fail;
-		}
-		SSL_CTX_set_min_proto_version(cl->ssl_ctx, TLS1_2_VERSION);
-		int ok = conf->tls_ca_file ? SSL_CTX_load_verify_locations(cl->ssl_ctx, conf->tls_ca_file, NULL)
-		                           : SSL_CTX_set_default_verify_paths(cl->ssl_ctx);
-		if (ok != 1) {
 			char q[300];
-			log_error("smpp_tls", "conn=%s error=\"cannot load CA certificates\" file=%s", conn_name(c),
-			          log_quote(conf->tls_ca_file ? conf->tls_ca_file : "(system)", q, sizeof q));
+			log_error("smpp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
 			goto fail;
 		}
 	}
@@ -1633,27 +1530,35 @@ fail:
 	return -1;
 }
 
+static void part_forget(void *arg, uint32_t seq, void *data)
+{
+	(void)arg;
+	(void)seq;
+	if (!is_part(data))
+		return;
+	struct part *p = data;
+	struct submit *sub = p->sub;
+	if (++sub->answered == sub->nparts) {
+		for (int i = 0; i < sub->nparts; i++)
+			free(sub->ids[i]);
+		free(sub->ids);
+		msg_free(sub->m);
+		free(sub);
+	}
+	free(p);
+}
+
 static void smpp_close(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	for (int i = 0; i < cl->nsess; i++)
-		if (cl->sess[i].bev)
-			bufferevent_free(cl->sess[i].bev);
 	/* Only after a forced stop is anything left; the core gives up on it. */
-	for (struct part *p = cl->phead, *next; p; p = next) {
-		next = p->next;
-		struct submit *sub = p->sub;
-		if (++sub->answered == sub->nparts) {
-			for (int i = 0; i < sub->nparts; i++)
-				free(sub->ids[i]);
-			free(sub->ids);
-			msg_free(sub->m);
-			free(sub);
+	for (int i = 0; i < cl->nsess; i++)
+		if (cl->sess[i].link) {
+			link_request_drain(cl->sess[i].link, part_forget, NULL);
+			link_free(cl->sess[i].link);
 		}
-		free(p);
-	}
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);

@@ -107,3 +107,16 @@ void smpp_wire_pdu_reset(struct smpp_pdu *p, uint32_t command_id, uint32_t seq)
 	p->command_id = command_id;
 	p->sequence_number = seq;
 }
+
+long smpp_wire_frame(const uint8_t *buf, size_t len, struct errbuf *err)
+{
+	size_t need;
+	struct smpp_pdu_error e;
+	if (len < 4)
+		return 0;
+	if (smpp_pdu_frame(buf, 4, &need, &e) < 0) {
+		errbuf_set(err, "%s", e.reason);
+		return -1;
+	}
+	return (long)need;
+}

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "errbuf.h"
 #include "smpp/pdu.h"
 
 enum smpp_alphabet { SMPP_ALPHA_GSM, SMPP_ALPHA_ASCII, SMPP_ALPHA_LATIN1, SMPP_ALPHA_UCS2, SMPP_ALPHA_BINARY };
@@ -33,6 +34,11 @@ char *smpp_wire_address_in(uint8_t ton, const char *addr);
 
 /* New uppercase hex text of n octets. */
 char *smpp_wire_hex(const uint8_t *d, size_t n);
+
+/* The link layer's framing (net/link.h link_frame_fn) for SMPP: the
+ * command_length of the PDU at buf once 4 octets are there, or -1 with err
+ * set when it is below 16 or above SMPP_PDU_MAX_LEN. */
+long smpp_wire_frame(const uint8_t *buf, size_t len, struct errbuf *err);
 
 /* Clears what a PDU to encode may use (the submit_multi arrays are big and
  * never used for encoding here) and sets its command and sequence number. */
