@@ -9,6 +9,7 @@ extern const struct driver_ops http_driver;
 extern const struct driver_ops smpp_driver;
 extern const struct driver_ops smpp_server_driver;
 extern const struct driver_ops http_api_driver;
+extern const struct driver_ops ucp_driver;
 extern const struct driver_ops ucp_server_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
@@ -20,6 +21,7 @@ const struct driver_ops *const driver_registry[] = {
     &smpp_driver,
     &smpp_server_driver,
     &http_api_driver,
+    &ucp_driver,
     &ucp_server_driver,
     NULL,
 };

@@ -95,9 +95,9 @@ int ucp_conf_check(const void *p, struct errbuf *err)
 	if (conf->login && strlen(conf->login) > 16)
 		return errbuf_set(err, "settings.login: at most 16 characters (OAdC)");
 	if (conf->login)
-		for (const char *c = conf->login; *c; c++)
-			if (*c < '0' || *c > '9')
-				return errbuf_set(err, "settings.login: digits only (OAdC)");
+		for (const unsigned char *c = (const unsigned char *)conf->login; *c; c++)
+			if (*c < 0x20 || *c > 0x7E || *c == '/')
+				return errbuf_set(err, "settings.login: printable ASCII without '/' (OAdC)");
 	if (strlen(conf->password) > 64)
 		return errbuf_set(err, "settings.password: at most 64 characters");
 	for (const unsigned char *c = (const unsigned char *)conf->password; *c; c++)
