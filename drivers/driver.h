@@ -45,6 +45,14 @@
  *   client acknowledged it; false = try again later), possibly after stop()
  *   has begun but before core_stopped().  The driver owns the event until then
  *   and frees it with account_event_free() after core_event_done().
+ * - keep the account policy of the core (src/policy.h), which holds across
+ *   the daemon: a session counts toward the account's max_binds only if
+ *   core_account_bind() said yes (refuse the bind otherwise), and is
+ *   released with one core_account_unbind(); a submission takes one
+ *   throughput token per PDU it will become with core_account_take()
+ *   (answer "throttled" when it says to wait).  A refusal's reason maps to
+ *   the protocol's code through auth_refusal_of() (src/policy.h), never by
+ *   reading the text.
  * - ask for the state of an account's message with core_query(); the answer
  *   comes to queried() exactly once per call (NULL = no such message of that
  *   account, or the database is away: retry).
@@ -124,6 +132,12 @@ void core_submit(struct conn *c, struct submission *s, uint64_t token);
 void core_account_attach(struct conn *c, const char *account);
 void core_account_detach(struct conn *c, const char *account);
 void core_event_done(struct conn *c, const struct account_event *ev, bool delivered);
+/* Account policy across the daemon: a bound session of account a (false:
+ * max_binds reached), its end, and n throughput tokens at rate per second
+ * (returns 0, or the seconds to wait). */
+bool core_account_bind(struct conn *c, const struct account_info *a);
+void core_account_unbind(struct conn *c, const char *account);
+int core_account_take(struct conn *c, const char *account, double rate, int n);
 void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token);
 
 #endif

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "chan.h"
 #include "claimer.h"
 #include "driver.h"
 #include "log.h"
+#include "policy.h"
 #include "router.h"
 #include "store.h"
 #include "util.h"
@@ -67,6 +69,7 @@ struct core {
 	uint64_t stat_sent, stat_failed, stat_in, stat_reports;
 
 	/* Server side. */
+	struct auth *auth; /* the login front and account policy (auth.h, policy.h) */
 	struct store_auth *auth_head;
 	struct submission *sub_head, **sub_tail;
 	struct store_event_done *done_head;
@@ -234,8 +237,17 @@ void core_stopped(struct conn *c)
 void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
 {
 	struct core *k = c->core;
+	/* Through the account policy, which asks the database (auth_ask) or
+	 * answers a refusal itself, later (auth_answer). */
+	auth_begin(k->auth, c->name, c->id, token, account, password, peer_addr);
+}
+
+static void auth_ask(void *arg, uint64_t conn_id, uint64_t token, const char *account, const char *password,
+                     const char *peer_addr)
+{
+	struct core *k = arg;
 	struct store_auth *a = xcalloc(1, sizeof *a);
-	a->conn_id = c->id;
+	a->conn_id = conn_id;
 	a->token = token;
 	a->account = xstrdup(account ? account : "");
 	a->password = xstrdup(password ? password : "");
@@ -243,6 +255,21 @@ void core_authenticate(struct conn *c, const char *account, const char *password
 	a->next = k->auth_head;
 	k->auth_head = a;
 	wake(k);
+}
+
+bool core_account_bind(struct conn *c, const struct account_info *a)
+{
+	return policy_bind(auth_policy(c->core->auth), a);
+}
+
+void core_account_unbind(struct conn *c, const char *account)
+{
+	policy_unbind(auth_policy(c->core->auth), account);
+}
+
+int core_account_take(struct conn *c, const char *account, double rate, int n)
+{
+	return policy_take(auth_policy(c->core->auth), account, rate, n, now_mono_ms());
 }
 
 void core_submit(struct conn *c, struct submission *sub, uint64_t token)
@@ -616,8 +643,20 @@ static void reap(struct core *k)
 	}
 }
 
+/* A login refused by the account policy (auth.c), after its delay. */
+static void auth_answer(void *arg, uint64_t conn_id, uint64_t token, const char *reason)
+{
+	struct core *k = arg;
+	struct conn *c = conn_by_id(k, conn_id);
+	if (c && c->ops->authenticated)
+		c->ops->authenticated(c, token, NULL, reason);
+}
+
 static void apply_config(struct core *k, struct store_config *cfg)
 {
+	/* Accounts may have changed (every change notifies): no refused
+	 * login or blocked address outlives a corrected password or list. */
+	policy_forget_logins(auth_policy(k->auth));
 	if (k->stopping)
 		return;
 	for (struct conn *c = k->conns; c; c = c->next) {
@@ -859,7 +898,8 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 			for (struct store_auth_result *r = it->ptr, *nx; r; r = nx) {
 				nx = r->next;
 				struct conn *c = conn_by_id(k, r->conn_id);
-				if (c && c->ops->authenticated)
+				if (auth_end(k->auth, r->conn_id, r->token, r->info, r->reason) && c &&
+				    c->ops->authenticated)
 					c->ops->authenticated(c, r->token, r->info, r->reason);
 				account_info_free(r->info);
 				free(r->reason);
@@ -968,6 +1008,7 @@ int spool_run(struct config *cfg)
 	k.base = event_base_new();
 	if (!k.base)
 		abort();
+	k.auth = auth_new(k.base, auth_ask, auth_answer, &k);
 	chan_init(&k.from_store);
 	struct errbuf err;
 	k.nlanes = cfg->write_connections > 0 ? cfg->write_connections : 1;
@@ -1069,6 +1110,7 @@ int spool_run(struct config *cfg)
 	event_free(k.flush_ev);
 	event_free(k.grace_ev);
 	event_free(k.stats_ev);
+	auth_free(k.auth);
 	chan_destroy(&k.from_store);
 	event_base_free(k.base);
 	log_info("daemon_stopped", "instance=%s", cfg->instance);

@@ -51,6 +51,7 @@
 #include "http/api_json.h"
 #include "http/api_req.h"
 #include "log.h"
+#include "policy.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -188,14 +189,6 @@ struct pend {
 	struct pend *hnext;
 };
 
-/* An account that sent through here: its token bucket. */
-struct account {
-	char *name;
-	double throughput;
-	struct http_api_bucket bucket;
-	struct account *next;
-};
-
 struct api {
 	struct conn *c;
 	const struct api_conf *conf;
@@ -210,7 +203,6 @@ struct api {
 	struct pend *pends[PEND_BUCKETS];
 	int npend;
 	uint64_t next_token;
-	struct account *accounts;
 	struct http_api_cache *cache;
 	bool up, stopping, stopped;
 	uint64_t flush_since_ms; /* 0 = not flushing yet */
@@ -235,22 +227,6 @@ static bool warn_ok(struct api *a)
 		a->warn_count = 0;
 	}
 	return ++a->warn_count <= 20;
-}
-
-static struct account *account_get(struct api *a, const char *name, double throughput)
-{
-	struct account *ac;
-	for (ac = a->accounts; ac; ac = ac->next)
-		if (strcmp(ac->name, name) == 0)
-			break;
-	if (!ac) {
-		ac = xcalloc(1, sizeof *ac);
-		ac->name = xstrdup(name);
-		ac->next = a->accounts;
-		a->accounts = ac;
-	}
-	ac->throughput = throughput;
-	return ac;
 }
 
 static uint64_t pend_add(struct api *a, struct req *r, int item)
@@ -490,17 +466,16 @@ static void authorized(struct req *r, const char *account, double throughput)
 		return;
 	}
 	req_set(r, RP_SUBMIT, "parsed");
-	struct account *ac = account_get(a, account, throughput);
 	for (int i = 0; i < r->rq.n; i++) {
 		struct http_api_item *it = &r->rq.items[i];
 		if (!it->sub)
 			continue;
-		int wait = http_api_bucket_take(&ac->bucket, ac->throughput, now_mono_ms());
+		int wait = core_account_take(a->c, account, throughput, 1);
 		if (wait) {
 			it->err.status = 429;
 			snprintf(it->err.msg, sizeof it->err.msg,
 			         "over the account's throughput (%g messages per second): try again in %d s",
-			         ac->throughput, wait);
+			         throughput, wait);
 			if (r->retry_after < wait)
 				r->retry_after = wait;
 			submission_free(it->sub);
@@ -656,13 +631,23 @@ static void api_authenticated(struct conn *c, uint64_t token, const struct accou
 	char q[200];
 	log_info("http_api_auth_refused", "conn=%s req=%" PRIu64 " peer=%s reason=%s", cname(a), r->id, r->peer,
 	         log_quote(reason ? reason : "refused", q, sizeof q));
-	if (reason && (strcmp(reason, "account disabled") == 0 || strcmp(reason, "address not allowed") == 0))
+	switch (auth_refusal_of(reason)) {
+	case AUTH_DISABLED:
+	case AUTH_ADDRESS:
 		answer_error(r, 403, "this account may not send here (disabled, or not from this address)", NULL);
-	else if (reason &&
-	         (strcmp(reason, "database unavailable") == 0 || strcmp(reason, "authentication unavailable") == 0))
+		break;
+	case AUTH_UNAVAILABLE:
 		answer_error(r, 503, "authentication is not possible now, try again later", NULL);
-	else
+		break;
+	case AUTH_BLOCKED:
+	case AUTH_BUSY:
+		r->retry_after = POLICY_BLOCK_MIN_MS / 1000;
+		answer_error(r, 429, "too many logins from this address, try again later", NULL);
+		break;
+	default: /* an unknown account and a wrong password: the same answer */
 		answer_error(r, 401, "wrong account or password", NULL);
+		break;
+	}
 out:
 	if (a->stopping)
 		stop_progress(a);
@@ -915,11 +900,6 @@ static void api_close(struct conn *c)
 		a->reqs->npend = 0;
 		a->reqs->mc = NULL;
 		req_free(a->reqs);
-	}
-	for (struct account *ac = a->accounts, *n; ac; ac = n) {
-		n = ac->next;
-		free(ac->name);
-		free(ac);
 	}
 	http_api_cache_clear(a->cache);
 	free(a->cache);

@@ -1,7 +1,7 @@
 /*
  * api_auth: the pure authentication helpers of the HTTP send API: reading
- * HTTP basic credentials, a short-lived cache of successful logins, and the
- * per-account token bucket.  No I/O; tested by tests/unit/test_http_api.c.
+ * HTTP basic credentials and a short-lived cache of successful logins (the
+ * token bucket is src/bucket.h).  No I/O; tested by tests/unit/test_http_api.c.
  *
  * The cache spares one bcrypt in the database per request.  Its key is
  * SHA-256 over (account, password, peer address): the plain password is
@@ -57,17 +57,5 @@ const struct http_api_cache_entry *http_api_cache_get(struct http_api_cache *c, 
 void http_api_cache_put(struct http_api_cache *c, const uint8_t key[32], const struct account_info *a, uint64_t now_ms,
                         uint64_t ttl_ms);
 void http_api_cache_clear(struct http_api_cache *c);
-
-/* A token bucket: rate per second, a burst of one second's worth (at least
- * one).  Starts full. */
-struct http_api_bucket {
-	double tokens;
-	uint64_t refill_ms;
-	bool started;
-};
-
-/* Takes one token.  Returns 0, or the seconds to wait (>= 1) when empty.
- * rate <= 0: unlimited. */
-int http_api_bucket_take(struct http_api_bucket *b, double rate, uint64_t now_ms);
 
 #endif

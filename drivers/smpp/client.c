@@ -57,8 +57,8 @@
 
 enum {
 	TICK_MS = 200,
-	ACK_BUCKETS = 1024,  /* deliveries waiting for the database, by token */
-	ID_BUCKETS = 16384,  /* recent remote ids, for receipt id matching */
+	ACK_BUCKETS = 1024, /* deliveries waiting for the database, by token */
+	ID_BUCKETS = 16384, /* recent remote ids, for receipt id matching */
 	ID_MEMORY = 65536,
 	BAD_PDU_LIMIT = 5,       /* malformed PDUs before the session is dropped */
 	STOP_WAIT_MAX_MS = 5000, /* per stop phase: drain, then unbind */
@@ -77,7 +77,7 @@ struct session {
 	struct client *cl;
 	enum smpp_role role;
 	enum smpp_state state;
-	uint64_t gen; /* changes at each connect: answers to an older session are dropped */
+	uint64_t gen;      /* changes at each connect: answers to an older session are dropped */
 	struct link *link; /* NULL while disconnected */
 	uint64_t state_ms;
 	int bad_pdus;
@@ -152,7 +152,7 @@ struct client {
 	bool up, stopping, stopped, unbind_sent;
 	uint64_t stop_phase_ms;
 
-	int nparts; /* submit_sm outstanding, over both sessions */
+	int nparts;           /* submit_sm outstanding, over both sessions */
 	struct msg_list held; /* waiting for a throttle pause to end */
 	uint64_t pause_until_ms;
 	unsigned concat_ref;
@@ -397,7 +397,8 @@ static int session_set(struct session *s, enum smpp_state to, const char *why)
 		uint64_t wait = (uint64_t)cl->conf->response_timeout_s * 1000;
 		uint32_t seq;
 		if (link_next_seq(s->link, &seq) ||
-		    link_request_add(s->link, seq, REQ_UNBIND, wait < STOP_WAIT_MAX_MS ? wait : STOP_WAIT_MAX_MS, false))
+		    link_request_add(s->link, seq, REQ_UNBIND, wait < STOP_WAIT_MAX_MS ? wait : STOP_WAIT_MAX_MS,
+		                     false))
 			return -1;
 		smpp_wire_pdu_reset(p, SMPP_UNBIND, seq);
 		return session_send(s, p);

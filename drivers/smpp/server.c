@@ -10,8 +10,10 @@
  *   and logs every transition at debug:
  *     OPEN -> BINDING (core_authenticate asked) -> BOUND (tx, rx or trx)
  *          -> UNBINDING (we sent unbind, on stop) -> CLOSED;
- * - transport: evconnlistener + bufferevents (optionally OpenSSL) on the
- *   core's event base; nothing here blocks.
+ * - transport: the link layer (net/link.h): listeners with limits in all
+ *   and per address, framing, the deliver_sm table with deadlines and the
+ *   window, enquire_link as keepalive, bind and inactivity timeouts,
+ *   back-pressure, TLS; nothing here blocks.
  *
  * Ownership and answers:
  * - Every core_authenticate / core_submit call is a `struct pend` keyed by
@@ -38,10 +40,7 @@
 #include <time.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 #include <event2/util.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -50,6 +49,8 @@
 #include "codec/udh.h"
 #include "driver.h"
 #include "log.h"
+#include "net/link.h"
+#include "policy.h"
 #include "smpp/conf.h"
 #include "smpp/pdu.h"
 #include "smpp/server_conf.h"
@@ -60,11 +61,11 @@
 enum {
 	TICK_MS = 200,
 	PEND_BUCKETS = 1024,
-	DPART_BUCKETS = 1024,
 	BAD_PDU_LIMIT = 5,            /* malformed PDUs before the session is closed */
 	STOP_WAIT_MAX_MS = 5000,      /* for unbind_resp on stop */
 	OUT_HIGH = 256 * 1024,        /* output bytes above which a session is congested */
 	OUT_LOW = 64 * 1024,          /* ... and below which it is not any more */
+	OUT_MAX = 4 * 1024 * 1024,    /* output refused beyond this */
 	REFUSE_LOG_INTERVAL_MS = 5000 /* rate limit of "too many sessions" */
 };
 
@@ -78,12 +79,12 @@ struct server;
 struct sess;
 
 /* An account with sessions here: its limits as the database said at the
- * last bind, its bound sessions and the token bucket of its throughput. */
+ * last bind and its bound sessions.  max_binds and the throughput bucket
+ * are the core's, across the daemon (core_account_bind/take). */
 struct account {
 	char *name;
 	int max_binds;
-	double throughput, tokens;
-	uint64_t refill_ms;
+	double throughput;
 	int nbound;
 	struct sess **rx; /* bound receiver/transceiver sessions */
 	int nrx, caprx;
@@ -100,7 +101,7 @@ struct sess {
 	uint64_t id;
 	enum sess_state state;
 	enum sess_role role;
-	struct bufferevent *bev;
+	struct link *link; /* NULL once closed */
 	bool tls;
 	char peer[INET6_ADDRSTRLEN + 8]; /* "ip:port" for logs */
 	char ip[INET6_ADDRSTRLEN];
@@ -108,12 +109,11 @@ struct sess {
 	struct account *acct; /* set while BOUND or UNBINDING */
 	uint8_t version;      /* what we speak with it: min(its bind, ours) */
 	uint32_t seq;
-	uint32_t bind_seq, bind_cmd, unbind_seq, enquire_seq;
-	uint64_t state_ms, last_rx_ms, enquire_ms, congested_ms;
+	uint32_t bind_seq, bind_cmd;
+	uint64_t state_ms;
 	int bad_pdus;
-	int npend;    /* core calls not answered yet */
-	int inflight; /* deliver_sm without resp */
-	bool congested, unbind_done;
+	int npend; /* core calls not answered yet */
+	bool unbind_done;
 	const char *close_reason; /* set: close once written and answered */
 	struct sess *prev, *next;
 };
@@ -138,15 +138,16 @@ struct dpart {
 	struct sess *s;
 	uint32_t seq;
 	uint64_t sent_ms;
-	struct dpart *hnext, *prev, *next;
 };
+
+static const char req_unbind_marker;
+#define REQ_UNBIND ((void *)&req_unbind_marker)
 
 struct server {
 	struct conn *c;
 	const struct smpp_server_conf *conf;
 	uint8_t version;
-	struct evconnlistener *lis[2];
-	char addr[2][300];
+	struct link_listener *lis[2];
 	uint64_t listen_retry_ms;
 	SSL_CTX *ssl_ctx;
 	struct event *tick_ev;
@@ -157,7 +158,6 @@ struct server {
 	struct pend *pends[PEND_BUCKETS];
 	uint64_t next_token;
 	int npend;
-	struct dpart *dparts[DPART_BUCKETS], *dhead, *dtail;
 	int ndparts;
 	unsigned concat_ref;
 	bool up, stopping, stopped;
@@ -169,7 +169,6 @@ struct server {
 };
 
 static void sess_set(struct sess *s, enum sess_state to, const char *why);
-static void sess_readcb(struct bufferevent *bev, void *arg);
 static void stop_progress(struct server *sv);
 
 /* ---- small helpers ---- */
@@ -183,13 +182,6 @@ static const char *status_name(uint32_t status)
 {
 	const char *n = smpp_status_name(status);
 	return n ? n : "unknown_status";
-}
-
-static uint32_t next_seq(struct sess *s)
-{
-	if (++s->seq > 0x7FFFFFFF)
-		s->seq = 1;
-	return s->seq;
 }
 
 static void tv_ms(struct timeval *tv, uint64_t ms)
@@ -214,32 +206,12 @@ static struct account *account_get(struct server *sv, const struct account_info 
 	if (!a) {
 		a = xcalloc(1, sizeof *a);
 		a->name = xstrdup(info->name);
-		a->tokens = info->throughput > 1 ? info->throughput : 1;
-		a->refill_ms = now_mono_ms();
 		a->next = sv->accounts;
 		sv->accounts = a;
 	}
 	a->max_binds = info->max_binds;
 	a->throughput = info->throughput;
 	return a;
-}
-
-/* Takes one submit from the account's bucket (burst: one second's worth).
- * Returns false when the account is over its throughput. */
-static bool account_take(struct account *a)
-{
-	if (a->throughput <= 0)
-		return true;
-	uint64_t now = now_mono_ms();
-	double burst = a->throughput > 1 ? a->throughput : 1;
-	a->tokens += (double)(now - a->refill_ms) * a->throughput / 1000.0;
-	if (a->tokens > burst)
-		a->tokens = burst;
-	a->refill_ms = now;
-	if (a->tokens < 1)
-		return false;
-	a->tokens -= 1;
-	return true;
 }
 
 static void account_drain(struct server *sv, struct account *a);
@@ -310,33 +282,19 @@ static struct pend *pend_take(struct server *sv, uint64_t token)
 
 /* ---- transport ---- */
 
-static void sess_check_congestion(struct sess *s)
-{
-	if (!s->bev || s->congested || evbuffer_get_length(bufferevent_get_output(s->bev)) <= OUT_HIGH)
-		return;
-	s->congested = true;
-	s->congested_ms = now_mono_ms();
-	bufferevent_disable(s->bev, EV_READ);
-	bufferevent_setwatermark(s->bev, EV_WRITE, OUT_LOW, 0);
-	log_info("smpp_server_congested", "conn=%s sess=%" PRIu64 " peer=%s account=%s", cname(s->sv), s->id, s->peer,
-	         s->acct ? s->acct->name : "-");
-}
-
 static int sess_send(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
 	size_t n;
 	struct errbuf err = {""};
-	if (!s->bev)
+	if (!s->link)
 		return -1;
 	if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &n, &err)) {
 		log_error("smpp_server_encode_failed", "conn=%s sess=%" PRIu64 " command=%s error=\"%s\"", cname(sv),
 		          s->id, smpp_pdu_command_name(p->command_id), err.msg);
 		return -1;
 	}
-	bufferevent_write(s->bev, sv->obuf, n);
-	sess_check_congestion(s);
-	return 0;
+	return link_send(s->link, sv->obuf, n);
 }
 
 /* Sends a response (or generic_nack) to seq; header-only unless OK. */
@@ -371,36 +329,38 @@ static void sess_close_if_done(struct sess *s)
 {
 	if (s->state == SS_CLOSED || !s->close_reason || s->npend > 0)
 		return;
-	if (!s->bev || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0)
+	if (!s->link)
 		sess_set(s, SS_CLOSED, s->close_reason);
+	else
+		link_close_flush(s->link, s->close_reason); /* then on_down */
+}
+
+/* Reads nothing more; closes once the core has answered every call. */
+static void sess_close_later(struct sess *s, const char *reason)
+{
+	s->close_reason = reason;
+	link_pause(s->link, true);
+	sess_close_if_done(s);
 }
 
 /* ---- deliveries ---- */
 
 static void dpart_unlink(struct server *sv, struct dpart *p)
 {
-	struct dpart **pp = &sv->dparts[p->seq % DPART_BUCKETS];
-	while (*pp != p)
-		pp = &(*pp)->hnext;
-	*pp = p->hnext;
-	if (p->prev)
-		p->prev->next = p->next;
-	else
-		sv->dhead = p->next;
-	if (p->next)
-		p->next->prev = p->prev;
-	else
-		sv->dtail = p->prev;
+	(void)p;
 	sv->ndparts--;
-	p->s->inflight--;
 }
 
-static struct dpart *dpart_find(struct server *sv, struct sess *s, uint32_t seq)
+static bool is_dpart(const void *data)
 {
-	for (struct dpart *p = sv->dparts[seq % DPART_BUCKETS]; p; p = p->hnext)
-		if (p->seq == seq && p->s == s)
-			return p;
-	return NULL;
+	return data && data != REQ_UNBIND && data != LINK_KEEPALIVE;
+}
+
+/* The deliver_sm of session s with this sequence number, taken from the
+ * table; NULL if none. */
+static struct dpart *dpart_take(struct sess *s, uint32_t seq)
+{
+	return is_dpart(link_request_find(s->link, seq)) ? link_request_take(s->link, seq) : NULL;
 }
 
 static void dlv_finish(struct server *sv, struct dlv *d)
@@ -458,7 +418,9 @@ static int build_delivers(struct server *sv, struct sess *s, const struct accoun
 		int n = smpp_server_receipt_text(ev, text, sizeof text);
 		if (n < 0 || n > SMPP_PDU_SM_MAX)
 			return errbuf_set(err, "receipt text does not fit");
-		uint32_t seq = next_seq(s);
+		uint32_t seq;
+		if (link_next_seq(s->link, &seq))
+			return errbuf_set(err, "no free sequence number");
 		smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
 		/* The receipt comes from the handset (the original recipient)
 		 * to the ESME's address (the original sender). */
@@ -527,7 +489,11 @@ static int build_delivers(struct server *sv, struct sess *s, const struct accoun
 	*seqs = xcalloc(sp.n_parts, sizeof **seqs);
 	for (unsigned i = 0; i < sp.n_parts; i++) {
 		const struct sms_part *pt = &sp.parts[i];
-		uint32_t seq = next_seq(s);
+		uint32_t seq;
+		if (link_next_seq(s->link, &seq)) {
+			errbuf_set(err, "no free sequence number");
+			goto out;
+		}
 		smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
 		if (deliver_addresses(p, ev->sender, ev->recipient)) {
 			errbuf_set(err, "an address is longer than SMPP's 20 characters");
@@ -564,9 +530,10 @@ static struct sess *pick_session(struct server *sv, struct account *a, int n)
 	for (int i = 0; i < a->nrx; i++) {
 		unsigned k = (a->rr + (unsigned)i) % (unsigned)a->nrx;
 		struct sess *s = a->rx[k];
-		if (s->state != SS_BOUND || s->congested || s->close_reason || !s->bev)
+		if (s->state != SS_BOUND || !s->link || link_congested(s->link) || s->close_reason)
 			continue;
-		if (s->inflight > 0 && s->inflight + n > sv->conf->window)
+		int inflight = link_outstanding(s->link);
+		if (inflight > 0 && inflight + n > sv->conf->window)
 			continue;
 		a->rr = k + 1;
 		return s;
@@ -629,40 +596,33 @@ static void deliver_to(struct server *sv, struct account *a, struct sess *s, str
 	struct dlv *d = xcalloc(1, sizeof *d);
 	d->ev = ev;
 	d->nparts = n;
-	uint64_t now = now_mono_ms();
-	for (int i = 0; i < n; i++) {
-		struct dpart *p = xcalloc(1, sizeof *p);
-		p->d = d;
-		p->s = s;
-		p->seq = seqs[i];
-		p->sent_ms = now;
-		unsigned b = p->seq % DPART_BUCKETS;
-		p->hnext = sv->dparts[b];
-		sv->dparts[b] = p;
-		p->prev = sv->dtail;
-		if (sv->dtail)
-			sv->dtail->next = p;
-		else
-			sv->dhead = p;
-		sv->dtail = p;
-		sv->ndparts++;
-		s->inflight++;
-	}
-	free(seqs);
 	log_debug("smpp_server_deliver", "conn=%s sess=%" PRIu64 " account=%s event=%" PRId64 " kind=%s pdus=%d",
 	          cname(sv), s->id, a->name, ev->id, ev->kind == ACCOUNT_EVENT_REPORT ? "report" : "inbound", n);
-	bufferevent_write_buffer(s->bev, buf);
+	int sent = link_send(s->link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
-	sess_check_congestion(s);
+	struct dpart **ps = xcalloc((size_t)n, sizeof *ps);
+	for (int i = 0; i < n; i++) {
+		ps[i] = xcalloc(1, sizeof *ps[i]);
+		ps[i]->d = d;
+		ps[i]->s = s;
+		ps[i]->seq = seqs[i];
+		sv->ndparts++;
+	}
+	/* A part that could not be sent or registered fails at once; the
+	 * event is done after the last part (then d is freed). */
+	for (int i = 0; i < n; i++)
+		if (sent || link_request_add(s->link, ps[i]->seq, ps[i], 0, true))
+			dpart_answer(sv, ps[i], false);
+	free(ps);
+	free(seqs);
 }
 
-static void dparts_fail_session(struct server *sv, struct sess *s)
+static void dpart_fail_drained(void *arg, uint32_t seq, void *data)
 {
-	for (struct dpart *p = sv->dhead, *next; p; p = next) {
-		next = p->next;
-		if (p->s == s)
-			dpart_answer(sv, p, false);
-	}
+	struct sess *s = arg;
+	(void)seq;
+	if (is_dpart(data))
+		dpart_answer(s->sv, data, false);
 }
 
 /* ---- the session state machine ---- */
@@ -691,24 +651,33 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	case SS_UNBINDING: {
 		struct smpp_pdu *p = &sv->out;
-		s->unbind_seq = next_seq(s);
-		smpp_wire_pdu_reset(p, SMPP_UNBIND, s->unbind_seq);
+		uint32_t seq;
+		uint64_t wait = (uint64_t)sv->conf->response_timeout_s * 1000;
+		if (link_next_seq(s->link, &seq) ||
+		    link_request_add(s->link, seq, REQ_UNBIND, 2 * (wait < STOP_WAIT_MAX_MS ? wait : STOP_WAIT_MAX_MS),
+		                     false)) {
+			s->unbind_done = true;
+			return;
+		}
+		smpp_wire_pdu_reset(p, SMPP_UNBIND, seq);
 		if (sess_send(s, p))
 			s->unbind_done = true;
 		return;
 	}
 	case SS_CLOSED:
-		if (s->bev) {
-			bufferevent_free(s->bev);
-			s->bev = NULL;
+		if (s->link) {
+			struct link *l = s->link;
+			link_request_drain(l, dpart_fail_drained, s);
+			s->link = NULL;
+			link_free(l);
 		}
 		sv->nopen--;
 		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
 			s->acct->nbound--;
+			core_account_unbind(sv->c, s->acct->name);
 			if (s->role == ROLE_RX || s->role == ROLE_TRX)
 				account_remove_rx(sv, s->acct, s);
 		}
-		dparts_fail_session(sv, s);
 		log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s", cname(sv),
 		         s->id, s->peer, s->system_id[0] ? s->system_id : "-", log_quote(why ? why : "", q, sizeof q));
 		return;
@@ -757,7 +726,7 @@ static void on_bind(struct sess *s, const struct smpp_pdu *p)
 	                                                 : ROLE_TRX;
 	if (sv->stopping) {
 		sess_bind_resp(s, SMPP_ESME_RBINDFAIL);
-		s->close_reason = "bind while stopping";
+		sess_close_later(s, "bind while stopping");
 		return;
 	}
 	sess_set(s, SS_BINDING, "bind");
@@ -790,9 +759,9 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		why = "stopping";
 	} else {
 		a = account_get(sv, account);
-		if (a->max_binds > 0 && a->nbound >= a->max_binds) {
+		if (!core_account_bind(c, account)) {
 			status = SMPP_ESME_RBINDFAIL;
-			why = "max_binds reached";
+			why = auth_refusal_text(AUTH_MAX_BINDS);
 		}
 	}
 	if (status) {
@@ -800,7 +769,7 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		         "conn=%s sess=%" PRIu64 " peer=%s system_id=%s mode=%s status=%s reason=%s", cname(sv), s->id,
 		         s->peer, s->system_id, role_names[s->role], status_name(status), log_quote(why, q, sizeof q));
 		sess_bind_resp(s, status);
-		s->close_reason = "bind refused";
+		sess_close_later(s, "bind refused");
 		goto out;
 	}
 	s->acct = a;
@@ -808,6 +777,7 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 	sess_bind_resp(s, 0);
 	log_info("smpp_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s mode=%s version=0x%02X tls=%s",
 	         cname(sv), s->id, s->peer, a->name, role_names[s->role], s->version, s->tls ? "yes" : "no");
+	link_set_bound(s->link);
 out:
 	sess_close_if_done(s);
 	if (sv->stopping)
@@ -883,8 +853,16 @@ static void on_submit(struct sess *s, const struct smpp_pdu *p)
 		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		return;
 	}
-	if (!account_take(s->acct)) {
+	if (core_account_take(sv->c, s->acct->name, s->acct->throughput, 1)) {
 		log_debug("smpp_server_throttled", "conn=%s sess=%" PRIu64 " account=%s", cname(sv), s->id,
+		          s->acct->name);
+		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
+		return;
+	}
+	if (!link_inbound_begin(s->link)) {
+		/* The client pipelines more than max_pending while the database
+		 * answers: refused here, so memory stays bounded. */
+		log_debug("smpp_server_pending_full", "conn=%s sess=%" PRIu64 " account=%s", cname(sv), s->id,
 		          s->acct->name);
 		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
 		return;
@@ -892,6 +870,7 @@ static void on_submit(struct sess *s, const struct smpp_pdu *p)
 	struct submission *sub = xcalloc(1, sizeof *sub);
 	uint32_t status = submission_from_pdu(s, p, sub);
 	if (status) {
+		link_inbound_end(s->link);
 		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
 		         cname(sv), s->id, s->acct->name, p->sequence_number, status_name(status));
 		submission_free(sub);
@@ -924,7 +903,9 @@ static void server_submitted(struct conn *c, uint64_t token, int64_t message_id,
 	else
 		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " seq=%u id=%" PRId64, cname(sv), s->id, seq,
 		          message_id);
-	if (!s->bev) {
+	if (s->link)
+		link_inbound_end(s->link);
+	if (!s->link) {
 		log_debug("smpp_server_answer_dropped", "conn=%s sess=%" PRIu64 " seq=%u reason=\"session gone\"",
 		          cname(sv), s->id, seq);
 	} else if (status) {
@@ -955,7 +936,7 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 		         s->peer, e->command_id, e->sequence_number, status_name(e->status),
 		         log_quote(e->reason, q, sizeof q));
 	if (e->header_read && (e->command_id == SMPP_DELIVER_SM_RESP || e->command_id == SMPP_DATA_SM_RESP)) {
-		struct dpart *dp = dpart_find(sv, s, e->sequence_number);
+		struct dpart *dp = dpart_take(s, e->sequence_number);
 		if (dp)
 			dpart_answer(sv, dp, false);
 	}
@@ -964,13 +945,13 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 	else if (!(e->header_read && (e->command_id & SMPP_RESP_BIT)))
 		sess_respond(s, SMPP_GENERIC_NACK, e->header_read ? e->sequence_number : 0, e->status);
 	if (s->bad_pdus >= BAD_PDU_LIMIT)
-		s->close_reason = "the ESME keeps sending malformed PDUs";
+		sess_close_later(s, "the ESME keeps sending malformed PDUs");
 }
 
 static void on_deliver_resp(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
-	struct dpart *dp = dpart_find(sv, s, p->sequence_number);
+	struct dpart *dp = dpart_take(s, p->sequence_number);
 	if (!dp) {
 		log_debug("smpp_server_unknown_resp", "conn=%s sess=%" PRIu64 " seq=%u status=0x%08X", cname(sv), s->id,
 		          p->sequence_number, p->command_status);
@@ -987,7 +968,6 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 	struct server *sv = s->sv;
 	struct smpp_pdu *p = &sv->in;
 	struct smpp_pdu_error e;
-	s->last_rx_ms = now_mono_ms();
 	if (smpp_pdu_decode(buf, len, p, &e)) {
 		sess_bad_pdu(s, &e);
 		return;
@@ -1009,11 +989,12 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 		on_deliver_resp(s, p);
 		return;
 	case SMPP_GENERIC_NACK:
-		if (s->enquire_seq && p->sequence_number == s->enquire_seq) {
-			s->enquire_seq = 0;
+		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE) {
+			(void)link_request_take(s->link, p->sequence_number);
 			return;
 		}
-		if (s->state == SS_UNBINDING && p->sequence_number == s->unbind_seq) {
+		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
+			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
 			stop_progress(sv);
 			return;
@@ -1024,15 +1005,16 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 		sess_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
 		return;
 	case SMPP_ENQUIRE_LINK_RESP:
-		if (p->sequence_number == s->enquire_seq)
-			s->enquire_seq = 0;
+		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE)
+			(void)link_request_take(s->link, p->sequence_number);
 		return;
 	case SMPP_UNBIND:
 		sess_respond(s, SMPP_UNBIND_RESP, p->sequence_number, 0);
-		s->close_reason = "unbind from the ESME";
+		sess_close_later(s, "unbind from the ESME");
 		return;
 	case SMPP_UNBIND_RESP:
-		if (s->state == SS_UNBINDING && p->sequence_number == s->unbind_seq) {
+		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
+			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
 			stop_progress(sv);
 		}
@@ -1053,96 +1035,87 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 	}
 }
 
-static void sess_readcb(struct bufferevent *bev, void *arg)
+/* ---- link callbacks ---- */
+
+static void link_on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)l;
+	sess_pdu(arg, buf, len);
+}
+
+static void link_on_down(struct link *l, void *arg, const char *reason)
 {
 	struct sess *s = arg;
 	struct server *sv = s->sv;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	while (s->bev == bev && !s->close_reason && !s->congested) {
-		size_t have = evbuffer_get_length(in), need;
-		uint8_t hdr[4];
-		struct smpp_pdu_error e;
-		if (have < 4)
-			return;
-		evbuffer_copyout(in, hdr, 4);
-		int rc = smpp_pdu_frame(hdr, 4, &need, &e);
-		if (rc == 0 && need > (size_t)sv->conf->max_pdu_len) {
-			rc = -1;
-			snprintf(e.reason, sizeof e.reason, "command_length %zu above max_pdu_len", need);
-		}
-		if (rc < 0) {
-			char q[200];
-			log_warn("smpp_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=%s", cname(sv),
-			         s->id, s->peer, log_quote(e.reason, q, sizeof q));
-			sess_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
-			s->close_reason = "the ESME sent a stream that cannot be framed";
-			bufferevent_disable(bev, EV_READ);
-			sess_close_if_done(s);
-			return;
-		}
-		if (have < need)
-			return;
-		uint8_t *pdu = evbuffer_pullup(in, (ev_ssize_t)need);
-		sess_pdu(s, pdu, need);
-		if (s->bev == bev)
-			evbuffer_drain(in, need);
-	}
-	if (s->bev == bev && s->close_reason) {
-		bufferevent_disable(bev, EV_READ);
-		sess_close_if_done(s);
-	}
-}
-
-static void sess_writecb(struct bufferevent *bev, void *arg)
-{
-	struct sess *s = arg;
-	if (s->congested && evbuffer_get_length(bufferevent_get_output(bev)) <= OUT_LOW) {
-		s->congested = false;
-		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		log_info("smpp_server_uncongested", "conn=%s sess=%" PRIu64 " peer=%s", cname(s->sv), s->id, s->peer);
-		if (s->acct)
-			account_drain(s->sv, s->acct);
-		if (!s->close_reason) {
-			bufferevent_enable(bev, EV_READ);
-			sess_readcb(bev, s); /* what arrived meanwhile */
-			if (s->bev != bev)
-				return;
-		}
-	}
-	sess_close_if_done(s);
-	if (s->sv->stopping)
-		stop_progress(s->sv);
-}
-
-static void sess_eventcb(struct bufferevent *bev, short what, void *arg)
-{
-	struct sess *s = arg;
-	struct server *sv = s->sv;
-	if (!(what & (BEV_EVENT_ERROR | BEV_EVENT_EOF)))
-		return;
-	char why[300];
-	unsigned long ssl_err = s->tls ? bufferevent_get_openssl_error(bev) : 0;
-	if (ssl_err)
-		snprintf(why, sizeof why, "TLS failed: %s",
-		         ERR_reason_error_string(ssl_err) ? ERR_reason_error_string(ssl_err) : "unknown");
-	else if (what & BEV_EVENT_EOF)
-		snprintf(why, sizeof why, "the ESME closed the connection (%s)", state_names[s->state]);
-	else
-		snprintf(why, sizeof why, "%s (%s)", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()),
-		         state_names[s->state]);
+	(void)l;
+	char why[400];
+	snprintf(why, sizeof why, "%s (%s)", reason, state_names[s->state]);
 	sess_set(s, SS_CLOSED, why);
 	if (sv->stopping)
 		stop_progress(sv);
 }
 
+static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
+{
+	struct sess *s = arg;
+	struct server *sv = s->sv;
+	(void)l;
+	if (data == REQ_UNBIND) {
+		stop_progress(sv); /* closes it: no unbind_resp */
+		return;
+	}
+	struct dpart *p = data;
+	log_info("smpp_server_deliver_timeout", "conn=%s sess=%" PRIu64 " seq=%u event=%" PRId64, cname(sv), s->id, seq,
+	         p->d->ev->id);
+	dpart_answer(sv, p, false);
+}
+
+static int link_on_keepalive(struct link *l, void *arg, uint32_t seq)
+{
+	struct sess *s = arg;
+	struct smpp_pdu *p = &s->sv->out;
+	(void)l;
+	smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, seq);
+	return sess_send(s, p);
+}
+
+static void link_on_bad_stream(struct link *l, void *arg, const char *reason)
+{
+	struct sess *s = arg;
+	(void)l;
+	(void)reason; /* logged by the link */
+	sess_respond(s, SMPP_GENERIC_NACK, 0, SMPP_ESME_RINVCMDLEN);
+	s->close_reason = "the ESME sent a stream that cannot be framed";
+}
+
+static void link_on_writable(struct link *l, void *arg)
+{
+	struct sess *s = arg;
+	(void)l;
+	if (s->acct)
+		account_drain(s->sv, s->acct);
+	if (s->sv->stopping)
+		stop_progress(s->sv);
+}
+
+static const struct link_ops sess_link_ops = {
+    .frame = smpp_wire_frame,
+    .frame_min = 4,
+    .on_frame = link_on_frame,
+    .on_down = link_on_down,
+    .on_timeout = link_on_timeout,
+    .on_keepalive = link_on_keepalive,
+    .on_bad_stream = link_on_bad_stream,
+    .on_writable = link_on_writable,
+};
+
 /* ---- accepting ---- */
 
-static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 {
 	struct server *sv = arg;
-	bool tls = lis == sv->lis[1] || sv->conf->tls;
+	(void)ls;
 	if (sv->stopping || sv->nopen >= sv->conf->max_sessions) {
-		evutil_closesocket(fd);
 		sv->refused++;
 		uint64_t now = now_mono_ms();
 		if (now - sv->refused_log_ms >= REFUSE_LOG_INTERVAL_MS) {
@@ -1151,99 +1124,60 @@ static void accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct soc
 			sv->refused_log_ms = now;
 			sv->refused = 0;
 		}
-		return;
+		return NULL;
 	}
 	struct sess *s = xcalloc(1, sizeof *s);
 	s->sv = sv;
 	s->id = ++sv->next_sess_id;
-	s->tls = tls;
+	s->link = l;
+	s->tls = link_is_tls(l);
 	s->state = SS_OPEN;
-	s->state_ms = s->last_rx_ms = now_mono_ms();
-	int port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *a4 = (const struct sockaddr_in *)sa;
-		evutil_inet_ntop(AF_INET, &a4->sin_addr, s->ip, sizeof s->ip);
-		port = ntohs(a4->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
-		evutil_inet_ntop(AF_INET6, &a6->sin6_addr, s->ip, sizeof s->ip);
-		port = ntohs(a6->sin6_port);
-	}
-	snprintf(s->peer, sizeof s->peer, "%s:%d", s->ip, port);
-	(void)salen;
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	struct event_base *base = conn_event_base(sv->c);
-	if (tls) {
-		SSL *ssl = SSL_new(sv->ssl_ctx);
-		s->bev = ssl ? bufferevent_openssl_socket_new(base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		                                              BEV_OPT_CLOSE_ON_FREE)
-		             : NULL;
-		if (s->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(s->bev, 1);
-	} else {
-		s->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!s->bev) {
-		log_error("smpp_server_accept_failed", "conn=%s peer=%s", cname(sv), s->peer);
-		evutil_closesocket(fd);
-		free(s);
-		return;
-	}
-	bufferevent_setcb(s->bev, sess_readcb, sess_writecb, sess_eventcb, s);
-	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	s->state_ms = now_mono_ms();
+	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
+	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
 	s->next = sv->sessions;
 	if (sv->sessions)
 		sv->sessions->prev = s;
 	sv->sessions = s;
 	sv->nopen++;
 	log_debug("smpp_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s tls=%s", cname(sv), s->id, s->peer,
-	          tls ? "yes" : "no");
+	          s->tls ? "yes" : "no");
+	return s;
 }
 
 /* Opens listener i (0 listen, 1 tls_listen).  Returns 0 or -1 with why. */
 static int listen_one(struct server *sv, int i, const char *addr, char *why, size_t cap)
 {
-	char host[256];
-	int port;
-	if (smpp_server_split_listen(addr, host, sizeof host, &port)) {
-		snprintf(why, cap, "bad address %s", addr);
-		return -1;
-	}
-	struct sockaddr_storage ss;
-	memset(&ss, 0, sizeof ss);
-	int sslen;
-	char hp[300];
-	snprintf(hp, sizeof hp, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, port);
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	if (evutil_inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons((uint16_t)port);
-		sslen = sizeof *a4;
-	} else if (evutil_inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons((uint16_t)port);
-		sslen = sizeof *a6;
-	} else {
-		snprintf(why, cap, "%s is not a numeric address", host);
-		return -1;
-	}
-	sv->lis[i] = evconnlistener_new_bind(conn_event_base(sv->c), accept_cb, sv,
-	                                     LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	                                     (struct sockaddr *)&ss, sslen);
+	const struct smpp_server_conf *conf = sv->conf;
+	uint64_t timeout = (uint64_t)conf->response_timeout_s * 1000;
+	struct link_listen_opts o = {
+	    .addr = addr,
+	    .ssl_ctx = i == 1 || conf->tls ? sv->ssl_ctx : NULL,
+	    .max_sessions = (int)conf->max_sessions,
+	    .max_per_address = (int)conf->max_sessions_per_address,
+	    .link =
+	        {
+	            .name = cname(sv),
+	            .max_frame = (size_t)conf->max_pdu_len,
+	            .response_timeout_ms = timeout,
+	            .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
+	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	            .unbound_timeout_ms = (uint64_t)conf->bind_timeout_s * 1000,
+	            .seq_min = 1,
+	            .seq_max = 0x7FFFFFFF,
+	            .window = (int)conf->window,
+	            .max_inbound = (int)conf->max_pending,
+	            .out_high = OUT_HIGH,
+	            .out_low = OUT_LOW,
+	            .out_max = OUT_MAX,
+	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	        },
+	};
+	struct errbuf err = {""};
+	sv->lis[i] = link_listen(conn_event_base(sv->c), &o, &sess_link_ops, accept_cb, sv, &err);
 	if (!sv->lis[i]) {
-		snprintf(why, cap, "cannot listen on %s: %s", hp, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+		snprintf(why, cap, "%s", err.msg);
 		return -1;
-	}
-	struct sockaddr_storage got;
-	socklen_t gl = sizeof got;
-	if (getsockname(evconnlistener_get_fd(sv->lis[i]), (struct sockaddr *)&got, &gl) == 0) {
-		int real = got.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&got)->sin6_port)
-		                                     : ntohs(((struct sockaddr_in *)&got)->sin_port);
-		snprintf(sv->addr[i], sizeof sv->addr[i], strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, real);
-	} else {
-		snprintf(sv->addr[i], sizeof sv->addr[i], "%s", hp);
 	}
 	return 0;
 }
@@ -1266,64 +1200,25 @@ static void server_listen(struct server *sv)
 		}
 	}
 	bool plain_tls = conf->tls;
-	snprintf(detail, sizeof detail, "listening on %s%s%s%s", sv->addr[0], plain_tls ? " (tls)" : "",
-	         conf->tls_listen ? " and tls " : "", conf->tls_listen ? sv->addr[1] : "");
-	log_info("smpp_server_listening", "conn=%s addr=%s tls=%s tls_addr=%s", cname(sv), sv->addr[0],
-	         plain_tls ? "yes" : "no", conf->tls_listen ? sv->addr[1] : "-");
+	const char *a0 = link_listener_addr(sv->lis[0]), *a1 = sv->lis[1] ? link_listener_addr(sv->lis[1]) : "-";
+	snprintf(detail, sizeof detail, "listening on %s%s%s%s", a0, plain_tls ? " (tls)" : "",
+	         conf->tls_listen ? " and tls " : "", conf->tls_listen ? a1 : "");
+	log_info("smpp_server_listening", "conn=%s addr=%s tls=%s tls_addr=%s", cname(sv), a0, plain_tls ? "yes" : "no",
+	         a1);
 	sv->up = true;
 	core_conn_state(sv->c, CONN_UP, detail);
 }
 
 /* ---- timers ---- */
 
+/* Session timeouts (deliver_sm, enquire_link, bind, inactivity, a peer
+ * that does not read) are the link's; this tick retries listening, frees
+ * closed sessions and moves a stop on. */
 static void tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *sv = arg;
-	const struct smpp_server_conf *conf = sv->conf;
-	uint64_t now = now_mono_ms();
-	uint64_t timeout = (uint64_t)conf->response_timeout_s * 1000;
-	uint64_t idle = (uint64_t)conf->inactivity_timeout_s * 1000;
-	if (!sv->up && !sv->stopping && now >= sv->listen_retry_ms)
+	if (!sv->up && !sv->stopping && now_mono_ms() >= sv->listen_retry_ms)
 		server_listen(sv);
-	/* deliver_sm without answer */
-	while (sv->dhead && now - sv->dhead->sent_ms > timeout) {
-		struct dpart *p = sv->dhead;
-		log_info("smpp_server_deliver_timeout", "conn=%s sess=%" PRIu64 " seq=%u event=%" PRId64, cname(sv),
-		         p->s->id, p->seq, p->d->ev->id);
-		dpart_answer(sv, p, false);
-	}
-	for (struct sess *s = sv->sessions; s; s = s->next) {
-		if (s->state == SS_CLOSED)
-			continue;
-		if (s->close_reason) {
-			/* not flushed after a response timeout: give up on the peer */
-			if (s->npend == 0 && now - s->last_rx_ms > timeout)
-				sess_set(s, SS_CLOSED, s->close_reason);
-			continue;
-		}
-		if (s->congested && now - s->congested_ms > idle) {
-			sess_set(s, SS_CLOSED, "the ESME does not read");
-			continue;
-		}
-		if (now - s->last_rx_ms > idle) {
-			sess_set(s, SS_CLOSED, "inactivity timeout");
-			continue;
-		}
-		if (s->state == SS_BOUND) {
-			if (s->enquire_seq && now - s->enquire_ms > timeout) {
-				sess_set(s, SS_CLOSED, "enquire_link timeout");
-				continue;
-			}
-			if (!s->enquire_seq && now - s->last_rx_ms >= (uint64_t)conf->enquire_link_s * 1000) {
-				struct smpp_pdu *p = &sv->out;
-				s->enquire_seq = next_seq(s);
-				s->enquire_ms = now;
-				smpp_wire_pdu_reset(p, SMPP_ENQUIRE_LINK, s->enquire_seq);
-				if (sess_send(s, p))
-					s->enquire_seq = 0;
-			}
-		}
-	}
 	reap_sessions(sv);
 	if (sv->stopping)
 		stop_progress(sv);
@@ -1373,8 +1268,7 @@ static void stop_progress(struct server *sv)
 			break;
 		case SS_UNBINDING:
 			if (s->npend == 0 && (s->unbind_done || now - s->state_ms > limit) &&
-			    (!s->bev || evbuffer_get_length(bufferevent_get_output(s->bev)) == 0 ||
-			     now - s->state_ms > 2 * limit))
+			    (!s->link || link_output_len(s->link) == 0 || now - s->state_ms > 2 * limit))
 				sess_set(s, SS_CLOSED, s->unbind_done ? "unbound" : "no unbind_resp");
 			break;
 		case SS_CLOSED:
@@ -1396,7 +1290,7 @@ static void server_stop(struct conn *c)
 	sv->stop_ms = now_mono_ms();
 	for (int i = 0; i < 2; i++)
 		if (sv->lis[i]) {
-			evconnlistener_free(sv->lis[i]);
+			link_listener_free(sv->lis[i]);
 			sv->lis[i] = NULL;
 		}
 	core_conn_state(c, CONN_STOPPING, "unbinding");
@@ -1412,24 +1306,13 @@ static int server_open(struct conn *c)
 	sv->c = c;
 	sv->conf = conf;
 	sv->version = smpp_server_conf_version(conf);
-	sv->concat_ref = (unsigned)random();
+	sv->concat_ref = link_random();
 	if (conf->tls || conf->tls_listen) {
 		char q[300];
-		sv->ssl_ctx = SSL_CTX_new(TLS_server_method());
+		struct errbuf err = {""};
+		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
 		if (!sv->ssl_ctx) {
-			log_error("smpp_server_tls", "conn=%s error=\"cannot create a TLS context\"", conn_name(c));
-			goto fail;
-		}
-		SSL_CTX_set_min_proto_version(sv->ssl_ctx, TLS1_2_VERSION);
-		if (SSL_CTX_use_certificate_chain_file(sv->ssl_ctx, conf->tls_cert_file) != 1) {
-			log_error("smpp_server_tls", "conn=%s error=\"cannot load the certificate\" file=%s",
-			          conn_name(c), log_quote(conf->tls_cert_file, q, sizeof q));
-			goto fail;
-		}
-		if (SSL_CTX_use_PrivateKey_file(sv->ssl_ctx, conf->tls_key_file, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(sv->ssl_ctx) != 1) {
-			log_error("smpp_server_tls", "conn=%s error=\"cannot load the private key\" file=%s",
-			          conn_name(c), log_quote(conf->tls_key_file, q, sizeof q));
+			log_error("smpp_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
 			goto fail;
 		}
 	}
@@ -1448,24 +1331,35 @@ fail:
 	return -1;
 }
 
+static void dpart_forget(void *arg, uint32_t seq, void *data)
+{
+	(void)arg;
+	(void)seq;
+	if (!is_dpart(data))
+		return;
+	struct dpart *p = data;
+	struct dlv *d = p->d;
+	if (++d->answered == d->nparts) {
+		account_event_free(d->ev);
+		free(d);
+	}
+	free(p);
+}
+
 static void server_close(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
 	if (!sv)
 		return;
 	for (int i = 0; i < 2; i++)
-		if (sv->lis[i])
-			evconnlistener_free(sv->lis[i]);
+		link_listener_free(sv->lis[i]);
 	/* Only after a forced stop is anything left; the core gives up on it. */
-	for (struct dpart *p = sv->dhead, *next; p; p = next) {
-		next = p->next;
-		struct dlv *d = p->d;
-		if (++d->answered == d->nparts) {
-			account_event_free(d->ev);
-			free(d);
+	for (struct sess *s = sv->sessions; s; s = s->next)
+		if (s->link) {
+			link_request_drain(s->link, dpart_forget, NULL);
+			link_free(s->link);
+			s->link = NULL;
 		}
-		free(p);
-	}
 	for (int i = 0; i < PEND_BUCKETS; i++)
 		for (struct pend *p = sv->pends[i], *n; p; p = n) {
 			n = p->hnext;
@@ -1473,8 +1367,6 @@ static void server_close(struct conn *c)
 		}
 	for (struct sess *s = sv->sessions, *n; s; s = n) {
 		n = s->next;
-		if (s->bev)
-			bufferevent_free(s->bev);
 		free(s);
 	}
 	for (struct account *a = sv->accounts, *n; a; a = n) {

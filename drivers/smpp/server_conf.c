@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "policy.h"
 #include "smpp/receipt.h"
 #include "smpp/status.h"
 
@@ -27,6 +28,12 @@ const struct setting smpp_server_conf_settings[] = {
      "highest SMPP version spoken: 3.3, 3.4 or 5.0 (binds of every version are accepted)"},
     {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000",
      "TCP sessions at once; more are closed at accept"},
+    {"max_sessions_per_address", SETTING_INT, O(max_sessions_per_address), false, true, 0, 100000, "250",
+     "TCP sessions at once from one remote address (0: no limit); more are closed at accept"},
+    {"bind_timeout_s", SETTING_INT, O(bind_timeout_s), false, true, 1, 3600, "30",
+     "close a session that has not bound within this many seconds"},
+    {"max_pending", SETTING_INT, O(max_pending), false, true, 1, 100000, "100",
+     "submits of one session waiting for the database; more are answered ESME_RTHROTTLED"},
     {"enquire_link_s", SETTING_INT, O(enquire_link_s), false, true, 1, 3600, "30",
      "send enquire_link after this many idle seconds"},
     {"inactivity_timeout_s", SETTING_INT, O(inactivity_timeout_s), false, true, 1, 86400, "120",
@@ -145,18 +152,14 @@ int smpp_time_parse(const char *s, int64_t now_s, int64_t *out_s)
 
 uint32_t smpp_server_bind_status(const char *reason)
 {
-	if (!reason)
-		return SMPP_ESME_RBINDFAIL;
-	char low[256];
-	size_t i = 0;
-	for (; reason[i] && i < sizeof low - 1; i++)
-		low[i] = (char)tolower((unsigned char)reason[i]);
-	low[i] = 0;
-	if (strstr(low, "password"))
+	switch (auth_refusal_of(reason)) {
+	case AUTH_WRONG_PASSWORD:
 		return SMPP_ESME_RINVPASWD;
-	if (strstr(low, "unknown") || strstr(low, "no such") || strstr(low, "not found") || strstr(low, "no account"))
+	case AUTH_UNKNOWN_ACCOUNT:
 		return SMPP_ESME_RINVSYSID;
-	return SMPP_ESME_RBINDFAIL;
+	default:
+		return SMPP_ESME_RBINDFAIL;
+	}
 }
 
 uint32_t smpp_server_submit_status(enum submit_error error, const char *text)

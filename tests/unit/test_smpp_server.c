@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "policy.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
 
@@ -145,9 +146,12 @@ static void bind_status(void **state)
 {
 	(void)state;
 	assert_int_equal(smpp_server_bind_status("wrong password"), SMPP_ESME_RINVPASWD);
-	assert_int_equal(smpp_server_bind_status("Password mismatch for esme1"), SMPP_ESME_RINVPASWD);
+	/* The reasons are typed (policy.h): free text is no reason. */
+	assert_int_equal(smpp_server_bind_status("Password mismatch for esme1"), SMPP_ESME_RBINDFAIL);
+	assert_int_equal(smpp_server_bind_status(auth_refusal_text(AUTH_BLOCKED)), SMPP_ESME_RBINDFAIL);
+	assert_int_equal(smpp_server_bind_status(auth_refusal_text(AUTH_MAX_BINDS)), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("unknown account"), SMPP_ESME_RINVSYSID);
-	assert_int_equal(smpp_server_bind_status("no such system_id"), SMPP_ESME_RINVSYSID);
+	assert_int_equal(smpp_server_bind_status("no such system_id"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("account disabled"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status("database unavailable"), SMPP_ESME_RBINDFAIL);
 	assert_int_equal(smpp_server_bind_status(NULL), SMPP_ESME_RBINDFAIL);
