@@ -34,6 +34,7 @@
 #include "driver.h"
 #include "log.h"
 #include "net/link.h"
+#include "policy.h"
 #include "ucp/conf.h"
 #include "ucp/data.h"
 #include "ucp/frame.h"
@@ -60,11 +61,11 @@ static const char *const state_names[] = {"open", "login", "bound", "closed"};
 
 struct server;
 
+/* An account's sessions here and the events waiting for one of them; its
+ * max_binds and throughput are the core's (core_account_bind/take). */
 struct account {
 	char *name;
-	int max_binds, nbound;
-	double throughput, tokens;
-	uint64_t refill_ms;
+	double throughput;
 	struct sess **rx;
 	int nrx, caprx;
 	unsigned rr;
@@ -185,31 +186,11 @@ static struct account *account_get(struct server *sv, const struct account_info 
 	if (!a) {
 		a = xcalloc(1, sizeof *a);
 		a->name = xstrdup(info->name);
-		a->tokens = info->throughput > 1 ? info->throughput : 1;
-		a->refill_ms = now_mono_ms();
 		a->next = sv->accounts;
 		sv->accounts = a;
 	}
-	a->max_binds = info->max_binds;
 	a->throughput = info->throughput;
 	return a;
-}
-
-/* One submit from the account's bucket (burst: one second's worth). */
-static bool account_take(struct account *a)
-{
-	if (a->throughput <= 0)
-		return true;
-	uint64_t now = now_mono_ms();
-	double burst = a->throughput > 1 ? a->throughput : 1;
-	a->tokens += (double)(now - a->refill_ms) * a->throughput / 1000.0;
-	if (a->tokens > burst)
-		a->tokens = burst;
-	a->refill_ms = now;
-	if (a->tokens < 1)
-		return false;
-	a->tokens -= 1;
-	return true;
 }
 
 static void event_refuse(struct server *sv, struct account_event *ev)
@@ -537,13 +518,12 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 	case SS_LOGIN:
 		return;
 	case SS_BOUND:
-		s->acct->nbound++;
 		link_set_bound(s->link);
 		account_add_rx(sv, s->acct, s);
 		return;
 	case SS_CLOSED:
 		if (s->acct && from == SS_BOUND) {
-			s->acct->nbound--;
+			core_account_unbind(sv->c, s->acct->name);
 			account_remove_rx(sv, s->acct, s);
 		}
 		if (s->link) {
@@ -609,17 +589,26 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 	unsigned ec = 0;
 	struct account *a = NULL;
 	if (!account) {
-		ec = UCP_EC_AUTH;
+		switch (auth_refusal_of(reason)) {
+		case AUTH_UNKNOWN_ACCOUNT:
+		case AUTH_WRONG_PASSWORD:
+		case AUTH_DISABLED:
+		case AUTH_ADDRESS:
+			ec = UCP_EC_AUTH;
+			break;
+		default: /* max_binds, blocked, busy, the database away: not now */
+			ec = UCP_EC_NOT_ALLOWED;
+			break;
+		}
 		why = reason ? reason : "refused";
 	} else if (sv->stopping) {
 		ec = UCP_EC_NOT_ALLOWED;
 		why = "stopping";
+	} else if (!core_account_bind(c, account)) {
+		ec = UCP_EC_NOT_ALLOWED;
+		why = auth_refusal_text(AUTH_MAX_BINDS);
 	} else {
 		a = account_get(sv, account);
-		if (a->max_binds > 0 && a->nbound >= a->max_binds) {
-			ec = UCP_EC_NOT_ALLOWED;
-			why = "max_binds reached";
-		}
 	}
 	if (ec) {
 		log_info("ucp_server_login_refused", "conn=%s sess=%" PRIu64 " peer=%s login=%s ec=%02u reason=%s",
@@ -646,7 +635,8 @@ static void on_submit(struct sess *s, const struct ucp_frame *f)
 		answer(s, f->trn, f->ot, UCP_EC_AUTH, NULL);
 		return;
 	}
-	if (sv->stopping || !account_take(s->acct) || !link_inbound_begin(s->link)) {
+	if (sv->stopping || core_account_take(sv->c, s->acct->name, s->acct->throughput, 1) ||
+	    !link_inbound_begin(s->link)) {
 		answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
