@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle ucp sustained latency backlog ingest kannel"
+#   BENCH_PHASES="ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -25,6 +25,8 @@
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
+#     ucp_ingest 4 EMI clients (ucp_load.c, window 100 each) log in to a
+#               ucp-server connection and submit.
 #  6. kannel    the same lifecycle through Kannel 1.4.5 (sendsms -> bearerbox
 #               -> sink, receipts in memory -> dlr-url counted by kload.c).
 # The Makefile runs `sh tests/bench/run.sh`: continue under bash.
@@ -36,7 +38,7 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle ucp sustained latency backlog ingest kannel}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel}
 case $SCALE in
 small)
 	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
@@ -88,7 +90,7 @@ fi
 [ -f "$BUILD/libsmspool.a" ] || make >/dev/null
 PKG_LIBS="$(pkg-config --libs libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd) -levent_pthreads -lpthread -lm"
 BCFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc -Idrivers $(pkg-config --cflags jansson libpq libcurl libmicrohttpd)"
-for p in sink load pace ucp_sink; do
+for p in sink load pace ucp_sink ucp_load; do
 	# shellcheck disable=SC2086
 	cc $BCFLAGS -o "$BB/$p" "tests/bench/$p.c" "$BUILD/libsmspool.a" $PKG_LIBS
 done
@@ -469,6 +471,30 @@ if has_phase ingest; then
 fi
 
 # ============================================================================
+# 5b. UCP server ingest: 4 EMI clients, window 100 each, through ucp-server
+if has_phase ucp_ingest; then
+	say "ucp ingest: 4 EMI clients x window 100 submit $INGEST_N messages to the ucp-server connection"
+	fresh_tables
+	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
+	q "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchemi', 'benchpw') ON CONFLICT DO NOTHING"
+	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchucp', 'ucp-server', '{\"listen\": \"127.0.0.1:0\"}')"
+	start_daemon ucp_ingest
+	if wait_up benchucp 20; then
+		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchucp'")
+		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c 4 -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
+			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
+		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_acked]=$(sed -n 's/.*acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchemi'")
+	else
+		NOTE[ucp_server_ingest_msgs_per_s]="ucp-server not up"
+	fi
+	stop_daemon
+	q "DELETE FROM smspool.connections WHERE name = 'benchucp'"
+	q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
+fi
+
+# ============================================================================
 # 6. Kannel 1.4.5 side by side: sendsms -> bearerbox -> sink, receipts in memory
 KANNEL_SETTINGS=""
 if has_phase kannel; then
@@ -625,6 +651,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
+	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, 4 EMI clients" msg/s "$CEIL_B" ">= 15000"
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
 	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"
