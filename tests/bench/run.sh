@@ -484,7 +484,7 @@ if has_phase ucp_ingest; then
 		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c 4 -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
 			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
 		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
-		R[ucp_ingest_acked]=$(sed -n 's/.*acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_acked]=$(sed -n 's/^acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
 		R[ucp_ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchemi'")
 	else
 		NOTE[ucp_server_ingest_msgs_per_s]="ucp-server not up"
