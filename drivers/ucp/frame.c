@@ -163,6 +163,8 @@ long ucp_frame_link(const uint8_t *buf, size_t len, struct errbuf *err)
 		return 0;
 	size_t i = 1;
 	if (buf[0] != UCP_STX) {
+		if (len == 1)
+			return 0; /* asked with one octet: see how far the noise goes first */
 		const uint8_t *stx = memchr(buf, UCP_STX, len);
 		return stx ? (long)(stx - buf) : (long)len;
 	}
@@ -178,6 +180,14 @@ long ucp_frame_link(const uint8_t *buf, size_t len, struct errbuf *err)
 bool ucp_frame_is_frame(const uint8_t *buf, size_t len)
 {
 	return len >= 2 && buf[0] == UCP_STX && buf[len - 1] == UCP_ETX;
+}
+
+bool ucp_frame_is_blank(const uint8_t *buf, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i] != '\r' && buf[i] != '\n' && buf[i] != ' ' && buf[i] != '\t')
+			return false;
+	return true;
 }
 
 /* ---- decoding ---- */

@@ -159,12 +159,16 @@ enum ucp_scan ucp_frame_scan(const uint8_t *buf, size_t len, size_t *skip, size_
  * starts at buf[0], which is either a frame (STX ... ETX) or a run of noise
  * (octets before an STX, or an unfinished frame cut by a new STX) that the
  * owner discards because it does not start with STX and end with ETX; 0
- * when more input is needed; UCP_FRAME_MAX + 1 (too long for any link
+ * when more input is needed (also for one octet of noise alone, so that
+ * a run of noise comes as one unit once more is there); UCP_FRAME_MAX + 1 (too long for any link
  * whose max_frame is UCP_FRAME_MAX) when no ETX came within UCP_FRAME_MAX.
  * Never fails (err is not used). */
 long ucp_frame_link(const uint8_t *buf, size_t len, struct errbuf *err);
 /* True when buf/len (a unit from ucp_frame_link) is a frame, not noise. */
 bool ucp_frame_is_frame(const uint8_t *buf, size_t len);
+/* True when noise is only line ends and blanks (some SMSCs end frames with
+ * CR LF): skipped without complaint. */
+bool ucp_frame_is_blank(const uint8_t *buf, size_t len);
 
 /* Decodes one frame of len octets, STX and ETX included.  f and err are
  * caller-owned and overwritten.  Returns 0 or -EBADMSG with err filled. */

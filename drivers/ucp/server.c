@@ -755,6 +755,8 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	struct ucp_error e;
 	char q[200];
 	(void)l;
+	if (!ucp_frame_is_frame(buf, len) && ucp_frame_is_blank(buf, len))
+		return; /* line ends between frames */
 	if (!ucp_frame_is_frame(buf, len) || ucp_frame_decode(buf, len, f, &e) < 0) {
 		bool frame = ucp_frame_is_frame(buf, len);
 		if (++s->bad_frames == 1)

@@ -12,7 +12,8 @@ an op 51 depends on the last three digits of its AdC:
   205  sends the op 53 notification BEFORE the ACK
   any other: ACK, then the op 53 notification
 After each login it also sends noise, an op 31 with a wrong checksum (the
-client must answer NACK 01) and a good op 31 (ACK).
+client must answer NACK 01) and a good op 31 (ACK).  Every frame it sends
+is followed by CR LF, as some SMSCs do.
 """
 import json
 import os
@@ -28,12 +29,12 @@ def frame(trn, o_r, ot, fields):
     length = len(body) + 2
     body = "%02d/%05d/%s/%02d/%s/" % (trn, length, o_r, ot, "/".join(fields))
     ck = sum(body.encode()) & 0xFF
-    return STX + body.encode() + ("%02X" % ck).encode() + ETX
+    return STX + body.encode() + ("%02X" % ck).encode() + ETX + b"\r\n"  # as some SMSCs end frames
 
 
 def bad_checksum(trn, o_r, ot, fields):
     f = bytearray(frame(trn, o_r, ot, fields))
-    f[-2] = ord("0") if f[-2] != ord("0") else ord("1")
+    f[-4] = ord("0") if f[-4] != ord("0") else ord("1")  # the checksum's last digit, before ETX CR LF
     return bytes(f)
 
 

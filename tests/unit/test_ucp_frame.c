@@ -245,6 +245,11 @@ static void test_link_framing(void **state)
 	for (size_t cut = 1; cut < a_len; cut++)
 		assert_int_equal(ucp_frame_link(a, cut, NULL), 0);
 	assert_int_equal(ucp_frame_link(a, 0, NULL), 0);
+	/* one octet of noise alone waits for more; line ends are blank noise */
+	assert_int_equal(ucp_frame_link((const uint8_t *)"z", 1, NULL), 0);
+	assert_int_equal(ucp_frame_link((const uint8_t *)"\r\n\x02", 3, NULL), 2);
+	assert_true(ucp_frame_is_blank((const uint8_t *)"\r\n", 2));
+	assert_false(ucp_frame_is_blank((const uint8_t *)"\r\nx", 3));
 	uint8_t *big = xmalloc(UCP_FRAME_MAX + 1);
 	memset(big, 'A', UCP_FRAME_MAX + 1);
 	big[0] = UCP_STX;
