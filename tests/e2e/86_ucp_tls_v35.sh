@@ -12,7 +12,9 @@ openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext su
 
 e2e_db smspool_e2e_ucp_tls_b
 DB_B=$SMSPOOL_DB
-sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('acc', 'pw')" || bail "account"
+# One account per connection of A: an account's notifications go to any of
+# its sessions, and A matches a report on the connection that sent the message.
+sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('acc', 'pw'), ('acc35', 'pw')" || bail "account"
 add_connection ucps ucp-server "{\"listen\": \"127.0.0.1:0\", \"tls\": true, \"tls_cert_file\": \"$E2E_TMP/cert.pem\", \"tls_key_file\": \"$E2E_TMP/key.pem\"}"
 add_connection ucpd ucp-server '{"listen": "127.0.0.1:0"}'
 add_connection emu emulator '{"report_delay_ms": 100}'
@@ -26,7 +28,7 @@ PORT=$(sql "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') F
 e2e_db smspool_e2e_ucp_tls_a
 DB_A=$SMSPOOL_DB
 add_connection sec ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT_TLS, \"login\": \"acc\", \"password\": \"pw\", \"tls\": true, \"tls_ca_file\": \"$E2E_TMP/cert.pem\", \"reconnect_min_ms\": 200}"
-add_connection old ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"login\": \"acc\", \"password\": \"pw\", \"version\": \"3.5\", \"reconnect_min_ms\": 200}"
+add_connection old ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"login\": \"acc35\", \"password\": \"pw\", \"version\": \"3.5\", \"reconnect_min_ms\": 200}"
 start_daemon a SMSPOOL_DB="$DB_A"
 if wait_for 20 "SELECT count(*) = 2 FROM smspool.connection_state WHERE name IN ('sec', 'old') AND state = 'up'"; then
 	pass "A logs in over TLS and over plain TCP with version 3.5"
@@ -48,9 +50,9 @@ is "$(sql "SELECT string_agg(right(recipient, 4) || ':' || status, ',' ORDER BY 
 	"2001:delivered,2002:delivered,2003:sent,2004:failed" "TLS and 3.5 messages end as they should"
 like "$(sql "SELECT error_text FROM smspool.outbox WHERE recipient = '+15550002004'")" 'EMI 3.5 carries only GSM texts of one part' \
 	"3.5 refuses a UCS-2 text with a reason"
-is "$(SMSPOOL_DB=$DB_B sql "SELECT string_agg(right(recipient, 4) || ':' || body, ',' ORDER BY recipient) FROM smspool.outbox WHERE account = 'acc'")" \
+is "$(SMSPOOL_DB=$DB_B sql "SELECT string_agg(right(recipient, 4) || ':' || body, ',' ORDER BY recipient) FROM smspool.outbox WHERE account IN ('acc', 'acc35')")" \
 	"2001:over TLS,2002:op 30 with a report,2003:op 01 without one" "B has the three rows"
-is "$(SMSPOOL_DB=$DB_B sql "SELECT string_agg(right(recipient, 4) || ':' || want_report, ',' ORDER BY recipient) FROM smspool.outbox WHERE account = 'acc'")" \
+is "$(SMSPOOL_DB=$DB_B sql "SELECT string_agg(right(recipient, 4) || ':' || want_report, ',' ORDER BY recipient) FROM smspool.outbox WHERE account IN ('acc', 'acc35')")" \
 	"2001:true,2002:true,2003:false" "NRq of op 51 and op 30 asks for a report, op 01 cannot"
 stop_daemon a
 is "$DAEMON_STATUS" 0 "daemon A exits 0"
