@@ -193,21 +193,25 @@ static bool same_peer(const char *x, const char *y)
 	return (!x && !y) || (x && y && strcmp(x, y) == 0);
 }
 
-/* A login of peer ended: the first queued login of that address goes on
- * (asked, refused from the cache, or queued again behind a newer turn). */
+/* A login of peer ended: queued logins of that address go on in order
+ * until one is asked (those refused from the cache or by a block on the
+ * address are answered on the way). */
 static void release_queued(struct auth *a, const char *peer)
 {
-	for (struct queued **pp = &a->qhead; *pp; pp = &(*pp)->next) {
+	for (struct queued **pp = &a->qhead; *pp;) {
 		struct queued *q = *pp;
-		if (!same_peer(q->peer, peer))
+		if (!same_peer(q->peer, peer)) {
+			pp = &q->next;
 			continue;
+		}
 		*pp = q->next;
 		if (a->qtail == &q->next)
 			a->qtail = pp;
 		a->nqueued--;
-		login(a, q->conn, q->conn_id, q->token, q->account, q->password, q->peer, false);
+		bool asked = login(a, q->conn, q->conn_id, q->token, q->account, q->password, q->peer, false);
 		queued_free(q);
-		return;
+		if (asked)
+			return;
 	}
 }
 

@@ -106,7 +106,7 @@ void policy_free(struct policy *p)
 	free(p);
 }
 
-static void login_key(const char *account, const char *password, const char *peer, uint8_t key[32])
+void policy_login_key(const char *account, const char *password, const char *peer, uint8_t key[32])
 {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md)
@@ -168,7 +168,7 @@ enum auth_refusal policy_login_begin(struct policy *p, const char *account, cons
 	struct addr_state *a = addr_get(p, peer, now_ms, true);
 	if (a && now_ms < a->blocked_until_ms)
 		return AUTH_BLOCKED;
-	login_key(account, password, peer, key);
+	policy_login_key(account, password, peer, key);
 	char kt[65];
 	key_text(key, kt);
 	struct neg_entry *e = hash_get(p->neg, kt);

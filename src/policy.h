@@ -75,6 +75,10 @@ struct policy;
 struct policy *policy_new(void);
 void policy_free(struct policy *p);
 
+/* The key of a login: SHA-256 over account, password and peer (each NULL
+ * as ""), so that no password is kept and another password misses. */
+void policy_login_key(const char *account, const char *password, const char *peer, uint8_t key[32]);
+
 /* A login (strings borrowed; peer may be NULL).  Returns AUTH_OK when the
  * database must be asked (key is then filled for policy_login_end), or the
  * refusal to answer at once. */

@@ -15,6 +15,7 @@
 #include "claimer.h"
 #include "driver.h"
 #include "log.h"
+#include "msg_parts.h"
 #include "policy.h"
 #include "router.h"
 #include "store.h"
@@ -470,9 +471,15 @@ static void dispatch(struct conn *c)
 					evtimer_add(c->throttle_ev, &tv);
 				return;
 			}
-			c->tokens -= 1;
 		}
 		struct msg *m = msg_list_pop(&c->pending);
+		if (c->throughput > 0) {
+			/* Per PDU, as SMSCs count: a 4-part message takes 4 tokens
+			 * (the bucket may go into debt; the next waits for it). */
+			struct errbuf perr;
+			int parts = msg_parts(m, NULL, &perr);
+			c->tokens -= parts > 1 ? parts : 1;
+		}
 		if (m->valid_until_s && m->valid_until_s < now_s) {
 			msg_set_failed(m, MSG_EXPIRED, NULL, "validity period ended before the message could be sent");
 			finish(c->core, m);

@@ -51,6 +51,8 @@
 #include "http/api_json.h"
 #include "http/api_req.h"
 #include "log.h"
+#include "net/addr.h"
+#include "net/httpd.h"
 #include "policy.h"
 #include "sbuf.h"
 #include "util.h"
@@ -68,7 +70,7 @@ enum {
 
 struct api_conf {
 	char *listen, *base_path;
-	long long max_body, max_connections, auth_cache_s;
+	long long max_body, max_connections, max_connections_per_address, auth_cache_s;
 	bool tls;
 	char *tls_cert_file, *tls_key_file;
 };
@@ -83,6 +85,8 @@ static const struct setting api_settings[] = {
      "largest request body in bytes; a larger one is answered 413"},
     {"max_connections", SETTING_INT, O(max_connections), false, true, 1, 100000, "256",
      "HTTP connections at once; more are refused at accept"},
+    {"max_connections_per_address", SETTING_INT, O(max_connections_per_address), false, true, 0, 100000, "64",
+     "connections at once from one remote address (0: no limit); more are closed at accept"},
     {"auth_cache_s", SETTING_INT, O(auth_cache_s), false, true, 0, 3600, "60",
      "seconds a successful login is remembered (by a SHA-256 of account, password and peer address); 0 = ask "
      "the database every time"},
@@ -94,38 +98,13 @@ static const struct setting api_settings[] = {
 };
 #undef O
 
-/* Parses "host:port" / "[v6]:port" (port 0..65535) numerically.  No I/O:
- * AI_NUMERICHOST never asks a resolver. */
+/* Parses "host:port" / "[v6]:port" (port 0..65535) numerically (net/addr.h). */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, char *host, size_t hcap,
                         int *port)
 {
-	const char *colon = listen ? strrchr(listen, ':') : NULL;
-	if (!colon || colon == listen || !colon[1])
+	if (net_addr_split(listen, host, hcap, port, 0))
 		return -1;
-	const char *h = listen;
-	size_t hl = (size_t)(colon - listen);
-	if (h[0] == '[') {
-		if (hl < 3 || h[hl - 1] != ']')
-			return -1;
-		h++;
-		hl -= 2;
-	}
-	if (hl >= hcap)
-		return -1;
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	long p = strtol(colon + 1, &end, 10);
-	if (*end || p < 0 || p > 65535)
-		return -1;
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
-		return -1;
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
-	*port = (int)p;
-	return 0;
+	return net_addr_numeric(host, *port, ss, len);
 }
 
 static int api_check(const void *p, struct errbuf *err)
@@ -193,7 +172,8 @@ struct api {
 	struct conn *c;
 	const struct api_conf *conf;
 	struct MHD_Daemon *d;
-	struct event *io_ev, *timer_ev, *tick_ev;
+	struct httpd *h; /* libmicrohttpd on the loop (net/httpd.h); NULL when not listening */
+	struct event *tick_ev;
 	char *cert_pem, *key_pem;
 	char addr[300];
 	uint64_t listen_retry_ms;
@@ -206,7 +186,6 @@ struct api {
 	struct http_api_cache *cache;
 	bool up, stopping, stopped;
 	uint64_t flush_since_ms; /* 0 = not flushing yet */
-	char last_error[200];
 	uint64_t warn_window_ms;
 	int warn_count;
 };
@@ -259,43 +238,10 @@ static struct pend *pend_take(struct api *a, uint64_t token)
 
 /* ---- MHD plumbing ---- */
 
-static void rearm(struct api *a)
-{
-	MHD_UNSIGNED_LONG_LONG to;
-	if (a->d && MHD_get_timeout(a->d, &to) == MHD_YES) {
-		struct timeval tv = {(time_t)(to / 1000), (suseconds_t)(to % 1000) * 1000};
-		evtimer_add(a->timer_ev, &tv);
-	} else {
-		evtimer_del(a->timer_ev);
-	}
-}
-
-static void run_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct api *a = arg;
-	if (!a->d)
-		return;
-	MHD_run(a->d);
-	rearm(a);
-}
-
 /* Runs MHD soon from the loop (never from inside an MHD callback). */
 static void kick(struct api *a)
 {
-	struct timeval now = {0, 0};
-	if (a->timer_ev)
-		evtimer_add(a->timer_ev, &now);
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	struct api *a = cls;
-	vsnprintf(a->last_error, sizeof a->last_error, fmt, ap);
-	size_t n = strlen(a->last_error);
-	while (n && (a->last_error[n - 1] == '\n' || a->last_error[n - 1] == ' '))
-		a->last_error[--n] = 0;
-	char q[256];
-	log_debug("http_api_mhd", "conn=%s message=%s", cname(a), log_quote(a->last_error, q, sizeof q));
+	httpd_kick(a->h);
 }
 
 /* ---- requests ---- */
@@ -717,14 +663,10 @@ static void stop_daemon(struct api *a)
 			r->retry_after = RETRY_AFTER_TEMPORARY_S;
 			answer(r, 503, http_api_error_json("the connection is stopping, try again later", NULL));
 		}
-	MHD_run(a->d);
-	if (a->io_ev) {
-		event_free(a->io_ev);
-		a->io_ev = NULL;
-	}
-	MHD_stop_daemon(a->d);
+	httpd_run(a->h);
+	httpd_free(a->h);
+	a->h = NULL;
 	a->d = NULL;
-	evtimer_del(a->timer_ev);
 }
 
 /* Starts MHD; reports CONN_UP, or CONN_CONNECTING and retries from the tick. */
@@ -737,42 +679,33 @@ static void api_listen(struct api *a)
 	int port;
 	if (parse_listen(conf->listen, &ss, &sl, host, sizeof host, &port))
 		return; /* check() refused it already */
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	if (conf->tls)
-		flags |= MHD_USE_TLS;
-	a->last_error[0] = 0;
-	struct MHD_OptionItem tls_opts[] = {
-	    {conf->tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, a->cert_pem},
-	    {MHD_OPTION_HTTPS_MEM_KEY, 0, a->key_pem},
-	    {MHD_OPTION_END, 0, NULL},
+	struct httpd_opts o = {
+	    .name = cname(a),
+	    .addr = (struct sockaddr *)&ss,
+	    .tls = conf->tls,
+	    .cert_pem = a->cert_pem,
+	    .key_pem = a->key_pem,
+	    .max_connections = (unsigned)conf->max_connections,
+	    .max_per_address = (unsigned)conf->max_connections_per_address,
+	    .timeout_s = 30,
+	    .handler = ahc,
+	    .completed = completed_cb,
+	    .uri_log = uri_cb,
+	    .cls = a,
 	};
-	/* The logger first: libmicrohttpd logs the options that follow with it. */
-	a->d =
-	    MHD_start_daemon(flags, 0, NULL, NULL, ahc, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, a,
-	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-	                     (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, a, MHD_OPTION_NOTIFY_COMPLETED,
-	                     completed_cb, a, MHD_OPTION_CONNECTION_LIMIT, (unsigned)conf->max_connections,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
-	const union MHD_DaemonInfo *info = a->d ? MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_EPOLL_FD) : NULL;
-	if (!info) {
-		if (a->d)
-			MHD_stop_daemon(a->d);
-		a->d = NULL;
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", conf->listen,
-		         a->last_error[0] ? a->last_error : strerror(errno), LISTEN_RETRY_MS);
+	char why[200];
+	a->h = httpd_start(conn_event_base(a->c), &o, why, sizeof why);
+	if (!a->h) {
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", conf->listen, why,
+		         LISTEN_RETRY_MS);
 		char q[600];
 		log_warn("http_api_listen_failed", "conn=%s detail=%s", cname(a), log_quote(detail, q, sizeof q));
 		core_conn_state(a->c, CONN_CONNECTING, detail);
 		a->listen_retry_ms = now_mono_ms() + LISTEN_RETRY_MS;
 		return;
 	}
-	a->io_ev = event_new(conn_event_base(a->c), info->epoll_fd, EV_READ | EV_PERSIST, run_cb, a);
-	event_add(a->io_ev, NULL);
-	rearm(a);
-	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
-	int real = pi && pi->port ? pi->port : port;
+	a->d = httpd_mhd(a->h);
+	int real = httpd_port(a->h) ? httpd_port(a->h) : port;
 	snprintf(a->addr, sizeof a->addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, real);
 	snprintf(detail, sizeof detail, "listening on %s%s base_path=%s", a->addr, conf->tls ? " (https)" : "",
 	         conf->base_path[0] ? conf->base_path : "/");
@@ -876,7 +809,6 @@ static int api_open(struct conn *c)
 	}
 	a->cache = xcalloc(1, sizeof *a->cache);
 	struct event_base *base = conn_event_base(c);
-	a->timer_ev = evtimer_new(base, run_cb, a);
 	a->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, a);
 	struct timeval tv = {0, TICK_MS * 1000};
 	event_add(a->tick_ev, &tv);
@@ -904,7 +836,6 @@ static void api_close(struct conn *c)
 	http_api_cache_clear(a->cache);
 	free(a->cache);
 	event_free(a->tick_ev);
-	event_free(a->timer_ev);
 	if (a->key_pem) {
 		memset(a->key_pem, 0, strlen(a->key_pem));
 		free(a->key_pem);

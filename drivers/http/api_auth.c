@@ -9,6 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "policy.h"
+
 enum http_api_cred http_api_basic(const char *authorization, char **user, char **pass)
 {
 	*user = *pass = NULL;
@@ -62,16 +64,7 @@ void http_api_secret_free(char *s)
 
 void http_api_cache_key(const char *user, const char *pass, const char *peer, uint8_t key[32])
 {
-	EVP_MD_CTX *md = EVP_MD_CTX_new();
-	if (!md)
-		abort();
-	const char *parts[] = {user ? user : "", pass ? pass : "", peer ? peer : ""};
-	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
-		EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + 1); /* with the NUL: unambiguous */
-	unsigned len = 0;
-	EVP_DigestFinal_ex(md, key, &len);
-	EVP_MD_CTX_free(md);
+	policy_login_key(user, pass, peer, key); /* the core's key (src/policy.c) */
 }
 
 static void drop(struct http_api_cache *c, size_t i)

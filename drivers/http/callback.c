@@ -23,6 +23,8 @@
 #include "http/form.h"
 #include "http/template.h"
 #include "log.h"
+#include "net/addr.h"
+#include "net/httpd.h"
 #include "sbuf.h"
 
 enum cb_auth { CBA_NONE, CBA_TOKEN_HEADER, CBA_TOKEN_QUERY, CBA_BASIC, CBA_HMAC };
@@ -48,13 +50,12 @@ struct http_cb {
 	const struct http_conf *conf;
 	enum cb_auth auth;
 	struct http_fields *report_map, *inbound_map;
+	struct httpd *h; /* libmicrohttpd on the loop (net/httpd.h) */
 	struct MHD_Daemon *d;
-	struct event *io_ev, *timer_ev;
 	struct cb_req *waiting; /* doubly linked */
 	int nwaiting;
 	uint64_t next_token;
 	bool quiesced;
-	char last_error[200];
 	uint64_t warn_window_ms;
 	int warn_count;
 };
@@ -67,31 +68,15 @@ static int auth_from_name(const char *name)
 	return -1;
 }
 
-/* Parses "host:port" / "[v6]:port" numerically into ss. */
+/* Parses "host:port" / "[v6]:port" numerically into ss (net/addr.h). */
 static int parse_listen(const char *listen, struct sockaddr_storage *ss, socklen_t *len, struct errbuf *err)
 {
 	char host[128];
-	const char *colon = strrchr(listen, ':');
-	if (!colon || colon == listen || strlen(colon + 1) == 0 || (size_t)(colon - listen) >= sizeof host)
+	int port;
+	if (net_addr_split(listen, host, sizeof host, &port, 1))
 		return errbuf_set(err, "settings.listen: \"%s\" is not host:port (e.g. \"127.0.0.1:8080\")", listen);
-	const char *h = listen;
-	size_t hl = (size_t)(colon - listen);
-	if (h[0] == '[' && hl >= 2 && h[hl - 1] == ']') {
-		h++;
-		hl -= 2;
-	}
-	memcpy(host, h, hl);
-	host[hl] = 0;
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (*end || port < 1 || port > 65535)
-		return errbuf_set(err, "settings.listen: bad port in \"%s\"", listen);
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM}, *ai;
-	if (getaddrinfo(host, colon + 1, &hints, &ai) != 0)
+	if (net_addr_numeric(host, port, ss, len))
 		return errbuf_set(err, "settings.listen: \"%s\" is not a numeric address", host);
-	memcpy(ss, ai->ai_addr, ai->ai_addrlen);
-	*len = ai->ai_addrlen;
-	freeaddrinfo(ai);
 	return 0;
 }
 
@@ -131,40 +116,10 @@ int http_cb_check(const struct http_conf *conf, struct errbuf *err)
 
 /* ---- MHD plumbing ---- */
 
-static void rearm(struct http_cb *s)
-{
-	MHD_UNSIGNED_LONG_LONG to;
-	if (MHD_get_timeout(s->d, &to) == MHD_YES) {
-		struct timeval tv = {(time_t)(to / 1000), (suseconds_t)(to % 1000) * 1000};
-		evtimer_add(s->timer_ev, &tv);
-	} else {
-		evtimer_del(s->timer_ev);
-	}
-}
-
-static void run_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_cb *s = arg;
-	MHD_run(s->d);
-	rearm(s);
-}
-
 /* Runs MHD soon from the loop (never from inside an MHD callback). */
 static void kick(struct http_cb *s)
 {
-	struct timeval now = {0, 0};
-	evtimer_add(s->timer_ev, &now);
-}
-
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
-{
-	struct http_cb *s = cls;
-	vsnprintf(s->last_error, sizeof s->last_error, fmt, ap);
-	size_t n = strlen(s->last_error);
-	while (n && (s->last_error[n - 1] == '\n' || s->last_error[n - 1] == ' '))
-		s->last_error[--n] = 0;
-	char q[256];
-	log_debug("http_mhd", "conn=%s message=%s", conn_name(s->c), log_quote(s->last_error, q, sizeof q));
+	httpd_kick(s->h);
 }
 
 /* At most 20 warnings per 10 s per server: a misbehaving peer in a loop
@@ -457,35 +412,28 @@ struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, stru
 	    http_fields_compile(HTTP_FIELDS_INBOUND, conf->inbound_fields, NULL, "inbound_fields", &s->inbound_map,
 	                        err))
 		goto fail;
-	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
-	/* The logger first: libmicrohttpd logs the options that follow with it. */
-	s->d = MHD_start_daemon(flags, 0, NULL, NULL, ahc, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_logger, s,
-	                        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-	                        (unsigned)1, MHD_OPTION_URI_LOG_CALLBACK, uri_cb, s, MHD_OPTION_NOTIFY_COMPLETED,
-	                        completed_cb, s, MHD_OPTION_CONNECTION_LIMIT, (unsigned)256,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
-	if (!s->d) {
-		errbuf_set(err, "cannot listen on %s: %s", conf->listen, s->last_error[0] ? s->last_error : "unknown");
+	struct httpd_opts o = {
+	    .name = conn_name(c),
+	    .addr = (struct sockaddr *)&ss,
+	    .max_connections = 256,
+	    .timeout_s = 30,
+	    .handler = ahc,
+	    .completed = completed_cb,
+	    .uri_log = uri_cb,
+	    .cls = s,
+	};
+	char why[200];
+	s->h = httpd_start(conn_event_base(c), &o, why, sizeof why);
+	if (!s->h) {
+		errbuf_set(err, "cannot listen on %s: %s", conf->listen, why);
 		goto fail;
 	}
-	const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_EPOLL_FD);
-	if (!info) {
-		errbuf_set(err, "libmicrohttpd has no epoll descriptor");
-		goto fail;
-	}
-	struct event_base *base = conn_event_base(c);
-	s->io_ev = event_new(base, info->epoll_fd, EV_READ | EV_PERSIST, run_cb, s);
-	s->timer_ev = evtimer_new(base, run_cb, s);
-	event_add(s->io_ev, NULL);
-	rearm(s);
+	s->d = httpd_mhd(s->h);
 	log_info("http_listen", "conn=%s listen=%s report_path=%s inbound_path=%s auth=%s", conn_name(c), conf->listen,
 	         conf->report_path, conf->inbound_path, conf->callback_auth);
 	return s;
 fail:
-	if (s->d)
-		MHD_stop_daemon(s->d);
+	httpd_free(s->h);
 	http_fields_free(s->report_map);
 	http_fields_free(s->inbound_map);
 	free(s);
@@ -534,10 +482,8 @@ void http_cb_stop(struct http_cb *s)
 	}
 	/* Lets MHD take the resumed connections back and send what it can. */
 	for (int i = 0; i < 3; i++)
-		MHD_run(s->d);
-	event_free(s->io_ev);
-	event_free(s->timer_ev);
-	MHD_stop_daemon(s->d);
+		httpd_run(s->h);
+	httpd_free(s->h);
 	http_fields_free(s->report_map);
 	http_fields_free(s->inbound_map);
 	free(s);

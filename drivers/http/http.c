@@ -700,14 +700,21 @@ static void req_done(struct http_req *r, CURLcode res)
 	struct http_verdict v;
 	http_rule_eval(&h->cc.rule, status, r->resp.buf, r->resp.len, &v);
 	if (v.outcome != MSG_SENT) {
+		/* Throttling (429) is not failure: back to the queue without
+		 * spending an attempt, after Retry-After (or a short pause). */
+		bool throttled = v.outcome == MSG_THROTTLED;
+		if (throttled)
+			v.outcome = MSG_RELEASE;
 		char *text = xmalloc(strlen(where) + strlen(v.text ? v.text : "") + 1);
 		sprintf(text, "%s%s", where, v.text ? v.text : "");
 		msg_set_failed(m, v.outcome, v.code, text);
 		free(text);
 		curl_off_t after = -1; /* Retry-After in seconds, for the core's next attempt */
-		if ((v.outcome == MSG_THROTTLED || v.outcome == MSG_TEMPORARY) &&
+		if ((throttled || v.outcome == MSG_TEMPORARY) &&
 		    curl_easy_getinfo(r->easy, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0)
 			m->retry_after_s = after > 3600 ? 3600 : (int)after;
+		else if (throttled)
+			m->retry_after_s = 2;
 		http_verdict_clear(&v);
 		req_complete(r);
 		return;

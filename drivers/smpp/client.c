@@ -299,11 +299,14 @@ static void submit_finish(struct client *cl, struct submit *sub)
 		char code[16];
 		snprintf(code, sizeof code, "0x%08X", sub->status);
 		enum smpp_status_class cls = smpp_status_classify(sub->status);
+		/* Throttling is not failure: the message goes back to the queue
+		 * without spending an attempt (MSG_RELEASE), after the pause, so
+		 * that an SMSC that throttles for minutes fails nothing. */
 		enum msg_outcome o = cls == SMPP_STATUS_PERMANENT   ? MSG_REJECTED
-		                     : cls == SMPP_STATUS_THROTTLED ? MSG_THROTTLED
+		                     : cls == SMPP_STATUS_THROTTLED ? MSG_RELEASE
 		                                                    : MSG_TEMPORARY;
 		msg_set_failed(m, o, code, status_name(sub->status));
-		if (o == MSG_THROTTLED)
+		if (o == MSG_RELEASE)
 			m->retry_after_s = (int)((cl->conf->throttle_pause_ms + 999) / 1000) + 1;
 	}
 	log_debug("smpp_complete", "conn=%s id=%" PRId64 " outcome=%s parts=%d", cname(cl), m->id,

@@ -3,6 +3,7 @@
 
 #include "codec/langs.h"
 #include "codec/sms.h"
+#include "net/addr.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -74,29 +75,6 @@ static bool one_of(const char *s, const char *const *words)
 	return false;
 }
 
-/* Splits "host:port" (also "[v6]:port").  Returns 0 or -1. */
-static int split_host_port(const char *s, char *host, size_t cap, int *port)
-{
-	const char *colon = strrchr(s, ':');
-	if (!colon || colon == s)
-		return -1;
-	const char *h = s, *he = colon;
-	if (*h == '[') {
-		if (he[-1] != ']')
-			return -1;
-		h++;
-		he--;
-	}
-	char *end;
-	long p = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || p < 1 || p > 65535 || (size_t)(he - h) >= cap || he == h)
-		return -1;
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = 0;
-	*port = (int)p;
-	return 0;
-}
-
 int smpp_conf_check(const void *p, struct errbuf *err)
 {
 	const struct smpp_conf *conf = p;
@@ -142,7 +120,7 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 		{
 			char host[256];
 			int port;
-			if (!json_is_string(v) || split_host_port(json_string_value(v), host, sizeof host, &port))
+			if (!json_is_string(v) || net_addr_split(json_string_value(v), host, sizeof host, &port, 1))
 				return errbuf_set(err, "settings.backup_hosts[%zu]: must be a string \"host:port\"", i);
 		}
 	}
@@ -197,7 +175,7 @@ int smpp_conf_peer(const struct smpp_conf *conf, size_t i, char *host, size_t ca
 	json_t *v = conf->backup_hosts ? json_array_get(conf->backup_hosts, i - 1) : NULL;
 	if (!json_is_string(v))
 		return -1;
-	return split_host_port(json_string_value(v), host, cap, port);
+	return net_addr_split(json_string_value(v), host, cap, port, 1);
 }
 
 void smpp_conf_address(const char *addr, long long ton_set, long long npi_set, char *out, size_t cap, uint8_t *ton,

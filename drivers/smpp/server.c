@@ -93,6 +93,7 @@ struct account {
 	 * back, so that a busy client gets its receipts as soon as it answers
 	 * rather than after the database's retry backoff. */
 	struct account_event *wait_head, *wait_tail;
+	int nwait;
 	struct account *next;
 };
 
@@ -161,7 +162,8 @@ struct server {
 	int ndparts;
 	unsigned concat_ref;
 	bool up, stopping, stopped;
-	uint64_t stop_ms, refused_log_ms;
+	uint64_t stop_ms, refused_log_ms, bind_refused_log_ms;
+	unsigned bind_refused_quiet;
 	int refused;
 
 	uint8_t obuf[SMPP_PDU_MAX_LEN];
@@ -243,6 +245,7 @@ static void account_remove_rx(struct server *sv, struct account *a, struct sess 
 					event_refuse(sv, ev);
 				}
 				a->wait_tail = NULL;
+				a->nwait = 0;
 				core_account_detach(sv->c, a->name);
 			}
 			return;
@@ -550,6 +553,7 @@ static void account_drain(struct server *sv, struct account *a)
 	while (a->wait_head && !sv->stopping && (s = pick_session(sv, a, 1))) {
 		struct account_event *ev = a->wait_head;
 		a->wait_head = ev->next;
+		a->nwait--;
 		if (!a->wait_head)
 			a->wait_tail = NULL;
 		ev->next = NULL;
@@ -566,8 +570,18 @@ static void server_deliver(struct conn *c, struct account_event *ev)
 		return;
 	}
 	struct sess *s = a->wait_head ? NULL : pick_session(sv, a, 1);
+	/* A client that does not answer its deliver_sm holds at most two
+	 * windows per session here; the rest go back to the database, so that
+	 * the core's events in flight serve other accounts. */
+	int cap = 2 * (int)sv->conf->window * a->nrx;
+	if (!s && a->nwait >= (cap > 16 ? cap : 16)) {
+		log_debug("smpp_server_wait_full", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		event_refuse(sv, ev);
+		return;
+	}
 	if (!s) {
 		log_debug("smpp_server_wait", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
+		a->nwait++;
 		ev->next = NULL;
 		if (a->wait_tail)
 			a->wait_tail->next = ev;
@@ -678,8 +692,17 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 			if (s->role == ROLE_RX || s->role == ROLE_TRX)
 				account_remove_rx(sv, s->acct, s);
 		}
-		log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->system_id[0] ? s->system_id : "-", log_quote(why ? why : "", q, sizeof q));
+		char qs[80];
+		/* A session that never bound (a refused or hostile client) is
+		 * logged at debug: a flood of them must not flood the log. */
+		if (s->acct)
+			log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
+			         cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			         log_quote(why ? why : "", q, sizeof q));
+		else
+			log_debug("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
+			          cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			          log_quote(why ? why : "", q, sizeof q));
 		return;
 	}
 	abort();
@@ -765,9 +788,21 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		}
 	}
 	if (status) {
-		log_info("smpp_server_bind_refused",
-		         "conn=%s sess=%" PRIu64 " peer=%s system_id=%s mode=%s status=%s reason=%s", cname(sv), s->id,
-		         s->peer, s->system_id, role_names[s->role], status_name(status), log_quote(why, q, sizeof q));
+		/* At most one line a second: a client failing in a loop does
+		 * not flood the log (the core counts what it leaves out). */
+		uint64_t now = now_mono_ms();
+		if (now - sv->bind_refused_log_ms >= 1000 || !sv->bind_refused_log_ms) {
+			char qs[80];
+			log_info("smpp_server_bind_refused",
+			         "conn=%s sess=%" PRIu64
+			         " peer=%s system_id=%s mode=%s status=%s reason=%s not_logged=%u",
+			         cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs), role_names[s->role],
+			         status_name(status), log_quote(why, q, sizeof q), sv->bind_refused_quiet);
+			sv->bind_refused_log_ms = now;
+			sv->bind_refused_quiet = 0;
+		} else {
+			sv->bind_refused_quiet++;
+		}
 		sess_bind_resp(s, status);
 		sess_close_later(s, "bind refused");
 		goto out;
@@ -1236,8 +1271,10 @@ static void server_finish_stop(struct server *sv)
 			ev->next = NULL;
 			event_refuse(sv, ev);
 		}
-	for (struct account *a = sv->accounts; a; a = a->next)
+	for (struct account *a = sv->accounts; a; a = a->next) {
 		a->wait_tail = NULL;
+		a->nwait = 0;
+	}
 	sv->stopped = true;
 	event_del(sv->tick_ev);
 	core_conn_state(sv->c, CONN_DOWN, "stopped");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "net/addr.h"
 #include "policy.h"
 #include "smpp/receipt.h"
 #include "smpp/status.h"
@@ -47,36 +48,14 @@ const struct setting smpp_server_conf_settings[] = {
 };
 #undef O
 
-int smpp_server_split_listen(const char *s, char *host, size_t cap, int *port)
-{
-	const char *colon = s ? strrchr(s, ':') : NULL;
-	if (!colon || colon == s)
-		return -1;
-	const char *h = s, *he = colon;
-	if (*h == '[') {
-		if (he[-1] != ']')
-			return -1;
-		h++;
-		he--;
-	}
-	char *end;
-	long p = strtol(colon + 1, &end, 10);
-	if (*end || end == colon + 1 || p < 0 || p > 65535 || he == h || (size_t)(he - h) >= cap)
-		return -1;
-	memcpy(host, h, (size_t)(he - h));
-	host[he - h] = 0;
-	*port = (int)p;
-	return 0;
-}
-
 int smpp_server_conf_check(const void *p, struct errbuf *err)
 {
 	const struct smpp_server_conf *conf = p;
 	char host[256];
 	int port;
-	if (smpp_server_split_listen(conf->listen, host, sizeof host, &port))
+	if (net_addr_split(conf->listen, host, sizeof host, &port, 0))
 		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
-	if (conf->tls_listen && smpp_server_split_listen(conf->tls_listen, host, sizeof host, &port))
+	if (conf->tls_listen && net_addr_split(conf->tls_listen, host, sizeof host, &port, 0))
 		return errbuf_set(err, "settings.tls_listen: must be \"host:port\" (port 0..65535)");
 	if ((conf->tls || conf->tls_listen) && (!conf->tls_cert_file || !conf->tls_key_file))
 		return errbuf_set(err,

@@ -47,10 +47,6 @@ MUST_CHECK int smpp_server_conf_check(const void *conf, struct errbuf *err);
 /* 0x33, 0x34 or 0x50. */
 uint8_t smpp_server_conf_version(const struct smpp_server_conf *conf);
 
-/* Splits "host:port" or "[v6]:port" (port 0..65535) into host (capacity
- * cap) and *port.  Returns 0 or -1. */
-MUST_CHECK int smpp_server_split_listen(const char *s, char *host, size_t cap, int *port);
-
 /* Parses an SMPP time (see above) relative to now_s into *out_s (unix
  * seconds; 0 for ""). Returns 0 or -EINVAL. */
 MUST_CHECK int smpp_time_parse(const char *s, int64_t now_s, int64_t *out_s);

@@ -508,7 +508,7 @@ static void link_update_read(struct link *l)
 
 void link_pause(struct link *l, bool paused)
 {
-	if (l->paused == paused)
+	if (!l || l->paused == paused)
 		return;
 	l->paused = paused;
 	link_update_read(l);

@@ -50,8 +50,8 @@
  *   within unbound_timeout_ms ends ("unbound timeout").
  * - link_inbound_begin() MUST be matched by one link_inbound_end() when the
  *   owner has answered that peer request (or given up on it).
- * - link_send, link_close_flush, link_set_bound, link_request_find and
- *   link_request_take accept NULL (a session already freed) and do nothing.
+ * - link_send, link_close_flush, link_pause, link_set_bound,
+ *   link_request_find and link_request_take accept NULL (a session already freed) and do nothing.
  * - Names and reasons the owner passes are copied; strings returned are
  *   owned by the link and live until link_free().
  */

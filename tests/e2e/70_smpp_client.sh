@@ -12,9 +12,10 @@
 # connection_state without losing a message, and the SMSC dropping the
 # connection in the middle of a batch: reconnect, every message still final.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 37
+plan 38
 
-sh "$E2E_ROOT/tests/peers/install.sh" || bail "cannot install the npm peers (tests/peers/install.sh)"
+[ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
+	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
 
 SMSC_DIR=$E2E_TMP/smsc
 mkdir -p "$SMSC_DIR"
@@ -34,7 +35,8 @@ cat >"$SMSC_DIR/conf.json" <<EOF
   "ids": "hex",
   "receipts": {"delay_ms": 50, "tlv": "alternate", "text_id": "decimal"},
   "rules": [{"dest_prefix": "1666", "status": "ESME_RINVDSTADR"},
-            {"dest_prefix": "1777", "status": "ESME_RTHROTTLED", "times": 1}],
+            {"dest_prefix": "1777", "status": "ESME_RTHROTTLED", "times": 1},
+            {"dest_prefix": "1779", "status": "ESME_RMSGQFUL", "times": 3}],
   "drop_on_dest": "1888000001",
   "garbage": {"system_id": "noisy", "count": 8},
   "mo": [{"from": "+4915110000001", "to": "12345", "text": "Hello from the SMSC", "system_id": "smspool"},
@@ -124,14 +126,15 @@ sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
 	('+15550000003', '12345', '$LONG', 'smsc'),
 	('+16660000001', NULL, 'to a destination the SMSC refuses', 'smsc'),
 	('+17770000001', NULL, 'throttled once, then accepted', 'smsc'),
+	('+17790000001', NULL, 'queue full three times, then accepted', 'smsc'),
 	('+15550000004', 'Split', '$LATIN', 'split'),
 	('+15550000005', NULL, 'short, waits for the bind', 'late'),
 	('+15550000006', NULL, '$PAYLOAD', 'late')" || bail "INSERT failed"
 
-if wait_for 30 "SELECT count(*) = 6 FROM smspool.outbox WHERE connection IN ('smsc', 'split') AND status IN ($FINAL_STATES)"; then
-	pass "six messages on smsc and split end final"
+if wait_for 30 "SELECT count(*) = 7 FROM smspool.outbox WHERE connection IN ('smsc', 'split') AND status IN ($FINAL_STATES)"; then
+	pass "seven messages on smsc and split end final"
 else
-	fail "six messages on smsc and split end final" "$(sql "SELECT recipient, status, attempts, error_text FROM smspool.outbox ORDER BY id")"
+	fail "seven messages on smsc and split end final" "$(sql "SELECT recipient, status, attempts, error_text FROM smspool.outbox ORDER BY id")"
 fi
 row() { sql "SELECT $1 FROM smspool.outbox WHERE recipient = '$2'"; }
 is "$(row "status || ' ' || array_length(remote_ids, 1)" +15550000001)" "delivered 1" "GSM text delivered from the SMSC's receipt"
@@ -148,7 +151,9 @@ is "$(smsc_q 'S("15550000003").map((e) => e.esm + ":" + e.udh.slice(0, 6) + e.ud
 is "$(smsc_q 'S("15550000003").map((e) => e.text).join("")')" "$LONG" "long text: the parts join to the whole text"
 is "$(row "status || ' ' || error_class || ' ' || error_code || ' ' || error_text" +16660000001)" \
 	"rejected permanent 0x0000000B ESME_RINVDSTADR" "refused destination: rejected with the SMPP error name"
-is "$(row "status || ' ' || attempts" +17770000001)" "delivered 2" "throttled message retried, then delivered"
+# Throttling is not failure: requeued without spending an attempt.
+is "$(row "status || ' ' || attempts" +17770000001)" "delivered 1" "throttled message retried without spending an attempt, then delivered"
+is "$(row "status || ' ' || attempts" +17790000001)" "delivered 1" "ESME_RMSGQFUL three times: requeued each time, one attempt, delivered"
 is "$(smsc_q 'S("17770000001").map((e) => e.status).join(",")')" "ESME_RTHROTTLED,ESME_ROK" "the SMSC throttled it once"
 is "$(row "status || ' ' || parts || ' ' || array_length(remote_ids, 1)" +15550000004)" "delivered 2 2" \
 	"SAR long text delivered, two remote ids"

@@ -14,7 +14,8 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 plan 31
 
-sh "$E2E_ROOT/tests/peers/install.sh" || bail "cannot install the npm peers (tests/peers/install.sh)"
+[ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
+	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
 
 e2e_db smspool_e2e_smpp_server
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('esme1', 'secret1')" || bail "account"

@@ -4,24 +4,13 @@
 # a message sent with smsbox's sendsms becomes an outbox row of kannel, the
 # emulator delivers it, and our delivery receipt reaches Kannel, which calls
 # the message's dlr-url on a tiny HTTP listener with type 1 (delivered).
-# Kannel is installed from Debian when missing (as root, with a temporary
-# policy-rc.d so that its service does not start); without it, skipped.
+# Kannel comes from the set-up (make test-deps); without it the test bails out.
 . "$(dirname "$0")/../lib/e2e.sh"
 plan 6
 
-if ! command -v bearerbox >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-	made_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel >/dev/null 2>&1 || apt-get update -qq >/dev/null 2>&1 &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq kannel >/dev/null 2>&1
-	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
-fi
-if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
-	for i in 1 2 3 4 5 6; do skip "Kannel test $i" "Kannel (bearerbox, smsbox) is not installed"; done
-	finish
-fi
+# The set-up (make test-deps) installs Kannel; a test never installs anything.
+command -v bearerbox >/dev/null 2>&1 && command -v smsbox >/dev/null 2>&1 ||
+	bail "Kannel (bearerbox, smsbox) is not installed: run make test-deps (packaging/install-deps.sh --test)"
 
 KDIR=$E2E_TMP/kannel
 mkdir -p "$KDIR"

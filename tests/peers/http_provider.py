@@ -10,7 +10,7 @@ The first path segment picks the scenario:
                  --hmac-secret is given), retrying until it gets 200.
   /reject/...    400 {"error": {"code": 21211, "message": "Invalid 'To' Phone Number"}}
   /fail5xx/...   503 text "Service Unavailable"
-  /throttle/...  429 {"error": "Too many requests"}
+  /throttle/...  429 {"error": "Too many requests"} four times per recipient, then 200
   /slow/...      answers 200 only after --slow seconds (beyond the timeout)
   /reset/...     reads the request, then resets the connection (RST)
   /cgi-bin/sendsms  Kannel's sendsms: checks username/password (foo/bar),
@@ -35,6 +35,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 ARGS = None
 LOCK = threading.Lock()
+THROTTLED = {}  # recipient -> 429s answered
 COUNTER = [0]
 
 
@@ -125,7 +126,16 @@ class Handler(BaseHTTPRequestHandler):
         elif scenario == "fail5xx":
             self.answer(503, "Service Unavailable", "text/plain")
         elif scenario == "throttle":
-            self.answer(429, json.dumps({"error": "Too many requests"}), extra={"Retry-After": "1"})
+            # 429 four times per recipient (more than the test's max_attempts),
+            # then accepted: throttling must not spend attempts.
+            to = query.get("to", "")
+            with LOCK:
+                THROTTLED[to] = THROTTLED.get(to, 0) + 1
+                n = THROTTLED[to]
+            if n <= 4:
+                self.answer(429, json.dumps({"error": "Too many requests"}), extra={"Retry-After": "1"})
+            else:
+                self.answer(200, json.dumps({"message_id": next_id(), "status": "accepted"}))
         elif scenario == "slow":
             time.sleep(ARGS.slow)
             try:

@@ -760,7 +760,7 @@ static void test_status(void **state)
 	assert_int_equal(smpp_status_classify(0x00), SMPP_STATUS_OK);
 	assert_int_equal(smpp_status_classify(0x58), SMPP_STATUS_THROTTLED);
 	assert_int_equal(smpp_status_classify(0x08), SMPP_STATUS_TEMPORARY);  /* RSYSERR */
-	assert_int_equal(smpp_status_classify(0x14), SMPP_STATUS_TEMPORARY);  /* RMSGQFUL */
+	assert_int_equal(smpp_status_classify(0x14), SMPP_STATUS_THROTTLED);  /* RMSGQFUL: slow down */
 	assert_int_equal(smpp_status_classify(0x64), SMPP_STATUS_TEMPORARY);  /* RX_T_APPN */
 	assert_int_equal(smpp_status_classify(0x0B), SMPP_STATUS_PERMANENT);  /* RINVDSTADR */
 	assert_int_equal(smpp_status_classify(0x01), SMPP_STATUS_PERMANENT);  /* RINVMSGLEN */

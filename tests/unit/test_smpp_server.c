@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "net/addr.h"
 #include "policy.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
@@ -84,15 +85,15 @@ static void split_listen(void **state)
 	(void)state;
 	char host[64];
 	int port;
-	assert_int_equal(smpp_server_split_listen("127.0.0.1:0", host, sizeof host, &port), 0);
+	assert_int_equal(net_addr_split("127.0.0.1:0", host, sizeof host, &port, 0), 0);
 	assert_string_equal(host, "127.0.0.1");
 	assert_int_equal(port, 0);
-	assert_int_equal(smpp_server_split_listen("[::1]:2775", host, sizeof host, &port), 0);
+	assert_int_equal(net_addr_split("[::1]:2775", host, sizeof host, &port, 0), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 2775);
-	assert_int_equal(smpp_server_split_listen(":2775", host, sizeof host, &port), -1);
-	assert_int_equal(smpp_server_split_listen("h:", host, sizeof host, &port), -1);
-	assert_int_equal(smpp_server_split_listen("h:-1", host, sizeof host, &port), -1);
+	assert_int_equal(net_addr_split(":2775", host, sizeof host, &port, 0), -1);
+	assert_int_equal(net_addr_split("h:", host, sizeof host, &port, 0), -1);
+	assert_int_equal(net_addr_split("h:-1", host, sizeof host, &port, 0), -1);
 }
 
 static void times(void **state)

@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Hostile and measuring SMPP clients for the server-side tests (e2e 78).
+
+A minimal SMPP 3.4 client written from the specification, independent of
+smspool's codec.  Each mode prints one JSON object on stdout.
+
+  smpp_hostile.py flood PORT SECONDS CONNS SYSTEM_ID
+      CONNS workers bind_transceiver with wrong passwords (a new one each
+      time) for SECONDS: counts of bind_resp statuses, of sessions closed
+      without an answer, and of connections refused.
+  smpp_hostile.py steady PORT SECONDS SYSTEM_ID PASSWORD
+      binds, then submits one message every 100 ms for SECONDS and waits for
+      each submit_sm_resp: latencies (p50, p99, max) and statuses.
+  smpp_hostile.py unbound PORT LIMIT
+      connects and sends nothing: seconds until the server closes (or LIMIT).
+  smpp_hostile.py pipeline PORT SYSTEM_ID PASSWORD COUNT
+      binds, writes COUNT submit_sm without reading, then reads every
+      answer: counts of statuses.
+"""
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+BIND_TRX, BIND_TRX_RESP = 0x00000009, 0x80000009
+SUBMIT_SM, SUBMIT_SM_RESP = 0x00000004, 0x80000004
+ENQUIRE_LINK, ENQUIRE_LINK_RESP = 0x00000015, 0x80000015
+UNBIND = 0x00000006
+GENERIC_NACK = 0x80000000
+STATUS = {0x00: "ESME_ROK", 0x0D: "ESME_RBINDFAIL", 0x0E: "ESME_RINVPASWD", 0x0F: "ESME_RINVSYSID",
+          0x58: "ESME_RTHROTTLED", 0x14: "ESME_RMSGQFUL", 0x08: "ESME_RSYSERR"}
+
+
+def cstr(s):
+    return s.encode() + b"\0"
+
+
+def pdu(cmd, seq, body=b"", status=0):
+    return struct.pack(">IIII", 16 + len(body), cmd, status, seq) + body
+
+
+def bind_body(system_id, password):
+    return cstr(system_id) + cstr(password) + cstr("") + bytes([0x34, 0, 0]) + cstr("")
+
+
+def submit_body(to, text):
+    t = text.encode()
+    return (cstr("") + bytes([0, 0]) + cstr("") + bytes([1, 1]) + cstr(to) +
+            bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([0, 0, 0, 0, len(t)]) + t)
+
+
+def read_pdu(sock):
+    hdr = b""
+    while len(hdr) < 16:
+        chunk = sock.recv(16 - len(hdr))
+        if not chunk:
+            return None
+        hdr += chunk
+    length, cmd, status, seq = struct.unpack(">IIII", hdr)
+    body = b""
+    while len(body) < length - 16:
+        chunk = sock.recv(length - 16 - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return cmd, status, seq, body
+
+
+def status_name(s):
+    return STATUS.get(s, "0x%08X" % s)
+
+
+def connect(port, timeout=10):
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def bind(sock, system_id, password, seq=1):
+    sock.sendall(pdu(BIND_TRX, seq, bind_body(system_id, password)))
+    while True:
+        p = read_pdu(sock)
+        if p is None:
+            return None
+        if p[0] == BIND_TRX_RESP:
+            return p[1]
+
+
+def flood(port, seconds, conns, system_id):
+    end = time.time() + seconds
+    lock = threading.Lock()
+    counts = {}
+    n = [0]
+
+    def bump(k):
+        with lock:
+            counts[k] = counts.get(k, 0) + 1
+
+    def worker(w):
+        i = 0
+        while time.time() < end:
+            i += 1
+            try:
+                s = connect(port, timeout=max(1, end - time.time() + 5))
+            except OSError:
+                bump("connect_failed")
+                time.sleep(0.05)
+                continue
+            try:
+                # SMPP passwords have at most 8 characters: a new one each time
+                st = bind(s, system_id, os.urandom(4).hex())
+                bump("closed" if st is None else status_name(st))
+            except OSError:
+                bump("reset")
+            finally:
+                s.close()
+            with lock:
+                n[0] += 1
+
+    ts = [threading.Thread(target=worker, args=(w,)) for w in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps({"attempts": n[0], "statuses": counts}))
+
+
+def steady(port, seconds, system_id, password):
+    s = connect(port)
+    st = bind(s, system_id, password)
+    if st != 0:
+        print(json.dumps({"bind": status_name(st) if st is not None else "closed"}))
+        return
+    s.settimeout(30)
+    lat, statuses, seq = [], {}, 1
+    end = time.time() + seconds
+    while time.time() < end:
+        seq += 1
+        t0 = time.time()
+        s.sendall(pdu(SUBMIT_SM, seq, submit_body("+15557%06d" % seq, "steady %d" % seq)))
+        while True:
+            p = read_pdu(s)
+            if p is None:
+                statuses["closed"] = statuses.get("closed", 0) + 1
+                break
+            if p[0] == ENQUIRE_LINK:
+                s.sendall(pdu(ENQUIRE_LINK_RESP, p[2]))
+                continue
+            if p[0] in (SUBMIT_SM_RESP, GENERIC_NACK) and p[2] == seq:
+                lat.append(time.time() - t0)
+                k = status_name(p[1])
+                statuses[k] = statuses.get(k, 0) + 1
+                break
+        if p is None:
+            break
+        time.sleep(0.1)
+    s.sendall(pdu(UNBIND, seq + 1))
+    s.close()
+    lat.sort()
+
+    def pct(q):
+        return round(lat[min(len(lat) - 1, int(q * len(lat)))], 3) if lat else None
+    print(json.dumps({"submits": len(lat), "statuses": statuses, "p50": pct(0.5), "p99": pct(0.99),
+                      "max": round(lat[-1], 3) if lat else None}))
+
+
+def unbound(port, limit):
+    s = connect(port)
+    s.settimeout(limit)
+    t0 = time.time()
+    try:
+        while s.recv(4096):
+            pass
+        closed = True
+    except socket.timeout:
+        closed = False
+    except OSError:
+        closed = True
+    print(json.dumps({"closed": closed, "seconds": round(time.time() - t0, 2)}))
+
+
+def pipeline(port, system_id, password, count):
+    s = connect(port)
+    st = bind(s, system_id, password)
+    if st != 0:
+        print(json.dumps({"bind": status_name(st) if st is not None else "closed"}))
+        return
+    data = b"".join(pdu(SUBMIT_SM, 100 + i, submit_body("+15558%06d" % i, "pipelined %d" % i))
+                    for i in range(count))
+    s.sendall(data)  # nothing read meanwhile
+    s.settimeout(60)
+    statuses, answered = {}, 0
+    while answered < count:
+        p = read_pdu(s)
+        if p is None:
+            statuses["closed"] = count - answered
+            break
+        if p[0] == ENQUIRE_LINK:
+            s.sendall(pdu(ENQUIRE_LINK_RESP, p[2]))
+            continue
+        if p[0] in (SUBMIT_SM_RESP, GENERIC_NACK):
+            answered += 1
+            k = status_name(p[1])
+            statuses[k] = statuses.get(k, 0) + 1
+    s.close()
+    print(json.dumps({"answered": answered, "statuses": statuses}))
+
+
+def main(argv):
+    mode = argv[1]
+    if mode == "flood":
+        flood(int(argv[2]), float(argv[3]), int(argv[4]), argv[5])
+    elif mode == "steady":
+        steady(int(argv[2]), float(argv[3]), argv[4], argv[5])
+    elif mode == "unbound":
+        unbound(int(argv[2]), float(argv[3]))
+    elif mode == "pipeline":
+        pipeline(int(argv[2]), argv[3], argv[4], int(argv[5]))
+    else:
+        sys.exit("unknown mode " + mode)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
