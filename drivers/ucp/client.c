@@ -181,12 +181,14 @@ static void submit_finish(struct client *cl, struct submit *sub)
 		char code[8];
 		snprintf(code, sizeof code, "%02u", sub->ec);
 		enum ucp_nack_class cls = ucp_nack_class(sub->ec);
+		/* Throttling is not failure (as for SMPP): the message goes back
+		 * to the queue after the pause without spending an attempt. */
 		enum msg_outcome o = cls == UCP_NACK_REJECT     ? MSG_REJECTED
-		                     : cls == UCP_NACK_THROTTLE ? MSG_THROTTLED
+		                     : cls == UCP_NACK_THROTTLE ? MSG_RELEASE
 		                                                : MSG_TEMPORARY;
 		const char *name = ucp_nack_name(sub->ec);
 		msg_set_failed(m, o, code, name ? name : "unknown error code");
-		if (o == MSG_THROTTLED)
+		if (o == MSG_RELEASE)
 			m->retry_after_s = (int)((cl->conf->throttle_pause_ms + 999) / 1000) + 1;
 	}
 	log_debug("ucp_complete", "conn=%s id=%" PRId64 " outcome=%s parts=%d", cname(cl), m->id,

@@ -7,7 +7,7 @@
 # ends in its final state, and the SMSC saw each message once, except the
 # ones retried by design (once more each).
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 9
+plan 10
 
 SDIR=$E2E_TMP/smsc
 mkdir -p "$SDIR"
@@ -43,6 +43,8 @@ like "$(sql "SELECT error_text FROM smspool.outbox WHERE recipient = '+155500020
 is "$(sql "SELECT string_agg(right(recipient, 3) || ':' || status, ',' ORDER BY recipient) FROM smspool.outbox WHERE recipient <> '+1555000201'")" \
 	"202:delivered,203:delivered,204:delivered,205:delivered,206:delivered" \
 	"throttled, stalled, dropped and early-notified messages end delivered"
+is "$(sql "SELECT attempts FROM smspool.outbox WHERE recipient = '+1555000202'")" 1 \
+	"a NACK 04 (throttling) spends no attempt"
 counts=$(python3 -c '
 import json, sys, collections
 c = collections.Counter(json.loads(l)["adc"][-3:] for l in open(sys.argv[1]) if "\"submit\"" in l)
