@@ -1,6 +1,6 @@
 /*
- * link: one TCP/TLS session of a windowed request/response protocol, and
- * the listener that accepts them (see link.h for the contract).
+ * link: one TCP/TLS session of a windowed request/response protocol (see
+ * link.h for the contract); link_open.c connects and listens.
  *
  * Design: a link wraps one bufferevent.  Reading runs only while nothing
  * holds it (owner pause, congested output, a closing flush, the end); the
@@ -16,7 +16,7 @@
  * timer pops expired ones from the head.  One timer per link, re-armed at
  * TICK_FAST_MS while something is timed closely and TICK_SLOW_MS otherwise.
  */
-#include "net/link.h"
+#include "net/link_int.h"
 
 #include <inttypes.h>
 #include <netinet/in.h>
@@ -46,153 +46,10 @@ const char link_keepalive_marker = 0;
 enum {
 	TICK_FAST_MS = 100,
 	TICK_SLOW_MS = 1000,
-	REFUSE_LOG_INTERVAL_MS = 5000,
 	MIN_BUCKETS = 64,
 };
 
-struct req {
-	uint32_t seq;
-	bool counts;
-	void *data;
-	uint64_t deadline;
-	struct req *hnext, *prev, *next;
-};
-
-struct link {
-	struct event_base *base;
-	const struct link_ops *ops;
-	void *arg;
-	struct link_opts opts;
-	char *name;
-	struct link_listener *ls; /* accepted by; NULL when connecting or after the listener is freed */
-	struct link *ls_prev, *ls_next;
-	struct bufferevent *bev;
-	struct event *timer;
-	char peer[300], ip[64], host[256];
-	bool tls, up, bound, reading, ended, freed, paused, congested, flushing, read_on;
-	int busy;
-	char *end_reason;
-	uint64_t created_ms, last_rx_ms, congested_ms, flush_ms;
-	/* requests */
-	struct req **buckets;
-	size_t nbuckets;
-	struct req *head, *tail;
-	int nreq, ncount;
-	uint32_t next_seq;
-	bool keepalive_out;
-	int inbound;
-};
-
-struct addr_count {
-	char ip[64];
-	int n;
-	struct addr_count *next;
-};
-
-struct link_listener {
-	struct event_base *base;
-	struct evconnlistener *lis;
-	struct link_listen_opts opts;
-	char *name;
-	const struct link_ops *ops;
-	link_accept_fn accept;
-	void *arg;
-	char addr[300];
-	struct link *links; /* open links it accepted */
-	int nlinks;
-	struct addr_count *counts;
-	uint64_t refused_log_ms;
-	int refused;
-};
-
 static void link_end(struct link *l, const char *reason);
-static void link_update_read(struct link *l);
-static void link_arm(struct link *l);
-
-/* ---- random numbers and backoff ---- */
-
-static uint64_t rng_state;
-
-uint32_t link_random(void)
-{
-	if (!rng_state) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
-		             (uint64_t)(uintptr_t)&ts;
-		rng_state = s ? s : 0x9E3779B97F4A7C15ull;
-	}
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return (uint32_t)((rng_state * 0x2545F4914F6CDD1Dull) >> 32);
-}
-
-uint64_t link_backoff_next(struct link_backoff *b)
-{
-	b->failures++;
-	uint64_t delay = b->min_ms ? b->min_ms : 1;
-	for (int i = 1; i < b->failures && delay < b->max_ms; i++)
-		delay *= 2;
-	delay = delay * (90 + link_random() % 21) / 100;
-	if (b->max_ms && delay > b->max_ms)
-		delay = b->max_ms;
-	return delay;
-}
-
-void link_backoff_reset(struct link_backoff *b)
-{
-	b->failures = 0;
-}
-
-/* ---- TLS ---- */
-
-SSL_CTX *link_tls_client_ctx(const char *ca_file, bool verify, struct errbuf *err)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	if (!ctx) {
-		errbuf_set(err, "cannot create a TLS context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	SSL_CTX_set_verify(ctx, verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
-	if (verify || ca_file) {
-		int ok =
-		    ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, NULL) : SSL_CTX_set_default_verify_paths(ctx);
-		if (ok != 1) {
-			ERR_clear_error();
-			SSL_CTX_free(ctx);
-			errbuf_set(err, "cannot load CA certificates from %s", ca_file ? ca_file : "the system store");
-			return NULL;
-		}
-	}
-	return ctx;
-}
-
-SSL_CTX *link_tls_server_ctx(const char *cert_file, const char *key_file, struct errbuf *err)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-	if (!ctx) {
-		errbuf_set(err, "cannot create a TLS context");
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (!cert_file || SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
-		errbuf_set(err, "cannot load the certificate %s", cert_file ? cert_file : "(none)");
-		goto fail;
-	}
-	if (!key_file || SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
-	    SSL_CTX_check_private_key(ctx) != 1) {
-		errbuf_set(err, "cannot load the private key %s", key_file ? key_file : "(none)");
-		goto fail;
-	}
-	return ctx;
-fail:
-	ERR_clear_error();
-	SSL_CTX_free(ctx);
-	return NULL;
-}
 
 /* ---- the request table ---- */
 
@@ -344,11 +201,9 @@ static void link_release_bev(struct link *l)
 	}
 }
 
-static void listener_forget(struct link *l);
-
-static void link_destroy(struct link *l)
+void link_destroy(struct link *l)
 {
-	listener_forget(l);
+	link_listener_forget(l);
 	if (l->bev)
 		bufferevent_free(l->bev);
 	event_free(l->timer);
@@ -364,7 +219,7 @@ static void link_destroy(struct link *l)
 }
 
 /* Leaves a callback section: frees what link_free() or link_end() left. */
-static void link_leave(struct link *l)
+void link_leave(struct link *l)
 {
 	if (--l->busy > 0)
 		return;
@@ -402,7 +257,7 @@ static void link_end(struct link *l, const char *reason)
 		bufferevent_disable(l->bev, EV_READ | EV_WRITE);
 		bufferevent_setcb(l->bev, NULL, NULL, NULL, NULL);
 	}
-	listener_forget(l);
+	link_listener_forget(l);
 	log_debug("link_down", "conn=%s peer=%s reason=\"%s\"", l->name, l->peer, l->end_reason);
 	l->busy++;
 	l->ops->on_down(l, l->arg, l->end_reason);
@@ -491,7 +346,7 @@ static void link_read_frames(struct link *l)
 	link_leave(l);
 }
 
-static void link_update_read(struct link *l)
+void link_update_read(struct link *l)
 {
 	if (!l->bev || l->freed)
 		return;
@@ -514,7 +369,7 @@ void link_pause(struct link *l, bool paused)
 	link_update_read(l);
 }
 
-static void link_readcb(struct bufferevent *bev, void *arg)
+void link_readcb(struct bufferevent *bev, void *arg)
 {
 	(void)bev;
 	link_read_frames(arg);
@@ -553,7 +408,7 @@ int link_send(struct link *l, const void *buf, size_t n)
 	return 0;
 }
 
-static void link_writecb(struct bufferevent *bev, void *arg)
+void link_writecb(struct bufferevent *bev, void *arg)
 {
 	struct link *l = arg;
 	size_t out = evbuffer_get_length(bufferevent_get_output(bev));
@@ -576,7 +431,7 @@ static void link_writecb(struct bufferevent *bev, void *arg)
 
 /* ---- events ---- */
 
-static void link_eventcb(struct bufferevent *bev, short what, void *arg)
+void link_eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct link *l = arg;
 	l->busy++;
@@ -611,7 +466,7 @@ static void link_eventcb(struct bufferevent *bev, short what, void *arg)
 	link_leave(l);
 }
 
-static void link_arm(struct link *l)
+void link_arm(struct link *l)
 {
 	if (l->freed || l->ended || event_pending(l->timer, EV_TIMEOUT, NULL))
 		return;
@@ -687,8 +542,7 @@ out:
 	link_leave(l);
 }
 
-static struct link *link_new(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops,
-                             void *arg)
+struct link *link_new(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops, void *arg)
 {
 	struct link *l = xcalloc(1, sizeof *l);
 	l->base = base;
@@ -716,252 +570,6 @@ static struct link *link_new(struct event_base *base, const struct link_opts *op
 	l->created_ms = l->last_rx_ms = now_mono_ms();
 	l->timer = evtimer_new(base, link_tick, l);
 	return l;
-}
-
-/* ---- connecting ---- */
-
-struct link *link_connect(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops, void *arg,
-                          const char *host, int port, struct evdns_base *dns, SSL_CTX *ssl_ctx, struct errbuf *err)
-{
-	struct link *l = link_new(base, opts, ops, arg);
-	snprintf(l->host, sizeof l->host, "%s", host);
-	net_addr_format(host, port, l->peer, sizeof l->peer);
-	snprintf(l->ip, sizeof l->ip, "%s", host);
-	if (ssl_ctx) {
-		SSL *ssl = SSL_new(ssl_ctx);
-		if (!ssl) {
-			errbuf_set(err, "SSL_new failed");
-			goto fail;
-		}
-		SSL_set_tlsext_host_name(ssl, host);
-		/* The name (or address) checked when the context verifies. */
-		struct sockaddr_storage ns;
-		socklen_t nl;
-		if (net_addr_numeric(host, port, &ns, &nl) == 0)
-			X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host);
-		else
-			SSL_set1_host(ssl, host);
-		l->tls = true;
-		l->bev =
-		    bufferevent_openssl_socket_new(base, -1, ssl, BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE);
-		if (l->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
-	} else {
-		l->bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!l->bev) {
-		errbuf_set(err, "cannot create a socket");
-		goto fail;
-	}
-	bufferevent_setcb(l->bev, link_readcb, link_writecb, link_eventcb, l);
-	bufferevent_enable(l->bev, EV_WRITE);
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int rc;
-	if (net_addr_numeric(host, port, &ss, &sl) == 0) {
-		rc = bufferevent_socket_connect(l->bev, (struct sockaddr *)&ss, (int)sl);
-	} else if (dns) {
-		rc = bufferevent_socket_connect_hostname(l->bev, dns, AF_UNSPEC, host, port);
-	} else {
-		errbuf_set(err, "%s is not a numeric address and no resolver was given", host);
-		goto fail;
-	}
-	if (rc) {
-		errbuf_set(err, "connect to %s failed: %s", l->peer,
-		           evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		goto fail;
-	}
-	link_arm(l);
-	return l;
-fail:
-	link_destroy(l);
-	return NULL;
-}
-
-/* ---- listening ---- */
-
-static struct addr_count *addr_count_get(struct link_listener *ls, const char *ip, bool create)
-{
-	for (struct addr_count *a = ls->counts; a; a = a->next)
-		if (strcmp(a->ip, ip) == 0)
-			return a;
-	if (!create)
-		return NULL;
-	struct addr_count *a = xcalloc(1, sizeof *a);
-	snprintf(a->ip, sizeof a->ip, "%s", ip);
-	a->next = ls->counts;
-	ls->counts = a;
-	return a;
-}
-
-/* The link no longer counts for its listener (it ended or is freed). */
-static void listener_forget(struct link *l)
-{
-	struct link_listener *ls = l->ls;
-	if (!ls)
-		return;
-	l->ls = NULL;
-	if (l->ls_prev)
-		l->ls_prev->ls_next = l->ls_next;
-	else
-		ls->links = l->ls_next;
-	if (l->ls_next)
-		l->ls_next->ls_prev = l->ls_prev;
-	ls->nlinks--;
-	for (struct addr_count **pp = &ls->counts; *pp; pp = &(*pp)->next)
-		if (strcmp((*pp)->ip, l->ip) == 0) {
-			if (--(*pp)->n <= 0) {
-				struct addr_count *a = *pp;
-				*pp = a->next;
-				free(a);
-			}
-			break;
-		}
-}
-
-static void listener_refused(struct link_listener *ls, const char *ip, const char *why)
-{
-	ls->refused++;
-	uint64_t now = now_mono_ms();
-	if (now - ls->refused_log_ms >= REFUSE_LOG_INTERVAL_MS) {
-		char q[100];
-		log_warn("link_refused", "conn=%s addr=%s peer=%s reason=\"%s\" sessions=%d refused=%d", ls->name,
-		         ls->addr, log_quote(ip, q, sizeof q), why, ls->nlinks, ls->refused);
-		ls->refused_log_ms = now;
-		ls->refused = 0;
-	}
-}
-
-static void listener_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, struct sockaddr *sa, int salen,
-                               void *arg)
-{
-	(void)lis;
-	(void)salen;
-	struct link_listener *ls = arg;
-	char ip[64];
-	int port;
-	net_addr_from_sockaddr(sa, ip, sizeof ip, &port);
-	if (ls->opts.max_sessions > 0 && ls->nlinks >= ls->opts.max_sessions) {
-		evutil_closesocket(fd);
-		listener_refused(ls, ip, "max_sessions");
-		return;
-	}
-	struct addr_count *ac = addr_count_get(ls, ip, false);
-	if (ls->opts.max_per_address > 0 && ac && ac->n >= ls->opts.max_per_address) {
-		evutil_closesocket(fd);
-		listener_refused(ls, ip, "max_sessions_per_address");
-		return;
-	}
-	int one = 1;
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	struct link *l = link_new(ls->base, &ls->opts.link, ls->ops, NULL);
-	snprintf(l->ip, sizeof l->ip, "%s", ip);
-	net_addr_format(ip, port, l->peer, sizeof l->peer);
-	snprintf(l->host, sizeof l->host, "%s", ip);
-	if (ls->opts.ssl_ctx) {
-		SSL *ssl = SSL_new(ls->opts.ssl_ctx);
-		l->tls = true;
-		l->bev = ssl ? bufferevent_openssl_socket_new(ls->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
-		                                              BEV_OPT_CLOSE_ON_FREE)
-		             : NULL;
-		if (l->bev)
-			bufferevent_openssl_set_allow_dirty_shutdown(l->bev, 1);
-	} else {
-		l->bev = bufferevent_socket_new(ls->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	}
-	if (!l->bev) {
-		log_error("link_accept_failed", "conn=%s peer=%s", ls->name, l->peer);
-		evutil_closesocket(fd);
-		link_destroy(l);
-		return;
-	}
-	l->ls = ls;
-	l->ls_next = ls->links;
-	if (ls->links)
-		ls->links->ls_prev = l;
-	ls->links = l;
-	ls->nlinks++;
-	addr_count_get(ls, ip, true)->n++;
-	l->up = true;
-	bufferevent_setcb(l->bev, link_readcb, link_writecb, link_eventcb, l);
-	bufferevent_enable(l->bev, EV_WRITE);
-	l->busy++;
-	l->arg = ls->accept(ls, ls->arg, l);
-	if (!l->arg) {
-		l->busy--;
-		link_destroy(l);
-		return;
-	}
-	link_update_read(l);
-	if (!l->freed)
-		link_arm(l);
-	link_leave(l);
-}
-
-struct link_listener *link_listen(struct event_base *base, const struct link_listen_opts *opts,
-                                  const struct link_ops *ops, link_accept_fn accept, void *arg, struct errbuf *err)
-{
-	char host[256];
-	int port;
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	if (net_addr_split(opts->addr, host, sizeof host, &port, 0)) {
-		errbuf_set(err, "bad address %s", opts->addr ? opts->addr : "(none)");
-		return NULL;
-	}
-	if (net_addr_numeric(host, port, &ss, &sl)) {
-		errbuf_set(err, "%s is not a numeric address", host);
-		return NULL;
-	}
-	struct link_listener *ls = xcalloc(1, sizeof *ls);
-	ls->base = base;
-	ls->opts = *opts;
-	ls->opts.addr = NULL;
-	ls->name = xstrdup(opts->link.name ? opts->link.name : "-");
-	ls->opts.link.name = ls->name;
-	ls->ops = ops;
-	ls->accept = accept;
-	ls->arg = arg;
-	ls->lis = evconnlistener_new_bind(base, listener_accept_cb, ls,
-	                                  LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	                                  (struct sockaddr *)&ss, (int)sl);
-	if (!ls->lis) {
-		char hp[300];
-		net_addr_format(host, port, hp, sizeof hp);
-		errbuf_set(err, "cannot listen on %s: %s", hp, evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
-		free(ls->name);
-		free(ls);
-		return NULL;
-	}
-	struct sockaddr_storage got;
-	socklen_t gl = sizeof got;
-	int real = port;
-	char ip[64];
-	if (getsockname(evconnlistener_get_fd(ls->lis), (struct sockaddr *)&got, &gl) == 0)
-		net_addr_from_sockaddr((struct sockaddr *)&got, ip, sizeof ip, &real);
-	net_addr_format(host, real, ls->addr, sizeof ls->addr);
-	return ls;
-}
-
-const char *link_listener_addr(const struct link_listener *ls)
-{
-	return ls->addr;
-}
-
-int link_listener_sessions(const struct link_listener *ls)
-{
-	return ls->nlinks;
-}
-
-void link_listener_free(struct link_listener *ls)
-{
-	if (!ls)
-		return;
-	while (ls->links)
-		listener_forget(ls->links);
-	evconnlistener_free(ls->lis);
-	free(ls->name);
-	free(ls);
 }
 
 /* ---- accessors ---- */

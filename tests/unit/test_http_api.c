@@ -694,29 +694,7 @@ void core_query(struct conn *c, const char *account, int64_t message_id, uint64_
 	snprintf(c->query_account, sizeof c->query_account, "%s", account);
 }
 
-/* The core's account policy, held by a real policy object (src/policy.c). */
-static struct policy *fake_policy(void)
-{
-	static struct policy *p;
-	if (!p)
-		p = policy_new();
-	return p;
-}
-bool core_account_bind(struct conn *c, const struct account_info *a)
-{
-	(void)c;
-	return policy_bind(fake_policy(), a);
-}
-void core_account_unbind(struct conn *c, const char *account)
-{
-	(void)c;
-	policy_unbind(fake_policy(), account);
-}
-int core_account_take(struct conn *c, const char *account, double rate, int n)
-{
-	(void)c;
-	return policy_take(fake_policy(), account, rate, n, now_mono_ms());
-}
+#include "fake_account_policy.h"
 
 /* One HTTP request made by a client thread while the test runs the loop. */
 struct client {
