@@ -14,6 +14,8 @@ extern const struct driver_ops email_driver;
 extern const struct driver_ops exec_driver;
 extern const struct driver_ops at_driver;
 extern const struct driver_ops fbus_driver;
+extern const struct driver_ops ucp_driver;
+extern const struct driver_ops ucp_server_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
 /* clang-format off */
@@ -29,6 +31,8 @@ const struct driver_ops *const driver_registry[] = {
     &exec_driver,
     &at_driver,
     &fbus_driver,
+    &ucp_driver,
+    &ucp_server_driver,
     NULL,
 };
 /* clang-format on */

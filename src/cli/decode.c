@@ -19,6 +19,7 @@
 #include "fbus/decode.h"
 #include "link/frame.h"
 #include "smpp/pdu.h"
+#include "ucp/frame.h"
 #include "util.h"
 
 struct decode_protocol {
@@ -90,11 +91,21 @@ static int decode_fbus(const uint8_t *buf, size_t len)
 	return status;
 }
 
+static int decode_ucp(const uint8_t *buf, size_t len)
+{
+	char *out = xmalloc(UCP_FIELDS_MAX);
+	int status = ucp_frame_print(buf, len, out, UCP_FIELDS_MAX);
+	decode_print_fields(out);
+	free(out);
+	return status;
+}
+
 static const struct decode_protocol decode_protocols[] = {
     {"smpp", "SMPP PDU, v3.3/3.4/5.0, header included", decode_smpp},
     {"link", "native link frame (length prefix and protobuf body)", decode_link},
     {"sms-pdu", "SMS TPDU (23.040) after the 27.005 SMSC field; --no-smsc: without it", decode_sms_pdu},
     {"fbus", "Nokia FBUS v2 frame, 1E..checksums", decode_fbus},
+    {"ucp", "EMI/UCP frame, with or without STX/ETX", decode_ucp},
 };
 
 static void decode_usage(FILE *f)

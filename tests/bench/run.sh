@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle sustained latency backlog ingest kannel odbc email"
+#   BENCH_PHASES="ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel odbc email"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -15,6 +15,8 @@
 #  2. sink      capacity of the C SMPP sink (tests/bench/sink.c), blasted by the
 #               C ESME (tests/bench/load.c) with receipts: must dwarf the rest.
 #     lifecycle N rows queued -> `smpp` connection -> sink -> receipt -> delivered.
+#     ucp       the same N through a `ucp` connection (window 100) to the C
+#               EMI/UCP sink (tests/bench/ucp_sink.c: ACK + op 53 per message).
 #     sustained producer + daemon for SUST_N messages or SUST_MAX_S seconds,
 #               delivered per 10-s slice; outbox sizes and dead tuples at the end.
 #  3. latency   pace.c inserts LAT_RATE rows/s, one per transaction (8 libpq
@@ -23,6 +25,8 @@
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
+#     ucp_ingest 4 EMI clients (ucp_load.c, window 100 each) log in to a
+#               ucp-server connection and submit.
 #  8. email     EMAIL_N messages through an `email` connection (STARTTLS, AUTH)
 #               into a private Exim (queue_only), msg/s to sent; EMAIL_N mails
 #               dropped into a private Dovecot's maildir, taken over POP3 into
@@ -40,7 +44,7 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle sustained latency backlog ingest kannel odbc email}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel odbc email}
 case $SCALE in
 small)
 	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
@@ -92,7 +96,7 @@ fi
 [ -f "$BUILD/libsmspool.a" ] || make >/dev/null
 PKG_LIBS="$(pkg-config --libs libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd) -levent_pthreads -lpthread -lm"
 BCFLAGS="-O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wno-unused-parameter -Isrc -Idrivers $(pkg-config --cflags jansson libpq libcurl libmicrohttpd)"
-for p in sink load pace; do
+for p in sink load pace ucp_sink ucp_load; do
 	# shellcheck disable=SC2086
 	cc $BCFLAGS -o "$BB/$p" "tests/bench/$p.c" "$BUILD/libsmspool.a" $PKG_LIBS
 done
@@ -294,6 +298,34 @@ if has_phase lifecycle; then
 fi
 
 # ============================================================================
+# 2b'. the lifecycle over EMI/UCP: LIFE_N rows queued -> ucp -> ucp_sink -> op 53 -> delivered
+if has_phase ucp; then
+	say "ucp lifecycle: $LIFE_N rows queued, ucp connection (window 100) to the UCP sink"
+	fresh_tables
+	rm -f "$TMP/ucp_sink.port"
+	"$BB/ucp_sink" -P "$TMP/ucp_sink.port" 2>>"$TMP/ucp_sink.log" &
+	USINK_PID=$!
+	PIDS+=("$USINK_PID")
+	for _ in $(seq 100); do [ -s "$TMP/ucp_sink.port" ] && break; sleep 0.05; done
+	q "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES ('ubench', 'ucp',
+	   '{\"host\": \"127.0.0.1\", \"port\": $(cat "$TMP/ucp_sink.port"), \"login\": \"bench\", \"password\": \"bench\", \"window\": 100, \"reconnect_min_ms\": 100}', 100)"
+	insert_rows "$LIFE_N" ubench
+	q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+	t0=$(now_ms)
+	start_daemon ucp
+	if ! wait_drained 600; then NOTE[ucp_lifecycle_delivered_msgs_per_s]="did not finish in 10 minutes"; fi
+	stop_daemon
+	kill -TERM "$USINK_PID" 2>/dev/null || true
+	wait "$USINK_PID" 2>/dev/null || true
+	read -r done_ms n_del < <(q "SELECT round(extract(epoch from max(done_at)) * 1000 - $t0), count(*) FILTER (WHERE status = 'delivered') FROM smspool.outbox" | tr '|' ' ')
+	R[ucp_lifecycle_delivered_msgs_per_s]=$(calc %.0f "$n_del * 1000 / $done_ms")
+	R[ucp_lifecycle_delivered_of_n]="$n_del/$LIFE_N"
+	[ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] &&
+		R[ucp_to_smpp_lifecycle_ratio]=$(calc %.2f "${R[ucp_lifecycle_delivered_msgs_per_s]} / ${R[lifecycle_delivered_msgs_per_s]}")
+	q "DELETE FROM smspool.connections WHERE name = 'ubench'"
+fi
+
+# ============================================================================
 # 2c. sustained: a producer keeps ~30,000 rows queued (10,000 per INSERT) while
 #     the daemon drains, SUST_N messages or SUST_MAX_S seconds.
 if has_phase sustained; then
@@ -442,6 +474,30 @@ if has_phase ingest; then
 	fi
 	stop_daemon
 	q "DELETE FROM smspool.connections WHERE name = 'benchsrv'"
+	q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
+fi
+
+# ============================================================================
+# 5b. UCP server ingest: 4 EMI clients, window 100 each, through ucp-server
+if has_phase ucp_ingest; then
+	say "ucp ingest: 4 EMI clients x window 100 submit $INGEST_N messages to the ucp-server connection"
+	fresh_tables
+	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
+	q "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchemi', 'benchpw') ON CONFLICT DO NOTHING"
+	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchucp', 'ucp-server', '{\"listen\": \"127.0.0.1:0\"}')"
+	start_daemon ucp_ingest
+	if wait_up benchucp 20; then
+		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchucp'")
+		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c 4 -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
+			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
+		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_acked]=$(sed -n 's/^acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchemi'")
+	else
+		NOTE[ucp_server_ingest_msgs_per_s]="ucp-server not up"
+	fi
+	stop_daemon
+	q "DELETE FROM smspool.connections WHERE name = 'benchucp'"
 	q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
 fi
 
@@ -662,6 +718,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row lifecycle_sent_msgs_per_s "2  lifecycle $LIFE_N: to sent" msg/s "$CEIL_A" ""
 	row lifecycle_delivered_msgs_per_s "2  lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 15000 and >= 0.70 of ceiling"
 	row lifecycle_second_half_msgs_per_s "   second half of the run alone" msg/s "$CEIL_A" ""
+	row ucp_lifecycle_delivered_msgs_per_s "2  UCP lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 0.6 of the SMPP lifecycle"
+	row ucp_to_smpp_lifecycle_ratio "   UCP / SMPP lifecycle" x "" ">= 0.6"
 	row lifecycle_to_ceiling_b100_ratio "   lifecycle / ceiling in batches of 100" "" "" ""
 	row daemon_cpu_s_per_10k "   daemon CPU per 10,000 messages" s "" ""
 	row daemon_peak_rss_mb "   daemon peak RSS (VmHWM)" MB "" ""
@@ -695,6 +753,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
+	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, 4 EMI clients" msg/s "$CEIL_B" ">= 15000"
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
 	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"
@@ -711,8 +770,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_msgs_per_s lifecycle_sent_msgs_per_s \
 	lifecycle_delivered_msgs_per_s daemon_cpu_s_per_10k daemon_peak_rss_mb latency_wire_p50_ms latency_wire_p95_ms \
 	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
-	kannel_delivered_msgs_per_s sustained_last_to_first_ratio odbc_mariadb_delivered_msgs_per_s \
-	email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s; do
+	kannel_delivered_msgs_per_s sustained_last_to_first_ratio ucp_lifecycle_delivered_msgs_per_s ucp_server_ingest_msgs_per_s \
+	odbc_mariadb_delivered_msgs_per_s email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {

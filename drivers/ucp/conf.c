@@ -1,0 +1,158 @@
+/* EMI/UCP settings and their checks: see conf.h. */
+#include "ucp/conf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "net/addr.h"
+
+#define O(f) offsetof(struct ucp_conf, f)
+const struct setting ucp_conf_settings[] = {
+    {"host", SETTING_STRING, O(host), true, false, 0, 0, NULL, "SMSC host name or address"},
+    {"port", SETTING_INT, O(port), true, true, 1, 65535, NULL, "SMSC TCP port"},
+    {"backup_hosts", SETTING_ARRAY, O(backup_hosts), false, false, 0, 0, NULL,
+     "[\"host:port\", ...] tried in turn after host:port when a session is lost"},
+    {"version", SETTING_STRING, O(version), false, false, 0, 0, "\"4.0\"",
+     "EMI version: 3.5 (operations 01/30/31) or 4.0 … 4.6 (5x series: 51/52/53)"},
+    {"login", SETTING_STRING, O(login), false, false, 0, 0, NULL,
+     "OAdC of the op 60 session login; absent = no login (operators that authorise by IP)"},
+    {"password", SETTING_STRING, O(password), false, false, 0, 0, "\"\"", "PWD of the op 60 login"},
+    {"oton", SETTING_INT, O(oton), false, true, 0, 9, "6", "OTON of the login (6 abbreviated)"},
+    {"onpi", SETTING_INT, O(onpi), false, true, 0, 9, "5", "ONPI of the login (5 private)"},
+    {"styp", SETTING_INT, O(styp), false, true, 1, 6, "1", "STYP of the login (1 open session)"},
+    {"vers", SETTING_STRING, O(vers), false, false, 0, 0, "\"0100\"", "VERS of the login"},
+    {"window", SETTING_INT, O(window), false, true, 1, 100, "100",
+     "operations outstanding at once (TRN 00-99 allow at most 100)"},
+    {"keepalive_s", SETTING_INT, O(keepalive_s), false, true, 0, 3600, "60",
+     "send op 31 after this many idle seconds (0 = never)"},
+    {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "30",
+     "seconds to wait for a result; the message is then retried"},
+    {"reconnect_min_ms", SETTING_INT, O(reconnect_min_ms), false, true, 10, 3600000, "1000",
+     "first reconnect delay (doubles per failure, with jitter)"},
+    {"reconnect_max_ms", SETTING_INT, O(reconnect_max_ms), false, true, 10, 3600000, "60000",
+     "longest reconnect delay"},
+    {"request_reports", SETTING_BOOL, O(request_reports), false, false, 0, 0, "true",
+     "ask for delivery notifications (NRq) when the message wants a report"},
+    {"notification_type", SETTING_INT, O(notification_type), false, true, 1, 7, "3",
+     "NT: 1 delivery, 2 non-delivery, 4 buffered, sums allowed"},
+    {"npid", SETTING_STRING, O(npid), false, false, 0, 0, "\"\"",
+     "NPID of notifications (0539 = over this session), \"\" = the SMSC's default"},
+    {"throttle_pause_ms", SETTING_INT, O(throttle_pause_ms), false, true, 0, 600000, "1000",
+     "pause after a NACK 04 (operation not allowed: over the agreed rate)"},
+    {"reasm_timeout_s", SETTING_INT, O(reasm_timeout_s), false, true, 1, 86400, "120",
+     "store what arrived of a long inbound text after this long"},
+    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "speak EMI over TLS"},
+    {"tls_ca_file", SETTING_STRING, O(tls_ca_file), false, false, 0, 0, NULL,
+     "CA certificates (PEM) to verify the SMSC; default the system's"},
+    {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the SMSC's certificate"},
+    SETTINGS_END,
+};
+#undef O
+
+#define O(f) offsetof(struct ucp_server_conf, f)
+const struct setting ucp_server_conf_settings[] = {
+    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, "\"127.0.0.1:3000\"",
+     "address:port to accept EMI clients on (port 0: any free port, logged)"},
+    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "listen speaks EMI over TLS"},
+    {"tls_cert_file", SETTING_STRING, O(tls_cert_file), false, false, 0, 0, NULL,
+     "server certificate chain (PEM), with tls"},
+    {"tls_key_file", SETTING_STRING, O(tls_key_file), false, false, 0, 0, NULL, "private key (PEM) of tls_cert_file"},
+    {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000", "TCP sessions at once"},
+    {"max_per_address", SETTING_INT, O(max_per_address), false, true, 0, 100000, "0",
+     "TCP sessions at once from one address (0 = no limit)"},
+    {"login_timeout_s", SETTING_INT, O(login_timeout_s), false, true, 1, 3600, "30",
+     "close a session that has not logged in (op 60) after this long"},
+    {"inactivity_timeout_s", SETTING_INT, O(inactivity_timeout_s), false, true, 1, 86400, "300",
+     "close a session that sends nothing for this long"},
+    {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "30",
+     "seconds to wait for the client's result of an op 52/53"},
+    {"window", SETTING_INT, O(window), false, true, 1, 100, "10", "op 52/53 outstanding per session"},
+    SETTINGS_END,
+};
+#undef O
+
+static bool one_of(const char *s, const char *const *set)
+{
+	for (; *set; set++)
+		if (s && strcmp(s, *set) == 0)
+			return true;
+	return false;
+}
+
+bool ucp_conf_is_v35(const struct ucp_conf *conf)
+{
+	return strcmp(conf->version, "3.5") == 0;
+}
+
+int ucp_conf_check(const void *p, struct errbuf *err)
+{
+	const struct ucp_conf *conf = p;
+	static const char *const versions[] = {"3.5", "4.0", "4.5", "4.6", NULL};
+	if (!conf->host || !*conf->host)
+		return errbuf_set(err, "settings.host: must not be empty");
+	if (!one_of(conf->version, versions))
+		return errbuf_set(err, "settings.version: must be 3.5, 4.0, 4.5 or 4.6");
+	if (conf->login && strlen(conf->login) > 16)
+		return errbuf_set(err, "settings.login: at most 16 characters (OAdC)");
+	if (conf->login)
+		for (const unsigned char *c = (const unsigned char *)conf->login; *c; c++)
+			if (*c < 0x20 || *c > 0x7E || *c == '/')
+				return errbuf_set(err, "settings.login: printable ASCII without '/' (OAdC)");
+	if (strlen(conf->password) > 64)
+		return errbuf_set(err, "settings.password: at most 64 characters");
+	for (const unsigned char *c = (const unsigned char *)conf->password; *c; c++)
+		if (*c < 0x20 || *c > 0x7E)
+			return errbuf_set(err, "settings.password: printable ASCII only");
+	if (strlen(conf->vers) != 4 || strspn(conf->vers, "0123456789") != 4)
+		return errbuf_set(err, "settings.vers: four digits");
+	if (*conf->npid && (strlen(conf->npid) != 4 || strspn(conf->npid, "0123456789") != 4))
+		return errbuf_set(err, "settings.npid: four digits or \"\"");
+	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
+		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
+	if (conf->backup_hosts) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(conf->backup_hosts, i, v)
+		{
+			char host[256];
+			int port;
+			if (!json_is_string(v) || net_addr_split(json_string_value(v), host, sizeof host, &port, 1))
+				return errbuf_set(err, "settings.backup_hosts[%zu]: must be a string \"host:port\"", i);
+		}
+	}
+	if (!conf->tls && conf->tls_ca_file)
+		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
+	return 0;
+}
+
+int ucp_server_conf_check(const void *p, struct errbuf *err)
+{
+	const struct ucp_server_conf *conf = p;
+	char host[256];
+	int port;
+	if (!conf->listen || net_addr_split(conf->listen, host, sizeof host, &port, 0))
+		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
+	if (conf->tls && (!conf->tls_cert_file || !conf->tls_key_file))
+		return errbuf_set(err, "settings.tls_cert_file: tls needs tls_cert_file and tls_key_file");
+	if (!conf->tls && (conf->tls_cert_file || conf->tls_key_file))
+		return errbuf_set(err, "settings.tls_cert_file: only with tls true");
+	return 0;
+}
+
+size_t ucp_conf_peer_count(const struct ucp_conf *conf)
+{
+	return 1 + (conf->backup_hosts ? json_array_size(conf->backup_hosts) : 0);
+}
+
+int ucp_conf_peer(const struct ucp_conf *conf, size_t i, char *host, size_t cap, int *port)
+{
+	if (i == 0) {
+		snprintf(host, cap, "%s", conf->host);
+		*port = (int)conf->port;
+		return 0;
+	}
+	json_t *v = conf->backup_hosts ? json_array_get(conf->backup_hosts, i - 1) : NULL;
+	if (!v || !json_is_string(v))
+		return -1;
+	return net_addr_split(json_string_value(v), host, cap, port, 1);
+}
