@@ -55,6 +55,8 @@ static const struct setting at_settings[] = {
      "longest reopen delay"},
     {"reasm_timeout_s", SETTING_INT, offsetof(struct at_conf, reasm_timeout_s), false, true, 1, 604800, "3600",
      "how long parts of a long text wait for the rest"},
+    {"mode", SETTING_STRING, offsetof(struct at_conf, mode), false, false, 0, 0, "\"pdu\"",
+     "pdu, or text (the fallback for modems without PDU mode: single-part ASCII texts, a report asked for every text)"},
     {"send_interval_ms", SETTING_INT, offsetof(struct at_conf, send_interval_ms), false, true, 0, 3600000, "0",
      "least time between two AT+CMGS of this modem"},
     SETTINGS_END,
@@ -70,6 +72,7 @@ enum at_init {
 	IS_CPIN_SET,
 	IS_CPIN_Q2,
 	IS_CMGF,
+	IS_CSMP,
 	IS_CSCA,
 	IS_CPMS,
 	IS_CNMI,
@@ -83,6 +86,11 @@ enum at_init {
 };
 
 static const char *const at_state_names[] = {"closed", "init", "ready", "pin-bad", "stopping", "stopped"};
+
+bool at_text_mode(const struct at *a)
+{
+	return a->conf->mode && !strcmp(a->conf->mode, "text");
+}
 
 const char *at_name(const struct at *a)
 {
@@ -211,7 +219,15 @@ static void at_init_push(struct at *a)
 		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CPIN=\"%s\"", cf->pin);
 		break;
 	case IS_CMGF:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMGF=0");
+		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMGF=%d", at_text_mode(a) ? 1 : 0);
+		break;
+	case IS_CSMP: /* text mode: SMS-SUBMIT with TP-SRR, VP 24 h, for every text */
+		if (at_text_mode(a)) {
+			at_cmd_push(a, AT_CMD_INIT, 0, "AT+CSMP=49,167,0,0");
+		} else {
+			a->init_step = IS_CSCA;
+			at_init_push(a);
+		}
 		break;
 	case IS_CSCA:
 		if (cf->smsc) {
@@ -286,7 +302,7 @@ static void at_ready(struct at *a)
 	a->why[0] = '\0';
 	at_publish(a);
 	at_rx_resume(a);
-	at_cmd_push(a, AT_CMD_LIST, 0, "AT+CMGL=4");
+	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
 	struct timeval sw = {(time_t)a->conf->sweep_s, 0}, st = {(time_t)a->conf->status_s, 0};
 	evtimer_add(a->ev_sweep, &sw);
 	evtimer_add(a->ev_poll, &st);
@@ -337,9 +353,15 @@ static void at_init_answer(struct at *a, const struct at_ev *ev)
 		return;
 	case IS_CMGF:
 		if (!ok) {
-			at_down(a, "the modem refuses PDU mode (AT+CMGF=0)");
+			at_down(a, at_text_mode(a) ? "the modem refuses text mode (AT+CMGF=1)"
+			                           : "the modem refuses PDU mode (AT+CMGF=0)");
 			return;
 		}
+		at_line_text_mode(&a->parser, at_text_mode(a));
+		break;
+	case IS_CSMP:
+		if (!ok)
+			log_warn("at_init", "conn=%s command=\"%s\" answer=\"%s\"", at_name(a), a->cur->text, ev->line);
 		break;
 	case IS_CSCA:
 		if ((l = at_answer(a, "+CSCA")) && at_resp_parse(l, &r) == 0)
@@ -445,7 +467,10 @@ void at_pump(struct at *a)
 	struct at_out *o = a->out_head;
 	struct at_cmd *c = xcalloc(1, sizeof *c);
 	c->kind = AT_CMD_SEND;
-	snprintf(c->text, sizeof c->text, "AT+CMGS=%d", o->tpdu_lens[o->next_part]);
+	if (at_text_mode(a))
+		snprintf(c->text, sizeof c->text, "AT+CMGS=\"%s\"", o->m->recipient);
+	else
+		snprintf(c->text, sizeof c->text, "AT+CMGS=%d", o->tpdu_lens[o->next_part]);
 	at_start(a, c, a->conf->send_timeout_ms);
 }
 
@@ -597,7 +622,7 @@ static void at_on_sweep(evutil_socket_t fd, short what, void *arg)
 	at_rx_poll(a);
 	if (a->state != AT_ST_READY)
 		return;
-	at_cmd_push(a, AT_CMD_LIST, 0, "AT+CMGL=4");
+	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
 	struct timeval tv = {(time_t)a->conf->sweep_s, 0};
 	evtimer_add(a->ev_sweep, &tv);
 	at_pump(a);
@@ -627,6 +652,8 @@ static int at_check(const void *conf, struct errbuf *err)
 	const struct at_conf *cf = conf;
 	if (serial_conf_check(&cf->serial, err) < 0)
 		return -1;
+	if (strcmp(cf->mode, "pdu") != 0 && strcmp(cf->mode, "text") != 0)
+		return errbuf_set(err, "mode must be pdu or text");
 	if (cf->reconnect_min_ms > cf->reconnect_max_ms)
 		return errbuf_set(err, "reconnect_min_ms exceeds reconnect_max_ms");
 	if (cf->pin && (strlen(cf->pin) < 4 || strlen(cf->pin) > 8 || strspn(cf->pin, "0123456789") != strlen(cf->pin)))

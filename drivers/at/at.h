@@ -34,6 +34,7 @@ struct at_conf {
 	long long reconnect_max_ms;
 	long long reasm_timeout_s;
 	long long send_interval_ms;
+	char *mode; /* "pdu" or "text" */
 };
 
 /* The session's one state (transitions logged at debug). */
@@ -158,6 +159,8 @@ void at_out_abort(struct at *a, const char *why);
 /* rx.c */
 void at_rx_init(struct at *a);
 void at_rx_free(struct at *a);
+/* True when the connection runs in text mode (+CMGF=1). */
+bool at_text_mode(const struct at *a);
 /* A URC (+CMTI, +CDSI, +CMT, +CDS ...). */
 void at_rx_urc(struct at *a, const struct at_ev *ev);
 /* The answer to AT+CMGR=index: the +CMGR header and its PDU. */

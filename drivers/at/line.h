@@ -59,14 +59,20 @@ struct at_line {
 	char hdr[AT_LINE_MAX + 1]; /* a header waiting for its PDU line */
 	bool want_pdu;
 	char echo[AT_LINE_MAX + 1];
+	bool text_mode; /* +CMGF=1: see at_line_text_mode */
 };
 
 void at_line_init(struct at_line *p);
 /* Lines equal to cmd (without CR) are echo from now on; NULL or "" = none. */
 void at_line_expect_echo(struct at_line *p, const char *cmd);
+/* Text mode (+CMGF=1): the line after +CMT/+CMGR/+CMGL is the text,
+ * whatever it looks like (only a final result code is not), and +CDS is a
+ * single line.  Off by default (PDU mode). */
+void at_line_text_mode(struct at_line *p, bool on);
 /* Feeds len octets; calls cb for every complete event, in order. */
 void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb cb, void *arg);
-/* Forgets a partial line and a pending header (after a timeout or reset). */
+/* Forgets a partial line, a pending header and text mode (after a timeout
+ * or reset). */
 void at_line_reset(struct at_line *p);
 
 /* True for lines that are always unsolicited. */

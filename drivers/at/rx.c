@@ -306,6 +306,35 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 	core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
 }
 
+/* ---- text mode (+CMGF=1) ---- */
+
+static bool at_rx_numeric(const struct at_resp *r, int i)
+{
+	return i < r->n && !r->quoted[i] && r->v[i][0] && strspn(r->v[i], "0123456789") == strlen(r->v[i]);
+}
+
+/* A text-mode status report: fo,mr,"ra",tora,"scts","dt",st from param
+ * `at` of r on. */
+static void at_rx_text_report(struct at *a, const struct at_resp *r, int at, int idx)
+{
+	struct tpdu t = {.type = TPDU_STATUS_REPORT};
+	t.mr = (uint8_t)at_resp_int(r, at + 1, 0);
+	snprintf(t.addr.text, sizeof t.addr.text, "%s", at + 2 < r->n ? r->v[at + 2] : "");
+	t.st = (uint8_t)at_resp_int(r, at + 6, 0);
+	at_rx_report(a, &t, idx);
+}
+
+/* A text-mode text: sender in param `at` of r, the text on the next line. */
+static void at_rx_text_msg(struct at *a, const struct at_resp *r, int at, const char *text, int idx)
+{
+	struct inbound *in = at_rx_inbound(a, at < r->n ? r->v[at] : "");
+	in->parts = 1;
+	in->encoding = xstrdup("gsm7");
+	in->body = xstrdup(text);
+	log_debug("at_inbound", "conn=%s index=%d sender=%s mode=text", at_name(a), idx, in->sender);
+	core_received(a->c, in, idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
+}
+
 void at_rx_urc(struct at *a, const struct at_ev *ev)
 {
 	struct at_resp r;
@@ -322,6 +351,10 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 			return;
 		at_cmd_push(a, AT_CMD_READ, (int)idx, "AT+CMGR=%ld", idx);
 		at_pump(a);
+	} else if (at_text_mode(a) && !strcmp(r.name, "+CMT")) {
+		at_rx_text_msg(a, &r, 0, ev->pdu, -1);
+	} else if (at_text_mode(a) && !strcmp(r.name, "+CDS")) {
+		at_rx_text_report(a, &r, 0, -1);
 	} else if (!strcmp(r.name, "+CMT") && ev->pdu[0]) {
 		at_rx_pdu(a, -1, ev->pdu, at_resp_int(&r, r.n - 1, -1));
 	} else if (!strcmp(r.name, "+CDS") && ev->pdu[0]) {
@@ -332,8 +365,16 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 {
 	struct at_resp r;
-	if (!hdr || !pdu || !pdu[0] || at_resp_parse(hdr, &r) < 0 || strcmp(r.name, "+CMGR") != 0) {
+	if (!hdr || !pdu || at_resp_parse(hdr, &r) < 0 || strcmp(r.name, "+CMGR") != 0 ||
+	    (!pdu[0] && !(at_text_mode(a) && at_rx_numeric(&r, 1)))) {
 		log_debug("at_read_empty", "conn=%s index=%d", at_name(a), index);
+		return;
+	}
+	if (at_text_mode(a)) { /* "stat","oa",... or "stat",fo,mr,"ra",... */
+		if (at_rx_numeric(&r, 1))
+			at_rx_text_report(a, &r, 1, index);
+		else
+			at_rx_text_msg(a, &r, 1, pdu, index);
 		return;
 	}
 	at_rx_pdu(a, index, pdu, at_resp_int(&r, r.n - 1, -1));
@@ -342,9 +383,19 @@ void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 void at_rx_listed(struct at *a, const char *hdr, const char *pdu)
 {
 	struct at_resp r;
-	if (at_resp_parse(hdr, &r) < 0 || !pdu[0])
+	if (at_resp_parse(hdr, &r) < 0 || (!pdu[0] && !at_text_mode(a)))
 		return;
 	long idx = at_resp_int(&r, 0, -1), stat = at_resp_int(&r, 1, -1);
+	if (at_text_mode(a)) {
+		bool received = !strcmp(r.v[1], "REC UNREAD") || !strcmp(r.v[1], "REC READ");
+		if (idx < 0 || !received || at_rx_is_busy(a, (int)idx))
+			return;
+		if (at_rx_numeric(&r, 2))
+			at_rx_text_report(a, &r, 2, (int)idx);
+		else
+			at_rx_text_msg(a, &r, 2, pdu, (int)idx);
+		return;
+	}
 	if (idx < 0 || (stat != 0 && stat != 1) || at_rx_is_busy(a, (int)idx))
 		return; /* stored outgoing messages are not ours to take */
 	at_rx_pdu(a, (int)idx, pdu, at_resp_int(&r, r.n - 1, -1));
