@@ -622,6 +622,7 @@ static void at_on_sweep(evutil_socket_t fd, short what, void *arg)
 	at_rx_poll(a);
 	if (a->state != AT_ST_READY)
 		return;
+	at_rx_resume(a); /* deletes that failed before */
 	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
 	struct timeval tv = {(time_t)a->conf->sweep_s, 0};
 	evtimer_add(a->ev_sweep, &tv);

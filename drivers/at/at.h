@@ -170,7 +170,8 @@ void at_rx_listed(struct at *a, const char *hdr, const char *pdu);
 /* AT+CMGD=index answered (ok: deleted or already gone). */
 void at_rx_deleted(struct at *a, int index, bool ok);
 void at_rx_acked(struct at *a, uint64_t token, bool committed);
-/* Queues the deletes and acknowledgements owed, e.g. after a reconnect. */
+/* Queues the deletes owed (after a reconnect, and at each sweep for those
+ * that failed), unless deletes are already queued. */
 void at_rx_resume(struct at *a);
 /* Expires incomplete concatenated texts (called from the sweep timer). */
 void at_rx_poll(struct at *a);

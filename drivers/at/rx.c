@@ -122,10 +122,12 @@ void at_rx_acked(struct at *a, uint64_t token, bool committed)
 
 void at_rx_deleted(struct at *a, int index, bool ok)
 {
-	if (!ok)
+	if (!ok) {
+		/* Kept in the list, so that no sweep hands the text over again;
+		 * the delete is tried again at the next sweep. */
 		log_warn("at_delete_failed", "conn=%s index=%d", at_name(a), index);
-	/* Either way it leaves the list: a delete that keeps failing must not
-	 * loop; the index stays out of later sweeps only while listed. */
+		return;
+	}
 	for (int i = 0; i < a->n_deletes; i++)
 		if (a->deletes[i] == index) {
 			a->deletes[i] = a->deletes[--a->n_deletes];
@@ -135,6 +137,11 @@ void at_rx_deleted(struct at *a, int index, bool ok)
 
 void at_rx_resume(struct at *a)
 {
+	if (a->cur && a->cur->kind == AT_CMD_DELETE)
+		return; /* deletes are under way; they are all queued together */
+	for (const struct at_cmd *c = a->q_head; c; c = c->next)
+		if (c->kind == AT_CMD_DELETE)
+			return;
 	for (int i = 0; i < a->n_deletes; i++)
 		at_rx_push_delete(a, a->deletes[i]);
 }

@@ -4,7 +4,8 @@
  * test_driver_contract.c) and a scripted modem on the master side of a pty:
  * - a stored text is deleted (AT+CMGD) only after acked(committed=true);
  *   after acked(committed=false) it stays on the SIM and the next sweep
- *   hands it over again;
+ *   hands it over again; a delete that fails is tried again, and the text
+ *   is not handed over twice meanwhile;
  * - stop() while an AT+CMGS is answered late waits for the answer: the
  *   message completes as sent with the modem's TP-MR, then core_stopped();
  * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number).
@@ -131,6 +132,7 @@ struct modem {
 	char line[1024];
 	size_t len;
 	bool in_pdu, stored, hold_cmgs;
+	int fail_deletes, delete_tries;
 	int deletes, cmgs_count, fail_codes[4], n_fail;
 	char held_pdu[512];
 };
@@ -159,6 +161,12 @@ static void modem_line(struct modem *md, const char *l)
 			modem_say(md, "\r\nOK\r\n");
 		}
 	} else if (!strcmp(l, "AT+CMGD=5")) {
+		md->delete_tries++;
+		if (md->fail_deletes > 0) {
+			md->fail_deletes--;
+			modem_say(md, "\r\n+CMS ERROR: 320\r\n"); /* memory failure */
+			return;
+		}
 		md->stored = false;
 		md->deletes++;
 		modem_say(md, "\r\nOK\r\n");
@@ -315,6 +323,26 @@ static void test_delete_only_after_commit(void **state)
 	rig_close(&r);
 }
 
+/* A delete that fails keeps the text out of later sweeps (no second copy
+ * in the inbox) and is tried again at the next sweep. */
+static void test_failed_delete_not_redelivered(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open(&r);
+	r.md.stored = true;
+	r.md.fail_deletes = 1;
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	at_driver.acked(&r.c, r.c.last_token, true);
+	for (int i = 0; i < 500 && r.md.deletes == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.deletes, 1);
+	assert_int_equal(r.md.delete_tries, 2);
+	assert_int_equal(r.c.received, 1); /* the sweeps in between did not hand it over again */
+	rig_close(&r);
+}
+
 static void test_stop_waits_for_cmgs(void **state)
 {
 	(void)state;
@@ -362,6 +390,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delete_only_after_commit),
+	    cmocka_unit_test(test_failed_delete_not_redelivered),
 	    cmocka_unit_test(test_stop_waits_for_cmgs),
 	    cmocka_unit_test(test_cms_classes),
 	};
