@@ -85,6 +85,10 @@ enum at_init {
 	IS_DONE,
 };
 
+/* How long the modem's answer to the ESC of a reopen is waited for and
+ * dropped. */
+#define AT_SETTLE_MS 300
+
 static const char *const at_state_names[] = {"closed", "init", "ready", "pin-bad", "stopping", "stopped"};
 
 bool at_text_mode(const struct at *a)
@@ -113,7 +117,10 @@ static void at_publish(struct at *a)
 	         a->conf->smsc    ? a->conf->smsc
 	         : a->sim_smsc[0] ? a->sim_smsc
 	                          : "-");
-	core_conn_state(a->c, CONN_UP, d);
+	if (strcmp(d, a->published) != 0) { /* a state row per change, not per poll */
+		snprintf(a->published, sizeof a->published, "%s", d);
+		core_conn_state(a->c, CONN_UP, d);
+	}
 }
 
 void at_cmd_push(struct at *a, enum at_cmd_kind kind, int arg, const char *fmt, ...)
@@ -161,6 +168,8 @@ static void at_down(struct at *a, const char *why)
 	evtimer_del(a->ev_timeout);
 	evtimer_del(a->ev_poll);
 	evtimer_del(a->ev_sweep);
+	evtimer_del(a->ev_settle);
+	a->settling = false;
 	at_queue_clear(a);
 	at_line_reset(&a->parser);
 	serial_close(a->port);
@@ -434,7 +443,7 @@ void at_pump(struct at *a)
 		return;
 	/* While stopping only acknowledgements and deletes still go out. */
 	while (a->q_head && a->state == AT_ST_STOPPING && a->q_head->kind != AT_CMD_DELETE &&
-	       a->q_head->kind != AT_CMD_ACK) {
+	       a->q_head->kind != AT_CMD_ACK && a->q_head->kind != AT_CMD_MEM) {
 		struct at_cmd *c = a->q_head;
 		a->q_head = c->next;
 		free(c);
@@ -500,6 +509,19 @@ static void at_final(struct at *a, const struct at_ev *ev)
 	case AT_CMD_LIST:
 	case AT_CMD_ACK:
 		break;
+	case AT_CMD_MEM:
+		/* The switch to the other memory failed: the read or delete that
+		 * follows would hit the wrong message, so it is dropped. */
+		if (cmd->arg == 1 && ev->kind != AT_EV_OK && a->q_head && a->q_head->kind != AT_CMD_MEM) {
+			struct at_cmd *next = a->q_head;
+			a->q_head = next->next;
+			if (!a->q_head)
+				a->q_tail = &a->q_head;
+			log_warn("at_mem", "conn=%s problem=\"%s failed\" dropped=\"%s\"", at_name(a), cmd->text,
+			         next->text);
+			free(next);
+		}
+		break;
 	case AT_CMD_POLL: {
 		struct at_resp r;
 		const char *l;
@@ -522,8 +544,8 @@ static void at_final(struct at *a, const struct at_ev *ev)
 static void at_on_event(void *arg, const struct at_ev *ev)
 {
 	struct at *a = arg;
-	if (!serial_is_open(a->port))
-		return; /* the rest of a read after the session ended */
+	if (!serial_is_open(a->port) || a->settling)
+		return; /* the rest of a read after the session ended; noise after ESC */
 	switch (ev->kind) {
 	case AT_EV_ECHO:
 		return;
@@ -610,8 +632,23 @@ static void at_on_reconnect(evutil_socket_t fd, short what, void *arg)
 	at_set_state(a, AT_ST_INIT);
 	a->init_step = IS_PROBE;
 	a->failures = 0;
-	/* ESC leaves a prompt a previous session may have left open. */
+	/* ESC leaves a prompt a previous session may have left open; whatever
+	 * the modem answers to it (or still had to say) is let pass for a
+	 * moment and dropped, so that no stray OK is taken for the answer to
+	 * the first command and every answer after it shifted by one. */
 	at_write(a, "\x1b\r");
+	a->settling = true;
+	struct timeval tv = {0, AT_SETTLE_MS * 1000};
+	evtimer_add(a->ev_settle, &tv);
+}
+
+static void at_on_settle(evutil_socket_t fd, short what, void *arg)
+{
+	struct at *a = arg;
+	a->settling = false;
+	if (a->state != AT_ST_INIT || !serial_is_open(a->port))
+		return;
+	at_line_reset(&a->parser);
 	at_init_push(a);
 	at_pump(a);
 }
@@ -688,6 +725,7 @@ static int at_open(struct conn *c)
 	a->ev_sweep = evtimer_new(a->base, at_on_sweep, a);
 	a->ev_poll = evtimer_new(a->base, at_on_poll, a);
 	a->ev_stop = evtimer_new(a->base, at_on_stop_timer, a);
+	a->ev_settle = evtimer_new(a->base, at_on_settle, a);
 	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
 	a->csq = a->creg = -1;
 	at_rx_init(a);
@@ -790,6 +828,7 @@ static void at_close(struct conn *c)
 	event_free(a->ev_sweep);
 	event_free(a->ev_poll);
 	event_free(a->ev_stop);
+	event_free(a->ev_settle);
 	free(a);
 	conn_set_driver_data(c, NULL);
 }

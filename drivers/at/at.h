@@ -56,6 +56,7 @@ enum at_cmd_kind {
 	AT_CMD_LIST,   /* AT+CMGL=4 sweep */
 	AT_CMD_ACK,    /* AT+CNMA */
 	AT_CMD_POLL,   /* status: AT+CSQ, AT+CREG? */
+	AT_CMD_MEM,    /* AT+CPMS around a read/delete in another memory */
 };
 
 struct at_cmd {
@@ -64,6 +65,10 @@ struct at_cmd {
 	int arg;        /* index for READ/DELETE */
 	struct at_cmd *next;
 };
+
+/* Storage indexes at or above this live in a->other_mem (status reports a
+ * modem keeps apart, +CDSI: "SR",n), at index - AT_OTHER_MEM. */
+#define AT_OTHER_MEM 1000000
 
 /* A message being sent, part after part. */
 struct at_out {
@@ -106,7 +111,8 @@ struct at {
 	int cur_lines;
 	char cur_info[8][AT_LINE_MAX + 1]; /* its answer lines (first few) */
 	char cur_pdu[AT_LINE_MAX + 1];
-	struct event *ev_timeout, *ev_reconnect, *ev_sweep, *ev_poll, *ev_stop;
+	struct event *ev_timeout, *ev_reconnect, *ev_sweep, *ev_poll, *ev_stop, *ev_settle;
+	bool settling; /* just reopened: input is dropped until ev_settle */
 	int init_step;
 	int failures;
 	uint64_t reconnect_ms;
@@ -122,6 +128,7 @@ struct at {
 	int n_deletes;
 	int cnma_due; /* AT+CNMA owed for committed +CMT/+CDS */
 	uint64_t next_token;
+	char other_mem[8];
 
 	/* Shown in `smspool status`. */
 	char imei[32], imsi[32], oper[64], sim_smsc[64];

@@ -157,6 +157,17 @@ static void at_line_done(struct at_line *p, at_line_cb cb, void *arg)
 	at_line_emit(line, "", cb, arg, p);
 }
 
+static void at_line_prompt(struct at_line *p, at_line_cb cb, void *arg)
+{
+	p->len = 0;
+	if (p->want_pdu) {
+		p->want_pdu = false;
+		at_line_emit(p->hdr, "", cb, arg, p);
+	}
+	struct at_ev ev = {.kind = AT_EV_PROMPT, .line = "> ", .pdu = "", .code = -1};
+	cb(arg, &ev);
+}
+
 void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb cb, void *arg)
 {
 	for (size_t i = 0; i < len; i++) {
@@ -175,15 +186,12 @@ void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb
 			at_line_done(p, cb, arg);
 		}
 		p->buf[p->len++] = (char)c;
+		/* "> " at the start of a line is the prompt, even when noise
+		 * follows it in the same read. */
+		if (p->len == 2 && p->buf[0] == '>' && p->buf[1] == ' ')
+			at_line_prompt(p, cb, arg);
 	}
-	/* The prompt: "> " with nothing after it, at the start of a line. */
-	if ((p->len == 2 && p->buf[0] == '>' && p->buf[1] == ' ') || (p->len == 1 && p->buf[0] == '>')) {
-		p->len = 0;
-		if (p->want_pdu) {
-			p->want_pdu = false;
-			at_line_emit(p->hdr, "", cb, arg, p);
-		}
-		struct at_ev ev = {.kind = AT_EV_PROMPT, .line = "> ", .pdu = "", .code = -1};
-		cb(arg, &ev);
-	}
+	/* A lone ">" (no space) left at the end of a read is the prompt too. */
+	if (p->len == 1 && p->buf[0] == '>')
+		at_line_prompt(p, cb, arg);
 }

@@ -9,9 +9,10 @@
  *   "OK\r" and "OK\n" are the same OK.  A line longer than AT_LINE_MAX is
  *   cut into pieces (never an overflow); NUL and other control bytes are
  *   dropped.
- * - "> " (or ">") left in the buffer with nothing after it is the prompt of
- *   AT+CMGS/AT+CMGW; it is reported as soon as it is seen, without a line
- *   end.
+ * - "> " at the start of a line is the prompt of AT+CMGS/AT+CMGW, reported
+ *   as soon as it is seen (no line end follows it; noise after it in the
+ *   same read does not hide it); a lone ">" left at the end of a read is
+ *   the prompt of a modem that sends no space.
  * - Final result codes: OK, ERROR, +CME ERROR: <n|text>, +CMS ERROR: <n>,
  *   and the dial results NO CARRIER, BUSY, NO ANSWER, NO DIALTONE (as
  *   ERROR).  Numeric codes (V0: 0 OK, 4 ERROR) are accepted too.

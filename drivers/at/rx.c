@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "at/at.h"
 #include "at/resp.h"
@@ -90,9 +91,24 @@ static uint64_t at_rx_token(struct at *a, const int *idx, int n)
 	return t->token;
 }
 
+/* AT+<verb>=<index>, between AT+CPMS switches when the index lives in the
+ * other memory (the three commands stay together: the queue is FIFO and
+ * nothing is put between them). */
+static void at_rx_push_at(struct at *a, enum at_cmd_kind kind, int idx, const char *verb)
+{
+	if (idx < AT_OTHER_MEM) {
+		at_cmd_push(a, kind, idx, "AT+%s=%d", verb, idx);
+		return;
+	}
+	const char *st = a->conf->storage;
+	at_cmd_push(a, AT_CMD_MEM, 1, "AT+CPMS=\"%s\"", a->other_mem);
+	at_cmd_push(a, kind, idx, "AT+%s=%d", verb, idx - AT_OTHER_MEM);
+	at_cmd_push(a, AT_CMD_MEM, 0, "AT+CPMS=\"%s\",\"%s\",\"%s\"", st, st, st);
+}
+
 static void at_rx_push_delete(struct at *a, int idx)
 {
-	at_cmd_push(a, AT_CMD_DELETE, idx, "AT+CMGD=%d", idx);
+	at_rx_push_at(a, AT_CMD_DELETE, idx, "CMGD");
 }
 
 void at_rx_acked(struct at *a, uint64_t token, bool committed)
@@ -354,9 +370,17 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 		return;
 	if (!strcmp(r.name, "+CMTI") || !strcmp(r.name, "+CDSI")) {
 		long idx = at_resp_int(&r, 1, -1);
-		if (idx < 0 || a->state != AT_ST_READY || at_rx_is_busy(a, (int)idx))
+		if (idx < 0 || idx >= AT_OTHER_MEM || a->state != AT_ST_READY)
 			return;
-		at_cmd_push(a, AT_CMD_READ, (int)idx, "AT+CMGR=%ld", idx);
+		if (r.v[0][0] && strcasecmp(r.v[0], a->conf->storage) != 0) {
+			if (strlen(r.v[0]) >= sizeof a->other_mem || strpbrk(r.v[0], "\"\r\n"))
+				return;
+			snprintf(a->other_mem, sizeof a->other_mem, "%s", r.v[0]);
+			idx += AT_OTHER_MEM;
+		}
+		if (at_rx_is_busy(a, (int)idx))
+			return;
+		at_rx_push_at(a, AT_CMD_READ, (int)idx, "CMGR");
 		at_pump(a);
 	} else if (at_text_mode(a) && !strcmp(r.name, "+CMT")) {
 		at_rx_text_msg(a, &r, 0, ev->pdu, -1);

@@ -9,12 +9,12 @@
 # stops a second connection for good: the PIN is tried once, never again.
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/modem.sh"
-plan 10
+plan 11
 trap 'stop_all_modems; _e2e_cleanup' EXIT
 
 start_modem q --quirks urc-in-answer,echo-sticky,cms500-once,cds-no-smsc,full-sim
 e2e_db smspool_e2e_at_quirks
-add_connection modem at "{\"port\": \"$E2E_TMP/q.tty\", \"command_timeout_ms\": 1500, \"sweep_s\": 2, \"status_s\": 1, \"reconnect_min_ms\": 200, \"reconnect_max_ms\": 1000}" 4
+add_connection modem at "{\"port\": \"$E2E_TMP/q.tty\", \"command_timeout_ms\": 1500, \"send_timeout_ms\": 3000, \"sweep_s\": 2, \"status_s\": 1, \"reconnect_min_ms\": 200, \"reconnect_max_ms\": 1000}" 4
 add_route modem
 start_daemon q1
 wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'modem'" ||
@@ -72,6 +72,8 @@ if wait_modem q 20 'sum(e["ev"] == "deleted" for e in ev) >= sum(e["ev"] == "sto
 else
 	fail "every stored text was deleted from the SIM after its commit"
 fi
+like "$(sql "SELECT detail FROM smspool.connection_state WHERE name = 'modem'")" 'imsi=001010123456789 imei=490154203237518' \
+	"after every restart the answers still match their commands (IMSI and IMEI right)"
 stop_daemon q1
 
 # A wrong PIN: entered once, then the connection stays down.

@@ -21,7 +21,8 @@ Quirks: urc-in-answer (a pending URC goes out in the middle of the next answer),
 echo-sticky (ATE0 is answered OK but echo stays on), cms500-once (the first AT+CMGS
 fails with +CMS ERROR: 500), cms38-first (it fails with 38, network out of order),
 cds-no-smsc (+CDS PDUs without the SMSC field), full-sim (storage holds 3 messages; the
-network keeps the rest until a delete makes room).
+network keeps the rest until a delete makes room), sr-memory (with CNMI <ds>=2, status
+reports are kept in memory "SR" and announced as +CDSI: "SR",n).
 """
 import argparse
 import json
@@ -131,7 +132,8 @@ class Modem:
         self.prompt_len = None  # AT+CMGS length while in the "> " state
         self.pdu = b""
         self.mr = 0
-        self.store = {}  # index -> [stat, pdu hex, tpdu length]
+        self.stores = {"SM": {}, "SR": {}}  # memory -> index -> [stat, pdu hex, tpdu length, info]
+        self.store = self.stores["SM"]  # the memory that AT+CMGR/CMGL/CMGD work on (+CPMS mem1)
         self.capacity = 3 if "full-sim" in self.quirks else 20
         self.timers = []  # (when, fn)
         self.pending_urc = []
@@ -225,10 +227,11 @@ class Modem:
                 self.write(self.pending_urc.pop(0))
 
     # --- storage ---
-    def store_pdu(self, stat, pdu, length, info):
+    def store_pdu(self, stat, pdu, length, info, mem="SM"):
+        store = self.stores[mem]
         for i in range(1, self.capacity + 1):
-            if i not in self.store:
-                self.store[i] = [stat, pdu, length, info]
+            if i not in store:
+                store[i] = [stat, pdu, length, info]
                 return i
         return None
 
@@ -277,9 +280,10 @@ class Modem:
         elif self.cnmi[3] == 1:
             self.urc("\r\n+CDS: %d\r\n%s\r\n" % (length, pdu))
         else:
-            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length, {"mr": mr, "ra": da})
+            mem = "SR" if "sr-memory" in self.quirks else "SM"
+            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length, {"mr": mr, "ra": da}, mem)
             if idx is not None and self.cnmi[3] == 2:
-                self.urc('\r\n+CDSI: "SM",%d\r\n' % idx)
+                self.urc('\r\n+CDSI: "%s",%d\r\n' % (mem, idx))
 
     # --- commands ---
     def cmgs_done(self, hexpdu):
@@ -398,6 +402,11 @@ class Modem:
         if u == "+CPMS=?":
             return ['+CPMS: ("SM"),("SM"),("SM")']
         if u.startswith("+CPMS="):
+            mem = u[6:].split(",")[0].strip('"')
+            if mem not in self.stores:
+                return "cms302"
+            self.store = self.stores[mem]
+            self.log(ev="cpms", mem=mem)
             return [self.cpms_answer(False)]
         if u == "+CNMI=?":
             return ["+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"]
@@ -436,7 +445,7 @@ class Modem:
         if u.startswith("+CMGD="):
             i = int(u[6:].split(",")[0])
             self.store.pop(i, None)
-            self.log(ev="deleted", index=i)
+            self.log(ev="deleted", index=i, mem=[m for m in self.stores if self.stores[m] is self.store][0])
             self.timers.append((time.time() + 0.2, self.deliver_network))
             return []
         if u.startswith("+CMGS="):

@@ -392,6 +392,13 @@ static void test_at_quirks(void **state)
 	strcpy(big + sizeof big - 3, "\r\n");
 	feed_str(&p, big, e);
 	assert_int_equal(e->n, 3);
+	/* The prompt with noise right after it in the same read. */
+	e->n = 0;
+	static const char noisy[] = "\r\n> \x00\xff#@!garbage\r\n";
+	at_line_feed(&p, (const uint8_t *)noisy, sizeof noisy - 1, collect, e);
+	assert_int_equal(e->n, 2);
+	assert_int_equal(e->kind[0], AT_EV_PROMPT);
+	assert_string_equal(e->line[1], "#@!garbage");
 	/* The prompt without a line end, split over two reads. */
 	e->n = 0;
 	feed_str(&p, "\r\n>", e);
