@@ -8,7 +8,8 @@
  *   is not handed over twice meanwhile;
  * - stop() while an AT+CMGS is answered late waits for the answer: the
  *   message completes as sent with the modem's TP-MR, then core_stopped();
- * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number).
+ * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number);
+ * - send_interval_ms spaces two AT+CMGS of one modem.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -133,6 +134,7 @@ struct modem {
 	size_t len;
 	bool in_pdu, stored, hold_cmgs;
 	int fail_deletes, delete_tries;
+	uint64_t cmgs_ms[8];
 	int deletes, cmgs_count, fail_codes[4], n_fail;
 	char held_pdu[512];
 };
@@ -189,6 +191,8 @@ static void modem_poll(struct modem *md)
 			if (md->in_pdu) {
 				if (ch == 0x1A) {
 					md->in_pdu = false;
+					if (md->cmgs_count < 8)
+						md->cmgs_ms[md->cmgs_count] = now_mono_ms();
 					md->cmgs_count++;
 					if (md->n_fail) {
 						snprintf(md->held_pdu, sizeof md->held_pdu, "\r\n+CMS ERROR: %d\r\n",
@@ -248,7 +252,14 @@ static bool stopped(struct rig *r)
 	return r->c.stopped;
 }
 
+static void rig_open_with(struct rig *r, const char *extra);
+
 static void rig_open(struct rig *r)
+{
+	rig_open_with(r, "");
+}
+
+static void rig_open_with(struct rig *r, const char *extra)
 {
 	memset(r, 0, sizeof *r);
 	int slave;
@@ -262,7 +273,8 @@ static void rig_open(struct rig *r)
 	r->c.base = event_base_new();
 	r->c.conf = xcalloc(1, at_driver.conf_size);
 	char json[256];
-	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000}", r->link);
+	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000%s}", r->link,
+	         extra);
 	struct errbuf err;
 	assert_int_equal(settings_parse(at_driver.settings, json, r->c.conf, &err), 0);
 	assert_int_equal(at_driver.check(r->c.conf, &err), 0);
@@ -386,6 +398,22 @@ static void test_cms_classes(void **state)
 	rig_close(&r);
 }
 
+/* send_interval_ms paces one modem's AT+CMGS. */
+static void test_send_interval(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open_with(&r, ", \"send_interval_ms\": 400");
+	at_driver.submit(&r.c, make_msg(4));
+	at_driver.submit(&r.c, make_msg(5));
+	for (int i = 0; i < 500 && r.c.completed < 2; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.c.completed, 2);
+	assert_int_equal(r.md.cmgs_count, 2);
+	assert_true(r.md.cmgs_ms[1] - r.md.cmgs_ms[0] >= 350); /* 400 ms, less the PDU's own transfer */
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +421,7 @@ int main(void)
 	    cmocka_unit_test(test_failed_delete_not_redelivered),
 	    cmocka_unit_test(test_stop_waits_for_cmgs),
 	    cmocka_unit_test(test_cms_classes),
+	    cmocka_unit_test(test_send_interval),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
