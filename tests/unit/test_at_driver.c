@@ -9,7 +9,8 @@
  * - stop() while an AT+CMGS is answered late waits for the answer: the
  *   message completes as sent with the modem's TP-MR, then core_stopped();
  * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number);
- * - send_interval_ms spaces two AT+CMGS of one modem.
+ * - send_interval_ms spaces two AT+CMGS of one modem;
+ * - a +CMT text is acknowledged (AT+CNMA) only after its commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -135,6 +136,7 @@ struct modem {
 	bool in_pdu, stored, hold_cmgs;
 	int fail_deletes, delete_tries;
 	uint64_t cmgs_ms[8];
+	int cnma;
 	int deletes, cmgs_count, fail_codes[4], n_fail;
 	char held_pdu[512];
 };
@@ -171,6 +173,9 @@ static void modem_line(struct modem *md, const char *l)
 		}
 		md->stored = false;
 		md->deletes++;
+		modem_say(md, "\r\nOK\r\n");
+	} else if (!strcmp(l, "AT+CNMA")) {
+		md->cnma++;
 		modem_say(md, "\r\nOK\r\n");
 	} else if (!strncmp(l, "AT+CMGS=", 8)) {
 		md->in_pdu = true;
@@ -398,6 +403,26 @@ static void test_cms_classes(void **state)
 	rig_close(&r);
 }
 
+/* +CMT (a text routed to us, not stored): AT+CNMA only after the commit. */
+static void test_cmt_acknowledged_after_commit(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open_with(&r, ", \"cnma\": true, \"cnmi\": \"2,2,0,1,0\"");
+	char urc[256];
+	snprintf(urc, sizeof urc, "\r\n+CMT: ,28\r\n%s\r\n", stored_pdu);
+	modem_say(&r.md, urc);
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	rig_run(&r, 300, NULL);
+	assert_int_equal(r.md.cnma, 0); /* not before the commit */
+	at_driver.acked(&r.c, r.c.last_token, true);
+	for (int i = 0; i < 300 && r.md.cnma == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.cnma, 1);
+	rig_close(&r);
+}
+
 /* send_interval_ms paces one modem's AT+CMGS. */
 static void test_send_interval(void **state)
 {
@@ -422,6 +447,7 @@ int main(void)
 	    cmocka_unit_test(test_stop_waits_for_cmgs),
 	    cmocka_unit_test(test_cms_classes),
 	    cmocka_unit_test(test_send_interval),
+	    cmocka_unit_test(test_cmt_acknowledged_after_commit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
