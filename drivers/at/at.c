@@ -55,6 +55,8 @@ static const struct setting at_settings[] = {
      "longest reopen delay"},
     {"reasm_timeout_s", SETTING_INT, offsetof(struct at_conf, reasm_timeout_s), false, true, 1, 604800, "3600",
      "how long parts of a long text wait for the rest"},
+    {"mode", SETTING_STRING, offsetof(struct at_conf, mode), false, false, 0, 0, "\"pdu\"",
+     "pdu, or text (the fallback for modems without PDU mode: single-part ASCII texts, a report asked for every text)"},
     {"send_interval_ms", SETTING_INT, offsetof(struct at_conf, send_interval_ms), false, true, 0, 3600000, "0",
      "least time between two AT+CMGS of this modem"},
     SETTINGS_END,
@@ -70,6 +72,7 @@ enum at_init {
 	IS_CPIN_SET,
 	IS_CPIN_Q2,
 	IS_CMGF,
+	IS_CSMP,
 	IS_CSCA,
 	IS_CPMS,
 	IS_CNMI,
@@ -82,7 +85,16 @@ enum at_init {
 	IS_DONE,
 };
 
+/* How long the modem's answer to the ESC of a reopen is waited for and
+ * dropped. */
+#define AT_SETTLE_MS 300
+
 static const char *const at_state_names[] = {"closed", "init", "ready", "pin-bad", "stopping", "stopped"};
+
+bool at_text_mode(const struct at *a)
+{
+	return a->conf->mode && !strcmp(a->conf->mode, "text");
+}
 
 const char *at_name(const struct at *a)
 {
@@ -105,7 +117,10 @@ static void at_publish(struct at *a)
 	         a->conf->smsc    ? a->conf->smsc
 	         : a->sim_smsc[0] ? a->sim_smsc
 	                          : "-");
-	core_conn_state(a->c, CONN_UP, d);
+	if (strcmp(d, a->published) != 0) { /* a state row per change, not per poll */
+		snprintf(a->published, sizeof a->published, "%s", d);
+		core_conn_state(a->c, CONN_UP, d);
+	}
 }
 
 void at_cmd_push(struct at *a, enum at_cmd_kind kind, int arg, const char *fmt, ...)
@@ -153,6 +168,8 @@ static void at_down(struct at *a, const char *why)
 	evtimer_del(a->ev_timeout);
 	evtimer_del(a->ev_poll);
 	evtimer_del(a->ev_sweep);
+	evtimer_del(a->ev_settle);
+	a->settling = false;
 	at_queue_clear(a);
 	at_line_reset(&a->parser);
 	serial_close(a->port);
@@ -211,7 +228,15 @@ static void at_init_push(struct at *a)
 		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CPIN=\"%s\"", cf->pin);
 		break;
 	case IS_CMGF:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMGF=0");
+		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMGF=%d", at_text_mode(a) ? 1 : 0);
+		break;
+	case IS_CSMP: /* text mode: SMS-SUBMIT with TP-SRR, VP 24 h, for every text */
+		if (at_text_mode(a)) {
+			at_cmd_push(a, AT_CMD_INIT, 0, "AT+CSMP=49,167,0,0");
+		} else {
+			a->init_step = IS_CSCA;
+			at_init_push(a);
+		}
 		break;
 	case IS_CSCA:
 		if (cf->smsc) {
@@ -286,7 +311,7 @@ static void at_ready(struct at *a)
 	a->why[0] = '\0';
 	at_publish(a);
 	at_rx_resume(a);
-	at_cmd_push(a, AT_CMD_LIST, 0, "AT+CMGL=4");
+	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
 	struct timeval sw = {(time_t)a->conf->sweep_s, 0}, st = {(time_t)a->conf->status_s, 0};
 	evtimer_add(a->ev_sweep, &sw);
 	evtimer_add(a->ev_poll, &st);
@@ -337,9 +362,15 @@ static void at_init_answer(struct at *a, const struct at_ev *ev)
 		return;
 	case IS_CMGF:
 		if (!ok) {
-			at_down(a, "the modem refuses PDU mode (AT+CMGF=0)");
+			at_down(a, at_text_mode(a) ? "the modem refuses text mode (AT+CMGF=1)"
+			                           : "the modem refuses PDU mode (AT+CMGF=0)");
 			return;
 		}
+		at_line_text_mode(&a->parser, at_text_mode(a));
+		break;
+	case IS_CSMP:
+		if (!ok)
+			log_warn("at_init", "conn=%s command=\"%s\" answer=\"%s\"", at_name(a), a->cur->text, ev->line);
 		break;
 	case IS_CSCA:
 		if ((l = at_answer(a, "+CSCA")) && at_resp_parse(l, &r) == 0)
@@ -412,7 +443,7 @@ void at_pump(struct at *a)
 		return;
 	/* While stopping only acknowledgements and deletes still go out. */
 	while (a->q_head && a->state == AT_ST_STOPPING && a->q_head->kind != AT_CMD_DELETE &&
-	       a->q_head->kind != AT_CMD_ACK) {
+	       a->q_head->kind != AT_CMD_ACK && a->q_head->kind != AT_CMD_MEM) {
 		struct at_cmd *c = a->q_head;
 		a->q_head = c->next;
 		free(c);
@@ -445,7 +476,10 @@ void at_pump(struct at *a)
 	struct at_out *o = a->out_head;
 	struct at_cmd *c = xcalloc(1, sizeof *c);
 	c->kind = AT_CMD_SEND;
-	snprintf(c->text, sizeof c->text, "AT+CMGS=%d", o->tpdu_lens[o->next_part]);
+	if (at_text_mode(a))
+		snprintf(c->text, sizeof c->text, "AT+CMGS=\"%s\"", o->m->recipient);
+	else
+		snprintf(c->text, sizeof c->text, "AT+CMGS=%d", o->tpdu_lens[o->next_part]);
 	at_start(a, c, a->conf->send_timeout_ms);
 }
 
@@ -475,6 +509,19 @@ static void at_final(struct at *a, const struct at_ev *ev)
 	case AT_CMD_LIST:
 	case AT_CMD_ACK:
 		break;
+	case AT_CMD_MEM:
+		/* The switch to the other memory failed: the read or delete that
+		 * follows would hit the wrong message, so it is dropped. */
+		if (cmd->arg == 1 && ev->kind != AT_EV_OK && a->q_head && a->q_head->kind != AT_CMD_MEM) {
+			struct at_cmd *next = a->q_head;
+			a->q_head = next->next;
+			if (!a->q_head)
+				a->q_tail = &a->q_head;
+			log_warn("at_mem", "conn=%s problem=\"%s failed\" dropped=\"%s\"", at_name(a), cmd->text,
+			         next->text);
+			free(next);
+		}
+		break;
 	case AT_CMD_POLL: {
 		struct at_resp r;
 		const char *l;
@@ -497,8 +544,8 @@ static void at_final(struct at *a, const struct at_ev *ev)
 static void at_on_event(void *arg, const struct at_ev *ev)
 {
 	struct at *a = arg;
-	if (!serial_is_open(a->port))
-		return; /* the rest of a read after the session ended */
+	if (!serial_is_open(a->port) || a->settling)
+		return; /* the rest of a read after the session ended; noise after ESC */
 	switch (ev->kind) {
 	case AT_EV_ECHO:
 		return;
@@ -585,8 +632,23 @@ static void at_on_reconnect(evutil_socket_t fd, short what, void *arg)
 	at_set_state(a, AT_ST_INIT);
 	a->init_step = IS_PROBE;
 	a->failures = 0;
-	/* ESC leaves a prompt a previous session may have left open. */
+	/* ESC leaves a prompt a previous session may have left open; whatever
+	 * the modem answers to it (or still had to say) is let pass for a
+	 * moment and dropped, so that no stray OK is taken for the answer to
+	 * the first command and every answer after it shifted by one. */
 	at_write(a, "\x1b\r");
+	a->settling = true;
+	struct timeval tv = {0, AT_SETTLE_MS * 1000};
+	evtimer_add(a->ev_settle, &tv);
+}
+
+static void at_on_settle(evutil_socket_t fd, short what, void *arg)
+{
+	struct at *a = arg;
+	a->settling = false;
+	if (a->state != AT_ST_INIT || !serial_is_open(a->port))
+		return;
+	at_line_reset(&a->parser);
 	at_init_push(a);
 	at_pump(a);
 }
@@ -597,7 +659,8 @@ static void at_on_sweep(evutil_socket_t fd, short what, void *arg)
 	at_rx_poll(a);
 	if (a->state != AT_ST_READY)
 		return;
-	at_cmd_push(a, AT_CMD_LIST, 0, "AT+CMGL=4");
+	at_rx_resume(a); /* deletes that failed before */
+	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
 	struct timeval tv = {(time_t)a->conf->sweep_s, 0};
 	evtimer_add(a->ev_sweep, &tv);
 	at_pump(a);
@@ -627,6 +690,8 @@ static int at_check(const void *conf, struct errbuf *err)
 	const struct at_conf *cf = conf;
 	if (serial_conf_check(&cf->serial, err) < 0)
 		return -1;
+	if (strcmp(cf->mode, "pdu") != 0 && strcmp(cf->mode, "text") != 0)
+		return errbuf_set(err, "mode must be pdu or text");
 	if (cf->reconnect_min_ms > cf->reconnect_max_ms)
 		return errbuf_set(err, "reconnect_min_ms exceeds reconnect_max_ms");
 	if (cf->pin && (strlen(cf->pin) < 4 || strlen(cf->pin) > 8 || strspn(cf->pin, "0123456789") != strlen(cf->pin)))
@@ -660,6 +725,7 @@ static int at_open(struct conn *c)
 	a->ev_sweep = evtimer_new(a->base, at_on_sweep, a);
 	a->ev_poll = evtimer_new(a->base, at_on_poll, a);
 	a->ev_stop = evtimer_new(a->base, at_on_stop_timer, a);
+	a->ev_settle = evtimer_new(a->base, at_on_settle, a);
 	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
 	a->csq = a->creg = -1;
 	at_rx_init(a);
@@ -762,6 +828,7 @@ static void at_close(struct conn *c)
 	event_free(a->ev_sweep);
 	event_free(a->ev_poll);
 	event_free(a->ev_stop);
+	event_free(a->ev_settle);
 	free(a);
 	conn_set_driver_data(c, NULL);
 }

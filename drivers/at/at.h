@@ -34,6 +34,7 @@ struct at_conf {
 	long long reconnect_max_ms;
 	long long reasm_timeout_s;
 	long long send_interval_ms;
+	char *mode; /* "pdu" or "text" */
 };
 
 /* The session's one state (transitions logged at debug). */
@@ -55,6 +56,7 @@ enum at_cmd_kind {
 	AT_CMD_LIST,   /* AT+CMGL=4 sweep */
 	AT_CMD_ACK,    /* AT+CNMA */
 	AT_CMD_POLL,   /* status: AT+CSQ, AT+CREG? */
+	AT_CMD_MEM,    /* AT+CPMS around a read/delete in another memory */
 };
 
 struct at_cmd {
@@ -63,6 +65,10 @@ struct at_cmd {
 	int arg;        /* index for READ/DELETE */
 	struct at_cmd *next;
 };
+
+/* Storage indexes at or above this live in a->other_mem (status reports a
+ * modem keeps apart, +CDSI: "SR",n), at index - AT_OTHER_MEM. */
+#define AT_OTHER_MEM 1000000
 
 /* A message being sent, part after part. */
 struct at_out {
@@ -105,7 +111,8 @@ struct at {
 	int cur_lines;
 	char cur_info[8][AT_LINE_MAX + 1]; /* its answer lines (first few) */
 	char cur_pdu[AT_LINE_MAX + 1];
-	struct event *ev_timeout, *ev_reconnect, *ev_sweep, *ev_poll, *ev_stop;
+	struct event *ev_timeout, *ev_reconnect, *ev_sweep, *ev_poll, *ev_stop, *ev_settle;
+	bool settling; /* just reopened: input is dropped until ev_settle */
 	int init_step;
 	int failures;
 	uint64_t reconnect_ms;
@@ -121,6 +128,7 @@ struct at {
 	int n_deletes;
 	int cnma_due; /* AT+CNMA owed for committed +CMT/+CDS */
 	uint64_t next_token;
+	char other_mem[8];
 
 	/* Shown in `smspool status`. */
 	char imei[32], imsi[32], oper[64], sim_smsc[64];
@@ -158,6 +166,8 @@ void at_out_abort(struct at *a, const char *why);
 /* rx.c */
 void at_rx_init(struct at *a);
 void at_rx_free(struct at *a);
+/* True when the connection runs in text mode (+CMGF=1). */
+bool at_text_mode(const struct at *a);
 /* A URC (+CMTI, +CDSI, +CMT, +CDS ...). */
 void at_rx_urc(struct at *a, const struct at_ev *ev);
 /* The answer to AT+CMGR=index: the +CMGR header and its PDU. */
@@ -167,7 +177,8 @@ void at_rx_listed(struct at *a, const char *hdr, const char *pdu);
 /* AT+CMGD=index answered (ok: deleted or already gone). */
 void at_rx_deleted(struct at *a, int index, bool ok);
 void at_rx_acked(struct at *a, uint64_t token, bool committed);
-/* Queues the deletes and acknowledgements owed, e.g. after a reconnect. */
+/* Queues the deletes owed (after a reconnect, and at each sweep for those
+ * that failed), unless deletes are already queued. */
 void at_rx_resume(struct at *a);
 /* Expires incomplete concatenated texts (called from the sweep timer). */
 void at_rx_poll(struct at *a);

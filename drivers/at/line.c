@@ -21,9 +21,15 @@ void at_line_init(struct at_line *p)
 
 void at_line_reset(struct at_line *p)
 {
+	p->text_mode = false;
 	p->len = 0;
 	p->want_pdu = false;
 	p->hdr[0] = '\0';
+}
+
+void at_line_text_mode(struct at_line *p, bool on)
+{
+	p->text_mode = on;
 }
 
 void at_line_expect_echo(struct at_line *p, const char *cmd)
@@ -84,10 +90,16 @@ bool at_line_is_urc(const char *line)
 	return false;
 }
 
-static bool at_line_is_pdu_header(const char *line)
+static bool at_line_is_pdu_header(const struct at_line *p, const char *line)
 {
-	return at_line_prefix(line, "+CMT:") || at_line_prefix(line, "+CDS:") || at_line_prefix(line, "+CMGR:") ||
-	       at_line_prefix(line, "+CMGL:");
+	return at_line_prefix(line, "+CMT:") || (!p->text_mode && at_line_prefix(line, "+CDS:")) ||
+	       at_line_prefix(line, "+CMGR:") || at_line_prefix(line, "+CMGL:");
+}
+
+static bool at_line_is_final(const char *line)
+{
+	return !strcmp(line, "OK") || !strcmp(line, "ERROR") || at_line_prefix(line, "+CMS ERROR:") ||
+	       at_line_prefix(line, "+CME ERROR:");
 }
 
 static int at_line_code(const char *s)
@@ -131,18 +143,29 @@ static void at_line_done(struct at_line *p, at_line_cb cb, void *arg)
 		return;
 	if (p->want_pdu) {
 		p->want_pdu = false;
-		if (at_line_is_hex(line)) {
+		if (p->text_mode ? !at_line_is_final(line) && !at_line_is_pdu_header(p, line) : at_line_is_hex(line)) {
 			at_line_emit(p->hdr, line, cb, arg, p);
 			return;
 		}
 		at_line_emit(p->hdr, "", cb, arg, p); /* no PDU after all (an empty slot) */
 	}
-	if (at_line_is_pdu_header(line) && !(p->echo[0] && strcasecmp(line, p->echo) == 0)) {
+	if (at_line_is_pdu_header(p, line) && !(p->echo[0] && strcasecmp(line, p->echo) == 0)) {
 		strcpy(p->hdr, line);
 		p->want_pdu = true;
 		return;
 	}
 	at_line_emit(line, "", cb, arg, p);
+}
+
+static void at_line_prompt(struct at_line *p, at_line_cb cb, void *arg)
+{
+	p->len = 0;
+	if (p->want_pdu) {
+		p->want_pdu = false;
+		at_line_emit(p->hdr, "", cb, arg, p);
+	}
+	struct at_ev ev = {.kind = AT_EV_PROMPT, .line = "> ", .pdu = "", .code = -1};
+	cb(arg, &ev);
 }
 
 void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb cb, void *arg)
@@ -163,15 +186,12 @@ void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb
 			at_line_done(p, cb, arg);
 		}
 		p->buf[p->len++] = (char)c;
+		/* "> " at the start of a line is the prompt, even when noise
+		 * follows it in the same read. */
+		if (p->len == 2 && p->buf[0] == '>' && p->buf[1] == ' ')
+			at_line_prompt(p, cb, arg);
 	}
-	/* The prompt: "> " with nothing after it, at the start of a line. */
-	if ((p->len == 2 && p->buf[0] == '>' && p->buf[1] == ' ') || (p->len == 1 && p->buf[0] == '>')) {
-		p->len = 0;
-		if (p->want_pdu) {
-			p->want_pdu = false;
-			at_line_emit(p->hdr, "", cb, arg, p);
-		}
-		struct at_ev ev = {.kind = AT_EV_PROMPT, .line = "> ", .pdu = "", .code = -1};
-		cb(arg, &ev);
-	}
+	/* A lone ">" (no space) left at the end of a read is the prompt too. */
+	if (p->len == 1 && p->buf[0] == '>')
+		at_line_prompt(p, cb, arg);
 }

@@ -9,9 +9,10 @@
  *   "OK\r" and "OK\n" are the same OK.  A line longer than AT_LINE_MAX is
  *   cut into pieces (never an overflow); NUL and other control bytes are
  *   dropped.
- * - "> " (or ">") left in the buffer with nothing after it is the prompt of
- *   AT+CMGS/AT+CMGW; it is reported as soon as it is seen, without a line
- *   end.
+ * - "> " at the start of a line is the prompt of AT+CMGS/AT+CMGW, reported
+ *   as soon as it is seen (no line end follows it; noise after it in the
+ *   same read does not hide it); a lone ">" left at the end of a read is
+ *   the prompt of a modem that sends no space.
  * - Final result codes: OK, ERROR, +CME ERROR: <n|text>, +CMS ERROR: <n>,
  *   and the dial results NO CARRIER, BUSY, NO ANSWER, NO DIALTONE (as
  *   ERROR).  Numeric codes (V0: 0 OK, 4 ERROR) are accepted too.
@@ -59,14 +60,20 @@ struct at_line {
 	char hdr[AT_LINE_MAX + 1]; /* a header waiting for its PDU line */
 	bool want_pdu;
 	char echo[AT_LINE_MAX + 1];
+	bool text_mode; /* +CMGF=1: see at_line_text_mode */
 };
 
 void at_line_init(struct at_line *p);
 /* Lines equal to cmd (without CR) are echo from now on; NULL or "" = none. */
 void at_line_expect_echo(struct at_line *p, const char *cmd);
+/* Text mode (+CMGF=1): the line after +CMT/+CMGR/+CMGL is the text,
+ * whatever it looks like (only a final result code is not), and +CDS is a
+ * single line.  Off by default (PDU mode). */
+void at_line_text_mode(struct at_line *p, bool on);
 /* Feeds len octets; calls cb for every complete event, in order. */
 void at_line_feed(struct at_line *p, const uint8_t *data, size_t len, at_line_cb cb, void *arg);
-/* Forgets a partial line and a pending header (after a timeout or reset). */
+/* Forgets a partial line, a pending header and text mode (after a timeout
+ * or reset). */
 void at_line_reset(struct at_line *p);
 
 /* True for lines that are always unsolicited. */

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "at/at.h"
 #include "at/resp.h"
@@ -90,9 +91,24 @@ static uint64_t at_rx_token(struct at *a, const int *idx, int n)
 	return t->token;
 }
 
+/* AT+<verb>=<index>, between AT+CPMS switches when the index lives in the
+ * other memory (the three commands stay together: the queue is FIFO and
+ * nothing is put between them). */
+static void at_rx_push_at(struct at *a, enum at_cmd_kind kind, int idx, const char *verb)
+{
+	if (idx < AT_OTHER_MEM) {
+		at_cmd_push(a, kind, idx, "AT+%s=%d", verb, idx);
+		return;
+	}
+	const char *st = a->conf->storage;
+	at_cmd_push(a, AT_CMD_MEM, 1, "AT+CPMS=\"%s\"", a->other_mem);
+	at_cmd_push(a, kind, idx, "AT+%s=%d", verb, idx - AT_OTHER_MEM);
+	at_cmd_push(a, AT_CMD_MEM, 0, "AT+CPMS=\"%s\",\"%s\",\"%s\"", st, st, st);
+}
+
 static void at_rx_push_delete(struct at *a, int idx)
 {
-	at_cmd_push(a, AT_CMD_DELETE, idx, "AT+CMGD=%d", idx);
+	at_rx_push_at(a, AT_CMD_DELETE, idx, "CMGD");
 }
 
 void at_rx_acked(struct at *a, uint64_t token, bool committed)
@@ -122,10 +138,12 @@ void at_rx_acked(struct at *a, uint64_t token, bool committed)
 
 void at_rx_deleted(struct at *a, int index, bool ok)
 {
-	if (!ok)
+	if (!ok) {
+		/* Kept in the list, so that no sweep hands the text over again;
+		 * the delete is tried again at the next sweep. */
 		log_warn("at_delete_failed", "conn=%s index=%d", at_name(a), index);
-	/* Either way it leaves the list: a delete that keeps failing must not
-	 * loop; the index stays out of later sweeps only while listed. */
+		return;
+	}
 	for (int i = 0; i < a->n_deletes; i++)
 		if (a->deletes[i] == index) {
 			a->deletes[i] = a->deletes[--a->n_deletes];
@@ -135,6 +153,11 @@ void at_rx_deleted(struct at *a, int index, bool ok)
 
 void at_rx_resume(struct at *a)
 {
+	if (a->cur && a->cur->kind == AT_CMD_DELETE)
+		return; /* deletes are under way; they are all queued together */
+	for (const struct at_cmd *c = a->q_head; c; c = c->next)
+		if (c->kind == AT_CMD_DELETE)
+			return;
 	for (int i = 0; i < a->n_deletes; i++)
 		at_rx_push_delete(a, a->deletes[i]);
 }
@@ -306,6 +329,35 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 	core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
 }
 
+/* ---- text mode (+CMGF=1) ---- */
+
+static bool at_rx_numeric(const struct at_resp *r, int i)
+{
+	return i < r->n && !r->quoted[i] && r->v[i][0] && strspn(r->v[i], "0123456789") == strlen(r->v[i]);
+}
+
+/* A text-mode status report: fo,mr,"ra",tora,"scts","dt",st from param
+ * `at` of r on. */
+static void at_rx_text_report(struct at *a, const struct at_resp *r, int at, int idx)
+{
+	struct tpdu t = {.type = TPDU_STATUS_REPORT};
+	t.mr = (uint8_t)at_resp_int(r, at + 1, 0);
+	snprintf(t.addr.text, sizeof t.addr.text, "%s", at + 2 < r->n ? r->v[at + 2] : "");
+	t.st = (uint8_t)at_resp_int(r, at + 6, 0);
+	at_rx_report(a, &t, idx);
+}
+
+/* A text-mode text: sender in param `at` of r, the text on the next line. */
+static void at_rx_text_msg(struct at *a, const struct at_resp *r, int at, const char *text, int idx)
+{
+	struct inbound *in = at_rx_inbound(a, at < r->n ? r->v[at] : "");
+	in->parts = 1;
+	in->encoding = xstrdup("gsm7");
+	in->body = xstrdup(text);
+	log_debug("at_inbound", "conn=%s index=%d sender=%s mode=text", at_name(a), idx, in->sender);
+	core_received(a->c, in, idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
+}
+
 void at_rx_urc(struct at *a, const struct at_ev *ev)
 {
 	struct at_resp r;
@@ -318,10 +370,22 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 		return;
 	if (!strcmp(r.name, "+CMTI") || !strcmp(r.name, "+CDSI")) {
 		long idx = at_resp_int(&r, 1, -1);
-		if (idx < 0 || a->state != AT_ST_READY || at_rx_is_busy(a, (int)idx))
+		if (idx < 0 || idx >= AT_OTHER_MEM || a->state != AT_ST_READY)
 			return;
-		at_cmd_push(a, AT_CMD_READ, (int)idx, "AT+CMGR=%ld", idx);
+		if (r.v[0][0] && strcasecmp(r.v[0], a->conf->storage) != 0) {
+			if (strlen(r.v[0]) >= sizeof a->other_mem || strpbrk(r.v[0], "\"\r\n"))
+				return;
+			snprintf(a->other_mem, sizeof a->other_mem, "%s", r.v[0]);
+			idx += AT_OTHER_MEM;
+		}
+		if (at_rx_is_busy(a, (int)idx))
+			return;
+		at_rx_push_at(a, AT_CMD_READ, (int)idx, "CMGR");
 		at_pump(a);
+	} else if (at_text_mode(a) && !strcmp(r.name, "+CMT")) {
+		at_rx_text_msg(a, &r, 0, ev->pdu, -1);
+	} else if (at_text_mode(a) && !strcmp(r.name, "+CDS")) {
+		at_rx_text_report(a, &r, 0, -1);
 	} else if (!strcmp(r.name, "+CMT") && ev->pdu[0]) {
 		at_rx_pdu(a, -1, ev->pdu, at_resp_int(&r, r.n - 1, -1));
 	} else if (!strcmp(r.name, "+CDS") && ev->pdu[0]) {
@@ -332,8 +396,16 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 {
 	struct at_resp r;
-	if (!hdr || !pdu || !pdu[0] || at_resp_parse(hdr, &r) < 0 || strcmp(r.name, "+CMGR") != 0) {
+	if (!hdr || !pdu || at_resp_parse(hdr, &r) < 0 || strcmp(r.name, "+CMGR") != 0 ||
+	    (!pdu[0] && !(at_text_mode(a) && at_rx_numeric(&r, 1)))) {
 		log_debug("at_read_empty", "conn=%s index=%d", at_name(a), index);
+		return;
+	}
+	if (at_text_mode(a)) { /* "stat","oa",... or "stat",fo,mr,"ra",... */
+		if (at_rx_numeric(&r, 1))
+			at_rx_text_report(a, &r, 1, index);
+		else
+			at_rx_text_msg(a, &r, 1, pdu, index);
 		return;
 	}
 	at_rx_pdu(a, index, pdu, at_resp_int(&r, r.n - 1, -1));
@@ -342,9 +414,19 @@ void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 void at_rx_listed(struct at *a, const char *hdr, const char *pdu)
 {
 	struct at_resp r;
-	if (at_resp_parse(hdr, &r) < 0 || !pdu[0])
+	if (at_resp_parse(hdr, &r) < 0 || (!pdu[0] && !at_text_mode(a)))
 		return;
 	long idx = at_resp_int(&r, 0, -1), stat = at_resp_int(&r, 1, -1);
+	if (at_text_mode(a)) {
+		bool received = !strcmp(r.v[1], "REC UNREAD") || !strcmp(r.v[1], "REC READ");
+		if (idx < 0 || !received || at_rx_is_busy(a, (int)idx))
+			return;
+		if (at_rx_numeric(&r, 2))
+			at_rx_text_report(a, &r, 2, (int)idx);
+		else
+			at_rx_text_msg(a, &r, 2, pdu, (int)idx);
+		return;
+	}
 	if (idx < 0 || (stat != 0 && stat != 1) || at_rx_is_busy(a, (int)idx))
 		return; /* stored outgoing messages are not ours to take */
 	at_rx_pdu(a, (int)idx, pdu, at_resp_int(&r, r.n - 1, -1));

@@ -55,8 +55,28 @@ void at_out_abort(struct at *a, const char *why)
 }
 
 /* Splits m into SUBMIT PDUs.  Returns 0 or -1 with err set. */
+/* Text mode: the body itself, one part, printable ASCII only (what every
+ * modem's character set agrees on). */
+static int at_out_build_text(struct at_out *o, struct errbuf *err)
+{
+	const char *b = o->m->body;
+	if (!b || o->m->payload || strlen(b) > 160)
+		return errbuf_set(err, "text mode sends texts of at most 160 characters, no binary");
+	for (const char *p = b; *p; p++)
+		if (*p < 0x20 || *p > 0x7E)
+			return errbuf_set(err, "text mode sends printable ASCII only");
+	o->n_parts = 1;
+	o->pdus = xcalloc(1, sizeof *o->pdus);
+	o->ids = xcalloc(1, sizeof *o->ids);
+	o->tpdu_lens = xcalloc(1, sizeof *o->tpdu_lens);
+	o->pdus[0] = xstrdup(b);
+	return 0;
+}
+
 int at_out_build(struct at *a, struct at_out *o, struct errbuf *err)
 {
+	if (at_text_mode(a))
+		return at_out_build_text(o, err);
 	struct msg *m = o->m;
 	struct sms_split_opts opts = {0};
 	struct sms_split sp = {0};

@@ -173,6 +173,10 @@ int cli_decode(int argc, char **argv)
 		decode_usage(stderr);
 		return 2;
 	}
+	if (decode_no_smsc && proto->decode != decode_sms_pdu) {
+		fprintf(stderr, "smspool decode: --no-smsc is for sms-pdu only\n");
+		return 2;
+	}
 	char *hex = decode_read_hex(argv[2]);
 	if (!hex) {
 		fprintf(stderr, "smspool decode: reading standard input: %s\n", strerror(errno));

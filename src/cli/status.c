@@ -28,7 +28,9 @@ int cli_status(int argc, char **argv)
 	                       "SELECT c.name, c.type, c.enabled, "
 	                       "coalesce((SELECT string_agg(s.instance || ':' || s.state, ',' ORDER BY s.instance) "
 	                       "  FROM smspool.connection_state s WHERE s.name = c.name), '-'), "
-	                       "(SELECT count(*) FROM smspool.queue q WHERE q.connection = c.name) "
+	                       "(SELECT count(*) FROM smspool.queue q WHERE q.connection = c.name), "
+	                       "(SELECT string_agg('  ' || s.instance || ': ' || s.detail, E'\\n' ORDER BY s.instance) "
+	                       "  FROM smspool.connection_state s WHERE s.name = c.name AND s.detail <> '') "
 	                       "FROM smspool.connections c ORDER BY c.name",
 	                       0, NULL, &err);
 	if (!r) {
@@ -37,9 +39,12 @@ int cli_status(int argc, char **argv)
 		return 1;
 	}
 	printf("%-20s %-12s %-8s %-30s %s\n", "CONNECTION", "TYPE", "ENABLED", "STATE", "QUEUED");
-	for (int i = 0; i < PQntuples(r); i++)
+	for (int i = 0; i < PQntuples(r); i++) {
 		printf("%-20s %-12s %-8s %-30s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2)[0] == 't' ? "yes" : "no", PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+		if (!PQgetisnull(r, i, 5)) /* what the driver says: a modem's signal, a peer's error ... */
+			printf("%s\n", PQgetvalue(r, i, 5));
+	}
 	PQclear(r);
 	/* What a connection reports about itself (last error, mails kept unparsed…). */
 	r = pg_query(c,

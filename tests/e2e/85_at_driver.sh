@@ -25,8 +25,9 @@ if wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = '
 else
 	bail "the at connection did not come up: $(sql "SELECT state, detail FROM smspool.connection_state")"
 fi
-like "$(sql "SELECT detail FROM smspool.connection_state WHERE name = 'modem'")" \
-	'imsi=001010123456789 imei=490154203237518' "status shows the modem's IMSI and IMEI (and csq, creg, operator)"
+out=$("$SMSPOOL_BIN" status 2>&1)
+like "$out" 'a1: .*csq=17 creg=1 operator="Emu Net" imsi=001010123456789 imei=490154203237518' \
+	"smspool status shows the modem's signal, registration, operator, IMSI and IMEI" || diag "$out"
 
 LONG=$(printf 'Long text %.0s' $(seq 1 20)) # 200 characters: two parts
 sql "INSERT INTO smspool.outbox (recipient, body) SELECT '+4477009001' || lpad(i::text, 2, '0'), 'hello ' || i

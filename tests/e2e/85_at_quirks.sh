@@ -4,17 +4,18 @@
 # stays on after ATE0, +CMS ERROR 500 on the first send, status reports
 # without the SMSC field, a SIM that holds 3 texts, a modem that stops
 # answering, answers garbage, is unplugged and comes back, and restarts.
-# Nothing is lost: every message ends delivered, every injected text is in
+# Nothing is lost: every message is sent (and delivered, unless its +CDS
+# came while the modem was away), every injected text is in
 # the inbox exactly once, and the SIM is empty at the end.  Then a wrong PIN
 # stops a second connection for good: the PIN is tried once, never again.
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/modem.sh"
-plan 10
+plan 11
 trap 'stop_all_modems; _e2e_cleanup' EXIT
 
 start_modem q --quirks urc-in-answer,echo-sticky,cms500-once,cds-no-smsc,full-sim
 e2e_db smspool_e2e_at_quirks
-add_connection modem at "{\"port\": \"$E2E_TMP/q.tty\", \"command_timeout_ms\": 1500, \"sweep_s\": 2, \"status_s\": 1, \"reconnect_min_ms\": 200, \"reconnect_max_ms\": 1000}" 4
+add_connection modem at "{\"port\": \"$E2E_TMP/q.tty\", \"command_timeout_ms\": 1500, \"send_timeout_ms\": 3000, \"sweep_s\": 2, \"status_s\": 1, \"reconnect_min_ms\": 200, \"reconnect_max_ms\": 1000}" 4
 add_route modem
 start_daemon q1
 wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'modem'" ||
@@ -54,10 +55,15 @@ inits 4 || diag "no restart after RDY"
 inject 6
 inject 7
 
-if wait_for 90 "SELECT count(*) = 12 FROM smspool.outbox WHERE status = 'delivered'"; then
-	pass "all twelve messages delivered through every quirk"
+# A +CDS is pushed to the terminal, not stored: one the modem pushes while
+# it is unplugged or restarting is gone, as with a real modem, and its
+# message stays `sent`.  Every message must be sent, nothing failed.
+if wait_for 90 "SELECT count(*) = 12 FROM smspool.outbox WHERE status IN ('delivered', 'sent')" &&
+	wait_for 30 "SELECT count(*) >= 9 FROM smspool.outbox WHERE status = 'delivered'"; then
+	pass "all twelve messages sent through every quirk, their reports delivered but for those pushed while down"
 else
-	fail "all twelve messages delivered through every quirk" "states: $(state_counts)"
+	fail "all twelve messages sent through every quirk, their reports delivered but for those pushed while down" \
+		"states: $(state_counts)"
 fi
 is "$(modem_count q refused)" 1 "the first AT+CMGS got +CMS ERROR 500 (temporary: retried)"
 ok "$(modem_count q ignored) > 0" "the modem did stop answering for a while"
@@ -72,6 +78,8 @@ if wait_modem q 20 'sum(e["ev"] == "deleted" for e in ev) >= sum(e["ev"] == "sto
 else
 	fail "every stored text was deleted from the SIM after its commit"
 fi
+like "$(sql "SELECT detail FROM smspool.connection_state WHERE name = 'modem'")" 'imsi=001010123456789 imei=490154203237518' \
+	"after every restart the answers still match their commands (IMSI and IMEI right)"
 stop_daemon q1
 
 # A wrong PIN: entered once, then the connection stays down.

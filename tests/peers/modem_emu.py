@@ -21,7 +21,8 @@ Quirks: urc-in-answer (a pending URC goes out in the middle of the next answer),
 echo-sticky (ATE0 is answered OK but echo stays on), cms500-once (the first AT+CMGS
 fails with +CMS ERROR: 500), cms38-first (it fails with 38, network out of order),
 cds-no-smsc (+CDS PDUs without the SMSC field), full-sim (storage holds 3 messages; the
-network keeps the rest until a delete makes room).
+network keeps the rest until a delete makes room), sr-memory (with CNMI <ds>=2, status
+reports are kept in memory "SR" and announced as +CDSI: "SR",n).
 """
 import argparse
 import json
@@ -34,6 +35,7 @@ import tty
 GSM7 = ("@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
         "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà")
 SMSC = "+447785016005"
+TEXT_DATE = "26/12/03,08:00:00+00"
 
 
 def semi_octets(digits):
@@ -77,7 +79,8 @@ def scts(t=None):
 
 
 def deliver_pdus(sender, text, ref):
-    """SMS-DELIVER PDUs (with SMSC field) for text, concatenated when long."""
+    """SMS-DELIVER PDUs (with SMSC field) for text, concatenated when long;
+    each with the text of its part (for text mode)."""
     if all(c in GSM7 for c in text):
         units = [GSM7.index(c) for c in text]
         dcs, single, multi = "00", 160, 153
@@ -98,7 +101,8 @@ def deliver_pdus(sender, text, ref):
             udl = len(ud)
         fo = "44" if udh else "04"
         tpdu = fo + addr_field(sender) + "00" + dcs + scts() + "%02X" % udl + ud.hex().upper()
-        pdus.append((smsc_field(SMSC) + tpdu, len(tpdu) // 2))
+        part_text = "".join(GSM7[u] for u in chunk) if dcs == "00" else b"".join(chunk).decode("utf-16-be")
+        pdus.append((smsc_field(SMSC) + tpdu, len(tpdu) // 2, part_text))
     return pdus
 
 
@@ -128,7 +132,8 @@ class Modem:
         self.prompt_len = None  # AT+CMGS length while in the "> " state
         self.pdu = b""
         self.mr = 0
-        self.store = {}  # index -> [stat, pdu hex, tpdu length]
+        self.stores = {"SM": {}, "SR": {}}  # memory -> index -> [stat, pdu hex, tpdu length, info]
+        self.store = self.stores["SM"]  # the memory that AT+CMGR/CMGL/CMGD work on (+CPMS mem1)
         self.capacity = 3 if "full-sim" in self.quirks else 20
         self.timers = []  # (when, fn)
         self.pending_urc = []
@@ -144,6 +149,7 @@ class Modem:
         self.cmee = 0
         self.cnmi = [0, 0, 0, 0, 0]
         self.cmgf = 0
+        self.csmp_fo = 17
         self.creg_n = 0
 
     def log(self, **kv):
@@ -221,30 +227,42 @@ class Modem:
                 self.write(self.pending_urc.pop(0))
 
     # --- storage ---
-    def store_pdu(self, stat, pdu, length):
+    def store_pdu(self, stat, pdu, length, info, mem="SM"):
+        store = self.stores[mem]
         for i in range(1, self.capacity + 1):
-            if i not in self.store:
-                self.store[i] = [stat, pdu, length]
+            if i not in store:
+                store[i] = [stat, pdu, length, info]
                 return i
         return None
+
+    def text_entry(self, i):
+        """Header and text line of a stored item in text mode (27.005 4.1/4.2)."""
+        st, pdu, length, info = self.store[i]
+        names = ["REC UNREAD", "REC READ", "STO UNSENT", "STO SENT"]
+        if "mr" in info:
+            return '"%s",6,%d,"%s",145,"%s","%s",0' % (names[st], info["mr"], info["ra"], TEXT_DATE, TEXT_DATE), None
+        return '"%s","%s",,"%s"' % (names[st], info["sender"], TEXT_DATE), info["text"]
 
     def inject(self, sender, text, mode):
         pdus = deliver_pdus(sender, text, self.ref)
         self.ref += 1
-        for pdu, length in pdus:
+        for pdu, length, part in pdus:
             if mode == "cmt" or self.cnmi[1] == 2:
-                self.urc("\r\n+CMT: ,%d\r\n%s\r\n" % (length, pdu))
+                if self.cmgf:
+                    self.urc('\r\n+CMT: "%s",,"%s"\r\n%s\r\n' % (sender, TEXT_DATE, part))
+                else:
+                    self.urc("\r\n+CMT: ,%d\r\n%s\r\n" % (length, pdu))
                 self.log(ev="cmt", sender=sender, length=length)
                 continue
-            self.network.append((sender, pdu, length))
+            self.network.append((sender, pdu, length, part))
         self.deliver_network()
 
     def deliver_network(self):
         """Stores what the network holds while there is room; a full SIM
         makes the network keep the rest until a delete frees a slot."""
         while self.network:
-            sender, pdu, length = self.network[0]
-            idx = self.store_pdu(0, pdu, length)
+            sender, pdu, length, part = self.network[0]
+            idx = self.store_pdu(0, pdu, length, {"sender": sender, "text": part})
             if idx is None:
                 self.log(ev="sim_full", waiting=len(self.network))
                 return
@@ -257,17 +275,29 @@ class Modem:
         nosmsc = "cds-no-smsc" in self.quirks
         pdu, length = status_report(mr, da, 0, not nosmsc)
         self.log(ev="report", mr=mr, da=da)
-        if self.cnmi[3] == 1:
+        if self.cnmi[3] == 1 and self.cmgf:
+            self.urc('\r\n+CDS: 6,%d,"%s",145,"%s","%s",0\r\n' % (mr, da, TEXT_DATE, TEXT_DATE))
+        elif self.cnmi[3] == 1:
             self.urc("\r\n+CDS: %d\r\n%s\r\n" % (length, pdu))
         else:
-            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length)
+            mem = "SR" if "sr-memory" in self.quirks else "SM"
+            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length, {"mr": mr, "ra": da}, mem)
             if idx is not None and self.cnmi[3] == 2:
-                self.urc('\r\n+CDSI: "SM",%d\r\n' % idx)
+                self.urc('\r\n+CDSI: "%s",%d\r\n' % (mem, idx))
 
     # --- commands ---
     def cmgs_done(self, hexpdu):
         length = self.prompt_len
         self.prompt_len = None
+        if isinstance(length, str):  # text mode: the number, then the text itself
+            self.mr = self.mr % 255 + 1
+            srr = bool(self.csmp_fo & 0x20)
+            self.log(ev="sent", mr=self.mr, da=length, srr=srr, text=hexpdu, mode="text")
+            self.answer(["+CMGS: %d" % self.mr])
+            if srr:
+                mr, da = self.mr, length
+                self.timers.append((time.time() + self.a.report_delay, lambda: self.report(mr, da)))
+            return
         try:
             tl, mr_in, da, srr = parse_submit(hexpdu)
         except (ValueError, IndexError):
@@ -302,7 +332,7 @@ class Modem:
         u = cmd.upper()
         simple = {
             "": None, "Z": None, "&F": None, "E0": None, "E1": None, "V1": None, "Q0": None,
-            "+CMGF=0": None, "+CFUN=1": None, "+CNMA": None, "+COPS=3,0": None, "+CSCS=\"GSM\"": None,
+            "+CFUN=1": None, "+CNMA": None, "+COPS=3,0": None, "+CSCS=\"GSM\"": None,
             "+CSCS=\"UCS2\"": None, "+CSCS=\"IRA\"": None,
         }
         if u in ("E0",) and "echo-sticky" not in self.quirks:
@@ -353,8 +383,12 @@ class Modem:
             return ["+CMGF: %d" % self.cmgf]
         if u == "+CMGF=?":
             return ["+CMGF: (0,1)"]
-        if u == "+CMGF=1":
-            return "error"  # PDU mode only
+        if u in ("+CMGF=0", "+CMGF=1"):
+            self.cmgf = int(u[-1])
+            return []
+        if u.startswith("+CSMP="):
+            self.csmp_fo = int(u[6:].split(",")[0])
+            return []
         if u == "+CSCA?":
             return ['+CSCA: "%s",145' % SMSC]
         if u.startswith("+CSCA="):
@@ -368,6 +402,11 @@ class Modem:
         if u == "+CPMS=?":
             return ['+CPMS: ("SM"),("SM"),("SM")']
         if u.startswith("+CPMS="):
+            mem = u[6:].split(",")[0].strip('"')
+            if mem not in self.stores:
+                return "cms302"
+            self.store = self.stores[mem]
+            self.log(ev="cpms", mem=mem)
             return [self.cpms_answer(False)]
         if u == "+CNMI=?":
             return ["+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"]
@@ -380,29 +419,38 @@ class Modem:
             want = {"REC UNREAD": "0", "REC READ": "1", "ALL": "4"}.get(want, want)
             out = []
             for i in sorted(self.store):
-                st, pdu, length = self.store[i]
+                st, pdu, length, info = self.store[i]
                 if want == "4" or str(st) == want:
-                    out += ["+CMGL: %d,%d,,%d" % (i, st, length), pdu]
+                    if self.cmgf:
+                        hdr, text = self.text_entry(i)
+                        out += ["+CMGL: %d,%s" % (i, hdr)] + ([text] if text is not None else [])
+                    else:
+                        out += ["+CMGL: %d,%d,,%d" % (i, st, length), pdu]
                     if st == 0:
                         self.store[i][0] = 1
-            self.log(ev="list", count=len(out) // 2)
+            self.log(ev="list", count=sum(1 for x in out if x.startswith("+CMGL")))
             return out
         if u.startswith("+CMGR="):
             i = int(u[6:])
             if i not in self.store:
                 return "cms321"
-            st, pdu, length = self.store[i]
-            self.store[i][0] = 1 if st == 0 else st
+            st, pdu, length, info = self.store[i]
             self.log(ev="read", index=i)
+            if self.cmgf:
+                hdr, text = self.text_entry(i)
+                self.store[i][0] = 1 if st == 0 else st
+                return ["+CMGR: " + hdr] + ([text] if text is not None else [])
+            self.store[i][0] = 1 if st == 0 else st
             return ["+CMGR: %d,,%d" % (st, length), pdu]
         if u.startswith("+CMGD="):
             i = int(u[6:].split(",")[0])
             self.store.pop(i, None)
-            self.log(ev="deleted", index=i)
+            self.log(ev="deleted", index=i, mem=[m for m in self.stores if self.stores[m] is self.store][0])
             self.timers.append((time.time() + 0.2, self.deliver_network))
             return []
         if u.startswith("+CMGS="):
-            return ("prompt", int(u[6:]))
+            arg = cmd[6:]
+            return ("prompt", arg.strip('"') if arg.startswith('"') else int(arg))
         if u == "+MODE=2":
             return "error"
         return "error"

@@ -4,10 +4,13 @@
  * test_driver_contract.c) and a scripted modem on the master side of a pty:
  * - a stored text is deleted (AT+CMGD) only after acked(committed=true);
  *   after acked(committed=false) it stays on the SIM and the next sweep
- *   hands it over again;
+ *   hands it over again; a delete that fails is tried again, and the text
+ *   is not handed over twice meanwhile;
  * - stop() while an AT+CMGS is answered late waits for the answer: the
  *   message completes as sent with the modem's TP-MR, then core_stopped();
- * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number).
+ * - +CMS ERROR classes: 38 is retried (temporary), 1 rejects (invalid number);
+ * - send_interval_ms spaces two AT+CMGS of one modem;
+ * - a +CMT text is acknowledged (AT+CNMA) only after its commit.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -131,6 +134,9 @@ struct modem {
 	char line[1024];
 	size_t len;
 	bool in_pdu, stored, hold_cmgs;
+	int fail_deletes, delete_tries;
+	uint64_t cmgs_ms[8];
+	int cnma;
 	int deletes, cmgs_count, fail_codes[4], n_fail;
 	char held_pdu[512];
 };
@@ -159,8 +165,17 @@ static void modem_line(struct modem *md, const char *l)
 			modem_say(md, "\r\nOK\r\n");
 		}
 	} else if (!strcmp(l, "AT+CMGD=5")) {
+		md->delete_tries++;
+		if (md->fail_deletes > 0) {
+			md->fail_deletes--;
+			modem_say(md, "\r\n+CMS ERROR: 320\r\n"); /* memory failure */
+			return;
+		}
 		md->stored = false;
 		md->deletes++;
+		modem_say(md, "\r\nOK\r\n");
+	} else if (!strcmp(l, "AT+CNMA")) {
+		md->cnma++;
 		modem_say(md, "\r\nOK\r\n");
 	} else if (!strncmp(l, "AT+CMGS=", 8)) {
 		md->in_pdu = true;
@@ -181,6 +196,8 @@ static void modem_poll(struct modem *md)
 			if (md->in_pdu) {
 				if (ch == 0x1A) {
 					md->in_pdu = false;
+					if (md->cmgs_count < 8)
+						md->cmgs_ms[md->cmgs_count] = now_mono_ms();
 					md->cmgs_count++;
 					if (md->n_fail) {
 						snprintf(md->held_pdu, sizeof md->held_pdu, "\r\n+CMS ERROR: %d\r\n",
@@ -240,7 +257,14 @@ static bool stopped(struct rig *r)
 	return r->c.stopped;
 }
 
+static void rig_open_with(struct rig *r, const char *extra);
+
 static void rig_open(struct rig *r)
+{
+	rig_open_with(r, "");
+}
+
+static void rig_open_with(struct rig *r, const char *extra)
 {
 	memset(r, 0, sizeof *r);
 	int slave;
@@ -254,7 +278,8 @@ static void rig_open(struct rig *r)
 	r->c.base = event_base_new();
 	r->c.conf = xcalloc(1, at_driver.conf_size);
 	char json[256];
-	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000}", r->link);
+	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000%s}", r->link,
+	         extra);
 	struct errbuf err;
 	assert_int_equal(settings_parse(at_driver.settings, json, r->c.conf, &err), 0);
 	assert_int_equal(at_driver.check(r->c.conf, &err), 0);
@@ -315,6 +340,26 @@ static void test_delete_only_after_commit(void **state)
 	rig_close(&r);
 }
 
+/* A delete that fails keeps the text out of later sweeps (no second copy
+ * in the inbox) and is tried again at the next sweep. */
+static void test_failed_delete_not_redelivered(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open(&r);
+	r.md.stored = true;
+	r.md.fail_deletes = 1;
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	at_driver.acked(&r.c, r.c.last_token, true);
+	for (int i = 0; i < 500 && r.md.deletes == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.deletes, 1);
+	assert_int_equal(r.md.delete_tries, 2);
+	assert_int_equal(r.c.received, 1); /* the sweeps in between did not hand it over again */
+	rig_close(&r);
+}
+
 static void test_stop_waits_for_cmgs(void **state)
 {
 	(void)state;
@@ -358,12 +403,51 @@ static void test_cms_classes(void **state)
 	rig_close(&r);
 }
 
+/* +CMT (a text routed to us, not stored): AT+CNMA only after the commit. */
+static void test_cmt_acknowledged_after_commit(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open_with(&r, ", \"cnma\": true, \"cnmi\": \"2,2,0,1,0\"");
+	char urc[256];
+	snprintf(urc, sizeof urc, "\r\n+CMT: ,28\r\n%s\r\n", stored_pdu);
+	modem_say(&r.md, urc);
+	rig_run(&r, 5000, got_text);
+	assert_int_equal(r.c.received, 1);
+	rig_run(&r, 300, NULL);
+	assert_int_equal(r.md.cnma, 0); /* not before the commit */
+	at_driver.acked(&r.c, r.c.last_token, true);
+	for (int i = 0; i < 300 && r.md.cnma == 0; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.md.cnma, 1);
+	rig_close(&r);
+}
+
+/* send_interval_ms paces one modem's AT+CMGS. */
+static void test_send_interval(void **state)
+{
+	(void)state;
+	struct rig r;
+	rig_open_with(&r, ", \"send_interval_ms\": 400");
+	at_driver.submit(&r.c, make_msg(4));
+	at_driver.submit(&r.c, make_msg(5));
+	for (int i = 0; i < 500 && r.c.completed < 2; i++)
+		rig_run(&r, 10, NULL);
+	assert_int_equal(r.c.completed, 2);
+	assert_int_equal(r.md.cmgs_count, 2);
+	assert_true(r.md.cmgs_ms[1] - r.md.cmgs_ms[0] >= 350); /* 400 ms, less the PDU's own transfer */
+	rig_close(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_delete_only_after_commit),
+	    cmocka_unit_test(test_failed_delete_not_redelivered),
 	    cmocka_unit_test(test_stop_waits_for_cmgs),
 	    cmocka_unit_test(test_cms_classes),
+	    cmocka_unit_test(test_send_interval),
+	    cmocka_unit_test(test_cmt_acknowledged_after_commit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

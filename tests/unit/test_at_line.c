@@ -392,11 +392,47 @@ static void test_at_quirks(void **state)
 	strcpy(big + sizeof big - 3, "\r\n");
 	feed_str(&p, big, e);
 	assert_int_equal(e->n, 3);
+	/* The prompt with noise right after it in the same read. */
+	e->n = 0;
+	static const char noisy[] = "\r\n> \x00\xff#@!garbage\r\n";
+	at_line_feed(&p, (const uint8_t *)noisy, sizeof noisy - 1, collect, e);
+	assert_int_equal(e->n, 2);
+	assert_int_equal(e->kind[0], AT_EV_PROMPT);
+	assert_string_equal(e->line[1], "#@!garbage");
 	/* The prompt without a line end, split over two reads. */
 	e->n = 0;
 	feed_str(&p, "\r\n>", e);
 	assert_int_equal(e->n, 1);
 	assert_int_equal(e->kind[0], AT_EV_PROMPT);
+	free(e);
+}
+
+/* Text mode: the line after a header is its text (hex or not); a status
+ * report entry has none; +CDS is one line. */
+static void test_at_text_mode(void **state)
+{
+	(void)state;
+	struct at_line p;
+	at_line_init(&p);
+	at_line_text_mode(&p, true);
+	struct evs *e = calloc(1, sizeof *e);
+	feed_str(
+	    &p,
+	    "\r\n+CMGL: 1,\"REC UNREAD\",\"+441632960201\",,\"26/12/03,08:00:00+00\"\r\nCAFE\r\n"
+	    "+CMGL: 2,\"REC READ\",6,42,\"+447700900301\",145,\"26/12/03,08:00:00+00\",\"26/12/03,08:00:00+00\",0\r\n"
+	    "+CMGL: 3,\"REC UNREAD\",\"+441632960202\",,\"26/12/03,08:00:00+00\"\r\nhello there\r\n\r\nOK\r\n"
+	    "\r\n+CDS: 6,42,\"+447700900301\",145,\"26/12/03,08:00:00+00\",\"26/12/03,08:00:00+00\",0\r\n"
+	    "\r\n+CMT: \"+441632960203\",,\"26/12/03,08:00:00+00\"\r\n1234\r\n",
+	    e);
+	assert_int_equal(e->n, 6);
+	assert_string_equal(e->pdu[0], "CAFE");
+	assert_string_equal(e->pdu[1], ""); /* the report entry takes no text */
+	assert_string_equal(e->pdu[2], "hello there");
+	assert_int_equal(e->kind[3], AT_EV_OK);
+	assert_int_equal(e->kind[4], AT_EV_URC);
+	assert_string_equal(e->pdu[4], "");
+	assert_int_equal(e->kind[5], AT_EV_URC);
+	assert_string_equal(e->pdu[5], "1234");
 	free(e);
 }
 
@@ -424,9 +460,8 @@ static void test_at_cms(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_at_dialogues),
-	    cmocka_unit_test(test_at_interleaved),
-	    cmocka_unit_test(test_at_quirks),
+	    cmocka_unit_test(test_at_dialogues), cmocka_unit_test(test_at_interleaved),
+	    cmocka_unit_test(test_at_quirks),    cmocka_unit_test(test_at_text_mode),
 	    cmocka_unit_test(test_at_cms),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
