@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "driver.h"
+#include "http/rule.h"
 
 extern const struct driver_ops http_driver;
 
@@ -45,6 +46,45 @@ static void presets_pass(void **state)
 			fail_msg("%s: %s", files[i], err.msg);
 		assert_non_null(strstr(buf, "\"description\""));
 	}
+}
+
+/* Kannel's sendsms answers 202 with "0: Accepted for delivery", or "3: Queued
+ * for later delivery" when the SMSC link is down: both mean Kannel has it. */
+static void kannel_preset_success(void **state)
+{
+	(void)state;
+	json_error_t je;
+	json_t *preset = json_load_file("conf/http/kannel.json", 0, &je);
+	assert_non_null(preset);
+	struct http_rule_conf rc = {
+	    .success_status = json_object_get(preset, "success_status"),
+	    .temporary_status = json_object_get(preset, "temporary_status"),
+	    .success_regex = json_string_value(json_object_get(preset, "success_regex")),
+	};
+	struct http_rule r = {0};
+	struct errbuf err = {""};
+	assert_int_equal(http_rule_compile(&r, &rc, &err), 0);
+	static const struct {
+		long status;
+		const char *body;
+		enum msg_outcome want;
+	} cases[] = {
+	    {202, "0: Accepted for delivery", MSG_SENT},
+	    {202, "3: Queued for later delivery", MSG_SENT},
+	    {202, "4: Queued 3 messages", MSG_REJECTED},
+	    {403, "Authorization failed for sendsms", MSG_REJECTED},
+	    {503, "Temporary failure, try again later.", MSG_TEMPORARY},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct http_verdict v;
+		http_rule_eval(&r, cases[i].status, cases[i].body, strlen(cases[i].body), &v);
+		if (v.outcome != cases[i].want)
+			fail_msg("%ld \"%s\": outcome %d, want %d", cases[i].status, cases[i].body, (int)v.outcome,
+			         (int)cases[i].want);
+		http_verdict_clear(&v);
+	}
+	http_rule_free(&r);
+	json_decref(preset);
 }
 
 static const struct {
@@ -102,6 +142,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(presets_pass),
+	    cmocka_unit_test(kannel_preset_success),
 	    cmocka_unit_test(check_refuses),
 	    cmocka_unit_test(minimal_passes),
 	};
