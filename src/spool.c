@@ -60,6 +60,8 @@ struct core {
 	/* The writers (store.h): lanes[0] writes everything else too. */
 	struct store *lanes[WRITE_CONNECTIONS_MAX];
 	int nlanes, lanes_stopped;
+	/* Logins only (STORE_LANE_AUTH): a flood of them never delays lane 0. */
+	struct store *auth_lane;
 	bool main_stop_sent;
 	struct claimer *claimer;
 	bool claimer_stopped;
@@ -850,7 +852,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		k->inb_tail = &k->inb_head;
 	}
 	if (k->auth_head) {
-		chan_put(main_chan(k), TO_STORE_AUTH, k->auth_head);
+		chan_put(store_chan(k->auth_lane), TO_STORE_AUTH, k->auth_head);
 		k->auth_head = NULL;
 	}
 	if (k->sub_head) {
@@ -876,6 +878,7 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		k->stop_sent = true;
 		for (int i = 1; i < k->nlanes; i++)
 			chan_put(store_chan(k->lanes[i]), TO_STORE_STOP, NULL);
+		chan_put(store_chan(k->auth_lane), TO_STORE_STOP, NULL);
 	}
 	/* Lane 0 last: its stop gives back the claims still held, which must
 	 * not happen before the other lanes have written their results. */
@@ -945,7 +948,8 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_STOPPED:
 			if (it->ptr == k->lanes[0])
 				event_base_loopbreak(k->base);
-			k->lanes_stopped++;
+			if (it->ptr != k->auth_lane)
+				k->lanes_stopped++;
 			wake(k);
 			break;
 		case TO_LOOP_CLAIMER_STOPPED:
@@ -1073,9 +1077,13 @@ int spool_run(struct config *cfg)
 	chan_init(&k.from_store);
 	struct errbuf err;
 	k.nlanes = cfg->write_connections > 0 ? cfg->write_connections : 1;
-	for (int i = 0; i < k.nlanes; i++) {
-		k.lanes[i] = store_start(cfg, &k.from_store, i, &err);
-		if (!k.lanes[i]) {
+	for (int i = 0; i <= k.nlanes; i++) {
+		struct store *lane = store_start(cfg, &k.from_store, i < k.nlanes ? i : STORE_LANE_AUTH, &err);
+		if (i < k.nlanes)
+			k.lanes[i] = lane;
+		else
+			k.auth_lane = lane;
+		if (!lane) {
 			log_error("daemon_start_failed", "error=\"%s\"", err.msg);
 			for (int j = i - 1; j >= 0; j--) {
 				chan_put(store_chan(k.lanes[j]), TO_STORE_STOP, NULL);
@@ -1115,6 +1123,7 @@ int spool_run(struct config *cfg)
 		release_pending(c);
 		conn_free(c);
 	}
+	store_join(k.auth_lane);
 	for (int i = k.nlanes - 1; i >= 0; i--)
 		store_join(k.lanes[i]);
 	claimer_join(k.claimer);

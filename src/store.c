@@ -33,7 +33,8 @@ enum {
 struct store {
 	pthread_t thread;
 	const struct config *cfg;
-	int lane; /* 0: the main writer (see store.h); others write results and reports only */
+	int lane; /* 0: the main writer (see store.h); STORE_LANE_AUTH: logins only; others write results and
+	            reports only */
 	struct chan in;
 	struct chan *out;
 	PGconn *pg;
@@ -213,7 +214,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 {
 	if (pg_daemon_session(pg, err))
 		return -1;
-	if (s->lane > 0)
+	if (s->lane != 0)
 		return prepare_all(pg, err);
 	/* The instance lock: two live daemons must never share a name, since a
 	 * restarted daemon takes back every claim made under its name. */
@@ -267,7 +268,9 @@ static int prepare_all(PGconn *pg, struct errbuf *err)
 static int store_connect(struct store *s, bool first, struct errbuf *err)
 {
 	char app[32] = "smspool";
-	if (s->lane > 0)
+	if (s->lane == STORE_LANE_AUTH)
+		snprintf(app, sizeof app, "smspool-auth");
+	else if (s->lane > 0)
 		snprintf(app, sizeof app, "smspool-write%d", s->lane + 1);
 	PGconn *pg = pg_connect(s->cfg->database, app, err);
 	if (!pg)
@@ -1234,6 +1237,8 @@ static int work(struct store *s)
 	if (s->nstates && write_states(s))
 		return -1;
 	if (s->lane == 0 && main_work(s, now))
+		return -1;
+	if (s->lane == STORE_LANE_AUTH && s->auth_head && do_auth(s))
 		return -1;
 	read_notifies(s);
 	return 0;

@@ -136,8 +136,12 @@ struct store;
  * instance name left behind, and writes everything.  Lanes 1.. only write
  * results and reports, each on its own connection, so that the database
  * works on several batches at once; they must stop before lane 0, whose
- * stop gives back every claim still held.  NULL with err set when the
- * database cannot be used. */
+ * stop gives back every claim still held.  STORE_LANE_AUTH checks logins
+ * only (TO_STORE_AUTH), on a connection of its own: a login costs a bcrypt
+ * hash in the database, and a flood of them must never delay the submits,
+ * inbound texts and acknowledgements the other lanes write.  NULL with err
+ * set when the database cannot be used. */
+#define STORE_LANE_AUTH (-1)
 struct store *store_start(const struct config *cfg, struct chan *to_loop, int lane, struct errbuf *err);
 struct chan *store_chan(struct store *s);
 /* Waits for the thread (after TO_STORE_STOP) and frees it. */

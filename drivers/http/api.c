@@ -11,10 +11,15 @@
  *   token bucket); tested and fuzzed without a socket;
  * - request state machine: one `enum req_phase` per request, changed only
  *   by req_set(), which logs every transition at debug:
- *     READING (headers and body) -> AUTH (core_authenticate asked; skipped
- *     on a cache hit) -> SUBMIT (core_submit per message) or QUERY
- *     (core_query) -> DONE (answer decided);
- *   an error at any step goes straight to DONE;
+ *     READING (headers) -> AUTH (core_authenticate asked; skipped on a
+ *     cache hit) -> READING (the body, only once authenticated) -> SUBMIT
+ *     (core_submit per message) or QUERY (core_query) -> DONE (answer
+ *     decided);
+ *   an error at any step goes straight to DONE.  The credentials are
+ *   checked as soon as the headers are in, before a byte of the body is
+ *   read (the connection is suspended meanwhile, so a client that waits for
+ *   100-continue sends nothing): a stranger's body costs no memory and no
+ *   parsing;
  * - transport: libmicrohttpd in external epoll mode on the loop thread
  *   (libevent watches its epoll descriptor and timeout, as callback.c does);
  *   a request that waits for the core is suspended and resumed with its
@@ -140,6 +145,9 @@ struct req {
 	struct sbuf body;
 	uint8_t key[32]; /* of the login cache (api_auth.h), no secret */
 	char *account;   /* once authenticated */
+	double throughput; /* of account */
+	bool authed;       /* account is set: the body may be read */
+	bool recall;       /* resumed during the headers: MHD calls once more with no data */
 	struct http_api_request rq;
 	int npend; /* core calls not answered yet */
 	/* the answer */
@@ -388,8 +396,6 @@ static void finish_post(struct req *r)
 static void authorized(struct req *r, const char *account, double throughput)
 {
 	struct api *a = r->a;
-	free(r->account);
-	r->account = xstrdup(account);
 	if (r->route == API_ROUTE_MESSAGE) {
 		req_set(r, RP_QUERY, "authenticated");
 		uint64_t token = pend_add(a, r, -1);
@@ -430,7 +436,18 @@ static void authorized(struct req *r, const char *account, double throughput)
 		finish_post(r);
 }
 
-/* A complete request: authenticate it (cache or core). */
+/* The login is good: the body may be read now. */
+static void set_account(struct req *r, const char *account, double throughput)
+{
+	free(r->account);
+	r->account = xstrdup(account);
+	r->throughput = throughput;
+	r->authed = true;
+}
+
+/* The headers are in: authenticate the request (cache or core) before its
+ * body is read.  Either r->authed is set, or an answer is decided, or the
+ * core was asked (phase AUTH) and the caller suspends the connection. */
 static void begin(struct req *r)
 {
 	struct api *a = r->a;
@@ -459,7 +476,7 @@ static void begin(struct req *r)
 	if (hit) {
 		http_api_secret_free(pass);
 		free(user);
-		authorized(r, hit->account, hit->throughput);
+		set_account(r, hit->account, hit->throughput);
 		return;
 	}
 	req_set(r, RP_AUTH, "credentials");
@@ -507,6 +524,13 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url
 			answer_error(r, 503, "the connection is stopping, try again later", NULL);
 			return respond(r);
 		}
+		begin(r);
+		if (r->status)
+			return respond(r);
+		if (!r->authed) { /* asked the core: read nothing until it answers */
+			r->suspended = true;
+			MHD_suspend_connection(mc);
+		}
 		return MHD_YES;
 	}
 	if (*upload_data_size) {
@@ -529,13 +553,17 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url
 	}
 	if (r->status) /* decided before, or answered after the core */
 		return respond(r);
-	if (r->phase != RP_READING) /* still waiting (a spurious call) */
+	if (r->recall) { /* the headers' call again, after the resume: not the end of the body */
+		r->recall = false;
+		return MHD_YES;
+	}
+	if (r->phase != RP_READING || !r->authed) /* still waiting (a spurious call) */
 		return MHD_YES;
 	if (a->stopping) {
 		answer_error(r, 503, "the connection is stopping, try again later", NULL);
 		return respond(r);
 	}
-	begin(r);
+	authorized(r, r->account, r->throughput);
 	if (r->status)
 		return respond(r);
 	r->suspended = true;
@@ -563,7 +591,14 @@ static void api_authenticated(struct conn *c, uint64_t token, const struct accou
 	}
 	if (account) {
 		http_api_cache_put(a->cache, r->key, account, now_mono_ms(), (uint64_t)a->conf->auth_cache_s * 1000);
-		authorized(r, account->name, account->throughput);
+		set_account(r, account->name, account->throughput);
+		req_set(r, RP_READING, "authenticated");
+		if (r->suspended) { /* now read the body */
+			r->suspended = false;
+			r->recall = true;
+			MHD_resume_connection(r->mc);
+			kick(a);
+		}
 		goto out;
 	}
 	char q[200];
