@@ -76,7 +76,7 @@ enum {
 
 struct api_conf {
 	char *listen, *base_path;
-	long long max_body, max_connections, max_connections_per_address, auth_cache_s;
+	long long max_body, max_connections, max_connections_per_address, auth_cache_s, header_timeout_s;
 	bool tls;
 	char *tls_cert_file, *tls_key_file;
 };
@@ -93,6 +93,9 @@ static const struct setting api_settings[] = {
      "HTTP connections at once; more are refused at accept"},
     {"max_connections_per_address", SETTING_INT, O(max_connections_per_address), false, true, 0, 100000, "64",
      "connections at once from one remote address (0: no limit); more are closed at accept"},
+    {"header_timeout_s", SETTING_INT, O(header_timeout_s), false, true, 1, 300, "10",
+     "seconds a connection has to send a request's line and headers, from its start or from the previous "
+     "answer; a slower one (slowloris) is closed"},
     {"auth_cache_s", SETTING_INT, O(auth_cache_s), false, true, 0, 3600, "60",
      "seconds a successful login is remembered (by a SHA-256 of account, password and peer address); 0 = ask "
      "the database every time"},
@@ -143,8 +146,8 @@ struct req {
 	int64_t msg_id;
 	bool started, suspended;
 	struct sbuf body;
-	uint8_t key[32]; /* of the login cache (api_auth.h), no secret */
-	char *account;   /* once authenticated */
+	uint8_t key[32];   /* of the login cache (api_auth.h), no secret */
+	char *account;     /* once authenticated */
 	double throughput; /* of account */
 	bool authed;       /* account is set: the body may be read */
 	bool recall;       /* resumed during the headers: MHD calls once more with no data */
@@ -715,6 +718,7 @@ static void api_listen(struct api *a)
 	    .max_connections = (unsigned)conf->max_connections,
 	    .max_per_address = (unsigned)conf->max_connections_per_address,
 	    .timeout_s = 30,
+	    .header_timeout_s = (unsigned)conf->header_timeout_s,
 	    .handler = ahc,
 	    .completed = completed_cb,
 	    .uri_log = uri_cb,

@@ -6,7 +6,10 @@
  * that resumed a connection asks for a run with httpd_kick().
  *
  * Limits every listener gets: connections in all and per remote address,
- * an idle timeout, and with TLS a floor of TLS 1.2.
+ * an idle timeout, a deadline for the request line and headers (against
+ * slowloris: a client that sends a byte now and then is never idle, so the
+ * idle timeout alone would keep it for ever), and with TLS a floor of TLS
+ * 1.2.
  */
 #ifndef SMSPOOL_NET_HTTPD_H
 #define SMSPOOL_NET_HTTPD_H
@@ -26,11 +29,17 @@ struct httpd_opts {
 	unsigned max_connections;
 	unsigned max_per_address; /* 0 = no limit */
 	unsigned timeout_s;       /* an idle connection is closed after this */
+	/* The request line and headers must be in within this many seconds of
+	 * the connection's start or of its previous answer, else the connection
+	 * is closed; 0 = HTTPD_HEADER_TIMEOUT_S. */
+	unsigned header_timeout_s;
 	MHD_AccessHandlerCallback handler;
 	MHD_RequestCompletedCallback completed;                                  /* may be NULL */
 	void *(*uri_log)(void *cls, const char *uri, struct MHD_Connection *mc); /* may be NULL */
 	void *cls;                                                               /* of the three callbacks */
 };
+
+enum { HTTPD_HEADER_TIMEOUT_S = 10 };
 
 struct httpd;
 

@@ -7,7 +7,8 @@
 plan 5
 
 e2e_db smspool_e2e_ucp_sessions
-sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('many', 'pw')" || bail "account"
+# max_binds 0: the 200 sessions are bound at the same time (the default is 10)
+sql "INSERT INTO smspool.accounts (system_id, password, max_binds) VALUES ('many', 'pw', 0)" || bail "account"
 add_connection ucpd ucp-server '{"listen": "127.0.0.1:0", "login_timeout_s": 60}'
 add_connection lo loopback '{}'
 add_route lo

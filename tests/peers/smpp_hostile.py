@@ -16,6 +16,12 @@ smspool's codec.  Each mode prints one JSON object on stdout.
   smpp_hostile.py pipeline PORT SYSTEM_ID PASSWORD COUNT
       binds, writes COUNT submit_sm without reading, then reads every
       answer: counts of statuses.
+  smpp_hostile.py binds PORT COUNT SYSTEM_ID PASSWORD
+      COUNT binds one after the other, each on a new session: seconds each.
+  smpp_hostile.py slowloris PORT SOURCE CONNS SECONDS
+      CONNS sessions from the local address SOURCE (e.g. 127.0.0.2), each
+      sending a bind one byte every 0.5 s: accepted, closed by the server,
+      still open at the end.
 """
 import json
 import os
@@ -209,6 +215,72 @@ def pipeline(port, system_id, password, count):
     print(json.dumps({"answered": answered, "statuses": statuses}))
 
 
+def binds(port, count, system_id, password):
+    """count binds one after the other, each on a new session: how long each took."""
+    took, statuses = [], {}
+    for i in range(count):
+        t0 = time.time()
+        s = connect(port, timeout=60)
+        st = bind(s, system_id, password, seq=i + 1)
+        took.append(round(time.time() - t0, 3))
+        k = "closed" if st is None else status_name(st)
+        statuses[k] = statuses.get(k, 0) + 1
+        try:
+            s.sendall(pdu(UNBIND, i + 2))
+        except OSError:
+            pass
+        s.close()
+    print(json.dumps({"binds": count, "statuses": statuses, "seconds": took}))
+
+
+def slowloris(port, source, conns, seconds):
+    """conns sessions from the local address source, each sending a bind one
+    byte every 0.5 s: how many the server accepted, and closed when."""
+    data = pdu(BIND_TRX, 1, bind_body("slow", "loris"))
+    lock = threading.Lock()
+    st = {"connected": 0, "connect_failed": 0, "closed_by_server": 0, "open_at_end": 0, "last_close_s": 0.0}
+    t0 = time.time()
+    end = t0 + seconds
+
+    def worker():
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=5, source_address=(source, 0))
+        except OSError:
+            with lock:
+                st["connect_failed"] += 1
+            return
+        with lock:
+            st["connected"] += 1
+        i, closed = 0, False
+        while time.time() < end:
+            try:
+                s.send(data[i:i + 1])
+                i = (i + 1) % len(data)
+                s.settimeout(0.5)
+                if s.recv(1) == b"":
+                    closed = True
+                    break
+            except socket.timeout:
+                continue
+            except OSError:
+                closed = True
+                break
+        with lock:
+            if closed:
+                st["closed_by_server"] += 1
+                st["last_close_s"] = max(st["last_close_s"], round(time.time() - t0, 3))
+            else:
+                st["open_at_end"] += 1
+        s.close()
+
+    ts = [threading.Thread(target=worker) for _ in range(conns)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps(st))
+
+
 def main(argv):
     mode = argv[1]
     if mode == "flood":
@@ -219,6 +291,10 @@ def main(argv):
         unbound(int(argv[2]), float(argv[3]))
     elif mode == "pipeline":
         pipeline(int(argv[2]), argv[3], argv[4], int(argv[5]))
+    elif mode == "binds":
+        binds(int(argv[2]), int(argv[3]), argv[4], argv[5])
+    elif mode == "slowloris":
+        slowloris(int(argv[2]), argv[3], int(argv[4]), float(argv[5]))
     else:
         sys.exit("unknown mode " + mode)
 
