@@ -13,9 +13,14 @@
 #   sessions that send one byte every 0.5 s and never finish are all closed
 #   (bind_timeout_s / header_timeout_s, and the per-address limit), while a
 #   client on 127.0.0.1 keeps being served;
+# - a flood of wrong-password HTTP logins from 127.0.0.2 (100 workers for
+#   8 s; 200 for 60 s under `make soak`: HOSTILE_FLOOD_S, HOSTILE_WORKERS)
+#   beside a client on 127.0.0.1 that keeps sending;
 # - the daemon's peak RSS stays bounded through all of it.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 18
+plan 21
+FLOOD_S=${HOSTILE_FLOOD_S:-8}
+WORKERS=${HOSTILE_WORKERS:-100}
 
 command -v python3 >/dev/null || bail "python3 is missing (packaging/install-deps.sh)"
 SMPPH="$E2E_ROOT/tests/peers/smpp_hostile.py"
@@ -104,6 +109,19 @@ ok "$(jq -r '.last_close_s <= 8' <<<"$out")" "... the last within header_timeout
 ok "$(jq -r '.requests >= 20 and (.statuses["201"] // 0) == .requests and .p99 < 2' "$E2E_TMP/hsteady.json")" \
 	"a client on another address kept sending (all 201, p99 under 2 s)"
 like "$(cat "${DAEMON_LOG[h1]}")" "event=httpd_header_timeout" "the header deadline is logged"
+
+# --- a flood of wrong-password HTTP logins -------------------------------------------
+python3 "$HTTPH" steady "$HPORT" app1 longer-secret-1 $((FLOOD_S + 2)) >"$E2E_TMP/hsteady2.json" &
+STEADY=$!
+out=$(python3 "$HTTPH" flood "$HPORT" 127.0.0.2 "$FLOOD_S" "$WORKERS" app1) || bail "http_hostile.py flood failed"
+wait "$STEADY" || bail "http_hostile.py steady failed"
+diag "http flood: $out"
+diag "steady client meanwhile: $(cat "$E2E_TMP/hsteady2.json")"
+ok "$(jq -r '(.statuses["201"] // 0) == 0 and .attempts >= 200' <<<"$out")" \
+	"the flood made at least 200 attempts and no wrong password was accepted"
+ok "$(jq -r '((.statuses["401"] // 0) + (.statuses["429"] // 0)) > 0' <<<"$out")" "... answered 401, then 429 for the address"
+ok "$(jq -r '.requests >= 20 and (.statuses["201"] // 0) == .requests and .p99 < 2' "$E2E_TMP/hsteady2.json")" \
+	"a client on another address kept sending (all 201, p99 under 2 s)"
 
 # --- bounded ----------------------------------------------------------------------
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${DAEMON_PID[h1]}/status")

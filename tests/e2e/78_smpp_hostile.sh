@@ -10,9 +10,13 @@
 # - many concurrent wrong-password binds for a while: answered in the daemon
 #   after the first few (the database's account_auth is called a bounded
 #   number of times), while a bound client's submits keep flowing (p99 < 2 s)
-#   and the daemon stays alive.
+#   and the daemon stays alive, its peak RSS bounded.
+# `make soak` runs the flood for 60 s with 200 workers (HOSTILE_FLOOD_S,
+# HOSTILE_WORKERS; 8 s and 100 here).
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 12
+plan 13
+FLOOD_S=${HOSTILE_FLOOD_S:-8}
+WORKERS=${HOSTILE_WORKERS:-100}
 
 command -v python3 >/dev/null || bail "python3 is missing (packaging/install-deps.sh)"
 HOSTILE="$E2E_ROOT/tests/peers/smpp_hostile.py"
@@ -80,10 +84,10 @@ is "$(jq -r '.statuses.ESME_ROK // 0' <<<"$out")" 5 "the five pending ones are a
 # --- a flood of wrong-password binds beside a working client --------------------
 calls() { sql "SELECT coalesce(sum(calls), 0) FROM pg_stat_user_functions WHERE funcname = 'account_auth'"; }
 before=$(calls)
-python3 "$HOSTILE" steady "$PORT" 12 esme1 secret1 >"$E2E_TMP/steady.json" &
+python3 "$HOSTILE" steady "$PORT" $((FLOOD_S + 4)) esme1 secret1 >"$E2E_TMP/steady.json" &
 STEADY=$!
 sleep 1 # the steady client binds first (its bind is not under test)
-python3 "$HOSTILE" flood "$PORT" 8 100 esme1 >"$E2E_TMP/flood.json" || bail "smpp_hostile.py flood failed"
+python3 "$HOSTILE" flood "$PORT" "$FLOOD_S" "$WORKERS" esme1 >"$E2E_TMP/flood.json" || bail "smpp_hostile.py flood failed"
 wait "$STEADY" || bail "smpp_hostile.py steady failed"
 diag "flood: $(cat "$E2E_TMP/flood.json")"
 diag "steady: $(cat "$E2E_TMP/steady.json")"
@@ -99,6 +103,8 @@ ok "$([ $((after - before)) -le 60 ] && echo true)" "the database checked at mos
 ok "$(jq -r '.submits >= 50 and (.statuses.ESME_ROK // 0) == .submits and .p99 < 2' "$E2E_TMP/steady.json")" \
 	"the bound client's submits kept flowing: all accepted, p99 under 2 s"
 ok "$(daemon_alive h1 && echo true)" "the daemon is alive after the flood"
+hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${DAEMON_PID[h1]}/status")
+ok "$([ "${hwm:-999999}" -lt $((96 * 1024)) ] && echo true)" "the daemon's peak RSS stayed under 96 MB ($((${hwm:-0} / 1024)) MB)"
 diag "refusal lines logged: $(grep -c 'event=auth_refused' "${DAEMON_LOG[h1]}"), reasons: $(grep -o 'event=auth_refused.*reason="[^"]*"' "${DAEMON_LOG[h1]}" | sed 's/.*reason=//' | sort | uniq -c | tr '\n' ' ')"
 
 stop_daemon h1

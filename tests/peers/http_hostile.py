@@ -16,9 +16,13 @@ JSON object.
       how long the last one was closed.
   steady PORT USER PASS SECONDS
       one legitimate POST every 0.1 s (a new connection each): latencies.
+  flood PORT SOURCE SECONDS WORKERS USER
+      WORKERS clients from SOURCE POST with wrong passwords (a new one each
+      time) for SECONDS: counts of answers by status.
 """
 import base64
 import json
+import os
 import socket
 import sys
 import threading
@@ -167,6 +171,37 @@ def steady(port, user, password, seconds):
                       "max": round(lat[-1], 3) if lat else None}))
 
 
+def flood(port, source, seconds, workers, user):
+    lock = threading.Lock()
+    counts, n = {}, [0]
+    end = time.time() + seconds
+    body = b'{"to": "+15550003333", "text": "flood"}'
+
+    def worker():
+        while time.time() < end:
+            try:
+                s = socket.create_connection(("127.0.0.1", port), timeout=10, source_address=(source, 0))
+                s.sendall(("POST /api/v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
+                           "Content-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                           % (auth_header(user, os.urandom(6).hex()), len(body))).encode() + body)
+                line, _ = read_answer(s, time.time() + 10)
+                s.close()
+                k = line.split(" ")[1] if line else "none"
+            except OSError:
+                k = "connect_failed"
+                time.sleep(0.05)
+            with lock:
+                counts[k] = counts.get(k, 0) + 1
+                n[0] += 1
+
+    ts = [threading.Thread(target=worker) for _ in range(workers)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print(json.dumps({"attempts": n[0], "statuses": counts}))
+
+
 def main(argv):
     mode = argv[1]
     if mode == "early":
@@ -177,6 +212,8 @@ def main(argv):
         slowloris(int(argv[2]), argv[3], int(argv[4]), float(argv[5]))
     elif mode == "steady":
         steady(int(argv[2]), argv[3], argv[4], float(argv[5]))
+    elif mode == "flood":
+        flood(int(argv[2]), argv[3], float(argv[4]), int(argv[5]), argv[6])
     else:
         sys.exit("unknown mode %s" % mode)
 
