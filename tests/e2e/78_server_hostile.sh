@@ -16,9 +16,11 @@
 # - a flood of wrong-password HTTP logins from 127.0.0.2 (100 workers for
 #   8 s; 200 for 60 s under `make soak`: HOSTILE_FLOOD_S, HOSTILE_WORKERS)
 #   beside a client on 127.0.0.1 that keeps sending;
+# - a client that never answers deliver_sm does not delay another account's
+#   receipts, and its own receipts wait for it (none lost);
 # - the daemon's peak RSS stays bounded through all of it.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 21
+plan 24
 FLOOD_S=${HOSTILE_FLOOD_S:-8}
 WORKERS=${HOSTILE_WORKERS:-100}
 
@@ -32,6 +34,7 @@ e2e_db smspool_e2e_server_hostile
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('esme1', 'secret1');
 	INSERT INTO smspool.accounts (system_id, password) VALUES ('app1', 'longer-secret-1');
 	INSERT INTO smspool.accounts (system_id, password) VALUES ('slow1', 'unused');
+	INSERT INTO smspool.accounts (system_id, password) VALUES ('mute1', 'mutepw');
 	UPDATE smspool.accounts SET password_hash = crypt('slowpw', gen_salt('bf', 15)) WHERE system_id = 'slow1'" ||
 	bail "accounts"
 add_connection smppd smpp-server '{"listen": "127.0.0.1:0", "bind_timeout_s": 3, "max_sessions_per_address": 10}'
@@ -122,6 +125,24 @@ ok "$(jq -r '(.statuses["201"] // 0) == 0 and .attempts >= 200' <<<"$out")" \
 ok "$(jq -r '((.statuses["401"] // 0) + (.statuses["429"] // 0)) > 0' <<<"$out")" "... answered 401, then 429 for the address"
 ok "$(jq -r '.requests >= 20 and (.statuses["201"] // 0) == .requests and .p99 < 2' "$E2E_TMP/hsteady2.json")" \
 	"a client on another address kept sending (all 201, p99 under 2 s)"
+
+# --- a receiver that never answers deliver_sm ----------------------------------------
+python3 "$SMPPH" receipts "$SPORT2" mute1 mutepw 50 8 silent >"$E2E_TMP/silent.json" &
+SILENT=$!
+sleep 1 # the silent client's receipts come first
+python3 "$SMPPH" receipts "$SPORT2" esme1 secret1 50 20 answer >"$E2E_TMP/receipts.json" ||
+	bail "smpp_hostile.py receipts failed"
+wait "$SILENT" || bail "smpp_hostile.py receipts (silent) failed"
+diag "silent client: $(cat "$E2E_TMP/silent.json")"
+diag "answering client: $(cat "$E2E_TMP/receipts.json")"
+ok "$(jq -r '.accepted == 50 and .deliver_sm > 0' "$E2E_TMP/silent.json")" \
+	"the silent client's 50 messages were accepted and receipts offered to it"
+ok "$(jq -r '.receipts == 50 and .max < 3' "$E2E_TMP/receipts.json")" \
+	"another account got all 50 receipts meanwhile, none later than 3 s"
+wait_for 20 "SELECT count(*) = 50 FROM smspool.account_events WHERE account = 'mute1' AND kind = 'report'" ||
+	diag "mute1 events: $(sql "SELECT count(*) FROM smspool.account_events WHERE account = 'mute1'")"
+is "$(sql "SELECT count(*) FROM smspool.account_events WHERE account = 'mute1' AND kind = 'report'")" 50 \
+	"the 50 receipts the silent client never acknowledged wait for its next bind"
 
 # --- bounded ----------------------------------------------------------------------
 hwm=$(awk '/^VmHWM/ {print $2}' "/proc/${DAEMON_PID[h1]}/status")

@@ -16,6 +16,10 @@ smspool's codec.  Each mode prints one JSON object on stdout.
   smpp_hostile.py pipeline PORT SYSTEM_ID PASSWORD COUNT
       binds, writes COUNT submit_sm without reading, then reads every
       answer: counts of statuses.
+  smpp_hostile.py receipts PORT SYSTEM_ID PASSWORD COUNT SECONDS answer|silent
+      binds, submits COUNT messages asking for receipts, reads for at most
+      SECONDS; answer: answers every deliver_sm and measures the receipt
+      latency; silent: never answers a deliver_sm.
   smpp_hostile.py binds PORT COUNT SYSTEM_ID PASSWORD
       COUNT binds one after the other, each on a new session: seconds each.
   smpp_hostile.py slowloris PORT SOURCE CONNS SECONDS
@@ -52,10 +56,10 @@ def bind_body(system_id, password):
     return cstr(system_id) + cstr(password) + cstr("") + bytes([0x34, 0, 0]) + cstr("")
 
 
-def submit_body(to, text):
+def submit_body(to, text, report=0):
     t = text.encode()
     return (cstr("") + bytes([0, 0]) + cstr("") + bytes([1, 1]) + cstr(to) +
-            bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([0, 0, 0, 0, len(t)]) + t)
+            bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([report, 0, 0, 0, len(t)]) + t)
 
 
 def read_pdu(sock):
@@ -281,6 +285,55 @@ def slowloris(port, source, conns, seconds):
     print(json.dumps(st))
 
 
+DELIVER_SM, DELIVER_SM_RESP = 0x00000005, 0x80000005
+
+
+def receipts(port, system_id, password, count, seconds, answer):
+    """binds, submits count messages asking for receipts, then reads for at
+    most seconds: with answer, every deliver_sm is answered and the time from
+    a message's submit_sm_resp to its receipt measured; without, no
+    deliver_sm is ever answered (enquire_link still is)."""
+    s = connect(port)
+    st = bind(s, system_id, password)
+    if st != 0:
+        print(json.dumps({"bind": status_name(st) if st is not None else "closed"}))
+        return
+    accepted_at, seq, lat, delivers = {}, 1, [], 0
+    for i in range(count):
+        seq += 1
+        s.sendall(pdu(SUBMIT_SM, seq, submit_body("+15559%06d" % i, "%s %d" % (system_id, i), 1)))
+    end = time.time() + seconds
+    s.settimeout(0.5)
+    got_resp = 0
+    while time.time() < end and (not answer or len(lat) < count):
+        try:
+            p = read_pdu(s)
+        except socket.timeout:
+            continue
+        if p is None:
+            break
+        cmd, status, pseq, body = p
+        if cmd == ENQUIRE_LINK:
+            s.sendall(pdu(ENQUIRE_LINK_RESP, pseq))
+        elif cmd == SUBMIT_SM_RESP:
+            got_resp += 1
+            accepted_at[body.split(b"\0")[0].decode()] = time.time()
+        elif cmd == DELIVER_SM:
+            delivers += 1
+            if answer:
+                s.sendall(pdu(DELIVER_SM_RESP, pseq, b"\0"))
+                text = body.decode("latin-1")
+                i = text.find("id:")
+                rid = text[i + 3:].split(" ")[0] if i >= 0 else ""
+                t0 = accepted_at.get(rid)
+                lat.append(time.time() - t0 if t0 else 0.0)
+    s.close()
+    lat.sort()
+    print(json.dumps({"accepted": got_resp, "deliver_sm": delivers, "receipts": len(lat),
+                      "p99": round(lat[min(len(lat) - 1, int(0.99 * len(lat)))], 3) if lat else None,
+                      "max": round(lat[-1], 3) if lat else None}))
+
+
 def main(argv):
     mode = argv[1]
     if mode == "flood":
@@ -291,6 +344,8 @@ def main(argv):
         unbound(int(argv[2]), float(argv[3]))
     elif mode == "pipeline":
         pipeline(int(argv[2]), argv[3], argv[4], int(argv[5]))
+    elif mode == "receipts":
+        receipts(int(argv[2]), argv[3], argv[4], int(argv[5]), float(argv[6]), argv[7] == "answer")
     elif mode == "binds":
         binds(int(argv[2]), int(argv[3]), argv[4], argv[5])
     elif mode == "slowloris":
