@@ -8,7 +8,9 @@
 #   a. the SMSC stops reading for 5 s (its answers come after the lease);
 #   b. the SMSC answers ESME_RTHROTTLED to everything for 5 s;
 #   c. the database cannot commit the results for 5 s (a transaction holds
-#      the outbox in EXCLUSIVE mode: results, renewals and claims wait).
+#      the outbox in EXCLUSIVE mode: results, renewals and claims wait);
+#   d. an application holds a tenth of the rows locked (FOR UPDATE): only
+#      those wait, the others are sent meanwhile; then it ends its transaction.
 # Each phase ends with a reconciliation with no duplicate allowed: every row
 # delivered, and accepted by the SMSC exactly once.
 . "$(dirname "$0")/../lib/e2e.sh"
@@ -16,7 +18,7 @@
 
 WINDOW=50
 if fault_small; then B=${FAULT_N:-300}; else B=${FAULT_N:-1000}; fi
-plan $((3 * RECON_TESTS + 4))
+plan $((4 * RECON_TESTS + 6))
 
 smsc_start "$E2E_TMP/smsc" '"receipts": {"delay_ms": 20, "tlv": "all"},
  "log_lean": true, "log_skip": ["rx", "receipt", "deliver_resp", "enquire_link"]'
@@ -67,6 +69,28 @@ wait_submits $((s0 + B / 4))
 LOCKER=$!
 wait "$LOCKER"
 RECON_SCOPE='c%' reconcile "c: results not committable for 5 s" "$SMSC_LOG" "$B" 0 60
+# --- d. an application holds row locks ---------------------------------------------
+# The rows become due in 3 s; the application locks every tenth before that.
+sql "INSERT INTO smspool.outbox (recipient, body, client_ref, send_after)
+     SELECT '+1555' || lpad(g::text, 7, '0'), 'fault d' || g, 'd' || g, now() + interval '3 seconds'
+     FROM generate_series(1, $B) g" || bail "insert d"
+"$E2E_PSQL" -X -q -d "$SMSPOOL_DB" -c "BEGIN; SELECT count(*) FROM (SELECT id FROM smspool.outbox WHERE client_ref LIKE 'd%' AND id % 10 = 0 FOR UPDATE) x; SELECT pg_sleep(120); COMMIT;" >"$E2E_TMP/locker.out" 2>&1 &
+LOCKER=$!
+wait_for 10 "SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND state = 'active' AND pid <> pg_backend_pid()" ||
+	bail "the application's locks were not taken: $(cat "$E2E_TMP/locker.out")"
+locked=$((B / 10))
+if wait_for 60 "SELECT count(*) = $((B - locked)) FROM smspool.outbox WHERE client_ref LIKE 'd%' AND id % 10 <> 0 AND status = 'delivered'"; then
+	pass "d: the $((B - locked)) rows nobody locked were delivered while the application held the others"
+else
+	fail "d: the rows nobody locked were delivered while the application held the others" \
+		"$(sql "SELECT string_agg(status || '=' || n, ' ') FROM (SELECT status, count(*) n FROM smspool.outbox WHERE client_ref LIKE 'd%' GROUP BY status) s")"
+fi
+is "$(sql "SELECT count(*) FROM smspool.outbox WHERE client_ref LIKE 'd%' AND id % 10 = 0 AND status = 'queued'")" "$locked" \
+	"d: the $locked locked rows waited, still queued"
+# the application ends its transaction
+sql "SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(120)%' AND pid <> pg_backend_pid()" >/dev/null
+wait "$LOCKER"
+RECON_SCOPE='d%' reconcile "d: an application held row locks" "$SMSC_LOG" "$B" 0 60
 ok "$(daemon_alive s1 && daemon_alive s2 && echo true)" "both daemons still run"
 stop_daemon s1
 stop_daemon s2
