@@ -40,6 +40,7 @@ struct conn {
 	void *conf, *drv;
 	enum conn_state state;
 	bool opened, stopping, stopped, broken;
+	bool exclusive; /* held through a lease: stopped when it ends (store_leases) */
 	int window;
 	double throughput, tokens;
 	uint64_t tokens_at_ms;
@@ -75,6 +76,12 @@ struct core {
 	char *last_conns;
 	bool stopping, stop_sent;
 	uint64_t stat_sent, stat_failed, stat_in, stat_reports;
+
+	/* High availability: the last configuration, and the exclusive
+	 * connections this daemon holds until lease_deadline_ms. */
+	struct store_config *config;
+	struct store_leases *leases;
+	struct event *lease_ev, *lease_force_ev;
 
 	/* Server side. */
 	struct auth *auth; /* the login front and account policy (auth.h, policy.h) */
@@ -598,6 +605,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 	c->name = xstrdup(row->name);
 	c->type = xstrdup(row->type);
 	c->settings = xstrdup(row->settings);
+	c->exclusive = row->exclusive;
 	c->throttle_ev = evtimer_new(k->base, throttle_cb, c);
 	c->m = metrics_conn_get(row->name, row->type);
 	conn_apply_limits(c, row);
@@ -706,14 +714,29 @@ static void auth_answer(void *arg, uint64_t conn_id, uint64_t token, const char 
 		c->ops->authenticated(c, token, NULL, reason);
 }
 
-static void apply_config(struct core *k, struct store_config *cfg)
+static bool lease_held(struct core *k, const char *name)
 {
-	/* Accounts may have changed (every change notifies): no refused
-	 * login or blocked address outlives a corrected password or list. */
-	policy_forget_logins(auth_policy(k->auth));
-	if (k->stopping)
+	if (!k->leases || now_mono_ms() >= k->leases->deadline_ms)
+		return false;
+	for (int i = 0; i < k->leases->n; i++)
+		if (strcmp(k->leases->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether this daemon runs the connection now: enabled, allowed here by
+ * connections.daemons, and, if exclusive, under a lease of ours. */
+static bool runnable(struct core *k, const struct store_conn_row *row)
+{
+	return row->enabled && row->here && (!row->exclusive || lease_held(k, row->name));
+}
+
+/* Starts and stops connections to match the configuration and the leases. */
+static void apply_conns(struct core *k)
+{
+	struct store_config *cfg = k->config;
+	if (k->stopping || !cfg)
 		return;
-	k->no_route_hold_s = cfg->no_route_hold_s;
 	for (struct conn *c = k->conns; c; c = c->next) {
 		if (c->stopping)
 			continue;
@@ -721,17 +744,29 @@ static void apply_config(struct core *k, struct store_config *cfg)
 		for (int i = 0; i < cfg->n; i++)
 			if (strcmp(cfg->rows[i].name, c->name) == 0)
 				row = &cfg->rows[i];
-		if (!row || !row->enabled)
+		if (!row || !runnable(k, row)) {
+			if (row && row->enabled && row->here && row->exclusive)
+				log_warn("conn_lease_lost", "conn=%s instance=%s", c->name, k->cfg->instance);
 			conn_stop(c, NULL);
-		else if (strcmp(row->type, c->type) || strcmp(row->settings, c->settings))
+			if (c->exclusive && k->leases) {
+				/* Another daemon may take it once the database's lease
+				 * ends: it is closed by then even if its driver is slow. */
+				uint64_t ms = k->leases->margin_ms / 2;
+				struct timeval t = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
+				evtimer_add(k->lease_force_ev, &t);
+			}
+		} else if (strcmp(row->type, c->type) || strcmp(row->settings, c->settings) ||
+		           row->exclusive != c->exclusive)
 			conn_stop(c, row_dup(row));
 		else
 			conn_apply_limits(c, row);
 	}
 	for (int i = 0; i < cfg->n; i++) {
 		struct store_conn_row *row = &cfg->rows[i];
-		if (!row->enabled || find_conn(k, row->name))
+		if (!runnable(k, row) || find_conn(k, row->name))
 			continue;
+		if (row->exclusive)
+			log_info("conn_lease_taken", "conn=%s instance=%s", row->name, k->cfg->instance);
 		bool replacing = false;
 		for (struct conn *c = k->conns; c; c = c->next)
 			if (c->stopping && strcmp(c->name, row->name) == 0 && c->replacement)
@@ -739,6 +774,54 @@ static void apply_config(struct core *k, struct store_config *cfg)
 		if (!replacing)
 			conn_create(k, row);
 	}
+	wake(k);
+}
+
+static void apply_config(struct core *k, struct store_config *cfg)
+{
+	/* Accounts may have changed (every change notifies): no refused
+	 * login or blocked address outlives a corrected password or list. */
+	policy_forget_logins(auth_policy(k->auth));
+	store_config_free(k->config);
+	k->config = cfg;
+	if (k->stopping)
+		return;
+	k->no_route_hold_s = cfg->no_route_hold_s;
+	apply_conns(k);
+}
+
+/* A renewal from the store: the leases hold until its deadline. */
+static void apply_leases(struct core *k, struct store_leases *l)
+{
+	store_leases_free(k->leases);
+	k->leases = l;
+	uint64_t now = now_mono_ms(), in = l->deadline_ms > now ? l->deadline_ms - now : 0;
+	struct timeval t = {(time_t)(in / 1000), (suseconds_t)(in % 1000 * 1000)};
+	evtimer_add(k->lease_ev, &t);
+	apply_conns(k);
+}
+
+/* No renewal came in time (the database is out of reach): stop what we
+ * hold before the lease can go to another daemon. */
+static void lease_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	if (k->leases && k->leases->n)
+		log_warn("daemon_lease_expired", "instance=%s connections=%d (not renewed in time)", k->cfg->instance,
+		         k->leases->n);
+	apply_conns(k);
+}
+
+/* An exclusive connection that lost its lease and has not stopped yet is
+ * closed now, as grace_cb does at the end of a daemon. */
+static void lease_force_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (c->exclusive && c->stopping && !c->stopped) {
+			log_warn("conn_stop_forced", "conn=%s reason=\"lease ends\"", c->name);
+			c->stopped = true;
+		}
 	wake(k);
 }
 
@@ -937,9 +1020,11 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_SETTLED:
 			settled(k, it->ptr);
 			break;
+		case TO_LOOP_LEASES:
+			apply_leases(k, it->ptr);
+			break;
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
-			store_config_free(it->ptr);
 			notify_ready(); /* the first time: database reached, connections started */
 			break;
 		case TO_LOOP_STOPPED:
@@ -1096,6 +1181,8 @@ int spool_run(struct config *cfg)
 	k.chan_ev = event_new(k.base, chan_fd(&k.from_store), EV_READ | EV_PERSIST, chan_cb, &k);
 	k.flush_ev = event_new(k.base, -1, 0, flush_cb, &k);
 	k.grace_ev = evtimer_new(k.base, grace_cb, &k);
+	k.lease_ev = evtimer_new(k.base, lease_cb, &k);
+	k.lease_force_ev = evtimer_new(k.base, lease_force_cb, &k);
 	k.stats_ev = event_new(k.base, -1, EV_PERSIST, stats_cb, &k);
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
@@ -1133,6 +1220,8 @@ int spool_run(struct config *cfg)
 				n = a->next, free(a);
 		} else if (it->kind == TO_LOOP_CONFIG) {
 			store_config_free(it->ptr);
+		} else if (it->kind == TO_LOOP_LEASES) {
+			store_leases_free(it->ptr);
 		} else if (it->kind == TO_LOOP_SETTLED) {
 			store_settled_free(it->ptr);
 		} else if (it->kind == TO_LOOP_FATAL) {
@@ -1175,6 +1264,10 @@ int spool_run(struct config *cfg)
 	event_free(k.chan_ev);
 	event_free(k.flush_ev);
 	event_free(k.grace_ev);
+	event_free(k.lease_ev);
+	event_free(k.lease_force_ev);
+	store_config_free(k.config);
+	store_leases_free(k.leases);
 	event_free(k.stats_ev);
 	auth_free(k.auth);
 	chan_destroy(&k.from_store);
