@@ -121,3 +121,43 @@ GRANT EXECUTE ON FUNCTION smspool.hold_connections(text, interval), smspool.rele
 GRANT EXECUTE ON FUNCTION smspool.connection_exclusive(text, boolean) TO smspool_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON smspool.connection_owners TO smspool_daemon;
 GRANT SELECT ON smspool.connection_owners TO smspool_admin;
+
+-- Maintenance redirect: while connections.redirect_to names B, everything
+-- routed or forced to A is sent through B (one hop: B's own redirect_to is
+-- not followed).  The daemon maps A to B when it routes a claimed message
+-- and records each redirected submit in smspool.redirected_outbound, so
+-- that every such message can be traced to the connection it was meant for.
+ALTER TABLE smspool.connections
+	ADD COLUMN redirect_to text REFERENCES smspool.connections (name) ON UPDATE CASCADE ON DELETE SET NULL,
+	ADD CONSTRAINT connections_redirect_not_self CHECK (redirect_to IS NULL OR redirect_to <> name);
+COMMENT ON COLUMN smspool.connections.redirect_to IS 'Maintenance: while set, messages routed or forced to this connection are sent through the named one (which must be able to send; not followed further); each such submit is recorded in redirected_outbound. NULL = no redirect.';
+
+CREATE FUNCTION smspool.connections_redirect_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.redirect_to IS NOT NULL THEN
+		PERFORM smspool.check_sending_connection('connections.redirect_to', NEW.redirect_to);
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER connections_redirect_check BEFORE INSERT OR UPDATE OF redirect_to ON smspool.connections
+	FOR EACH ROW EXECUTE FUNCTION smspool.connections_redirect_check();
+
+CREATE TABLE smspool.redirected_outbound (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	message_id bigint NOT NULL,
+	from_connection text NOT NULL,
+	to_connection text NOT NULL,
+	outcome text,
+	created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX redirected_outbound_message ON smspool.redirected_outbound (message_id);
+COMMENT ON TABLE smspool.redirected_outbound IS 'One row per submit of a message through another connection than the one it was routed or forced to, because that one had connections.redirect_to set (maintenance). outbox.connection_used names to_connection.';
+COMMENT ON COLUMN smspool.redirected_outbound.message_id IS 'The message (outbox.id).';
+COMMENT ON COLUMN smspool.redirected_outbound.from_connection IS 'The connection the route or outbox.connection chose.';
+COMMENT ON COLUMN smspool.redirected_outbound.to_connection IS 'The connection it was sent through (from_connection''s redirect_to).';
+COMMENT ON COLUMN smspool.redirected_outbound.outcome IS 'Outcome of that submit (sent, temporary, rejected...).';
+COMMENT ON COLUMN smspool.redirected_outbound.created_at IS 'When the outcome was written.';
+GRANT SELECT, INSERT ON smspool.redirected_outbound TO smspool_daemon;
+GRANT SELECT ON smspool.redirected_outbound TO smspool_admin, smspool_app;

@@ -545,6 +545,33 @@ static void dispatch(struct conn *c)
 	}
 }
 
+/* connections.redirect_to of a connection (maintenance), or NULL. */
+static const char *redirect_of(struct core *k, const char *name)
+{
+	for (int i = 0; k->config && i < k->config->n; i++)
+		if (k->config->rows[i].redirect_to && strcmp(k->config->rows[i].name, name) == 0)
+			return k->config->rows[i].redirect_to;
+	return NULL;
+}
+
+/* Maps each route candidate under a maintenance redirect to its target
+ * (one hop).  Returns the origins (NULL where not redirected), or NULL when
+ * nothing was redirected. */
+static char **redirect(struct core *k, struct msg *m)
+{
+	char **from = NULL;
+	for (int i = 0; i < m->nroute; i++) {
+		const char *to = redirect_of(k, m->route[i].conn);
+		if (!to)
+			continue;
+		if (!from)
+			from = xcalloc((size_t)m->nroute, sizeof *from);
+		from[i] = m->route[i].conn;
+		m->route[i].conn = xstrdup(to);
+	}
+	return from;
+}
+
 static void route(struct core *k, struct msg *m)
 {
 	if (k->stopping) {
@@ -556,7 +583,15 @@ static void route(struct core *k, struct msg *m)
 		finish(k, m);
 		return;
 	}
+	char **from = redirect(k, m);
 	int idx = router_pick(m, conn_usable, k, rnd32(k));
+	if (from) {
+		if (idx >= 0 && from[idx])
+			m->redirected_from = xstrdup(from[idx]);
+		for (int i = 0; i < m->nroute; i++)
+			free(from[i]);
+		free(from);
+	}
 	if (idx < 0) {
 		log_debug("route_unavailable", "id=%" PRId64 " first=%s", m->id, m->route[0].conn);
 		release(k, m, k->no_route_hold_s);
@@ -574,6 +609,7 @@ static struct store_conn_row *row_dup(const struct store_conn_row *r)
 	d->name = xstrdup(r->name);
 	d->type = xstrdup(r->type);
 	d->settings = xstrdup(r->settings);
+	d->redirect_to = r->redirect_to ? xstrdup(r->redirect_to) : NULL;
 	return d;
 }
 
@@ -584,6 +620,7 @@ static void row_free(struct store_conn_row *r)
 	free(r->name);
 	free(r->type);
 	free(r->settings);
+	free(r->redirect_to);
 	free(r);
 }
 
@@ -782,6 +819,13 @@ static void apply_config(struct core *k, struct store_config *cfg)
 	/* Accounts may have changed (every change notifies): no refused
 	 * login or blocked address outlives a corrected password or list. */
 	policy_forget_logins(auth_policy(k->auth));
+	for (int i = 0; i < cfg->n; i++) { /* maintenance redirects that begin or end */
+		const char *was = k->config ? redirect_of(k, cfg->rows[i].name) : NULL, *now = cfg->rows[i].redirect_to;
+		if (now && (!was || strcmp(was, now)))
+			log_info("conn_redirect", "conn=%s to=%s", cfg->rows[i].name, now);
+		else if (!now && was)
+			log_info("conn_redirect_end", "conn=%s", cfg->rows[i].name);
+	}
 	store_config_free(k->config);
 	k->config = cfg;
 	if (k->stopping)
@@ -844,6 +888,25 @@ static void post_demand(struct core *k)
 			want += room;
 		d->conns[d->nconns++] = xstrdup(c->name);
 		sig_len += strlen(c->name) + 1;
+	}
+	/* Messages forced to a connection in maintenance go through its
+	 * redirect_to: claim them where that one is up. */
+	int nrows = k->config && !k->stopping ? k->config->n : 0;
+	if (nrows) {
+		d->conns = xrealloc(d->conns, ((size_t)d->nconns + (size_t)nrows + 1) * sizeof *d->conns);
+		for (int i = 0; i < nrows; i++) {
+			const struct store_conn_row *row = &k->config->rows[i];
+			struct conn *t = row->redirect_to ? find_conn(k, row->redirect_to) : NULL;
+			if (!t || t->state != CONN_UP || !conn_sends(t))
+				continue;
+			bool listed = false;
+			for (int j = 0; j < d->nconns; j++)
+				listed = listed || strcmp(d->conns[j], row->name) == 0;
+			if (listed)
+				continue;
+			d->conns[d->nconns++] = xstrdup(row->name);
+			sig_len += strlen(row->name) + 1;
+		}
 	}
 	if (want > DEMAND_MAX)
 		want = DEMAND_MAX;

@@ -75,6 +75,7 @@ void store_config_free(struct store_config *c)
 		free(c->rows[i].name);
 		free(c->rows[i].type);
 		free(c->rows[i].settings);
+		free(c->rows[i].redirect_to);
 	}
 	free(c->rows);
 	free(c);
@@ -323,6 +324,7 @@ static int load_config(struct store *s, struct errbuf *err)
 		row->enabled = json_is_true(json_object_get(o, "enabled"));
 		row->exclusive = json_is_true(json_object_get(o, "exclusive"));
 		row->here = json_is_true(json_object_get(o, "here"));
+		row->redirect_to = json_text_dup(o, "redirect_to");
 		json_t *set = json_object_get(o, "settings");
 		row->settings = json_dumps(set ? set : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
 		json_t *tp = json_object_get(o, "throughput");
@@ -332,6 +334,7 @@ static int load_config(struct store *s, struct errbuf *err)
 		if (!row->name || !row->type) {
 			free(row->name);
 			free(row->type);
+			free(row->redirect_to);
 			free(row->settings);
 			c->n--;
 		}
@@ -525,6 +528,37 @@ static bool degrade_report(struct report *r)
  * - a data error: the batch is halved until the one refused row is alone;
  *   that row is then degraded (degrade_result/degrade_report) and written.
  * Returns 0 otherwise. */
+/* Traces the submits that went through a maintenance redirect
+ * (smspool.redirected_outbound).  After the results: a trace that cannot be
+ * written is logged, never a reason to write the results again. */
+static void write_redirected(struct store *s, const struct msg_list *batch)
+{
+	int n = 0;
+	for (struct msg *m = batch->head; m; m = m->next)
+		n += m->redirected_from && m->conn_used && m->outcome != MSG_RELEASE;
+	if (!n)
+		return;
+	reset_arrays(s, 4);
+	for (struct msg *m = batch->head; m; m = m->next) {
+		if (!m->redirected_from || !m->conn_used || m->outcome == MSG_RELEASE)
+			continue;
+		sbuf_arr_int(&s->a[0], m->id);
+		sbuf_arr_text(&s->a[1], m->redirected_from);
+		sbuf_arr_text(&s->a[2], m->conn_used);
+		sbuf_arr_text(&s->a[3], msg_outcome_name(m->outcome));
+	}
+	end_arrays(s, 4);
+	const char *params[] = {s->a[0].buf, s->a[1].buf, s->a[2].buf, s->a[3].buf};
+	PGresult *r =
+	    PQexecParams(s->pg,
+	                 "INSERT INTO smspool.redirected_outbound (message_id, from_connection, to_connection, "
+	                 "outcome) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
+	                 4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("store_redirected_failed", "messages=%d error=\"%s\"", n, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
 static int write_results_reports(struct store *s)
 {
 	int limit = s->write_limit ? s->write_limit : WRITE_MAX;
@@ -579,6 +613,7 @@ static int write_results_reports(struct store *s)
 		if (s->write_limit && batch.len + nrep <= 1)
 			s->write_limit = 0; /* the refused row is behind us */
 		log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
+		write_redirected(s, &batch);
 		settle(s, &batch);
 		send_acks_reports(s, reps, true);
 		return 0;

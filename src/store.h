@@ -121,6 +121,7 @@ struct store_conn_row {
 	bool enabled;
 	bool exclusive;    /* held by one daemon at a time (smspool.connection_owners) */
 	bool here;         /* connections.daemons allows this instance */
+	char *redirect_to; /* maintenance: its traffic goes through this one (NULL: none) */
 	double throughput; /* 0 = unlimited */
 	int window;
 };

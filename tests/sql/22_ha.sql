@@ -1,7 +1,7 @@
 -- 022_ha: exclusive connections are leased to one instance at a time;
 -- connections.daemons limits where a connection runs.
 BEGIN;
-SELECT plan(17);
+SELECT plan(21);
 
 SELECT is(smspool.connection_exclusive('at', NULL), true, 'a modem (at) is exclusive by default');
 SELECT is(smspool.connection_exclusive('fbus', NULL), true, 'a modem (fbus) is exclusive by default');
@@ -44,6 +44,18 @@ SELECT is((SELECT count(*)::int FROM smspool.hold_connections('h2', interval '10
 SELECT is(smspool.release_connections('h1'), 1, 'release_connections gives up what h1 holds');
 SELECT throws_ok($$SELECT smspool.hold_connections('h1', interval '0 s')$$, 'P0001', NULL,
 	'a lease must be positive');
+
+-- Maintenance redirect.
+INSERT INTO smspool.connections (name, type, settings) VALUES ('hsrv', 'smpp-server', '{"listen": "127.0.0.1:0"}');
+SELECT throws_ok($$UPDATE smspool.connections SET redirect_to = 'hsrv' WHERE name = 'hx3'$$, NULL, NULL,
+	'redirect_to must name a connection that can send');
+SELECT throws_ok($$UPDATE smspool.connections SET redirect_to = 'hx3' WHERE name = 'hx3'$$, '23514', NULL,
+	'a connection cannot redirect to itself');
+UPDATE smspool.connections SET redirect_to = 'hx1' WHERE name = 'hx3';
+DELETE FROM smspool.connections WHERE name = 'hx1';
+SELECT is((SELECT redirect_to FROM smspool.connections WHERE name = 'hx3'), NULL, 'deleting the target ends the redirect');
+SELECT throws_ok($$UPDATE smspool.connections SET redirect_to = 'nosuch' WHERE name = 'hx3'$$, '23503', NULL,
+	'redirect_to must name an existing connection');
 
 SELECT * FROM finish();
 ROLLBACK;
