@@ -720,6 +720,8 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+static bool lease_held(struct core *k, const char *name);
+
 /* Frees stopped connections, opening their replacements. */
 static void reap(struct core *k)
 {
@@ -733,10 +735,13 @@ static void reap(struct core *k)
 		detach_all(k, c);
 		struct store_conn_row *rep = c->replacement;
 		c->replacement = NULL;
-		if (!rep && !k->stopping)
+		/* an exclusive one only while its lease holds (it may have
+		 * ended while the old instance was stopping) */
+		bool reopen = rep && !k->stopping && (!rep->exclusive || lease_held(k, rep->name));
+		if (!reopen && !k->stopping)
 			post_state(c, "down", "stopped");
 		conn_free(c);
-		if (rep && !k->stopping)
+		if (reopen)
 			conn_create(k, rep);
 		row_free(rep);
 	}
