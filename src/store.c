@@ -368,8 +368,10 @@ static int hold_connections(struct store *s, uint64_t now)
 	PGresult *r = PQexecPrepared(s->pg, "hold", 2, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		log_warn("store_hold_failed", "error=\"%s\"", PQresultErrorMessage(r));
+		/* a read-only server (a standby after a failover) as a lost connection */
+		bool reconnect = pg_error_kind(r, s->pg) == PG_ERR_RECONNECT;
 		PQclear(r);
-		return is_connection_error(s) ? -1 : 0;
+		return reconnect || is_connection_error(s) ? -1 : 0;
 	}
 	struct store_leases *h = xcalloc(1, sizeof *h);
 	h->names = xcalloc((size_t)PQntuples(r) + 1, sizeof *h->names);
