@@ -95,11 +95,20 @@ BEGIN
 		SET state = 'standby', detail = EXCLUDED.detail, updated_at = now(),
 		    since = CASE WHEN s.state = 'standby' THEN s.since ELSE now() END
 		WHERE s.state IN ('down', 'standby', 'error') AND (s.state <> 'standby' OR s.detail IS DISTINCT FROM EXCLUDED.detail)
+	), unstand AS (
+	-- standby no more: taken by us, or no longer held by another instance
+	-- for us (disabled, not exclusive, not among our daemons, released)
+	UPDATE smspool.connection_state s SET state = 'down', detail = NULL, since = now(), updated_at = now()
+	WHERE s.instance = p_instance AND s.state = 'standby'
+	  AND (s.name IN (SELECT g.name FROM got g)
+	       OR NOT EXISTS (SELECT 1 FROM smspool.connections c JOIN smspool.connection_owners w ON w.name = c.name
+	                      WHERE c.name = s.name AND c.enabled AND smspool.connection_exclusive(c.type, c.exclusive)
+	                        AND (c.daemons IS NULL OR p_instance = ANY (c.daemons)) AND w.instance <> p_instance))
 	)
 	SELECT g.name FROM got g ORDER BY g.name;
 END
 $$;
-COMMENT ON FUNCTION smspool.hold_connections(text, interval) IS 'Daemon: renews the leases p_instance holds on exclusive connections to now() + p_lease, takes the enabled exclusive connections it is allowed on (connections.daemons) whose lease is free or ended, drops those it may no longer hold, and returns the names it holds; connection_state shows the ones another instance holds as standby (detail: held by INSTANCE). Never gives one connection to two instances.';
+COMMENT ON FUNCTION smspool.hold_connections(text, interval) IS 'Daemon: renews the leases p_instance holds on exclusive connections to now() + p_lease, takes the enabled exclusive connections it is allowed on (connections.daemons) whose lease is free or ended, drops those it may no longer hold, and returns the names it holds; connection_state shows the ones another instance holds as standby (detail: held by INSTANCE), and down again once that is no longer so. Never gives one connection to two instances.';
 
 CREATE FUNCTION smspool.release_connections(p_instance text) RETURNS int
 LANGUAGE sql AS $$

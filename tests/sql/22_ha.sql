@@ -1,7 +1,7 @@
 -- 022_ha: exclusive connections are leased to one instance at a time;
 -- connections.daemons limits where a connection runs.
 BEGIN;
-SELECT plan(21);
+SELECT plan(23);
 
 SELECT is(smspool.connection_exclusive('at', NULL), true, 'a modem (at) is exclusive by default');
 SELECT is(smspool.connection_exclusive('fbus', NULL), true, 'a modem (fbus) is exclusive by default');
@@ -22,6 +22,14 @@ SELECT is((SELECT state || ' ' || detail FROM smspool.connection_state WHERE nam
 	'standby held by h1', 'connection_state shows hx1 on h2 as standby, held by h1');
 SELECT is((SELECT array_agg(name ORDER BY name) FROM smspool.hold_connections('h1', interval '10 s')),
 	ARRAY['hx1'], 'h1 renews hx1');
+UPDATE smspool.connections SET enabled = false WHERE name = 'hx1';
+SELECT count(*) FROM smspool.hold_connections('h1', interval '10 s') \gset
+SELECT count(*) FROM smspool.hold_connections('h2', interval '10 s') \gset
+SELECT is((SELECT state FROM smspool.connection_state WHERE name = 'hx1' AND instance = 'h2'), 'down',
+	'once hx1 is disabled, h2 no longer shows it standby');
+UPDATE smspool.connections SET enabled = true WHERE name = 'hx1';
+SELECT is((SELECT array_agg(name ORDER BY name) FROM smspool.hold_connections('h1', interval '10 s')),
+	ARRAY['hx1'], 'h1 takes hx1 again once enabled');
 
 -- h1 stops renewing: once its lease is over, h2 takes hx1.
 UPDATE smspool.connection_owners SET lease_until = now() - interval '1 ms' WHERE name = 'hx1';
