@@ -33,6 +33,7 @@ void msg_free(struct msg *m)
 	for (int i = 0; i < m->nroute; i++)
 		free(m->route[i].conn);
 	free(m->route);
+	free(m->redirected_from);
 	free(m->conn_used);
 	free(m->remote_ids);
 	free(m->error_code);

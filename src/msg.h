@@ -49,6 +49,7 @@ struct msg {
 
 	int nroute;
 	struct route_cand *route;
+	char *redirected_from; /* routed or forced to this one, sent through its redirect_to */
 
 	/* Filled in when the message completes. */
 	enum msg_outcome outcome;

@@ -40,6 +40,7 @@ struct conn {
 	void *conf, *drv;
 	enum conn_state state;
 	bool opened, stopping, stopped, broken;
+	bool exclusive; /* held through a lease: stopped when it ends (store_leases) */
 	int window;
 	double throughput, tokens;
 	uint64_t tokens_at_ms;
@@ -77,6 +78,12 @@ struct core {
 	char *last_conns;
 	bool stopping, stop_sent;
 	uint64_t stat_sent, stat_failed, stat_in, stat_reports;
+
+	/* High availability: the last configuration, and the exclusive
+	 * connections this daemon holds until lease_deadline_ms. */
+	struct store_config *config;
+	struct store_leases *leases;
+	struct event *lease_ev, *lease_force_ev;
 
 	/* Server side. */
 	struct auth *auth; /* the login front and account policy (auth.h, policy.h) */
@@ -540,6 +547,33 @@ static void dispatch(struct conn *c)
 	}
 }
 
+/* connections.redirect_to of a connection (maintenance), or NULL. */
+static const char *redirect_of(struct core *k, const char *name)
+{
+	for (int i = 0; k->config && i < k->config->n; i++)
+		if (k->config->rows[i].redirect_to && strcmp(k->config->rows[i].name, name) == 0)
+			return k->config->rows[i].redirect_to;
+	return NULL;
+}
+
+/* Maps each route candidate under a maintenance redirect to its target
+ * (one hop).  Returns the origins (NULL where not redirected), or NULL when
+ * nothing was redirected. */
+static char **redirect(struct core *k, struct msg *m)
+{
+	char **from = NULL;
+	for (int i = 0; i < m->nroute; i++) {
+		const char *to = redirect_of(k, m->route[i].conn);
+		if (!to)
+			continue;
+		if (!from)
+			from = xcalloc((size_t)m->nroute, sizeof *from);
+		from[i] = m->route[i].conn;
+		m->route[i].conn = xstrdup(to);
+	}
+	return from;
+}
+
 static void route(struct core *k, struct msg *m)
 {
 	if (k->stopping) {
@@ -551,7 +585,15 @@ static void route(struct core *k, struct msg *m)
 		finish(k, m);
 		return;
 	}
+	char **from = redirect(k, m);
 	int idx = router_pick(m, conn_usable, k, rnd32(k));
+	if (from) {
+		if (idx >= 0 && from[idx])
+			m->redirected_from = xstrdup(from[idx]);
+		for (int i = 0; i < m->nroute; i++)
+			free(from[i]);
+		free(from);
+	}
 	if (idx < 0) {
 		log_debug("route_unavailable", "id=%" PRId64 " first=%s", m->id, m->route[0].conn);
 		release(k, m, k->no_route_hold_s);
@@ -569,6 +611,7 @@ static struct store_conn_row *row_dup(const struct store_conn_row *r)
 	d->name = xstrdup(r->name);
 	d->type = xstrdup(r->type);
 	d->settings = xstrdup(r->settings);
+	d->redirect_to = r->redirect_to ? xstrdup(r->redirect_to) : NULL;
 	return d;
 }
 
@@ -579,6 +622,7 @@ static void row_free(struct store_conn_row *r)
 	free(r->name);
 	free(r->type);
 	free(r->settings);
+	free(r->redirect_to);
 	free(r);
 }
 
@@ -600,6 +644,7 @@ static void conn_create(struct core *k, const struct store_conn_row *row)
 	c->name = xstrdup(row->name);
 	c->type = xstrdup(row->type);
 	c->settings = xstrdup(row->settings);
+	c->exclusive = row->exclusive;
 	c->throttle_ev = evtimer_new(k->base, throttle_cb, c);
 	c->m = metrics_conn_get(row->name, row->type);
 	conn_apply_limits(c, row);
@@ -677,6 +722,8 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+static bool lease_held(struct core *k, const char *name);
+
 /* Frees stopped connections, opening their replacements. */
 static void reap(struct core *k)
 {
@@ -690,10 +737,13 @@ static void reap(struct core *k)
 		detach_all(k, c);
 		struct store_conn_row *rep = c->replacement;
 		c->replacement = NULL;
-		if (!rep && !k->stopping)
+		/* an exclusive one only while its lease holds (it may have
+		 * ended while the old instance was stopping) */
+		bool reopen = rep && !k->stopping && (!rep->exclusive || lease_held(k, rep->name));
+		if (!reopen && !k->stopping)
 			post_state(c, "down", "stopped");
 		conn_free(c);
-		if (rep && !k->stopping)
+		if (reopen)
 			conn_create(k, rep);
 		row_free(rep);
 	}
@@ -708,14 +758,29 @@ static void auth_answer(void *arg, uint64_t conn_id, uint64_t token, const char 
 		c->ops->authenticated(c, token, NULL, reason);
 }
 
-static void apply_config(struct core *k, struct store_config *cfg)
+static bool lease_held(struct core *k, const char *name)
 {
-	/* Accounts may have changed (every change notifies): no refused
-	 * login or blocked address outlives a corrected password or list. */
-	policy_forget_logins(auth_policy(k->auth));
-	if (k->stopping)
+	if (!k->leases || now_mono_ms() >= k->leases->deadline_ms)
+		return false;
+	for (int i = 0; i < k->leases->n; i++)
+		if (strcmp(k->leases->names[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Whether this daemon runs the connection now: enabled, allowed here by
+ * connections.daemons, and, if exclusive, under a lease of ours. */
+static bool runnable(struct core *k, const struct store_conn_row *row)
+{
+	return row->enabled && row->here && (!row->exclusive || lease_held(k, row->name));
+}
+
+/* Starts and stops connections to match the configuration and the leases. */
+static void apply_conns(struct core *k)
+{
+	struct store_config *cfg = k->config;
+	if (k->stopping || !cfg)
 		return;
-	k->no_route_hold_s = cfg->no_route_hold_s;
 	for (struct conn *c = k->conns; c; c = c->next) {
 		if (c->stopping)
 			continue;
@@ -723,17 +788,29 @@ static void apply_config(struct core *k, struct store_config *cfg)
 		for (int i = 0; i < cfg->n; i++)
 			if (strcmp(cfg->rows[i].name, c->name) == 0)
 				row = &cfg->rows[i];
-		if (!row || !row->enabled)
+		if (!row || !runnable(k, row)) {
+			if (row && row->enabled && row->here && row->exclusive)
+				log_warn("conn_lease_lost", "conn=%s instance=%s", c->name, k->cfg->instance);
 			conn_stop(c, NULL);
-		else if (strcmp(row->type, c->type) || strcmp(row->settings, c->settings))
+			if (c->exclusive && k->leases) {
+				/* Another daemon may take it once the database's lease
+				 * ends: it is closed by then even if its driver is slow. */
+				uint64_t ms = k->leases->margin_ms / 2;
+				struct timeval t = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000)};
+				evtimer_add(k->lease_force_ev, &t);
+			}
+		} else if (strcmp(row->type, c->type) || strcmp(row->settings, c->settings) ||
+		           row->exclusive != c->exclusive)
 			conn_stop(c, row_dup(row));
 		else
 			conn_apply_limits(c, row);
 	}
 	for (int i = 0; i < cfg->n; i++) {
 		struct store_conn_row *row = &cfg->rows[i];
-		if (!row->enabled || find_conn(k, row->name))
+		if (!runnable(k, row) || find_conn(k, row->name))
 			continue;
+		if (row->exclusive)
+			log_info("conn_lease_taken", "conn=%s instance=%s", row->name, k->cfg->instance);
 		bool replacing = false;
 		for (struct conn *c = k->conns; c; c = c->next)
 			if (c->stopping && strcmp(c->name, row->name) == 0 && c->replacement)
@@ -741,6 +818,61 @@ static void apply_config(struct core *k, struct store_config *cfg)
 		if (!replacing)
 			conn_create(k, row);
 	}
+	wake(k);
+}
+
+static void apply_config(struct core *k, struct store_config *cfg)
+{
+	/* Accounts may have changed (every change notifies): no refused
+	 * login or blocked address outlives a corrected password or list. */
+	policy_forget_logins(auth_policy(k->auth));
+	for (int i = 0; i < cfg->n; i++) { /* maintenance redirects that begin or end */
+		const char *was = k->config ? redirect_of(k, cfg->rows[i].name) : NULL, *now = cfg->rows[i].redirect_to;
+		if (now && (!was || strcmp(was, now)))
+			log_info("conn_redirect", "conn=%s to=%s", cfg->rows[i].name, now);
+		else if (!now && was)
+			log_info("conn_redirect_end", "conn=%s", cfg->rows[i].name);
+	}
+	store_config_free(k->config);
+	k->config = cfg;
+	if (k->stopping)
+		return;
+	k->no_route_hold_s = cfg->no_route_hold_s;
+	apply_conns(k);
+}
+
+/* A renewal from the store: the leases hold until its deadline. */
+static void apply_leases(struct core *k, struct store_leases *l)
+{
+	store_leases_free(k->leases);
+	k->leases = l;
+	uint64_t now = now_mono_ms(), in = l->deadline_ms > now ? l->deadline_ms - now : 0;
+	struct timeval t = {(time_t)(in / 1000), (suseconds_t)(in % 1000 * 1000)};
+	evtimer_add(k->lease_ev, &t);
+	apply_conns(k);
+}
+
+/* No renewal came in time (the database is out of reach): stop what we
+ * hold before the lease can go to another daemon. */
+static void lease_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	if (k->leases && k->leases->n)
+		log_warn("daemon_lease_expired", "instance=%s connections=%d (not renewed in time)", k->cfg->instance,
+		         k->leases->n);
+	apply_conns(k);
+}
+
+/* An exclusive connection that lost its lease and has not stopped yet is
+ * closed now, as grace_cb does at the end of a daemon. */
+static void lease_force_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct core *k = arg;
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (c->exclusive && c->stopping && !c->stopped) {
+			log_warn("conn_stop_forced", "conn=%s reason=\"lease ends\"", c->name);
+			c->stopped = true;
+		}
 	wake(k);
 }
 
@@ -763,6 +895,25 @@ static void post_demand(struct core *k)
 			want += room;
 		d->conns[d->nconns++] = xstrdup(c->name);
 		sig_len += strlen(c->name) + 1;
+	}
+	/* Messages forced to a connection in maintenance go through its
+	 * redirect_to: claim them where that one is up. */
+	int nrows = k->config && !k->stopping ? k->config->n : 0;
+	if (nrows) {
+		d->conns = xrealloc(d->conns, ((size_t)d->nconns + (size_t)nrows + 1) * sizeof *d->conns);
+		for (int i = 0; i < nrows; i++) {
+			const struct store_conn_row *row = &k->config->rows[i];
+			struct conn *t = row->redirect_to ? find_conn(k, row->redirect_to) : NULL;
+			if (!t || t->state != CONN_UP || !conn_sends(t))
+				continue;
+			bool listed = false;
+			for (int j = 0; j < d->nconns; j++)
+				listed = listed || strcmp(d->conns[j], row->name) == 0;
+			if (listed)
+				continue;
+			d->conns[d->nconns++] = xstrdup(row->name);
+			sig_len += strlen(row->name) + 1;
+		}
 	}
 	if (want > DEMAND_MAX)
 		want = DEMAND_MAX;
@@ -940,9 +1091,11 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_SETTLED:
 			settled(k, it->ptr);
 			break;
+		case TO_LOOP_LEASES:
+			apply_leases(k, it->ptr);
+			break;
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
-			store_config_free(it->ptr);
 			notify_ready(); /* the first time: database reached, connections started */
 			break;
 		case TO_LOOP_STOPPED:
@@ -1104,6 +1257,8 @@ int spool_run(struct config *cfg)
 	k.chan_ev = event_new(k.base, chan_fd(&k.from_store), EV_READ | EV_PERSIST, chan_cb, &k);
 	k.flush_ev = event_new(k.base, -1, 0, flush_cb, &k);
 	k.grace_ev = evtimer_new(k.base, grace_cb, &k);
+	k.lease_ev = evtimer_new(k.base, lease_cb, &k);
+	k.lease_force_ev = evtimer_new(k.base, lease_force_cb, &k);
 	k.stats_ev = event_new(k.base, -1, EV_PERSIST, stats_cb, &k);
 	const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
 	for (int i = 0; i < 3; i++) {
@@ -1142,6 +1297,8 @@ int spool_run(struct config *cfg)
 				n = a->next, free(a);
 		} else if (it->kind == TO_LOOP_CONFIG) {
 			store_config_free(it->ptr);
+		} else if (it->kind == TO_LOOP_LEASES) {
+			store_leases_free(it->ptr);
 		} else if (it->kind == TO_LOOP_SETTLED) {
 			store_settled_free(it->ptr);
 		} else if (it->kind == TO_LOOP_FATAL) {
@@ -1184,6 +1341,10 @@ int spool_run(struct config *cfg)
 	event_free(k.chan_ev);
 	event_free(k.flush_ev);
 	event_free(k.grace_ev);
+	event_free(k.lease_ev);
+	event_free(k.lease_force_ev);
+	store_config_free(k.config);
+	store_leases_free(k.leases);
 	event_free(k.stats_ev);
 	auth_free(k.auth);
 	chan_destroy(&k.from_store);

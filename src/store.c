@@ -63,7 +63,7 @@ struct store {
 
 	bool reload;   /* re-read the configuration */
 	bool stopping; /* TO_STORE_STOP received */
-	uint64_t next_heartbeat_ms, next_expire_ms, next_renew_ms;
+	uint64_t next_heartbeat_ms, next_expire_ms, next_renew_ms, next_hold_ms;
 	uint64_t lease_ms; /* smspool.config lease_s, read with the configuration */
 	struct sbuf a[16]; /* array parameters, reused */
 };
@@ -76,9 +76,20 @@ void store_config_free(struct store_config *c)
 		free(c->rows[i].name);
 		free(c->rows[i].type);
 		free(c->rows[i].settings);
+		free(c->rows[i].redirect_to);
 	}
 	free(c->rows);
 	free(c);
+}
+
+void store_leases_free(struct store_leases *l)
+{
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	free(l);
 }
 
 void store_auth_free(struct store_auth *a)
@@ -128,7 +139,10 @@ static const struct {
      "$13::text[], $14::text[]))"},
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::text[])"},
-    {"config", "SELECT to_jsonb(c)::text FROM smspool.connections c ORDER BY name"},
+    {"config", "SELECT (to_jsonb(c) || jsonb_build_object('exclusive', smspool.connection_exclusive(c.type, "
+               "c.exclusive), 'here', c.daemons IS NULL OR $1 = ANY (c.daemons)))::text "
+               "FROM smspool.connections c ORDER BY name"},
+    {"hold", "SELECT name FROM smspool.hold_connections($1, make_interval(secs => $2::float8 / 1000))"},
     {"config_hold", "SELECT coalesce(smspool.config_int('no_route_hold_s'), 10), "
                     "coalesce(smspool.config_int('lease_s'), 60)"},
     {"renew", "SELECT smspool.renew_leases($1)"},
@@ -294,7 +308,8 @@ static char *json_text_dup(json_t *o, const char *key)
 
 static int load_config(struct store *s, struct errbuf *err)
 {
-	PGresult *r = PQexecPrepared(s->pg, "config", 0, NULL, NULL, NULL, 0);
+	const char *p1[] = {s->cfg->instance};
+	PGresult *r = PQexecPrepared(s->pg, "config", 1, p1, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		pg_result_error(r, s->pg, err);
 		PQclear(r);
@@ -310,6 +325,9 @@ static int load_config(struct store *s, struct errbuf *err)
 		row->name = json_text_dup(o, "name");
 		row->type = json_text_dup(o, "type");
 		row->enabled = json_is_true(json_object_get(o, "enabled"));
+		row->exclusive = json_is_true(json_object_get(o, "exclusive"));
+		row->here = json_is_true(json_object_get(o, "here"));
+		row->redirect_to = json_text_dup(o, "redirect_to");
 		json_t *set = json_object_get(o, "settings");
 		row->settings = json_dumps(set ? set : json_object(), JSON_COMPACT | JSON_SORT_KEYS);
 		json_t *tp = json_object_get(o, "throughput");
@@ -319,6 +337,7 @@ static int load_config(struct store *s, struct errbuf *err)
 		if (!row->name || !row->type) {
 			free(row->name);
 			free(row->type);
+			free(row->redirect_to);
 			free(row->settings);
 			c->n--;
 		}
@@ -333,6 +352,40 @@ static int load_config(struct store *s, struct errbuf *err)
 	}
 	PQclear(r);
 	chan_put(s->out, TO_LOOP_CONFIG, c);
+	s->next_hold_ms = 0; /* which exclusive connections are ours may have changed */
+	return 0;
+}
+
+/* Renews and takes the leases of exclusive connections (022_ha.sql has the
+ * reasoning).  With L = lease_s: renewed every L/6, the database's lease
+ * lasts 2L/3 from the renewal, and the loop stops them L/2 after this call
+ * was SENT unless a newer answer came: the holder is always stopped L/6
+ * before anyone else may take them, and a dead holder's connections move
+ * within L (2L/3 + L/6 + the time to open). */
+static int hold_connections(struct store *s, uint64_t now)
+{
+	uint64_t l = s->lease_ms ? s->lease_ms : 60000;
+	char lease[32];
+	snprintf(lease, sizeof lease, "%" PRIu64, l * 2 / 3);
+	const char *params[] = {s->cfg->instance, lease};
+	PGresult *r = PQexecPrepared(s->pg, "hold", 2, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+		log_warn("store_hold_failed", "error=\"%s\"", PQresultErrorMessage(r));
+		/* a read-only server (a standby after a failover) as a lost connection */
+		bool reconnect = pg_error_kind(r, s->pg) == PG_ERR_RECONNECT;
+		PQclear(r);
+		return reconnect || is_connection_error(s) ? -1 : 0;
+	}
+	struct store_leases *h = xcalloc(1, sizeof *h);
+	h->names = xcalloc((size_t)PQntuples(r) + 1, sizeof *h->names);
+	for (int i = 0; i < PQntuples(r); i++)
+		h->names[h->n++] = xstrdup(PQgetvalue(r, i, 0));
+	PQclear(r);
+	h->deadline_ms = now + l / 2;
+	h->margin_ms = l / 6;
+	chan_put(s->out, TO_LOOP_LEASES, h);
+	uint64_t every = l / 6;
+	s->next_hold_ms = now + (every < 200 ? 200 : every);
 	return 0;
 }
 
@@ -480,6 +533,37 @@ static bool degrade_report(struct report *r)
  * - a data error: the batch is halved until the one refused row is alone;
  *   that row is then degraded (degrade_result/degrade_report) and written.
  * Returns 0 otherwise. */
+/* Traces the submits that went through a maintenance redirect
+ * (smspool.redirected_outbound).  After the results: a trace that cannot be
+ * written is logged, never a reason to write the results again. */
+static void write_redirected(struct store *s, const struct msg_list *batch)
+{
+	int n = 0;
+	for (struct msg *m = batch->head; m; m = m->next)
+		n += m->redirected_from && m->conn_used && m->outcome != MSG_RELEASE;
+	if (!n)
+		return;
+	reset_arrays(s, 4);
+	for (struct msg *m = batch->head; m; m = m->next) {
+		if (!m->redirected_from || !m->conn_used || m->outcome == MSG_RELEASE)
+			continue;
+		sbuf_arr_int(&s->a[0], m->id);
+		sbuf_arr_text(&s->a[1], m->redirected_from);
+		sbuf_arr_text(&s->a[2], m->conn_used);
+		sbuf_arr_text(&s->a[3], msg_outcome_name(m->outcome));
+	}
+	end_arrays(s, 4);
+	const char *params[] = {s->a[0].buf, s->a[1].buf, s->a[2].buf, s->a[3].buf};
+	PGresult *r =
+	    PQexecParams(s->pg,
+	                 "INSERT INTO smspool.redirected_outbound (message_id, from_connection, to_connection, "
+	                 "outcome) SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
+	                 4, NULL, params, NULL, NULL, 0);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		log_warn("store_redirected_failed", "messages=%d error=\"%s\"", n, PQresultErrorMessage(r));
+	PQclear(r);
+}
+
 static int write_results_reports(struct store *s)
 {
 	int limit = s->write_limit ? s->write_limit : WRITE_MAX;
@@ -534,6 +618,7 @@ static int write_results_reports(struct store *s)
 		if (s->write_limit && batch.len + nrep <= 1)
 			s->write_limit = 0; /* the refused row is behind us */
 		log_debug("store_written", "results=%d reports=%d ms=%" PRIu64, batch.len, nrep, now_mono_ms() - t0);
+		write_redirected(s, &batch);
 		settle(s, &batch);
 		send_acks_reports(s, reps, true);
 		return 0;
@@ -1193,6 +1278,8 @@ static int main_work(struct store *s, uint64_t now)
 		uint64_t every = (s->lease_ms ? s->lease_ms : 60000) / 3;
 		s->next_renew_ms = now + (every < 200 ? 200 : every);
 	}
+	if (!s->stopping && now >= s->next_hold_ms && hold_connections(s, now_mono_ms()))
+		return -1;
 	if (now >= s->next_heartbeat_ms) {
 		if (heartbeat(s))
 			return -1;
@@ -1341,6 +1428,16 @@ static void *store_main(void *arg)
 		struct errbuf err;
 		if (release_claims(s->pg, s->cfg->instance, true, "store_release", &err))
 			log_warn("store_release_failed", "error=\"%s\"", err.msg);
+		/* Every connection has stopped (the loop stops this lane last):
+		 * the exclusive ones go to another daemon at its next renewal. */
+		const char *p1[] = {s->cfg->instance};
+		PGresult *r = pg_query(s->pg, "SELECT smspool.release_connections($1)", 1, p1, &err);
+		if (!r)
+			log_warn("store_release_failed", "error=\"%s\"", err.msg);
+		else if (atoi(PQgetvalue(r, 0, 0)) > 0)
+			log_info("store_released_connections", "instance=%s connections=%s", s->cfg->instance,
+			         PQgetvalue(r, 0, 0));
+		PQclear(r);
 	}
 	disconnect(s);
 	chan_put(s->out, TO_LOOP_STOPPED, s);

@@ -45,6 +45,7 @@ enum {
 	TO_LOOP_QUERIED,         /* struct store_query list, answered */
 	TO_LOOP_SETTLED,         /* struct store_settled list: results committed */
 	TO_LOOP_CLAIMER_STOPPED, /* NULL: the claimer thread has ended (claimer.h) */
+	TO_LOOP_LEASES,          /* struct store_leases: the exclusive connections held */
 };
 
 struct store_conn_state {
@@ -118,6 +119,9 @@ struct store_event_done {
 struct store_conn_row {
 	char *name, *type, *settings; /* settings: JSON text */
 	bool enabled;
+	bool exclusive;    /* held by one daemon at a time (smspool.connection_owners) */
+	bool here;         /* connections.daemons allows this instance */
+	char *redirect_to; /* maintenance: its traffic goes through this one (NULL: none) */
 	double throughput; /* 0 = unlimited */
 	int window;
 };
@@ -128,6 +132,17 @@ struct store_config {
 	int no_route_hold_s; /* smspool.config no_route_hold_s */
 };
 void store_config_free(struct store_config *c);
+
+/* The exclusive connections this instance holds (smspool.hold_connections),
+ * valid until deadline_ms (now_mono_ms clock): past it, unless a newer
+ * store_leases came, the loop stops them; margin_ms later their lease may
+ * go to another daemon, so by then they must be closed. */
+struct store_leases {
+	int n;
+	char **names;
+	uint64_t deadline_ms, margin_ms;
+};
+void store_leases_free(struct store_leases *l);
 
 struct store;
 

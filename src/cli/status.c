@@ -12,7 +12,8 @@ int cli_status(int argc, char **argv)
 	if (cli_wants_help(argc, argv) || argc > 1) {
 		fprintf(argc > 1 && !cli_wants_help(argc, argv) ? stderr : stdout,
 		        "usage: smspool status\n\nPrints every connection with its type, whether it is enabled, "
-		        "its state in each daemon and the number of queued messages forced onto it, then what "
+		        "its state in each daemon and the number of queued messages forced onto it (for an exclusive "
+		        "connection, the daemon holding it; standby: held by another), then what "
 		        "connections report about themselves (last errors), the daemons and the queue.\n");
 		return cli_wants_help(argc, argv) ? 0 : 2;
 	}
@@ -30,7 +31,14 @@ int cli_status(int argc, char **argv)
 	                       "  FROM smspool.connection_state s WHERE s.name = c.name), '-'), "
 	                       "(SELECT count(*) FROM smspool.queue q WHERE q.connection = c.name), "
 	                       "(SELECT string_agg('  ' || s.instance || ': ' || s.detail, E'\\n' ORDER BY s.instance) "
-	                       "  FROM smspool.connection_state s WHERE s.name = c.name AND s.detail <> '') "
+	                       "  FROM smspool.connection_state s WHERE s.name = c.name AND s.detail <> '' "
+	                       "  AND s.state <> 'standby'), "
+	                       "CASE WHEN smspool.connection_exclusive(c.type, c.exclusive) THEN "
+	                       "  coalesce((SELECT 'held by ' || o.instance || ', lease ends in ' || "
+	                       "  greatest(round(extract(epoch FROM o.lease_until - now()), 1), 0) || ' s' "
+	                       "  FROM smspool.connection_owners o WHERE o.name = c.name AND o.lease_until > now()), "
+	                       "  'exclusive, held by no daemon') END, "
+	                       "array_to_string(c.daemons, ',') "
 	                       "FROM smspool.connections c ORDER BY c.name",
 	                       0, NULL, &err);
 	if (!r) {
@@ -42,6 +50,10 @@ int cli_status(int argc, char **argv)
 	for (int i = 0; i < PQntuples(r); i++) {
 		printf("%-20s %-12s %-8s %-30s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
 		       PQgetvalue(r, i, 2)[0] == 't' ? "yes" : "no", PQgetvalue(r, i, 3), PQgetvalue(r, i, 4));
+		if (!PQgetisnull(r, i, 6)) /* an exclusive connection: which daemon holds it (022_ha.sql) */
+			printf("  owner: %s\n", PQgetvalue(r, i, 6));
+		if (!PQgetisnull(r, i, 7))
+			printf("  daemons: %s\n", PQgetvalue(r, i, 7));
 		if (!PQgetisnull(r, i, 5)) /* what the driver says: a modem's signal, a peer's error ... */
 			printf("%s\n", PQgetvalue(r, i, 5));
 	}

@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel odbc email"
+#   BENCH_PHASES="ceiling sink lifecycle two_daemons ucp sustained latency backlog ingest ucp_ingest kannel odbc email"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -15,6 +15,9 @@
 #  2. sink      capacity of the C SMPP sink (tests/bench/sink.c), blasted by the
 #               C ESME (tests/bench/load.c) with receipts: must dwarf the rest.
 #     lifecycle N rows queued -> `smpp` connection -> sink -> receipt -> delivered.
+#     two_daemons the same N rows drained by two daemons (instances bench2a,
+#               bench2b) on the one database, each with its own session of the
+#               `bench` connection to the sink: what a second daemon adds.
 #     ucp       the same N through a `ucp` connection (window 100) to the C
 #               EMI/UCP sink (tests/bench/ucp_sink.c: ACK + op 53 per message).
 #     sustained producer + daemon for SUST_N messages or SUST_MAX_S seconds,
@@ -44,7 +47,7 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle ucp sustained latency backlog ingest ucp_ingest kannel odbc email}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained latency backlog ingest ucp_ingest kannel odbc email}
 case $SCALE in
 small)
 	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
@@ -681,6 +684,33 @@ PY
 fi
 
 # ============================================================================
+# 2b'. two daemons on one database: the lifecycle drained by two (issue 16)
+if has_phase two_daemons; then
+	say "two daemons: $LIFE_N rows queued, two daemons, each an smpp session (window $WINDOW) to the sink"
+	fresh_tables
+	insert_rows "$LIFE_N"
+	q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+	start_sink
+	set_sink_port "$SINK_PORT"
+	t0=$(now_ms)
+	SMSPOOL_INSTANCE=bench2a start_daemon two_a
+	P2A=$DPID
+	SMSPOOL_INSTANCE=bench2b start_daemon two_b
+	P2B=$DPID
+	if ! wait_drained 600; then NOTE[two_daemons_delivered_msgs_per_s]="did not finish in 10 minutes"; fi
+	cpu=$(calc %.2f "$(cpu_s "$P2A") + $(cpu_s "$P2B")")
+	kill -TERM "$P2A" "$P2B" 2>/dev/null || true
+	wait "$P2A" "$P2B" 2>/dev/null || true
+	stop_sink
+	read -r done_ms n_del < <(q "SELECT round(extract(epoch from max(done_at)) * 1000 - $t0), count(*) FILTER (WHERE status = 'delivered') FROM smspool.outbox" | tr '|' ' ')
+	R[two_daemons_delivered_msgs_per_s]=$(calc %.0f "$n_del * 1000 / $done_ms")
+	R[two_daemons_delivered_of_n]="$n_del/$LIFE_N"
+	R[two_daemons_cpu_s_per_10k]=$(calc %.3f "$cpu * 10000 / $LIFE_N")
+	[ -n "${R[lifecycle_delivered_msgs_per_s]:-}" ] &&
+		R[two_to_one_daemon_ratio]=$(calc %.2f "${R[two_daemons_delivered_msgs_per_s]} / ${R[lifecycle_delivered_msgs_per_s]}")
+fi
+
+# ============================================================================
 # table, JSON, plot
 T_BENCH=$(($(date +%s) - T_BENCH0))
 ratio() { # ratio VALUE BASE
@@ -718,6 +748,9 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row lifecycle_sent_msgs_per_s "2  lifecycle $LIFE_N: to sent" msg/s "$CEIL_A" ""
 	row lifecycle_delivered_msgs_per_s "2  lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 15000 and >= 0.70 of ceiling"
 	row lifecycle_second_half_msgs_per_s "   second half of the run alone" msg/s "$CEIL_A" ""
+	row two_daemons_delivered_msgs_per_s "2  two daemons, one database: to delivered" msg/s "$CEIL_A" ""
+	row two_to_one_daemon_ratio "   two daemons / one daemon (lifecycle)" x "" ""
+	row two_daemons_cpu_s_per_10k "   both daemons' CPU per 10,000 messages" s "" ""
 	row ucp_lifecycle_delivered_msgs_per_s "2  UCP lifecycle $LIFE_N: to delivered" msg/s "$CEIL_A" ">= 0.6 of the SMPP lifecycle"
 	row ucp_to_smpp_lifecycle_ratio "   UCP / SMPP lifecycle" x "" ">= 0.6"
 	row lifecycle_to_ceiling_b100_ratio "   lifecycle / ceiling in batches of 100" "" "" ""
@@ -771,7 +804,8 @@ for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_ms
 	lifecycle_delivered_msgs_per_s daemon_cpu_s_per_10k daemon_peak_rss_mb latency_wire_p50_ms latency_wire_p95_ms \
 	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
 	kannel_delivered_msgs_per_s sustained_last_to_first_ratio ucp_lifecycle_delivered_msgs_per_s ucp_server_ingest_msgs_per_s \
-	odbc_mariadb_delivered_msgs_per_s email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s; do
+	odbc_mariadb_delivered_msgs_per_s email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s \
+	two_daemons_delivered_msgs_per_s; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Two daemons (different instance names) share one database: 5,000 messages,
-# all final, none sent twice, and both daemons sent some.
+# all final, none sent twice, and both daemons sent some.  A listening
+# connection limited to one of them by connections.daemons (sql/022_ha.sql)
+# runs there only.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 8
+plan 9
 
 N=5000
 e2e_db smspool_e2e_two
@@ -10,6 +12,8 @@ add_connection emu emulator '{"seed": 5, "accept_rate": 1.0,
   "outcomes": {"delivered": 90, "undelivered": 7, "expired": 3},
   "report_delay_ms": 100, "latency_ms": 5}' 20
 add_route emu
+add_connection srv smpp-server '{"listen": "127.0.0.1:0"}'
+sql "UPDATE smspool.connections SET daemons = '{beta}' WHERE name = 'srv'" || bail "daemons"
 start_daemon alpha
 start_daemon beta
 sleep 1 # both connected and listening before the burst
@@ -42,6 +46,9 @@ diag "states: $(state_counts)"
 is "$(count_where "status IN ('failed', 'rejected', 'cancelled')")" 0 "none failed or rejected"
 is "$(count_where "attempts <> 1")" 0 "every message attempted exactly once"
 is "$(count_where "coalesce(cardinality(remote_ids), 0) <> parts")" 0 "each message has as many remote ids as parts"
+
+is "$(sql "SELECT string_agg(instance || ':' || state, ',') FROM smspool.connection_state WHERE name = 'srv'")" "beta:up" \
+	"the listening connection with daemons = {beta} runs on beta only"
 
 # Which daemon sent: the instances seen in queue.claimed_by while the burst ran.
 diag "claims seen (samples): $(for k in "${!seen[@]}"; do printf '%s=%s ' "$k" "${seen[$k]}"; done)"

@@ -380,7 +380,9 @@ function onSession(s) {
 	if (mode === 'stall') s.pause();
 	const bind = (mode) => (pdu) => {
 		const ok = accounts[pdu.system_id] !== undefined && accounts[pdu.system_id] === pdu.password;
-		log({ ev: 'bind', mode, system_id: pdu.system_id, version: pdu.interface_version, ok });
+		// bound: the sessions of this system_id bound at once, this one included
+		const bound = ok ? 1 + [...sessions].filter((o) => o !== s && o.bound && o.system_id === pdu.system_id).length : 0;
+		log({ ev: 'bind', mode, system_id: pdu.system_id, version: pdu.interface_version, ok, bound });
 		if (!ok) {
 			s.send(pdu.response({ command_status: smpp.errors.ESME_RINVPASWD }));
 			return;
