@@ -115,10 +115,25 @@ static const struct setting http_settings[] = {
      "provider state value -> delivered, undelivered, expired, rejected, ..."},
     {"inbound_fields", SETTING_OBJECT, O(inbound_fields), false, false, 0, 0, NULL,
      "sender/recipient/text -> field name or JSON pointer"},
+    {"report_list", SETTING_STRING, O(report_list), false, false, 0, 0, NULL,
+     "JSON pointer to an array of reports in one callback (\"\" = the body is the array); each is mapped "
+     "by report_fields"},
     {"callback_auth", SETTING_STRING, O(callback_auth), false, false, 0, 0, "\"none\"",
-     "none, token_header, token_query, basic or hmac"},
+     "none, token_header, token_query, basic, hmac, twilio, vonage_jwt or vonage_sig"},
     {"callback_secret", SETTING_STRING, O(callback_secret), false, false, 0, 0, NULL,
-     "token, basic password or HMAC-SHA256 key of callbacks"},
+     "token, basic password, HMAC key, Twilio auth token or Vonage signature secret of callbacks"},
+    {"callback_sig_method", SETTING_STRING, O(callback_sig_method), false, false, 0, 0, "\"md5hash\"",
+     "vonage_sig: md5hash, md5, sha1, sha256 or sha512 (the dashboard's signature method)"},
+    {"callback_public_url", SETTING_STRING, O(callback_public_url), false, false, 0, 0, NULL,
+     "twilio: scheme://host[:port] the provider calls (behind a proxy); default from the Host header"},
+    {"callback_max_age_s", SETTING_INT, O(callback_max_age_s), false, true, 10, 86400, "300",
+     "vonage_jwt: oldest token (iat) accepted"},
+    {"callback_tls_cert_file", SETTING_STRING, O(callback_tls_cert_file), false, false, 0, 0, NULL,
+     "the callback listener speaks HTTPS with this certificate chain (PEM)"},
+    {"callback_tls_key_file", SETTING_STRING, O(callback_tls_key_file), false, false, 0, 0, NULL,
+     "private key (PEM) of callback_tls_cert_file"},
+    {"allow_insecure_callbacks", SETTING_BOOL, O(allow_insecure_callbacks), false, false, 0, 0, "false",
+     "accept callback_auth none or a CHANGE_ME callback_secret on a listener"},
     {"callback_username", SETTING_STRING, O(callback_username), false, false, 0, 0, NULL, "basic user of callbacks"},
     {"callback_header", SETTING_STRING, O(callback_header), false, false, 0, 0, NULL,
      "header with the token (X-Callback-Token) or the HMAC hex (X-Signature)"},
@@ -256,6 +271,13 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 static int http_check(const void *p, struct errbuf *err)
 {
 	const struct http_conf *conf = p;
+	/* The presets' placeholders are not credentials. */
+	const struct {
+		const char *key, *value;
+	} secrets[] = {{"token", conf->token}, {"password", conf->password}, {"username", conf->username}};
+	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+		if (secrets[i].value && strstr(secrets[i].value, "CHANGE_ME"))
+			return errbuf_set(err, "settings.%s: still the placeholder CHANGE_ME", secrets[i].key);
 	struct compiled cc;
 	int rc = compile(conf, &cc, err);
 	compiled_free(&cc);

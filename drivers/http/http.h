@@ -10,6 +10,8 @@
 #include <stdbool.h>
 
 #define HTTP_CB_MAX_BODY (64 * 1024)
+/* Reports in one callback request (report_list), at most. */
+#define HTTP_CB_MAX_REPORTS 1000
 
 struct http_conf {
 	json_t *description;
@@ -27,6 +29,10 @@ struct http_conf {
 	char *listen, *report_path, *inbound_path;
 	json_t *report_fields, *report_state_map, *inbound_fields;
 	char *callback_auth, *callback_secret, *callback_username, *callback_header, *callback_param;
+	char *callback_sig_method, *callback_public_url, *report_list;
+	char *callback_tls_cert_file, *callback_tls_key_file;
+	long long callback_max_age_s;
+	bool allow_insecure_callbacks;
 };
 
 #endif

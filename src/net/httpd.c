@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "sbuf.h"
 #include "util.h"
 
 /* GnuTLS priorities: nothing below TLS 1.2. */
@@ -125,4 +126,20 @@ void httpd_free(struct httpd *h)
 		MHD_stop_daemon(h->d);
 	free(h->name);
 	free(h);
+}
+
+char *httpd_read_pem(const char *path)
+{
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	if (!f)
+		return NULL;
+	struct sbuf b;
+	sbuf_init(&b);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len < 1024 * 1024)
+		sbuf_add(&b, buf, n);
+	fclose(f);
+	sbuf_add(&b, "", 1); /* the NUL */
+	return b.buf;
 }
