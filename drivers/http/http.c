@@ -43,6 +43,7 @@
 #include "codec/ucs2.h"
 #include "driver.h"
 #include "http/callback.h"
+#include "http/oauth.h"
 #include "http/rule.h"
 #include "http/template.h"
 #include "log.h"
@@ -67,7 +68,15 @@ static const struct setting http_settings[] = {
      "Content-Type of the body"},
     {"callback_url", SETTING_STRING, O(callback_url), false, false, 0, 0, NULL,
      "template (filter none) whose expansion is the placeholder {callback_url}"},
-    {"auth", SETTING_STRING, O(auth), false, false, 0, 0, "\"none\"", "none, basic, bearer, header or query"},
+    {"auth", SETTING_STRING, O(auth), false, false, 0, 0, "\"none\"",
+     "none, basic, bearer, header, query or oauth2 (client credentials)"},
+    {"oauth_token_url", SETTING_STRING, O(oauth_token_url), false, false, 0, 0, NULL,
+     "oauth2: the token endpoint (grant_type=client_credentials)"},
+    {"oauth_client_id", SETTING_STRING, O(oauth_client_id), false, false, 0, 0, NULL, "oauth2: client id"},
+    {"oauth_client_secret", SETTING_STRING, O(oauth_client_secret), false, false, 0, 0, NULL, "oauth2: client secret"},
+    {"oauth_scope", SETTING_STRING, O(oauth_scope), false, false, 0, 0, NULL, "oauth2: scope to ask for"},
+    {"oauth_client_auth", SETTING_STRING, O(oauth_client_auth), false, false, 0, 0, "\"basic\"",
+     "oauth2: client credentials in HTTP basic auth (basic) or in the form body (body)"},
     {"username", SETTING_STRING, O(username), false, false, 0, 0, NULL, "basic auth user; {username}"},
     {"password", SETTING_STRING, O(password), false, false, 0, 0, NULL, "basic auth password; {password}"},
     {"token", SETTING_STRING, O(token), false, false, 0, 0, NULL, "bearer/header/query credential; {token}"},
@@ -143,8 +152,8 @@ static const struct setting http_settings[] = {
 };
 #undef O
 
-enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY };
-static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query"};
+enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY, AUTH_OAUTH2 };
+static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query", "oauth2"};
 
 /* Everything compiled from the settings. */
 struct compiled {
@@ -170,6 +179,7 @@ struct http {
 	struct http_req *reqs; /* in flight, doubly linked */
 	int nreqs;
 	struct http_cb *cb;
+	struct http_oauth *oauth; /* auth oauth2 */
 };
 
 struct http_req {
@@ -183,6 +193,9 @@ struct http_req {
 	struct sms_split split;
 	int part, nparts; /* current part, 0-based */
 	char **ids;
+	/* oauth2: parked until a token comes; the token sent; one retry on 401 */
+	bool waiting_token, retried_401;
+	char *used_token;
 	struct http_req *next, *prev;
 };
 
@@ -227,13 +240,15 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 		if (strcmp(conf->auth, auth_names[i]) == 0)
 			a = (int)i;
 	if (a < 0)
-		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query",
+		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query, oauth2",
 		                  conf->auth);
 	cc->auth = (enum auth_kind)a;
 	if (cc->auth == AUTH_BASIC && (!conf->username || !conf->password))
 		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
 	if ((cc->auth == AUTH_BEARER || cc->auth == AUTH_HEADER || cc->auth == AUTH_QUERY) && !conf->token)
 		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
+	if (cc->auth == AUTH_OAUTH2 && http_oauth_check(conf, err))
+		return -1;
 	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
 		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
 	if (!strcmp(conf->method, "GET") && conf->body)
@@ -325,6 +340,7 @@ static void req_free(struct http_req *r)
 		free(r->ids ? r->ids[i] : NULL);
 	free(r->ids);
 	free(r->split.parts);
+	free(r->used_token);
 	free(r);
 }
 
@@ -503,9 +519,9 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_printf(&line, "Content-Type: %s", conf->content_type);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	if (h->cc.auth == AUTH_BEARER) {
+	if (h->cc.auth == AUTH_BEARER || h->cc.auth == AUTH_OAUTH2) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "Authorization: Bearer %s", conf->token);
+		sbuf_printf(&line, "Authorization: Bearer %s", h->cc.auth == AUTH_OAUTH2 ? r->used_token : conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	} else if (h->cc.auth == AUTH_HEADER) {
 		sbuf_reset(&line);
@@ -589,6 +605,53 @@ static void req_reset(struct http_req *r)
 	r->errbuf[0] = 0;
 }
 
+/* Starts r's current part once it has what it needs: with oauth2 a token
+ * (else r waits, parked, for oauth_ready).  A request that cannot be built
+ * fails the message; no token fails it temporarily. */
+static void req_go(struct http_req *r)
+{
+	struct http *h = r->h;
+	struct errbuf err = {""};
+	if (h->cc.auth == AUTH_OAUTH2) {
+		const char *tok = NULL, *why = NULL;
+		enum http_oauth_status st = http_oauth_token(h->oauth, &tok, &why);
+		if (st == OAUTH_PENDING) {
+			r->waiting_token = true;
+			return;
+		}
+		if (st == OAUTH_FAILED) {
+			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", why);
+			req_complete(r);
+			return;
+		}
+		free(r->used_token);
+		r->used_token = xstrdup(tok);
+	}
+	if (req_start(r, &err)) {
+		msg_set_failed(r->m, MSG_FAILED, "template", err.msg);
+		req_complete(r);
+	}
+}
+
+/* A token fetch ended: the parked requests go, or fail temporarily. */
+static void oauth_ready(void *arg, const char *token, const char *error)
+{
+	struct http *h = arg;
+	struct http_req *next;
+	for (struct http_req *r = h->reqs; r; r = next) {
+		next = r->next;
+		if (!r->waiting_token)
+			continue;
+		r->waiting_token = false;
+		if (!token) {
+			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", error);
+			req_complete(r);
+		} else {
+			req_go(r);
+		}
+	}
+}
+
 static char *own_id(const struct http_req *r)
 {
 	char id[64];
@@ -618,6 +681,15 @@ static void req_done(struct http_req *r, CURLcode res)
 	}
 	long status = 0;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* oauth2: a 401 means the token is no longer good (revoked, expired
+	 * early): once per request, fetch a new one and send again. */
+	if (status == 401 && h->cc.auth == AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
+		r->retried_401 = true;
+		http_oauth_invalidate(h->oauth, r->used_token);
+		req_reset(r);
+		req_go(r);
+		return;
+	}
 	sbuf_add(&r->resp, "", 0);
 	struct http_verdict v;
 	http_rule_eval(&h->cc.rule, status, r->resp.buf, r->resp.len, &v);
@@ -680,6 +752,9 @@ static void req_done(struct http_req *r, CURLcode res)
 
 static void transfer_done(void *arg, CURL *easy, CURLcode result)
 {
+	struct http *h = arg;
+	if (http_oauth_done(h->oauth, easy, result))
+		return;
 	struct http_req *r = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
 	req_done(r, result);
@@ -767,10 +842,7 @@ static void http_submit(struct conn *c, struct msg *m)
 		h->reqs->prev = r;
 	h->reqs = r;
 	h->nreqs++;
-	if (req_start(r, &err)) {
-		msg_set_failed(m, MSG_FAILED, "template", err.msg);
-		req_complete(r);
-	}
+	req_go(r);
 }
 
 /* ---- life cycle ---- */
@@ -820,12 +892,15 @@ static int http_open(struct conn *c)
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
 	}
+	if (h->cc.auth == AUTH_OAUTH2)
+		h->oauth = http_oauth_new(conf, h->cl, conn_name(c), oauth_ready, h);
 	conn_set_driver_data(c, h);
 	if (conf->listen) {
 		h->cb = http_cb_start(c, conf, &err);
 		if (!h->cb) {
 			log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
 			conn_set_driver_data(c, NULL);
+			http_oauth_free(h->oauth);
 			curl_loop_free(h->cl);
 			event_free(h->grace_ev);
 			compiled_free(&h->cc);
@@ -878,6 +953,7 @@ static void http_close(struct conn *c)
 		req_free(r);
 	}
 	http_cb_stop(h->cb);
+	http_oauth_free(h->oauth);
 	curl_loop_free(h->cl);
 	event_free(h->grace_ev);
 	compiled_free(&h->cc);

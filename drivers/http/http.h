@@ -18,6 +18,7 @@ struct http_conf {
 	char *method, *url, *body, *content_type, *callback_url;
 	json_t *headers;
 	char *auth, *username, *password, *token, *auth_header, *auth_param;
+	char *oauth_token_url, *oauth_client_id, *oauth_client_secret, *oauth_scope, *oauth_client_auth;
 	json_t *success_status, *temporary_status;
 	char *success_regex, *success_json_pointer, *success_value;
 	char *id_regex, *id_json_pointer, *error_text_regex, *error_json_pointer;
