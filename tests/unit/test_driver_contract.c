@@ -1,7 +1,9 @@
 /*
- * The driver contract of drivers/driver.h, held against every driver that
- * can run without a peer.  This file plays the core: it implements the
- * core_* and conn_* functions itself and records every call.
+ * The driver contract of drivers/driver.h, held against every driver.  This
+ * file plays the core: it implements the core_* and conn_* functions itself
+ * and records every call.  Peers run in this process, on the same loop: an
+ * HTTP provider (libevent's evhttp) for the http driver's sent path, and a
+ * callback client on a thread for its acked(committed=false).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +14,15 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <event2/buffer.h>
+#include <event2/http.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "driver.h"
 #include "policy.h"
@@ -24,7 +35,12 @@ struct conn {
 	enum conn_state state;
 	int submitted, completed, sent, received, reports, stopped_calls;
 	bool stopped, called_after_stop;
+	bool stop_called;     /* stop() has been called */
+	int bad_stop_outcome; /* completions after stop() that stop() may not give */
 	int64_t completed_ids[64];
+	uint64_t last_token; /* of the last report / inbound */
+	struct evhttp *peer; /* in-process HTTP provider (http) */
+	int peer_port, peer_requests;
 };
 
 const char *conn_name(const struct conn *c)
@@ -70,6 +86,10 @@ void core_complete(struct conn *c, struct msg *m)
 	if (c->completed < 64)
 		c->completed_ids[c->completed] = m->id;
 	c->completed++;
+	/* stop(): sent if the peer accepted it, RELEASE if it never left,
+	 * TEMPORARY if its fate is unknown; nothing else. */
+	if (c->stop_called && m->outcome != MSG_SENT && m->outcome != MSG_RELEASE && m->outcome != MSG_TEMPORARY)
+		c->bad_stop_outcome++;
 	if (m->outcome == MSG_SENT) {
 		c->sent++;
 		assert_true(m->parts >= 1);
@@ -83,7 +103,7 @@ void core_complete(struct conn *c, struct msg *m)
 }
 void core_received(struct conn *c, struct inbound *in, uint64_t token)
 {
-	(void)token;
+	c->last_token = token;
 	if (c->stopped)
 		c->called_after_stop = true;
 	assert_non_null(in->sender);
@@ -93,7 +113,7 @@ void core_received(struct conn *c, struct inbound *in, uint64_t token)
 }
 void core_report(struct conn *c, struct report *r, uint64_t token)
 {
-	(void)token;
+	c->last_token = token;
 	if (c->stopped)
 		c->called_after_stop = true;
 	assert_non_null(r->remote_id);
@@ -164,8 +184,9 @@ static const struct {
     {"fbus", "{\"port\": \"/nonexistent/smspool-contract-fbus\", \"reconnect_min_ms\": 20}"},
     {"ucp", "{\"host\": \"127.0.0.1\", \"port\": 9, \"login\": \"1234\", \"reconnect_min_ms\": 20}"},
     {"ucp-server", "{\"listen\": \"127.0.0.1:0\"}"},
-    {"http",
-     "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
+    /* %d: the in-process provider's port (start_conn) */
+    {"http", "{\"url\": \"http://127.0.0.1:%d/send?to={recipient}\", \"body\": \"text={text}\", "
+             "\"id_json_pointer\": \"/message_id\", \"connect_timeout_ms\": 1000}"},
     {"email",
      "{\"smtp_url\": \"smtp://127.0.0.1:1\", \"from\": \"gw@example.org\", \"to\": \"{recipient}@sms.example.org\", "
      "\"mailbox_url\": \"pop3://127.0.0.1:1\", \"connect_timeout_ms\": 1000}"},
@@ -231,22 +252,71 @@ static bool needs_peer(const char *type)
 	return false;
 }
 
-/* Opens without waiting for CONN_UP. */
-static void start_conn(struct conn *c, const struct driver_ops *ops)
+/* The in-process provider: 200 {"message_id": "M<n>"} to every request. */
+static void peer_cb(struct evhttp_request *req, void *arg)
+{
+	struct conn *c = arg;
+	struct evbuffer *b = evbuffer_new();
+	evbuffer_add_printf(b, "{\"message_id\": \"M%d\"}", ++c->peer_requests);
+	evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type", "application/json");
+	evhttp_send_reply(req, 200, "OK", b);
+	evbuffer_free(b);
+}
+
+static int bound_port(evutil_socket_t fd)
+{
+	struct sockaddr_in sa;
+	socklen_t len = sizeof sa;
+	if (getsockname(fd, (struct sockaddr *)&sa, &len))
+		fail_msg("getsockname");
+	return ntohs(sa.sin_port);
+}
+
+static void peer_start(struct conn *c)
+{
+	c->peer = evhttp_new(c->base);
+	evhttp_set_gencb(c->peer, peer_cb, c);
+	struct evhttp_bound_socket *bs = evhttp_bind_socket_with_handle(c->peer, "127.0.0.1", 0);
+	if (!bs)
+		fail_msg("the in-process HTTP peer cannot listen");
+	c->peer_port = bound_port(evhttp_bound_socket_get_fd(bs));
+}
+
+/* Opens without waiting for CONN_UP; extra (may be NULL) is merged into the
+ * driver's test settings. */
+static void start_conn_with(struct conn *c, const struct driver_ops *ops, const char *extra)
 {
 	memset(c, 0, sizeof *c);
 	c->ops = ops;
 	c->base = event_base_new();
 	c->conf = xcalloc(1, ops->conf_size ? ops->conf_size : 1);
-	const char *json = settings_for(ops->name);
-	if (!json)
+	const char *tmpl = settings_for(ops->name);
+	if (!tmpl)
 		fail_msg("driver %s has no entry in test_settings", ops->name);
+	char json[1024];
+	if (strcmp(ops->name, "http") == 0) {
+		peer_start(c);
+		snprintf(json, sizeof json, tmpl, c->peer_port);
+	} else {
+		snprintf(json, sizeof json, "%s", tmpl);
+	}
+	if (extra) { /* {"a": 1} + {"b": 2} */
+		size_t n = strlen(json);
+		while (n && json[n - 1] != '}')
+			n--;
+		snprintf(json + n - 1, sizeof json - n + 1, ", %s", extra + 1);
+	}
 	struct errbuf err = {""};
 	if (settings_parse(ops->settings, json, c->conf, &err))
 		fail_msg("driver %s: %s", ops->name, err.msg);
 	if (ops->check && ops->check(c->conf, &err))
 		fail_msg("driver %s: check: %s", ops->name, err.msg);
 	assert_int_equal(ops->open(c), 0);
+}
+
+static void start_conn(struct conn *c, const struct driver_ops *ops)
+{
+	start_conn_with(c, ops, NULL);
 }
 
 static void open_conn(struct conn *c, const struct driver_ops *ops)
@@ -261,7 +331,15 @@ static void close_conn(struct conn *c)
 	c->ops->close(c);
 	settings_free(c->ops->settings, c->conf);
 	free(c->conf);
+	if (c->peer)
+		evhttp_free(c->peer);
 	event_base_free(c->base);
+}
+
+static void stop_conn(struct conn *c)
+{
+	c->stop_called = true;
+	c->ops->stop(c);
 }
 
 /* Every submit gets exactly one completion. */
@@ -283,10 +361,17 @@ static void every_submit_completes_once(void **state)
 		}
 		run_until(&c, all_completed, 3000);
 		assert_int_equal(c.completed, c.submitted);
-		c.ops->stop(&c);
+		/* the HTTP sent path: every message reached the provider and came
+		 * back sent with its id */
+		if (c.peer) {
+			assert_int_equal(c.sent, c.submitted);
+			assert_int_equal(c.peer_requests, c.submitted);
+		}
+		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_int_equal(c.stopped_calls, 1);
 		assert_false(c.called_after_stop);
+		assert_int_equal(c.bad_stop_outcome, 0);
 		close_conn(&c);
 	}
 }
@@ -304,11 +389,14 @@ static void stop_completes_in_flight(void **state)
 			c.submitted++;
 			c.ops->submit(&c, make_msg(100 + i, "in flight"));
 		}
-		c.ops->stop(&c);
+		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_true(c.stopped);
 		assert_int_equal(c.completed, c.submitted);
 		assert_false(c.called_after_stop);
+		if (c.bad_stop_outcome)
+			fail_msg("%s: stop() completed %d message(s) other than sent, release or temporary", (*d)->name,
+			         c.bad_stop_outcome);
 		close_conn(&c);
 	}
 }
@@ -337,7 +425,7 @@ static void no_peer_never_up_and_stops(void **state)
 		struct conn c;
 		start_conn(&c, *d);
 		assert_int_equal(run_ms(&c, 300), 0);
-		c.ops->stop(&c);
+		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_int_equal(c.stopped_calls, 1);
 		assert_int_equal(run_ms(&c, 100), 0);
@@ -370,11 +458,91 @@ static void listeners_up_and_stop(void **state)
 			continue;
 		struct conn c;
 		open_conn(&c, *d);
-		c.ops->stop(&c);
+		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_int_equal(c.stopped_calls, 1);
 		run_ms(&c, 50);
 		assert_false(c.called_after_stop);
+		close_conn(&c);
+	}
+}
+
+/* A callback client on a thread (the loop keeps running here). */
+struct cb_client {
+	int port;
+	long status;
+	volatile bool done;
+};
+
+static void *cb_client_main(void *arg)
+{
+	struct cb_client *k = arg;
+	char url[96];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d/report", k->port);
+	CURL *e = curl_easy_init();
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{\"id\": \"R1\", \"status\": \"delivered\"}");
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	FILE *null = fopen("/dev/null", "w");
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, null);
+	if (curl_easy_perform(e) == CURLE_OK)
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &k->status);
+	fclose(null);
+	curl_slist_free_all(h);
+	curl_easy_cleanup(e);
+	__atomic_store_n(&k->done, true, __ATOMIC_SEQ_CST);
+	return NULL;
+}
+
+static bool has_report(struct conn *c)
+{
+	return c->reports > 0;
+}
+
+static long post_report(struct conn *c, int port, bool committed)
+{
+	struct cb_client k = {.port = port};
+	pthread_t th;
+	c->reports = 0;
+	assert_int_equal(pthread_create(&th, NULL, cb_client_main, &k), 0);
+	run_until(c, has_report, 5000);
+	assert_int_equal(c->reports, 1);
+	c->ops->acked(c, c->last_token, committed);
+	uint64_t end = now_mono_ms() + 5000;
+	while (!__atomic_load_n(&k.done, __ATOMIC_SEQ_CST) && now_mono_ms() < end)
+		event_base_loop(c->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	pthread_join(th, NULL);
+	return k.status;
+}
+
+/* acked(committed=false) makes the peer send again: the http callback
+ * listener answers the provider 503 (and 200 only after a commit). */
+static void acked_not_committed(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+	int port = bound_port(s);
+	close(s);
+	char extra[160];
+	snprintf(extra, sizeof extra, "{\"listen\": \"127.0.0.1:%d\", \"allow_insecure_callbacks\": true}", port);
+	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
+		if (strcmp((*d)->name, "http") != 0)
+			continue;
+		struct conn c;
+		start_conn_with(&c, *d, extra);
+		run_until(&c, is_up, 2000);
+		assert_int_equal(c.state, CONN_UP);
+		assert_int_equal(post_report(&c, port, false), 503);
+		assert_int_equal(post_report(&c, port, true), 200);
+		stop_conn(&c);
+		run_until(&c, has_stopped, 3000);
+		assert_int_equal(c.stopped_calls, 1);
 		close_conn(&c);
 	}
 }
@@ -384,7 +552,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
 	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
-	    cmocka_unit_test(listeners_up_and_stop),
+	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
