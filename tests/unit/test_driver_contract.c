@@ -41,6 +41,10 @@ struct conn {
 	uint64_t last_token; /* of the last report / inbound */
 	struct evhttp *peer; /* in-process HTTP provider (http) */
 	int peer_port, peer_requests;
+	bool shared_base; /* base belongs to another conn */
+	/* server side, answered by this fake core */
+	int listen_port, auths, submits, attached, events_done, events_delivered, queries;
+	int64_t last_message_id;
 };
 
 const char *conn_name(const struct conn *c)
@@ -75,6 +79,9 @@ void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
 	if (c->stopped)
 		c->called_after_stop = true;
 	c->state = state;
+	const char *l = detail ? strstr(detail, "listening on 127.0.0.1:") : NULL;
+	if (l)
+		c->listen_port = atoi(l + strlen("listening on 127.0.0.1:"));
 }
 void core_complete(struct conn *c, struct msg *m)
 {
@@ -126,44 +133,97 @@ void core_stopped(struct conn *c)
 	c->stopped = true;
 	c->stopped_calls++;
 }
-/* Server side: this file has no database, so nothing is answered; the
- * calls are only checked not to come after stop. */
+/* Server side: the answers the core would give, each from the loop a
+ * moment later (never from inside the driver's call), and none once the
+ * connection has stopped. */
+enum answer_kind { ANSWER_AUTH, ANSWER_SUBMIT, ANSWER_QUERY };
+struct answer {
+	struct conn *c;
+	enum answer_kind kind;
+	uint64_t token;
+	char *account;
+	int64_t message_id;
+};
+
+static void answer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd, (void)what;
+	struct answer *a = arg;
+	struct conn *c = a->c;
+	if (!c->stopped) {
+		if (a->kind == ANSWER_AUTH) {
+			struct account_info ai = {.name = a->account};
+			c->ops->authenticated(c, a->token, &ai, NULL);
+		} else if (a->kind == ANSWER_SUBMIT) {
+			c->ops->submitted(c, a->token, a->message_id, SUBMIT_OK, NULL);
+		} else {
+			c->ops->queried(c, a->token, NULL);
+		}
+	}
+	free(a->account);
+	free(a);
+}
+
+static void answer_later(struct conn *c, enum answer_kind kind, uint64_t token, const char *account, int64_t id)
+{
+	struct answer *a = xcalloc(1, sizeof *a);
+	a->c = c;
+	a->kind = kind;
+	a->token = token;
+	a->account = account ? xstrdup(account) : NULL;
+	a->message_id = id;
+	struct timeval now = {0, 0};
+	if (event_base_once(c->base, -1, EV_TIMEOUT, answer_cb, a, &now))
+		fail_msg("event_base_once");
+}
+
 void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
 {
-	(void)account, (void)password, (void)peer_addr, (void)token;
+	(void)password, (void)peer_addr;
 	if (c->stopped)
 		c->called_after_stop = true;
+	c->auths++;
+	answer_later(c, ANSWER_AUTH, token, account, 0);
 }
 void core_submit(struct conn *c, struct submission *s, uint64_t token)
 {
-	(void)token;
 	if (c->stopped)
 		c->called_after_stop = true;
+	assert_non_null(s->recipient);
 	submission_free(s);
+	c->submits++;
+	c->last_message_id = 1000 + c->submits;
+	answer_later(c, ANSWER_SUBMIT, token, NULL, c->last_message_id);
 }
 void core_account_attach(struct conn *c, const char *account)
 {
 	(void)account;
 	if (c->stopped)
 		c->called_after_stop = true;
+	c->attached++;
 }
 void core_account_detach(struct conn *c, const char *account)
 {
 	(void)account;
 	if (c->stopped)
 		c->called_after_stop = true;
+	c->attached--;
 }
 void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
 {
-	(void)ev, (void)delivered;
+	(void)ev;
 	if (c->stopped)
 		c->called_after_stop = true;
+	c->events_done++;
+	c->events_delivered += delivered;
 }
 void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
 {
-	(void)account, (void)message_id, (void)token;
+	(void)account, (void)message_id;
 	if (c->stopped)
 		c->called_after_stop = true;
+	c->queries++;
+	answer_later(c, ANSWER_QUERY, token, NULL, 0);
 }
 
 #include "fake_account_policy.h"
@@ -241,7 +301,9 @@ static const char *settings_for(const char *type)
  * each).  Their settings above point at a port where nobody listens, and
  * they are held to the rules that apply while they are not up: they never
  * report CONN_UP, and stop() ends with exactly one core_stopped() and no
- * call after it.  The submit tests, which need CONN_UP, skip them. */
+ * call after it.  The generic submit tests, which need CONN_UP, skip them;
+ * the SMPP client's are in smpp_client_and_server (against smpp-server in
+ * this process).  odbc, at, fbus and ucp have no in-process peer here yet. */
 static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp"};
 
 static bool needs_peer(const char *type)
@@ -284,6 +346,21 @@ static void peer_start(struct conn *c)
 
 /* Opens without waiting for CONN_UP; extra (may be NULL) is merged into the
  * driver's test settings. */
+static void start_conn_json(struct conn *c, const struct driver_ops *ops, const char *json, struct event_base *base)
+{
+	memset(c, 0, sizeof *c);
+	c->ops = ops;
+	c->base = base;
+	c->shared_base = true;
+	c->conf = xcalloc(1, ops->conf_size ? ops->conf_size : 1);
+	struct errbuf err = {""};
+	if (settings_parse(ops->settings, json, c->conf, &err))
+		fail_msg("driver %s: %s", ops->name, err.msg);
+	if (ops->check && ops->check(c->conf, &err))
+		fail_msg("driver %s: check: %s", ops->name, err.msg);
+	assert_int_equal(ops->open(c), 0);
+}
+
 static void start_conn_with(struct conn *c, const struct driver_ops *ops, const char *extra)
 {
 	memset(c, 0, sizeof *c);
@@ -333,7 +410,8 @@ static void close_conn(struct conn *c)
 	free(c->conf);
 	if (c->peer)
 		evhttp_free(c->peer);
-	event_base_free(c->base);
+	if (!c->shared_base)
+		event_base_free(c->base);
 }
 
 static void stop_conn(struct conn *c)
@@ -467,6 +545,124 @@ static void listeners_up_and_stop(void **state)
 	}
 }
 
+/* Runs base until done() or max_ms. */
+static bool loop_until(struct event_base *base, bool (*done)(void *), void *arg, int max_ms)
+{
+	uint64_t end = now_mono_ms() + (uint64_t)max_ms;
+	while (!done(arg) && now_mono_ms() < end)
+		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
+	return done(arg);
+}
+
+struct pair {
+	struct conn server, client;
+	int want_reports, want_events;
+};
+static bool server_listening(void *p)
+{
+	return ((struct pair *)p)->server.listen_port > 0;
+}
+static bool client_up(void *p)
+{
+	return ((struct pair *)p)->client.state == CONN_UP && ((struct pair *)p)->server.attached > 0;
+}
+static bool client_completed(void *p)
+{
+	return all_completed(&((struct pair *)p)->client);
+}
+static bool client_reported(void *p)
+{
+	return ((struct pair *)p)->client.reports >= ((struct pair *)p)->want_reports;
+}
+static bool events_done(void *p)
+{
+	return ((struct pair *)p)->server.events_done >= ((struct pair *)p)->want_events;
+}
+static bool both_stopped(void *p)
+{
+	return ((struct pair *)p)->server.stopped && ((struct pair *)p)->client.stopped;
+}
+
+static struct account_event *report_event(int64_t id, int64_t message_id)
+{
+	struct account_event *ev = xcalloc(1, sizeof *ev);
+	ev->id = id;
+	ev->account = xstrdup("contract");
+	ev->kind = ACCOUNT_EVENT_REPORT;
+	ev->message_id = message_id;
+	ev->state = xstrdup("delivered");
+	ev->sender = xstrdup("smspool");
+	ev->recipient = xstrdup("+15551234567");
+	ev->submitted_s = ev->done_s = now_wall_ms() / 1000;
+	return ev;
+}
+
+/* The SMPP client against the SMPP server, both drivers in this process on
+ * one loop, the server's core calls answered here: bind (authenticate →
+ * authenticated), every submit_sm (submit → submitted) completed sent on
+ * the client, a receipt (deliver → deliver_sm → the client's report; acked
+ * true → core_event_done(delivered); acked false → not delivered), then
+ * both stop cleanly with every attach matched by a detach. */
+static void smpp_client_and_server(void **state)
+{
+	(void)state;
+	const struct driver_ops *srv = driver_find("smpp-server"), *cli = driver_find("smpp");
+	assert_non_null(srv);
+	assert_non_null(cli);
+	struct event_base *base = event_base_new();
+	struct pair *p = xcalloc(1, sizeof *p);
+	start_conn_json(&p->server, srv, "{\"listen\": \"127.0.0.1:0\"}", base);
+	assert_true(loop_until(base, server_listening, p, 3000));
+	char json[256];
+	snprintf(json, sizeof json,
+	         "{\"host\": \"127.0.0.1\", \"port\": %d, \"system_id\": \"contract\", \"password\": \"pw\", "
+	         "\"reconnect_min_ms\": 20}",
+	         p->server.listen_port);
+	start_conn_json(&p->client, cli, json, base);
+	assert_true(loop_until(base, client_up, p, 5000));
+	assert_true(p->server.auths >= 1);
+
+	for (int i = 1; i <= 20; i++) {
+		p->client.submitted++;
+		cli->submit(&p->client, make_msg(i, i % 2 ? "short"
+		                                          : "a text that is long enough to be counted as more "
+		                                            "than one part when the limit is one hundred and "
+		                                            "sixty characters, which this one passes by a few"));
+	}
+	assert_true(loop_until(base, client_completed, p, 5000));
+	assert_int_equal(p->client.sent, 20);
+	assert_true(p->server.submits >= 20); /* one per submit_sm */
+
+	/* a receipt the client's core commits, then one it does not */
+	p->want_reports = 1;
+	p->want_events = 1;
+	srv->deliver(&p->server, report_event(1, p->server.last_message_id));
+	assert_true(loop_until(base, client_reported, p, 5000));
+	cli->acked(&p->client, p->client.last_token, true);
+	assert_true(loop_until(base, events_done, p, 5000));
+	assert_int_equal(p->server.events_delivered, 1);
+	p->want_reports = 2;
+	p->want_events = 2;
+	srv->deliver(&p->server, report_event(2, p->server.last_message_id));
+	assert_true(loop_until(base, client_reported, p, 5000));
+	cli->acked(&p->client, p->client.last_token, false);
+	assert_true(loop_until(base, events_done, p, 5000));
+	assert_int_equal(p->server.events_delivered, 1); /* the second was refused: the server tries again */
+
+	stop_conn(&p->client);
+	stop_conn(&p->server);
+	assert_true(loop_until(base, both_stopped, p, 5000));
+	assert_int_equal(p->client.stopped_calls, 1);
+	assert_int_equal(p->server.stopped_calls, 1);
+	assert_int_equal(p->server.attached, 0);
+	assert_false(p->client.called_after_stop);
+	assert_false(p->server.called_after_stop);
+	close_conn(&p->client);
+	close_conn(&p->server);
+	event_base_free(base);
+	free(p);
+}
+
 /* A callback client on a thread (the loop keeps running here). */
 struct cb_client {
 	int port;
@@ -553,6 +749,7 @@ int main(void)
 	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
 	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
 	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
+	    cmocka_unit_test(smpp_client_and_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
