@@ -43,6 +43,7 @@
 #include "codec/ucs2.h"
 #include "driver.h"
 #include "http/callback.h"
+#include "http/easy.h"
 #include "http/oauth.h"
 #include "http/rule.h"
 #include "http/template.h"
@@ -544,32 +545,10 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		}
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	CURL *e = curl_easy_init();
-	if (!e)
-		abort();
+	CURL *e = http_easy_new(conf, url.buf, r->hdrs, r, r->errbuf, write_cb, r);
 	r->easy = e;
-	curl_easy_setopt(e, CURLOPT_URL, url.buf);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "smspool");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, conf->tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, conf->tls_verify ? 2L : 0L);
-	if (conf->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, conf->ca_file);
-	if (conf->proxy)
-		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
-	if (h->cc.auth == AUTH_BASIC) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, conf->username);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, conf->password);
-	}
+	if (h->cc.auth == AUTH_BASIC)
+		http_easy_basic(e, conf->username, conf->password);
 	if (strcmp(conf->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/easy.h"
 #include "http/rule.h"
 #include "http/template.h"
 #include "log.h"
@@ -155,34 +156,12 @@ static void fetch_start(struct http_oauth *o)
 		(void)!http_filter_apply(HF_URL, conf->oauth_client_secret, strlen(conf->oauth_client_secret), &form,
 		                         &err);
 	}
-	CURL *e = curl_easy_init();
-	if (!e)
-		abort();
-	o->easy = e;
 	o->hdrs = curl_slist_append(o->hdrs, "Accept: application/json");
 	o->hdrs = curl_slist_append(o->hdrs, "Expect:");
-	curl_easy_setopt(e, CURLOPT_URL, conf->oauth_token_url);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, o);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, o->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, o);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, o->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "smspool");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, conf->tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, conf->tls_verify ? 2L : 0L);
-	if (conf->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, conf->ca_file);
-	if (conf->proxy)
-		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
-	if (!in_body) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, conf->oauth_client_id);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, conf->oauth_client_secret);
-	}
+	CURL *e = http_easy_new(conf, conf->oauth_token_url, o->hdrs, o, o->errbuf, write_cb, o);
+	o->easy = e;
+	if (!in_body)
+		http_easy_basic(e, conf->oauth_client_id, conf->oauth_client_secret);
 	curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)form.len);
 	curl_easy_setopt(e, CURLOPT_COPYPOSTFIELDS, form.buf ? form.buf : "");
 	OPENSSL_cleanse(form.buf ? form.buf : (char *)"", form.len);
