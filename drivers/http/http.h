@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "settings.h"
+
 #define HTTP_CB_MAX_BODY (64 * 1024)
 /* Reports in one callback request (report_list), at most. */
 #define HTTP_CB_MAX_REPORTS 1000
@@ -35,5 +37,8 @@ struct http_conf {
 	long long callback_max_age_s;
 	bool allow_insecure_callbacks;
 };
+
+/* The settings table (conf.c). */
+extern const struct setting http_settings[];
 
 #endif
