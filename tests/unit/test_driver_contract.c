@@ -45,6 +45,7 @@ struct conn {
 	/* server side, answered by this fake core */
 	int listen_port, auths, submits, attached, events_done, events_delivered, queries;
 	int64_t last_message_id;
+	char account[32]; /* the last one attached */
 };
 
 const char *conn_name(const struct conn *c)
@@ -197,7 +198,7 @@ void core_submit(struct conn *c, struct submission *s, uint64_t token)
 }
 void core_account_attach(struct conn *c, const char *account)
 {
-	(void)account;
+	snprintf(c->account, sizeof c->account, "%s", account);
 	if (c->stopped)
 		c->called_after_stop = true;
 	c->attached++;
@@ -302,8 +303,9 @@ static const char *settings_for(const char *type)
  * they are held to the rules that apply while they are not up: they never
  * report CONN_UP, and stop() ends with exactly one core_stopped() and no
  * call after it.  The generic submit tests, which need CONN_UP, skip them;
- * the SMPP client's are in smpp_client_and_server (against smpp-server in
- * this process).  odbc, at, fbus and ucp have no in-process peer here yet. */
+ * the SMPP and UCP clients' are in smpp_/ucp_client_and_server (against
+ * their server drivers in this process).  odbc, at and fbus have no
+ * in-process peer here yet. */
 static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp"};
 
 static bool needs_peer(const char *type)
@@ -583,11 +585,11 @@ static bool both_stopped(void *p)
 	return ((struct pair *)p)->server.stopped && ((struct pair *)p)->client.stopped;
 }
 
-static struct account_event *report_event(int64_t id, int64_t message_id)
+static struct account_event *report_event(const char *account, int64_t id, int64_t message_id)
 {
 	struct account_event *ev = xcalloc(1, sizeof *ev);
 	ev->id = id;
-	ev->account = xstrdup("contract");
+	ev->account = xstrdup(account);
 	ev->kind = ACCOUNT_EVENT_REPORT;
 	ev->message_id = message_id;
 	ev->state = xstrdup("delivered");
@@ -597,16 +599,16 @@ static struct account_event *report_event(int64_t id, int64_t message_id)
 	return ev;
 }
 
-/* The SMPP client against the SMPP server, both drivers in this process on
- * one loop, the server's core calls answered here: bind (authenticate →
- * authenticated), every submit_sm (submit → submitted) completed sent on
- * the client, a receipt (deliver → deliver_sm → the client's report; acked
- * true → core_event_done(delivered); acked false → not delivered), then
- * both stop cleanly with every attach matched by a detach. */
-static void smpp_client_and_server(void **state)
+/* A client driver against its server driver, both in this process on one
+ * loop, the server's core calls answered here: login (authenticate →
+ * authenticated), every submit (submit → submitted) completed sent on the
+ * client, a receipt (deliver → the client's report; acked true →
+ * core_event_done(delivered); acked false → not delivered), then both stop
+ * cleanly with every attach matched by a detach.  client_fmt: the client's
+ * settings with %d for the server's port. */
+static void client_and_server(const char *server_type, const char *client_type, const char *client_fmt)
 {
-	(void)state;
-	const struct driver_ops *srv = driver_find("smpp-server"), *cli = driver_find("smpp");
+	const struct driver_ops *srv = driver_find(server_type), *cli = driver_find(client_type);
 	assert_non_null(srv);
 	assert_non_null(cli);
 	struct event_base *base = event_base_new();
@@ -614,10 +616,7 @@ static void smpp_client_and_server(void **state)
 	start_conn_json(&p->server, srv, "{\"listen\": \"127.0.0.1:0\"}", base);
 	assert_true(loop_until(base, server_listening, p, 3000));
 	char json[256];
-	snprintf(json, sizeof json,
-	         "{\"host\": \"127.0.0.1\", \"port\": %d, \"system_id\": \"contract\", \"password\": \"pw\", "
-	         "\"reconnect_min_ms\": 20}",
-	         p->server.listen_port);
+	snprintf(json, sizeof json, client_fmt, p->server.listen_port);
 	start_conn_json(&p->client, cli, json, base);
 	assert_true(loop_until(base, client_up, p, 5000));
 	assert_true(p->server.auths >= 1);
@@ -636,14 +635,14 @@ static void smpp_client_and_server(void **state)
 	/* a receipt the client's core commits, then one it does not */
 	p->want_reports = 1;
 	p->want_events = 1;
-	srv->deliver(&p->server, report_event(1, p->server.last_message_id));
+	srv->deliver(&p->server, report_event(p->server.account, 1, p->server.last_message_id));
 	assert_true(loop_until(base, client_reported, p, 5000));
 	cli->acked(&p->client, p->client.last_token, true);
 	assert_true(loop_until(base, events_done, p, 5000));
 	assert_int_equal(p->server.events_delivered, 1);
 	p->want_reports = 2;
 	p->want_events = 2;
-	srv->deliver(&p->server, report_event(2, p->server.last_message_id));
+	srv->deliver(&p->server, report_event(p->server.account, 2, p->server.last_message_id));
 	assert_true(loop_until(base, client_reported, p, 5000));
 	cli->acked(&p->client, p->client.last_token, false);
 	assert_true(loop_until(base, events_done, p, 5000));
@@ -661,6 +660,22 @@ static void smpp_client_and_server(void **state)
 	close_conn(&p->server);
 	event_base_free(base);
 	free(p);
+}
+
+static void smpp_client_and_server(void **state)
+{
+	(void)state;
+	client_and_server("smpp-server", "smpp",
+	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"system_id\": \"contract\", \"password\": \"pw\", "
+	                  "\"reconnect_min_ms\": 20}");
+}
+
+static void ucp_client_and_server(void **state)
+{
+	(void)state;
+	client_and_server("ucp-server", "ucp",
+	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"login\": \"1234\", \"password\": \"pw\", "
+	                  "\"reconnect_min_ms\": 20}");
 }
 
 /* A callback client on a thread (the loop keeps running here). */
@@ -749,7 +764,7 @@ int main(void)
 	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
 	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
 	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
-	    cmocka_unit_test(smpp_client_and_server),
+	    cmocka_unit_test(smpp_client_and_server),      cmocka_unit_test(ucp_client_and_server),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
