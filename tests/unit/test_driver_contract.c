@@ -39,6 +39,7 @@ struct conn {
 	int bad_stop_outcome; /* completions after stop() that stop() may not give */
 	int64_t completed_ids[64];
 	uint64_t last_token; /* of the last report / inbound */
+	uint64_t tokens[8];  /* of the reports since the count was reset */
 	struct evhttp *peer; /* in-process HTTP provider (http) */
 	int peer_port, peer_requests;
 	bool shared_base; /* base belongs to another conn */
@@ -122,6 +123,8 @@ void core_received(struct conn *c, struct inbound *in, uint64_t token)
 void core_report(struct conn *c, struct report *r, uint64_t token)
 {
 	c->last_token = token;
+	if (c->reports < 8)
+		c->tokens[c->reports] = token;
 	if (c->stopped)
 		c->called_after_stop = true;
 	assert_non_null(r->remote_id);
@@ -681,6 +684,7 @@ static void ucp_client_and_server(void **state)
 /* A callback client on a thread (the loop keeps running here). */
 struct cb_client {
 	int port;
+	const char *body;
 	long status;
 	volatile bool done;
 };
@@ -694,7 +698,7 @@ static void *cb_client_main(void *arg)
 	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(e, CURLOPT_POSTFIELDS, "{\"id\": \"R1\", \"status\": \"delivered\"}");
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, k->body);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 5000L);
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	FILE *null = fopen("/dev/null", "w");
@@ -708,20 +712,24 @@ static void *cb_client_main(void *arg)
 	return NULL;
 }
 
+static int want_reports;
 static bool has_report(struct conn *c)
 {
-	return c->reports > 0;
+	return c->reports >= want_reports;
 }
 
-static long post_report(struct conn *c, int port, bool committed)
+/* Posts body (n reports) and acks them: committed[i] for the i-th. */
+static long post_reports(struct conn *c, int port, const char *body, int n, const bool *committed)
 {
-	struct cb_client k = {.port = port};
+	struct cb_client k = {.port = port, .body = body};
 	pthread_t th;
 	c->reports = 0;
+	want_reports = n;
 	assert_int_equal(pthread_create(&th, NULL, cb_client_main, &k), 0);
 	run_until(c, has_report, 5000);
-	assert_int_equal(c->reports, 1);
-	c->ops->acked(c, c->last_token, committed);
+	assert_int_equal(c->reports, n);
+	for (int i = 0; i < n; i++)
+		c->ops->acked(c, c->tokens[i], committed[i]);
 	uint64_t end = now_mono_ms() + 5000;
 	while (!__atomic_load_n(&k.done, __ATOMIC_SEQ_CST) && now_mono_ms() < end)
 		event_base_loop(c->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
@@ -749,8 +757,14 @@ static void acked_not_committed(void **state)
 		start_conn_with(&c, *d, extra);
 		run_until(&c, is_up, 2000);
 		assert_int_equal(c.state, CONN_UP);
-		assert_int_equal(post_report(&c, port, false), 503);
-		assert_int_equal(post_report(&c, port, true), 200);
+		const char *one = "{\"id\": \"R1\", \"status\": \"delivered\"}";
+		const char *two =
+		    "[{\"id\": \"R2\", \"status\": \"delivered\"}, {\"id\": \"R3\", \"status\": \"expired\"}]";
+		assert_int_equal(post_reports(&c, port, one, 1, (bool[]){false}), 503);
+		assert_int_equal(post_reports(&c, port, one, 1, (bool[]){true}), 200);
+		/* many reports in one request: 200 only when every one is committed */
+		assert_int_equal(post_reports(&c, port, two, 2, (bool[]){true, false}), 503);
+		assert_int_equal(post_reports(&c, port, two, 2, (bool[]){true, true}), 200);
 		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_int_equal(c.stopped_calls, 1);
