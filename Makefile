@@ -4,13 +4,21 @@
 #   make run        install deps, start the private database, run the daemon
 #   make check      the same set-up, then every test; last line "N passed, N failed"
 #   make SANITIZE=1 ASan+UBSan build (in build-san/)
+#   make TSAN=1     ThreadSanitizer build (in build-tsan/)
+#   make CFLAGS=... the user's flags are added after the project's own
+#                   (include paths, warnings, sanitizers), never replace them
 
 SANITIZE ?= 0
+TSAN ?= 0
 FUZZ_SECONDS ?= 10
 CC ?= cc
 PKGS := libpq libevent jansson libevent_openssl openssl libcurl libmicrohttpd libprotobuf-c libsystemd odbc gmime-3.0 libserialport
 
-ifeq ($(SANITIZE),1)
+ifeq ($(TSAN),1)
+B := build-tsan
+BIN := build-tsan/bin/smspool
+SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SANITIZE),1)
 B := build-san
 BIN := build-san/bin/smspool
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -26,10 +34,14 @@ export FUZZ_SECONDS
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -levent_pthreads
+# The project's own flags live in SMSPOOL_CFLAGS; CFLAGS and LDFLAGS are the
+# user's (a command-line `make CFLAGS=-O0` replaces a variable wholesale, so
+# nothing the build needs may live in them).
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+SMSPOOL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
 	-Isrc -Idrivers -I$(B)/gen $(PKG_CFLAGS) $(SANFLAGS) -MMD -MP
-LDFLAGS += $(SANFLAGS)
+ALL_CFLAGS = $(SMSPOOL_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread -lm
 
 MAIN_SRC := src/main.c
@@ -46,7 +58,7 @@ all: $(BIN)
 
 $(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(B)/libsmspool.a: $(LIB_OBJ)
 	@rm -f $@
@@ -54,7 +66,7 @@ $(B)/libsmspool.a: $(LIB_OBJ)
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The migrations are compiled into the binary so that an installed daemon
 # needs no sql/ directory beside it.
@@ -64,7 +76,7 @@ $(B)/gen/sql_embedded.c: $(SQL_FILES) packaging/embed-sql.sh
 
 $(B)/obj/gen/sql_embedded.o: $(B)/gen/sql_embedded.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 # The native link's frame schema, compiled by protoc-c (protobuf-c-compiler).
 # Generated code is not ours to warn about: -w for it alone.
@@ -74,14 +86,14 @@ $(B)/gen/link.pb-c.c $(B)/gen/link.pb-c.h: drivers/link/link.proto
 
 $(B)/obj/gen/link.pb-c.o: $(B)/gen/link.pb-c.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -w -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -w -c -o $@ $<
 
 # Everything that includes the generated header waits for it.
 $(LIB_SRC:%.c=$(B)/obj/%.o) $(B)/obj/src/main.o $(UNIT_BIN): | $(B)/gen/link.pb-c.h
 
 $(B)/tests/%: tests/unit/%.c $(B)/libsmspool.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(B)/libsmspool.a $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Itests/unit $(ALL_LDFLAGS) -o $@ $< $(B)/libsmspool.a $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 
@@ -145,7 +157,7 @@ format-check:
 	@clang-format --dry-run --Werror $(wildcard src/*.[ch] src/*/*.[ch] drivers/*.[ch] drivers/*/*.[ch] tests/*/*.[ch])
 
 clean:
-	rm -rf build build-san build-fuzz bin
+	rm -rf build build-san build-tsan build-fuzz bin
 
 # Also removes the private database cluster under var/.
 distclean: clean

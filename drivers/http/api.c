@@ -801,23 +801,6 @@ static void api_stop(struct conn *c)
 
 /* ---- open / close ---- */
 
-/* Reads a whole PEM file into a new string, or NULL. */
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct sbuf b;
-	sbuf_init(&b);
-	char buf[4096];
-	size_t n;
-	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len < 1024 * 1024)
-		sbuf_add(&b, buf, n);
-	fclose(f);
-	sbuf_add(&b, "", 1); /* the NUL */
-	return b.buf;
-}
-
 static int api_open(struct conn *c)
 {
 	const struct api_conf *conf = conn_conf(c);
@@ -826,8 +809,8 @@ static int api_open(struct conn *c)
 	a->conf = conf;
 	if (conf->tls) {
 		char q[300];
-		a->cert_pem = read_file(conf->tls_cert_file);
-		a->key_pem = read_file(conf->tls_key_file);
+		a->cert_pem = httpd_read_pem(conf->tls_cert_file);
+		a->key_pem = httpd_read_pem(conf->tls_key_file);
 		if (!a->cert_pem || !a->key_pem) {
 			log_error("http_api_tls", "conn=%s error=\"cannot read the certificate or key\" file=%s",
 			          conn_name(c),

@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <openssl/crypto.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,14 +22,27 @@
 #include "http/auth.h"
 #include "http/fields.h"
 #include "http/form.h"
+#include "http/jsonptr.h"
+#include "http/sig.h"
 #include "http/template.h"
 #include "log.h"
 #include "net/addr.h"
 #include "net/httpd.h"
 #include "sbuf.h"
 
-enum cb_auth { CBA_NONE, CBA_TOKEN_HEADER, CBA_TOKEN_QUERY, CBA_BASIC, CBA_HMAC };
-static const char *const cb_auth_names[] = {"none", "token_header", "token_query", "basic", "hmac"};
+enum cb_auth {
+	CBA_NONE,
+	CBA_TOKEN_HEADER,
+	CBA_TOKEN_QUERY,
+	CBA_BASIC,
+	CBA_HMAC,
+	CBA_TWILIO,
+	CBA_VONAGE_JWT,
+	CBA_VONAGE_SIG
+};
+static const char *const cb_auth_names[] = {"none", "token_header", "token_query", "basic",
+                                            "hmac", "twilio",       "vonage_jwt",  "vonage_sig"};
+#define CB_AUTH_LIST "none, token_header, token_query, basic, hmac, twilio, vonage_jwt, vonage_sig"
 
 enum req_kind { REQ_UNKNOWN, REQ_REPORT, REQ_INBOUND };
 
@@ -41,7 +55,9 @@ struct cb_req {
 	struct sbuf body;
 	int status; /* decided answer, 0 = none yet */
 	char *answer;
-	uint64_t token; /* != 0 while waiting for the core */
+	uint64_t token;          /* the first of ntokens; != 0 while waiting for the core */
+	size_t ntokens, pending; /* reports handed over / not acked yet */
+	bool failed;             /* one of them was not committed */
 	struct cb_req *next, *prev;
 };
 
@@ -49,6 +65,8 @@ struct http_cb {
 	struct conn *c;
 	const struct http_conf *conf;
 	enum cb_auth auth;
+	int sig_method; /* vonage_sig */
+	char *cert_pem, *key_pem;
 	struct http_fields *report_map, *inbound_map;
 	struct httpd *h; /* libmicrohttpd on the loop (net/httpd.h) */
 	struct MHD_Daemon *d;
@@ -84,10 +102,18 @@ int http_cb_check(const struct http_conf *conf, struct errbuf *err)
 {
 	int a = auth_from_name(conf->callback_auth);
 	if (a < 0)
-		return errbuf_set(err,
-		                  "settings.callback_auth: \"%s\" is not one of none, token_header, token_query, "
-		                  "basic, hmac",
+		return errbuf_set(err, "settings.callback_auth: \"%s\" is not one of " CB_AUTH_LIST,
 		                  conf->callback_auth);
+	if (a == CBA_VONAGE_SIG && http_sig_method_of(conf->callback_sig_method) < 0)
+		return errbuf_set(err,
+		                  "settings.callback_sig_method: \"%s\" is not one of md5hash, md5, sha1, sha256, "
+		                  "sha512",
+		                  conf->callback_sig_method ? conf->callback_sig_method : "");
+	if (conf->report_list && *conf->report_list && !jsonptr_valid(conf->report_list))
+		return errbuf_set(err, "settings.report_list: \"%s\" is not a JSON pointer", conf->report_list);
+	if (!conf->callback_tls_cert_file != !conf->callback_tls_key_file)
+		return errbuf_set(err, "settings.callback_tls_cert_file: TLS on the callback listener needs both "
+		                       "callback_tls_cert_file and callback_tls_key_file");
 	if (a != CBA_NONE && (!conf->callback_secret || !*conf->callback_secret))
 		return errbuf_set(err, "settings.callback_secret: required with callback_auth \"%s\"",
 		                  conf->callback_auth);
@@ -102,6 +128,18 @@ int http_cb_check(const struct http_conf *conf, struct errbuf *err)
 		socklen_t len;
 		if (parse_listen(conf->listen, &ss, &len, err))
 			return -1;
+	}
+	/* A listener anyone can post reports to, or one whose secret is the
+	 * preset's placeholder, is refused unless the operator says so. */
+	if (conf->listen && !conf->allow_insecure_callbacks) {
+		if (a == CBA_NONE)
+			return errbuf_set(err,
+			                  "settings.callback_auth: \"none\" lets anyone post reports and texts to %s; "
+			                  "choose an authentication or set allow_insecure_callbacks",
+			                  conf->listen);
+		if (conf->callback_secret && strstr(conf->callback_secret, "CHANGE_ME"))
+			return errbuf_set(err, "settings.callback_secret: still the placeholder CHANGE_ME (or set "
+			                       "allow_insecure_callbacks)");
 	}
 	struct http_fields *f = NULL;
 	if (http_fields_compile(HTTP_FIELDS_REPORT, conf->report_fields, conf->report_state_map, "report_fields", &f,
@@ -183,6 +221,7 @@ static void unlink_waiting(struct cb_req *r)
 		r->next->prev = r->prev;
 	r->next = r->prev = NULL;
 	r->token = 0;
+	r->ntokens = r->pending = 0;
 	r->s->nwaiting--;
 }
 
@@ -204,9 +243,33 @@ static const char *header(struct cb_req *r, const char *name)
 	return MHD_lookup_connection_value(r->mc, MHD_HEADER_KIND, name);
 }
 
-static int check_auth(struct cb_req *r, const struct http_form *query)
+/* The URL the provider called, for Twilio: callback_public_url (or the
+ * scheme and Host header) followed by the path and query as received. */
+static char *called_url(struct cb_req *r)
 {
 	const struct http_conf *conf = r->s->conf;
+	struct sbuf u;
+	sbuf_init(&u);
+	if (conf->callback_public_url) {
+		size_t n = strlen(conf->callback_public_url);
+		while (n && conf->callback_public_url[n - 1] == '/')
+			n--;
+		sbuf_add(&u, conf->callback_public_url, n);
+	} else {
+		const char *host = header(r, MHD_HTTP_HEADER_HOST);
+		sbuf_adds(&u, r->s->cert_pem ? "https://" : "http://");
+		sbuf_adds(&u, host ? host : "");
+	}
+	sbuf_adds(&u, r->uri);
+	sbuf_add(&u, "", 1);
+	return u.buf;
+}
+
+/* qs: the raw query string; form: the decoded form body (may be empty). */
+static int check_auth(struct cb_req *r, const char *qs, const struct http_form *query, const struct http_form *form)
+{
+	const struct http_conf *conf = r->s->conf;
+	const char *body = r->body.buf ? r->body.buf : "";
 	switch (r->s->auth) {
 	case CBA_NONE:
 		return 0;
@@ -220,8 +283,24 @@ static int check_auth(struct cb_req *r, const struct http_form *query)
 		return http_auth_basic(header(r, MHD_HTTP_HEADER_AUTHORIZATION), conf->callback_username,
 		                       conf->callback_secret);
 	case CBA_HMAC:
-		return http_auth_hmac(conf->callback_secret, r->body.buf ? r->body.buf : "", r->body.len,
-		                      header(r, conf->callback_header ? conf->callback_header : "X-Signature"));
+		return http_sig_hmac(conf->callback_secret, qs, body, r->body.len,
+		                     header(r, conf->callback_header ? conf->callback_header : "X-Signature"));
+	case CBA_TWILIO: {
+		char *url = called_url(r);
+		int a =
+		    http_sig_twilio(conf->callback_secret, url, form,
+		                    header(r, conf->callback_header ? conf->callback_header : "X-Twilio-Signature"));
+		free(url);
+		return a;
+	}
+	case CBA_VONAGE_JWT:
+		return http_sig_vonage_jwt(conf->callback_secret, header(r, MHD_HTTP_HEADER_AUTHORIZATION), body,
+		                           r->body.len, now_wall_ms() / 1000, (long)conf->callback_max_age_s);
+	case CBA_VONAGE_SIG: {
+		const char *sig = http_form_get(form, "sig");
+		return http_sig_vonage(conf->callback_secret, (enum http_sig_method)r->s->sig_method, query, form,
+		                       sig ? sig : http_form_get(query, "sig"));
+	}
 	}
 	return 403;
 }
@@ -236,7 +315,86 @@ static void media_type(const char *ct, char *out, size_t cap)
 	out[n] = 0;
 }
 
-/* Handles a complete request: authenticate, decode, map, hand to the core
+/* The raw request, kept as a report's text: the query fields re-encoded
+ * (without the shared token, which is a secret), then the body. */
+static void raw_text(struct http_cb *s, const struct http_form *query, const char *body, size_t len, struct sbuf *raw)
+{
+	struct errbuf err;
+	const char *secret_param =
+	    s->auth == CBA_TOKEN_QUERY ? (s->conf->callback_param ? s->conf->callback_param : "token") : NULL;
+	for (size_t i = 0; query && i < query->n; i++) {
+		if (secret_param && strcmp(query->kv[i].name, secret_param) == 0)
+			continue;
+		if (raw->len)
+			sbuf_add(raw, "&", 1);
+		if (http_filter_apply(HF_URL, query->kv[i].name, strlen(query->kv[i].name), raw, &err) ||
+		    (sbuf_add(raw, "=", 1),
+		     http_filter_apply(HF_URL, query->kv[i].value, strlen(query->kv[i].value), raw, &err)))
+			break; /* the url filter cannot fail */
+	}
+	if (len) {
+		if (raw->len)
+			sbuf_add(raw, " ", 1);
+		sbuf_add(raw, body, len);
+	}
+}
+
+/* Maps a request that carries a list of reports (report_list, or a JSON
+ * array as the body) onto reports.  All of them or none: one that does not
+ * map refuses the request.  Returns the number built into *out, or -1 with
+ * err set. */
+static long map_report_list(struct http_cb *s, const struct http_form *query, const json_t *json, struct report ***out,
+                            struct errbuf *err)
+{
+	const char *ptr = s->conf->report_list ? s->conf->report_list : "";
+	const json_t *list = json ? (*ptr ? jsonptr_get(json, ptr) : json) : NULL;
+	if (!json_is_array(list)) {
+		errbuf_set(err, "report_list: %s is not an array of reports", *ptr ? ptr : "the body");
+		return -1;
+	}
+	size_t n = json_array_size(list);
+	if (n == 0 || n > HTTP_CB_MAX_REPORTS) {
+		errbuf_set(err, "report_list: %zu reports (1 to %d in one request)", n, HTTP_CB_MAX_REPORTS);
+		return -1;
+	}
+	struct report **reps = xcalloc(n, sizeof *reps);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *item = json_array_get(list, i);
+		char *text = json_dumps(item, JSON_COMPACT | JSON_ENCODE_ANY);
+		struct http_cb_input in = {query, NULL, item, text ? text : "", text ? strlen(text) : 0};
+		struct errbuf e = {""};
+		int rc = json_is_object(item) ? http_fields_report(s->report_map, &in, &reps[i], &e)
+		                              : (errbuf_set(&e, "not an object"), -1);
+		free(text);
+		if (rc) {
+			errbuf_set(err, "report %zu of %zu: %s", i + 1, n, e.msg);
+			for (size_t k = 0; k < i; k++)
+				report_free(reps[k]);
+			free(reps);
+			return -1;
+		}
+	}
+	*out = reps;
+	return (long)n;
+}
+
+/* Puts r on the waiting list with n tokens and suspends its connection. */
+static void wait_for_core(struct cb_req *r, size_t n)
+{
+	struct http_cb *s = r->s;
+	r->token = s->next_token + 1;
+	s->next_token += n;
+	r->ntokens = r->pending = n;
+	r->failed = false;
+	r->next = s->waiting;
+	if (s->waiting)
+		s->waiting->prev = r;
+	s->waiting = r;
+	s->nwaiting++;
+	MHD_suspend_connection(r->mc);
+}
+
+/* Handles a complete request: decode, authenticate, map, hand to the core
  * (then the connection is suspended) or decide an error answer. */
 static void process(struct cb_req *r)
 {
@@ -247,17 +405,11 @@ static void process(struct cb_req *r)
 	const char *qs = strchr(r->uri, '?');
 	qs = qs ? qs + 1 : "";
 	const char *body = r->body.buf ? r->body.buf : "";
+	int bad = 0; /* a decoding error, answered after authentication */
+	const char *bad_msg = NULL;
+	char jmsg[240];
 	if (http_form_parse(qs, strlen(qs), &query, &err)) {
 		decide(r, 400, "the query string is not valid form encoding");
-		goto out;
-	}
-	int a = check_auth(r, &query);
-	if (a) {
-		decide(r, a, a == 401 ? "authentication required" : "authentication failed");
-		goto out;
-	}
-	if (utf8_validate(body, r->body.len, NULL) || utf8_validate(r->uri, strlen(r->uri), NULL)) {
-		decide(r, 400, "the request is not valid UTF-8");
 		goto out;
 	}
 	if (r->body.len) {
@@ -268,44 +420,52 @@ static void process(struct cb_req *r)
 			json_error_t jerr;
 			json = json_loadb(body, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
 			if (!json) {
-				char m[240];
-				snprintf(m, sizeof m, "broken JSON at line %d column %d: %.160s", jerr.line,
+				snprintf(jmsg, sizeof jmsg, "broken JSON at line %d column %d: %.160s", jerr.line,
 				         jerr.column, jerr.text);
-				decide(r, 400, m);
-				goto out;
+				bad = 400, bad_msg = jmsg;
 			}
 		} else if (strcmp(mt, "application/x-www-form-urlencoded") == 0) {
-			if (http_form_parse(body, r->body.len, &form, &err)) {
-				decide(r, 400, "the body is not valid form encoding");
-				goto out;
-			}
+			if (http_form_parse(body, r->body.len, &form, &err))
+				bad = 400, bad_msg = "the body is not valid form encoding";
 		} else {
-			decide(r, 415, "Content-Type must be application/json or application/x-www-form-urlencoded");
-			goto out;
+			bad = 415,
+			bad_msg = "Content-Type must be application/json or application/x-www-form-urlencoded";
 		}
 	}
-	/* The raw request, kept as the report's text: without the shared token,
-	 * which is a secret. */
+	int a = check_auth(r, qs, &query, &form);
+	if (a) {
+		decide(r, a, a == 401 ? "authentication required" : "authentication failed");
+		goto out;
+	}
+	if (bad) {
+		decide(r, bad, bad_msg);
+		goto out;
+	}
+	if (utf8_validate(body, r->body.len, NULL) || utf8_validate(r->uri, strlen(r->uri), NULL)) {
+		decide(r, 400, "the request is not valid UTF-8");
+		goto out;
+	}
+	/* What the signature does not cover is not read: a Vonage JWT signs the
+	 * body only, so its query string is ignored. */
+	const struct http_form *q = s->auth == CBA_VONAGE_JWT ? NULL : &query;
+	if (r->kind == REQ_REPORT && (s->conf->report_list || json_is_array(json))) {
+		struct report **reps = NULL;
+		long n = map_report_list(s, q, json, &reps, &err);
+		if (n < 0) {
+			decide(r, 400, err.msg);
+			goto out;
+		}
+		wait_for_core(r, (size_t)n);
+		log_debug("http_reports", "conn=%s count=%ld token=%" PRIu64, conn_name(s->c), n, r->token);
+		for (long i = 0; i < n; i++)
+			core_report(s->c, reps[i], r->token + (uint64_t)i);
+		free(reps);
+		goto out;
+	}
 	struct sbuf raw;
 	sbuf_init(&raw);
-	const char *secret_param =
-	    s->auth == CBA_TOKEN_QUERY ? (s->conf->callback_param ? s->conf->callback_param : "token") : NULL;
-	for (size_t i = 0; i < query.n; i++) {
-		if (secret_param && strcmp(query.kv[i].name, secret_param) == 0)
-			continue;
-		if (raw.len)
-			sbuf_add(&raw, "&", 1);
-		if (http_filter_apply(HF_URL, query.kv[i].name, strlen(query.kv[i].name), &raw, &err) ||
-		    (sbuf_add(&raw, "=", 1),
-		     http_filter_apply(HF_URL, query.kv[i].value, strlen(query.kv[i].value), &raw, &err)))
-			break; /* the url filter cannot fail */
-	}
-	if (r->body.len) {
-		if (raw.len)
-			sbuf_add(&raw, " ", 1);
-		sbuf_add(&raw, body, r->body.len);
-	}
-	struct http_cb_input in = {&query, &form, json, raw.buf ? raw.buf : "", raw.len};
+	raw_text(s, q, body, r->body.len, &raw);
+	struct http_cb_input in = {q, &form, json, raw.buf ? raw.buf : "", raw.len};
 	struct report *rep = NULL;
 	struct inbound *ib = NULL;
 	int rc = r->kind == REQ_REPORT ? http_fields_report(s->report_map, &in, &rep, &err)
@@ -315,13 +475,7 @@ static void process(struct cb_req *r)
 		decide(r, 400, err.msg);
 		goto out;
 	}
-	r->token = ++s->next_token;
-	r->next = s->waiting;
-	if (s->waiting)
-		s->waiting->prev = r;
-	s->waiting = r;
-	s->nwaiting++;
-	MHD_suspend_connection(r->mc);
+	wait_for_core(r, 1);
 	if (rep) {
 		char q1[300], q2[64];
 		log_debug("http_report", "conn=%s remote_id=%s state=%s token=%" PRIu64, conn_name(s->c),
@@ -397,6 +551,14 @@ static enum MHD_Result ahc(void *cls, struct MHD_Connection *mc, const char *url
 	return MHD_YES; /* suspended until acked */
 }
 
+static void free_pems(struct http_cb *s)
+{
+	if (s->key_pem)
+		OPENSSL_cleanse(s->key_pem, strlen(s->key_pem));
+	free(s->cert_pem);
+	free(s->key_pem);
+}
+
 struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, struct errbuf *err)
 {
 	struct sockaddr_storage ss;
@@ -407,6 +569,16 @@ struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, stru
 	s->c = c;
 	s->conf = conf;
 	s->auth = (enum cb_auth)auth_from_name(conf->callback_auth);
+	s->sig_method = http_sig_method_of(conf->callback_sig_method);
+	if (conf->callback_tls_cert_file) {
+		s->cert_pem = httpd_read_pem(conf->callback_tls_cert_file);
+		s->key_pem = httpd_read_pem(conf->callback_tls_key_file);
+		if (!s->cert_pem || !s->key_pem) {
+			errbuf_set(err, "cannot read %s",
+			           !s->cert_pem ? conf->callback_tls_cert_file : conf->callback_tls_key_file);
+			goto fail;
+		}
+	}
 	if (http_fields_compile(HTTP_FIELDS_REPORT, conf->report_fields, conf->report_state_map, "report_fields",
 	                        &s->report_map, err) ||
 	    http_fields_compile(HTTP_FIELDS_INBOUND, conf->inbound_fields, NULL, "inbound_fields", &s->inbound_map,
@@ -415,6 +587,9 @@ struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, stru
 	struct httpd_opts o = {
 	    .name = conn_name(c),
 	    .addr = (struct sockaddr *)&ss,
+	    .tls = s->cert_pem != NULL,
+	    .cert_pem = s->cert_pem,
+	    .key_pem = s->key_pem,
 	    .max_connections = 256,
 	    .timeout_s = 30,
 	    .handler = ahc,
@@ -429,13 +604,14 @@ struct http_cb *http_cb_start(struct conn *c, const struct http_conf *conf, stru
 		goto fail;
 	}
 	s->d = httpd_mhd(s->h);
-	log_info("http_listen", "conn=%s listen=%s report_path=%s inbound_path=%s auth=%s", conn_name(c), conf->listen,
-	         conf->report_path, conf->inbound_path, conf->callback_auth);
+	log_info("http_listen", "conn=%s listen=%s tls=%s report_path=%s inbound_path=%s auth=%s", conn_name(c),
+	         conf->listen, s->cert_pem ? "yes" : "no", conf->report_path, conf->inbound_path, conf->callback_auth);
 	return s;
 fail:
 	httpd_free(s->h);
 	http_fields_free(s->report_map);
 	http_fields_free(s->inbound_map);
+	free_pems(s);
 	free(s);
 	return NULL;
 }
@@ -443,15 +619,20 @@ fail:
 void http_cb_acked(struct http_cb *s, uint64_t token, bool committed)
 {
 	for (struct cb_req *r = s->waiting; r; r = r->next) {
-		if (r->token != token)
+		if (token < r->token || token - r->token >= r->ntokens)
 			continue;
+		log_debug("http_callback_acked", "conn=%s token=%" PRIu64 " committed=%d", conn_name(s->c), token,
+		          (int)committed);
+		r->failed |= !committed;
+		if (--r->pending > 0)
+			return;
+		/* 200 only when every report of the request is stored. */
+		bool failed = r->failed;
 		unlink_waiting(r);
-		if (committed)
+		if (!failed)
 			decide(r, 200, "stored");
 		else
 			decide(r, 503, "could not store, try again later");
-		log_debug("http_callback_acked", "conn=%s token=%" PRIu64 " committed=%d", conn_name(s->c), token,
-		          (int)committed);
 		MHD_resume_connection(r->mc);
 		kick(s);
 		return;
@@ -486,5 +667,6 @@ void http_cb_stop(struct http_cb *s)
 	httpd_free(s->h);
 	http_fields_free(s->report_map);
 	http_fields_free(s->inbound_map);
+	free_pems(s);
 	free(s);
 }

@@ -10,10 +10,21 @@
  * commit failed (the provider sends again).  Bad requests get a JSON error:
  * 400 (unreadable), 401/403 (authentication), 404, 405, 413 (body over
  * HTTP_CB_MAX_BODY), 415, 503 while stopping.
- * Authentication (callback_auth): token_header, token_query, basic, or hmac
- * = HMAC-SHA256 of the body as received (empty for GET), hex in a header;
- * every comparison is constant-time (auth.c).  A report's stored text is the
- * request (query fields re-encoded, then the body) without the token.
+ * Authentication (callback_auth): token_header, token_query, basic, hmac
+ * (HMAC-SHA256 of the body, or of query "\n" body when there is a query
+ * string, hex in a header), twilio (X-Twilio-Signature), vonage_jwt (signed
+ * webhooks) or vonage_sig (the SMS API's sig parameter); see sig.h.  Every
+ * comparison is constant-time.  What a signature does not cover is not read
+ * (a vonage_jwt request's query string is ignored).  "none", or a
+ * callback_secret still CHANGE_ME, is refused by http_cb_check unless
+ * allow_insecure_callbacks is set.  A report's stored text is the request
+ * (query fields re-encoded, then the body) without the token.
+ * Many reports in one request (report_list, or a JSON array as the body,
+ * as Infobip posts them): each is mapped by report_fields and handed to the
+ * core with a token of its own; the request is answered 200 only when
+ * every one was committed, 503 when any was not, 400 (nothing stored) when
+ * any does not map.
+ * TLS: callback_tls_cert_file and callback_tls_key_file (TLS 1.2 or later).
  */
 #ifndef SMSPOOL_HTTP_CALLBACK_H
 #define SMSPOOL_HTTP_CALLBACK_H

@@ -43,6 +43,8 @@
 #include "codec/ucs2.h"
 #include "driver.h"
 #include "http/callback.h"
+#include "http/easy.h"
+#include "http/oauth.h"
 #include "http/rule.h"
 #include "http/template.h"
 #include "log.h"
@@ -53,83 +55,8 @@
 
 #define HTTP_RESP_MAX (64 * 1024)
 
-#define O(f) offsetof(struct http_conf, f)
-static const struct setting http_settings[] = {
-    {"description", SETTING_ARRAY, O(description), false, false, 0, 0, NULL,
-     "lines of documentation (presets); ignored"},
-    {"method", SETTING_STRING, O(method), false, false, 0, 0, "\"POST\"", "GET, POST or PUT"},
-    {"url", SETTING_STRING, O(url), true, false, 0, 0, NULL, "request URL template (default filter url)"},
-    {"headers", SETTING_OBJECT, O(headers), false, false, 0, 0, NULL,
-     "extra request headers: name -> template (default filter none)"},
-    {"body", SETTING_STRING, O(body), false, false, 0, 0, NULL,
-     "request body template (default filter by content_type); absent for GET"},
-    {"content_type", SETTING_STRING, O(content_type), false, false, 0, 0, "\"application/x-www-form-urlencoded\"",
-     "Content-Type of the body"},
-    {"callback_url", SETTING_STRING, O(callback_url), false, false, 0, 0, NULL,
-     "template (filter none) whose expansion is the placeholder {callback_url}"},
-    {"auth", SETTING_STRING, O(auth), false, false, 0, 0, "\"none\"", "none, basic, bearer, header or query"},
-    {"username", SETTING_STRING, O(username), false, false, 0, 0, NULL, "basic auth user; {username}"},
-    {"password", SETTING_STRING, O(password), false, false, 0, 0, NULL, "basic auth password; {password}"},
-    {"token", SETTING_STRING, O(token), false, false, 0, 0, NULL, "bearer/header/query credential; {token}"},
-    {"auth_header", SETTING_STRING, O(auth_header), false, false, 0, 0, "\"X-API-Key\"",
-     "header carrying the token (auth header)"},
-    {"auth_param", SETTING_STRING, O(auth_param), false, false, 0, 0, "\"api_key\"",
-     "query parameter carrying the token (auth query)"},
-    {"success_status", SETTING_ARRAY, O(success_status), false, false, 0, 0, "[200, 201, 202]",
-     "HTTP statuses that may mean success"},
-    {"temporary_status", SETTING_ARRAY, O(temporary_status), false, false, 0, 0, "[408, 429, \"5xx\"]",
-     "statuses retried later (429 counts as throttling); others are permanent"},
-    {"success_regex", SETTING_STRING, O(success_regex), false, false, 0, 0, NULL,
-     "POSIX extended regex the body must match to succeed"},
-    {"success_json_pointer", SETTING_STRING, O(success_json_pointer), false, false, 0, 0, NULL,
-     "JSON pointer whose value must equal success_value"},
-    {"success_value", SETTING_STRING, O(success_value), false, false, 0, 0, NULL,
-     "value expected at success_json_pointer"},
-    {"id_regex", SETTING_STRING, O(id_regex), false, false, 0, 0, NULL, "regex; its first group is the message id"},
-    {"id_json_pointer", SETTING_STRING, O(id_json_pointer), false, false, 0, 0, NULL, "JSON pointer to the message id"},
-    {"error_text_regex", SETTING_STRING, O(error_text_regex), false, false, 0, 0, NULL,
-     "regex; its first group is the provider's error text"},
-    {"error_json_pointer", SETTING_STRING, O(error_json_pointer), false, false, 0, 0, NULL,
-     "JSON pointer to the provider's error text"},
-    {"multipart", SETTING_STRING, O(multipart), false, false, 0, 0, "\"whole\"",
-     "whole (one request, the provider splits) or parts (one request per part)"},
-    {"timeout_ms", SETTING_INT, O(timeout_ms), false, true, 100, 600000, "10000", "whole request timeout"},
-    {"connect_timeout_ms", SETTING_INT, O(connect_timeout_ms), false, true, 100, 600000, "5000",
-     "connection set-up timeout"},
-    {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the server certificate"},
-    {"ca_file", SETTING_STRING, O(ca_file), false, false, 0, 0, NULL, "CA bundle (PEM) instead of the system's"},
-    {"proxy", SETTING_STRING, O(proxy), false, false, 0, 0, NULL, "proxy URL"},
-    {"max_connections", SETTING_INT, O(max_connections), false, true, 0, 10000, "0",
-     "connections to the provider at most (0 = as many as the window needs)"},
-    {"stop_grace_ms", SETTING_INT, O(stop_grace_ms), false, true, 0, 60000, "3000",
-     "time requests in flight get to finish at stop"},
-    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, NULL,
-     "address of the callback server, e.g. \"127.0.0.1:8080\"; absent = none"},
-    {"report_path", SETTING_STRING, O(report_path), false, false, 0, 0, "\"/report\"",
-     "path of delivery report callbacks"},
-    {"inbound_path", SETTING_STRING, O(inbound_path), false, false, 0, 0, "\"/inbound\"",
-     "path of inbound text callbacks"},
-    {"report_fields", SETTING_OBJECT, O(report_fields), false, false, 0, 0, NULL,
-     "remote_id/state/error_code/text -> field name or JSON pointer"},
-    {"report_state_map", SETTING_OBJECT, O(report_state_map), false, false, 0, 0, NULL,
-     "provider state value -> delivered, undelivered, expired, rejected, ..."},
-    {"inbound_fields", SETTING_OBJECT, O(inbound_fields), false, false, 0, 0, NULL,
-     "sender/recipient/text -> field name or JSON pointer"},
-    {"callback_auth", SETTING_STRING, O(callback_auth), false, false, 0, 0, "\"none\"",
-     "none, token_header, token_query, basic or hmac"},
-    {"callback_secret", SETTING_STRING, O(callback_secret), false, false, 0, 0, NULL,
-     "token, basic password or HMAC-SHA256 key of callbacks"},
-    {"callback_username", SETTING_STRING, O(callback_username), false, false, 0, 0, NULL, "basic user of callbacks"},
-    {"callback_header", SETTING_STRING, O(callback_header), false, false, 0, 0, NULL,
-     "header with the token (X-Callback-Token) or the HMAC hex (X-Signature)"},
-    {"callback_param", SETTING_STRING, O(callback_param), false, false, 0, 0, NULL,
-     "query parameter with the token (token)"},
-    SETTINGS_END,
-};
-#undef O
-
-enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY };
-static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query"};
+enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY, AUTH_OAUTH2 };
+static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query", "oauth2"};
 
 /* Everything compiled from the settings. */
 struct compiled {
@@ -155,6 +82,7 @@ struct http {
 	struct http_req *reqs; /* in flight, doubly linked */
 	int nreqs;
 	struct http_cb *cb;
+	struct http_oauth *oauth; /* auth oauth2 */
 };
 
 struct http_req {
@@ -168,6 +96,9 @@ struct http_req {
 	struct sms_split split;
 	int part, nparts; /* current part, 0-based */
 	char **ids;
+	/* oauth2: parked until a token comes; the token sent; one retry on 401 */
+	bool waiting_token, retried_401;
+	char *used_token;
 	struct http_req *next, *prev;
 };
 
@@ -212,13 +143,15 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 		if (strcmp(conf->auth, auth_names[i]) == 0)
 			a = (int)i;
 	if (a < 0)
-		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query",
+		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query, oauth2",
 		                  conf->auth);
 	cc->auth = (enum auth_kind)a;
 	if (cc->auth == AUTH_BASIC && (!conf->username || !conf->password))
 		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
 	if ((cc->auth == AUTH_BEARER || cc->auth == AUTH_HEADER || cc->auth == AUTH_QUERY) && !conf->token)
 		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
+	if (cc->auth == AUTH_OAUTH2 && http_oauth_check(conf, err))
+		return -1;
 	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
 		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
 	if (!strcmp(conf->method, "GET") && conf->body)
@@ -256,6 +189,13 @@ static int compile(const struct http_conf *conf, struct compiled *cc, struct err
 static int http_check(const void *p, struct errbuf *err)
 {
 	const struct http_conf *conf = p;
+	/* The presets' placeholders are not credentials. */
+	const struct {
+		const char *key, *value;
+	} secrets[] = {{"token", conf->token}, {"password", conf->password}, {"username", conf->username}};
+	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+		if (secrets[i].value && strstr(secrets[i].value, "CHANGE_ME"))
+			return errbuf_set(err, "settings.%s: still the placeholder CHANGE_ME", secrets[i].key);
 	struct compiled cc;
 	int rc = compile(conf, &cc, err);
 	compiled_free(&cc);
@@ -303,6 +243,7 @@ static void req_free(struct http_req *r)
 		free(r->ids ? r->ids[i] : NULL);
 	free(r->ids);
 	free(r->split.parts);
+	free(r->used_token);
 	free(r);
 }
 
@@ -481,9 +422,9 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_printf(&line, "Content-Type: %s", conf->content_type);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	if (h->cc.auth == AUTH_BEARER) {
+	if (h->cc.auth == AUTH_BEARER || h->cc.auth == AUTH_OAUTH2) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "Authorization: Bearer %s", conf->token);
+		sbuf_printf(&line, "Authorization: Bearer %s", h->cc.auth == AUTH_OAUTH2 ? r->used_token : conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	} else if (h->cc.auth == AUTH_HEADER) {
 		sbuf_reset(&line);
@@ -506,32 +447,10 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		}
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	CURL *e = curl_easy_init();
-	if (!e)
-		abort();
+	CURL *e = http_easy_new(conf, url.buf, r->hdrs, r, r->errbuf, write_cb, r);
 	r->easy = e;
-	curl_easy_setopt(e, CURLOPT_URL, url.buf);
-	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_PRIVATE, r);
-	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->errbuf);
-	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->hdrs);
-	curl_easy_setopt(e, CURLOPT_USERAGENT, "smspool");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, conf->tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, conf->tls_verify ? 2L : 0L);
-	if (conf->ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, conf->ca_file);
-	if (conf->proxy)
-		curl_easy_setopt(e, CURLOPT_PROXY, conf->proxy);
-	if (h->cc.auth == AUTH_BASIC) {
-		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(e, CURLOPT_USERNAME, conf->username);
-		curl_easy_setopt(e, CURLOPT_PASSWORD, conf->password);
-	}
+	if (h->cc.auth == AUTH_BASIC)
+		http_easy_basic(e, conf->username, conf->password);
 	if (strcmp(conf->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
 	} else {
@@ -567,6 +486,53 @@ static void req_reset(struct http_req *r)
 	r->errbuf[0] = 0;
 }
 
+/* Starts r's current part once it has what it needs: with oauth2 a token
+ * (else r waits, parked, for oauth_ready).  A request that cannot be built
+ * fails the message; no token fails it temporarily. */
+static void req_go(struct http_req *r)
+{
+	struct http *h = r->h;
+	struct errbuf err = {""};
+	if (h->cc.auth == AUTH_OAUTH2) {
+		const char *tok = NULL, *why = NULL;
+		enum http_oauth_status st = http_oauth_token(h->oauth, &tok, &why);
+		if (st == OAUTH_PENDING) {
+			r->waiting_token = true;
+			return;
+		}
+		if (st == OAUTH_FAILED) {
+			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", why);
+			req_complete(r);
+			return;
+		}
+		free(r->used_token);
+		r->used_token = xstrdup(tok);
+	}
+	if (req_start(r, &err)) {
+		msg_set_failed(r->m, MSG_FAILED, "template", err.msg);
+		req_complete(r);
+	}
+}
+
+/* A token fetch ended: the parked requests go, or fail temporarily. */
+static void oauth_ready(void *arg, const char *token, const char *error)
+{
+	struct http *h = arg;
+	struct http_req *next;
+	for (struct http_req *r = h->reqs; r; r = next) {
+		next = r->next;
+		if (!r->waiting_token)
+			continue;
+		r->waiting_token = false;
+		if (!token) {
+			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", error);
+			req_complete(r);
+		} else {
+			req_go(r);
+		}
+	}
+}
+
 static char *own_id(const struct http_req *r)
 {
 	char id[64];
@@ -596,6 +562,15 @@ static void req_done(struct http_req *r, CURLcode res)
 	}
 	long status = 0;
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+	/* oauth2: a 401 means the token is no longer good (revoked, expired
+	 * early): once per request, fetch a new one and send again. */
+	if (status == 401 && h->cc.auth == AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
+		r->retried_401 = true;
+		http_oauth_invalidate(h->oauth, r->used_token);
+		req_reset(r);
+		req_go(r);
+		return;
+	}
 	sbuf_add(&r->resp, "", 0);
 	struct http_verdict v;
 	http_rule_eval(&h->cc.rule, status, r->resp.buf, r->resp.len, &v);
@@ -658,6 +633,9 @@ static void req_done(struct http_req *r, CURLcode res)
 
 static void transfer_done(void *arg, CURL *easy, CURLcode result)
 {
+	struct http *h = arg;
+	if (http_oauth_done(h->oauth, easy, result))
+		return;
 	struct http_req *r = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
 	req_done(r, result);
@@ -745,10 +723,7 @@ static void http_submit(struct conn *c, struct msg *m)
 		h->reqs->prev = r;
 	h->reqs = r;
 	h->nreqs++;
-	if (req_start(r, &err)) {
-		msg_set_failed(m, MSG_FAILED, "template", err.msg);
-		req_complete(r);
-	}
+	req_go(r);
 }
 
 /* ---- life cycle ---- */
@@ -798,12 +773,15 @@ static int http_open(struct conn *c)
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
 	}
+	if (h->cc.auth == AUTH_OAUTH2)
+		h->oauth = http_oauth_new(conf, h->cl, conn_name(c), oauth_ready, h);
 	conn_set_driver_data(c, h);
 	if (conf->listen) {
 		h->cb = http_cb_start(c, conf, &err);
 		if (!h->cb) {
 			log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
 			conn_set_driver_data(c, NULL);
+			http_oauth_free(h->oauth);
 			curl_loop_free(h->cl);
 			event_free(h->grace_ev);
 			compiled_free(&h->cc);
@@ -856,6 +834,7 @@ static void http_close(struct conn *c)
 		req_free(r);
 	}
 	http_cb_stop(h->cb);
+	http_oauth_free(h->oauth);
 	curl_loop_free(h->cl);
 	event_free(h->grace_ev);
 	compiled_free(&h->cc);

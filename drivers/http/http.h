@@ -9,13 +9,18 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "settings.h"
+
 #define HTTP_CB_MAX_BODY (64 * 1024)
+/* Reports in one callback request (report_list), at most. */
+#define HTTP_CB_MAX_REPORTS 1000
 
 struct http_conf {
 	json_t *description;
 	char *method, *url, *body, *content_type, *callback_url;
 	json_t *headers;
 	char *auth, *username, *password, *token, *auth_header, *auth_param;
+	char *oauth_token_url, *oauth_client_id, *oauth_client_secret, *oauth_scope, *oauth_client_auth;
 	json_t *success_status, *temporary_status;
 	char *success_regex, *success_json_pointer, *success_value;
 	char *id_regex, *id_json_pointer, *error_text_regex, *error_json_pointer;
@@ -27,6 +32,13 @@ struct http_conf {
 	char *listen, *report_path, *inbound_path;
 	json_t *report_fields, *report_state_map, *inbound_fields;
 	char *callback_auth, *callback_secret, *callback_username, *callback_header, *callback_param;
+	char *callback_sig_method, *callback_public_url, *report_list;
+	char *callback_tls_cert_file, *callback_tls_key_file;
+	long long callback_max_age_s;
+	bool allow_insecure_callbacks;
 };
+
+/* The settings table (conf.c). */
+extern const struct setting http_settings[];
 
 #endif

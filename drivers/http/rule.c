@@ -158,7 +158,15 @@ char *http_excerpt(const char *body, size_t len, size_t max)
 			n = 3;
 		else if (ch >= 0xC0)
 			n = 2;
-		if (o + n > max || i + n > len)
+		/* A lead byte is followed by continuation bytes, or it is a lone
+		 * byte: what follows it (a control character, say) is not copied
+		 * unchecked as part of a sequence. */
+		for (size_t k = 1; k < n; k++)
+			if (i + k >= len || ((unsigned char)body[i + k] & 0xC0) != 0x80) {
+				n = 1;
+				break;
+			}
+		if (o + n > max)
 			break;
 		memcpy(out + o, body + i, n);
 		o += n;
@@ -193,9 +201,14 @@ static void fail_text(const struct http_rule *r, const json_t *root, const char 
 		t = re_group(&r->err_re, body);
 	else if (r->err_ptr)
 		t = ptr_text(root, r->err_ptr);
-	if (t && !*t) {
+	if (t) { /* the provider's text, printable; nothing left = none */
+		char *e = http_excerpt(t, strlen(t), 2 * HTTP_RULE_EXCERPT);
 		free(t);
-		t = NULL;
+		t = e;
+		if (!*t) {
+			free(t);
+			t = NULL;
+		}
 	}
 	if (!t) {
 		t = http_excerpt(body, len, HTTP_RULE_EXCERPT);
@@ -203,10 +216,6 @@ static void fail_text(const struct http_rule *r, const json_t *root, const char 
 			free(t);
 			t = xstrdup(why);
 		}
-	} else {
-		char *e = http_excerpt(t, strlen(t), 2 * HTTP_RULE_EXCERPT);
-		free(t);
-		t = e;
 	}
 	v->text = t;
 }

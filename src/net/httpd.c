@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 
 #include "log.h"
+#include "sbuf.h"
 #include "util.h"
 
 /* GnuTLS priorities: nothing below TLS 1.2. */
@@ -236,4 +237,20 @@ void httpd_free(struct httpd *h)
 		MHD_stop_daemon(h->d); /* its close notifications free the tracks */
 	free(h->name);
 	free(h);
+}
+
+char *httpd_read_pem(const char *path)
+{
+	FILE *f = path ? fopen(path, "rb") : NULL;
+	if (!f)
+		return NULL;
+	struct sbuf b;
+	sbuf_init(&b);
+	char buf[4096];
+	size_t n;
+	while ((n = fread(buf, 1, sizeof buf, f)) > 0 && b.len < 1024 * 1024)
+		sbuf_add(&b, buf, n);
+	fclose(f);
+	sbuf_add(&b, "", 1); /* the NUL */
+	return b.buf;
 }

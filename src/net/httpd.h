@@ -53,6 +53,9 @@ int httpd_port(struct httpd *h);
 void httpd_kick(struct httpd *h);
 /* Runs MHD now (only from the loop, outside MHD callbacks: e.g. on stop). */
 void httpd_run(struct httpd *h);
+/* Reads a PEM file (certificate or key, at most 1 MiB) into a new string,
+ * or NULL. */
+char *httpd_read_pem(const char *path);
 /* Stops MHD and frees everything (NULL is fine). */
 void httpd_free(struct httpd *h);
 

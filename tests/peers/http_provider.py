@@ -17,10 +17,17 @@ The first path segment picks the scenario:
                  answers 202 "0: Accepted for delivery", then calls the
                  dlr-url (GET) with %d replaced by 1 (delivered) when dlr-mask
                  asks for it.
+  /oauth/token   OAuth 2.0 client credentials (RFC 6749 4.4): client cid /
+                 csecret in HTTP basic auth or in the form body; grants
+                 T<n> valid for --oauth-expires seconds; 401 invalid_client
+  /oauth/send/.. 200 {"message_id": …} with a valid, unexpired, unrevoked
+                 Bearer token, else 401 {"error": "invalid_token"}
+  /oauth/revoke  revokes every token granted so far (as a provider may)
 Every request is appended to --log as one JSON line: method, path, query,
 headers, body.  The chosen port is written to --port-file once listening.
 """
 import argparse
+import base64
 import hashlib
 import hmac
 import json
@@ -37,6 +44,8 @@ ARGS = None
 LOCK = threading.Lock()
 THROTTLED = {}  # recipient -> 429s answered
 COUNTER = [0]
+TOKENS = {}  # token -> expiry (time.time())
+TOKEN_COUNT = [0]
 
 
 def record(entry):
@@ -112,10 +121,12 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(n) if n else b""
         body = raw.decode("utf-8", "replace")
         query = {k: v[0] for k, v in urllib.parse.parse_qs(url.query).items()}
-        record({"method": self.command, "path": url.path, "query": query,
+        record({"t": time.time(), "method": self.command, "path": url.path, "query": query,
                 "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body})
         scenario = url.path.strip("/").split("/")[0]
-        if scenario == "ok":
+        if scenario == "oauth":
+            self.oauth(url.path, body)
+        elif scenario == "ok":
             mid = next_id()
             self.answer(200, json.dumps({"message_id": mid, "status": "accepted"}))
             cb = self.fields(body).get("callback")
@@ -160,6 +171,38 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.answer(404, json.dumps({"error": "no such scenario"}))
 
+    def oauth(self, path, body):
+        if path == "/oauth/token":
+            form = {k: v[0] for k, v in urllib.parse.parse_qs(body).items()}
+            cid, sec = form.get("client_id"), form.get("client_secret")
+            auth = self.headers.get("Authorization", "")
+            if auth.startswith("Basic "):
+                cid, _, sec = base64.b64decode(auth[6:]).decode().partition(":")
+            if self.command != "POST" or form.get("grant_type") != "client_credentials":
+                self.answer(400, json.dumps({"error": "unsupported_grant_type"}))
+            elif (cid, sec) != ("cid", "csecret"):
+                self.answer(401, json.dumps({"error": "invalid_client", "error_description": "bad client"}))
+            else:
+                with LOCK:
+                    TOKEN_COUNT[0] += 1
+                    tok = "T%d" % TOKEN_COUNT[0]
+                    TOKENS[tok] = time.time() + ARGS.oauth_expires
+                self.answer(200, json.dumps({"access_token": tok, "token_type": "Bearer",
+                                             "expires_in": ARGS.oauth_expires}))
+        elif path == "/oauth/revoke":
+            with LOCK:
+                TOKENS.clear()
+            self.answer(200, "{}")
+        else:
+            auth = self.headers.get("Authorization", "")
+            tok = auth[7:] if auth.startswith("Bearer ") else ""
+            with LOCK:
+                good = TOKENS.get(tok, 0) > time.time()
+            if good:
+                self.answer(200, json.dumps({"message_id": next_id(), "status": "accepted"}))
+            else:
+                self.answer(401, json.dumps({"error": "invalid_token"}))
+
     do_GET = do_POST = do_PUT = handle_any
 
 
@@ -171,6 +214,7 @@ def main():
     p.add_argument("--log", required=True)
     p.add_argument("--slow", type=float, default=3.0)
     p.add_argument("--hmac-secret", default="")
+    p.add_argument("--oauth-expires", type=int, default=3600)
     ARGS = p.parse_args()
     srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
     srv.daemon_threads = True

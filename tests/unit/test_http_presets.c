@@ -42,6 +42,12 @@ static void presets_pass(void **state)
 		fclose(f);
 		buf[n] = 0;
 		struct errbuf err = {""};
+		/* as shipped, the placeholders are refused, naming the key */
+		if (parse_check(buf, &err) == 0 || !strstr(err.msg, "CHANGE_ME"))
+			fail_msg("%s: accepted with its CHANGE_ME placeholders (%s)", files[i], err.msg);
+		/* with them replaced, the preset is a valid configuration */
+		for (char *p = strstr(buf, "CHANGE_ME"); p; p = strstr(p, "CHANGE_ME"))
+			memcpy(p, "x7Secret_", 9);
 		if (parse_check(buf, &err))
 			fail_msg("%s: %s", files[i], err.msg);
 		assert_non_null(strstr(buf, "\"description\""));
@@ -113,6 +119,17 @@ static const struct {
     {"{\"url\": \"http://x/\", \"report_state_map\": {\"1\": \"ok\"}}", "report_state_map.1"},
     {"{\"url\": \"http://x/\", \"report_path\": \"/same\", \"inbound_path\": \"/same\"}", "must differ"},
     {"{\"url\": \"http://x/\", \"timeout_ms\": 5}", "settings.timeout_ms"},
+    /* a callback listener anyone may post to, or with the placeholder secret */
+    {"{\"url\": \"http://x/\", \"listen\": \"127.0.0.1:8080\"}", "allow_insecure_callbacks"},
+    {"{\"url\": \"http://x/\", \"listen\": \"127.0.0.1:8080\", \"callback_auth\": \"hmac\", "
+     "\"callback_secret\": \"CHANGE_ME\"}",
+     "CHANGE_ME"},
+    {"{\"url\": \"http://x/\", \"token\": \"CHANGE_ME\", \"auth\": \"bearer\"}", "settings.token"},
+    {"{\"url\": \"http://x/\", \"callback_auth\": \"vonage_sig\", \"callback_secret\": \"s\", "
+     "\"callback_sig_method\": \"sha384\"}",
+     "settings.callback_sig_method"},
+    {"{\"url\": \"http://x/\", \"report_list\": \"results\"}", "settings.report_list"},
+    {"{\"url\": \"http://x/\", \"callback_tls_cert_file\": \"/c.pem\"}", "callback_tls_key_file"},
 };
 
 static void check_refuses(void **state)
@@ -131,9 +148,14 @@ static void minimal_passes(void **state)
 	(void)state;
 	struct errbuf err = {""};
 	assert_int_equal(parse_check("{\"url\": \"https://x/send?to={recipient}&text={text}\"}", &err), 0);
+	assert_int_equal(parse_check("{\"url\": \"http://x/\", \"listen\": \"127.0.0.1:8080\", \"callback_auth\": "
+	                             "\"vonage_jwt\", \"callback_secret\": \"sig\", \"report_list\": \"/results\"}",
+	                             &err),
+	                 0);
 	assert_int_equal(parse_check("{\"url\": \"http://x/\", \"multipart\": \"parts\", \"body\": "
 	                             "\"{\\\"udh\\\": \\\"{udh_hex}\\\", \\\"hex\\\": \\\"{part_hex}\\\"}\", "
-	                             "\"content_type\": \"application/json\", \"listen\": \"[::1]:8080\"}",
+	                             "\"content_type\": \"application/json\", \"listen\": \"[::1]:8080\", "
+	                             "\"allow_insecure_callbacks\": true}",
 	                             &err),
 	                 0);
 }

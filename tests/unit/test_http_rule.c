@@ -112,6 +112,11 @@ static void regex_rules(void **state)
 	assert_string_equal(v.code, "403");
 	assert_string_equal(v.text, "Authorization failed for sendsms");
 	http_verdict_clear(&v);
+	/* an error text of control characters only is no text: the body's
+	 * excerpt stands in (found by fuzz_http_rule) */
+	eval(&r, 403, "3: \x03\x01", &v);
+	assert_string_equal(v.text, "3:");
+	http_verdict_clear(&v);
 	http_rule_free(&r);
 	json_decref(ok);
 }
@@ -208,6 +213,14 @@ static void excerpt(void **state)
 	free(e);
 	e = http_excerpt("abé", 4, 3); /* never splits a UTF-8 sequence */
 	assert_string_equal(e, "ab");
+	free(e);
+	/* a lead byte without its continuation bytes does not smuggle the
+	 * control characters after it into the text (found by fuzz_http_rule) */
+	e = http_excerpt("a\xff\x1e\x01"
+	                 "b\xe2\n",
+	                 7, 100);
+	assert_string_equal(e, "a\xff"
+	                       " b\xe2");
 	free(e);
 }
 
