@@ -20,10 +20,9 @@
 
 #include "at/at.h"
 #include "at/resp.h"
-#include "codec/gsm7.h"
-#include "codec/ucs2.h"
 #include "codec/udh.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "util.h"
 
 #define AT_RX_MAX_SETS 64
@@ -162,31 +161,6 @@ void at_rx_resume(struct at *a)
 		at_rx_push_delete(a, a->deletes[i]);
 }
 
-static const char *at_rx_alphabet_name(enum tpdu_alphabet al)
-{
-	return al == TPDU_GSM7 ? "gsm7" : al == TPDU_UCS2 ? "ucs2" : "binary";
-}
-
-/* Text (body) or hex (payload) of joined payload octets. */
-static void at_rx_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n)
-{
-	in->encoding = xstrdup(at_rx_alphabet_name(al));
-	if (al != TPDU_8BIT) {
-		size_t cap = 3 * n + 1;
-		char *t = xmalloc(cap);
-		int rc = al == TPDU_GSM7 ? gsm7_to_utf8(d, n, 0, 0, t, cap, NULL) : ucs2_to_utf8(d, n, t, cap, NULL);
-		if (rc == 0) {
-			in->body = t;
-			return;
-		}
-		free(t);
-		free(in->encoding);
-		in->encoding = xstrdup("binary");
-	}
-	in->payload = xmalloc(2 * n + 1);
-	hex_encode(d, n, in->payload);
-}
-
 static struct inbound *at_rx_inbound(struct at *a, const char *sender)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
@@ -220,7 +194,7 @@ static void at_rx_drain(struct at *a)
 		enum tpdu_alphabet al = (enum tpdu_alphabet)atoi(rm->originator);
 		struct inbound *in = at_rx_inbound(a, sender ? sender + 1 : "");
 		in->parts = (int)rm->received;
-		at_rx_text(in, al, rm->data, rm->len);
+		msg_sms_inbound_text(in, al, rm->data, rm->len);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("at_partial_text", "conn=%s sender=%s parts=%u of %u", at_name(a), in->sender,
 			         rm->received, rm->total);
@@ -247,22 +221,7 @@ void at_rx_poll(struct at *a)
 
 static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
 {
-	char id[48], digits[32];
-	size_t n = 0;
-	for (const char *p = t->addr.text; *p && n + 1 < sizeof digits; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[n++] = *p;
-	digits[n] = '\0';
-	snprintf(id, sizeof id, "%u/%s", t->mr, digits + (n > 8 ? n - 8 : 0));
-	struct report *r = xcalloc(1, sizeof *r);
-	r->remote_id = xstrdup(id);
-	int cls = tpdu_status_class(t->st);
-	r->state = xstrdup(cls == 0 ? "delivered" : cls == 1 ? "enroute" : t->st == 0x46 ? "expired" : "undelivered");
-	char code[8], text[64];
-	snprintf(code, sizeof code, "%02X", t->st);
-	snprintf(text, sizeof text, "TP-ST 0x%02X", t->st);
-	r->error_code = xstrdup(code);
-	r->text = xstrdup(text);
+	struct report *r = msg_sms_report(t);
 	log_debug("at_report", "conn=%s id=%s state=%s", at_name(a), r->remote_id, r->state);
 	uint64_t token = idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0;
 	core_report(a->c, r, token);
@@ -318,7 +277,7 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 	}
 	struct inbound *in = at_rx_inbound(a, t.addr.text);
 	in->parts = 1;
-	at_rx_text(in, t.alphabet, t.payload, t.payload_len);
+	msg_sms_inbound_text(in, t.alphabet, t.payload, t.payload_len);
 	if (t.udh_len && !concat) {
 		in->udh = xmalloc(2 * t.udh_len + 1);
 		hex_encode(t.udh, t.udh_len, in->udh);
