@@ -9,8 +9,10 @@
  * "busy" from its read until its delete is answered, so that a sweep or a
  * repeated +CMTI does not hand it over twice; a failed commit frees it for
  * the next sweep.  Committed indexes whose delete has not been answered are
- * kept across a reconnect and deleted first.  Parts of a long text are
- * joined by src/codec/reasm.c and their indexes travel with the set.
+ * kept across a reconnect and deleted first.  Parts of a long text read
+ * from storage are joined by src/codec/reasm.c and their indexes travel
+ * with the set; parts pushed with +CMT are committed one by one (see
+ * at_rx_cmt_part) and joined by the database.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -227,6 +229,29 @@ static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
 	core_report(a->c, r, token);
 }
 
+/* A part of a long text pushed with +CMT: the modem pushes no next part
+ * before this one's AT+CNMA, and the network does not wait long for it, so
+ * the part cannot wait in memory for the rest of its set.  It is committed
+ * on its own (record_inbound keeps it in smspool.inbound_parts, see
+ * sql/029_modem2.sql, and makes the set one inbox row when it is complete
+ * or overdue), and acknowledged only after that commit. */
+static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh *u)
+{
+	struct inbound *in = at_rx_inbound(a, t->addr.text);
+	in->parts = 1;
+	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
+	int64_t ts = tpdu_time_unix(&t->scts);
+	in->smsc_ts_s = ts > 0 ? ts : 0;
+	char key[TPDU_ADDR_MAX + 64];
+	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%d/%s/%u", a->conf->reasm_timeout_s, u->concat_total,
+	         u->concat_seq, (int)t->alphabet, in->sender, u->concat_ref);
+	in->key = xstrdup(key);
+	log_debug("at_inbound_part", "conn=%s sender=%s part=%u of %u", at_name(a), in->sender, u->concat_seq,
+	          u->concat_total);
+	int idx = -1;
+	core_received(a->c, in, a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
+}
+
 /* One received PDU: idx >= 0 for stored ones, -1 for +CMT/+CDS. */
 static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 {
@@ -254,6 +279,10 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 	struct udh u;
 	bool concat = t.udh_len && udh_parse(t.udh, t.udh_len, &u, NULL) == 0 && u.has_concat && u.concat_total > 1 &&
 	              u.concat_seq >= 1 && u.concat_seq <= u.concat_total;
+	if (concat && idx < 0) {
+		at_rx_cmt_part(a, &t, &u);
+		return;
+	}
 	if (concat) {
 		char key[TPDU_ADDR_MAX + 8];
 		snprintf(key, sizeof key, "%d\x1f%s", (int)t.alphabet, t.addr.text);
@@ -267,10 +296,8 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 		enum reasm_add_result res;
 		if (reasm_add(a->reasm, &rp, now_mono_ms(), &res) == 0) {
 			struct at_set *s = at_rx_set(a, key, u.concat_ref, u.concat_total, true);
-			if (idx >= 0 && s->n < REASM_MAX_PARTS)
+			if (s->n < REASM_MAX_PARTS)
 				s->idx[s->n++] = idx;
-			else if (idx < 0 && a->conf->cnma)
-				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA"); /* the network will not wait for the rest */
 			at_rx_drain(a);
 			return;
 		}
