@@ -33,6 +33,22 @@ void at_rx_init(struct at *a)
 {
 	a->reasm = reasm_new(AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000);
 	a->next_token = 1;
+	if (a->conf->report_storage && strcasecmp(a->conf->report_storage, a->conf->storage) != 0)
+		snprintf(a->other_mem, sizeof a->other_mem, "%s", a->conf->report_storage);
+}
+
+void at_rx_sweep(struct at *a)
+{
+	const char *list = at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4";
+	at_cmd_push(a, AT_CMD_LIST, 0, "%s", list);
+	if (!a->other_mem[0])
+		return;
+	/* Reports kept apart (+CDSI: "SR",n) while nobody read them: listed
+	 * there too, between the same AT+CPMS switches as a read. */
+	const char *st = a->conf->storage;
+	at_cmd_push(a, AT_CMD_MEM, 1, "AT+CPMS=\"%s\"", a->other_mem);
+	at_cmd_push(a, AT_CMD_LIST, 1, "%s", list);
+	at_cmd_push(a, AT_CMD_MEM, 0, "AT+CPMS=\"%s\",\"%s\",\"%s\"", st, st, st);
 }
 
 void at_rx_free(struct at *a)
@@ -397,12 +413,15 @@ void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 	at_rx_pdu(a, index, pdu, at_resp_int(&r, r.n - 1, -1));
 }
 
-void at_rx_listed(struct at *a, const char *hdr, const char *pdu)
+void at_rx_listed(struct at *a, const char *hdr, const char *pdu, int base)
 {
 	struct at_resp r;
 	if (at_resp_parse(hdr, &r) < 0 || (!pdu[0] && !at_text_mode(a)))
 		return;
 	long idx = at_resp_int(&r, 0, -1), stat = at_resp_int(&r, 1, -1);
+	if (idx < 0 || idx >= AT_OTHER_MEM)
+		return;
+	idx += base;
 	if (at_text_mode(a)) {
 		bool received = !strcmp(r.v[1], "REC UNREAD") || !strcmp(r.v[1], "REC READ");
 		if (idx < 0 || !received || at_rx_is_busy(a, (int)idx))

@@ -143,6 +143,7 @@ class Modem:
         self.timers = []  # (when, fn)
         self.pending_urc = []
         self.network = []  # texts the network holds while the SIM is full
+        self.network_reports = []  # (mr, da) of reports it holds likewise
         self.silent_until = 0
         self.pin_needed = bool(args.pin)
         self.ref = 1
@@ -301,6 +302,7 @@ class Modem:
     def deliver_network(self):
         """Stores what the network holds while there is room; a full SIM
         makes the network keep the rest until a delete frees a slot."""
+        self.store_reports()
         while self.network:
             sender, pdu, length, part = self.network[0]
             idx = self.store_pdu(0, pdu, length, {"sender": sender, "text": part})
@@ -321,9 +323,23 @@ class Modem:
         elif self.cnmi[3] == 1:
             self.push("\r\n+CDS: %d\r\n%s\r\n" % (length, pdu))
         else:
-            mem = "SR" if "sr-memory" in self.quirks else "SM"
-            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length, {"mr": mr, "ra": da}, mem)
-            if idx is not None and self.cnmi[3] == 2:
+            self.network_reports.append((mr, da))
+            self.deliver_network()
+
+    def store_reports(self):
+        """Stores the reports the network holds (<ds> 2 or 0); a full memory
+        makes the network keep them until a delete frees a slot."""
+        mem = "SR" if "sr-memory" in self.quirks else "SM"
+        while self.network_reports:
+            mr, da = self.network_reports[0]
+            pdu, length = status_report(mr, da, 0)
+            idx = self.store_pdu(0, pdu, length, {"mr": mr, "ra": da}, mem)
+            if idx is None:
+                self.log(ev="report_waits", mem=mem, waiting=len(self.network_reports))
+                return
+            self.network_reports.pop(0)
+            self.log(ev="report_stored", mem=mem, index=idx, mr=mr)
+            if self.cnmi[3] == 2:
                 self.urc('\r\n+CDSI: "%s",%d\r\n' % (mem, idx))
 
     # --- commands ---
