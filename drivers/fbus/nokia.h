@@ -97,6 +97,10 @@ struct nokia_reply {
  * malformed, its SMS included. */
 MUST_CHECK int nokia_decode(uint8_t type, const uint8_t *msg, size_t len, struct nokia_reply *out, struct errbuf *err);
 
+/* The number of an SMSC field (octets incl. TOA, TOA, BCD) of at most
+ * avail octets, "+" first for an international one; "" when empty. */
+void nokia_smsc_number(const uint8_t *f, size_t avail, char *out, size_t cap);
+
 /* LAYOUT -> 27.005 PDU (SMSC field + TPDU) in out; *n its length.  Returns 0
  * or -EBADMSG. */
 MUST_CHECK int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap, size_t *n,
