@@ -36,7 +36,7 @@ enum {
 	REP_END = 41,
 };
 
-static void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *data, size_t len)
+void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *data, size_t len)
 {
 	r->type = type;
 	memcpy(r->data, data, len);

@@ -50,6 +50,8 @@ struct nokia_req {
 	size_t len;
 };
 
+/* r = a request of FBUS type `type` with the len octets d. */
+void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *d, size_t len);
 void nokia_req_get_model(struct nokia_req *r);
 /* 40 00 01 64 01: service commands (type 40, the IMEI among them) on. */
 void nokia_req_enable_security(struct nokia_req *r);

@@ -19,23 +19,16 @@ bool nokia4_is_dct4(const char *code)
 	return false;
 }
 
-static void nokia4_set(struct nokia_req *r, uint8_t type, const uint8_t *d, size_t n)
-{
-	r->type = type;
-	memcpy(r->data, d, n);
-	r->len = n;
-}
-
 void nokia4_req_get_imei(struct nokia_req *r)
 {
 	static const uint8_t d[] = {0x00, 0x01, 0x00, 0x00, 0x41};
-	nokia4_set(r, NOKIA4_TYPE_PHONE, d, sizeof d);
+	nokia_req_set(r, NOKIA4_TYPE_PHONE, d, sizeof d);
 }
 
 void nokia4_req_get_smsc(struct nokia_req *r, uint8_t location)
 {
 	const uint8_t d[] = {0x00, 0x01, 0x00, 0x14, location, 0x00};
-	nokia4_set(r, NOKIA_TYPE_SMS, d, sizeof d);
+	nokia_req_set(r, NOKIA_TYPE_SMS, d, sizeof d);
 }
 
 int nokia4_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf *err)

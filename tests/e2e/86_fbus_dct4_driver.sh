@@ -8,18 +8,13 @@
 # its remote id; no DCT3 SIM request (type 14) goes to the phone, since
 # reading a DCT4 phone's folders is not implemented (receive=off).
 . "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/fbus.sh"
 plan 6
 
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 D=$E2E_TMP/phone
-mkdir -p "$D/ctl"
-PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; _e2e_cleanup' EXIT
-python3 "$E2E_ROOT/tests/peers/fbus_phone.py" --link "$D/tty" --control "$D/ctl" --log "$D/events.log" \
-	--dct4 --model NPE-4 --version 05.10 >"$D/emulator.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -e "$D/tty" ] && break; sleep 0.1; done
-[ -e "$D/tty" ] || bail "the emulator did not create its pty: $(cat "$D/emulator.out")"
+start_phone "$D" --dct4 --model NPE-4 --version 05.10
 
 e2e_db smspool_e2e_fbus_dct4
 add_connection phone fbus "{\"port\": \"$D/tty\", \"sweep_s\": 1, \"ack_timeout_ms\": 300, \"retries\": 2, \"reply_timeout_ms\": 3000, \"reconnect_min_ms\": 200}"

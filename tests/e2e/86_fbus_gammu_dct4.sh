@@ -8,33 +8,14 @@
 # cannot, the DCT4 emulator is wrong.  Reading stored SMS (DCT4 folders,
 # type 14) is not emulated yet.
 . "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/fbus.sh"
 plan 8
 
 command -v gammu >/dev/null 2>&1 || bail "gammu is not installed (make test-deps)"
 D=$E2E_TMP/phone
-mkdir -p "$D/ctl"
-PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; _e2e_cleanup' EXIT
-
-python3 "$E2E_ROOT/tests/peers/fbus_phone.py" --link "$D/tty" --control "$D/ctl" --log "$D/events.log" \
-	--dct4 --model NPE-4 --version 05.10 >"$D/emulator.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -e "$D/tty" ] && break; sleep 0.1; done
-[ -e "$D/tty" ] || bail "the emulator did not create its pty: $(cat "$D/emulator.out")"
-
-cat >"$D/gammurc" <<EOG
-[gammu]
-device = $D/tty
-connection = fbus
-use_locking = no
-logformat = textall
-logfile = $D/gammu.log
-EOG
-g() {
-	OUT=$(timeout 60 gammu -c "$D/gammurc" "$@" 2>&1)
-	RC=$?
-	cp "$D/gammu.log" "$D/gammu-$1.log" 2>/dev/null
-}
+start_phone "$D" --dct4 --model NPE-4 --version 05.10
+gammu_rc "$D"
 
 g identify
 is "$RC" 0 "gammu identify succeeds"
