@@ -1,7 +1,6 @@
 /*
  * msg_sms: between the core's messages and SMS TPDUs, for the drivers that
- * hand TPDUs to a modem or a phone (fbus; the at driver makes the same
- * choices in its own copy, which can move here).  Outbound: a message
+ * hand TPDUs to a modem or a phone (at, fbus).  Outbound: a message
  * becomes SMS-SUBMIT TPDUs (src/codec/sms.c splits and encodes, with
  * concatenation headers for long texts).  Inbound: payload octets become an
  * inbound's body or hex payload, and an SMS-STATUS-REPORT a report whose

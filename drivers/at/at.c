@@ -37,8 +37,11 @@ static const struct setting at_settings[] = {
      "extra commands sent after ATE0, e.g. [\"AT+CFUN=1\"]"},
     {"storage", SETTING_STRING, offsetof(struct at_conf, storage), false, false, 0, 0, "\"SM\"",
      "message storage for AT+CPMS (SM, ME, MT)"},
-    {"cnmi", SETTING_STRING, offsetof(struct at_conf, cnmi), false, false, 0, 0, "\"2,1,0,1,0\"",
-     "AT+CNMI parameters: new texts as +CMTI, status reports as +CDS"},
+    {"cnmi", SETTING_STRING, offsetof(struct at_conf, cnmi), false, false, 0, 0, "\"2,1,0,2,0\"",
+     "AT+CNMI parameters: new texts as +CMTI, status reports stored and announced as +CDSI (none lost while "
+     "the daemon or the modem is away: the sweep finds them)"},
+    {"report_storage", SETTING_STRING, offsetof(struct at_conf, report_storage), false, false, 0, 0, NULL,
+     "memory where the modem keeps status reports when not in storage (e.g. SR); swept too"},
     {"cnma", SETTING_BOOL, offsetof(struct at_conf, cnma), false, false, 0, 0, "false",
      "acknowledge +CMT/+CDS with AT+CNMA after the commit (modems in +CSMS=1)"},
     {"sweep_s", SETTING_INT, offsetof(struct at_conf, sweep_s), false, true, 1, 86400, "300",
@@ -311,7 +314,7 @@ static void at_ready(struct at *a)
 	a->why[0] = '\0';
 	at_publish(a);
 	at_rx_resume(a);
-	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
+	at_rx_sweep(a);
 	struct timeval sw = {(time_t)a->conf->sweep_s, 0}, st = {(time_t)a->conf->status_s, 0};
 	evtimer_add(a->ev_sweep, &sw);
 	evtimer_add(a->ev_poll, &st);
@@ -571,7 +574,7 @@ static void at_on_event(void *arg, const struct at_ev *ev)
 			return;
 		}
 		if (a->cur->kind == AT_CMD_LIST && at_resp_is(ev->line, "+CMGL")) {
-			at_rx_listed(a, ev->line, ev->pdu);
+			at_rx_listed(a, ev->line, ev->pdu, a->cur->arg == 1 ? AT_OTHER_MEM : 0);
 			return;
 		}
 		if (a->cur_lines < 8)
@@ -660,7 +663,7 @@ static void at_on_sweep(evutil_socket_t fd, short what, void *arg)
 	if (a->state != AT_ST_READY)
 		return;
 	at_rx_resume(a); /* deletes that failed before */
-	at_cmd_push(a, AT_CMD_LIST, 0, at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4");
+	at_rx_sweep(a);
 	struct timeval tv = {(time_t)a->conf->sweep_s, 0};
 	evtimer_add(a->ev_sweep, &tv);
 	at_pump(a);
@@ -699,8 +702,11 @@ static int at_check(const void *conf, struct errbuf *err)
 	struct tpdu_addr sa;
 	if (cf->smsc && (tpdu_addr_set(&sa, cf->smsc) < 0 || sa.toa == 0xD0))
 		return errbuf_set(err, "smsc must be a phone number");
-	if (strpbrk(cf->storage, "\"\r\n") || strpbrk(cf->cnmi, "\"\r\n"))
-		return errbuf_set(err, "storage and cnmi must not contain quotes or line ends");
+	if (strpbrk(cf->storage, "\"\r\n") || strpbrk(cf->cnmi, "\"\r\n") ||
+	    (cf->report_storage && strpbrk(cf->report_storage, "\"\r\n")))
+		return errbuf_set(err, "storage, report_storage and cnmi must not contain quotes or line ends");
+	if (cf->report_storage && strlen(cf->report_storage) >= sizeof((struct at *)0)->other_mem)
+		return errbuf_set(err, "report_storage is a memory name such as SR");
 	for (size_t i = 0; cf->init && i < json_array_size(cf->init); i++) {
 		json_t *v = json_array_get(cf->init, i);
 		if (!json_is_string(v) || strlen(json_string_value(v)) >= 120 || strpbrk(json_string_value(v), "\r\n"))

@@ -25,6 +25,7 @@ struct at_conf {
 	json_t *init; /* array of extra command strings, sent after ATE0 */
 	char *storage;
 	char *cnmi;
+	char *report_storage; /* NULL: reports are kept in storage (or announced by +CDSI) */
 	bool cnma;
 	long long sweep_s;
 	long long status_s;
@@ -172,8 +173,11 @@ bool at_text_mode(const struct at *a);
 void at_rx_urc(struct at *a, const struct at_ev *ev);
 /* The answer to AT+CMGR=index: the +CMGR header and its PDU. */
 void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu);
-/* One +CMGL entry of a sweep. */
-void at_rx_listed(struct at *a, const char *hdr, const char *pdu);
+/* One +CMGL entry of a sweep; base: AT_OTHER_MEM when listing a->other_mem. */
+void at_rx_listed(struct at *a, const char *hdr, const char *pdu, int base);
+/* Queues the AT+CMGL sweep of storage, and of the reports' memory when
+ * it is another one (report_storage, or learnt from +CDSI). */
+void at_rx_sweep(struct at *a);
 /* AT+CMGD=index answered (ok: deleted or already gone). */
 void at_rx_deleted(struct at *a, int index, bool ok);
 void at_rx_acked(struct at *a, uint64_t token, bool committed);

@@ -9,8 +9,10 @@
  * "busy" from its read until its delete is answered, so that a sweep or a
  * repeated +CMTI does not hand it over twice; a failed commit frees it for
  * the next sweep.  Committed indexes whose delete has not been answered are
- * kept across a reconnect and deleted first.  Parts of a long text are
- * joined by src/codec/reasm.c and their indexes travel with the set.
+ * kept across a reconnect and deleted first.  Parts of a long text read
+ * from storage are joined by src/codec/reasm.c and their indexes travel
+ * with the set; parts pushed with +CMT are committed one by one (see
+ * at_rx_cmt_part) and joined by the database.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -20,10 +22,9 @@
 
 #include "at/at.h"
 #include "at/resp.h"
-#include "codec/gsm7.h"
-#include "codec/ucs2.h"
 #include "codec/udh.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "util.h"
 
 #define AT_RX_MAX_SETS 64
@@ -32,6 +33,22 @@ void at_rx_init(struct at *a)
 {
 	a->reasm = reasm_new(AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000);
 	a->next_token = 1;
+	if (a->conf->report_storage && strcasecmp(a->conf->report_storage, a->conf->storage) != 0)
+		snprintf(a->other_mem, sizeof a->other_mem, "%s", a->conf->report_storage);
+}
+
+void at_rx_sweep(struct at *a)
+{
+	const char *list = at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4";
+	at_cmd_push(a, AT_CMD_LIST, 0, "%s", list);
+	if (!a->other_mem[0])
+		return;
+	/* Reports kept apart (+CDSI: "SR",n) while nobody read them: listed
+	 * there too, between the same AT+CPMS switches as a read. */
+	const char *st = a->conf->storage;
+	at_cmd_push(a, AT_CMD_MEM, 1, "AT+CPMS=\"%s\"", a->other_mem);
+	at_cmd_push(a, AT_CMD_LIST, 1, "%s", list);
+	at_cmd_push(a, AT_CMD_MEM, 0, "AT+CPMS=\"%s\",\"%s\",\"%s\"", st, st, st);
 }
 
 void at_rx_free(struct at *a)
@@ -162,31 +179,6 @@ void at_rx_resume(struct at *a)
 		at_rx_push_delete(a, a->deletes[i]);
 }
 
-static const char *at_rx_alphabet_name(enum tpdu_alphabet al)
-{
-	return al == TPDU_GSM7 ? "gsm7" : al == TPDU_UCS2 ? "ucs2" : "binary";
-}
-
-/* Text (body) or hex (payload) of joined payload octets. */
-static void at_rx_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n)
-{
-	in->encoding = xstrdup(at_rx_alphabet_name(al));
-	if (al != TPDU_8BIT) {
-		size_t cap = 3 * n + 1;
-		char *t = xmalloc(cap);
-		int rc = al == TPDU_GSM7 ? gsm7_to_utf8(d, n, 0, 0, t, cap, NULL) : ucs2_to_utf8(d, n, t, cap, NULL);
-		if (rc == 0) {
-			in->body = t;
-			return;
-		}
-		free(t);
-		free(in->encoding);
-		in->encoding = xstrdup("binary");
-	}
-	in->payload = xmalloc(2 * n + 1);
-	hex_encode(d, n, in->payload);
-}
-
 static struct inbound *at_rx_inbound(struct at *a, const char *sender)
 {
 	struct inbound *in = xcalloc(1, sizeof *in);
@@ -220,7 +212,7 @@ static void at_rx_drain(struct at *a)
 		enum tpdu_alphabet al = (enum tpdu_alphabet)atoi(rm->originator);
 		struct inbound *in = at_rx_inbound(a, sender ? sender + 1 : "");
 		in->parts = (int)rm->received;
-		at_rx_text(in, al, rm->data, rm->len);
+		msg_sms_inbound_text(in, al, rm->data, rm->len);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("at_partial_text", "conn=%s sender=%s parts=%u of %u", at_name(a), in->sender,
 			         rm->received, rm->total);
@@ -247,25 +239,33 @@ void at_rx_poll(struct at *a)
 
 static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
 {
-	char id[48], digits[32];
-	size_t n = 0;
-	for (const char *p = t->addr.text; *p && n + 1 < sizeof digits; p++)
-		if (*p >= '0' && *p <= '9')
-			digits[n++] = *p;
-	digits[n] = '\0';
-	snprintf(id, sizeof id, "%u/%s", t->mr, digits + (n > 8 ? n - 8 : 0));
-	struct report *r = xcalloc(1, sizeof *r);
-	r->remote_id = xstrdup(id);
-	int cls = tpdu_status_class(t->st);
-	r->state = xstrdup(cls == 0 ? "delivered" : cls == 1 ? "enroute" : t->st == 0x46 ? "expired" : "undelivered");
-	char code[8], text[64];
-	snprintf(code, sizeof code, "%02X", t->st);
-	snprintf(text, sizeof text, "TP-ST 0x%02X", t->st);
-	r->error_code = xstrdup(code);
-	r->text = xstrdup(text);
+	struct report *r = msg_sms_report(t);
 	log_debug("at_report", "conn=%s id=%s state=%s", at_name(a), r->remote_id, r->state);
 	uint64_t token = idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0;
 	core_report(a->c, r, token);
+}
+
+/* A part of a long text pushed with +CMT: the modem pushes no next part
+ * before this one's AT+CNMA, and the network does not wait long for it, so
+ * the part cannot wait in memory for the rest of its set.  It is committed
+ * on its own (record_inbound keeps it in smspool.inbound_parts, see
+ * sql/029_modem2.sql, and makes the set one inbox row when it is complete
+ * or overdue), and acknowledged only after that commit. */
+static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh *u)
+{
+	struct inbound *in = at_rx_inbound(a, t->addr.text);
+	in->parts = 1;
+	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
+	int64_t ts = tpdu_time_unix(&t->scts);
+	in->smsc_ts_s = ts > 0 ? ts : 0;
+	char key[TPDU_ADDR_MAX + 64];
+	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%d/%s/%u", a->conf->reasm_timeout_s, u->concat_total,
+	         u->concat_seq, (int)t->alphabet, in->sender, u->concat_ref);
+	in->key = xstrdup(key);
+	log_debug("at_inbound_part", "conn=%s sender=%s part=%u of %u", at_name(a), in->sender, u->concat_seq,
+	          u->concat_total);
+	int idx = -1;
+	core_received(a->c, in, a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
 }
 
 /* One received PDU: idx >= 0 for stored ones, -1 for +CMT/+CDS. */
@@ -295,6 +295,10 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 	struct udh u;
 	bool concat = t.udh_len && udh_parse(t.udh, t.udh_len, &u, NULL) == 0 && u.has_concat && u.concat_total > 1 &&
 	              u.concat_seq >= 1 && u.concat_seq <= u.concat_total;
+	if (concat && idx < 0) {
+		at_rx_cmt_part(a, &t, &u);
+		return;
+	}
 	if (concat) {
 		char key[TPDU_ADDR_MAX + 8];
 		snprintf(key, sizeof key, "%d\x1f%s", (int)t.alphabet, t.addr.text);
@@ -308,17 +312,15 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 		enum reasm_add_result res;
 		if (reasm_add(a->reasm, &rp, now_mono_ms(), &res) == 0) {
 			struct at_set *s = at_rx_set(a, key, u.concat_ref, u.concat_total, true);
-			if (idx >= 0 && s->n < REASM_MAX_PARTS)
+			if (s->n < REASM_MAX_PARTS)
 				s->idx[s->n++] = idx;
-			else if (idx < 0 && a->conf->cnma)
-				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA"); /* the network will not wait for the rest */
 			at_rx_drain(a);
 			return;
 		}
 	}
 	struct inbound *in = at_rx_inbound(a, t.addr.text);
 	in->parts = 1;
-	at_rx_text(in, t.alphabet, t.payload, t.payload_len);
+	msg_sms_inbound_text(in, t.alphabet, t.payload, t.payload_len);
 	if (t.udh_len && !concat) {
 		in->udh = xmalloc(2 * t.udh_len + 1);
 		hex_encode(t.udh, t.udh_len, in->udh);
@@ -411,12 +413,15 @@ void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 	at_rx_pdu(a, index, pdu, at_resp_int(&r, r.n - 1, -1));
 }
 
-void at_rx_listed(struct at *a, const char *hdr, const char *pdu)
+void at_rx_listed(struct at *a, const char *hdr, const char *pdu, int base)
 {
 	struct at_resp r;
 	if (at_resp_parse(hdr, &r) < 0 || (!pdu[0] && !at_text_mode(a)))
 		return;
 	long idx = at_resp_int(&r, 0, -1), stat = at_resp_int(&r, 1, -1);
+	if (idx < 0 || idx >= AT_OTHER_MEM)
+		return;
+	idx += base;
 	if (at_text_mode(a)) {
 		bool received = !strcmp(r.v[1], "REC UNREAD") || !strcmp(r.v[1], "REC READ");
 		if (idx < 0 || !received || at_rx_is_busy(a, (int)idx))

@@ -1,11 +1,15 @@
 /*
  * fbus: a Nokia DCT3 phone (6110/3310 class) over an FBUS v2 cable, `type
- * fbus`.
+ * fbus`; a DCT4 phone (6310/6510 class, nokia4.h) sends only.
  *
  * The session is one enum (enum fbus_state) changed only by fbus_set_state,
  * which logs it.  Start-up: open the port, write the 0x55 burst, ask the
  * model (type D1), switch service commands on and ask the IMEI (type 40),
- * ask the SMS centre unless the smsc setting gives it, then CONN_UP.
+ * ask the SMS centre unless the smsc setting gives it, then CONN_UP.  The
+ * model code (or the `family` setting) says whether the phone is a DCT4
+ * one: then the IMEI (type 1B), the SMS centre and sending use the DCT4
+ * messages, and no sweep runs (reading a DCT4 phone's folders is not
+ * implemented; its texts stay in the phone).
  * Afterwards one request is in flight at a time (enum fbus_op), with a
  * reply timer; the pump picks the next one: deletes owed first, then the
  * reads of a sweep, then the next part of a lent message, then a due sweep.
@@ -40,6 +44,8 @@ static const struct setting fbus_settings[] = {
     SERIAL_SETTINGS(struct fbus_conf, serial, "115200"),
     {"smsc", SETTING_STRING, offsetof(struct fbus_conf, smsc), false, false, 0, 0, NULL,
      "SMS centre number put in every message; unset = the phone's first SMS centre"},
+    {"family", SETTING_STRING, offsetof(struct fbus_conf, family), false, false, 0, 0, "\"auto\"",
+     "auto (from the model code the phone reports), dct3 (6110/3310 class) or dct4 (6310/6510 class: sends only)"},
     {"sweep_s", SETTING_INT, offsetof(struct fbus_conf, sweep_s), false, true, 1, 86400, "60",
      "read the SIM for texts and status reports at start and every sweep_s"},
     {"ack_timeout_ms", SETTING_INT, offsetof(struct fbus_conf, ack_timeout_ms), false, true, 10, 60000, "1000",
@@ -191,7 +197,10 @@ static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 		if (f->link.busy) {
 			fbus_down(f, "the phone acknowledges nothing");
 		} else if (!f->conf->smsc && was != OP_SMSC) {
-			nokia_req_get_smsc(&r, 1);
+			if (f->dct4)
+				nokia4_req_get_smsc(&r, 1);
+			else
+				nokia_req_get_smsc(&r, 1);
 			fbus_request(f, OP_SMSC, &r, f->conf->reply_timeout_ms);
 		} else {
 			fbus_ready(f);
@@ -215,11 +224,12 @@ static void fbus_on_sweep_timer(evutil_socket_t fd, short what, void *arg)
 static void fbus_publish(struct fbus *f)
 {
 	char d[256];
-	snprintf(d, sizeof d, "%s model=%s version=%s imei=%s smsc=%s", serial_describe(f->port), f->model, f->version,
-	         f->imei[0] ? f->imei : "-",
+	snprintf(d, sizeof d, "%s model=%s version=%s imei=%s smsc=%s%s", serial_describe(f->port), f->model,
+	         f->version, f->imei[0] ? f->imei : "-",
 	         f->conf->smsc ? f->conf->smsc
 	         : f->smsc[0]  ? f->smsc
-	                       : "-");
+	                       : "-",
+	         f->dct4 ? " family=dct4 receive=off" : "");
 	core_conn_state(f->c, CONN_UP, d);
 }
 
@@ -229,6 +239,8 @@ static void fbus_ready(struct fbus *f)
 	f->reconnect_ms = (uint64_t)f->conf->reconnect_min_ms;
 	log_info("fbus_up", "conn=%s model=%s version=%s imei=%s", conn_name(f->c), f->model, f->version, f->imei);
 	fbus_publish(f);
+	if (f->dct4)
+		return; /* its SIM is not read (see the top of this file) */
 	f->sweep_due = true;
 	fbus_timer(f->ev_sweep, f->conf->sweep_s * 1000);
 }
@@ -290,9 +302,9 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 	struct fbus *f = arg;
 	struct nokia_reply *r = xmalloc(sizeof *r);
 	struct errbuf err = {{0}};
-	int rc = nokia_decode(type, msg, len, r, &err);
+	int rc = f->dct4 ? nokia4_decode(type, msg, len, r, &err) : nokia_decode(type, msg, len, r, &err);
 	if (r->kind == NOKIA_INCOMING) {
-		f->sweep_due = true; /* also stored in the SIM: the sweep reads it */
+		f->sweep_due = !f->dct4; /* also stored in the SIM: the sweep reads it */
 	} else if (f->op != OP_NONE && fbus_answers(f->op, r->kind)) {
 		enum fbus_op op = f->op;
 		f->op = OP_NONE;
@@ -302,8 +314,17 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 		case OP_MODEL:
 			snprintf(f->model, sizeof f->model, "%s", r->model);
 			snprintf(f->version, sizeof f->version, "%s", r->version);
-			nokia_req_enable_security(&next);
-			fbus_request(f, OP_SECURITY, &next, f->conf->reply_timeout_ms);
+			f->dct4 = !strcmp(f->conf->family, "dct4") ||
+			          (!strcmp(f->conf->family, "auto") && nokia4_is_dct4(f->model));
+			if (f->dct4) {
+				log_info("fbus_dct4", "conn=%s model=%s problem=\"a DCT4 phone: sending only\"",
+				         conn_name(f->c), f->model);
+				nokia4_req_get_imei(&next);
+				fbus_request(f, OP_IMEI, &next, f->conf->reply_timeout_ms);
+			} else {
+				nokia_req_enable_security(&next);
+				fbus_request(f, OP_SECURITY, &next, f->conf->reply_timeout_ms);
+			}
 			break;
 		case OP_SECURITY:
 			nokia_req_get_imei(&next);
@@ -314,7 +335,10 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 			if (f->conf->smsc) {
 				fbus_ready(f);
 			} else {
-				nokia_req_get_smsc(&next, 1);
+				if (f->dct4)
+					nokia4_req_get_smsc(&next, 1);
+				else
+					nokia_req_get_smsc(&next, 1);
 				fbus_request(f, OP_SMSC, &next, f->conf->reply_timeout_ms);
 			}
 			break;
@@ -407,7 +431,9 @@ void fbus_pump(struct fbus *f)
 	if (f->out_head) {
 		struct fbus_out *o = f->out_head;
 		struct errbuf err = {{0}};
-		if (nokia_req_send_sms(&r, &o->parts[o->next_part], &err) < 0) {
+		int rc = f->dct4 ? nokia4_req_send_sms(&r, &o->parts[o->next_part], &err)
+		                 : nokia_req_send_sms(&r, &o->parts[o->next_part], &err);
+		if (rc < 0) {
 			msg_set_failed(o->m, MSG_FAILED, "encoding", err.msg);
 			fbus_out_done(f);
 			fbus_pump(f);
@@ -433,6 +459,8 @@ static int fbus_check(const void *conf, struct errbuf *err)
 	struct tpdu_addr a;
 	if (cf->smsc && (tpdu_addr_set(&a, cf->smsc) < 0 || a.toa == 0xD0))
 		return errbuf_set(err, "smsc \"%s\" is not a phone number", cf->smsc);
+	if (strcmp(cf->family, "auto") != 0 && strcmp(cf->family, "dct3") != 0 && strcmp(cf->family, "dct4") != 0)
+		return errbuf_set(err, "family must be auto, dct3 or dct4");
 	return 0;
 }
 

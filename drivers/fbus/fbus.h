@@ -16,11 +16,13 @@
 #include "driver.h"
 #include "fbus/frame.h"
 #include "fbus/nokia.h"
+#include "fbus/nokia4.h"
 #include "serial.h"
 
 struct fbus_conf {
 	struct serial_conf serial;
 	char *smsc;
+	char *family; /* "auto" (from the model code), "dct3" or "dct4" */
 	long long sweep_s;
 	long long ack_timeout_ms, retries;
 	long long reply_timeout_ms, send_timeout_ms;
@@ -125,6 +127,7 @@ struct fbus {
 	uint64_t next_token;
 
 	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
+	bool dct4; /* a DCT4 phone (nokia4.h): sends only, its SIM is not read */
 };
 
 /* Starts the next request when the phone is idle. */

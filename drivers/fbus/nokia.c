@@ -36,7 +36,7 @@ enum {
 	REP_END = 41,
 };
 
-static void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *data, size_t len)
+void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *data, size_t len)
 {
 	r->type = type;
 	memcpy(r->data, data, len);
@@ -308,8 +308,7 @@ static size_t nokia_text(const uint8_t *s, size_t n, char *out, size_t cap)
 	return i < n ? i + 1 : i;
 }
 
-/* The SMS centre number of a 34 reply: an SMSC field at offset 21. */
-static void nokia_smsc_number(const uint8_t *f, size_t avail, char *out, size_t cap)
+void nokia_smsc_number(const uint8_t *f, size_t avail, char *out, size_t cap)
 {
 	size_t o = 0;
 	out[0] = '\0';

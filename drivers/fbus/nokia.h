@@ -50,6 +50,8 @@ struct nokia_req {
 	size_t len;
 };
 
+/* r = a request of FBUS type `type` with the len octets d. */
+void nokia_req_set(struct nokia_req *r, uint8_t type, const uint8_t *d, size_t len);
 void nokia_req_get_model(struct nokia_req *r);
 /* 40 00 01 64 01: service commands (type 40, the IMEI among them) on. */
 void nokia_req_enable_security(struct nokia_req *r);
@@ -96,6 +98,10 @@ struct nokia_reply {
  * layer does not know), or -EBADMSG with err when a known reply is
  * malformed, its SMS included. */
 MUST_CHECK int nokia_decode(uint8_t type, const uint8_t *msg, size_t len, struct nokia_reply *out, struct errbuf *err);
+
+/* The number of an SMSC field (octets incl. TOA, TOA, BCD) of at most
+ * avail octets, "+" first for an international one; "" when empty. */
+void nokia_smsc_number(const uint8_t *f, size_t avail, char *out, size_t cap);
 
 /* LAYOUT -> 27.005 PDU (SMSC field + TPDU) in out; *n its length.  Returns 0
  * or -EBADMSG. */

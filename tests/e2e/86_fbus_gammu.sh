@@ -7,36 +7,16 @@
 # nothing.  Gammu (Debian `gammu`) is installed by make test-deps; without it
 # this is a set-up failure.
 . "$(dirname "$0")/../lib/e2e.sh"
+. "$(dirname "$0")/../lib/fbus.sh"
 plan 13
 
 command -v gammu >/dev/null 2>&1 || bail "gammu is not installed (make test-deps)"
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 
 D=$E2E_TMP/phone
-mkdir -p "$D/ctl"
-PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; _e2e_cleanup' EXIT
-
-python3 "$E2E_ROOT/tests/peers/fbus_phone.py" --link "$D/tty" --control "$D/ctl" --log "$D/events.log" \
-	>"$D/emulator.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -e "$D/tty" ] && break; sleep 0.1; done
-[ -e "$D/tty" ] || bail "the emulator did not create its pty: $(cat "$D/emulator.out")"
-
-cat >"$D/gammurc" <<EOF
-[gammu]
-device = $D/tty
-connection = fbus
-use_locking = no
-logformat = textall
-logfile = $D/gammu.log
-EOF
-# g ARGS...: one bounded Gammu run; its output in $OUT, its status in $RC.
-g() {
-	OUT=$(timeout 60 gammu -c "$D/gammurc" "$@" 2>&1)
-	RC=$?
-	cp "$D/gammu.log" "$D/gammu-$1.log" 2>/dev/null
-}
+start_phone "$D"
+gammu_rc "$D"
 events() { grep -c "\"event\": \"$1\"" "$D/events.log"; }
 
 g identify

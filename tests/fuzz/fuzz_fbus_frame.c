@@ -6,7 +6,7 @@
  * on their own and must never hold more than its buffer; the assembler takes
  * whatever the reader gives and must stay within its bounds, and every
  * message it completes (and the raw input, its first octet as the type)
- * goes through the Nokia message decoder.
+ * goes through the Nokia message decoders (DCT3 and DCT4).
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,6 +15,7 @@
 
 #include "fbus/frame.h"
 #include "fbus/nokia.h"
+#include "fbus/nokia4.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -30,6 +31,11 @@ static void fuzz_nokia(uint8_t type, const uint8_t *msg, size_t len)
 	struct errbuf err;
 	if (nokia_decode(type, msg, len, &reply, &err) == 0 &&
 	    (reply.kind == NOKIA_SMS || reply.kind == NOKIA_INCOMING) && reply.sms.ud_len > TPDU_UD_MAX)
+		abort();
+	/* The DCT4 decoder on the same message: bounded strings, no crash. */
+	if (nokia4_decode(type, msg, len, &reply, &err) == 0 &&
+	    (strnlen(reply.imei, sizeof reply.imei) == sizeof reply.imei ||
+	     strnlen(reply.smsc, sizeof reply.smsc) == sizeof reply.smsc))
 		abort();
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A Nokia DCT3 phone (6110/3310 class) speaking FBUS v2 on a pseudo-terminal.
+"""A Nokia DCT3 phone (6110/3310 class), or DCT4 (6310 class), speaking FBUS v2 on a pseudo-terminal.
 
 Written from gnokii's and Gammu's documentation of the protocol (no code of
 theirs), standard library only, and independent of the C codec it tests:
@@ -18,6 +18,13 @@ line in FILE.  Files dropped into DIR steer it (checked every 50 ms):
   no-report        while it exists, sent messages get no status report
 Messages sent with TP-SRR get a status report (stored, and announced) after
 --report-delay seconds.
+
+With --dct4 (and a DCT4 model code, e.g. --model NPE-4: a 6310) it answers
+as a DCT4 phone (Gammu's "6510" module; tests/e2e/86_fbus_gammu_dct4.sh):
+the model query (D1) as before, IMEI and phone strings through type 1B, the
+service queries of `gammu identify` (42, 53), the SMS centre (02/14 -> 02/15,
+number blocks) and sending (02/02 with the DCT4 block frame -> 02/03 with
+the TP-MR).  Stored SMS (DCT4 folders, type 14) are not emulated.
 """
 import argparse
 import glob
@@ -207,7 +214,9 @@ class Phone:
     # ---- messages ----
     def on_message(self, mtype, p):
         self.event('request', type='%02X' % mtype, hex=p.hex())
-        if mtype == 0xD1 and len(p) >= 4 and p[3] == 0x03:
+        if self.args.dct4 and mtype != 0xD1:
+            self.on_dct4(mtype, p)
+        elif mtype == 0xD1 and len(p) >= 4 and p[3] == 0x03:
             text = 'V %s\n%s\n%s\n(c) NMP.' % (self.args.version, self.args.date, self.args.model)
             self.send_message(0xD2, HDR + b'\x03' + text.encode() + b'\n')
         elif mtype == 0x40 and len(p) >= 3:
@@ -229,6 +238,30 @@ class Phone:
             self.send_message(0x05, HDR + b'\x15')  # no such profile feature
         else:
             self.event('unknown_request', type='%02X' % mtype)
+
+    # ---- DCT4 (6310/6510 class, Gammu's "6510" module) ----
+    def on_dct4(self, mtype, p):
+        if mtype == 0x02 and len(p) >= 10 and p[3] == 0x02:
+            self.on_dct4_send(p)
+        elif mtype == 0x02 and len(p) >= 5 and p[3] == 0x14:  # SMS centre p[4]: one block 82 .. 02 (number at +4)
+            block = bytes([0x82, 0x1A, 0x02, 0x00]) + smsc_slot(self.args.smsc)
+            block = block.ljust(0x1A, b'\0')
+            self.send_message(0x02, HDR + bytes([0x15, 0x00, 0x00, 0x00, 0x00, p[4], 0x00, 0x00, 0x00, 0xA7, 0x01]) + block)
+        elif mtype == 0x1B and len(p) >= 5 and p[3] == 0x00 and p[4] == 0x41:  # IMEI
+            self.send_message(0x1B, HDR + bytes([0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00]) + self.args.imei.encode() + b'\0')
+        elif mtype == 0x1B and len(p) >= 6 and p[1] == 0x03:  # phone strings (at 10): 07 hardware, 0B product code
+            value = {0x07: '0900', 0x0B: '0512345'}.get(p[3], '')
+            self.send_message(0x1B, bytes([0x00, 0x03, p[2], p[3] + 1]) + bytes(6) + value.encode() + b'\0')
+        elif mtype == 0x1B and len(p) >= 5 and p[3] == 0x07:  # PPM: blocks from 6, 58 .. .. "A"
+            self.send_message(0x1B, HDR + bytes([0x08, 0x00, 0x00, 0x58, 0x01, 0x01]) + b'A\0\0')
+        elif mtype == 0x53 and len(p) >= 4:  # simlock info (gammu identify): 0D config FF (none), 13 no SIM path
+            op = 0x13 if len(p) > 4 and p[4] == 0x0E else 0x0D
+            self.send_message(0x53, HDR + bytes([op]) + bytes(10) + b'\xff' * 8 + bytes(40))
+        elif mtype == 0x42 and len(p) >= 6:  # 07: original IMEI (at 14), 05: manufacture month; octet 7 says which
+            kind, value = (0x01, self.args.imei) if p[1] == 0x07 else (0x02, '02/2002')
+            self.send_message(0x42, bytes(p[:6]) + bytes([0x00, kind]) + bytes(6) + value.encode() + b'\0')
+        else:
+            self.event('unknown_request', type='%02X' % mtype, op='%02X' % (p[3] if len(p) > 3 else 0))
 
     def on_security(self, p):
         op = p[2]
@@ -298,8 +331,18 @@ class Phone:
             self.send_message(0x02, HDR + bytes([0x03, 0x00, 0x00, 0x6F]))
             return
         first, pid, dcs, udl = lay[12], lay[14], lay[15], lay[16]
+        mr, srr = self.submitted(first, pid, dcs, udl, read_number(lay[17:29]), lay[36:])
         to = read_number(lay[17:29])
-        ud = lay[36:]
+        self.send_message(0x02, HDR + bytes([0x02, 0x00, mr]))
+        if srr and not self.control('no-report'):
+            layout = bytearray(smsc_slot(self.args.smsc))
+            layout += bytes([0x06, mr, 0x00])  # SMS-STATUS-REPORT, MR, TP-ST delivered
+            layout += number_slot(to)
+            layout += scts() + scts()
+            self.pending_reports.append((time.time() + self.args.report_delay, bytes(layout), mr))
+
+    def submitted(self, first, pid, dcs, udl, to, ud):
+        """Logs a submitted SMS (its text decoded); returns (mr, srr)."""
         udhi = bool(first & 0x40)
         srr = bool(first & 0x20)
         udh = b''
@@ -314,16 +357,30 @@ class Phone:
         else:
             text = None
         self.mr = (self.mr + 1) & 0xFF
-        mr = self.mr
-        self.event('sent', to=to, text=text, mr=mr, srr=srr, dcs='%02X' % dcs, pid='%02X' % pid,
+        self.event('sent', to=to, text=text, mr=self.mr, srr=srr, dcs='%02X' % dcs, pid='%02X' % pid,
                    udh=udh.hex(), udl=udl, ud=ud.hex())
-        self.send_message(0x02, HDR + bytes([0x02, 0x00, mr]))
-        if srr and not self.control('no-report'):
-            layout = bytearray(smsc_slot(self.args.smsc))
-            layout += bytes([0x06, mr, 0x00])  # SMS-STATUS-REPORT, MR, TP-ST delivered
-            layout += number_slot(to)
-            layout += scts() + scts()
-            self.pending_reports.append((time.time() + self.args.report_delay, bytes(layout), mr))
+        return self.mr, srr
+
+    def on_dct4_send(self, p):
+        """02 00 01 00 02 00 00 00 55 55 + frame: 01 02 LEN FO MR PID DCS 00 NBLOCKS, then blocks
+        (ID, length with header): 82 number (01 recipient, 02 SMSC), 08 validity, 80 user data."""
+        f = p[9:]
+        if len(f) < 9 or f[0] != 0x01:
+            self.send_message(0x02, HDR + bytes([0x03, 0x00, 0x00, 0x00, 0x00, 0x6F, 0x00, 0x00]))
+            return
+        first, pid, dcs = f[3], f[5], f[6]
+        to, udl, ud, pos = '', 0, b'', 9
+        for _ in range(f[8]):
+            if pos + 2 > len(f) or f[pos + 1] < 2:
+                break
+            kind, size = f[pos], f[pos + 1]
+            if kind == 0x82 and f[pos + 2] == 0x01:
+                to = read_number(f[pos + 4:pos + 16])
+            elif kind == 0x80:
+                udl, ud = f[pos + 3], bytes(f[pos + 4:pos + 4 + f[pos + 2]])
+            pos += size
+        mr, srr = self.submitted(first, pid, dcs, udl, to, ud)
+        self.send_message(0x02, HDR + bytes([0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, mr]))
 
     def store(self, kind, layout):
         for loc in range(1, self.sim_size + 1):
@@ -406,6 +463,7 @@ def main():
     ap.add_argument('--sim-size', type=int, default=10)
     ap.add_argument('--report-delay', type=float, default=0.5)
     ap.add_argument('--no-service', action='store_true', help='never answer type 40 (service) requests')
+    ap.add_argument('--dct4', action='store_true', help='a DCT4 phone (use with --model NPE-4: a 6310)')
     args = ap.parse_args()
     os.makedirs(args.control, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

@@ -22,7 +22,12 @@ echo-sticky (ATE0 is answered OK but echo stays on), cms500-once (the first AT+C
 fails with +CMS ERROR: 500), cms38-first (it fails with 38, network out of order),
 cds-no-smsc (+CDS PDUs without the SMSC field), full-sim (storage holds 3 messages; the
 network keeps the rest until a delete makes room), sr-memory (with CNMI <ds>=2, status
-reports are kept in memory "SR" and announced as +CDSI: "SR",n).
+reports are kept in memory "SR" and announced as +CDSI: "SR",n), cnma-wait (as in
++CSMS=1: a pushed +CMT/+CDS waits for AT+CNMA before the next is pushed; one not
+acknowledged within --cnma-timeout seconds is pushed again, as the network redelivers).
+    {"op": "inject", ..., "mode": "cmt", "hold_after": N}   with cnma-wait: after N
+                                        acknowledged pushes, hold the rest until
+    {"op": "release"}
 """
 import argparse
 import json
@@ -138,9 +143,13 @@ class Modem:
         self.timers = []  # (when, fn)
         self.pending_urc = []
         self.network = []  # texts the network holds while the SIM is full
+        self.network_reports = []  # (mr, da) of reports it holds likewise
         self.silent_until = 0
         self.pin_needed = bool(args.pin)
         self.ref = 1
+        self.push_q = []  # cnma-wait: pushed URCs waiting for the previous one's AT+CNMA
+        self.in_flight = None  # (urc text, deadline) pushed, not yet acknowledged
+        self.acks_left = None  # acknowledgements before the queue is held (hold_after)
         self.reset_settings()
         self.plug()
 
@@ -221,6 +230,39 @@ class Modem:
         else:
             self.write(text)
 
+    def push(self, text):
+        """A +CMT/+CDS: with cnma-wait, one at a time, each until its AT+CNMA."""
+        if "cnma-wait" not in self.quirks:
+            self.urc(text)
+            return
+        self.push_q.append(text)
+        self.push_next()
+
+    def push_next(self):
+        if self.in_flight or not self.push_q or self.acks_left == 0 or self.master is None:
+            return
+        text = self.push_q.pop(0)
+        self.in_flight = (text, time.time() + self.a.cnma_timeout)
+        self.log(ev="pushed", line=text.strip().split("\r\n")[0])
+        self.urc(text)
+
+    def cnma(self):
+        if not self.in_flight:
+            self.log(ev="cnma", unexpected=True)
+            return
+        self.log(ev="cnma")
+        self.in_flight = None
+        if self.acks_left:
+            self.acks_left -= 1
+        self.push_next()
+
+    def check_in_flight(self):
+        if self.in_flight and time.time() > self.in_flight[1]:
+            self.log(ev="cnma_timeout")
+            self.push_q.insert(0, self.in_flight[0])
+            self.in_flight = None
+            self.push_next()
+
     def flush_urcs(self):
         if self.prompt_len is None and "urc-in-answer" not in self.quirks:
             while self.pending_urc:
@@ -249,9 +291,9 @@ class Modem:
         for pdu, length, part in pdus:
             if mode == "cmt" or self.cnmi[1] == 2:
                 if self.cmgf:
-                    self.urc('\r\n+CMT: "%s",,"%s"\r\n%s\r\n' % (sender, TEXT_DATE, part))
+                    self.push('\r\n+CMT: "%s",,"%s"\r\n%s\r\n' % (sender, TEXT_DATE, part))
                 else:
-                    self.urc("\r\n+CMT: ,%d\r\n%s\r\n" % (length, pdu))
+                    self.push("\r\n+CMT: ,%d\r\n%s\r\n" % (length, pdu))
                 self.log(ev="cmt", sender=sender, length=length)
                 continue
             self.network.append((sender, pdu, length, part))
@@ -260,6 +302,7 @@ class Modem:
     def deliver_network(self):
         """Stores what the network holds while there is room; a full SIM
         makes the network keep the rest until a delete frees a slot."""
+        self.store_reports()
         while self.network:
             sender, pdu, length, part = self.network[0]
             idx = self.store_pdu(0, pdu, length, {"sender": sender, "text": part})
@@ -276,13 +319,27 @@ class Modem:
         pdu, length = status_report(mr, da, 0, not nosmsc)
         self.log(ev="report", mr=mr, da=da)
         if self.cnmi[3] == 1 and self.cmgf:
-            self.urc('\r\n+CDS: 6,%d,"%s",145,"%s","%s",0\r\n' % (mr, da, TEXT_DATE, TEXT_DATE))
+            self.push('\r\n+CDS: 6,%d,"%s",145,"%s","%s",0\r\n' % (mr, da, TEXT_DATE, TEXT_DATE))
         elif self.cnmi[3] == 1:
-            self.urc("\r\n+CDS: %d\r\n%s\r\n" % (length, pdu))
+            self.push("\r\n+CDS: %d\r\n%s\r\n" % (length, pdu))
         else:
-            mem = "SR" if "sr-memory" in self.quirks else "SM"
-            idx = self.store_pdu(0, status_report(mr, da, 0)[0], length, {"mr": mr, "ra": da}, mem)
-            if idx is not None and self.cnmi[3] == 2:
+            self.network_reports.append((mr, da))
+            self.deliver_network()
+
+    def store_reports(self):
+        """Stores the reports the network holds (<ds> 2 or 0); a full memory
+        makes the network keep them until a delete frees a slot."""
+        mem = "SR" if "sr-memory" in self.quirks else "SM"
+        while self.network_reports:
+            mr, da = self.network_reports[0]
+            pdu, length = status_report(mr, da, 0)
+            idx = self.store_pdu(0, pdu, length, {"mr": mr, "ra": da}, mem)
+            if idx is None:
+                self.log(ev="report_waits", mem=mem, waiting=len(self.network_reports))
+                return
+            self.network_reports.pop(0)
+            self.log(ev="report_stored", mem=mem, index=idx, mr=mr)
+            if self.cnmi[3] == 2:
                 self.urc('\r\n+CDSI: "%s",%d\r\n' % (mem, idx))
 
     # --- commands ---
@@ -332,7 +389,7 @@ class Modem:
         u = cmd.upper()
         simple = {
             "": None, "Z": None, "&F": None, "E0": None, "E1": None, "V1": None, "Q0": None,
-            "+CFUN=1": None, "+CNMA": None, "+COPS=3,0": None, "+CSCS=\"GSM\"": None,
+            "+CFUN=1": None, "+COPS=3,0": None, "+CSCS=\"GSM\"": None,
             "+CSCS=\"UCS2\"": None, "+CSCS=\"IRA\"": None,
         }
         if u in ("E0",) and "echo-sticky" not in self.quirks:
@@ -340,6 +397,9 @@ class Modem:
         if u == "E1":
             self.echo = True
         if u in simple:
+            return []
+        if u == "+CNMA":
+            self.cnma()
             return []
         if u.startswith("+CPIN?"):
             return ["+CPIN: SIM PIN" if self.pin_needed else "+CPIN: READY"]
@@ -532,7 +592,12 @@ class Modem:
             self.log(ev="control", op=op)
             kind = op.get("op")
             if kind == "inject":
+                if "hold_after" in op:
+                    self.acks_left = int(op["hold_after"])
                 self.inject(op["from"], op["text"], op.get("mode", "cmti"))
+            elif kind == "release":
+                self.acks_left = None
+                self.push_next()
             elif kind == "unplug" and self.master is not None:
                 self.unplug(float(op.get("seconds", 1)))
             elif kind == "silence":
@@ -553,6 +618,8 @@ class Modem:
             self.timers = [t for t in self.timers if t[0] > now]
             for _, fn in due:
                 fn()
+            self.check_in_flight()
+            self.push_next()
             self.control()
             if self.master is None:
                 time.sleep(0.05)
@@ -575,6 +642,7 @@ def main():
     ap.add_argument("--pin")
     ap.add_argument("--quirks")
     ap.add_argument("--report-delay", type=float, default=0.5)
+    ap.add_argument("--cnma-timeout", type=float, default=4.0)
     Modem(ap.parse_args()).run()
 
 

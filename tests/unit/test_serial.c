@@ -2,8 +2,12 @@
  * test_serial: the serial layer on a pseudo-terminal (the termios path):
  * bytes both ways through the libevent loop, a symlinked port name
  * followed, the line's loss reported once when the master side closes, and
- * a reopen after it comes back; plus the settings checks.  The
- * libserialport path needs a real port and is not exercised here.
+ * a reopen after it comes back; plus the settings checks.  Of the
+ * libserialport path, what runs without hardware: the enumeration behind
+ * `smspool serial list` (whatever this machine has, often nothing, listed
+ * cleanly), and a `usb` id that no present device has (a clear -ENOENT,
+ * the port stays closed and usable).  Opening and configuring a real port
+ * (sp_open, baud/parity/flow) needs one and is not exercised here.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,11 +157,78 @@ static void test_serial_conf(void **state)
 	assert_int_equal(serial_conf_check(&c, &err), 0);
 }
 
+/* serial_list: one line per port it counts, "path<TAB>usb id or -<TAB>
+ * description"; pseudo-terminals are never among them. */
+static void test_serial_list(void **state)
+{
+	(void)state;
+	int master, slave;
+	assert_int_equal(openpty(&master, &slave, NULL, NULL, NULL), 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	int n = serial_list(f);
+	fclose(f);
+	assert_true(n >= 0);
+	int lines = 0;
+	for (char *l = buf, *e; l && *l; l = e + 1, lines++) {
+		e = strchr(l, '\n');
+		assert_non_null(e);
+		*e = '\0';
+		assert_true(l[0] == '/');
+		char *t1 = strchr(l, '\t');
+		assert_non_null(t1);
+		assert_non_null(strchr(t1 + 1, '\t'));
+		assert_null(strstr(l, "/dev/pts/"));
+	}
+	assert_int_equal(lines, n);
+	free(buf);
+	close(slave);
+	close(master);
+}
+
+/* A usb id no present device has: -ENOENT with the id in the reason, the
+ * port closed and still usable; a port path that does not exist likewise. */
+static void test_serial_absent(void **state)
+{
+	(void)state;
+	struct event_base *base = event_base_new();
+	struct rx rx = {.base = base};
+	struct serial_cbs cbs = {on_read, on_closed};
+	const char *ids[] = {"ffff:fffe", "ffff:fffe:NOSUCHSERIAL"};
+	for (size_t i = 0; i < 2; i++) {
+		struct serial_conf c = {.usb = (char *)ids[i], .baud = 115200};
+		struct errbuf err = {0};
+		assert_int_equal(serial_conf_check(&c, &err), 0);
+		struct serial *s = serial_new(base, &c, &cbs, &rx);
+		assert_int_equal(serial_open(s, &err), -ENOENT);
+		char want[80];
+		snprintf(want, sizeof want, "no USB serial port %s is present", ids[i]);
+		assert_string_equal(err.msg, want);
+		assert_false(serial_is_open(s));
+		assert_string_equal(serial_describe(s), "");
+		assert_int_equal(serial_write(s, "AT\r", 3), -ENOTCONN);
+		assert_int_equal(serial_open(s, &err), -ENOENT); /* tried again: same answer */
+		serial_free(s);
+	}
+	struct serial_conf c = {.port = "/nonexistent/ttyUSB9", .baud = 115200};
+	struct errbuf err = {0};
+	struct serial *s = serial_new(base, &c, &cbs, &rx);
+	assert_int_equal(serial_open(s, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "/nonexistent/ttyUSB9"));
+	serial_free(s);
+	assert_int_equal(rx.closed, 0);
+	event_base_free(base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_serial_pty),
 	    cmocka_unit_test(test_serial_conf),
+	    cmocka_unit_test(test_serial_list),
+	    cmocka_unit_test(test_serial_absent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
