@@ -175,6 +175,13 @@ char *odbc_schema_status(const char *o)
 	           o);
 }
 
+char *odbc_schema_sent(const char *o)
+{
+	return fmt("UPDATE %s SET status = :status, smspool_id = :smspool_id, updated_at = CURRENT_TIMESTAMP "
+	           "WHERE id = :key AND status = 'queued'",
+	           o);
+}
+
 char *odbc_schema_insert(const char *i)
 {
 	return fmt("INSERT INTO %s (sender, recipient, body, connection, smspool_id, received_at) "
