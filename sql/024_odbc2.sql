@@ -18,11 +18,16 @@
 -- 2. Report event on sent.  An account with report_sent gets a 'report'
 -- account event with state 'sent' when one of its messages with a client_ref
 -- is sent (the odbc connection writes it into the foreign row, so that a
--- message without a delivery report does not stay 'queued' there).
+-- message without a delivery report does not stay 'queued' there), unless
+-- the message is final by the commit.
 
 ALTER TABLE smspool.accounts ADD COLUMN report_sent boolean NOT NULL DEFAULT false;
 COMMENT ON COLUMN smspool.accounts.report_sent IS 'true = a message of this account with a client_ref that reaches status sent also queues a ''report'' account event with state ''sent'' (before the final one). For the account of an odbc connection, whose foreign rows then show sent; other connection types expect final states only.';
 
+-- Deferred to the commit: a message whose report is written in the same
+-- transaction as its sent (a fast SMSC, or the results and reports of one
+-- store batch) is final by then and gets only its final event: one event
+-- and one foreign write instead of two.
 CREATE FUNCTION smspool.outbox_account_sent() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -30,12 +35,14 @@ BEGIN
 		submitted_at, done_at)
 	SELECT NEW.account, 'report', NEW.id, NEW.client_ref, 'sent', NEW.sender, NEW.recipient,
 		NEW.created_at, coalesce(NEW.sent_at, now())
-	WHERE EXISTS (SELECT 1 FROM smspool.accounts a WHERE a.system_id = NEW.account AND a.report_sent);
+	WHERE EXISTS (SELECT 1 FROM smspool.accounts a WHERE a.system_id = NEW.account AND a.report_sent)
+	  AND EXISTS (SELECT 1 FROM smspool.outbox o WHERE o.id = NEW.id AND o.status = 'sent');
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION smspool.outbox_account_sent() IS 'AFTER UPDATE OF status row trigger of outbox (only account messages with a client_ref entering sent): queues a ''report'' account event with state ''sent'' when the account has report_sent.';
-CREATE TRIGGER outbox_account_sent AFTER UPDATE OF status ON smspool.outbox
+COMMENT ON FUNCTION smspool.outbox_account_sent() IS 'Deferred (at commit) AFTER UPDATE OF status row trigger of outbox (only account messages with a client_ref entering sent): queues a ''report'' account event with state ''sent'' when the account has report_sent and the message is still sent at commit (one that became final in the same transaction gets only its final event).';
+CREATE CONSTRAINT TRIGGER outbox_account_sent AFTER UPDATE OF status ON smspool.outbox
+	DEFERRABLE INITIALLY DEFERRED
 	FOR EACH ROW WHEN (NEW.account IS NOT NULL AND NEW.client_ref IS NOT NULL AND NEW.status = 'sent'
 		AND OLD.status IS DISTINCT FROM 'sent')
 	EXECUTE FUNCTION smspool.outbox_account_sent();

@@ -2,7 +2,7 @@
 -- unique_client_ref for the whole batch; accounts.report_sent queues a
 -- 'sent' report event.
 BEGIN;
-SELECT plan(11);
+SELECT plan(12);
 
 DELETE FROM smspool.queue;   -- start from an empty queue (rolled back)
 INSERT INTO smspool.connections (name, type) VALUES ('o2', 'loopback');
@@ -55,10 +55,26 @@ SELECT smspool.record_results('d24', ARRAY(SELECT id FROM smspool.outbox WHERE a
 	ARRAY(SELECT 'sent'::text FROM smspool.outbox WHERE account IN ('tap_o2', 'tap_o2_plain')),
 	ARRAY(SELECT 'o2'::text FROM smspool.outbox WHERE account IN ('tap_o2', 'tap_o2_plain')),
 	ARRAY(SELECT 'R' || id FROM smspool.outbox WHERE account IN ('tap_o2', 'tap_o2_plain') ORDER BY id), NULL, NULL, NULL, NULL);
+SET CONSTRAINTS smspool.outbox_account_sent IMMEDIATE;   -- as at the commit of the daemon's transaction
 SELECT results_eq($$SELECT account, client_ref, state FROM smspool.account_events WHERE account LIKE 'tap_o2%' ORDER BY id$$,
 	$$SELECT 'tap_o2'::text, client_ref, 'sent'::text FROM smspool.outbox WHERE account = 'tap_o2' AND client_ref IS NOT NULL
 	  AND status = 'sent' ORDER BY id$$,
 	'sent: a report event with state sent for each message with a client_ref of the report_sent account only');
+
+-- sent and delivered in one transaction: only the final event
+DELETE FROM smspool.account_events WHERE account = 'tap_o2';
+SET CONSTRAINTS smspool.outbox_account_sent DEFERRED;
+SELECT smspool.record_reports(ARRAY['o2', 'o2'], ARRAY(SELECT 'R' || id FROM smspool.outbox WHERE account = 'tap_o2' AND client_ref IN ('n-1', 'n-3') ORDER BY id),
+	ARRAY['delivered', 'delivered'], NULL, NULL);
+INSERT INTO smspool.outbox (recipient, body, client_ref, account, connection) VALUES ('+4929', 'fast', 'n-9', 'tap_o2', 'o2');
+SELECT smspool.claim('d24', ARRAY['o2'], 100);
+SELECT smspool.record_results('d24', ARRAY(SELECT id FROM smspool.outbox WHERE client_ref = 'n-9'), ARRAY['sent'], ARRAY['o2'],
+	ARRAY['R-fast'], NULL, NULL, NULL, NULL);
+SELECT smspool.record_reports(ARRAY['o2'], ARRAY['R-fast'], ARRAY['delivered'], NULL, NULL);
+SET CONSTRAINTS smspool.outbox_account_sent IMMEDIATE;
+SELECT results_eq($$SELECT client_ref, state FROM smspool.account_events WHERE account = 'tap_o2' ORDER BY client_ref, id$$,
+	$$VALUES ('n-1', 'delivered'), ('n-3', 'delivered'), ('n-9', 'delivered')$$,
+	'a message final by the commit that made it sent gets only its final event');
 
 SELECT * FROM finish();
 ROLLBACK;
