@@ -5,12 +5,15 @@
  * NULL) of the foreign outgoing table; each becomes an outbox row of the
  * connection's account through core_submit (client_ref = the row's key); once
  * every answer is in, one write job marks the rows taken (status 'queued',
- * smspool_id).  The account has unique_client_ref (sql/015_odbc.sql): a row
- * taken again after a crash between the two commits is refused with the id
- * it already has, and marked with that id — exactly once.
- * States: final states reach the account as report events (deliver()); each
- * is written into the foreign row (status, smspool_id, error, updated_at) and
- * acknowledged only after that commit.
+ * smspool_id).  Cycles overlap: the next read runs while a batch is being
+ * submitted and marked, and passes over the rows still held.  The account has
+ * unique_client_ref (sql/015_odbc.sql, 024_odbc2.sql): a row taken again after
+ * a crash between the two commits is refused with the id it already has, and
+ * marked with that id — exactly once.
+ * States: sent (accounts.report_sent) and final states reach the account as
+ * report events (deliver()); each is written into the foreign row and
+ * acknowledged only after that commit; a final state replaces a sent still
+ * waiting.
  * Delivering: messages routed to this connection and inbound texts routed to
  * its account become rows of the foreign incoming table; a message counts as
  * sent once that row is committed.
