@@ -5,12 +5,15 @@
  * NULL) of the foreign outgoing table; each becomes an outbox row of the
  * connection's account through core_submit (client_ref = the row's key); once
  * every answer is in, one write job marks the rows taken (status 'queued',
- * smspool_id).  The account has unique_client_ref (sql/015_odbc.sql): a row
- * taken again after a crash between the two commits is refused with the id
- * it already has, and marked with that id — exactly once.
- * States: final states reach the account as report events (deliver()); each
- * is written into the foreign row (status, smspool_id, error, updated_at) and
- * acknowledged only after that commit.
+ * smspool_id).  Cycles overlap: the next read runs while a batch is being
+ * submitted and marked, and passes over the rows still held.  The account has
+ * unique_client_ref (sql/015_odbc.sql, 024_odbc2.sql): a row taken again after
+ * a crash between the two commits is refused with the id it already has, and
+ * marked with that id — exactly once.
+ * States: sent (accounts.report_sent) and final states reach the account as
+ * report events (deliver()); each is written into the foreign row and
+ * acknowledged only after that commit; a final state replaces a sent still
+ * waiting.
  * Delivering: messages routed to this connection and inbound texts routed to
  * its account become rows of the foreign incoming table; a message counts as
  * sent once that row is committed.
@@ -35,7 +38,7 @@
 struct odbc_conf {
 	char *dsn, *connection_string, *username, *password, *account;
 	char *outgoing_table, *incoming_table;
-	char *take_statement, *taken_statement, *status_statement, *insert_statement;
+	char *take_statement, *taken_statement, *status_statement, *insert_statement, *sent_statement;
 	long long poll_ms, batch, query_timeout_s, login_timeout_s, retry_min_ms, retry_max_ms;
 	json_t *status_updates;
 };
@@ -59,6 +62,8 @@ static const struct setting odbc_settings[] = {
      "marks a row taken (:key, :smspool_id, :status, :error); must not touch rows already marked"},
     {"status_statement", SETTING_STRING, offsetof(struct odbc_conf, status_statement), false, false, 0, 0, NULL,
      "writes a final state (:key, :smspool_id, :status, :error)"},
+    {"sent_statement", SETTING_STRING, offsetof(struct odbc_conf, sent_statement), false, false, 0, 0, NULL,
+     "writes state sent (:key, :smspool_id, :status, :error); must not touch rows in another state than queued"},
     {"insert_statement", SETTING_STRING, offsetof(struct odbc_conf, insert_statement), false, false, 0, 0, NULL,
      "writes a message into the incoming table (:sender, :recipient, :body, :connection, :smspool_id, :kind)"},
     {"poll_ms", SETTING_INT, offsetof(struct odbc_conf, poll_ms), false, true, 10, 3600000, "1000",
@@ -74,12 +79,12 @@ static const struct setting odbc_settings[] = {
     {"retry_max_ms", SETTING_INT, offsetof(struct odbc_conf, retry_max_ms), false, true, 10, 600000, "10000",
      "longest wait between attempts (the wait doubles)"},
     {"status_updates", SETTING_ARRAY, offsetof(struct odbc_conf, status_updates), false, false, 0, 0,
-     "[\"delivered\", \"undelivered\", \"expired\", \"rejected\", \"failed\"]",
-     "final states written back into the outgoing table"},
+     "[\"sent\", \"delivered\", \"undelivered\", \"expired\", \"rejected\", \"failed\"]",
+     "states written back into the outgoing table (sent needs accounts.report_sent)"},
     SETTINGS_END,
 };
 
-static const char *const final_states[] = {"delivered", "undelivered", "expired", "rejected", "failed"};
+static const char *const final_states[] = {"sent", "delivered", "undelivered", "expired", "rejected", "failed"};
 
 /* Parameter names each statement may use (NULL-terminated, in odbc_param
  * order so that the parser's index is the enum value). */
@@ -93,6 +98,24 @@ static const char *const odbc_state_names[] = {"down", "connecting", "up", "stop
 
 enum { OWNER_MSG = 1, OWNER_EVENT };
 
+/* One take cycle: the rows of one read, submitted, then marked taken. */
+struct take {
+	struct odbc_job *job;  /* the rows */
+	struct odbc_op *marks; /* one per row; kind 0 = not answered/no mark */
+	bool *marked;
+	int answers_due;
+	uint32_t gen;
+};
+/* Cycles held at once: reading the next batch overlaps submitting and
+ * marking the previous one.  Writes out at once: the next batch of states
+ * waits in the worker's queue, not on a round trip through the loop. */
+enum { TAKES_MAX = 2, WRITES_MAX = 2 };
+
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 struct odbc {
 	struct conn *c;
 	const struct odbc_conf *conf;
@@ -104,18 +127,18 @@ struct odbc {
 	int backoff_ms;
 	bool attached;
 	int jobs_out;
-	/* Taking: one cycle at a time (take → submits → mark). */
-	bool taking;
-	struct odbc_job *take; /* the rows being submitted */
-	struct odbc_op *marks; /* one per row; kind 0 = not answered/no mark */
-	bool *marked;
-	int answers_due;
+	/* Taking: cycles of read → submits → mark, overlapping (a read skips
+	 * the rows of the cycles still held). */
+	bool reading; /* a take job is out */
+	struct take *takes[TAKES_MAX];
+	int ntakes;
 	uint32_t take_gen;
-	bool throttled;
+	bool more;      /* the last read was a full batch */
+	bool throttled; /* a submit was refused for now: wait poll_ms */
 	/* Writes waiting for the worker: messages and events, in order. */
 	struct odbc_op *pend;
 	int npend, cappend;
-	bool write_out;
+	int writes_out;
 };
 
 static void odbc_enter(struct odbc *d, enum odbc_state s, const char *detail);
@@ -172,7 +195,7 @@ static void finish_op(struct odbc *d, struct odbc_op *op, int result, const char
 
 static void flush_writes(struct odbc *d)
 {
-	if (d->write_out || d->npend == 0 || d->state != ODBC_UP)
+	if (d->writes_out >= WRITES_MAX || d->npend == 0 || d->state != ODBC_UP)
 		return;
 	int n = d->npend < d->plan.batch ? d->npend : d->plan.batch;
 	struct odbc_job *job = xcalloc(1, sizeof *job);
@@ -182,12 +205,34 @@ static void flush_writes(struct odbc *d)
 	job->nops = n;
 	memmove(d->pend, d->pend + n, (size_t)(d->npend - n) * sizeof *d->pend);
 	d->npend -= n;
-	d->write_out = true;
+	d->writes_out++;
 	post(d, job);
+}
+
+/* A final state supersedes a sent still waiting for the worker (reports
+ * often come with the sent): the sent's event is done without a write. */
+static bool supersede(struct odbc *d, const struct odbc_op *op)
+{
+	if (op->kind != ODBC_OP_STATUS || op->smspool_id <= 0)
+		return false;
+	for (int i = d->npend - 1; i >= 0; i--) {
+		struct odbc_op *p = &d->pend[i];
+		if (p->kind == ODBC_OP_SENT && p->smspool_id == op->smspool_id && strcmp(p->key, op->key) == 0) {
+			finish_op(d, p, 0, NULL);
+			free(p->key), free(p->status), free(p->error);
+			*p = *op;
+			return true;
+		}
+	}
+	return false;
 }
 
 static void push_op(struct odbc *d, const struct odbc_op *op)
 {
+	if (supersede(d, op)) {
+		flush_writes(d);
+		return;
+	}
 	if (d->npend == d->cappend) {
 		d->cappend = d->cappend ? d->cappend * 2 : 64;
 		d->pend = xrealloc(d->pend, (size_t)d->cappend * sizeof *d->pend);
@@ -253,7 +298,7 @@ static void odbc_deliver(struct conn *c, struct account_event *ev)
 			account_event_free(ev);
 			return;
 		}
-		op.kind = ODBC_OP_STATUS;
+		op.kind = strcmp(ev->state, "sent") == 0 ? ODBC_OP_SENT : ODBC_OP_STATUS;
 		op.key = xstrdup(ev->client_ref);
 		op.status = xstrdup(ev->state);
 		op.error = ev->error_code ? xstrdup(ev->error_code) : NULL;
@@ -271,7 +316,7 @@ static void odbc_deliver(struct conn *c, struct account_event *ev)
 
 static void write_done(struct odbc *d, struct odbc_job *job)
 {
-	d->write_out = false;
+	d->writes_out--;
 	for (int i = 0; i < job->nops; i++)
 		finish_op(d, &job->ops[i], job->rc == -2 ? -2 : job->ops[i].result,
 		          job->ops[i].result == 1 ? job->ops[i].result_text : job->err);
@@ -283,65 +328,106 @@ static void write_done(struct odbc *d, struct odbc_job *job)
 
 /* ---- taking ---- */
 
+/* Keys of every row a cycle still holds, sorted: the next read skips them. */
+static void skip_list(struct odbc *d, struct odbc_job *job)
+{
+	int n = 0;
+	for (int t = 0; t < d->ntakes; t++)
+		n += d->takes[t]->job->nrows;
+	job->skip = xcalloc((size_t)(n ? n : 1), sizeof *job->skip);
+	for (int t = 0; t < d->ntakes; t++)
+		for (int i = 0; i < d->takes[t]->job->nrows; i++)
+			if (d->takes[t]->job->rows[i].key)
+				job->skip[job->nskip++] = xstrdup(d->takes[t]->job->rows[i].key);
+	qsort(job->skip, (size_t)job->nskip, sizeof *job->skip, cmp_key);
+}
+
+/* Reads new rows: at most one read out, at most TAKES_MAX cycles held. */
 static void take_start(struct odbc *d)
 {
-	if (d->taking || d->state != ODBC_UP)
+	if (d->reading || d->ntakes >= TAKES_MAX || (d->state != ODBC_UP && d->state != ODBC_CONNECTING))
 		return;
-	d->taking = true;
+	d->reading = true;
 	struct odbc_job *job = xcalloc(1, sizeof *job);
 	job->kind = ODBC_JOB_TAKE;
+	skip_list(d, job);
 	post(d, job);
 }
 
-/* The cycle is over: the next one after poll_ms, or at once after a full batch. */
-static void take_end(struct odbc *d, bool full)
+/* What comes after a read or a finished cycle: the next read at once after a
+ * full batch (overlapping the cycles still out), else after poll_ms. */
+static void take_next(struct odbc *d)
 {
-	for (int i = 0; d->take && i < d->take->nrows; i++) {
-		struct odbc_op *mk = &d->marks[i];
-		free(mk->key), free(mk->status), free(mk->error);
-	}
-	odbc_job_free(d->take);
-	d->take = NULL;
-	free(d->marks);
-	free(d->marked);
-	d->marks = NULL;
-	d->marked = NULL;
-	d->taking = false;
-	if (d->state == ODBC_UP)
-		arm(d, full && !d->throttled ? 0 : d->conf->poll_ms);
-	d->throttled = false;
+	if (d->state != ODBC_UP || d->reading || d->ntakes >= TAKES_MAX)
+		return;
+	if (d->more && !d->throttled)
+		take_start(d);
+	else if (!evtimer_pending(d->timer, NULL))
+		arm(d, d->conf->poll_ms);
 }
 
-static void take_mark(struct odbc *d)
+static struct take *take_find(struct odbc *d, uint32_t gen)
+{
+	for (int t = 0; t < d->ntakes; t++)
+		if (d->takes[t]->gen == gen)
+			return d->takes[t];
+	return NULL;
+}
+
+/* The cycle is over: its rows are marked (or left new, to be read again). */
+static void take_end(struct odbc *d, struct take *t)
+{
+	for (int i = 0; i < t->job->nrows; i++) {
+		struct odbc_op *mk = &t->marks[i];
+		free(mk->key), free(mk->status), free(mk->error);
+	}
+	odbc_job_free(t->job);
+	free(t->marks);
+	free(t->marked);
+	for (int k = 0; k < d->ntakes; k++)
+		if (d->takes[k] == t) {
+			memmove(&d->takes[k], &d->takes[k + 1], (size_t)(d->ntakes - k - 1) * sizeof *d->takes);
+			d->ntakes--;
+			break;
+		}
+	free(t);
+	take_next(d);
+}
+
+/* Every answer is in: one write job marks the cycle's rows taken. */
+static void take_mark(struct odbc *d, struct take *t)
 {
 	int n = 0;
-	for (int i = 0; i < d->take->nrows; i++)
-		n += d->marked[i];
+	for (int i = 0; i < t->job->nrows; i++)
+		n += t->marked[i];
 	if (n == 0 || d->state != ODBC_UP) {
-		take_end(d, d->state == ODBC_UP && d->take->nrows == d->plan.batch);
+		take_end(d, t);
 		return;
 	}
 	struct odbc_job *job = xcalloc(1, sizeof *job);
 	job->kind = ODBC_JOB_WRITE;
 	job->ops = xcalloc((size_t)n, sizeof *job->ops);
-	for (int i = 0, k = 0; i < d->take->nrows; i++)
-		if (d->marked[i]) {
-			job->ops[k++] = d->marks[i];
-			memset(&d->marks[i], 0, sizeof d->marks[i]);
+	for (int i = 0, k = 0; i < t->job->nrows; i++)
+		if (t->marked[i]) {
+			job->ops[k++] = t->marks[i];
+			memset(&t->marks[i], 0, sizeof t->marks[i]);
 		}
 	job->nops = n;
-	job->nrows = -1; /* tells take_done apart from a write */
+	job->nrows = -1; /* tells a mark apart from a write */
+	job->tag = t->gen;
 	post(d, job);
 }
 
 static void take_rows(struct odbc *d, struct odbc_job *job)
 {
-	d->take = job;
+	struct take *t = xcalloc(1, sizeof *t);
+	d->takes[d->ntakes++] = t;
+	t->job = job;
 	int n = job->nrows;
-	d->marks = xcalloc((size_t)(n ? n : 1), sizeof *d->marks);
-	d->marked = xcalloc((size_t)(n ? n : 1), sizeof *d->marked);
-	d->take_gen++;
-	d->answers_due = 0;
+	t->marks = xcalloc((size_t)(n ? n : 1), sizeof *t->marks);
+	t->marked = xcalloc((size_t)(n ? n : 1), sizeof *t->marked);
+	t->gen = ++d->take_gen;
+	d->more = n == d->plan.batch;
 	if (!d->attached && d->state == ODBC_UP) {
 		/* Events are written by key: only once a read has told the key's type. */
 		core_account_attach(d->c, d->conf->account);
@@ -351,11 +437,11 @@ static void take_rows(struct odbc *d, struct odbc_job *job)
 		struct odbc_row *r = &job->rows[i];
 		if (r->bad) {
 			if (r->key) {
-				d->marks[i] = (struct odbc_op){.kind = ODBC_OP_TAKEN,
+				t->marks[i] = (struct odbc_op){.kind = ODBC_OP_TAKEN,
 				                               .key = xstrdup(r->key),
 				                               .status = xstrdup("failed"),
 				                               .error = xstrdup(r->bad)};
-				d->marked[i] = true;
+				t->marked[i] = true;
 			}
 			log_warn("odbc_row_refused", "conn=%s key=%s reason=\"%s\"", conn_name(d->c),
 			         r->key ? r->key : "NULL", r->bad);
@@ -370,11 +456,13 @@ static void take_rows(struct odbc *d, struct odbc_job *job)
 		s->client_ref = xstrdup(r->key);
 		s->want_report = true;
 		s->msg_class = -1;
-		d->answers_due++;
-		core_submit(d->c, s, ((uint64_t)d->take_gen << 32) | (uint32_t)i);
+		t->answers_due++;
+		core_submit(d->c, s, ((uint64_t)t->gen << 32) | (uint32_t)i);
 	}
-	if (d->answers_due == 0)
-		take_mark(d);
+	if (t->answers_due == 0)
+		take_mark(d, t);
+	else
+		take_next(d); /* the next read overlaps this cycle's submits and marks */
 }
 
 static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
@@ -382,19 +470,20 @@ static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, e
 {
 	struct odbc *d = conn_driver_data(c);
 	uint32_t i = (uint32_t)token;
-	if (!d->take || (uint32_t)(token >> 32) != d->take_gen || i >= (uint32_t)d->take->nrows) {
+	struct take *t = take_find(d, (uint32_t)(token >> 32));
+	if (!t || i >= (uint32_t)t->job->nrows || t->answers_due <= 0) {
 		log_error("driver_contract", "conn=%s problem=\"unexpected submitted token\"", conn_name(c));
 		return;
 	}
-	struct odbc_row *r = &d->take->rows[i];
-	struct odbc_op *mk = &d->marks[i];
+	struct odbc_row *r = &t->job->rows[i];
+	struct odbc_op *mk = &t->marks[i];
 	const char *dup = text ? strstr(text, "already taken as message ") : NULL;
 	if (error == SUBMIT_OK || (error == SUBMIT_INVALID && dup)) {
 		int64_t id =
 		    error == SUBMIT_OK ? message_id : strtoll(dup + strlen("already taken as message "), NULL, 10);
 		*mk = (struct odbc_op){
 		    .kind = ODBC_OP_TAKEN, .key = xstrdup(r->key), .status = xstrdup("queued"), .smspool_id = id};
-		d->marked[i] = true;
+		t->marked[i] = true;
 		if (error != SUBMIT_OK)
 			log_info("odbc_taken_again", "conn=%s key=%s message=%" PRId64, conn_name(c), r->key, id);
 	} else if (error == SUBMIT_INVALID) {
@@ -402,12 +491,12 @@ static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, e
 		                       .key = xstrdup(r->key),
 		                       .status = xstrdup("failed"),
 		                       .error = xstrdup(text ? text : "invalid")};
-		d->marked[i] = true;
+		t->marked[i] = true;
 	} else {
-		d->throttled = true; /* left new: taken again at the next read */
+		d->throttled = true; /* left new: taken again at a later read, after poll_ms */
 	}
-	if (--d->answers_due == 0)
-		take_mark(d);
+	if (--t->answers_due == 0)
+		take_mark(d, t);
 	maybe_stopped(d); /* the last answer may be what a stop waits for */
 }
 
@@ -415,10 +504,13 @@ static void odbc_submitted(struct conn *c, uint64_t token, int64_t message_id, e
 
 static void maybe_stopped(struct odbc *d)
 {
-	if (d->state != ODBC_STOPPING || !d->w || d->jobs_out > 0 || d->answers_due > 0)
+	if (d->state != ODBC_STOPPING || !d->w || d->jobs_out > 0)
 		return;
-	if (d->take)
-		take_end(d, false);
+	for (int t = 0; t < d->ntakes; t++)
+		if (d->takes[t]->answers_due > 0)
+			return;
+	while (d->ntakes > 0)
+		take_end(d, d->takes[0]);
 	odbc_worker_stop(d->w);
 	d->w = NULL;
 	core_stopped(d->c);
@@ -434,12 +526,11 @@ static void on_results(evutil_socket_t fd, short what, void *arg)
 		d->jobs_out--;
 		switch (job->kind) {
 		case ODBC_JOB_TAKE:
+			d->reading = false;
 			if (job->rc) {
-				d->taking = false;
 				fail(d, job->err);
 				odbc_job_free(job);
-			} else if (d->state == ODBC_STOPPING) {
-				d->taking = false;
+			} else if (d->state == ODBC_STOPPING || d->state == ODBC_DOWN) {
 				odbc_job_free(job);
 			} else {
 				if (d->state == ODBC_CONNECTING)
@@ -450,10 +541,11 @@ static void on_results(evutil_socket_t fd, short what, void *arg)
 		case ODBC_JOB_WRITE:
 			if (job->nrows == -1) { /* the marks of a take */
 				job->nrows = 0;
-				bool ok = job->rc == 0;
-				if (!ok)
+				if (job->rc)
 					fail(d, job->err);
-				take_end(d, ok && d->take && d->take->nrows == d->plan.batch);
+				struct take *t = take_find(d, job->tag);
+				if (t)
+					take_end(d, t);
 			} else {
 				write_done(d, job);
 			}
@@ -472,6 +564,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		odbc_enter(d, ODBC_CONNECTING, NULL);
 		break;
 	case ODBC_UP:
+		d->throttled = false;
 		take_start(d);
 		break;
 	case ODBC_CONNECTING:
@@ -511,10 +604,7 @@ static void odbc_enter(struct odbc *d, enum odbc_state s, const char *detail)
 		/* Up only once a read of the outgoing table worked: a database
 		 * that accepts logins but refuses the statement is not up. */
 		core_conn_state(d->c, CONN_CONNECTING, NULL);
-		d->taking = true;
-		struct odbc_job *job = xcalloc(1, sizeof *job);
-		job->kind = ODBC_JOB_TAKE;
-		post(d, job);
+		take_start(d); /* unless a read of before the error is still out: its answer will do */
 		break;
 	}
 	case ODBC_UP:
@@ -553,6 +643,14 @@ static void connstr_add(char **s, const char *key, const char *val)
 	*s = out;
 }
 
+static void plan_free(struct odbc_plan *p)
+{
+	odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status), odbc_stmt_free(&p->insert);
+	odbc_stmt_free(&p->sent);
+	free(p->connstr);
+	p->connstr = NULL;
+}
+
 static int plan_build(const struct odbc_conf *conf, struct odbc_plan *p, struct errbuf *err)
 {
 	memset(p, 0, sizeof *p);
@@ -572,6 +670,7 @@ static int plan_build(const struct odbc_conf *conf, struct odbc_plan *p, struct 
 	    {"taken_statement", conf->taken_statement, odbc_schema_taken, o, row_params, &p->taken},
 	    {"status_statement", conf->status_statement, odbc_schema_status, o, row_params, &p->status},
 	    {"insert_statement", conf->insert_statement, odbc_schema_insert, in, insert_params, &p->insert},
+	    {"sent_statement", conf->sent_statement, odbc_schema_sent, o, row_params, &p->sent},
 	};
 	for (size_t i = 0; i < ARRAY_LEN(st); i++) {
 		char *text = st[i].given ? xstrdup(st[i].given) : st[i].def(st[i].table);
@@ -584,19 +683,12 @@ static int plan_build(const struct odbc_conf *conf, struct odbc_plan *p, struct 
 			return errbuf_set(err, "%s: %s", st[i].key, e.msg);
 		}
 	}
-	if (!odbc_stmt_uses(&p->taken, ODBC_P_KEY) || !odbc_stmt_uses(&p->status, ODBC_P_KEY)) {
-		odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status),
-		    odbc_stmt_free(&p->insert);
-		return errbuf_set(err, "taken_statement and status_statement must use :key");
+	if (!odbc_stmt_uses(&p->taken, ODBC_P_KEY) || !odbc_stmt_uses(&p->status, ODBC_P_KEY) ||
+	    !odbc_stmt_uses(&p->sent, ODBC_P_KEY)) {
+		plan_free(p);
+		return errbuf_set(err, "taken_statement, status_statement and sent_statement must use :key");
 	}
 	return 0;
-}
-
-static void plan_free(struct odbc_plan *p)
-{
-	odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status), odbc_stmt_free(&p->insert);
-	free(p->connstr);
-	p->connstr = NULL;
 }
 
 static int odbc_check(const void *vconf, struct errbuf *err)
@@ -619,7 +711,7 @@ static int odbc_check(const void *vconf, struct errbuf *err)
 			known |= json_is_string(v) && strcmp(json_string_value(v), final_states[k]) == 0;
 		if (!known)
 			return errbuf_set(
-			    err, "status_updates: each element must be one of delivered, undelivered, expired, "
+			    err, "status_updates: each element must be one of sent, delivered, undelivered, expired, "
 			         "rejected, failed");
 	}
 	struct odbc_plan p;
@@ -683,9 +775,11 @@ static void odbc_close(struct conn *c)
 	event_free(d->chan_ev);
 	event_free(d->timer);
 	chan_destroy(&d->results);
-	odbc_job_free(d->take);
-	free(d->marks);
-	free(d->marked);
+	while (d->ntakes > 0) {
+		struct take *t = d->takes[--d->ntakes];
+		odbc_job_free(t->job);
+		free(t->marks), free(t->marked), free(t);
+	}
 	free(d->pend);
 	plan_free(&d->plan);
 	free(d);

@@ -2,7 +2,11 @@
  * odbc schema: see schema.h.  The outgoing table is taken by its status
  * column (NULL = new), never by an id watermark, so rows committed out of id
  * order are never skipped; each dialect gets an index that finds the new rows
- * without scanning the finished ones.
+ * without scanning the finished ones.  SQL Server (untested: no server here)
+ * gets a plain (status, id) index, not a filtered one: a filtered index makes
+ * every INSERT/UPDATE of a session with QUOTED_IDENTIFIER or ANSI_NULLS off
+ * fail (sqlcmd's default, older drivers), the application's included; and
+ * SYSDATETIME() like the CURRENT_TIMESTAMP of the statements (local time).
  */
 #include "schema.h"
 
@@ -139,10 +143,10 @@ char *odbc_schema_ddl(const char *dialect, const char *o, const char *i)
 		           "    status      VARCHAR(20),          -- NULL = new; then smspool's state name\n"
 		           "    smspool_id  BIGINT,\n"
 		           "    error       NVARCHAR(MAX),\n"
-		           "    created_at  DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME(),\n"
+		           "    created_at  DATETIME2 NOT NULL DEFAULT SYSDATETIME(),\n"
 		           "    updated_at  DATETIME2\n"
 		           ");\n"
-		           "CREATE INDEX %s_new ON %s (id) WHERE status IS NULL;\n"
+		           "CREATE INDEX %s_new ON %s (status, id);\n"
 		           "CREATE TABLE %s (\n"
 		           "    id          BIGINT IDENTITY(1,1) PRIMARY KEY,\n"
 		           "    sender      NVARCHAR(64),\n"
@@ -150,7 +154,7 @@ char *odbc_schema_ddl(const char *dialect, const char *o, const char *i)
 		           "    body        NVARCHAR(MAX),\n"
 		           "    connection  NVARCHAR(64),\n"
 		           "    smspool_id  BIGINT,\n"
-		           "    received_at DATETIME2 NOT NULL DEFAULT SYSUTCDATETIME()\n"
+		           "    received_at DATETIME2 NOT NULL DEFAULT SYSDATETIME()\n"
 		           ");\n",
 		           o, ob, o, i);
 	return NULL;
@@ -172,6 +176,13 @@ char *odbc_schema_status(const char *o)
 {
 	return fmt("UPDATE %s SET status = :status, smspool_id = :smspool_id, error = :error, "
 	           "updated_at = CURRENT_TIMESTAMP WHERE id = :key",
+	           o);
+}
+
+char *odbc_schema_sent(const char *o)
+{
+	return fmt("UPDATE %s SET status = :status, smspool_id = :smspool_id, updated_at = CURRENT_TIMESTAMP "
+	           "WHERE id = :key AND status = 'queued'",
 	           o);
 }
 

@@ -20,6 +20,8 @@ int odbc_schema_ident_ok(const char *name);
 char *odbc_schema_take(const char *outgoing);
 char *odbc_schema_taken(const char *outgoing);
 char *odbc_schema_status(const char *outgoing);
+/* State sent, only over queued: a final state written first stays. */
+char *odbc_schema_sent(const char *outgoing);
 char *odbc_schema_insert(const char *incoming);
 
 #endif

@@ -153,6 +153,11 @@ static int get_text(SQLHSTMT st, SQLUSMALLINT col, char **out, size_t *len_out)
 	return 0;
 }
 
+static int cmp_key(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 static int run_take(struct odbc_worker *w, struct odbc_job *job)
 {
 	const struct odbc_stmt *s = &w->plan->take;
@@ -160,9 +165,11 @@ static int run_take(struct odbc_worker *w, struct odbc_job *job)
 	if (!st)
 		return -1;
 	int ret = -1;
-	SQLINTEGER batch = w->plan->batch;
+	/* Rows still being taken come first (the statement orders by key):
+	 * read past them. */
+	SQLINTEGER batch = w->plan->batch + job->nskip;
 	SQLLEN batch_ind = 0;
-	SQLSetStmtAttr(st, SQL_ATTR_MAX_ROWS, (SQLPOINTER)(intptr_t)w->plan->batch, 0);
+	SQLSetStmtAttr(st, SQL_ATTR_MAX_ROWS, (SQLPOINTER)(intptr_t)batch, 0);
 	for (int i = 0; i < s->nparams; i++) /* only :batch is allowed here */
 		SQLBindParameter(st, (SQLUSMALLINT)(i + 1), SQL_PARAM_INPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0, &batch, 0,
 		                 &batch_ind);
@@ -230,6 +237,11 @@ static int run_take(struct odbc_worker *w, struct odbc_job *job)
 		}
 		if (!r->key)
 			r->bad = "the row's id is NULL";
+		else if (job->nskip && bsearch(&r->key, job->skip, (size_t)job->nskip, sizeof *job->skip, cmp_key)) {
+			free(r->key), free(r->recipient), free(r->sender), free(r->body);
+			memset(r, 0, sizeof *r);
+			job->nrows--;
+		}
 	}
 	ret = 0;
 out:
@@ -291,6 +303,7 @@ static void exec_failed(SQLHSTMT st, const struct odbc_op *op, struct odbc_job *
 {
 	const char *what = op->kind == ODBC_OP_INSERT  ? "insert statement"
 	                   : op->kind == ODBC_OP_TAKEN ? "taken statement"
+	                   : op->kind == ODBC_OP_SENT  ? "sent statement"
 	                                               : "status statement";
 	diag(SQL_HANDLE_STMT, st, what, job->err, sizeof job->err, sqlstate);
 }
@@ -400,7 +413,10 @@ out:
 
 static const struct odbc_stmt *op_stmt(const struct odbc_plan *p, enum odbc_op_kind k)
 {
-	return k == ODBC_OP_TAKEN ? &p->taken : k == ODBC_OP_STATUS ? &p->status : &p->insert;
+	return k == ODBC_OP_TAKEN    ? &p->taken
+	       : k == ODBC_OP_STATUS ? &p->status
+	       : k == ODBC_OP_SENT   ? &p->sent
+	                             : &p->insert;
 }
 
 /* Whether a SQLSTATE is about the data of one row (22 data exception, 23
@@ -414,7 +430,7 @@ static bool row_error(const char *state)
  * sqlstate set (rolled back). */
 static int run_ops(struct odbc_worker *w, struct odbc_job *job, int from, int to, char sqlstate[6])
 {
-	SQLHSTMT st[3] = {NULL, NULL, NULL};
+	SQLHSTMT st[ODBC_OP_KINDS] = {NULL};
 	int ret = -1;
 	strcpy(sqlstate, "HY000");
 	for (int i = from; i < to; i++) {
@@ -438,7 +454,7 @@ static int run_ops(struct odbc_worker *w, struct odbc_job *job, int from, int to
 	}
 	ret = 0;
 out:
-	for (int k = 0; k < 3; k++)
+	for (int k = 0; k < ODBC_OP_KINDS; k++)
 		if (st[k])
 			SQLFreeHandle(SQL_HANDLE_STMT, st[k]);
 	if (ret == 0 && end_tran(w, job, true)) {
@@ -597,5 +613,8 @@ void odbc_job_free(struct odbc_job *job)
 		free(r->key), free(r->recipient), free(r->sender), free(r->body);
 	}
 	free(job->rows);
+	for (int i = 0; i < job->nskip; i++)
+		free(job->skip[i]);
+	free(job->skip);
 	free(job);
 }

@@ -35,14 +35,14 @@ extern const char *const odbc_param_names[ODBC_P_COUNT + 1];
  * worker). */
 struct odbc_plan {
 	char *connstr; /* a secret: never logged */
-	struct odbc_stmt take, taken, status, insert;
+	struct odbc_stmt take, taken, status, insert, sent;
 	int batch;
 	int query_timeout_s, login_timeout_s;
 	const char *conn_name;
 };
 
 enum odbc_job_kind { ODBC_JOB_TAKE, ODBC_JOB_WRITE };
-enum odbc_op_kind { ODBC_OP_TAKEN, ODBC_OP_STATUS, ODBC_OP_INSERT };
+enum odbc_op_kind { ODBC_OP_TAKEN, ODBC_OP_STATUS, ODBC_OP_INSERT, ODBC_OP_SENT, ODBC_OP_KINDS };
 
 /* A row of the take statement: text columns, NULL when SQL NULL. */
 struct odbc_row {
@@ -53,7 +53,7 @@ struct odbc_row {
 /* One statement execution of a write job. */
 struct odbc_op {
 	enum odbc_op_kind kind;
-	char *key, *status, *error;      /* TAKEN, STATUS */
+	char *key, *status, *error;      /* TAKEN, STATUS, SENT */
 	char *sender, *recipient, *body; /* INSERT */
 	const char *row_kind;            /* INSERT: "message" or "inbound" */
 	int64_t smspool_id;
@@ -70,9 +70,13 @@ struct odbc_job {
 	/* WRITE: the operations, in order. */
 	struct odbc_op *ops;
 	int nops;
-	/* TAKE: the rows read and the key column's SQL type. */
+	/* TAKE: the rows read; skip: keys (sorted, strcmp) of rows still being
+	 * taken by earlier reads, passed over so that reads can overlap. */
 	struct odbc_row *rows;
 	int nrows;
+	char **skip;
+	int nskip;
+	uint32_t tag; /* the loop's, carried back untouched */
 	/* Result: 0 ok, -1 failed (err says why), -2 cancelled before it ran. */
 	int rc;
 	char err[320];

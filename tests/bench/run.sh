@@ -607,7 +607,9 @@ if has_phase odbc; then
 			mariadb_sql "$("$BIN" odbc schema --dialect mariadb)" app
 			mariadb_sql "INSERT INTO sms_outgoing (recipient, body)
 			  SELECT CONCAT('+1555', LPAD(seq, 7, '0')), CONCAT('odbc bench ', seq) FROM seq_1_to_$ODBC_N" app
-			q "INSERT INTO smspool.accounts (system_id, password, unique_client_ref) VALUES ('benchodbc', 'benchpw', true) ON CONFLICT DO NOTHING"
+			# report_sent: the foreign rows show sent before delivered (BENCH_ODBC_SENT=false: final states only)
+			q "INSERT INTO smspool.accounts (system_id, password, unique_client_ref, report_sent)
+			   VALUES ('benchodbc', 'benchpw', true, ${BENCH_ODBC_SENT:-true}) ON CONFLICT DO NOTHING"
 			q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchodbc', 'odbc', '{
 			  \"connection_string\": \"Driver=/usr/lib/x86_64-linux-gnu/odbc/libmaodbc.so;Server=127.0.0.1;Port=$MARIADB_PORT;Database=app;User=smspool;Password=benchpw;CHARSET=utf8mb4\",
 			  \"account\": \"benchodbc\", \"batch\": 1000, \"poll_ms\": 100}')"

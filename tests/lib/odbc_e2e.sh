@@ -56,21 +56,22 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 28
+	plan 30
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
 	fsql "CREATE TABLE gate (closed int)" >/dev/null || bail "creating table gate"
 
-	sql "INSERT INTO smspool.accounts (system_id, password, unique_client_ref) VALUES ('odbcapp', 'odbc-secret', true)" ||
+	sql "INSERT INTO smspool.accounts (system_id, password, unique_client_ref, report_sent)
+	     VALUES ('odbcapp', 'odbc-secret', true, true)" ||
 		bail "account"
 	add_connection emu emulator '{"seed": 5, "accept_rate": 1.0, "report_delay_ms": 50}' 50
 	add_route emu
 	# +155503…: reports come late, so that the foreign rows stay new while
 	# they are taken again (section 5)
 	add_connection emuslow emulator '{"seed": 6, "accept_rate": 1.0, "report_delay_ms": 600000}' 50
-	sql "INSERT INTO smspool.routes (position, recipient_prefix, connection) VALUES (5, '+155503', 'emuslow')" ||
-		bail "route"
+	sql "INSERT INTO smspool.routes (position, recipient_prefix, connection) VALUES (5, '+155503', 'emuslow'),
+	     (6, '+155507', 'emuslow')" || bail "route"
 	add_connection loopback loopback '{}'
 	sql "INSERT INTO smspool.inbound_routes (position, connection, account) VALUES (10, 'loopback', 'odbcapp')" ||
 		bail "inbound route"
@@ -120,6 +121,18 @@ SQL
 		skip "a text with a NUL is marked failed" "$NUL_SKIP"
 		skip "and never reaches the outbox" "$NUL_SKIP"
 	fi
+
+	# 1c. sent without a report (yet): the foreign row says sent, not queued
+	fsql "INSERT INTO sms_outgoing (recipient, body) VALUES ('+15550700001', 'no report'), ('+15550700002', 'none')" \
+		>/dev/null || bail "insert"
+	if fwait 30 "SELECT count(*) FROM sms_outgoing WHERE recipient LIKE '+155507%' AND status = 'sent'" 2; then
+		pass "a sent message without a delivery report is sent in $ENGINE"
+	else
+		fail "a sent message is sent in $ENGINE" "$(fsql "SELECT recipient, status FROM sms_outgoing WHERE recipient LIKE '+155507%'")"
+	fi
+	is "$(fsql "SELECT id, smspool_id FROM sms_outgoing WHERE recipient LIKE '+155507%' ORDER BY id")" \
+		"$(sql "SELECT client_ref || '|' || id FROM smspool.outbox WHERE status = 'sent' AND recipient LIKE '+155507%' ORDER BY client_ref::bigint")" \
+		"and carries the id of its sent outbox row"
 
 	# 2. rows committed out of id order: a higher id first, then a lower one
 	fsql "INSERT INTO sms_outgoing (id, recipient, body) VALUES (1000000, '+15550110002', 'higher id first')" >/dev/null
