@@ -26,7 +26,7 @@ const struct setting smpp_server_conf_settings[] = {
     {"system_id", SETTING_STRING, O(system_id), false, false, 0, 0, "\"smspool\"",
      "our system_id in bind_resp (at most 15 characters)"},
     {"interface_version", SETTING_STRING, O(interface_version), false, false, 0, 0, "\"3.4\"",
-     "highest SMPP version spoken: 3.3, 3.4 or 5.0 (binds of every version are accepted)"},
+     "highest SMPP version spoken: 3.3, 3.4 or 5.0 (binds of every version are accepted)", .choices = "3.3|3.4|5.0"},
     {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000",
      "TCP sessions at once; more are closed at accept"},
     {"max_sessions_per_address", SETTING_INT, O(max_sessions_per_address), false, true, 0, 100000, "250",
