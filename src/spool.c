@@ -706,6 +706,23 @@ static void auth_answer(void *arg, uint64_t conn_id, uint64_t token, const char 
 		c->ops->authenticated(c, token, NULL, reason);
 }
 
+/* An account's password, state, addresses or connections changed (a
+ * NOTIFY from smspool.accounts_revoke): no cached login of it survives,
+ * and every server-side connection ends its live sessions, which then bind
+ * again under the new rules. */
+static void revoke_account(struct core *k, const char *account)
+{
+	char q[80];
+	policy_forget_logins(auth_policy(k->auth));
+	int n = 0;
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (!c->stopping && c->ops->account_revoked) {
+			c->ops->account_revoked(c, account);
+			n++;
+		}
+	log_info("account_revoked", "account=%s connections=%d", *account ? log_quote(account, q, sizeof q) : "*", n);
+}
+
 static void apply_config(struct core *k, struct store_config *cfg)
 {
 	/* Accounts may have changed (every change notifies): no refused
@@ -937,6 +954,10 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_SETTLED:
 			settled(k, it->ptr);
 			break;
+		case TO_LOOP_REVOKED:
+			revoke_account(k, it->ptr);
+			free(it->ptr);
+			break;
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
 			store_config_free(it->ptr);
@@ -1135,7 +1156,7 @@ int spool_run(struct config *cfg)
 			store_config_free(it->ptr);
 		} else if (it->kind == TO_LOOP_SETTLED) {
 			store_settled_free(it->ptr);
-		} else if (it->kind == TO_LOOP_FATAL) {
+		} else if (it->kind == TO_LOOP_FATAL || it->kind == TO_LOOP_REVOKED) {
 			free(it->ptr);
 		} else if (it->kind == TO_LOOP_AUTH) {
 			for (struct store_auth_result *r = it->ptr, *n; r; r = n)

@@ -227,7 +227,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	if (!locked)
 		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
 		                  s->cfg->instance);
-	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events", err))
+	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events; LISTEN smspool_account_revoked", err))
 		return -1;
 	if (prepare_all(pg, err))
 		return -1;
@@ -1154,6 +1154,8 @@ static void read_notifies(struct store *s)
 			s->reload = true;
 		else if (strcmp(n->relname, "smspool_account_events") == 0)
 			s->wake_events = true;
+		else if (strcmp(n->relname, "smspool_account_revoked") == 0)
+			chan_put(s->out, TO_LOOP_REVOKED, xstrdup(n->extra ? n->extra : ""));
 		PQfreemem(n);
 	}
 }

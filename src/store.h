@@ -45,6 +45,7 @@ enum {
 	TO_LOOP_QUERIED,         /* struct store_query list, answered */
 	TO_LOOP_SETTLED,         /* struct store_settled list: results committed */
 	TO_LOOP_CLAIMER_STOPPED, /* NULL: the claimer thread has ended (claimer.h) */
+	TO_LOOP_REVOKED,         /* char *: an account whose sessions end ("" = every account) */
 };
 
 struct store_conn_state {
