@@ -862,9 +862,11 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 			return SMPP_ESME_RINVMSGLEN;
 		hl = u.len;
 	}
-	enum smpp_alphabet a = smpp_wire_alphabet(dc);
+	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, s->sv->conf->data_coding_0);
+	int lock = 0, shift = 0;
+	smpp_wire_langs(d, hl, &lock, &shift);
 	char *enc = NULL;
-	smpp_wire_text(a, d + hl, n - hl, &sub->body, &sub->payload, &enc);
+	smpp_wire_text_lang(a, lock, shift, d + hl, n - hl, &sub->body, &sub->payload, &enc);
 	if (sub->payload) {
 		sub->encoding = xstrdup("binary");
 		if (hl)
@@ -873,7 +875,6 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
 	}
 	free(enc);
-	(void)s;
 	return 0;
 }
 
