@@ -124,6 +124,7 @@ struct submission {
 	char *client_ref; /* the client's own reference, may be NULL */
 	int priority;     /* 0..9 */
 	bool want_report;
+	int report_on; /* with want_report: 0 = every final state, 1 = failures only, 2 = delivered only */
 	bool flash;
 	int msg_class;         /* -1 = none */
 	int64_t send_after_s;  /* unix seconds, 0 = now */

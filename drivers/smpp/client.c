@@ -1036,7 +1036,9 @@ static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 		}
 		struct smpp_pdu *p = &cl->out;
 		smpp_wire_pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
-		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
+		/* Not stored (yet): the spec's "ESME receiver temporary application
+		 * error", which SMSCs retry, not a system error. */
+		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
 		p->body_absent = !committed;
 		if (session_send(r->s, p))
 			log_error("smpp_respond_failed", "conn=%s seq=%u", cname(cl), r->seq);
@@ -1340,7 +1342,7 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 		if (s->state != SMPP_BOUND || s->role == ROLE_TX)
 			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		else if (cl->stopping)
-			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RSYSERR);
+			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RX_T_APPN);
 		else
 			on_deliver(s, p);
 		return;

@@ -841,7 +841,10 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 		return SMPP_ESME_RINVSCHED;
 	if (smpp_time_parse(p->validity_period, now, &sub->valid_until_s))
 		return SMPP_ESME_RINVEXPIRY;
+	/* registered_delivery bits 0-1: 1 a receipt for every final state, 2 on
+	 * failure only, 3 on success only (SMPP 5.0; reserved in 3.4). */
 	sub->want_report = (p->registered_delivery & 0x03) != 0;
+	sub->report_on = (p->registered_delivery & 0x03) == 2 ? 1 : (p->registered_delivery & 0x03) == 3 ? 2 : 0;
 	sub->priority = p->priority_flag > 3 ? 9 : p->priority_flag * 3;
 	uint8_t dc = p->data_coding;
 	sub->msg_class = -1;
