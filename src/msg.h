@@ -63,6 +63,7 @@ struct msg {
 	 * until its result is committed (0: none): after a crash, at most a
 	 * window of messages can have gone out without a committed result. */
 	uint64_t slot_conn;
+	int slots;             /* window slots it takes: one per PDU (its parts), 0 = not counted yet */
 	uint64_t submitted_ns; /* when it was handed to the driver (metrics.h) */
 
 	struct msg *next; /* list link for whoever owns it now */

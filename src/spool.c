@@ -211,13 +211,13 @@ void core_complete(struct conn *c, struct msg *m)
 	clean(&m->remote_ids, UTF8_KEEP_US);
 	clean(&m->error_code, 0);
 	clean(&m->error_text, 0);
-	c->inflight--;
+	c->inflight -= m->slots > 0 ? m->slots : 1;
 	if (c->inflight < 0) {
 		log_error("driver_contract", "conn=%s problem=\"completion without submit\"", c->name);
 		c->inflight = 0;
 	}
 	if (m->slot_conn == c->id)
-		c->unsettled++;
+		c->unsettled += m->slots > 0 ? m->slots : 1;
 	metrics_conn_complete(c->m, m);
 	finish(c->core, m);
 }
@@ -494,10 +494,27 @@ static void throttle_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(arg);
 }
 
+/* The window slots m takes: one per PDU, as SMSCs count them (a 4-part
+ * message takes 4), counted once. */
+static int slots_of(struct msg *m)
+{
+	if (m->slots <= 0) {
+		struct errbuf perr;
+		int parts = msg_parts(m, NULL, &perr);
+		m->slots = parts > 1 ? parts : 1;
+	}
+	return m->slots;
+}
+
 static void dispatch(struct conn *c)
 {
 	int64_t now_s = now_wall_ms() / 1000;
-	while (c->state == CONN_UP && !c->stopping && c->inflight + c->unsettled < c->window && c->pending.len) {
+	while (c->state == CONN_UP && !c->stopping && c->pending.len) {
+		/* A message goes when its PDUs fit the window, or alone when
+		 * it has more parts than the whole window. */
+		int used = c->inflight + c->unsettled;
+		if (used >= c->window || (used > 0 && used + slots_of(c->pending.head) > c->window))
+			return;
 		if (c->throughput > 0) {
 			uint64_t now = now_mono_ms();
 			double burst = c->throughput / 10 > 1 ? c->throughput / 10 : 1;
@@ -517,13 +534,8 @@ static void dispatch(struct conn *c)
 			}
 		}
 		struct msg *m = msg_list_pop(&c->pending);
-		if (c->throughput > 0) {
-			/* Per PDU, as SMSCs count: a 4-part message takes 4 tokens
-			 * (the bucket may go into debt; the next waits for it). */
-			struct errbuf perr;
-			int parts = msg_parts(m, NULL, &perr);
-			c->tokens -= parts > 1 ? parts : 1;
-		}
+		if (c->throughput > 0) /* per PDU too; the bucket may go into debt, the next waits for it */
+			c->tokens -= slots_of(m);
 		if (m->valid_until_s && m->valid_until_s < now_s) {
 			msg_set_failed(m, MSG_EXPIRED, NULL, "validity period ended before the message could be sent");
 			finish(c->core, m);
@@ -531,7 +543,7 @@ static void dispatch(struct conn *c)
 		}
 		free(m->conn_used);
 		m->conn_used = xstrdup(c->name);
-		c->inflight++;
+		c->inflight += slots_of(m);
 		m->slot_conn = c->id;
 		metrics_conn_submit(c->m, m);
 		c->ops->submit(c, m);

@@ -373,7 +373,7 @@ static void settle(struct store *s, struct msg_list *batch)
 				e->next = head;
 				head = e;
 			}
-			e->n++;
+			e->n += m->slots > 0 ? m->slots : 1;
 		}
 		msg_free(m);
 	}
