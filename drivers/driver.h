@@ -56,6 +56,8 @@
  * - ask for the state of an account's message with core_query(); the answer
  *   comes to queried() exactly once per call (NULL = no such message of that
  *   account, or the database is away: retry).
+ * - end the live sessions of an account in account_revoked() (the core
+ *   calls it when the account's access changes in the database).
  */
 #ifndef SMSPOOL_DRIVER_H
 #define SMSPOOL_DRIVER_H
@@ -104,6 +106,11 @@ struct driver_ops {
 	                  const char *text);
 	void (*deliver)(struct conn *c, struct account_event *ev);
 	void (*queried)(struct conn *c, uint64_t token, const struct message_status *st);
+	/* The account's access changed in the database (password, enabled,
+	 * allowed_addresses, connections, name; "" = every account): end its
+	 * live sessions within seconds, with the protocol's goodbye where it
+	 * has one, so that the client logs in again under the new rules. */
+	void (*account_revoked)(struct conn *c, const char *account);
 };
 
 /* The registry: every driver, ending with NULL. */

@@ -64,6 +64,7 @@ struct msg {
 	 * until its result is committed (0: none): after a crash, at most a
 	 * window of messages can have gone out without a committed result. */
 	uint64_t slot_conn;
+	int slots;             /* window slots it takes: one per PDU (its parts), 0 = not counted yet */
 	uint64_t submitted_ns; /* when it was handed to the driver (metrics.h) */
 
 	struct msg *next; /* list link for whoever owns it now */
@@ -125,6 +126,7 @@ struct submission {
 	char *client_ref; /* the client's own reference, may be NULL */
 	int priority;     /* 0..9 */
 	bool want_report;
+	int report_on; /* with want_report: 0 = every final state, 1 = failures only, 2 = delivered only */
 	bool flash;
 	int msg_class;         /* -1 = none */
 	int64_t send_after_s;  /* unix seconds, 0 = now */

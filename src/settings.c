@@ -2,6 +2,7 @@
 #include "settings.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,25 @@ static const struct setting *find(const struct setting *t, const char *key)
 	return NULL;
 }
 
+/* Whether word is one of the '|'-separated choices. */
+static bool in_choices(const char *choices, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = choices; p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		if (len == n && strncmp(p, word, n) == 0)
+			return true;
+		p = bar ? bar + 1 : NULL;
+	}
+	return false;
+}
+
+static int choice_error(const struct setting *s, const char *got, struct errbuf *err)
+{
+	return errbuf_set(err, "settings.%s: must be one of %s (got \"%s\")", s->key, s->choices, got);
+}
+
 static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *err)
 {
 	char *field = (char *)conf + s->offset;
@@ -26,6 +46,8 @@ static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *
 	case SETTING_STRING:
 		if (!json_is_string(v))
 			return errbuf_set(err, "settings.%s: must be a string", s->key);
+		if (s->choices && !in_choices(s->choices, json_string_value(v)))
+			return choice_error(s, json_string_value(v), err);
 		free(*(char **)field);
 		*(char **)field = xstrdup(json_string_value(v));
 		return 0;
@@ -35,6 +57,12 @@ static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *
 		num = (double)json_integer_value(v);
 		if (s->has_range && (num < s->min || num > s->max))
 			return errbuf_set(err, "settings.%s: must be between %g and %g", s->key, s->min, s->max);
+		if (s->choices) {
+			char word[32];
+			snprintf(word, sizeof word, "%lld", (long long)json_integer_value(v));
+			if (!in_choices(s->choices, word))
+				return choice_error(s, word, err);
+		}
 		*(long long *)field = json_integer_value(v);
 		return 0;
 	case SETTING_NUMBER:
@@ -136,6 +164,19 @@ char *settings_schema_json(const struct setting *table)
 			json_object_set_new(k, "max",
 			                    s->max == (double)(long long)s->max ? json_integer((long long)s->max)
 			                                                        : json_real(s->max));
+		}
+		if (s->choices) {
+			json_t *e = json_array();
+			for (const char *p = s->choices; p;) {
+				const char *bar = strchr(p, '|');
+				size_t len = bar ? (size_t)(bar - p) : strlen(p);
+				char *word = xstrndup(p, len);
+				json_array_append_new(e, s->type == SETTING_INT ? json_integer(strtoll(word, NULL, 10))
+				                                                : json_string(word));
+				free(word);
+				p = bar ? bar + 1 : NULL;
+			}
+			json_object_set_new(k, "enum", e);
 		}
 		if (s->description)
 			json_object_set_new(k, "description", json_string(s->description));

@@ -33,7 +33,16 @@ struct setting {
 	double min, max;
 	const char *def; /* default as JSON text (e.g. "10", "\"x\"", "true"); NULL = none */
 	const char *description;
+	/* The values a SETTING_STRING or SETTING_INT may take, separated by
+	 * '|' ("udh|sar|payload"); NULL = any.  Published as the schema's
+	 * "enum", so that the INSERT trigger refuses any other value.  Set it
+	 * with a designated initializer after the positional fields. */
+	const char *choices;
 };
+
+/* Tables list the first fields positionally and add .choices only where a
+ * setting has them: the other entries leave it out on purpose. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 /* Ends a setting table. */
 #define SETTINGS_END                                                                                                   \

@@ -220,13 +220,13 @@ void core_complete(struct conn *c, struct msg *m)
 	clean(&m->remote_ids, UTF8_KEEP_US);
 	clean(&m->error_code, 0);
 	clean(&m->error_text, 0);
-	c->inflight--;
+	c->inflight -= m->slots > 0 ? m->slots : 1;
 	if (c->inflight < 0) {
 		log_error("driver_contract", "conn=%s problem=\"completion without submit\"", c->name);
 		c->inflight = 0;
 	}
 	if (m->slot_conn == c->id)
-		c->unsettled++;
+		c->unsettled += m->slots > 0 ? m->slots : 1;
 	metrics_conn_complete(c->m, m);
 	finish(c->core, m);
 }
@@ -503,10 +503,27 @@ static void throttle_cb(evutil_socket_t fd, short what, void *arg)
 	dispatch(arg);
 }
 
+/* The window slots m takes: one per PDU, as SMSCs count them (a 4-part
+ * message takes 4), counted once. */
+static int slots_of(struct msg *m)
+{
+	if (m->slots <= 0) {
+		struct errbuf perr;
+		int parts = msg_parts(m, NULL, &perr);
+		m->slots = parts > 1 ? parts : 1;
+	}
+	return m->slots;
+}
+
 static void dispatch(struct conn *c)
 {
 	int64_t now_s = now_wall_ms() / 1000;
-	while (c->state == CONN_UP && !c->stopping && c->inflight + c->unsettled < c->window && c->pending.len) {
+	while (c->state == CONN_UP && !c->stopping && c->pending.len) {
+		/* A message goes when its PDUs fit the window, or alone when
+		 * it has more parts than the whole window. */
+		int used = c->inflight + c->unsettled;
+		if (used >= c->window || (used > 0 && used + slots_of(c->pending.head) > c->window))
+			return;
 		if (c->throughput > 0) {
 			uint64_t now = now_mono_ms();
 			double burst = c->throughput / 10 > 1 ? c->throughput / 10 : 1;
@@ -526,13 +543,8 @@ static void dispatch(struct conn *c)
 			}
 		}
 		struct msg *m = msg_list_pop(&c->pending);
-		if (c->throughput > 0) {
-			/* Per PDU, as SMSCs count: a 4-part message takes 4 tokens
-			 * (the bucket may go into debt; the next waits for it). */
-			struct errbuf perr;
-			int parts = msg_parts(m, NULL, &perr);
-			c->tokens -= parts > 1 ? parts : 1;
-		}
+		if (c->throughput > 0) /* per PDU too; the bucket may go into debt, the next waits for it */
+			c->tokens -= slots_of(m);
 		if (m->valid_until_s && m->valid_until_s < now_s) {
 			msg_set_failed(m, MSG_EXPIRED, NULL, "validity period ended before the message could be sent");
 			finish(c->core, m);
@@ -540,7 +552,7 @@ static void dispatch(struct conn *c)
 		}
 		free(m->conn_used);
 		m->conn_used = xstrdup(c->name);
-		c->inflight++;
+		c->inflight += slots_of(m);
 		m->slot_conn = c->id;
 		metrics_conn_submit(c->m, m);
 		c->ops->submit(c, m);
@@ -756,6 +768,23 @@ static void auth_answer(void *arg, uint64_t conn_id, uint64_t token, const char 
 	struct conn *c = conn_by_id(k, conn_id);
 	if (c && c->ops->authenticated)
 		c->ops->authenticated(c, token, NULL, reason);
+}
+
+/* An account's password, state, addresses or connections changed (a
+ * NOTIFY from smspool.accounts_revoke): no cached login of it survives,
+ * and every server-side connection ends its live sessions, which then bind
+ * again under the new rules. */
+static void revoke_account(struct core *k, const char *account)
+{
+	char q[80];
+	policy_forget_logins(auth_policy(k->auth));
+	int n = 0;
+	for (struct conn *c = k->conns; c; c = c->next)
+		if (!c->stopping && c->ops->account_revoked) {
+			c->ops->account_revoked(c, account);
+			n++;
+		}
+	log_info("account_revoked", "account=%s connections=%d", *account ? log_quote(account, q, sizeof q) : "*", n);
 }
 
 static bool lease_held(struct core *k, const char *name)
@@ -1094,6 +1123,10 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 		case TO_LOOP_LEASES:
 			apply_leases(k, it->ptr);
 			break;
+		case TO_LOOP_REVOKED:
+			revoke_account(k, it->ptr);
+			free(it->ptr);
+			break;
 		case TO_LOOP_CONFIG:
 			apply_config(k, it->ptr);
 			notify_ready(); /* the first time: database reached, connections started */
@@ -1301,7 +1334,7 @@ int spool_run(struct config *cfg)
 			store_leases_free(it->ptr);
 		} else if (it->kind == TO_LOOP_SETTLED) {
 			store_settled_free(it->ptr);
-		} else if (it->kind == TO_LOOP_FATAL) {
+		} else if (it->kind == TO_LOOP_FATAL || it->kind == TO_LOOP_REVOKED) {
 			free(it->ptr);
 		} else if (it->kind == TO_LOOP_AUTH) {
 			for (struct store_auth_result *r = it->ptr, *n; r; r = n)

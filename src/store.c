@@ -164,6 +164,9 @@ static const struct {
 	const char *name, *sql;
 } prepared_server[] = {
     {"auth", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth($1, $2, $3)"},
+    {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+                  "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
+                  "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::int[])"},
     {"submit", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                "$12::int[], $13::timestamptz[], $14::timestamptz[])"},
@@ -242,7 +245,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	if (!locked)
 		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
 		                  s->cfg->instance);
-	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events", err))
+	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events; LISTEN smspool_account_revoked", err))
 		return -1;
 	if (prepare_all(pg, err))
 		return -1;
@@ -426,7 +429,7 @@ static void settle(struct store *s, struct msg_list *batch)
 				e->next = head;
 				head = e;
 			}
-			e->n++;
+			e->n += m->slots > 0 ? m->slots : 1;
 		}
 		msg_free(m);
 	}
@@ -890,7 +893,8 @@ static int do_submit_account(struct store *s)
 	while (*s->sub_tail)
 		s->sub_tail = &(*s->sub_tail)->next;
 
-	reset_arrays(s, 13);
+	reset_arrays(s, 14);
+	bool report_on = false; /* only then the 15-argument submit() */
 	for (int i = 0; i < n; i++) {
 		struct submission *sub = batch[i];
 		char ts1[40], ts2[40];
@@ -914,12 +918,19 @@ static int do_submit_account(struct store *s)
 			sbuf_arr_text(&s->a[10], NULL);
 		sbuf_arr_text(&s->a[11], sub->send_after_s ? ts1 : NULL);
 		sbuf_arr_text(&s->a[12], sub->valid_until_s ? ts2 : NULL);
+		if (sub->want_report && sub->report_on > 0) {
+			sbuf_arr_int(&s->a[13], sub->report_on);
+			report_on = true;
+		} else {
+			sbuf_arr_text(&s->a[13], NULL);
+		}
 	}
-	end_arrays(s, 13);
-	const char *params[14] = {account};
-	for (int i = 0; i < 13; i++)
+	end_arrays(s, 14);
+	const char *params[15] = {account};
+	for (int i = 0; i < 14; i++)
 		params[i + 1] = s->a[i].buf;
-	PGresult *r = PQexecPrepared(s->pg, "submit", 14, params, NULL, NULL, 0);
+	PGresult *r =
+	    PQexecPrepared(s->pg, report_on ? "submit_ro" : "submit", report_on ? 15 : 14, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);
@@ -1242,6 +1253,8 @@ static void read_notifies(struct store *s)
 			s->reload = true;
 		else if (strcmp(n->relname, "smspool_account_events") == 0)
 			s->wake_events = true;
+		else if (strcmp(n->relname, "smspool_account_revoked") == 0)
+			chan_put(s->out, TO_LOOP_REVOKED, xstrdup(n->extra ? n->extra : ""));
 		PQfreemem(n);
 	}
 }

@@ -46,6 +46,7 @@ enum {
 	TO_LOOP_SETTLED,         /* struct store_settled list: results committed */
 	TO_LOOP_CLAIMER_STOPPED, /* NULL: the claimer thread has ended (claimer.h) */
 	TO_LOOP_LEASES,          /* struct store_leases: the exclusive connections held */
+	TO_LOOP_REVOKED,         /* char *: an account whose sessions end ("" = every account) */
 };
 
 struct store_conn_state {

@@ -59,7 +59,7 @@ static const struct setting at_settings[] = {
     {"reasm_timeout_s", SETTING_INT, offsetof(struct at_conf, reasm_timeout_s), false, true, 1, 604800, "3600",
      "how long parts of a long text wait for the rest"},
     {"mode", SETTING_STRING, offsetof(struct at_conf, mode), false, false, 0, 0, "\"pdu\"",
-     "pdu, or text (the fallback for modems without PDU mode: single-part ASCII texts, a report asked for every text)"},
+     "pdu, or text (the fallback for modems without PDU mode: single-part ASCII texts, a report asked for every text)", .choices = "pdu|text"},
     {"send_interval_ms", SETTING_INT, offsetof(struct at_conf, send_interval_ms), false, true, 0, 3600000, "0",
      "least time between two AT+CMGS of this modem"},
     SETTINGS_END,

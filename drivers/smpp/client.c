@@ -1036,7 +1036,9 @@ static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 		}
 		struct smpp_pdu *p = &cl->out;
 		smpp_wire_pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
-		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
+		/* Not stored (yet): the spec's "ESME receiver temporary application
+		 * error", which SMSCs retry, not a system error. */
+		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
 		p->body_absent = !committed;
 		if (session_send(r->s, p))
 			log_error("smpp_respond_failed", "conn=%s seq=%u", cname(cl), r->seq);
@@ -1049,11 +1051,13 @@ static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 /* ---- deliveries: contents ---- */
 
 /* The reassembly key carries what the finished text needs. */
-static char *set_key(uint8_t dc, const char *sender, const char *recipient)
+/* The key of a long text's parts: what decodes them (data_coding and the
+ * national language tables as one number), sender and recipient. */
+static char *set_key(uint8_t dc, int lock, int shift, const char *sender, const char *recipient)
 {
-	size_t n = strlen(sender) + strlen(recipient) + 8;
+	size_t n = strlen(sender) + strlen(recipient) + 16;
 	char *k = xmalloc(n);
-	snprintf(k, n, "%u\x1f%s\x1f%s", dc, sender, recipient);
+	snprintf(k, n, "%u\x1f%s\x1f%s", (unsigned)dc | (unsigned)lock << 8 | (unsigned)shift << 16, sender, recipient);
 	return k;
 }
 
@@ -1090,8 +1094,10 @@ static void reasm_drain(struct client *cl)
 		in->sender = xstrdup(sender);
 		in->recipient = xstrdup(recipient);
 		in->parts = (int)rm->received;
-		smpp_wire_text(smpp_wire_alphabet((uint8_t)atoi(key)), rm->data, rm->len, &in->body, &in->payload,
-		               &in->encoding);
+		unsigned long code = strtoul(key, NULL, 10);
+		smpp_wire_text_lang(smpp_wire_alphabet_dc0((uint8_t)(code & 0xFF), cl->conf->data_coding_0),
+		                    (int)((code >> 8) & 0xFF), (int)((code >> 16) & 0xFF), rm->data, rm->len, &in->body,
+		                    &in->payload, &in->encoding);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s", cname(cl), sender,
 			         rm->received, rm->total, rm->status == REASM_EXPIRED ? "timeout" : "evicted");
@@ -1170,13 +1176,16 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 	char *sender = smpp_wire_address_in(p->source_addr_ton, p->source_addr);
 	char *recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr);
 	uint8_t dc = p->data_coding;
-	enum smpp_alphabet a = smpp_wire_alphabet(dc);
+	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, cl->conf->data_coding_0);
 	struct udh u = {0};
 	bool has_udh = false;
 	struct errbuf err;
 	if ((p->esm_class & 0x40) && n > 0 && udh_parse(d, n, &u, &err) == 0)
 		has_udh = true;
 	size_t hl = has_udh ? u.len : 0;
+	int lock = 0, shift = 0;
+	if (has_udh)
+		smpp_wire_langs(d, hl, &lock, &shift);
 	uint8_t *text = NULL;
 	size_t tn = n - hl;
 	if (a == SMPP_ALPHA_GSM && cl->conf->gsm_packed) {
@@ -1201,7 +1210,7 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 		seq = p->known.sar_segment_seqnum;
 	}
 	if (total > 1 && seq >= 1 && seq <= total && tn <= REASM_PART_MAX) {
-		char *key = set_key(dc, sender, recipient);
+		char *key = set_key(dc, lock, shift, sender, recipient);
 		struct reasm_part rp = {.conn_id = cname(cl),
 		                        .originator = key,
 		                        .ref = ref,
@@ -1237,7 +1246,7 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 	in->parts = 1;
 	if (has_udh && !u.has_concat)
 		in->udh = smpp_wire_hex(d, hl);
-	smpp_wire_text(a, text, tn, &in->body, &in->payload, &in->encoding);
+	smpp_wire_text_lang(a, lock, shift, text, tn, &in->body, &in->payload, &in->encoding);
 	free(text);
 	log_debug("smpp_inbound", "conn=%s sender=%s encoding=%s", cname(cl), in->sender, in->encoding);
 	core_received(cl->c, in, ack_one(cl, s, p));
@@ -1333,7 +1342,7 @@ static void session_pdu(struct session *s, const uint8_t *buf, size_t len)
 		if (s->state != SMPP_BOUND || s->role == ROLE_TX)
 			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		else if (cl->stopping)
-			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RSYSERR);
+			session_respond(s, p->command_id | SMPP_RESP_BIT, p->sequence_number, SMPP_ESME_RX_T_APPN);
 		else
 			on_deliver(s, p);
 		return;

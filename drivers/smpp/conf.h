@@ -40,6 +40,7 @@ struct smpp_conf {
 	bool gsm_packed;
 	char *national_languages; /* "none", "auto", or "turkish,spanish,…" */
 	char *receipt_ids;        /* "auto", "same", "dec2hex", "dec2hex_lower", "hex2dec" */
+	char *data_coding_0;      /* "gsm7", "latin1", "ascii": how inbound data_coding 0 reads */
 	char *long_mode;          /* "udh", "sar", "payload" */
 	bool request_reports;
 	long long throttle_pause_ms;

@@ -116,6 +116,7 @@ struct sess {
 	int npend; /* core calls not answered yet */
 	bool unbind_done;
 	const char *close_reason; /* set: close once written and answered */
+	bool revoked;             /* unbinding because the account changed */
 	struct sess *prev, *next;
 };
 
@@ -840,7 +841,10 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 		return SMPP_ESME_RINVSCHED;
 	if (smpp_time_parse(p->validity_period, now, &sub->valid_until_s))
 		return SMPP_ESME_RINVEXPIRY;
+	/* registered_delivery bits 0-1: 1 a receipt for every final state, 2 on
+	 * failure only, 3 on success only (SMPP 5.0; reserved in 3.4). */
 	sub->want_report = (p->registered_delivery & 0x03) != 0;
+	sub->report_on = (p->registered_delivery & 0x03) == 2 ? 1 : (p->registered_delivery & 0x03) == 3 ? 2 : 0;
 	sub->priority = p->priority_flag > 3 ? 9 : p->priority_flag * 3;
 	uint8_t dc = p->data_coding;
 	sub->msg_class = -1;
@@ -861,9 +865,11 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 			return SMPP_ESME_RINVMSGLEN;
 		hl = u.len;
 	}
-	enum smpp_alphabet a = smpp_wire_alphabet(dc);
+	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, s->sv->conf->data_coding_0);
+	int lock = 0, shift = 0;
+	smpp_wire_langs(d, hl, &lock, &shift);
 	char *enc = NULL;
-	smpp_wire_text(a, d + hl, n - hl, &sub->body, &sub->payload, &enc);
+	smpp_wire_text_lang(a, lock, shift, d + hl, n - hl, &sub->body, &sub->payload, &enc);
 	if (sub->payload) {
 		sub->encoding = xstrdup("binary");
 		if (hl)
@@ -872,7 +878,6 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
 	}
 	free(enc);
-	(void)s;
 	return 0;
 }
 
@@ -1031,6 +1036,8 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
 			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
+			if (s->revoked)
+				sess_close_later(s, "account changed: unbound");
 			stop_progress(sv);
 			return;
 		}
@@ -1051,6 +1058,8 @@ static void sess_pdu(struct sess *s, const uint8_t *buf, size_t len)
 		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
 			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
+			if (s->revoked)
+				sess_close_later(s, "account changed: unbound");
 			stop_progress(sv);
 		}
 		return;
@@ -1096,6 +1105,8 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	struct server *sv = s->sv;
 	(void)l;
 	if (data == REQ_UNBIND) {
+		if (s->revoked)
+			sess_close_later(s, "account changed: no unbind_resp");
 		stop_progress(sv); /* closes it: no unbind_resp */
 		return;
 	}
@@ -1334,6 +1345,28 @@ static void server_stop(struct conn *c)
 	stop_progress(sv);
 }
 
+/* The account's access changed: each of its bound sessions gets an unbind
+ * and is closed at its unbind_resp (or the response timeout); sessions still
+ * binding are refused by the login's answer or bind again later. */
+static void server_account_revoked(struct conn *c, const char *account)
+{
+	struct server *sv = conn_driver_data(c);
+	char q[80];
+	for (struct sess *s = sv->sessions; s; s = s->next) {
+		if (s->state != SS_BOUND || !s->acct || (*account && strcmp(s->acct->name, account) != 0))
+			continue;
+		log_info("smpp_server_revoked",
+		         "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"", cname(sv), s->id,
+		         s->peer, log_quote(s->acct->name, q, sizeof q));
+		s->revoked = true;
+		/* Submits from now on are refused (UNBINDING); the unbind_resp is
+		 * still read. */
+		sess_set(s, SS_UNBINDING, "account changed");
+		if (s->unbind_done)
+			sess_close_later(s, "account changed");
+	}
+}
+
 /* ---- open / close ---- */
 
 static int server_open(struct conn *c)
@@ -1431,4 +1464,5 @@ const struct driver_ops smpp_server_driver = {
     .authenticated = server_authenticated,
     .submitted = server_submitted,
     .deliver = server_deliver,
+    .account_revoked = server_account_revoked,
 };

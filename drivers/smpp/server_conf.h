@@ -35,6 +35,7 @@ struct smpp_server_conf {
 	char *tls_cert_file, *tls_key_file;
 	char *system_id;         /* ours, in bind_resp */
 	char *interface_version; /* "3.3", "3.4", "5.0": the highest we speak */
+	char *data_coding_0;     /* "gsm7", "latin1", "ascii": how submitted data_coding 0 reads */
 	long long max_sessions, enquire_link_s, inactivity_timeout_s, response_timeout_s, window, max_pdu_len;
 	long long max_sessions_per_address, bind_timeout_s, max_pending;
 };

@@ -7,6 +7,7 @@
 
 #include "codec/gsm7.h"
 #include "codec/ucs2.h"
+#include "codec/udh.h"
 #include "codec/utf8.h"
 #include "util.h"
 
@@ -39,6 +40,28 @@ enum smpp_alphabet smpp_wire_alphabet(uint8_t dc)
 	return SMPP_ALPHA_BINARY;
 }
 
+enum smpp_alphabet smpp_wire_alphabet_dc0(uint8_t dc, const char *dc0)
+{
+	if (dc == 0 && dc0 && strcmp(dc0, "latin1") == 0)
+		return SMPP_ALPHA_LATIN1;
+	if (dc == 0 && dc0 && strcmp(dc0, "ascii") == 0)
+		return SMPP_ALPHA_ASCII;
+	return smpp_wire_alphabet(dc);
+}
+
+void smpp_wire_langs(const uint8_t *udh, size_t len, int *lock, int *shift)
+{
+	struct udh u;
+	struct errbuf err;
+	*lock = *shift = 0;
+	if (!udh || len == 0 || udh_parse(udh, len, &u, &err))
+		return;
+	if (u.locking_shift > 0 && u.locking_shift < GSM7_LANG_COUNT && gsm7_lang_has_lock(u.locking_shift))
+		*lock = u.locking_shift;
+	if (u.single_shift > 0 && u.single_shift < GSM7_LANG_COUNT)
+		*shift = u.single_shift;
+}
+
 char *smpp_wire_hex(const uint8_t *d, size_t n)
 {
 	char *h = xmalloc(2 * n + 1);
@@ -48,12 +71,18 @@ char *smpp_wire_hex(const uint8_t *d, size_t n)
 
 void smpp_wire_text(enum smpp_alphabet a, const uint8_t *d, size_t n, char **body, char **payload, char **encoding)
 {
+	smpp_wire_text_lang(a, 0, 0, d, n, body, payload, encoding);
+}
+
+void smpp_wire_text_lang(enum smpp_alphabet a, int lock, int shift, const uint8_t *d, size_t n, char **body,
+                         char **payload, char **encoding)
+{
 	if (a == SMPP_ALPHA_GSM) {
 		bool septets = true;
 		for (size_t i = 0; i < n; i++)
 			septets &= d[i] < 0x80;
 		char *u = xmalloc(3 * n + 1);
-		if (septets && gsm7_to_utf8(d, n, 0, 0, u, 3 * n + 1, NULL) == 0) {
+		if (septets && gsm7_to_utf8(d, n, lock, shift, u, 3 * n + 1, NULL) == 0) {
 			*body = u;
 			*encoding = xstrdup("gsm7");
 			return;

@@ -21,12 +21,26 @@ enum smpp_alphabet { SMPP_ALPHA_GSM, SMPP_ALPHA_ASCII, SMPP_ALPHA_LATIN1, SMPP_A
 
 /* The alphabet of a data_coding (SMPP 5.2.19 and 3GPP 23.038 coding groups). */
 enum smpp_alphabet smpp_wire_alphabet(uint8_t dc);
+/* The same, with data_coding 0 read as dc0 (the data_coding_0 setting:
+ * "gsm7", "latin1" or "ascii"; NULL or anything else: GSM 7-bit), since
+ * SMSCs differ in what their default alphabet is. */
+enum smpp_alphabet smpp_wire_alphabet_dc0(uint8_t dc, const char *dc0);
+
+/* The national language tables of a GSM text from its UDH (IE 0x25 locking
+ * shift, 0x24 single shift; 3GPP 23.038 Annex A), each 0 (the default
+ * alphabet) when absent or unknown.  lock is 0 for a language without a
+ * locking-shift table (Spanish). */
+void smpp_wire_langs(const uint8_t *udh, size_t len, int *lock, int *shift);
 
 /* Decodes n octets at d (borrowed) in alphabet a.  GSM is one septet per
  * octet; octets above 0x7F make it Latin-1.  Sets *body (UTF-8) or *payload
  * (hex), and *encoding ("gsm7", "ascii", "latin1", "ucs2" or "binary"), each
  * new; the one not set is left alone. */
 void smpp_wire_text(enum smpp_alphabet a, const uint8_t *d, size_t n, char **body, char **payload, char **encoding);
+/* The same, with GSM septets read through the national language tables
+ * lock and shift (smpp_wire_langs). */
+void smpp_wire_text_lang(enum smpp_alphabet a, int lock, int shift, const uint8_t *d, size_t n, char **body,
+                         char **payload, char **encoding);
 
 /* An SMPP address as the outbox writes it (new string): "+digits" for TON 1
  * (international) when the address is all digits, else unchanged. */

@@ -13,7 +13,7 @@ const struct setting ucp_conf_settings[] = {
     {"backup_hosts", SETTING_ARRAY, O(backup_hosts), false, false, 0, 0, NULL,
      "[\"host:port\", ...] tried in turn after host:port when a session is lost"},
     {"version", SETTING_STRING, O(version), false, false, 0, 0, "\"4.0\"",
-     "EMI version: 3.5 (operations 01/30/31) or 4.0 … 4.6 (5x series: 51/52/53)"},
+     "EMI version: 3.5 (operations 01/30/31) or 4.0 … 4.6 (5x series: 51/52/53)", .choices = "3.5|4.0|4.5|4.6"},
     {"login", SETTING_STRING, O(login), false, false, 0, 0, NULL,
      "OAdC of the op 60 session login; absent = no login (operators that authorise by IP)"},
     {"password", SETTING_STRING, O(password), false, false, 0, 0, "\"\"", "PWD of the op 60 login"},

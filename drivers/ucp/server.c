@@ -1015,6 +1015,22 @@ static void server_close(struct conn *c)
 	conn_set_driver_data(c, NULL);
 }
 
+/* The account's access changed: EMI has no logout the SMSC can send, so
+ * its logged-in sessions are closed once what was written is flushed; the
+ * client logs in again under the new rules. */
+static void server_account_revoked(struct conn *c, const char *account)
+{
+	struct server *sv = conn_driver_data(c);
+	char q[80];
+	for (struct sess *s = sv->sessions; s; s = s->next) {
+		if (s->state != SS_BOUND || !s->acct || !s->link || (*account && strcmp(s->acct->name, account) != 0))
+			continue;
+		log_info("ucp_server_revoked", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
+		         cname(sv), s->id, s->peer, log_quote(s->acct->name, q, sizeof q));
+		link_close_flush(s->link, "account changed");
+	}
+}
+
 const struct driver_ops ucp_server_driver = {
     .name = "ucp-server",
     .caps = CAP_LISTEN,
@@ -1028,4 +1044,5 @@ const struct driver_ops ucp_server_driver = {
     .authenticated = server_authenticated,
     .submitted = server_submitted,
     .deliver = server_deliver,
+    .account_revoked = server_account_revoked,
 };

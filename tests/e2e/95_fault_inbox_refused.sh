@@ -19,7 +19,7 @@
 . "$(dirname "$0")/../lib/reconcile.sh"
 
 NMO=30
-plan 11
+plan 12
 
 e2e_db smspool_e2e_fault_inbox
 sql "ALTER TABLE smspool.inbox ADD CONSTRAINT fault_check CHECK (false) NOT VALID" || bail "ALTER TABLE"
@@ -35,6 +35,8 @@ end=$(($(now_ms) + 30000))
 while [ "$(smsc_q "$nack_min")" -lt 3 ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.3; done
 ok "$(smsc_q "$nack_min") >= 3" "1: while refused, each of the $NMO MO texts was answered negatively and sent again (>= 3 times each)"
 is "$(smsc_q "$pos_mo")" 0 "1: while refused, no MO text was acknowledged positively"
+is "$(smsc_q 'L.filter((e) => e.ev === "deliver_resp" && e.kind === "mo" && e.status !== 0).every((e) => e.status === 0x64)')" true \
+	"1: the negative answers are ESME_RX_T_APPN (temporary application error), not ESME_RSYSERR"
 is "$(sql "SELECT count(*) FROM smspool.inbox")" 0 "1: nothing in the inbox"
 ok "$(grep -c 'event=store_inbound_refused' "${DAEMON_LOG[fi]}") >= 1" "1: the daemon logs the refusal (store_inbound_refused)"
 

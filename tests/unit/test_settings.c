@@ -18,6 +18,8 @@ struct conf {
 	double rate;
 	bool tls;
 	json_t *extra;
+	char *mode;
+	long long dcs;
 };
 
 static const struct setting table[] = {
@@ -26,6 +28,9 @@ static const struct setting table[] = {
     {"rate", SETTING_NUMBER, offsetof(struct conf, rate), false, true, 0, 1, "0.5", NULL},
     {"tls", SETTING_BOOL, offsetof(struct conf, tls), false, false, 0, 0, "false", NULL},
     {"extra", SETTING_OBJECT, offsetof(struct conf, extra), false, false, 0, 0, NULL, NULL},
+    {"mode", SETTING_STRING, offsetof(struct conf, mode), false, false, 0, 0, "\"udh\"", NULL,
+     .choices = "udh|sar|payload"},
+    {"dcs", SETTING_INT, offsetof(struct conf, dcs), false, true, 0, 3, "0", NULL, .choices = "0|1|3"},
     SETTINGS_END,
 };
 
@@ -40,6 +45,11 @@ static void parses_and_defaults(void **state)
 	assert_true(c.rate > 0.49 && c.rate < 0.51);
 	assert_true(c.tls);
 	assert_null(c.extra);
+	assert_string_equal(c.mode, "udh");
+	settings_free(table, &c);
+	assert_int_equal(settings_parse(table, "{\"host\": \"s\", \"mode\": \"payload\", \"dcs\": 3}", &c, &err), 0);
+	assert_string_equal(c.mode, "payload");
+	assert_int_equal(c.dcs, 3);
 	settings_free(table, &c);
 	assert_null(c.host);
 }
@@ -64,6 +74,10 @@ static void errors_name_the_key(void **state)
 	expect_error("{\"host\": \"a\", \"port\": 1.5}", "settings.port: must be an integer");
 	expect_error("{\"host\": \"a\", \"tls\": \"yes\"}", "settings.tls: must be true or false");
 	expect_error("{\"host\": \"a\", \"extra\": []}", "settings.extra: must be an object");
+	expect_error("{\"host\": \"a\", \"mode\": \"sa\"}",
+	             "settings.mode: must be one of udh|sar|payload (got \"sa\")");
+	expect_error("{\"host\": \"a\", \"mode\": \"udhx\"}", "settings.mode: must be one of");
+	expect_error("{\"host\": \"a\", \"dcs\": 2}", "settings.dcs: must be one of 0|1|3 (got \"2\")");
 	expect_error("[1]", "must be a JSON object");
 	expect_error("{\"host\": ", "invalid JSON");
 	expect_error("{\"host\": \"a\", \"host\": \"b\"}", "invalid JSON");
@@ -75,7 +89,14 @@ static void schema_lists_every_key(void **state)
 	char *s = settings_schema_json(table);
 	json_t *root = json_loads(s, 0, NULL);
 	assert_non_null(root);
-	assert_int_equal(json_object_size(root), 5);
+	assert_int_equal(json_object_size(root), 7);
+	char *e = json_dumps(json_object_get(json_object_get(root, "mode"), "enum"), JSON_COMPACT);
+	assert_string_equal(e, "[\"udh\",\"sar\",\"payload\"]");
+	free(e);
+	e = json_dumps(json_object_get(json_object_get(root, "dcs"), "enum"), JSON_COMPACT);
+	assert_string_equal(e, "[0,1,3]");
+	free(e);
+	assert_null(json_object_get(json_object_get(root, "host"), "enum"));
 	json_t *port = json_object_get(root, "port");
 	assert_string_equal(json_string_value(json_object_get(port, "type")), "integer");
 	assert_true(json_number_value(json_object_get(port, "max")) == 65535);
