@@ -73,3 +73,76 @@ GRANT SELECT, INSERT, DELETE ON smspool.claimer_waiting TO smspool_daemon;
 GRANT SELECT ON smspool.claimer_waiting TO smspool_admin;
 REVOKE EXECUTE ON FUNCTION smspool.claimer_wait(text, boolean), smspool.claimer_in_flight(xid8[]) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION smspool.claimer_wait(text, boolean), smspool.claimer_in_flight(xid8[]) TO smspool_daemon;
+
+-- The retirement rules of the partitions to come (sql/partitions.md): why an
+-- id range of outbox, reports or inbox must stay, NULL when it may go.  One
+-- function for the rules so that the partition maintenance and its tests
+-- share them; on today's unpartitioned tables it answers for any id range.
+INSERT INTO smspool.config (key, value, description) VALUES
+	('partition_hours', '24', 'Hours of messages one partition of outbox, reports and inbox should hold (its id range follows the recent message rate).')
+ON CONFLICT (key) DO NOTHING;
+
+CREATE OR REPLACE FUNCTION smspool.config_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.key IN ('max_parts', 'max_attempts', 'retry_base_s', 'retry_max_s', 'lease_s', 'no_route_hold_s', 'report_timeout_h',
+	               'retention_days', 'account_event_ttl_h', 'daemon_gone_days', 'partition_hours') THEN
+		IF NEW.value !~ '^[0-9]{1,9}$' OR (NEW.value::int < 1 AND NEW.key NOT IN ('no_route_hold_s', 'retention_days')) THEN
+			RAISE EXCEPTION 'config.value: % must be a positive integer (got "%")', NEW.key, NEW.value
+				USING ERRCODE = 'check_violation';
+		END IF;
+		IF NEW.key = 'max_parts' AND NEW.value::int > 255 THEN
+			RAISE EXCEPTION 'config.value: max_parts must be 1 to 255 (got "%")', NEW.value
+				USING ERRCODE = 'check_violation';
+		END IF;
+	END IF;
+	RETURN NEW;
+END
+$$;
+
+CREATE FUNCTION smspool.retire_blocker(p_table text, p_lo bigint, p_hi bigint) RETURNS text
+LANGUAGE plpgsql STABLE AS $$
+DECLARE
+	v_days int := coalesce(smspool.config_int('retention_days'), 0);
+	v_last bigint;
+	v_newest timestamptz;
+BEGIN
+	IF p_table NOT IN ('outbox', 'reports', 'inbox') THEN
+		RAISE EXCEPTION 'retire_blocker: no partitioned table %', p_table USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF v_days = 0 THEN
+		RETURN 'kept for ever (retention_days 0)';
+	END IF;
+	-- the range the sequence is in (or has not reached) still gets rows
+	SELECT CASE WHEN s.last_value IS NULL THEN 0 ELSE s.last_value END INTO v_last
+	FROM pg_sequences s WHERE s.schemaname = 'smspool' AND s.sequencename = p_table || '_id_seq';
+	IF p_hi > coalesce(v_last, 0) THEN
+		RETURN 'current: new rows may still come';
+	END IF;
+	IF p_table = 'outbox' THEN
+		IF EXISTS (SELECT 1 FROM smspool.outbox o WHERE o.id >= p_lo AND o.id < p_hi
+		           AND NOT (o.status IN ('delivered', 'undelivered', 'expired', 'rejected', 'failed', 'cancelled')
+		                    OR (o.status = 'sent' AND o.done_at IS NOT NULL))) THEN
+			RETURN 'a message is not final';
+		END IF;
+		IF EXISTS (SELECT 1 FROM smspool.report_wait w WHERE w.message_id >= p_lo AND w.message_id < p_hi) THEN
+			RETURN 'a report is awaited';
+		END IF;
+		SELECT max(o.created_at) INTO v_newest FROM smspool.outbox o WHERE o.id >= p_lo AND o.id < p_hi;
+	ELSIF p_table = 'inbox' THEN
+		IF EXISTS (SELECT 1 FROM smspool.inbox i WHERE i.id >= p_lo AND i.id < p_hi AND i.consumed_at IS NULL) THEN
+			RETURN 'an inbox row is not consumed';
+		END IF;
+		SELECT max(i.received_at) INTO v_newest FROM smspool.inbox i WHERE i.id >= p_lo AND i.id < p_hi;
+	ELSE
+		SELECT max(r.received_at) INTO v_newest FROM smspool.reports r WHERE r.id >= p_lo AND r.id < p_hi;
+	END IF;
+	IF v_newest > now() - make_interval(days => v_days) THEN
+		RETURN 'the newest row is younger than retention_days';
+	END IF;
+	RETURN NULL;
+END
+$$;
+COMMENT ON FUNCTION smspool.retire_blocker(text, bigint, bigint) IS 'Why the ids [p_lo, p_hi) of outbox, reports or inbox must be kept (NULL: they may be retired): retention_days 0; the range is current (the id sequence has not passed p_hi); outbox: a message not final, a report awaited; inbox: a row not consumed; the newest row younger than retention_days.';
+REVOKE EXECUTE ON FUNCTION smspool.retire_blocker(text, bigint, bigint) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION smspool.retire_blocker(text, bigint, bigint) TO smspool_daemon, smspool_admin;
