@@ -24,7 +24,10 @@
 --   waiting); a claimer reconnects and claims at once, and sets its flag
 --   again when it next runs dry.  A stale row (a daemon killed while
 --   waiting) costs only the old per-INSERT NOTIFY until that instance
---   starts again (it clears its row when it connects).
+--   starts again (it clears its row when it connects) or another claimer
+--   goes to sleep (it removes the rows of daemons without a heartbeat for a
+--   minute; a live daemon whose row went that way sets it again after its
+--   next fallback poll finds rows).
 
 CREATE UNLOGGED TABLE smspool.claimer_waiting (
 	instance text PRIMARY KEY,
@@ -39,6 +42,12 @@ BEGIN
 	PERFORM set_config('synchronous_commit', 'off', true);
 	IF p_waiting THEN
 		INSERT INTO smspool.claimer_waiting (instance) VALUES (p_instance) ON CONFLICT (instance) DO NOTHING;
+		-- the flags of daemons without a heartbeat for a minute (killed
+		-- while waiting) go: they would make every INSERT notify again
+		DELETE FROM smspool.claimer_waiting w
+		WHERE w.instance <> p_instance
+		  AND NOT EXISTS (SELECT 1 FROM smspool.daemons d
+		                  WHERE d.instance = w.instance AND d.heartbeat_at > now() - interval '1 minute');
 	ELSE
 		DELETE FROM smspool.claimer_waiting WHERE instance = p_instance;
 	END IF;
