@@ -22,6 +22,14 @@ enum {
 	CLAIM_MAX = 1000,        /* rows per claim statement */
 	POLL_MS = 1000,          /* fallback poll when no NOTIFY comes */
 	RECONNECT_MAX_MS = 5000, /* reconnect backoff ceiling */
+	/* Busy: rows came within IDLE_AFTER_MS, claim again every
+	 * BUSY_POLL_MS; producers do not NOTIFY meanwhile (see 021_part.sql). */
+	BUSY_POLL_MS = 1,
+	IDLE_AFTER_MS = 5,
+	/* After the waiting flag is set: claim again as the transactions then
+	 * in progress end, asked every INFLIGHT_POLL_MS, for INFLIGHT_MAX_MS. */
+	INFLIGHT_POLL_MS = 2,
+	INFLIGHT_MAX_MS = 1000,
 };
 
 struct claimer {
@@ -34,6 +42,10 @@ struct claimer {
 	uint64_t claimed_total;
 	bool wake; /* a NOTIFY or a full batch says: claim again now */
 	bool stopping;
+	bool waiting;          /* our row is in claimer_waiting: producers NOTIFY */
+	uint64_t last_rows_ms; /* the last claim that returned rows */
+	char *inflight;        /* xid8[] text: transactions that may hide rows */
+	uint64_t inflight_check_ms, inflight_end_ms;
 	uint64_t next_poll_ms;
 	uint64_t reconnect_at_ms; /* after a connection that could not claim */
 	struct sbuf conns;
@@ -54,6 +66,76 @@ struct chan *claimer_chan(struct claimer *c)
 	return &c->in;
 }
 
+/* Sets or clears our row in claimer_waiting.  A failure leaves the flag as
+ * it was in the database as far as we know: the fallback poll still claims. */
+static bool set_waiting(struct claimer *c, bool waiting)
+{
+	if (c->waiting == waiting)
+		return true;
+	const char *params[] = {c->cfg->instance, waiting ? "t" : "f"};
+	PGresult *r = PQexecPrepared(c->pg, "wait", 2, params, NULL, NULL, 0);
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	if (ok) {
+		c->waiting = waiting;
+		log_debug("store_claimer_waiting", "waiting=%d", waiting);
+	} else {
+		struct errbuf err;
+		pg_result_error(r, c->pg, &err);
+		log_warn("store_claimer_wait_failed", "waiting=%d error=\"%s\"", waiting, err.msg);
+	}
+	PQclear(r);
+	return ok;
+}
+
+/* in_flight(NULL): the transactions in progress now; in_flight(xids): those
+ * still in progress.  Returns a malloc'd xid8[] text, NULL on error. */
+static char *in_flight(struct claimer *c, const char *xids)
+{
+	const char *params[] = {xids};
+	PGresult *r = PQexecPrepared(c->pg, "in_flight", 1, params, NULL, NULL, 0);
+	char *out = NULL;
+	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+		out = xstrdup(PQgetvalue(r, 0, 0));
+	PQclear(r);
+	return out;
+}
+
+/* Going to sleep: set the flag, so that producers NOTIFY from now on; the
+ * transactions in progress now may have read it unset and commit rows after
+ * our last claim: claim once more now, and again as they end. */
+static void go_waiting(struct claimer *c, uint64_t now)
+{
+	if (!set_waiting(c, true))
+		return;
+	free(c->inflight);
+	c->inflight = in_flight(c, NULL);
+	if (c->inflight && strcmp(c->inflight, "{}") == 0) {
+		free(c->inflight);
+		c->inflight = NULL;
+	}
+	c->inflight_check_ms = now + INFLIGHT_POLL_MS;
+	c->inflight_end_ms = now + INFLIGHT_MAX_MS;
+	c->wake = true;
+}
+
+/* While transactions that began before the flag was set run: when some of
+ * them have ended, claim again. */
+static void check_in_flight(struct claimer *c, uint64_t now)
+{
+	if (!c->inflight || now < c->inflight_check_ms)
+		return;
+	char *left = in_flight(c, c->inflight);
+	if (!left || strcmp(left, c->inflight) != 0)
+		c->wake = true;
+	free(c->inflight);
+	c->inflight = left;
+	if (c->inflight && (strcmp(c->inflight, "{}") == 0 || now >= c->inflight_end_ms)) {
+		free(c->inflight);
+		c->inflight = NULL;
+	}
+	c->inflight_check_ms = now + INFLIGHT_POLL_MS;
+}
+
 static int claimer_connect(struct claimer *c, struct errbuf *err)
 {
 	PGconn *pg = pg_connect(c->cfg->database, "smspool-claim", err);
@@ -63,11 +145,19 @@ static int claimer_connect(struct claimer *c, struct errbuf *err)
 		PQfinish(pg);
 		return -1;
 	}
-	PGresult *r = PQprepare(pg, "claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)", 0, NULL);
-	bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-	if (!ok)
-		pg_result_error(r, pg, err);
-	PQclear(r);
+	static const char *const stmts[][2] = {
+	    {"claim", "SELECT * FROM smspool.claim($1, $2::text[], $3)"},
+	    {"wait", "SELECT smspool.claimer_wait($1, $2)"},
+	    {"in_flight", "SELECT smspool.claimer_in_flight($1::xid8[])::text"},
+	};
+	bool ok = true;
+	for (size_t i = 0; ok && i < sizeof stmts / sizeof stmts[0]; i++) {
+		PGresult *r = PQprepare(pg, stmts[i][0], stmts[i][1], 0, NULL);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+		if (!ok)
+			pg_result_error(r, pg, err);
+		PQclear(r);
+	}
 	if (ok && pg_exec(pg, "LISTEN smspool_outbox", err))
 		ok = false;
 	if (!ok) {
@@ -76,6 +166,13 @@ static int claimer_connect(struct claimer *c, struct errbuf *err)
 	}
 	c->pg = pg;
 	c->wake = true; /* rows may have come while we were away */
+	/* a row left by our previous run (killed while waiting) goes; we are
+	 * busy until a few claims come back empty */
+	c->waiting = true;
+	set_waiting(c, false);
+	c->last_rows_ms = now_mono_ms();
+	free(c->inflight);
+	c->inflight = NULL;
 	return 0;
 }
 
@@ -155,8 +252,8 @@ static void rows_to_msgs(PGresult *r, struct msg_list *list)
 	}
 }
 
-/* Claims up to want rows and hands them to the loop.  Returns -1 on a lost
- * connection. */
+/* Claims up to want rows and hands them to the loop.  Returns how many, or
+ * -1 on a lost connection. */
 static int claim(struct claimer *c, int want)
 {
 	struct claim_demand *d = c->demand;
@@ -197,7 +294,7 @@ static int claim(struct claimer *c, int want)
 		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
 	}
 	c->wake = n == want; /* a full batch: there may be more right now */
-	return 0;
+	return n;
 }
 
 static int read_notifies(struct claimer *c)
@@ -251,8 +348,8 @@ static void *claimer_main(void *arg)
 		uint64_t now = now_mono_ms();
 		int room = claim_room(c);
 		if (room > 0 && (c->wake || now >= c->next_poll_ms)) {
-			c->next_poll_ms = now + POLL_MS;
-			if (claim(c, room)) {
+			int n = claim(c, room);
+			if (n < 0) {
 				/* Connected, yet of no use (a read-only server): the
 				 * next connection waits, doubling up to 5 s. */
 				disconnect(c, PQerrorMessage(c->pg));
@@ -261,7 +358,16 @@ static void *claimer_main(void *arg)
 				continue;
 			}
 			backoff = 100;
+			now = now_mono_ms();
+			if (n > 0) {
+				c->last_rows_ms = now;
+				set_waiting(c, false);
+			} else if (!c->waiting && now - c->last_rows_ms >= IDLE_AFTER_MS) {
+				go_waiting(c, now);
+			}
+			c->next_poll_ms = now + (c->waiting ? POLL_MS : BUSY_POLL_MS);
 		}
+		check_in_flight(c, now_mono_ms());
 		if (read_notifies(c)) {
 			disconnect(c, PQerrorMessage(c->pg));
 			continue;
@@ -272,14 +378,22 @@ static void *claimer_main(void *arg)
 			timeout = 0;
 		else if (c->next_poll_ms > now && c->next_poll_ms - now < (uint64_t)timeout)
 			timeout = (int)(c->next_poll_ms - now);
+		if (c->inflight && timeout > 0)
+			timeout = c->inflight_check_ms <= now                      ? 0
+			          : c->inflight_check_ms - now < (uint64_t)timeout ? (int)(c->inflight_check_ms - now)
+			                                                           : timeout;
 		struct pollfd p[2] = {{.fd = chan_fd(&c->in), .events = POLLIN},
 		                      {.fd = PQsocket(c->pg), .events = POLLIN}};
 		if (timeout > 0 && poll(p, 2, timeout) < 0 && errno != EINTR)
 			break;
 	}
-	if (c->pg)
+	if (c->pg) {
+		set_waiting(c, false); /* producers need not wake a daemon that is gone */
 		PQfinish(c->pg);
+	}
 	c->pg = NULL;
+	free(c->inflight);
+	c->inflight = NULL;
 	chan_put(c->out, TO_LOOP_CLAIMER_STOPPED, NULL);
 	return NULL;
 }

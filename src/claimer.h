@@ -3,6 +3,10 @@
  * database connection of its own and LISTENs for new messages on it, so a
  * claim starts the moment a row commits instead of waiting behind the
  * store's writes, and claims and writes run in the database side by side.
+ * Producers NOTIFY only while it waits (smspool.claimer_waiting, set after
+ * a few empty claims in a row, cleared when it claims rows): while rows come
+ * it claims again every millisecond on its own, so that concurrent INSERTs
+ * do not queue on PostgreSQL's notify lock (sql/021_part.sql).
  */
 #ifndef SMSPOOL_CLAIMER_H
 #define SMSPOOL_CLAIMER_H

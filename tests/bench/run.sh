@@ -5,7 +5,7 @@
 #
 #   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
-#   BENCH_PHASES="ceiling sink lifecycle two_daemons ucp sustained latency backlog ingest ucp_ingest kannel odbc email"
+#   BENCH_PHASES="ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email"
 #                      run only some phases (the others print n/a)
 #
 # Phases (each on fresh tables of the database bench_smspool, dropped at exit):
@@ -22,9 +22,19 @@
 #               EMI/UCP sink (tests/bench/ucp_sink.c: ACK + op 53 per message).
 #     sustained producer + daemon for SUST_N messages or SUST_MAX_S seconds,
 #               delivered per 10-s slice; outbox sizes and dead tuples at the end.
+#     retention producer + daemon for RET_N messages or RET_S seconds while
+#               retention keeps only the last RET_KEEP_S seconds of finished
+#               messages (018's purge in batches, each second, standing for
+#               maintain() with retention_days), pace.c inserting 200 rows/s
+#               on the side: table sizes over time, INSERT latency while
+#               rows go, delivered per 10-s slice.
 #  3. latency   pace.c inserts LAT_RATE rows/s, one per transaction (8 libpq
 #               connections, nonblocking), logging send and commit-ack times;
 #               the sink logs when the submit_sm with the same text arrives.
+#     producer  PROD_T s of single-row INSERTs, one per transaction, 4
+#               pgbench clients, without a daemon, then with the daemon
+#               running and sending them to the sink: the producer's rate
+#               with the daemon / without (NOTIFY only while a claimer waits).
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
@@ -47,14 +57,14 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained latency backlog ingest ucp_ingest kannel odbc email}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email}
 case $SCALE in
 small)
-	CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
+	RET_N=400000 RET_S=45 RET_KEEP_S=10 PROD_T=5 CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
 	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000 EMAIL_N=2000
 	;;
 full)
-	CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
+	RET_N=10000000 RET_S=600 RET_KEEP_S=60 PROD_T=15 CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
 	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000 EMAIL_N=10000
 	;;
 *)
@@ -145,6 +155,9 @@ q() {
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 calc() { awk "BEGIN { printf \"$1\", $2 }"; } # calc FORMAT EXPR
+pct() { # pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE
+	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }'
+}
 
 PIDS=()
 cleanup() {
@@ -388,10 +401,95 @@ if has_phase sustained; then
 fi
 
 # ============================================================================
+# 2d. retention: the sustained load while retention deletes what is older
+#     than RET_KEEP_S (finished messages with their reports, consumed inbox)
+if has_phase retention; then
+	say "retention: $RET_N messages or $RET_S s, keeping the last $RET_KEEP_S s"
+	fresh_tables
+	start_sink
+	set_sink_port "$SINK_PORT"
+	seq=$(q "SELECT pg_get_serial_sequence('smspool.outbox', 'id')")
+	id0=$(q "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM $seq")
+	insert_rows 30000
+	start_daemon retention
+	wait_up bench 20 || NOTE[retention_last_to_first_ratio]="connection not up after 20 s"
+	# the retention: one purge each second (batches of 10,000 that commit)
+	(
+		while :; do
+			"$PGBIN/psql" -XAtq "$SMSPOOL_DB" -c "CALL smspool.purge(now() - interval '$RET_KEEP_S seconds', p_batch => 10000)" >/dev/null 2>>"$TMP/retention_purge.err" || true
+			sleep 1
+		done
+	) &
+	PURGE_PID=$!
+	PIDS+=("$PURGE_PID")
+	"$BB/pace" -d "$SMSPOOL_DB" -r 200 -s "$((RET_S - 5))" -c 4 -o "$TMP/ret_insert.txt" >"$TMP/ret_pace.out" 2>>"$TMP/ret_pace.err" &
+	PACE_PID=$!
+	PIDS+=("$PACE_PID")
+	t0=$(now_ms)
+	end=$((t0 + RET_S * 1000))
+	made=30000 next_sample=$t0
+	: >"$TMP/retention_samples.tsv"
+	while [ "$made" -lt "$RET_N" ] && [ "$(now_ms)" -lt $end ]; do
+		now=$(now_ms)
+		if [ "$now" -ge "$next_sample" ]; then
+			# ms, bytes of the three tables, messages done so far
+			q "SELECT $now - $t0, pg_total_relation_size('smspool.outbox') + pg_total_relation_size('smspool.reports')
+			     + pg_total_relation_size('smspool.inbox'),
+			   (SELECT last_value FROM $seq) - $id0 - (SELECT count(*) FROM smspool.queue) - (SELECT count(*) FROM smspool.report_wait)" |
+				tr '|' '\t' >>"$TMP/retention_samples.tsv"
+			next_sample=$((now + 2000))
+		fi
+		if [ "$(q "SELECT count(*) FROM smspool.queue")" -lt 20000 ]; then
+			k=$((RET_N - made < 10000 ? RET_N - made : 10000))
+			insert_rows $k
+			made=$((made + k))
+		else
+			sleep 0.05
+		fi
+	done
+	wait "$PACE_PID" 2>/dev/null || NOTE[retention_insert_p99_ms]="some paced INSERTs failed (see $TMP/ret_pace.err)"
+	kill "$PURGE_PID" 2>/dev/null || true
+	wait "$PURGE_PID" 2>/dev/null || true
+	wait_drained 120 || NOTE[retention_last_to_first_ratio]="rows left after the producer stopped and 120 s of draining"
+	stop_daemon
+	stop_sink
+	R[retention_messages]=$(($(q "SELECT last_value FROM $seq") - id0))
+	R[retention_retained_rows]=$(q "SELECT count(*) FROM smspool.outbox")
+	# steady state: the second half of the samples
+	awk -F'\t' '{ t[NR] = $1 / 1000; b[NR] = $2 } END {
+		h = int(NR / 2) + 1; n = 0; st = sb = stt = stb = 0
+		for (i = h; i <= NR; i++) { n++; st += t[i]; sb += b[i]; stt += t[i] * t[i]; stb += t[i] * b[i] }
+		if (n < 2) { print "n/a n/a"; exit }
+		d = n * stt - st * st
+		printf "%.0f %.0f\n", sb / n, (d > 0 ? (n * stb - st * sb) / d : 0)
+	}' "$TMP/retention_samples.tsv" >"$TMP/retention_fit.txt"
+	read -r mean_bytes slope <"$TMP/retention_fit.txt"
+	R[retention_size_slope_second_half]=$slope
+	R[retention_steady_mb]=$(calc %.1f "$mean_bytes / 1048576")
+	# retained: what RET_KEEP_S holds at the rate of the run
+	retained=$(awk -F'\t' 'NR > 1 { dt = ($1 - t) / 1000; if (dt > 0) r = ($3 - d) / dt } { t = $1; d = $3 } END { printf "%.0f", r * '"$RET_KEEP_S"' }' "$TMP/retention_samples.tsv")
+	[ "${retained:-0}" -gt 0 ] && R[retention_steady_bytes_per_retained_msg]=$(calc %.0f "$mean_bytes / $retained")
+	# done per 10-s slice, from the samples (every 2 s)
+	awk -F'\t' '{ s = int($1 / 10000); if (!(s in d0)) { d0[s] = $3; t0[s] = $1 } d1[s] = $3; t1[s] = $1; if (s > m) m = s }
+		END { for (s = 0; s < m; s++) if ((s in d0) && t1[s] > t0[s]) printf "%d\t%.1f\n", s * 10, (d1[s] - d0[s]) * 1000 / (t1[s] - t0[s]) }' \
+		"$TMP/retention_samples.tsv" >"$TMP/retention_slices.tsv"
+	if [ "$(wc -l <"$TMP/retention_slices.tsv")" -ge 2 ]; then
+		first=$(head -1 "$TMP/retention_slices.tsv" | cut -f2)
+		last=$(tail -1 "$TMP/retention_slices.tsv" | cut -f2)
+		R[retention_first_slice_msgs_per_s]=$(calc %.0f "$first")
+		R[retention_last_slice_msgs_per_s]=$(calc %.0f "$last")
+		[ "$(calc %.0f "$first")" != 0 ] && R[retention_last_to_first_ratio]=$(calc %.2f "$last / $first")
+	else
+		NOTE[retention_last_to_first_ratio]="fewer than two 10-s slices"
+	fi
+	awk '{ print $3 - $2 }' "$TMP/ret_insert.txt" >"$TMP/ret_insert_us.txt"
+	R[retention_insert_p50_ms]=$(calc %.2f "$(pct "$TMP/ret_insert_us.txt" 50) / 1000")
+	R[retention_insert_p99_ms]=$(calc %.2f "$(pct "$TMP/ret_insert_us.txt" 99) / 1000")
+	R[retention_insert_max_ms]=$(calc %.2f "$(pct "$TMP/ret_insert_us.txt" 100) / 1000")
+fi
+
+# ============================================================================
 # 3. latency: pace.c inserts one row per transaction through the route
-pct() { # pct FILE P: the P-th percentile (nearest rank) of the numbers in FILE
-	sort -n "$1" | awk -v p="$2" '{ v[NR] = $1 } END { if (NR == 0) { print "n/a"; exit } i = int(NR * p / 100 + 0.999999); if (i < 1) i = 1; if (i > NR) i = NR; print v[i] }'
-}
 if has_phase latency; then
 	say "latency: $LAT_RATE INSERT/s one at a time for $LAT_S s"
 	fresh_tables
@@ -432,6 +530,41 @@ if has_phase latency; then
 fi
 
 # ============================================================================
+# 3b. producer: single-row INSERTs as fast as 4 clients go, without and with
+#     the daemon draining them (the daemon's wake-up must not slow producers)
+if has_phase producer; then
+	cat >"$TMP/produce.pgbench" <<'EOF'
+\set r random(0, 999999)
+INSERT INTO smspool.outbox (recipient, body) VALUES ('+1555' || lpad((:client_id * 1000000 + :r)::text, 7, '0'), 'bench produce');
+EOF
+	# notify: the same with a waiting flag that never goes (every INSERT
+	# NOTIFYs, as before 021_part), for comparison in the same run
+	for mode in alone daemon notify; do
+		say "producer: single-row INSERTs, 4 clients, ${PROD_T} s, $mode"
+		fresh_tables
+		[ $mode = notify ] && q "INSERT INTO smspool.claimer_waiting (instance) VALUES ('bench-always')"
+		if [ $mode != alone ]; then
+			start_sink
+			set_sink_port "$SINK_PORT"
+			start_daemon producer
+			wait_up bench 20 || NOTE[producer_rate_with_daemon_ratio]="connection not up after 20 s"
+		fi
+		"$PGBIN/pgbench" -n -c 4 -j 2 -T "$PROD_T" -f "$TMP/produce.pgbench" "$SMSPOOL_DB" >"$TMP/produce_$mode.out" 2>&1 ||
+			NOTE[producer_rate_with_daemon_ratio]="pgbench failed: $(grep -m1 error "$TMP/produce_$mode.out")"
+		R[producer_rate_${mode}_rows_per_s]=$(awk '/^tps/ { printf "%.0f", $3; exit }' "$TMP/produce_$mode.out")
+		[ $mode = daemon ] && R[producer_daemon_took_during_run]=$(q "SELECT count(*) FROM smspool.outbox WHERE status <> 'queued'")
+		if [ $mode != alone ]; then
+			wait_drained 120 || NOTE[producer_rate_with_daemon_ratio]="rows left after 120 s of draining"
+			stop_daemon
+			stop_sink
+		fi
+		q "DELETE FROM smspool.claimer_waiting WHERE instance = 'bench-always'"
+	done
+	[ -n "${R[producer_rate_alone_rows_per_s]:-}" ] && [ -n "${R[producer_rate_daemon_rows_per_s]:-}" ] &&
+		R[producer_rate_with_daemon_ratio]=$(calc %.2f "${R[producer_rate_daemon_rows_per_s]} / ${R[producer_rate_alone_rows_per_s]}")
+fi
+
+# ============================================================================
 # 4. backlog memory: BACKLOG_N rows on a disabled connection, then enabled
 if has_phase backlog; then
 	say "backlog: $BACKLOG_N rows queued on a disabled connection, then enabled"
@@ -462,7 +595,7 @@ if has_phase ingest; then
 	fresh_tables
 	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
 	q "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchesme', 'benchpw') ON CONFLICT DO NOTHING"
-	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchsrv', 'smpp-server', '{\"listen\": \"127.0.0.1:0\"}')"
+	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchsrv', 'smpp-server', '{\"listen\": \"127.0.0.1:0\", \"max_pending\": $INGEST_WINDOW}')"
 	start_daemon ingest
 	if wait_up benchsrv 20; then
 		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchsrv'")
@@ -770,6 +903,17 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row sustained_queue_total_mb "   queue (table+indexes) at the end" MB "" ""
 	row sustained_queue_dead_tuples "   queue dead tuples" "" "" ""
 	row sustained_report_wait_total_mb "   report_wait (table+indexes)" MB "" ""
+	row retention_messages "2d retention: messages (keeping ${RET_KEEP_S} s)" msg "" "$RET_N or ${RET_S} s"
+	row retention_first_slice_msgs_per_s "   first 10-s slice" msg/s "$CEIL_A" ""
+	row retention_last_slice_msgs_per_s "   last 10-s slice" msg/s "$CEIL_A" ""
+	row retention_last_to_first_ratio "   last / first slice" "" "" ">= 0.90"
+	row retention_steady_mb "   outbox+reports+inbox, second half (mean)" MB "" ""
+	row retention_steady_bytes_per_retained_msg "   bytes per retained message" B "" ""
+	row retention_size_slope_second_half "   size slope, second half" B/s "" "~ 0 when steady"
+	row retention_retained_rows "   outbox rows at the end" rows "" ""
+	row retention_insert_p50_ms "   paced INSERT (200/s) commit p50" ms "" ""
+	row retention_insert_p99_ms "   paced INSERT (200/s) commit p99" ms "" ""
+	row retention_insert_max_ms "   paced INSERT (200/s) commit max" ms "" ""
 	row latency_wire_p50_ms "3  INSERT commit -> wire p50" ms "" "<= 2"
 	row latency_wire_p95_ms "   INSERT commit -> wire p95" ms "" ""
 	row latency_wire_p99_ms "   INSERT commit -> wire p99" ms "" "<= 20"
@@ -782,6 +926,11 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row latency_delivered_max_ms "   created -> delivered max" ms "" ""
 	row latency_insert_rate "   producer rate achieved (pace.c)" rows/s "" "$LAT_RATE for $LAT_S s"
 	row latency_insert_late "   rows sent > 1 ms behind schedule" rows "" ""
+	row producer_rate_alone_rows_per_s "3b producer alone: 1-row INSERTs, 4 clients" rows/s "$CEIL_B" ""
+	row producer_rate_daemon_rows_per_s "   the same with the daemon sending them" rows/s "$CEIL_B" ""
+	row producer_rate_with_daemon_ratio "   with the daemon / alone" x "" "near 1 (CPU shared)"
+	row producer_daemon_took_during_run "   rows the daemon took during that run" rows "" ""
+	row producer_rate_notify_rows_per_s "   with the daemon, every INSERT notifying" rows/s "$CEIL_B" "(as before 021)"
 	row rss_backlog_before_mb "4  RSS with $BACKLOG_N queued, link down" MB "" ""
 	row rss_backlog_after_mb "   RSS after it came up and drained" MB "" ""
 	row rss_backlog_mb "   peak RSS of the backlog run (VmHWM)" MB "" "<= 64"
@@ -807,7 +956,8 @@ for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_ms
 	latency_wire_p99_ms latency_delivered_p50_ms latency_delivered_p99_ms rss_backlog_mb smpp_server_ingest_msgs_per_s \
 	kannel_delivered_msgs_per_s sustained_last_to_first_ratio ucp_lifecycle_delivered_msgs_per_s ucp_server_ingest_msgs_per_s \
 	odbc_mariadb_delivered_msgs_per_s email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s \
-	two_daemons_delivered_msgs_per_s; do
+	two_daemons_delivered_msgs_per_s producer_rate_with_daemon_ratio retention_steady_bytes_per_retained_msg \
+	retention_size_slope_second_half retention_insert_p99_ms retention_last_to_first_ratio; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {
