@@ -886,6 +886,16 @@ static void apply_leases(struct core *k, struct store_leases *l)
 static void lease_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct core *k = arg;
+	/* libevent's clock (CLOCK_MONOTONIC_COARSE) may fire a few ms before
+	 * now_mono_ms() reaches the deadline: then lease_held() still says
+	 * yes and nothing would stop.  Wait for the rest. */
+	uint64_t now = now_mono_ms();
+	if (k->leases && now < k->leases->deadline_ms) {
+		uint64_t in = k->leases->deadline_ms - now + 1;
+		struct timeval t = {(time_t)(in / 1000), (suseconds_t)(in % 1000 * 1000)};
+		evtimer_add(k->lease_ev, &t);
+		return;
+	}
 	if (k->leases && k->leases->n)
 		log_warn("daemon_lease_expired", "instance=%s connections=%d (not renewed in time)", k->cfg->instance,
 		         k->leases->n);
