@@ -28,13 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "codec/reasm.h"
 #include "driver.h"
 #include "log.h"
-#include "net/addr.h"
 #include "net/link.h"
 #include "ucp/client.h"
 #include "ucp/conf.h"
@@ -112,7 +110,6 @@ static const struct link_ops client_link_ops;
 static int open_link(struct client *cl, char *why, size_t cap)
 {
 	const struct ucp_conf *conf = cl->conf;
-	struct event_base *base = conn_event_base(cl->c);
 	struct link_opts o = {
 	    .name = cname(cl),
 	    .max_frame = UCP_FRAME_MAX,
@@ -125,23 +122,8 @@ static int open_link(struct client *cl, char *why, size_t cap)
 	    .out_high = 256 * 1024,
 	    .out_low = 64 * 1024,
 	};
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	if (net_addr_numeric(cl->peer_host, cl->peer_port, &ss, &sl) && !cl->dns) {
-		cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-		if (!cl->dns) {
-			snprintf(why, cap, "no DNS resolver");
-			return -1;
-		}
-	}
-	struct errbuf err = {""};
-	cl->link = link_connect(base, &o, &client_link_ops, cl, cl->peer_host, cl->peer_port, cl->dns,
-	                        conf->tls ? cl->ssl_ctx : NULL, &err);
-	if (!cl->link) {
-		snprintf(why, cap, "%s", err.msg);
-		return -1;
-	}
-	return 0;
+	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
+	return cl->link ? 0 : -1;
 }
 
 static int send_login(struct client *cl)
@@ -199,11 +181,11 @@ static int client_set(struct client *cl, enum ucp_state to, const char *why)
 		return send_login(cl);
 	case UCP_UP: {
 		link_set_bound(cl->link); /* op 31 keepalives from now on */
-		link_backoff_reset(&cl->backoff);
+		dialer_up(&cl->dial);
 		char detail[300];
 		snprintf(detail, sizeof detail, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to",
-		         cl->peer_host, cl->peer_port, cl->conf->version);
-		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), cl->peer_host, cl->peer_port,
+		         cl->dial.host, cl->dial.port, cl->conf->version);
+		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), cl->dial.host, cl->dial.port,
 		         cl->conf->login ? cl->conf->login : "-");
 		core_conn_state(cl->c, CONN_UP, detail);
 		return 0;
@@ -214,11 +196,11 @@ static int client_set(struct client *cl, enum ucp_state to, const char *why)
 
 static void client_connect(struct client *cl)
 {
-	if (ucp_conf_peer(cl->conf, cl->peer_idx, cl->peer_host, sizeof cl->peer_host, &cl->peer_port)) {
+	if (ucp_conf_peer(cl->conf, cl->dial.idx, cl->dial.host, sizeof cl->dial.host, &cl->dial.port)) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("ucp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->peer_host, cl->peer_port,
+	log_info("ucp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->dial.host, cl->dial.port,
 	         cl->conf->tls ? "yes" : "no");
 	if (client_set(cl, UCP_CONNECTING, "connect"))
 		client_lost(cl, "cannot connect");
@@ -273,7 +255,7 @@ static void client_finish_stop(struct client *cl)
 		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
 	cl->stopped = true;
 	event_del(cl->tick_ev);
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	core_conn_state(cl->c, CONN_DOWN, "stopped");
 	core_stopped(cl->c);
 }
@@ -289,14 +271,11 @@ static void client_lost(struct client *cl, const char *reason)
 		return;
 	}
 	client_submit_release(cl);
-	cl->peer_idx = (cl->peer_idx + 1) % ucp_conf_peer_count(cl->conf);
-	uint64_t delay = link_backoff_next(&cl->backoff);
+	uint64_t delay = dialer_retry(&cl->dial, ucp_conf_peer_count(cl->conf));
 	char detail[400], q[450];
 	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
 	log_warn("ucp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
 	core_conn_state(cl->c, CONN_CONNECTING, detail);
-	struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
-	evtimer_add(cl->reconnect_ev, &tv);
 }
 
 /* ---- reading ---- */
@@ -445,7 +424,7 @@ static void ucp_stop(struct conn *c)
 	log_info("ucp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->subs.nparts, cl->held.len);
 	cl->stopping = true;
 	cl->stop_ms = now_mono_ms();
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	client_submit_release(cl);
 	if (cl->state != UCP_UP) {
 		client_finish_stop(cl);
@@ -466,22 +445,22 @@ static int ucp_open(struct conn *c)
 	inacks_init(&cl->inacks, conn_name(c), REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
-	cl->backoff.min_ms = (uint64_t)conf->reconnect_min_ms;
-	cl->backoff.max_ms = (uint64_t)conf->reconnect_max_ms;
-	if (conf->tls) {
-		struct errbuf err = {""};
-		cl->ssl_ctx = link_tls_client_ctx(conf->tls_ca_file, conf->tls_verify, &err);
-		if (!cl->ssl_ctx) {
-			char q[300];
-			log_error("ucp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			inacks_free(&cl->inacks);
-			free(cl);
-			return -1;
-		}
-	}
 	struct event_base *base = conn_event_base(c);
+	struct dialer_opts dopts = {.tls = conf->tls,
+	                            .tls_ca_file = conf->tls_ca_file,
+	                            .tls_verify = conf->tls_verify,
+	                            .reconnect_min_ms = conf->reconnect_min_ms,
+	                            .reconnect_max_ms = conf->reconnect_max_ms};
+	struct errbuf err = {""};
+	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
+		char q[300];
+		log_error("ucp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+		dialer_free(&cl->dial);
+		inacks_free(&cl->inacks);
+		free(cl);
+		return -1;
+	}
 	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	cl->reconnect_ev = evtimer_new(base, reconnect_cb, cl);
 	struct timeval tv = {0, TICK_MS * 1000};
 	event_add(cl->tick_ev, &tv);
 	conn_set_driver_data(c, cl);
@@ -504,11 +483,7 @@ static void ucp_close(struct conn *c)
 		msg_free(m);
 	inacks_free(&cl->inacks);
 	event_free(cl->tick_ev);
-	event_free(cl->reconnect_ev);
-	if (cl->dns)
-		evdns_base_free(cl->dns, 0);
-	if (cl->ssl_ctx)
-		SSL_CTX_free(cl->ssl_ctx);
+	dialer_free(&cl->dial);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

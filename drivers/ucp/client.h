@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "driver.h"
+#include "net/dialer.h"
 #include "net/inacks.h"
 #include "net/link.h"
 #include "net/submits.h"
@@ -26,13 +27,8 @@ struct client {
 	enum ucp_state state;
 	struct link *link;
 	uint64_t gen;
-	struct event *tick_ev, *reconnect_ev;
-	struct evdns_base *dns;
-	SSL_CTX *ssl_ctx;
-	char peer_host[256];
-	int peer_port;
-	size_t peer_idx;
-	struct link_backoff backoff;
+	struct event *tick_ev;
+	struct dialer dial; /* peers, resolver, TLS, reconnect backoff */
 	bool stopping, stopped;
 	uint64_t stop_ms;
 	int bad_frames;

@@ -85,6 +85,8 @@ void client_inbound_mo(struct client *cl, const struct ucp_frame *f)
 		free(t);
 		return;
 	}
+	if (t->kind == UCP_TEXT_GSM && ucp_conf_latin1(cl->conf))
+		t->kind = UCP_TEXT_LATIN1; /* the SMSC sends Latin-1 octets in IRA */
 	char *sender = ucp_sm_addr_in(&f->f[UCP5X_OAdC], &f->f[UCP5X_OTOA]);
 	char *recipient = ucp_sm_addr_in(&f->f[UCP5X_AdC], NULL);
 	int64_t ts = 0;

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "codec/sms.h"
-#include "codec/udh.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "ucp/client.h"
 #include "ucp/data.h"
 #include "ucp/nack.h"
@@ -66,63 +66,19 @@ void client_submit_forget(void *arg, uint32_t seq, void *data)
 		submits_forget(data);
 }
 
-/* Splits m into parts.  Returns the count, or -1 with err set. */
-static int split(struct client *cl, struct msg *m, struct sms_split *sp, uint8_t **bin, struct errbuf *err)
-{
-	struct sms_split_opts opts = {0};
-	const char *data;
-	size_t len;
-	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
-		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
-	if (opts.encoding == SMS_ENC_BINARY) {
-		size_t plen = m->payload ? strlen(m->payload) / 2 : 0, ulen = m->udh ? strlen(m->udh) / 2 : 0;
-		uint8_t *udh = xmalloc(ulen + 1);
-		*bin = xmalloc(plen + 1);
-		int np = m->payload ? hex_decode(m->payload, *bin, plen) : 0;
-		int nu = m->udh ? hex_decode(m->udh, udh, ulen) : 0;
-		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
-			free(udh);
-			return errbuf_set(err, "payload or udh is not valid");
-		}
-		static uint8_t ies[UDH_MAX_LEN];
-		if (nu > 0) {
-			memcpy(ies, udh + 1, (size_t)nu - 1);
-			opts.extra_ies = ies;
-			opts.extra_ies_len = (size_t)nu - 1;
-		}
-		free(udh);
-		data = (const char *)*bin;
-		len = (size_t)np;
-	} else {
-		data = m->body ? m->body : "";
-		len = strlen(data);
-	}
-	/* AMsg carries default-alphabet characters: no national shift tables. */
-	opts.national_langs = SMS_LANGS_NONE;
-	opts.concat_ref = cl->concat_ref++ & 0xFF;
-	if (sms_count_parts(data, len, &opts, sp, err))
-		return -1;
-	sp->parts = xcalloc(sp->n_parts, sizeof *sp->parts);
-	sp->parts_cap = sp->n_parts;
-	if (sms_split(data, len, &opts, sp, err))
-		return -1;
-	return (int)sp->n_parts;
-}
-
 /* Sends m's operations; m waits in held when the TRNs do not suffice. */
 static void submit_now(struct client *cl, struct msg *m)
 {
 	const struct ucp_conf *conf = cl->conf;
 	struct errbuf err = {""};
 	struct sms_split sp = {0};
-	uint8_t *bin = NULL;
-	int n = split(cl, m, &sp, &bin, &err);
+	/* AMsg carries default-alphabet characters: no national shift tables. */
+	int n = msg_sms_split(m, SMS_LANGS_NONE, cl->concat_ref++, &sp, &err);
 	bool v35 = ucp_conf_is_v35(conf);
 	if (n > 0 && v35 && (n > 1 || sp.encoding != SMS_ENC_GSM7))
 		n = errbuf_set(&err, "EMI 3.5 carries only GSM texts of one part");
 	if (n > 0 && n > link_window_room(cl->link) && link_outstanding(cl->link) > 0) {
 		free(sp.parts);
-		free(bin);
 		msg_list_push(&cl->held, m); /* after the answers in flight */
 		return;
 	}
@@ -139,7 +95,7 @@ static void submit_now(struct client *cl, struct msg *m)
 			n = errbuf_set(&err, "recipient has no AdC form");
 			break;
 		}
-		if (ucp_sm_oadc(m->sender, sm)) {
+		if (ucp_sm_oadc_ton(m->sender, (enum ucp_sender_ton)ucp_conf_sender_ton(conf), sm)) {
 			n = errbuf_set(&err, "sender has no OAdC form (11 GSM characters at most)");
 			break;
 		}
@@ -153,8 +109,11 @@ static void submit_now(struct client *cl, struct msg *m)
 		if (m->priority >= 5)
 			snprintf(sm->pr, sizeof sm->pr, "1");
 		int mclass = m->flash ? 0 : m->msg_class;
-		if (ucp_sm_set_part(sm, &sp, &sp.parts[i], mclass)) {
-			n = errbuf_set(&err, "part %d does not fit", i + 1);
+		if (ucp_sm_set_part_cs(sm, &sp, &sp.parts[i], mclass, ucp_conf_latin1(conf))) {
+			n = errbuf_set(&err,
+			               ucp_conf_latin1(conf) ? "part %d does not fit or has no Latin-1 form"
+			                                     : "part %d does not fit",
+			               i + 1);
 			break;
 		}
 		if (link_next_seq(cl->link, &trn)) {
@@ -189,7 +148,6 @@ static void submit_now(struct client *cl, struct msg *m)
 		}
 	}
 	free(sp.parts);
-	free(bin);
 	if (n < 0) {
 		/* Nothing was sent: take back what was registered. */
 		for (int i = 0; sub && i < sub->nparts; i++)

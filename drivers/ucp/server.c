@@ -133,6 +133,7 @@ void server_sess_reap(struct sess *s)
 		sv->sessions = s->next;
 	if (s->next)
 		s->next->prev = s->prev;
+	free(s->held);
 	free(s);
 }
 
@@ -187,14 +188,12 @@ static void on_result(struct sess *s, const struct ucp_frame *f)
 	server_deliver_answer(s->sv, p, f->ack);
 }
 
-static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 {
-	struct sess *s = arg;
 	struct server *sv = s->sv;
 	struct ucp_frame *f = &sv->in;
 	struct ucp_error e;
 	char q[200];
-	(void)l;
 	if (!ucp_frame_is_frame(buf, len) && ucp_frame_is_blank(buf, len))
 		return; /* line ends between frames */
 	if (!ucp_frame_is_frame(buf, len) || ucp_frame_decode(buf, len, f, &e) < 0) {
@@ -229,6 +228,14 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	case 31:
 		server_answer(s, f->trn, 31, 0, NULL);
 		return;
+	default:
+		break;
+	}
+	if (s->state == SS_OPEN && (f->ot == 1 || f->ot == 30 || f->ot == 51)) {
+		server_submit_by_address(s, f, buf, len);
+		return;
+	}
+	switch (f->ot) {
 	case 1:
 	case 30:
 	case 51:
@@ -238,6 +245,24 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		server_answer(s, f->trn, f->ot, UCP_EC_NOT_SUPPORTED, NULL);
 		return;
 	}
+}
+
+static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+{
+	(void)l;
+	server_frame(arg, buf, len);
+}
+
+void server_replay_held(struct sess *s)
+{
+	uint8_t *buf = s->held;
+	size_t len = s->held_len;
+	s->held = NULL;
+	s->held_len = 0;
+	if (buf && s->link)
+		server_frame(s, buf, len);
+	free(buf);
+	link_pause(s->link, false);
 }
 
 /* ---- link callbacks ---- */
@@ -431,6 +456,7 @@ static void server_close(struct conn *c)
 	for (struct sess *s = sv->sessions, *n; s; s = n) {
 		n = s->next;
 		link_free(s->link); /* only after a forced stop: its requests are forgotten */
+		free(s->held);
 		free(s);
 	}
 	tokens_clear(&sv->pends, free);

@@ -32,6 +32,11 @@ struct sess {
 	char peer[80], ip[64], login[24];
 	struct accounts_acct *acct;
 	int npend, bad_frames;
+	/* A login by address: the first operation, replayed once the session
+	 * is authenticated (reading is paused meanwhile). */
+	uint8_t *held;
+	size_t held_len;
+	bool by_addr;
 	struct sess *prev, *next;
 };
 
@@ -68,12 +73,19 @@ void server_sess_set(struct sess *s, enum sess_state to, const char *why);
 /* Frees a closed session once nothing refers to it. */
 void server_sess_reap(struct sess *s);
 void server_stop_progress(struct server *sv);
+/* Handles one frame of s (from the link, or held). */
+void server_frame(struct sess *s, const uint8_t *buf, size_t len);
+/* Replays the operation held during a login by address. */
+void server_replay_held(struct sess *s);
 uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc);
 struct pend *server_pend_take(struct server *sv, uint64_t token);
 
 /* server_submit.c */
 void server_submit_login(struct sess *s, const struct ucp_frame *f);
 void server_submit_op(struct sess *s, const struct ucp_frame *f);
+/* An operation before any op 60: a login by the client's address alone,
+ * the frame (buf) answered once the core has decided. */
+void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const uint8_t *buf, size_t len);
 void server_submit_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
                                  const char *reason);
 void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,

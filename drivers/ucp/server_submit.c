@@ -46,6 +46,22 @@ void server_submit_login(struct sess *s, const struct ucp_frame *f)
 	core_authenticate(sv->c, oadc, pwd, s->ip, server_pend_add(sv, s, f->trn, 60, NULL));
 }
 
+void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const uint8_t *buf, size_t len)
+{
+	struct server *sv = s->sv;
+	if (sv->stopping) {
+		server_answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
+		return;
+	}
+	s->held = xmalloc(len);
+	memcpy(s->held, buf, len);
+	s->held_len = len;
+	s->by_addr = true;
+	link_pause(s->link, true); /* what follows waits for the decision */
+	server_sess_set(s, SS_LOGIN, "operation before op 60: login by address");
+	core_authenticate(sv->c, "", NULL, s->ip, server_pend_add(sv, s, f->trn, f->ot, NULL));
+}
+
 void server_submit_authenticated(struct conn *c, uint64_t token, const struct account_info *account, const char *reason)
 {
 	struct server *sv = conn_driver_data(c);
@@ -53,7 +69,7 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 	if (!p)
 		return;
 	struct sess *s = p->s;
-	unsigned trn = p->trn;
+	unsigned trn = p->trn, ot = p->ot;
 	free(p);
 	char q[300];
 	if (s->state != SS_LOGIN) {
@@ -88,16 +104,21 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 	if (ec) {
 		log_info("ucp_server_login_refused", "conn=%s sess=%" PRIu64 " peer=%s login=%s ec=%02u reason=%s",
 		         server_cname(sv), s->id, s->peer, s->login, ec, log_quote(why, q, sizeof q));
-		server_answer(s, trn, 60, ec, NULL);
+		server_answer(s, trn, ot, ec, NULL); /* the op 60, or the operation held */
 		server_sess_set(s, SS_OPEN, "login refused");
 		link_close_flush(s->link, "login refused");
 		return;
 	}
 	s->acct = a;
-	server_answer(s, trn, 60, 0, NULL);
+	if (!s->by_addr)
+		server_answer(s, trn, 60, 0, NULL);
 	server_sess_set(s, SS_BOUND, "authenticated");
-	log_info("ucp_server_logged_in", "conn=%s sess=%" PRIu64 " peer=%s account=%s tls=%s", server_cname(sv), s->id,
-	         s->peer, a->name, link_is_tls(s->link) ? "yes" : "no");
+	log_info("ucp_server_logged_in", "conn=%s sess=%" PRIu64 " peer=%s account=%s tls=%s by=%s", server_cname(sv),
+	         s->id, s->peer, a->name, link_is_tls(s->link) ? "yes" : "no", s->by_addr ? "address" : "op60");
+	if (s->by_addr) {
+		snprintf(s->login, sizeof s->login, "%.23s", a->name);
+		server_replay_held(s);
+	}
 	if (sv->stopping)
 		server_stop_progress(sv);
 }
@@ -121,6 +142,9 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 	size_t oadc_i = f->ot == 1 ? UCP01_OAdC : f->ot == 30 ? UCP30_OAdC : UCP5X_OAdC;
 	if (!ec && f->f[adc_i].len == 0)
 		ec = UCP_EC_ADC_INVALID, errbuf_set(&err, "AdC is empty");
+	int64_t send_after = 0;
+	if (!ec && ucp_sm_deferred(f, &send_after) < 0)
+		ec = UCP_EC_SYNTAX, errbuf_set(&err, "DD/DDT malformed (DD 1 with DDT DDMMYYhhmm)");
 	if (ec) {
 		log_info("ucp_server_submit_refused",
 		         "conn=%s sess=%" PRIu64 " account=%s trn=%02u ec=%02u reason=\"%s\"", server_cname(sv), s->id,
@@ -160,6 +184,7 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 		if (ucp_data_scts_parse(v12, 12, &t) == 0)
 			sub->valid_until_s = t;
 	}
+	sub->send_after_s = send_after; /* DD/DDT: deferred delivery */
 	free(in);
 	char adc[40];
 	if (ucp_frame_get(f, adc_i, adc, sizeof adc) < 0)

@@ -188,3 +188,14 @@ void accounts_part_answer(struct accounts *as, struct accounts_part *p, bool ok)
 	account_event_free(d->ev);
 	free(d);
 }
+
+void accounts_part_forget(struct accounts *as, struct accounts_part *p)
+{
+	struct accounts_dlv *d = p->d;
+	as->nparts--;
+	free(p);
+	if (++d->answered == d->nparts) {
+		account_event_free(d->ev);
+		free(d);
+	}
+}

@@ -89,5 +89,7 @@ struct accounts_part **accounts_dlv_new(struct accounts *as, struct account_even
 /* One frame answered (ok) or given up; frees p; the event is done after
  * its last frame. */
 void accounts_part_answer(struct accounts *as, struct accounts_part *p, bool ok);
+/* Frees p without answering (at close, after a forced stop). */
+void accounts_part_forget(struct accounts *as, struct accounts_part *p);
 
 #endif

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Login by address alone (issue 11): an operator that authorises its EMI
+# clients by IP.  Account ipacct allows it (login_by_address, allowed
+# addresses 127.0.0.1/32).  Kannel's bearerbox with an emi group without
+# smsc-username sends op 51 at once, without op 60: the ucp-server takes
+# the session as ipacct from its address, the message becomes an outbox row
+# of ipacct and its op 53 reaches Kannel's dlr-url.  Our own ucp client
+# without `login` (no op 60) is taken the same way.  Without the feature
+# the first op 51 gets NACK 07 and nothing is stored.
+. "$(dirname "$0")/../lib/e2e.sh"
+plan 6
+
+if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
+	bail "Kannel (bearerbox, smsbox) is not installed: make test-deps (packaging/install-deps.sh --test)"
+fi
+
+KDIR=$E2E_TMP/kannel
+mkdir -p "$KDIR"
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+
+# The dlr-url and sms-service listener: one line per request (the path).
+python3 -c '
+import http.server, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        with open(sys.argv[1], "a") as f:
+            f.write(self.path + "\n")
+        self.send_response(200); self.end_headers()
+    def log_message(self, *a):
+        pass
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+open(sys.argv[2] + ".tmp", "w").write(str(s.server_address[1]))
+import os; os.rename(sys.argv[2] + ".tmp", sys.argv[2])
+s.serve_forever()' "$KDIR/http.log" "$KDIR/http_port" &
+PIDS=("$!")
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; _e2e_cleanup' EXIT
+for ((i = 0; i < 100; i++)); do
+	[ -s "$KDIR/http_port" ] && break
+	sleep 0.1
+done
+HTTP_PORT=$(cat "$KDIR/http_port") || bail "the HTTP listener did not start"
+
+e2e_db smspool_e2e_ucp_kannel_ip
+sql "INSERT INTO smspool.accounts (system_id, password, allowed_addresses, login_by_address)
+	VALUES ('ipacct', 'unused', '{127.0.0.1/32}', true)" || bail "account"
+add_connection ucpd ucp-server '{"listen": "127.0.0.1:0"}'
+add_connection emu emulator '{"report_delay_ms": 200}'
+add_route emu
+start_daemon k1
+wait_for 20 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'ucpd'" || bail "ucp-server not up"
+PORT=$(sql "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'ucpd'")
+
+ADMIN_PORT=$(free_port)
+BOX_PORT=$(free_port)
+SENDSMS_PORT=$(free_port)
+# No blank lines inside a group: an empty line ends it.
+cat >"$KDIR/kannel.conf" <<EOF2
+group = core
+admin-port = $ADMIN_PORT
+admin-password = adminpw
+smsbox-port = $BOX_PORT
+box-allow-ip = 127.0.0.1
+log-file = "$KDIR/bearerbox.log"
+log-level = 0
+access-log = "$KDIR/access.log"
+dlr-storage = internal
+
+group = smsc
+smsc = emi
+smsc-id = smspool
+host = 127.0.0.1
+port = $PORT
+keepalive = 5
+reconnect-delay = 1
+
+group = smsbox
+bearerbox-host = 127.0.0.1
+bearerbox-port = $BOX_PORT
+sendsms-port = $SENDSMS_PORT
+log-file = "$KDIR/smsbox.log"
+log-level = 0
+
+group = sendsms-user
+username = tester
+password = testpw
+
+group = sms-service
+keyword = default
+get-url = "http://127.0.0.1:$HTTP_PORT/mo?from=%p&to=%P&text=%a"
+max-messages = 0
+EOF2
+bearerbox "$KDIR/kannel.conf" >"$KDIR/bearerbox.out" 2>&1 &
+PIDS+=("$!")
+for ((i = 0; i < 150; i++)); do # smsbox gives up if bearerbox does not listen yet
+	grep -q 'Start-up done' "$KDIR/bearerbox.log" 2>/dev/null && break
+	sleep 0.2
+done
+smsbox "$KDIR/kannel.conf" >"$KDIR/smsbox.out" 2>&1 &
+PIDS+=("$!")
+diag "Kannel: logs in $KDIR; ucp-server on $PORT"
+
+wait_log() { # wait_log PATTERN FILE SECONDS
+	local end=$(($(now_ms) + $3 * 1000))
+	while ! grep -q "$1" "$2" 2>/dev/null; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+# sendsms answers once smsbox is connected to bearerbox.
+end=$(($(now_ms) + 30000))
+while :; do
+	R=$(curl -s -G "http://127.0.0.1:$SENDSMS_PORT/cgi-bin/sendsms" --data-urlencode username=tester \
+		--data-urlencode password=testpw --data-urlencode to=15550003001 --data-urlencode from=Kannel \
+		--data-urlencode smsc=smspool --data-urlencode 'text=Hello by address' --data-urlencode dlr-mask=3 \
+		--data-urlencode "dlr-url=http://127.0.0.1:$HTTP_PORT/dlr?type=%d&to=%p")
+	case $R in *Accepted* | *Sent* | *Queued*) break ;; esac
+	[ "$(now_ms)" -lt "$end" ] || break
+	sleep 0.5
+done
+like "$R" 'Accepted|Sent|Queued' "sendsms accepts the message ($R)"
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'ipacct' AND body = 'Hello by address'"; then
+	pass "op 51 becomes an outbox row of account ipacct"
+else
+	fail "op 51 becomes an outbox row of account ipacct" "$(tail -5 "$KDIR/bearerbox.log")"
+fi
+wait_log 'ucp_server_logged_in.*account=ipacct' "${DAEMON_LOG[k1]}" 10
+like "$(grep 'ucp_server_logged_in' "${DAEMON_LOG[k1]}" | head -1)" 'account=ipacct .*by=address' \
+	"bearerbox's first op 51 opens a session of account ipacct by its address (no op 60)"
+
+wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE account = 'ipacct'" || true
+wait_log 'type=1' "$KDIR/http.log" 30
+like "$(grep dlr "$KDIR/http.log" 2>/dev/null)" '/dlr\?type=1&to=\+?15550003001' \
+	"Kannel matched our op 53 notification and called its dlr-url with type 1 (delivered)"
+
+# Our own client without a login: no op 60, taken by its address too.
+add_connection cl ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"reconnect_min_ms\": 200}"
+wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'cl'" || true
+sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
+	('+4915110000002', '12345', 'Hello from our client', 'cl')" || bail "INSERT via cl"
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'ipacct' AND body = 'Hello from our client'"; then
+	pass "our ucp client without login (no op 60) submits as account ipacct"
+else
+	fail "our ucp client without login (no op 60) submits as account ipacct" "$(grep -E 'ucp_' "${DAEMON_LOG[k1]}" | tail -5)"
+fi
+stop_daemon k1
+is "$DAEMON_STATUS" 0 "daemon exits 0"
+finish
