@@ -62,6 +62,7 @@ struct server {
 	uint8_t obuf[UCP_FRAME_MAX];
 	struct ucp_frame in;
 	struct ucp_sm sm;
+	struct ucp_sm_in sm_in;
 };
 
 /* server.c */

@@ -136,7 +136,7 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 		server_answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
-	struct ucp_sm_in *in = xmalloc(sizeof *in);
+	struct ucp_sm_in *in = &sv->sm_in; /* the loop's scratch: no allocation per submit */
 	unsigned ec = ucp_sm_read(f, in, &err);
 	size_t adc_i = f->ot == 1 ? UCP01_AdC : f->ot == 30 ? UCP30_AdC : UCP5X_AdC;
 	size_t oadc_i = f->ot == 1 ? UCP01_OAdC : f->ot == 30 ? UCP30_OAdC : UCP5X_OAdC;
@@ -149,7 +149,6 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 		log_info("ucp_server_submit_refused",
 		         "conn=%s sess=%" PRIu64 " account=%s trn=%02u ec=%02u reason=\"%s\"", server_cname(sv), s->id,
 		         s->acct->name, f->trn, ec, err.msg);
-		free(in);
 		link_inbound_end(s->link);
 		server_answer(s, f->trn, f->ot, ec, NULL);
 		return;
@@ -185,7 +184,6 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 			sub->valid_until_s = t;
 	}
 	sub->send_after_s = send_after; /* DD/DDT: deferred delivery */
-	free(in);
 	char adc[40];
 	if (ucp_frame_get(f, adc_i, adc, sizeof adc) < 0)
 		adc[0] = '\0';
