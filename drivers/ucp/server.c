@@ -221,21 +221,20 @@ void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 		on_result(s, f);
 		return;
 	}
-	switch (f->ot) {
-	case 60:
+	if (f->ot == 60) {
 		server_submit_login(s, f);
 		return;
-	case 31:
-		server_answer(s, f->trn, 31, 0, NULL);
-		return;
-	default:
-		break;
 	}
-	if (s->state == SS_OPEN && (f->ot == 1 || f->ot == 30 || f->ot == 51)) {
+	/* A first submit or keep-alive without op 60: a login by address (an
+	 * IP-authorised client keeps its session alive with op 31). */
+	if (s->state == SS_OPEN && (f->ot == 1 || f->ot == 30 || f->ot == 51 || f->ot == 31)) {
 		server_submit_by_address(s, f, buf, len);
 		return;
 	}
 	switch (f->ot) {
+	case 31:
+		server_answer(s, f->trn, 31, 0, NULL);
+		return;
 	case 1:
 	case 30:
 	case 51:
