@@ -132,7 +132,9 @@ void core_received(struct conn *c, struct inbound *in, uint64_t token);
 void core_report(struct conn *c, struct report *r, uint64_t token);
 void core_stopped(struct conn *c);
 
-/* Server side.  Strings are copied; s is taken over. */
+/* Server side.  Strings are copied; s is taken over.  core_authenticate
+ * with account "" and password NULL asks for a login by peer_addr alone
+ * (accounts.login_by_address). */
 void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr,
                        uint64_t token);
 void core_submit(struct conn *c, struct submission *s, uint64_t token);

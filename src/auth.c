@@ -158,7 +158,7 @@ static bool login(struct auth *a, const char *conn_name, uint64_t conn_id, uint6
 		q->token = token;
 		q->conn = xstrdup(conn_name ? conn_name : "-");
 		q->account = xstrdup(account ? account : "");
-		q->password = xstrdup(password ? password : "");
+		q->password = password ? xstrdup(password) : NULL; /* NULL: a login by address */
 		q->peer = peer ? xstrdup(peer) : NULL;
 		*a->qtail = q;
 		a->qtail = &q->next;

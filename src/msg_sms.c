@@ -21,18 +21,16 @@ char *msg_sms_part_id(int mr, const char *recipient)
 	return xstrdup(id);
 }
 
-struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts, struct errbuf *err)
+int msg_sms_split(const struct msg *m, uint32_t langs, unsigned concat_ref, struct sms_split *sp, struct errbuf *err)
 {
 	struct sms_split_opts opts = {0};
-	struct sms_split sp = {0};
 	uint8_t *bin = NULL, udh[UDH_MAX_LEN];
 	const char *data;
 	size_t len;
-	struct tpdu *parts = NULL;
-	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding)) {
-		errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
-		return NULL;
-	}
+	int rc = -1;
+	memset(sp, 0, sizeof *sp);
+	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
+		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
 	if (opts.encoding == SMS_ENC_BINARY) {
 		size_t plen = m->payload ? strlen(m->payload) / 2 : 0;
 		bin = xmalloc(plen + 1);
@@ -40,7 +38,7 @@ struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts
 		int nu = m->udh ? hex_decode(m->udh, udh, sizeof udh) : 0;
 		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
 			errbuf_set(err, "payload or udh is not valid hex");
-			goto fail;
+			goto out;
 		}
 		if (nu > 0) {
 			opts.extra_ies = udh + 1;
@@ -51,14 +49,31 @@ struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts
 	} else {
 		data = m->body ? m->body : "";
 		len = strlen(data);
+		opts.national_langs = langs;
 	}
-	opts.concat_ref = (unsigned)(m->id & 0xFF);
-	if (sms_count_parts(data, len, &opts, &sp, err))
-		goto fail;
-	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
-	sp.parts_cap = sp.n_parts;
-	if (sms_split(data, len, &opts, &sp, err))
-		goto fail;
+	opts.concat_ref = concat_ref & 0xFF;
+	if (sms_count_parts(data, len, &opts, sp, err))
+		goto out;
+	sp->parts = xcalloc(sp->n_parts, sizeof *sp->parts);
+	sp->parts_cap = sp->n_parts;
+	if (sms_split(data, len, &opts, sp, err))
+		goto out;
+	rc = (int)sp->n_parts;
+out:
+	if (rc < 0) {
+		free(sp->parts);
+		sp->parts = NULL;
+	}
+	free(bin);
+	return rc;
+}
+
+struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts, struct errbuf *err)
+{
+	struct sms_split sp = {0};
+	struct tpdu *parts = NULL;
+	if (msg_sms_split(m, SMS_LANGS_NONE, (unsigned)m->id, &sp, err) < 0)
+		return NULL;
 	int mclass = m->flash ? 0 : m->msg_class;
 	uint8_t dcs = sp.dcs;
 	if (mclass >= 0)
@@ -93,11 +108,9 @@ struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts
 	}
 	*n_parts = (int)sp.n_parts;
 	free(sp.parts);
-	free(bin);
 	return parts;
 fail:
 	free(sp.parts);
-	free(bin);
 	free(parts);
 	return NULL;
 }

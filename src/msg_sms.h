@@ -9,10 +9,17 @@
 #ifndef SMSPOOL_MSG_SMS_H
 #define SMSPOOL_MSG_SMS_H
 
+#include "codec/sms.h"
 #include "codec/tpdu.h"
 #include "errbuf.h"
 #include "msg.h"
 #include "util.h"
+
+/* Splits m (body, or hex payload and udh when its encoding is binary) into
+ * the parts of sp (sp->parts new, the caller frees them), national shift
+ * tables langs for texts, concatenation reference concat_ref (low 8 bits).
+ * Returns the number of parts, or -1 with err set. */
+int msg_sms_split(const struct msg *m, uint32_t langs, unsigned concat_ref, struct sms_split *sp, struct errbuf *err);
 
 /* The SUBMIT TPDUs of m, a new array of *n_parts the caller frees: TP-SRR
  * when m wants a report, relative validity (4 days, or what is left of

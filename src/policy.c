@@ -111,7 +111,8 @@ void policy_login_key(const char *account, const char *password, const char *pee
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	if (!md)
 		abort();
-	const char *parts[] = {account ? account : "", password ? password : "", peer ? peer : ""};
+	/* No password (a login by address alone) is not the empty one. */
+	const char *parts[] = {account ? account : "", password ? password : "\x01", peer ? peer : ""};
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	for (size_t i = 0; i < ARRAY_LEN(parts); i++)
 		EVP_DigestUpdate(md, parts[i], strlen(parts[i]) + 1); /* with the NUL: unambiguous */

@@ -295,7 +295,7 @@ static void auth_ask(void *arg, uint64_t conn_id, uint64_t token, const char *ac
 	a->conn_id = conn_id;
 	a->token = token;
 	a->account = utf8_sanitize(account ? account : "", 0);
-	a->password = utf8_sanitize(password ? password : "", 0);
+	a->password = password ? utf8_sanitize(password, 0) : NULL; /* NULL: a login by address */
 	a->peer = peer_addr ? xstrdup(peer_addr) : NULL;
 	a->next = k->auth_head;
 	k->auth_head = a;

@@ -164,6 +164,7 @@ static const struct {
 	const char *name, *sql;
 } prepared_server[] = {
     {"auth", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth($1, $2, $3)"},
+    {"auth_addr", "SELECT ok, reason, max_binds, throughput, system_id FROM smspool.account_auth_address($1)"},
     {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                   "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::int[])"},
@@ -819,13 +820,16 @@ static void auth_answer(struct store *s, struct store_auth *a, struct account_in
 }
 
 /* Passwords are checked by the database (crypt), one statement each:
- * binds are rare and each costs a hash anyway. */
+ * binds are rare and each costs a hash anyway.  An empty account name is a
+ * login by the peer's address alone (account_auth_address). */
 static int do_auth(struct store *s)
 {
 	while (s->auth_head) {
 		struct store_auth *a = s->auth_head;
 		const char *params[] = {a->account, a->password, a->peer};
-		PGresult *r = PQexecPrepared(s->pg, "auth", 3, params, NULL, NULL, 0);
+		bool by_addr = a->account[0] == '\0' && !a->password;
+		PGresult *r = by_addr ? PQexecPrepared(s->pg, "auth_addr", 1, params + 2, NULL, NULL, 0)
+		                      : PQexecPrepared(s->pg, "auth", 3, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 			struct errbuf err;
 			pg_result_error(r, s->pg, &err);
@@ -838,7 +842,7 @@ static int do_auth(struct store *s)
 			struct account_info *info = NULL;
 			if (PQgetvalue(r, 0, 0)[0] == 't') {
 				info = xcalloc(1, sizeof *info);
-				info->name = xstrdup(a->account);
+				info->name = xstrdup(by_addr ? PQgetvalue(r, 0, 4) : a->account);
 				info->max_binds = PQgetisnull(r, 0, 2) ? 0 : atoi(PQgetvalue(r, 0, 2));
 				info->throughput = PQgetisnull(r, 0, 3) ? 0 : atof(PQgetvalue(r, 0, 3));
 			}

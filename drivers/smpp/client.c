@@ -12,11 +12,11 @@
  *   outstanding requests with their deadlines, enquire_link as its
  *   keepalive, TLS, reconnect backoff; nothing here blocks.
  *
- * Ownership: a message lent by submit() lives in a `struct submit` until
+ * Ownership: a message lent by submit() lives in a `struct submits_msg` (src/net/submits.c) until
  * every one of its submit_sm PDUs is answered, times out or its session is
  * lost; then it is completed exactly once.  An inbound text or report is
- * handed to the core with a token; the deliver_sm_resp waits in a `struct
- * ack` until acked() says whether the database committed it.  A long inbound
+ * handed to the core with a token; the deliver_sm_resp waits in src/net/inacks.c
+ * until acked() says whether the database committed it.  A long inbound
  * text is answered part by part only once the whole (or what arrived before
  * the reassembly timeout) is committed, so a crash never loses a part the
  * SMSC believes delivered.
@@ -46,8 +46,12 @@
 #include "codec/utf8.h"
 #include "driver.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "net/addr.h"
+#include "net/dialer.h"
+#include "net/inacks.h"
 #include "net/link.h"
+#include "net/submits.h"
 #include "smpp/conf.h"
 #include "smpp/pdu.h"
 #include "smpp/receipt.h"
@@ -57,7 +61,6 @@
 
 enum {
 	TICK_MS = 200,
-	ACK_BUCKETS = 1024, /* deliveries waiting for the database, by token */
 	ID_BUCKETS = 16384, /* recent remote ids, for receipt id matching */
 	ID_MEMORY = 65536,
 	BAD_PDU_LIMIT = 5,       /* malformed PDUs before the session is dropped */
@@ -84,50 +87,10 @@ struct session {
 };
 
 /* Requests of the session itself in the link's table (submit_sm are
- * struct part). */
+ * struct submits_part). */
 static const char req_bind_marker, req_unbind_marker;
 #define REQ_BIND ((void *)&req_bind_marker)
 #define REQ_UNBIND ((void *)&req_unbind_marker)
-
-/* One message in flight. */
-struct submit {
-	struct msg *m;
-	int nparts, answered;
-	char **ids;
-	bool failed;
-	uint32_t status;       /* command_status of the first error; 0 for a local one */
-	const char *local_err; /* static text of a local failure */
-};
-
-/* One submit_sm waiting for its response. */
-struct part {
-	struct session *s;
-	uint32_t seq;
-	struct submit *sub;
-	int idx;
-};
-
-struct ack_ref {
-	struct session *s;
-	uint64_t gen;
-	uint32_t seq, cmd; /* cmd: deliver_sm or data_sm */
-};
-
-/* Deliveries answered together when the core acknowledges one token. */
-struct ack {
-	uint64_t token;
-	size_t n, cap;
-	struct ack_ref *refs;
-	struct ack *hnext;
-};
-
-/* An inbound long text being reassembled: the PDUs to answer once stored. */
-struct oset {
-	char *key;
-	unsigned ref, total;
-	struct ack *acc;
-	struct oset *next;
-};
 
 struct idnode {
 	char *id;
@@ -141,27 +104,18 @@ struct client {
 	const struct smpp_conf *conf;
 	struct session sess[2];
 	int nsess;
-	struct event *tick_ev, *reconnect_ev, *resume_ev;
-	struct evdns_base *dns;
-	SSL_CTX *ssl_ctx;
-	char peer_host[256];
-	int peer_port;
-	size_t peer_idx;
-	struct link_backoff backoff;
+	struct event *tick_ev, *resume_ev;
+	struct dialer dial; /* peers, resolver, TLS, reconnect backoff */
 	uint64_t next_gen;
 	bool up, stopping, stopped, unbind_sent;
 	uint64_t stop_phase_ms;
 
-	int nparts;           /* submit_sm outstanding, over both sessions */
+	struct submits subs;  /* submit_sm outstanding, over both sessions */
 	struct msg_list held; /* waiting for a throttle pause to end */
 	uint64_t pause_until_ms;
 	unsigned concat_ref;
 
-	struct ack *acks[ACK_BUCKETS];
-	uint64_t next_token;
-	int nacks;
-	struct reasm *reasm;
-	struct oset *osets;
+	struct inacks inacks; /* deliveries waiting for the database */
 
 	struct idnode *ids[ID_BUCKETS];
 	char **id_ring;
@@ -237,7 +191,6 @@ static int session_open_socket(struct session *s, char *why, size_t cap)
 {
 	struct client *cl = s->cl;
 	const struct smpp_conf *conf = cl->conf;
-	struct event_base *base = conn_event_base(cl->c);
 	struct link_opts o = {
 	    .name = cname(cl),
 	    .max_frame = SMPP_PDU_MAX_LEN,
@@ -247,23 +200,8 @@ static int session_open_socket(struct session *s, char *why, size_t cap)
 	    .seq_max = 0x7FFFFFFF,
 	    .window = 1024, /* the core keeps to the connection's window; this sizes the table */
 	};
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	if (net_addr_numeric(cl->peer_host, cl->peer_port, &ss, &sl) && !cl->dns) {
-		cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-		if (!cl->dns) {
-			snprintf(why, cap, "no DNS resolver");
-			return -1;
-		}
-	}
-	struct errbuf err = {""};
-	s->link = link_connect(base, &o, &session_link_ops, s, cl->peer_host, cl->peer_port, cl->dns,
-	                       conf->tls ? cl->ssl_ctx : NULL, &err);
-	if (!s->link) {
-		snprintf(why, cap, "%s", err.msg);
-		return -1;
-	}
-	return 0;
+	s->link = dialer_connect(&cl->dial, &o, &session_link_ops, s, why, cap);
+	return s->link ? 0 : -1;
 }
 
 static void session_send_bind(struct session *s)
@@ -287,41 +225,14 @@ static void session_send_bind(struct session *s)
 		client_lost(cl, "cannot encode the bind");
 }
 
-/* Completes a message whose parts are all answered. */
-static void submit_finish(struct client *cl, struct submit *sub)
+static void classify(uint32_t status, struct submits_class *k)
 {
-	struct msg *m = sub->m;
-	if (!sub->failed) {
-		msg_set_sent(m, sub->nparts, (const char *const *)sub->ids);
-	} else if (sub->local_err) {
-		msg_set_failed(m, MSG_TEMPORARY, NULL, sub->local_err);
-	} else {
-		char code[16];
-		snprintf(code, sizeof code, "0x%08X", sub->status);
-		enum smpp_status_class cls = smpp_status_classify(sub->status);
-		/* Throttling is not failure: the message goes back to the queue
-		 * without spending an attempt (MSG_RELEASE), after the pause, so
-		 * that an SMSC that throttles for minutes fails nothing. */
-		enum msg_outcome o = cls == SMPP_STATUS_PERMANENT   ? MSG_REJECTED
-		                     : cls == SMPP_STATUS_THROTTLED ? MSG_RELEASE
-		                                                    : MSG_TEMPORARY;
-		msg_set_failed(m, o, code, status_name(sub->status));
-		if (o == MSG_RELEASE)
-			m->retry_after_s = (int)((cl->conf->throttle_pause_ms + 999) / 1000) + 1;
-	}
-	log_debug("smpp_complete", "conn=%s id=%" PRId64 " outcome=%s parts=%d", cname(cl), m->id,
-	          msg_outcome_name(m->outcome), sub->nparts);
-	for (int i = 0; i < sub->nparts; i++)
-		free(sub->ids[i]);
-	free(sub->ids);
-	free(sub);
-	core_complete(cl->c, m);
-}
-
-static void part_unlink(struct client *cl, struct part *p)
-{
-	(void)p;
-	cl->nparts--;
+	enum smpp_status_class cls = smpp_status_classify(status);
+	k->outcome = cls == SMPP_STATUS_PERMANENT   ? MSG_REJECTED
+	             : cls == SMPP_STATUS_THROTTLED ? MSG_RELEASE
+	                                            : MSG_TEMPORARY;
+	snprintf(k->code, sizeof k->code, "0x%08X", status);
+	k->name = status_name(status);
 }
 
 static bool is_part(const void *data)
@@ -331,20 +242,9 @@ static bool is_part(const void *data)
 
 /* Records one part's answer and completes the message after its last one.
  * status 0 with id: accepted; local: a local failure text. */
-static void part_answer(struct client *cl, struct part *p, uint32_t status, const char *id, const char *local)
+static void part_answer(struct client *cl, struct submits_part *p, uint32_t status, const char *id, const char *local)
 {
-	struct submit *sub = p->sub;
-	part_unlink(cl, p);
-	if (!local && status == 0) {
-		sub->ids[p->idx] = xstrdup(id ? id : "");
-	} else if (!sub->failed) {
-		sub->failed = true;
-		sub->status = status;
-		sub->local_err = local;
-	}
-	free(p);
-	if (++sub->answered == sub->nparts)
-		submit_finish(cl, sub);
+	submits_answer(&cl->subs, p, id, status, local);
 }
 
 static void part_fail_drained(void *arg, uint32_t seq, void *data)
@@ -429,11 +329,11 @@ static void release_held(struct client *cl)
 
 static void client_connect(struct client *cl)
 {
-	if (smpp_conf_peer(cl->conf, cl->peer_idx, cl->peer_host, sizeof cl->peer_host, &cl->peer_port)) {
+	if (smpp_conf_peer(cl->conf, cl->dial.idx, cl->dial.host, sizeof cl->dial.host, &cl->dial.port)) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("smpp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->peer_host, cl->peer_port,
+	log_info("smpp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->dial.host, cl->dial.port,
 	         cl->conf->tls ? "yes" : "no");
 	for (int i = 0; i < cl->nsess; i++)
 		if (session_set(&cl->sess[i], SMPP_CONNECTING, "connect")) {
@@ -459,12 +359,12 @@ static void client_finish_stop(struct client *cl)
 	release_held(cl);
 	/* Deliveries not yet committed, and parts of long texts, were never
 	 * answered: the SMSC sends them again. */
-	if (cl->nacks || cl->osets || reasm_pending(cl->reasm))
-		log_info("smpp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl), cl->nacks,
-		         reasm_pending(cl->reasm));
+	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
+		log_info("smpp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
+		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
 	cl->stopped = true;
 	event_del(cl->tick_ev);
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	event_del(cl->resume_ev);
 	core_conn_state(cl->c, CONN_DOWN, "stopped");
 	core_stopped(cl->c);
@@ -485,15 +385,11 @@ static void client_lost(struct client *cl, const char *reason)
 	}
 	release_held(cl);
 	const struct smpp_conf *conf = cl->conf;
-	cl->peer_idx = (cl->peer_idx + 1) % smpp_conf_peer_count(conf);
-	uint64_t delay = link_backoff_next(&cl->backoff);
+	uint64_t delay = dialer_retry(&cl->dial, smpp_conf_peer_count(conf));
 	char detail[400], q[450];
 	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
 	log_warn("smpp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
 	core_conn_state(cl->c, CONN_CONNECTING, detail);
-	struct timeval tv;
-	tv_ms(&tv, delay);
-	evtimer_add(cl->reconnect_ev, &tv);
 }
 
 static void session_bound(struct session *s)
@@ -504,9 +400,9 @@ static void session_bound(struct session *s)
 	if (!all_sessions(cl, SMPP_BOUND))
 		return;
 	cl->up = true;
-	link_backoff_reset(&cl->backoff);
+	dialer_up(&cl->dial);
 	char detail[300];
-	snprintf(detail, sizeof detail, "bound to %s:%d as %s", cl->peer_host, cl->peer_port,
+	snprintf(detail, sizeof detail, "bound to %s:%d as %s", cl->dial.host, cl->dial.port,
 	         cl->nsess == 2 ? "transmitter+receiver" : "transceiver");
 	core_conn_state(cl->c, CONN_UP, detail);
 }
@@ -637,28 +533,6 @@ static void receipt_id(struct client *cl, const char *id, char *out, size_t cap)
 
 /* ---- submitting ---- */
 
-/* GSM septets -> IA5 (dc 1) or Latin-1 (dc 3) octets.  Returns the length,
- * or -1 when a character has no such octet. */
-static int gsm_to_8bit(const uint8_t *septets, size_t n, int dc, uint8_t *out, size_t cap)
-{
-	size_t ucap = 3 * n + 1, ulen = 0;
-	char *u = xmalloc(ucap);
-	int rc = -1;
-	if (gsm7_to_utf8(septets, n, 0, 0, u, ucap, &ulen))
-		goto out;
-	size_t pos = 0, o = 0;
-	uint32_t cp;
-	while (pos < ulen) {
-		if (utf8_decode_next(u, ulen, &pos, &cp) || cp >= (dc == 1 ? 0x80u : 0x100u) || o >= cap)
-			goto out;
-		out[o++] = (uint8_t)cp;
-	}
-	rc = (int)o;
-out:
-	free(u);
-	return rc;
-}
-
 static void validity_text(int64_t until_s, char *out, size_t cap)
 {
 	time_t t = (time_t)until_s;
@@ -674,7 +548,7 @@ static int part_text(const struct smpp_conf *conf, const struct sms_split *sp, c
                      uint8_t *out, size_t cap)
 {
 	if (sp->encoding == SMS_ENC_GSM7 && dc8)
-		return gsm_to_8bit(pt->payload, pt->payload_len, dc8, out, cap);
+		return gsm7_to_8bit(pt->payload, pt->payload_len, dc8 == 3, out, cap);
 	if (sp->encoding == SMS_ENC_GSM7 && conf->gsm_packed) {
 		size_t n;
 		if (gsm7_pack(pt->payload, pt->payload_len, 0, false, out, cap, &n))
@@ -693,42 +567,11 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
                          struct errbuf *err)
 {
 	const struct smpp_conf *conf = cl->conf;
-	struct sms_split_opts opts = {0};
 	struct sms_split sp = {0};
-	uint8_t *bin = NULL, *udh = NULL, *big = NULL;
+	uint8_t *big = NULL;
 	int rc = -1, npdu = 0;
-	const char *data;
-	size_t len;
-	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
-		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
-	if (opts.encoding == SMS_ENC_BINARY) {
-		size_t plen = m->payload ? strlen(m->payload) / 2 : 0, ulen = m->udh ? strlen(m->udh) / 2 : 0;
-		bin = xmalloc(plen + 1);
-		udh = xmalloc(ulen + 1);
-		int np = m->payload ? hex_decode(m->payload, bin, plen) : 0;
-		int nu = m->udh ? hex_decode(m->udh, udh, ulen) : 0;
-		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
-			errbuf_set(err, "payload or udh is not valid");
-			goto out;
-		}
-		if (nu > 0) {
-			opts.extra_ies = udh + 1;
-			opts.extra_ies_len = (size_t)nu - 1;
-		}
-		data = (const char *)bin;
-		len = (size_t)np;
-	} else {
-		data = m->body ? m->body : "";
-		len = strlen(data);
-	}
-	if (opts.encoding != SMS_ENC_BINARY)
-		opts.national_langs = smpp_conf_langs(conf);
-	opts.concat_ref = cl->concat_ref++ & 0xFF;
-	if (sms_count_parts(data, len, &opts, &sp, err))
-		goto out;
-	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
-	sp.parts_cap = sp.n_parts;
-	if (sms_split(data, len, &opts, &sp, err))
+	unsigned concat_ref = cl->concat_ref++ & 0xFF;
+	if (msg_sms_split(m, smpp_conf_langs(conf), concat_ref, &sp, err) < 0)
 		goto out;
 
 	/* data_coding */
@@ -749,7 +592,8 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 			uint8_t tmp[SMS_SEPTETS_MAX];
 			dc8 = dc;
 			for (unsigned i = 0; i < sp.n_parts && dc8; i++)
-				if (gsm_to_8bit(sp.parts[i].payload, sp.parts[i].payload_len, dc8, tmp, sizeof tmp) < 0)
+				if (gsm7_to_8bit(sp.parts[i].payload, sp.parts[i].payload_len, dc8 == 3, tmp,
+				                 sizeof tmp) < 0)
 					dc8 = 0;
 			if (!dc8)
 				dc = 0; /* a character without an IA5/Latin-1 octet: GSM after all */
@@ -795,7 +639,7 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		p->registered_delivery = report ? 1 : 0;
 		p->data_coding = dc;
 		snprintf(p->validity_period, sizeof p->validity_period, "%s", validity);
-		uint8_t ref[2] = {0, (uint8_t)opts.concat_ref}, total = (uint8_t)sp.n_parts, segno = (uint8_t)(i + 1);
+		uint8_t ref[2] = {0, (uint8_t)concat_ref}, total = (uint8_t)sp.n_parts, segno = (uint8_t)(i + 1);
 		int n;
 		switch (mode) {
 		case SMPP_LONG_UDH:
@@ -829,7 +673,7 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 				bl += sp.parts[j].payload_len;
 			}
 			if (sp.encoding == SMS_ENC_GSM7 && dc8) {
-				n = gsm_to_8bit(septets, bl, dc8, big, big_cap);
+				n = gsm7_to_8bit(septets, bl, dc8 == 3, big, big_cap);
 			} else if (sp.encoding == SMS_ENC_GSM7 && conf->gsm_packed) {
 				size_t pl;
 				n = gsm7_pack(septets, bl, 0, false, big, big_cap, &pl) ? -1 : (int)pl;
@@ -860,8 +704,6 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 	rc = npdu;
 out:
 	free(sp.parts);
-	free(bin);
-	free(udh);
 	free(big);
 	if (rc < 0) {
 		free(*seqs);
@@ -884,19 +726,12 @@ static void submit_now(struct client *cl, struct msg *m)
 		core_complete(cl->c, m);
 		return;
 	}
-	struct submit *sub = xcalloc(1, sizeof *sub);
-	sub->m = m;
-	sub->nparts = n;
-	sub->ids = xcalloc((size_t)n, sizeof *sub->ids);
-	struct part **ps = xcalloc((size_t)n, sizeof *ps);
+	struct submits_msg *sub = submits_msg_new(m, n);
+	struct submits_part **ps = xcalloc((size_t)n, sizeof *ps);
 	for (int i = 0; i < n; i++) {
-		struct part *p = xcalloc(1, sizeof *p);
-		p->s = s;
-		p->seq = seqs[i];
-		p->sub = sub;
-		p->idx = i;
-		cl->nparts++;
-		ps[i] = p;
+		ps[i] = submits_part_new(&cl->subs, sub, i);
+		ps[i]->sess = s;
+		ps[i]->seq = seqs[i];
 	}
 	size_t len = evbuffer_get_length(buf);
 	int sent = link_send(s->link, evbuffer_pullup(buf, -1), len);
@@ -952,7 +787,7 @@ static void on_submit_resp(struct session *s, const struct smpp_pdu *p)
 {
 	struct client *cl = s->cl;
 	void *data = link_request_find(s->link, p->sequence_number);
-	struct part *pt = is_part(data) ? link_request_take(s->link, p->sequence_number) : NULL;
+	struct submits_part *pt = is_part(data) ? link_request_take(s->link, p->sequence_number) : NULL;
 	if (!pt) {
 		log_debug("smpp_unknown_resp", "conn=%s seq=%u status=0x%08X", cname(cl), p->sequence_number,
 		          p->command_status);
@@ -975,143 +810,55 @@ static void on_submit_resp(struct session *s, const struct smpp_pdu *p)
 
 /* ---- deliveries: acknowledgements ---- */
 
-static void ack_add_ref(struct ack *a, struct session *s, uint32_t seq, uint32_t cmd)
-{
-	if (a->n == a->cap) {
-		a->cap = a->cap ? 2 * a->cap : 2;
-		a->refs = xrealloc(a->refs, a->cap * sizeof *a->refs);
-	}
-	a->refs[a->n++] = (struct ack_ref){.s = s, .gen = s->gen, .seq = seq, .cmd = cmd};
-}
-
-/* Registers a and returns its token (never 0). */
-static uint64_t ack_register(struct client *cl, struct ack *a)
-{
-	a->token = ++cl->next_token;
-	unsigned b = (unsigned)(a->token % ACK_BUCKETS);
-	a->hnext = cl->acks[b];
-	cl->acks[b] = a;
-	cl->nacks++;
-	return a->token;
-}
-
-static struct ack *ack_take(struct client *cl, uint64_t token)
-{
-	for (struct ack **pp = &cl->acks[token % ACK_BUCKETS]; *pp; pp = &(*pp)->hnext)
-		if ((*pp)->token == token) {
-			struct ack *a = *pp;
-			*pp = a->hnext;
-			cl->nacks--;
-			return a;
-		}
-	return NULL;
-}
-
-static void ack_free(struct ack *a)
-{
-	if (a) {
-		free(a->refs);
-		free(a);
-	}
-}
-
 static uint64_t ack_one(struct client *cl, struct session *s, const struct smpp_pdu *p)
 {
-	struct ack *a = xcalloc(1, sizeof *a);
-	ack_add_ref(a, s, p->sequence_number, p->command_id);
-	return ack_register(cl, a);
+	return inacks_one(&cl->inacks, (struct inacks_ref){s, s->gen, p->sequence_number, p->command_id});
 }
 
 static void smpp_acked(struct conn *c, uint64_t token, bool committed)
 {
 	struct client *cl = conn_driver_data(c);
-	struct ack *a = ack_take(cl, token);
+	struct inacks_acc *a = inacks_take(&cl->inacks, token);
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->n; i++) {
-		struct ack_ref *r = &a->refs[i];
-		if (r->s->gen != r->gen || (r->s->state != SMPP_BOUND && r->s->state != SMPP_UNBINDING)) {
+		struct inacks_ref *r = &a->refs[i];
+		struct session *rs = r->sess;
+		if (rs->gen != r->gen || (rs->state != SMPP_BOUND && rs->state != SMPP_UNBINDING)) {
 			log_debug("smpp_ack_dropped", "conn=%s seq=%u reason=\"session gone\"", cname(cl), r->seq);
 			continue;
 		}
 		struct smpp_pdu *p = &cl->out;
-		smpp_wire_pdu_reset(p, r->cmd | SMPP_RESP_BIT, r->seq);
+		smpp_wire_pdu_reset(p, r->op | SMPP_RESP_BIT, r->seq);
 		/* Not stored (yet): the spec's "ESME receiver temporary application
 		 * error", which SMSCs retry, not a system error. */
 		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
 		p->body_absent = !committed;
-		if (session_send(r->s, p))
+		if (session_send(rs, p))
 			log_error("smpp_respond_failed", "conn=%s seq=%u", cname(cl), r->seq);
 	}
-	ack_free(a);
+	inacks_acc_free(a);
 	if (cl->stopping)
 		stop_progress(cl);
 }
 
 /* ---- deliveries: contents ---- */
 
-/* The reassembly key carries what the finished text needs. */
-/* The key of a long text's parts: what decodes them (data_coding and the
- * national language tables as one number), sender and recipient. */
-static char *set_key(uint8_t dc, int lock, int shift, const char *sender, const char *recipient)
-{
-	size_t n = strlen(sender) + strlen(recipient) + 16;
-	char *k = xmalloc(n);
-	snprintf(k, n, "%u\x1f%s\x1f%s", (unsigned)dc | (unsigned)lock << 8 | (unsigned)shift << 16, sender, recipient);
-	return k;
-}
-
-static struct oset *oset_find(struct client *cl, const char *key, unsigned ref, unsigned total, bool unlink)
-{
-	for (struct oset **pp = &cl->osets; *pp; pp = &(*pp)->next) {
-		struct oset *o = *pp;
-		if (o->ref == ref && o->total == total && strcmp(o->key, key) == 0) {
-			if (unlink)
-				*pp = o->next;
-			return o;
-		}
-	}
-	return NULL;
-}
-
 /* Stores every finished (or timed out) long text. */
 static void reasm_drain(struct client *cl)
 {
 	struct reasm_msg *rm;
-	while ((rm = reasm_poll(cl->reasm, now_mono_ms()))) {
-		struct oset *o = oset_find(cl, rm->originator, rm->ref, rm->total, true);
-		char *key = xstrdup(rm->originator);
-		char *sender = strchr(key, '\x1f');
-		char *recipient = sender ? strchr(sender + 1, '\x1f') : NULL;
-		if (!recipient) { /* cannot happen: we made the key */
-			free(key);
-			reasm_msg_free(rm);
-			continue;
-		}
-		*sender++ = 0;
-		*recipient++ = 0;
-		struct inbound *in = xcalloc(1, sizeof *in);
-		in->sender = xstrdup(sender);
-		in->recipient = xstrdup(recipient);
-		in->parts = (int)rm->received;
-		unsigned long code = strtoul(key, NULL, 10);
-		smpp_wire_text_lang(smpp_wire_alphabet_dc0((uint8_t)(code & 0xFF), cl->conf->data_coding_0),
-		                    (int)((code >> 8) & 0xFF), (int)((code >> 16) & 0xFF), rm->data, rm->len, &in->body,
+	struct inbound *in;
+	unsigned kind; /* data_coding and the national language tables as one number (on_deliver) */
+	uint64_t token;
+	while ((rm = inacks_poll(&cl->inacks, &in, &kind, &token))) {
+		smpp_wire_text_lang(smpp_wire_alphabet_dc0((uint8_t)(kind & 0xFF), cl->conf->data_coding_0),
+		                    (int)((kind >> 8) & 0xFF), (int)((kind >> 16) & 0xFF), rm->data, rm->len, &in->body,
 		                    &in->payload, &in->encoding);
 		if (rm->status != REASM_COMPLETE)
-			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s", cname(cl), sender,
-			         rm->received, rm->total, rm->status == REASM_EXPIRED ? "timeout" : "evicted");
-		uint64_t token = 0;
-		if (o && o->acc->n) {
-			token = ack_register(cl, o->acc);
-			o->acc = NULL;
-		}
-		if (o) {
-			ack_free(o->acc);
-			free(o->key);
-			free(o);
-		}
-		free(key);
+			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s", cname(cl),
+			         in->sender, rm->received, rm->total,
+			         rm->status == REASM_EXPIRED ? "timeout" : "evicted");
 		reasm_msg_free(rm);
 		core_received(cl->c, in, token);
 	}
@@ -1209,36 +956,14 @@ static void on_deliver(struct session *s, const struct smpp_pdu *p)
 		total = p->known.sar_total_segments;
 		seq = p->known.sar_segment_seqnum;
 	}
-	if (total > 1 && seq >= 1 && seq <= total && tn <= REASM_PART_MAX) {
-		char *key = set_key(dc, lock, shift, sender, recipient);
-		struct reasm_part rp = {.conn_id = cname(cl),
-		                        .originator = key,
-		                        .ref = ref,
-		                        .total = total,
-		                        .seq = seq,
-		                        .data = text,
-		                        .len = tn};
-		enum reasm_add_result res;
-		if (reasm_add(cl->reasm, &rp, now_mono_ms(), &res) == 0) {
-			struct oset *o = oset_find(cl, key, ref, total, false);
-			if (!o) {
-				o = xcalloc(1, sizeof *o);
-				o->key = xstrdup(key);
-				o->ref = ref;
-				o->total = total;
-				o->acc = xcalloc(1, sizeof *o->acc);
-				o->next = cl->osets;
-				cl->osets = o;
-			}
-			ack_add_ref(o->acc, s, p->sequence_number, p->command_id);
-			free(key);
-			free(text);
-			free(sender);
-			free(recipient);
-			reasm_drain(cl);
-			return;
-		}
-		free(key);
+	if (total > 1 && seq >= 1 && seq <= total &&
+	    inacks_part(&cl->inacks, (unsigned)dc | (unsigned)lock << 8 | (unsigned)shift << 16, sender, recipient, ref,
+	                total, seq, text, tn, (struct inacks_ref){s, s->gen, p->sequence_number, p->command_id}) == 0) {
+		free(text);
+		free(sender);
+		free(recipient);
+		reasm_drain(cl);
+		return;
 	}
 	struct inbound *in = xcalloc(1, sizeof *in);
 	in->sender = sender;
@@ -1289,8 +1014,8 @@ static void on_bind_resp(struct session *s, const struct smpp_pdu *p)
 		client_lost(cl, why);
 		return;
 	}
-	log_info("smpp_bound", "conn=%s session=%s peer=%s:%d smsc=%s", cname(cl), role_names[s->role], cl->peer_host,
-	         cl->peer_port, p->body_absent ? "" : p->system_id);
+	log_info("smpp_bound", "conn=%s session=%s peer=%s:%d smsc=%s", cname(cl), role_names[s->role], cl->dial.host,
+	         cl->dial.port, p->body_absent ? "" : p->system_id);
 	session_bound(s);
 }
 
@@ -1408,7 +1133,7 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 		session_set(s, SMPP_DISCONNECTED, "unbind timeout");
 		stop_progress(cl);
 	} else {
-		struct part *pt = data;
+		struct submits_part *pt = data;
 		log_info("smpp_response_timeout", "conn=%s seq=%u id=%" PRId64, cname(cl), seq, pt->sub->m->id);
 		part_answer(cl, pt, 0, NULL, "response timeout");
 	}
@@ -1469,7 +1194,7 @@ static void stop_progress(struct client *cl)
 	if (limit > STOP_WAIT_MAX_MS)
 		limit = STOP_WAIT_MAX_MS;
 	if (!cl->unbind_sent) {
-		if ((cl->nparts || cl->nacks) && now - cl->stop_phase_ms < limit)
+		if ((cl->subs.nparts || inacks_waiting(&cl->inacks)) && now - cl->stop_phase_ms < limit)
 			return;
 		cl->unbind_sent = true;
 		cl->stop_phase_ms = now;
@@ -1484,10 +1209,10 @@ static void stop_progress(struct client *cl)
 static void smpp_stop(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
-	log_info("smpp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->nparts, cl->held.len);
+	log_info("smpp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->subs.nparts, cl->held.len);
 	cl->stopping = true;
 	cl->stop_phase_ms = now_mono_ms();
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	release_held(cl);
 	if (!cl->up) {
 		client_finish_stop(cl);
@@ -1511,22 +1236,23 @@ static int smpp_open(struct conn *c)
 		cl->sess[i].role = cl->nsess == 1 ? ROLE_TRX : i == 0 ? ROLE_TX : ROLE_RX;
 	}
 	cl->id_ring = xcalloc(ID_MEMORY, sizeof *cl->id_ring);
-	cl->reasm = reasm_new(REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
+	inacks_init(&cl->inacks, conn_name(c), REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
+	cl->subs = (struct submits){
+	    .c = c, .proto = "smpp", .classify = classify, .throttle_pause_ms = conf->throttle_pause_ms};
 	cl->concat_ref = link_random();
-	cl->backoff.min_ms = (uint64_t)conf->reconnect_min_ms;
-	cl->backoff.max_ms = (uint64_t)conf->reconnect_max_ms;
-	if (conf->tls) {
-		struct errbuf err = {""};
-		cl->ssl_ctx = link_tls_client_ctx(conf->tls_ca_file, conf->tls_verify, &err);
-		if (!cl->ssl_ctx) {
-			char q[300];
-			log_error("smpp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			goto fail;
-		}
-	}
 	struct event_base *base = conn_event_base(c);
+	struct dialer_opts dopts = {.tls = conf->tls,
+	                            .tls_ca_file = conf->tls_ca_file,
+	                            .tls_verify = conf->tls_verify,
+	                            .reconnect_min_ms = conf->reconnect_min_ms,
+	                            .reconnect_max_ms = conf->reconnect_max_ms};
+	struct errbuf err = {""};
+	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
+		char q[300];
+		log_error("smpp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+		goto fail;
+	}
 	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	cl->reconnect_ev = evtimer_new(base, reconnect_cb, cl);
 	cl->resume_ev = evtimer_new(base, resume_cb, cl);
 	struct timeval tv;
 	tv_ms(&tv, TICK_MS);
@@ -1535,9 +1261,8 @@ static int smpp_open(struct conn *c)
 	client_connect(cl);
 	return 0;
 fail:
-	if (cl->ssl_ctx)
-		SSL_CTX_free(cl->ssl_ctx);
-	reasm_free(cl->reasm);
+	dialer_free(&cl->dial);
+	inacks_free(&cl->inacks);
 	free(cl->id_ring);
 	free(cl);
 	return -1;
@@ -1547,18 +1272,8 @@ static void part_forget(void *arg, uint32_t seq, void *data)
 {
 	(void)arg;
 	(void)seq;
-	if (!is_part(data))
-		return;
-	struct part *p = data;
-	struct submit *sub = p->sub;
-	if (++sub->answered == sub->nparts) {
-		for (int i = 0; i < sub->nparts; i++)
-			free(sub->ids[i]);
-		free(sub->ids);
-		msg_free(sub->m);
-		free(sub);
-	}
-	free(p);
+	if (is_part(data))
+		submits_forget(data);
 }
 
 static void smpp_close(struct conn *c)
@@ -1575,18 +1290,7 @@ static void smpp_close(struct conn *c)
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);
-	for (int i = 0; i < ACK_BUCKETS; i++)
-		for (struct ack *a = cl->acks[i], *n; a; a = n) {
-			n = a->hnext;
-			ack_free(a);
-		}
-	for (struct oset *o = cl->osets, *n; o; o = n) {
-		n = o->next;
-		ack_free(o->acc);
-		free(o->key);
-		free(o);
-	}
-	reasm_free(cl->reasm);
+	inacks_free(&cl->inacks);
 	for (int i = 0; i < ID_BUCKETS; i++)
 		for (struct idnode *n = cl->ids[i], *nx; n; n = nx) {
 			nx = n->next;
@@ -1595,12 +1299,8 @@ static void smpp_close(struct conn *c)
 		}
 	free(cl->id_ring);
 	event_free(cl->tick_ev);
-	event_free(cl->reconnect_ev);
 	event_free(cl->resume_ev);
-	if (cl->dns)
-		evdns_base_free(cl->dns, 0);
-	if (cl->ssl_ctx)
-		SSL_CTX_free(cl->ssl_ctx);
+	dialer_free(&cl->dial);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

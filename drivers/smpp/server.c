@@ -49,7 +49,9 @@
 #include "codec/udh.h"
 #include "driver.h"
 #include "log.h"
+#include "net/accounts.h"
 #include "net/link.h"
+#include "net/tokens.h"
 #include "policy.h"
 #include "smpp/conf.h"
 #include "smpp/pdu.h"
@@ -60,7 +62,6 @@
 
 enum {
 	TICK_MS = 200,
-	PEND_BUCKETS = 1024,
 	BAD_PDU_LIMIT = 5,            /* malformed PDUs before the session is closed */
 	STOP_WAIT_MAX_MS = 5000,      /* for unbind_resp on stop */
 	OUT_HIGH = 256 * 1024,        /* output bytes above which a session is congested */
@@ -78,25 +79,6 @@ static const char *const role_names[] = {"none", "transmitter", "receiver", "tra
 struct server;
 struct sess;
 
-/* An account with sessions here: its limits as the database said at the
- * last bind and its bound sessions.  max_binds and the throughput bucket
- * are the core's, across the daemon (core_account_bind/take). */
-struct account {
-	char *name;
-	int max_binds;
-	double throughput;
-	int nbound;
-	struct sess **rx; /* bound receiver/transceiver sessions */
-	int nrx, caprx;
-	unsigned rr;
-	/* Events waiting for room in a session's window: held here, not given
-	 * back, so that a busy client gets its receipts as soon as it answers
-	 * rather than after the database's retry backoff. */
-	struct account_event *wait_head, *wait_tail;
-	int nwait;
-	struct account *next;
-};
-
 struct sess {
 	struct server *sv;
 	uint64_t id;
@@ -107,8 +89,8 @@ struct sess {
 	char peer[INET6_ADDRSTRLEN + 8]; /* "ip:port" for logs */
 	char ip[INET6_ADDRSTRLEN];
 	char system_id[16];
-	struct account *acct; /* set while BOUND or UNBINDING */
-	uint8_t version;      /* what we speak with it: min(its bind, ours) */
+	struct accounts_acct *acct; /* set while BOUND or UNBINDING */
+	uint8_t version;            /* what we speak with it: min(its bind, ours) */
 	uint32_t seq;
 	uint32_t bind_seq, bind_cmd;
 	uint64_t state_ms;
@@ -122,24 +104,8 @@ struct sess {
 
 /* A core call waiting for its answer. */
 struct pend {
-	uint64_t token;
 	struct sess *s;
 	uint32_t seq, cmd; /* of the PDU to answer */
-	struct pend *hnext;
-};
-
-/* An account event being delivered, in one or more deliver_sm. */
-struct dlv {
-	struct account_event *ev;
-	int nparts, answered;
-	bool failed;
-};
-
-struct dpart {
-	struct dlv *d;
-	struct sess *s;
-	uint32_t seq;
-	uint64_t sent_ms;
 };
 
 static const char req_unbind_marker;
@@ -156,11 +122,8 @@ struct server {
 	struct sess *sessions;
 	int nopen; /* sessions not CLOSED */
 	uint64_t next_sess_id;
-	struct account *accounts;
-	struct pend *pends[PEND_BUCKETS];
-	uint64_t next_token;
-	int npend;
-	int ndparts;
+	struct accounts accts;
+	struct tokens pends;
 	unsigned concat_ref;
 	bool up, stopping, stopped;
 	uint64_t stop_ms, refused_log_ms, bind_refused_log_ms;
@@ -193,95 +156,25 @@ static void tv_ms(struct timeval *tv, uint64_t ms)
 	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
 }
 
-/* ---- accounts ---- */
-
-static struct account *account_find(struct server *sv, const char *name)
-{
-	for (struct account *a = sv->accounts; a; a = a->next)
-		if (strcmp(a->name, name) == 0)
-			return a;
-	return NULL;
-}
-
-static struct account *account_get(struct server *sv, const struct account_info *info)
-{
-	struct account *a = account_find(sv, info->name);
-	if (!a) {
-		a = xcalloc(1, sizeof *a);
-		a->name = xstrdup(info->name);
-		a->next = sv->accounts;
-		sv->accounts = a;
-	}
-	a->max_binds = info->max_binds;
-	a->throughput = info->throughput;
-	return a;
-}
-
-static void account_drain(struct server *sv, struct account *a);
-static void event_refuse(struct server *sv, struct account_event *ev);
-
-static void account_add_rx(struct server *sv, struct account *a, struct sess *s)
-{
-	if (a->nrx == a->caprx) {
-		a->caprx = a->caprx ? 2 * a->caprx : 4;
-		a->rx = xrealloc(a->rx, (size_t)a->caprx * sizeof *a->rx);
-	}
-	a->rx[a->nrx++] = s;
-	if (a->nrx == 1)
-		core_account_attach(sv->c, a->name);
-	account_drain(sv, a);
-}
-
-static void account_remove_rx(struct server *sv, struct account *a, struct sess *s)
-{
-	for (int i = 0; i < a->nrx; i++)
-		if (a->rx[i] == s) {
-			a->rx[i] = a->rx[--a->nrx];
-			if (a->nrx == 0) {
-				/* No session left to take them: back to the database. */
-				while (a->wait_head) {
-					struct account_event *ev = a->wait_head;
-					a->wait_head = ev->next;
-					ev->next = NULL;
-					event_refuse(sv, ev);
-				}
-				a->wait_tail = NULL;
-				a->nwait = 0;
-				core_account_detach(sv->c, a->name);
-			}
-			return;
-		}
-}
-
 /* ---- pending core calls ---- */
 
 static uint64_t pend_add(struct server *sv, struct sess *s, uint32_t seq, uint32_t cmd)
 {
 	struct pend *p = xcalloc(1, sizeof *p);
-	p->token = ++sv->next_token;
 	p->s = s;
 	p->seq = seq;
 	p->cmd = cmd;
-	unsigned b = (unsigned)(p->token % PEND_BUCKETS);
-	p->hnext = sv->pends[b];
-	sv->pends[b] = p;
-	sv->npend++;
 	s->npend++;
-	return p->token;
+	return tokens_add(&sv->pends, p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	for (struct pend **pp = &sv->pends[token % PEND_BUCKETS]; *pp; pp = &(*pp)->hnext)
-		if ((*pp)->token == token) {
-			struct pend *p = *pp;
-			*pp = p->hnext;
-			sv->npend--;
-			p->s->npend--;
-			return p;
-		}
-	return NULL;
+	struct pend *p = tokens_take(&sv->pends, token);
+	if (p)
+		p->s->npend--;
+	return p;
 }
 
 /* ---- transport ---- */
@@ -349,12 +242,6 @@ static void sess_close_later(struct sess *s, const char *reason)
 
 /* ---- deliveries ---- */
 
-static void dpart_unlink(struct server *sv, struct dpart *p)
-{
-	(void)p;
-	sv->ndparts--;
-}
-
 static bool is_dpart(const void *data)
 {
 	return data && data != REQ_UNBIND && data != LINK_KEEPALIVE;
@@ -362,39 +249,18 @@ static bool is_dpart(const void *data)
 
 /* The deliver_sm of session s with this sequence number, taken from the
  * table; NULL if none. */
-static struct dpart *dpart_take(struct sess *s, uint32_t seq)
+static struct accounts_part *dpart_take(struct sess *s, uint32_t seq)
 {
 	return is_dpart(link_request_find(s->link, seq)) ? link_request_take(s->link, seq) : NULL;
 }
 
-static void dlv_finish(struct server *sv, struct dlv *d)
-{
-	log_debug("smpp_server_event_done", "conn=%s event=%" PRId64 " account=%s delivered=%s", cname(sv), d->ev->id,
-	          d->ev->account, d->failed ? "no" : "yes");
-	core_event_done(sv->c, d->ev, !d->failed);
-	account_event_free(d->ev);
-	free(d);
-}
-
 /* One deliver_sm answered (ok) or given up. */
-static void dpart_answer(struct server *sv, struct dpart *p, bool ok)
+static void dpart_answer(struct server *sv, struct accounts_part *p, bool ok)
 {
-	struct dlv *d = p->d;
-	struct account *a = p->s->acct;
-	dpart_unlink(sv, p);
-	free(p);
-	if (!ok)
-		d->failed = true;
-	if (++d->answered == d->nparts)
-		dlv_finish(sv, d);
+	struct accounts_acct *a = ((struct sess *)p->sess)->acct;
+	accounts_part_answer(&sv->accts, p, ok);
 	if (a)
-		account_drain(sv, a); /* the window has room again */
-}
-
-static void event_refuse(struct server *sv, struct account_event *ev)
-{
-	core_event_done(sv->c, ev, false);
-	account_event_free(ev);
+		accounts_drain(&sv->accts, a); /* the window has room again */
 }
 
 /* Sets the addresses of a deliver_sm.  Returns 0 or -1 (too long). */
@@ -528,75 +394,28 @@ out:
 	return rc;
 }
 
-/* A session of the account that can take n more deliver_sm now, round robin. */
-static struct sess *pick_session(struct server *sv, struct account *a, int n)
+/* Whether a session can take one more event now. */
+static bool can_take(void *sess, void *arg)
 {
-	for (int i = 0; i < a->nrx; i++) {
-		unsigned k = (a->rr + (unsigned)i) % (unsigned)a->nrx;
-		struct sess *s = a->rx[k];
-		if (s->state != SS_BOUND || !s->link || link_congested(s->link) || s->close_reason)
-			continue;
-		int inflight = link_outstanding(s->link);
-		if (inflight > 0 && inflight + n > sv->conf->window)
-			continue;
-		a->rr = k + 1;
-		return s;
-	}
-	return NULL;
-}
-
-static void deliver_to(struct server *sv, struct account *a, struct sess *s, struct account_event *ev);
-
-/* Delivers waiting events while a session has room, oldest first. */
-static void account_drain(struct server *sv, struct account *a)
-{
-	struct sess *s;
-	while (a->wait_head && !sv->stopping && (s = pick_session(sv, a, 1))) {
-		struct account_event *ev = a->wait_head;
-		a->wait_head = ev->next;
-		a->nwait--;
-		if (!a->wait_head)
-			a->wait_tail = NULL;
-		ev->next = NULL;
-		deliver_to(sv, a, s, ev);
-	}
+	struct sess *s = sess;
+	struct server *sv = arg;
+	if (s->state != SS_BOUND || !s->link || link_congested(s->link) || s->close_reason)
+		return false;
+	int inflight = link_outstanding(s->link);
+	return inflight == 0 || inflight + 1 <= sv->conf->window;
 }
 
 static void server_deliver(struct conn *c, struct account_event *ev)
 {
 	struct server *sv = conn_driver_data(c);
-	struct account *a = sv->stopping ? NULL : account_find(sv, ev->account);
-	if (!a || a->nrx == 0) {
-		event_refuse(sv, ev);
-		return;
-	}
-	struct sess *s = a->wait_head ? NULL : pick_session(sv, a, 1);
-	/* A client that does not answer its deliver_sm holds at most two
-	 * windows per session here; the rest go back to the database, so that
-	 * the core's events in flight serve other accounts. */
-	int cap = 2 * (int)sv->conf->window * a->nrx;
-	if (!s && a->nwait >= (cap > 16 ? cap : 16)) {
-		log_debug("smpp_server_wait_full", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
-		event_refuse(sv, ev);
-		return;
-	}
-	if (!s) {
-		log_debug("smpp_server_wait", "conn=%s account=%s event=%" PRId64, cname(sv), a->name, ev->id);
-		a->nwait++;
-		ev->next = NULL;
-		if (a->wait_tail)
-			a->wait_tail->next = ev;
-		else
-			a->wait_head = ev;
-		a->wait_tail = ev;
-		return;
-	}
-	deliver_to(sv, a, s, ev);
+	accounts_deliver(&sv->accts, ev);
 }
 
 /* Sends the deliver_sm PDUs of ev on s (which has room for one more). */
-static void deliver_to(struct server *sv, struct account *a, struct sess *s, struct account_event *ev)
+static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a, struct account_event *ev, void *arg)
 {
+	struct server *sv = arg;
+	struct sess *s = sess;
 	struct errbuf err = {""};
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t *seqs = NULL;
@@ -605,24 +424,16 @@ static void deliver_to(struct server *sv, struct account *a, struct sess *s, str
 		evbuffer_free(buf);
 		log_error("smpp_server_deliver_failed", "conn=%s account=%s event=%" PRId64 " error=\"%s\"", cname(sv),
 		          a->name, ev->id, err.msg);
-		event_refuse(sv, ev);
+		accounts_refuse(as, ev);
 		return;
 	}
-	struct dlv *d = xcalloc(1, sizeof *d);
-	d->ev = ev;
-	d->nparts = n;
 	log_debug("smpp_server_deliver", "conn=%s sess=%" PRIu64 " account=%s event=%" PRId64 " kind=%s pdus=%d",
 	          cname(sv), s->id, a->name, ev->id, ev->kind == ACCOUNT_EVENT_REPORT ? "report" : "inbound", n);
 	int sent = link_send(s->link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
-	struct dpart **ps = xcalloc((size_t)n, sizeof *ps);
-	for (int i = 0; i < n; i++) {
-		ps[i] = xcalloc(1, sizeof *ps[i]);
-		ps[i]->d = d;
-		ps[i]->s = s;
+	struct accounts_part **ps = accounts_dlv_new(as, ev, s, n);
+	for (int i = 0; i < n; i++)
 		ps[i]->seq = seqs[i];
-		sv->ndparts++;
-	}
 	/* A part that could not be sent or registered fails at once; the
 	 * event is done after the last part (then d is freed). */
 	for (int i = 0; i < n; i++)
@@ -631,6 +442,11 @@ static void deliver_to(struct server *sv, struct account *a, struct sess *s, str
 	free(ps);
 	free(seqs);
 }
+
+static const struct accounts_ops deliver_ops = {
+    .can_take = can_take,
+    .deliver = deliver_to,
+};
 
 static void dpart_fail_drained(void *arg, uint32_t seq, void *data)
 {
@@ -660,9 +476,8 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 	case SS_BINDING:
 		return;
 	case SS_BOUND:
-		s->acct->nbound++;
 		if (s->role == ROLE_RX || s->role == ROLE_TRX)
-			account_add_rx(sv, s->acct, s);
+			accounts_add_rx(&sv->accts, s->acct, s);
 		return;
 	case SS_UNBINDING: {
 		struct smpp_pdu *p = &sv->out;
@@ -688,10 +503,9 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		}
 		sv->nopen--;
 		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
-			s->acct->nbound--;
 			core_account_unbind(sv->c, s->acct->name);
 			if (s->role == ROLE_RX || s->role == ROLE_TRX)
-				account_remove_rx(sv, s->acct, s);
+				accounts_remove_rx(&sv->accts, s->acct, s);
 		}
 		char qs[80];
 		/* A session that never bound (a refused or hostile client) is
@@ -774,7 +588,7 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 	}
 	uint32_t status = 0;
 	const char *why = NULL;
-	struct account *a = NULL;
+	struct accounts_acct *a = NULL;
 	if (!account) {
 		status = smpp_server_bind_status(reason);
 		why = reason ? reason : "refused";
@@ -782,7 +596,7 @@ static void server_authenticated(struct conn *c, uint64_t token, const struct ac
 		status = SMPP_ESME_RBINDFAIL;
 		why = "stopping";
 	} else {
-		a = account_get(sv, account);
+		a = accounts_get(&sv->accts, account);
 		if (!core_account_bind(c, account)) {
 			status = SMPP_ESME_RBINDFAIL;
 			why = auth_refusal_text(AUTH_MAX_BINDS);
@@ -976,7 +790,7 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 		         s->peer, e->command_id, e->sequence_number, status_name(e->status),
 		         log_quote(e->reason, q, sizeof q));
 	if (e->header_read && (e->command_id == SMPP_DELIVER_SM_RESP || e->command_id == SMPP_DATA_SM_RESP)) {
-		struct dpart *dp = dpart_take(s, e->sequence_number);
+		struct accounts_part *dp = dpart_take(s, e->sequence_number);
 		if (dp)
 			dpart_answer(sv, dp, false);
 	}
@@ -991,7 +805,7 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 static void on_deliver_resp(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
-	struct dpart *dp = dpart_take(s, p->sequence_number);
+	struct accounts_part *dp = dpart_take(s, p->sequence_number);
 	if (!dp) {
 		log_debug("smpp_server_unknown_resp", "conn=%s sess=%" PRIu64 " seq=%u status=0x%08X", cname(sv), s->id,
 		          p->sequence_number, p->command_status);
@@ -1110,7 +924,7 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 		stop_progress(sv); /* closes it: no unbind_resp */
 		return;
 	}
-	struct dpart *p = data;
+	struct accounts_part *p = data;
 	log_info("smpp_server_deliver_timeout", "conn=%s sess=%" PRIu64 " seq=%u event=%" PRId64, cname(sv), s->id, seq,
 	         p->d->ev->id);
 	dpart_answer(sv, p, false);
@@ -1139,7 +953,7 @@ static void link_on_writable(struct link *l, void *arg)
 	struct sess *s = arg;
 	(void)l;
 	if (s->acct)
-		account_drain(s->sv, s->acct);
+		accounts_drain(&s->sv->accts, s->acct);
 	if (s->sv->stopping)
 		stop_progress(s->sv);
 }
@@ -1275,17 +1089,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 static void server_finish_stop(struct server *sv)
 {
 	/* Every event we hold goes back before core_stopped(). */
-	for (struct account *a = sv->accounts; a; a = a->next)
-		while (a->wait_head) {
-			struct account_event *ev = a->wait_head;
-			a->wait_head = ev->next;
-			ev->next = NULL;
-			event_refuse(sv, ev);
-		}
-	for (struct account *a = sv->accounts; a; a = a->next) {
-		a->wait_tail = NULL;
-		a->nwait = 0;
-	}
+	accounts_stop(&sv->accts);
 	sv->stopped = true;
 	event_del(sv->tick_ev);
 	core_conn_state(sv->c, CONN_DOWN, "stopped");
@@ -1324,7 +1128,7 @@ static void stop_progress(struct server *sv)
 		}
 		any |= s->state != SS_CLOSED;
 	}
-	if (any || sv->npend > 0)
+	if (any || sv->pends.n > 0)
 		return;
 	server_finish_stop(sv); /* closed sessions are freed by close() */
 }
@@ -1333,8 +1137,9 @@ static void server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
 	log_info("smpp_server_stopping", "conn=%s sessions=%d pending=%d deliveries=%d", cname(sv), sv->nopen,
-	         sv->npend, sv->ndparts);
+	         sv->pends.n, sv->accts.nparts);
 	sv->stopping = true;
+	sv->accts.stopping = true;
 	sv->stop_ms = now_mono_ms();
 	for (int i = 0; i < 2; i++)
 		if (sv->lis[i]) {
@@ -1377,6 +1182,8 @@ static int server_open(struct conn *c)
 	sv->conf = conf;
 	sv->version = smpp_server_conf_version(conf);
 	sv->concat_ref = link_random();
+	sv->accts =
+	    (struct accounts){.c = c, .ops = &deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
 	if (conf->tls || conf->tls_listen) {
 		char q[300];
 		struct errbuf err = {""};
@@ -1403,17 +1210,9 @@ fail:
 
 static void dpart_forget(void *arg, uint32_t seq, void *data)
 {
-	(void)arg;
 	(void)seq;
-	if (!is_dpart(data))
-		return;
-	struct dpart *p = data;
-	struct dlv *d = p->d;
-	if (++d->answered == d->nparts) {
-		account_event_free(d->ev);
-		free(d);
-	}
-	free(p);
+	if (is_dpart(data))
+		accounts_part_forget(arg, data);
 }
 
 static void server_close(struct conn *c)
@@ -1426,25 +1225,16 @@ static void server_close(struct conn *c)
 	/* Only after a forced stop is anything left; the core gives up on it. */
 	for (struct sess *s = sv->sessions; s; s = s->next)
 		if (s->link) {
-			link_request_drain(s->link, dpart_forget, NULL);
+			link_request_drain(s->link, dpart_forget, &sv->accts);
 			link_free(s->link);
 			s->link = NULL;
 		}
-	for (int i = 0; i < PEND_BUCKETS; i++)
-		for (struct pend *p = sv->pends[i], *n; p; p = n) {
-			n = p->hnext;
-			free(p);
-		}
+	tokens_clear(&sv->pends, free);
 	for (struct sess *s = sv->sessions, *n; s; s = n) {
 		n = s->next;
 		free(s);
 	}
-	for (struct account *a = sv->accounts, *n; a; a = n) {
-		n = a->next;
-		free(a->rx);
-		free(a->name);
-		free(a);
-	}
+	accounts_free(&sv->accts);
 	event_free(sv->tick_ev);
 	if (sv->ssl_ctx)
 		SSL_CTX_free(sv->ssl_ctx);

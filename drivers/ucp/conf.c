@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "net/addr.h"
+#include "ucp/sm.h"
 
 #define O(f) offsetof(struct ucp_conf, f)
 const struct setting ucp_conf_settings[] = {
@@ -45,6 +46,12 @@ const struct setting ucp_conf_settings[] = {
     {"tls_ca_file", SETTING_STRING, O(tls_ca_file), false, false, 0, 0, NULL,
      "CA certificates (PEM) to verify the SMSC; default the system's"},
     {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the SMSC's certificate"},
+    {"sender_ton", SETTING_STRING, O(sender_ton), false, false, 0, 0, "\"auto\"",
+     "OAdC/OTOA of the sender: auto (+digits as OTOA 1139, digits bare, names as 5039), international (digits "
+     "as 1139), alphanumeric (everything as 5039), unknown (digits bare, + as 00)"},
+    {"amsg_charset", SETTING_STRING, O(amsg_charset), false, false, 0, 0, "\"gsm\"",
+     "what MT=3 texts carry in IRA, both ways: gsm (GSM default-alphabet codes, the standard) or latin1 (as some "
+     "SMSCs do)"},
     SETTINGS_END,
 };
 #undef O
@@ -122,7 +129,25 @@ int ucp_conf_check(const void *p, struct errbuf *err)
 	}
 	if (!conf->tls && conf->tls_ca_file)
 		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
+	if (ucp_conf_sender_ton(conf) < 0)
+		return errbuf_set(err, "settings.sender_ton: must be auto, international, alphanumeric or unknown");
+	static const char *const charsets[] = {"gsm", "latin1", NULL};
+	if (!one_of(conf->amsg_charset, charsets))
+		return errbuf_set(err, "settings.amsg_charset: must be gsm or latin1");
 	return 0;
+}
+
+int ucp_conf_sender_ton(const struct ucp_conf *conf)
+{
+	for (int i = 0; i < 4; i++)
+		if (conf->sender_ton && strcmp(conf->sender_ton, ucp_sender_ton_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+bool ucp_conf_latin1(const struct ucp_conf *conf)
+{
+	return conf->amsg_charset && strcmp(conf->amsg_charset, "latin1") == 0;
 }
 
 int ucp_server_conf_check(const void *p, struct errbuf *err)

@@ -38,6 +38,8 @@ struct ucp_conf {
 	bool tls;
 	char *tls_ca_file;
 	bool tls_verify;
+	char *sender_ton;   /* "auto", "international", "alphanumeric", "unknown" (sm.h) */
+	char *amsg_charset; /* "gsm" (MT=3 carries GSM codes) or "latin1" */
 };
 
 struct ucp_server_conf {
@@ -52,6 +54,11 @@ extern const struct setting ucp_server_conf_settings[];
 
 MUST_CHECK int ucp_conf_check(const void *conf, struct errbuf *err);
 MUST_CHECK int ucp_server_conf_check(const void *conf, struct errbuf *err);
+
+/* The sender_ton setting (checked) as its enum value. */
+int ucp_conf_sender_ton(const struct ucp_conf *conf);
+/* True when MT=3 texts carry Latin-1 octets (amsg_charset "latin1"). */
+bool ucp_conf_latin1(const struct ucp_conf *conf);
 
 /* True for version 3.5: submits by op 01 (texts) and 30, no 5x series. */
 bool ucp_conf_is_v35(const struct ucp_conf *conf);

@@ -108,6 +108,34 @@ int ucp_sm_oadc(const char *sender, struct ucp_sm *sm)
 	return 0;
 }
 
+const char *const ucp_sender_ton_names[4] = {"auto", "international", "alphanumeric", "unknown"};
+
+int ucp_sm_oadc_ton(const char *sender, enum ucp_sender_ton ton, struct ucp_sm *sm)
+{
+	sm->oadc[0] = sm->otoa[0] = '\0';
+	if (!sender || !*sender || ton == UCP_TON_AUTO)
+		return ucp_sm_oadc(sender, sm);
+	const char *digits = sender[0] == '+' ? sender + 1 : sender;
+	bool numeric = *digits && digits_only(digits) && strlen(digits) <= 16;
+	if (ton == UCP_TON_ALPHANUMERIC) {
+		if (ucp_data_oadc_alpha_encode(sender, sm->oadc, sizeof sm->oadc))
+			return -EINVAL;
+		snprintf(sm->otoa, sizeof sm->otoa, "5039");
+		return 0;
+	}
+	if (!numeric)
+		return ucp_sm_oadc(sender, sm);
+	if (ton == UCP_TON_INTERNATIONAL) {
+		snprintf(sm->oadc, sizeof sm->oadc, "%s", digits);
+		snprintf(sm->otoa, sizeof sm->otoa, "1139");
+		return 0;
+	}
+	if (sender[0] == '+' && strlen(digits) > 14)
+		return -EINVAL; /* "00" + digits must fit 16 */
+	snprintf(sm->oadc, sizeof sm->oadc, "%s%s", sender[0] == '+' ? "00" : "", digits);
+	return 0;
+}
+
 char *ucp_sm_addr_in(const struct ucp_str *addr, const struct ucp_str *otoa)
 {
 	if (otoa && otoa->len == 4 && memcmp(otoa->p, "5039", 4) == 0) {
@@ -132,10 +160,22 @@ char *ucp_sm_addr_in(const struct ucp_str *addr, const struct ucp_str *otoa)
 
 int ucp_sm_set_part(struct ucp_sm *sm, const struct sms_split *sp, const struct sms_part *pt, int msg_class)
 {
+	return ucp_sm_set_part_cs(sm, sp, pt, msg_class, false);
+}
+
+int ucp_sm_set_part_cs(struct ucp_sm *sm, const struct sms_split *sp, const struct sms_part *pt, int msg_class,
+                       bool latin1)
+{
 	int dcs = -1;
 	if (msg_class >= 0)
 		snprintf(sm->mcls, sizeof sm->mcls, "%d", msg_class & 3);
-	if (sp->encoding == SMS_ENC_GSM7) {
+	if (sp->encoding == SMS_ENC_GSM7 && latin1) {
+		uint8_t l1[SMS_SEPTETS_MAX];
+		int n = gsm7_to_8bit(pt->payload, pt->payload_len, true, l1, sizeof l1);
+		snprintf(sm->mt, sizeof sm->mt, "3");
+		if (n < 0 || ucp_data_ira_encode(l1, (size_t)n, sm->msg, sizeof sm->msg))
+			return -EINVAL;
+	} else if (sp->encoding == SMS_ENC_GSM7) {
 		snprintf(sm->mt, sizeof sm->mt, "3");
 		if (ucp_data_ira_encode(pt->payload, pt->payload_len, sm->msg, sizeof sm->msg))
 			return -EINVAL;
@@ -220,6 +260,28 @@ unsigned ucp_sm_read(const struct ucp_frame *f, struct ucp_sm_in *in, struct err
 	return 0;
 }
 
+int ucp_sm_deferred(const struct ucp_frame *f, int64_t *unix_s)
+{
+	const struct ucp_str *dd, *ddt;
+	if (f->ot == 30) {
+		dd = &f->f[UCP30_DD];
+		ddt = &f->f[UCP30_DDT];
+	} else if (f->ot >= 51 && f->ot <= 58) {
+		dd = &f->f[UCP5X_DD];
+		ddt = &f->f[UCP5X_DDT];
+	} else {
+		return 0;
+	}
+	if (dd->len == 0 || (dd->len == 1 && dd->p[0] == '0'))
+		return 0;
+	if (dd->len != 1 || dd->p[0] != '1' || ddt->len != 10)
+		return -1;
+	char t12[13];
+	memcpy(t12, ddt->p, 10);
+	memcpy(t12 + 10, "00", 3);
+	return ucp_data_scts_parse(t12, 12, unix_s) ? -1 : 1;
+}
+
 void ucp_sm_text(const struct ucp_sm_in *in, char **body, char **payload, char **encoding)
 {
 	switch (in->kind) {
@@ -229,6 +291,9 @@ void ucp_sm_text(const struct ucp_sm_in *in, char **body, char **payload, char *
 		return;
 	case UCP_TEXT_GSM:
 		smpp_wire_text(SMPP_ALPHA_GSM, in->data, in->len, body, payload, encoding);
+		return;
+	case UCP_TEXT_LATIN1:
+		smpp_wire_text(SMPP_ALPHA_LATIN1, in->data, in->len, body, payload, encoding);
 		return;
 	case UCP_TEXT_UCS2:
 		smpp_wire_text(SMPP_ALPHA_UCS2, in->data, in->len, body, payload, encoding);

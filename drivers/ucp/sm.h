@@ -52,6 +52,19 @@ MUST_CHECK int ucp_sm_adc(const char *addr, char *out, size_t cap);
 /* Sender -> OAdC and OTOA (see above; NULL/"" -> both empty).  Returns 0 or
  * -EINVAL (an alphanumeric sender with no GSM form or over 11 characters). */
 MUST_CHECK int ucp_sm_oadc(const char *sender, struct ucp_sm *sm);
+
+/* The client's sender_ton setting: how OAdC/OTOA are chosen. */
+enum ucp_sender_ton {
+	UCP_TON_AUTO,          /* as ucp_sm_oadc */
+	UCP_TON_INTERNATIONAL, /* a numeric sender ("+" optional) as OTOA 1139 */
+	UCP_TON_ALPHANUMERIC,  /* any sender as OTOA 5039, digits too */
+	UCP_TON_UNKNOWN,       /* a numeric sender without OTOA ("+" written "00") */
+};
+/* The sender_ton setting's values, in enum order. */
+extern const char *const ucp_sender_ton_names[4];
+/* ucp_sm_oadc with ton: a sender the override cannot take (an
+ * alphanumeric one for INTERNATIONAL or UNKNOWN) is taken as AUTO. */
+MUST_CHECK int ucp_sm_oadc_ton(const char *sender, enum ucp_sender_ton ton, struct ucp_sm *sm);
 /* An address field as the outbox writes it (new string): OTOA 5039 decoded,
  * OTOA 1139 or a leading "00" as "+<digits>", else unchanged.  otoa may be
  * NULL. */
@@ -60,6 +73,15 @@ char *ucp_sm_addr_in(const struct ucp_str *addr, const struct ucp_str *otoa);
 /* The message of one part: MT, NB, Msg, XSer, MCLs.  msg_class -1 = none.
  * Returns 0 or -EINVAL. */
 MUST_CHECK int ucp_sm_set_part(struct ucp_sm *sm, const struct sms_split *sp, const struct sms_part *pt, int msg_class);
+/* The same with latin1: an MT=3 message carries Latin-1 octets in IRA
+ * (SMSCs that expect them instead of GSM codes); -EINVAL when a character
+ * has none. */
+MUST_CHECK int ucp_sm_set_part_cs(struct ucp_sm *sm, const struct sms_split *sp, const struct sms_part *pt,
+                                  int msg_class, bool latin1);
+/* Deferred delivery of op 30 or 5x: DD = 1 with DDT (DDMMYYhhmm) as unix
+ * seconds into *unix_s.  Returns 1 when deferred, 0 when not (DD empty or
+ * 0), -1 when DD/DDT are malformed. */
+int ucp_sm_deferred(const struct ucp_frame *f, int64_t *unix_s);
 /* A UTF-8 text that fits one MT=3 message (notification texts): AMsg. */
 void ucp_sm_set_text(struct ucp_sm *sm, const char *utf8);
 
@@ -67,7 +89,7 @@ void ucp_sm_set_text(struct ucp_sm *sm, const char *utf8);
 struct ucp_sm_in {
 	uint8_t data[UCP_SM_DATA_MAX]; /* GSM codes, digits, UCS-2 or binary octets */
 	size_t len;
-	enum { UCP_TEXT_DIGITS, UCP_TEXT_GSM, UCP_TEXT_UCS2, UCP_TEXT_BINARY } kind;
+	enum { UCP_TEXT_DIGITS, UCP_TEXT_GSM, UCP_TEXT_UCS2, UCP_TEXT_BINARY, UCP_TEXT_LATIN1 } kind;
 	uint8_t udh[256]; /* XSer 01, UDHL included */
 	size_t udh_len;
 	int dcs;       /* XSer 02, -1 none */

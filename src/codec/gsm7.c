@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -211,4 +212,24 @@ int gsm7_unpack(const uint8_t *packed, size_t len, size_t n_septets, unsigned fi
 		septets[i] = (uint8_t)(v & 0x7F);
 	}
 	return 0;
+}
+
+int gsm7_to_8bit(const uint8_t *septets, size_t n, bool latin1, uint8_t *out, size_t cap)
+{
+	size_t ucap = 3 * n + 1, ulen = 0;
+	char *u = malloc(ucap);
+	int rc = -1;
+	if (!u || gsm7_to_utf8(septets, n, 0, 0, u, ucap, &ulen))
+		goto out;
+	size_t pos = 0, o = 0;
+	uint32_t cp;
+	while (pos < ulen) {
+		if (utf8_decode_next(u, ulen, &pos, &cp) || cp >= (latin1 ? 0x100u : 0x80u) || o >= cap)
+			goto out;
+		out[o++] = (uint8_t)cp;
+	}
+	rc = (int)o;
+out:
+	free(u);
+	return rc;
 }

@@ -77,6 +77,12 @@ MUST_CHECK int gsm7_from_utf8(const char *utf8, size_t len, int lock, int shift,
 MUST_CHECK int gsm7_to_utf8(const uint8_t *septets, size_t n, int lock, int shift, char *out, size_t cap,
                             size_t *out_len);
 
+/* Unpacked default-alphabet septets -> Latin-1 octets (latin1) or IA5/ASCII
+ * octets, for peers that take 8-bit characters (SMPP data_coding 1 or 3,
+ * EMI's MT=3 with Latin-1).  Returns the length, or -1 when a character
+ * has no such octet or cap does not suffice. */
+int gsm7_to_8bit(const uint8_t *septets, size_t n, bool latin1, uint8_t *out, size_t cap);
+
 /* Octets needed for n septets that start after fill_bits (0..6) fill bits. */
 size_t gsm7_packed_len(size_t n_septets, unsigned fill_bits);
 

@@ -624,9 +624,12 @@ if has_phase ucp_ingest; then
 	start_daemon ucp_ingest
 	if wait_up benchucp 20; then
 		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchucp'")
+		c0=$(cpu_s "$DPID")
 		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c 4 -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
 			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
+		c1=$(cpu_s "$DPID")
 		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
+		R[ucp_ingest_daemon_cpu_s_per_10k]=$(calc %.3f "($c1 - $c0) * 10000 / $INGEST_N")
 		R[ucp_ingest_acked]=$(sed -n 's/^acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
 		R[ucp_ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchemi'")
 	else
@@ -938,6 +941,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
 	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, 4 EMI clients" msg/s "$CEIL_B" ">= 15000"
+	row ucp_ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
 	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"

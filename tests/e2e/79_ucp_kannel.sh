@@ -6,9 +6,11 @@
 # ACK) reaches Kannel, which calls the message's dlr-url with type 1.  An
 # inbound text routed to the account goes out as op 52 and reaches smsbox,
 # which calls its sms-service URL.  A second EMI group with a wrong password
-# is refused (NACK 07).
+# is refused (NACK 07).  A third group without smsc-username sends op 51 at
+# once, without op 60: account ipacct (login_by_address, 127.0.0.1/32) is
+# taken by its address, as is our own ucp client without `login`.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 9
+plan 12
 
 if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
 	bail "Kannel (bearerbox, smsbox) is not installed: make test-deps (packaging/install-deps.sh --test)"
@@ -42,6 +44,8 @@ HTTP_PORT=$(cat "$KDIR/http_port") || bail "the HTTP listener did not start"
 
 e2e_db smspool_e2e_ucp_kannel
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('kannel', 'kpw')" || bail "account"
+sql "INSERT INTO smspool.accounts (system_id, password, allowed_addresses, login_by_address)
+	VALUES ('ipacct', 'unused', '{127.0.0.1/32}', true)" || bail "account by address"
 add_connection ucpd ucp-server '{"listen": "127.0.0.1:0"}'
 add_connection emu emulator '{"report_delay_ms": 200}'
 add_connection lo loopback '{}'
@@ -75,6 +79,7 @@ smsc-username = kannel
 smsc-password = kpw
 keepalive = 5
 reconnect-delay = 1
+denied-smsc-id = byip
 
 group = smsc
 smsc = emi
@@ -84,6 +89,15 @@ port = $PORT
 smsc-username = kannel
 smsc-password = wrong
 reconnect-delay = 30
+
+group = smsc
+smsc = emi
+smsc-id = byip
+host = 127.0.0.1
+port = $PORT
+keepalive = 5
+reconnect-delay = 1
+denied-smsc-id = smspool
 
 group = smsbox
 bearerbox-host = 127.0.0.1
@@ -157,6 +171,27 @@ sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
 wait_log '/mo?' "$KDIR/http.log" 30
 like "$(grep '/mo?' "$KDIR/http.log" 2>/dev/null)" 'from=(%2B)?4915110000001&to=12345&text=Hello(\+|%20)from(\+|%20)a(\+|%20)handset' \
 	"an inbound text routed to the account reaches smsbox by op 52"
+# Login by address alone: Kannel's group without a username, then our client.
+R=$(curl -s -G "http://127.0.0.1:$SENDSMS_PORT/cgi-bin/sendsms" --data-urlencode username=tester \
+	--data-urlencode password=testpw --data-urlencode to=15550003002 --data-urlencode from=12345 \
+	--data-urlencode smsc=byip --data-urlencode 'text=Hello by address')
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'ipacct' AND body = 'Hello by address'"; then
+	pass "Kannel without smsc-username: its op 51 becomes an outbox row of account ipacct ($R)"
+else
+	fail "Kannel without smsc-username: its op 51 becomes an outbox row of account ipacct ($R)" \
+		"$(grep -E 'ucp_server' "${DAEMON_LOG[k1]}" | tail -3)"
+fi
+like "$(grep 'ucp_server_logged_in.*account=ipacct' "${DAEMON_LOG[k1]}" | head -1)" 'by=address' \
+	"the session was opened by the client's address, without op 60"
+add_connection cl ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"reconnect_min_ms\": 200}"
+wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'cl'" || true
+sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
+	('+4915110000002', '12345', 'Hello from our client', 'cl')" || bail "INSERT via cl"
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'ipacct' AND body = 'Hello from our client'"; then
+	pass "our ucp client without login (no op 60) submits as account ipacct"
+else
+	fail "our ucp client without login (no op 60) submits as account ipacct" "$(grep -E 'ucp_' "${DAEMON_LOG[k1]}" | tail -5)"
+fi
 stop_daemon k1
 is "$DAEMON_STATUS" 0 "daemon exits 0 with Kannel logged in"
 finish

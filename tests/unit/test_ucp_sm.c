@@ -253,11 +253,112 @@ static void test_settings(void **state)
 	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"backup_hosts\": [\"x\"]}"), -1);
 	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"reconnect_min_ms\": 5000, \"reconnect_max_ms\": 100}"),
 	                 -1);
+	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"sender_ton\": \"international\"}"), 0);
+	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"sender_ton\": \"intl\"}"), -1);
+	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"amsg_charset\": \"latin1\"}"), 0);
+	assert_int_equal(C("{\"host\": \"h\", \"port\": 1, \"amsg_charset\": \"utf8\"}"), -1);
 	assert_int_equal(S("{\"listen\": \"127.0.0.1:0\"}"), 0);
 	assert_int_equal(S("{\"listen\": \"nowhere\"}"), -1);
 	assert_int_equal(S("{\"listen\": \"127.0.0.1:0\", \"tls\": true}"), -1);
 #undef C
 #undef S
+}
+
+/* sender_ton: the override of OAdC/OTOA (EMI 4.x: OTOA 1139 international
+ * numeric, 5039 alphanumeric with the 7-bit packed OAdC). */
+static void test_sender_ton(void **state)
+{
+	(void)state;
+	struct ucp_sm sm;
+	assert_int_equal(ucp_sm_oadc_ton("+4930123456", UCP_TON_AUTO, &sm), 0);
+	assert_string_equal(sm.oadc, "4930123456");
+	assert_string_equal(sm.otoa, "1139");
+	assert_int_equal(ucp_sm_oadc_ton("4930123456", UCP_TON_INTERNATIONAL, &sm), 0);
+	assert_string_equal(sm.oadc, "4930123456");
+	assert_string_equal(sm.otoa, "1139");
+	assert_int_equal(ucp_sm_oadc_ton("+4930123456", UCP_TON_UNKNOWN, &sm), 0);
+	assert_string_equal(sm.oadc, "004930123456");
+	assert_string_equal(sm.otoa, "");
+	/* digits as a name: 5039 and the packed form of "12345" (vector style:
+	 * length in nibbles, then packed septets) */
+	assert_int_equal(ucp_sm_oadc_ton("12345", UCP_TON_ALPHANUMERIC, &sm), 0);
+	assert_string_equal(sm.otoa, "5039");
+	struct ucp_str a = {sm.oadc, strlen(sm.oadc)}, o = {"5039", 4};
+	char *back = ucp_sm_addr_in(&a, &o);
+	assert_string_equal(back, "12345");
+	free(back);
+	/* a name cannot be international: taken as auto */
+	assert_int_equal(ucp_sm_oadc_ton("ALPHA", UCP_TON_INTERNATIONAL, &sm), 0);
+	assert_string_equal(sm.otoa, "5039");
+}
+
+/* amsg_charset latin1: an MT=3 text carries Latin-1 octets in IRA, and an
+ * MT=3 message read as Latin-1 gives the text back. */
+static void test_latin1_amsg(void **state)
+{
+	(void)state;
+	const char *text = "caf\xc3\xa9 [x]"; /* "café [x]": [ ] are GSM extension characters */
+	struct sms_split_opts opts = {.encoding = SMS_ENC_AUTO};
+	struct sms_split sp = {0};
+	struct errbuf err;
+	assert_int_equal(sms_count_parts(text, strlen(text), &opts, &sp, &err), 0);
+	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
+	sp.parts_cap = sp.n_parts;
+	assert_int_equal(sms_split(text, strlen(text), &opts, &sp, &err), 0);
+	assert_int_equal(sp.encoding, SMS_ENC_GSM7);
+	static struct ucp_sm sm;
+	ucp_sm_reset(&sm);
+	assert_int_equal(ucp_sm_set_part_cs(&sm, &sp, &sp.parts[0], -1, true), 0);
+	assert_string_equal(sm.mt, "3");
+	assert_string_equal(sm.msg, "636166E9205B785D"); /* c a f é sp [ x ] in Latin-1 */
+	ucp_sm_reset(&sm);
+	assert_int_equal(ucp_sm_set_part_cs(&sm, &sp, &sp.parts[0], -1, false), 0);
+	assert_string_equal(sm.msg, "63616605201B3C781B3E"); /* GSM codes: é 05, [ 1B 3C, ] 1B 3E */
+	struct ucp_sm_in in = {.kind = UCP_TEXT_LATIN1, .len = 8};
+	memcpy(in.data, "caf\xe9 [x]", 8);
+	char *body = NULL, *payload = NULL, *enc = NULL;
+	ucp_sm_text(&in, &body, &payload, &enc);
+	assert_string_equal(body, text);
+	assert_string_equal(enc, "latin1");
+	free(body);
+	free(payload);
+	free(enc);
+	/* a character with no Latin-1 form (GSM's Greek capital Delta) */
+	const char *greek = "\xce\x94";
+	free(sp.parts);
+	memset(&sp, 0, sizeof sp);
+	assert_int_equal(sms_count_parts(greek, strlen(greek), &opts, &sp, &err), 0);
+	sp.parts = xcalloc(sp.n_parts, sizeof *sp.parts);
+	sp.parts_cap = sp.n_parts;
+	assert_int_equal(sms_split(greek, strlen(greek), &opts, &sp, &err), 0);
+	assert_int_equal(ucp_sm_set_part_cs(&sm, &sp, &sp.parts[0], -1, true), -EINVAL);
+	free(sp.parts);
+}
+
+/* DD/DDT of op 51 and 30: deferred delivery as unix seconds. */
+static void test_deferred(void **state)
+{
+	(void)state;
+	struct ucp_frame f = {.ot = 51, .o_r = 'O', .nfields = UCP5X_COUNT};
+	for (size_t i = 0; i < UCP5X_COUNT; i++)
+		f.f[i] = (struct ucp_str){"", 0};
+	int64_t t = -1;
+	assert_int_equal(ucp_sm_deferred(&f, &t), 0);
+	f.f[UCP5X_DD] = (struct ucp_str){"1", 1};
+	f.f[UCP5X_DDT] = (struct ucp_str){"0103261230", 10}; /* 01 Mar 2026 12:30 */
+	assert_int_equal(ucp_sm_deferred(&f, &t), 1);
+	assert_int_equal(t, 1772368200);
+	f.f[UCP5X_DDT] = (struct ucp_str){"3213261230", 10};
+	assert_int_equal(ucp_sm_deferred(&f, &t), -1);
+	f.f[UCP5X_DD] = (struct ucp_str){"0", 1};
+	assert_int_equal(ucp_sm_deferred(&f, &t), 0);
+	struct ucp_frame g = {.ot = 30, .o_r = 'O', .nfields = UCP30_COUNT};
+	for (size_t i = 0; i < UCP30_COUNT; i++)
+		g.f[i] = (struct ucp_str){"", 0};
+	g.f[UCP30_DD] = (struct ucp_str){"1", 1};
+	g.f[UCP30_DDT] = (struct ucp_str){"0103261230", 10};
+	assert_int_equal(ucp_sm_deferred(&g, &t), 1);
+	assert_int_equal(t, 1772368200);
 }
 
 int main(void)
@@ -267,7 +368,8 @@ int main(void)
 	static const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_addresses),    cmocka_unit_test(test_parts_roundtrip),
 	    cmocka_unit_test(test_read_vectors), cmocka_unit_test(test_read_refusals),
-	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings),     cmocka_unit_test(test_sender_ton),
+	    cmocka_unit_test(test_latin1_amsg),  cmocka_unit_test(test_deferred),
 	};
 	int failed = cmocka_run_group_tests_name("ucp_sm", tests, NULL, NULL);
 	tsv_free(&vec);

@@ -1,0 +1,104 @@
+/*
+ * ucp server internals, shared by its files: server.c (sessions, the
+ * state machine, transport, stop/open/close), server_submit.c (op 60 and
+ * the submits 51/01/30, answered after commit) and server_deliver.c
+ * (account events out as op 52/53).
+ */
+#ifndef SMSPOOL_UCP_SERVER_H
+#define SMSPOOL_UCP_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "driver.h"
+#include "net/accounts.h"
+#include "net/link.h"
+#include "net/tokens.h"
+#include "ucp/conf.h"
+#include "ucp/frame.h"
+#include "ucp/sm.h"
+
+#define UCP_SCTS_EPOCH 946684800 /* 2000-01-01 00:00:00 UTC */
+
+enum sess_state { SS_OPEN, SS_LOGIN, SS_BOUND, SS_CLOSED };
+
+struct server;
+
+struct sess {
+	struct server *sv;
+	uint64_t id;
+	enum sess_state state;
+	struct link *link;
+	char peer[80], ip[64], login[24];
+	struct accounts_acct *acct;
+	int npend, bad_frames;
+	/* A login by address: the first operation, replayed once the session
+	 * is authenticated (reading is paused meanwhile). */
+	uint8_t *held;
+	size_t held_len;
+	bool by_addr;
+	struct sess *prev, *next;
+};
+
+/* A core call waiting for its answer, and what to answer. */
+struct pend {
+	struct sess *s;
+	unsigned trn, ot;
+	char adc[40];
+};
+
+struct server {
+	struct conn *c;
+	const struct ucp_server_conf *conf;
+	struct link_listener *ls;
+	SSL_CTX *ssl_ctx;
+	struct sess *sessions;
+	uint64_t next_sess;
+	struct accounts accts;
+	struct tokens pends;
+	bool stopping, stopped;
+	uint64_t stop_ms, listen_retry_ms;
+	struct event *tick_ev;
+	uint8_t obuf[UCP_FRAME_MAX];
+	struct ucp_frame in;
+	struct ucp_sm sm;
+	struct ucp_sm_in sm_in;
+};
+
+/* server.c */
+const char *server_cname(const struct server *sv);
+int server_send(struct sess *s, const struct ucp_frame *f);
+/* ACK (ec 0) or NACK of operation ot with TRN trn; sm may be NULL. */
+void server_answer(struct sess *s, unsigned trn, unsigned ot, unsigned ec, const char *sm);
+void server_sess_set(struct sess *s, enum sess_state to, const char *why);
+/* Frees a closed session once nothing refers to it. */
+void server_sess_reap(struct sess *s);
+void server_stop_progress(struct server *sv);
+/* Handles one frame of s (from the link, or held). */
+void server_frame(struct sess *s, const uint8_t *buf, size_t len);
+/* Replays the operation held during a login by address. */
+void server_replay_held(struct sess *s);
+uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc);
+struct pend *server_pend_take(struct server *sv, uint64_t token);
+
+/* server_submit.c */
+void server_submit_login(struct sess *s, const struct ucp_frame *f);
+void server_submit_op(struct sess *s, const struct ucp_frame *f);
+/* An operation before any op 60: a login by the client's address alone,
+ * the frame (buf) answered once the core has decided. */
+void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const uint8_t *buf, size_t len);
+void server_submit_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
+                                 const char *reason);
+void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
+                             const char *text);
+
+/* server_deliver.c */
+extern const struct accounts_ops server_deliver_ops;
+/* An answer (op 52/53 result) or a timeout of a delivery frame. */
+void server_deliver_answer(struct server *sv, struct accounts_part *p, bool ok);
+/* The link's drain of a closing session: its frames fail. */
+void server_deliver_drained(void *arg, uint32_t seq, void *data);
+/* A TRN held while the other parts of a long text are built. */
+bool server_deliver_reserved(const void *data);
+
+#endif
