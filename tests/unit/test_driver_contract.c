@@ -164,6 +164,8 @@ static const struct {
     {"fbus", "{\"port\": \"/nonexistent/smspool-contract-fbus\", \"reconnect_min_ms\": 20}"},
     {"ucp", "{\"host\": \"127.0.0.1\", \"port\": 9, \"login\": \"1234\", \"reconnect_min_ms\": 20}"},
     {"ucp-server", "{\"listen\": \"127.0.0.1:0\"}"},
+    {"link", "{\"host\": \"127.0.0.1\", \"port\": 9, \"account\": \"contract\", \"reconnect_min_ms\": 20}"},
+    {"link-server", "{\"listen\": \"127.0.0.1:0\"}"},
     {"http",
      "{\"url\": \"http://127.0.0.1:1/send?to={recipient}\", \"body\": \"text={text}\", \"connect_timeout_ms\": 1000}"},
     {"email",
@@ -221,7 +223,7 @@ static const char *settings_for(const char *type)
  * they are held to the rules that apply while they are not up: they never
  * report CONN_UP, and stop() ends with exactly one core_stopped() and no
  * call after it.  The submit tests, which need CONN_UP, skip them. */
-static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp"};
+static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp", "link"};
 
 static bool needs_peer(const char *type)
 {
