@@ -9,7 +9,7 @@
 # back as an inbox row of A.  A wrong password and a peer speaking another
 # link version are refused with a clear error.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 13
+plan 14
 
 e2e_db smspool_e2e_link_basic_b
 DB_B=$SMSPOOL_DB
@@ -100,6 +100,25 @@ print(data[4:].decode("utf-8", "replace"))
 PY
 )
 like "$VER" 'version.*99.*version 1' "another version is refused with error version, naming both"
+
+# A frame over the limit (4 MiB by default) is refused before it is read.
+BIG=$(python3 - "$PORT" <<'PY'
+import socket, struct, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+s.sendall(struct.pack(">I", 64 << 20) + b"\0" * 1024)
+data = b""
+while True:
+    try:
+        chunk = s.recv(4096)
+    except ConnectionResetError:
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data[4:].decode("utf-8", "replace"))
+PY
+)
+like "$BIG" 'too_big' "a frame over max_frame is refused with error too_big"
 
 stop_daemon a
 is "$DAEMON_STATUS" 0 "daemon A exits 0"
