@@ -38,11 +38,11 @@
 #include "link/wire.h"
 #include "log.h"
 #include "net/link.h"
+#include "pending.h"
 #include "policy.h"
 #include "util.h"
 
 enum {
-	PEND_BUCKETS = 1024,
 	TICK_MS = 200,
 	STOP_WAIT_MAX_MS = 5000,
 	OUT_HIGH = 4 * 1024 * 1024,
@@ -92,11 +92,9 @@ struct sbatch {
 
 /* A core call waiting for its answer (auth: b NULL). */
 struct pend {
-	uint64_t token;
 	struct sess *s;
 	struct sbatch *b;
 	int idx;
-	struct pend *hnext;
 };
 
 /* A states or inbounds frame waiting for its ack. */
@@ -113,9 +111,7 @@ struct server {
 	struct sess *sessions;
 	uint64_t next_sess;
 	struct account *accounts;
-	struct pend *pends[PEND_BUCKETS];
-	uint64_t next_token;
-	int npend;
+	struct pending *pends;
 	bool stopping, stopped, flush_armed;
 	uint64_t stop_ms, listen_retry_ms;
 	struct event *tick_ev, *flush_ev;
@@ -195,29 +191,19 @@ static void evq_refuse(struct server *sv, struct evq *q)
 static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, int idx)
 {
 	struct pend *p = xcalloc(1, sizeof *p);
-	p->token = ++sv->next_token;
 	p->s = s;
 	p->b = b;
 	p->idx = idx;
-	unsigned k = (unsigned)(p->token % PEND_BUCKETS);
-	p->hnext = sv->pends[k];
-	sv->pends[k] = p;
-	sv->npend++;
 	s->npend++;
-	return p->token;
+	return pending_add(sv->pends, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	for (struct pend **pp = &sv->pends[token % PEND_BUCKETS]; *pp; pp = &(*pp)->hnext)
-		if ((*pp)->token == token) {
-			struct pend *p = *pp;
-			*pp = p->hnext;
-			sv->npend--;
-			p->s->npend--;
-			return p;
-		}
-	return NULL;
+	struct pend *p = pending_take(sv->pends, token);
+	if (p)
+		p->s->npend--;
+	return p;
 }
 
 /* Frees a closed session once nothing refers to it. */
@@ -762,7 +748,7 @@ static void stop_progress(struct server *sv)
 {
 	if (!sv->stopping || sv->stopped)
 		return;
-	if (sv->npend > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
+	if (pending_count(sv->pends) > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
 		return;
 	server_finish_stop(sv);
 }
@@ -783,7 +769,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 static void link_server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("link_server_stopping", "conn=%s pending=%d", cname(sv), sv->npend);
+	log_info("link_server_stopping", "conn=%s pending=%zu", cname(sv), pending_count(sv->pends));
 	sv->stopping = true;
 	sv->stop_ms = now_mono_ms();
 	if (sv->ls) {
@@ -855,6 +841,7 @@ static int link_server_open(struct conn *c)
 			return -1;
 		}
 	}
+	sv->pends = pending_new();
 	conn_set_driver_data(c, sv);
 	struct event_base *base = conn_event_base(c);
 	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
@@ -877,11 +864,7 @@ static void link_server_close(struct conn *c)
 		link_free(s->link); /* only after a forced stop: its requests are forgotten */
 		free(s);
 	}
-	for (int i = 0; i < PEND_BUCKETS; i++)
-		for (struct pend *p = sv->pends[i], *n; p; p = n) {
-			n = p->hnext;
-			free(p);
-		}
+	pending_free(sv->pends, free);
 	for (struct account *a = sv->accounts, *n; a; a = n) {
 		n = a->next;
 		free(a->name);
