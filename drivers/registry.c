@@ -16,6 +16,8 @@ extern const struct driver_ops at_driver;
 extern const struct driver_ops fbus_driver;
 extern const struct driver_ops ucp_driver;
 extern const struct driver_ops ucp_server_driver;
+extern const struct driver_ops link_driver;
+extern const struct driver_ops link_server_driver;
 
 /* One driver per line, so that adding one is a one-line change. */
 /* clang-format off */
@@ -33,6 +35,8 @@ const struct driver_ops *const driver_registry[] = {
     &fbus_driver,
     &ucp_driver,
     &ucp_server_driver,
+    &link_driver,
+    &link_server_driver,
     NULL,
 };
 /* clang-format on */

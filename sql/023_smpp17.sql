@@ -45,7 +45,7 @@ COMMENT ON FUNCTION smspool.outbox_account_report() IS 'AFTER UPDATE OF status r
 CREATE FUNCTION smspool.submit(p_account text, p_recipients text[], p_senders text[], p_bodies text[],
 	p_payloads text[], p_udhs text[], p_encodings text[], p_client_refs text[], p_priorities int[],
 	p_want_reports boolean[], p_flash boolean[], p_msg_classes int[], p_send_after timestamptz[],
-	p_valid_until timestamptz[], p_report_on int[])
+	p_valid_until timestamptz[], p_keys text[], p_report_on int[])
 RETURNS TABLE (idx int, id bigint, error_class text, error text)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -53,7 +53,7 @@ DECLARE
 	r record;
 BEGIN
 	FOR r IN SELECT * FROM smspool.submit(p_account, p_recipients, p_senders, p_bodies, p_payloads, p_udhs, p_encodings,
-		p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until) s LOOP
+		p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until, p_keys) s LOOP
 		IF r.id IS NOT NULL AND p_report_on[r.idx] IS NOT NULL THEN
 			UPDATE smspool.outbox o SET report_on = p_report_on[r.idx] WHERE o.id = r.id;
 		END IF;
@@ -65,7 +65,7 @@ BEGIN
 	END LOOP;
 END
 $$;
-COMMENT ON FUNCTION smspool.submit(text, text[], text[], text[], text[], text[], text[], text[], int[], boolean[], boolean[], int[], timestamptz[], timestamptz[], int[]) IS 'Daemon: submit() of 14 arguments, and each inserted message''s report_on from p_report_on (NULL elements: a report for every final state), in the same transaction, before anything can send it.';
+COMMENT ON FUNCTION smspool.submit(text, text[], text[], text[], text[], text[], text[], text[], int[], boolean[], boolean[], int[], timestamptz[], timestamptz[], text[], int[]) IS 'Daemon: submit() with idempotency keys p_keys (see the 15-argument form of 026_link), and each inserted message''s report_on from p_report_on (NULL elements: a report for every final state), in the same transaction, before anything can send it.';
 
 ---------------------------------------------------------------------------
 -- Receipt ids: hexadecimal, decimal and zero-padded forms of one id match

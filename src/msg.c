@@ -161,6 +161,7 @@ void submission_free(struct submission *s)
 	free(s->udh);
 	free(s->encoding);
 	free(s->client_ref);
+	free(s->idempotency_key);
 	free(s);
 }
 

@@ -131,6 +131,7 @@ struct submission {
 	int msg_class;         /* -1 = none */
 	int64_t send_after_s;  /* unix seconds, 0 = now */
 	int64_t valid_until_s; /* unix seconds, 0 = none */
+	char *idempotency_key; /* NULL, or a key unique per account: a second submission with it gets the first's id */
 	uint64_t conn_id, token;
 	struct submission *next;
 };

@@ -167,10 +167,10 @@ static const struct {
     {"auth_addr", "SELECT ok, reason, max_binds, throughput, system_id FROM smspool.account_auth_address($1)"},
     {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
-                  "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::int[])"},
+                  "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[])"},
     {"submit", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
-               "$12::int[], $13::timestamptz[], $14::timestamptz[])"},
+               "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[])"},
     {"events_claim", "SELECT * FROM smspool.account_events_claim($1, $2::text[], $3)"},
     {"events_done", "SELECT smspool.account_events_done($1::bigint[], $2::boolean[])"},
     {"query", "SELECT id, status, recipient, sender, client_ref, connection_used, parts, error_class, error_code, "
@@ -897,8 +897,8 @@ static int do_submit_account(struct store *s)
 	while (*s->sub_tail)
 		s->sub_tail = &(*s->sub_tail)->next;
 
-	reset_arrays(s, 14);
-	bool report_on = false; /* only then the 15-argument submit() */
+	reset_arrays(s, 15);
+	bool report_on = false; /* only then the 16-argument submit() */
 	for (int i = 0; i < n; i++) {
 		struct submission *sub = batch[i];
 		char ts1[40], ts2[40];
@@ -922,19 +922,20 @@ static int do_submit_account(struct store *s)
 			sbuf_arr_text(&s->a[10], NULL);
 		sbuf_arr_text(&s->a[11], sub->send_after_s ? ts1 : NULL);
 		sbuf_arr_text(&s->a[12], sub->valid_until_s ? ts2 : NULL);
+		sbuf_arr_text(&s->a[13], sub->idempotency_key);
 		if (sub->want_report && sub->report_on > 0) {
-			sbuf_arr_int(&s->a[13], sub->report_on);
+			sbuf_arr_int(&s->a[14], sub->report_on);
 			report_on = true;
 		} else {
-			sbuf_arr_text(&s->a[13], NULL);
+			sbuf_arr_text(&s->a[14], NULL);
 		}
 	}
-	end_arrays(s, 14);
-	const char *params[15] = {account};
-	for (int i = 0; i < 14; i++)
+	end_arrays(s, 15);
+	const char *params[16] = {account};
+	for (int i = 0; i < 15; i++)
 		params[i + 1] = s->a[i].buf;
 	PGresult *r =
-	    PQexecPrepared(s->pg, report_on ? "submit_ro" : "submit", report_on ? 15 : 14, params, NULL, NULL, 0);
+	    PQexecPrepared(s->pg, report_on ? "submit_ro" : "submit", report_on ? 16 : 15, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);

@@ -67,6 +67,7 @@ static void put_state(FILE *out, size_t i, const Smspool__Link__State *s)
 		put_str(out, k, s->part_status[p]);
 	}
 	fprintf(out, "state.%zu.at_ms=%" PRId64 "\n", i, s->at_ms);
+	fprintf(out, "state.%zu.id=%" PRId64 "\n", i, s->id);
 }
 
 static void put_inbound(FILE *out, size_t i, const Smspool__Link__Inbound *m)

@@ -40,6 +40,12 @@
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
 #     ucp_ingest 4 EMI clients (ucp_load.c, window 100 each) log in to a
 #               ucp-server connection and submit.
+#  9. link      LINK_N rows of daemon A (this database) -> `link` -> daemon B
+#               (database bench_smspool_b) `link-server` -> B's smpp -> sink ->
+#               receipt -> delivered in B -> state back over the link ->
+#               delivered in A; then the same path over SMPP (A's smpp
+#               client -> B's smpp-server, receipts back as deliver_sm), in
+#               the same run: msg/s to delivered in A, each.
 #  8. email     EMAIL_N messages through an `email` connection (STARTTLS, AUTH)
 #               into a private Exim (queue_only), msg/s to sent; EMAIL_N mails
 #               dropped into a private Dovecot's maildir, taken over POP3 into
@@ -57,15 +63,15 @@ BIN=${SMSPOOL_BIN:-bin/smspool}
 case $BIN in /*) ;; *) BIN=$ROOT/$BIN ;; esac
 BUILD=${SMSPOOL_BUILD:-build}
 SCALE=${BENCH_SCALE:-full}
-PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email}
+PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email link}
 case $SCALE in
 small)
 	RET_N=400000 RET_S=45 RET_KEEP_S=10 PROD_T=5 CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
-	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000 EMAIL_N=2000
+	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000 EMAIL_N=2000 LINK_N=10000
 	;;
 full)
 	RET_N=10000000 RET_S=600 RET_KEEP_S=60 PROD_T=15 CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
-	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000 EMAIL_N=10000
+	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000 EMAIL_N=10000 LINK_N=100000
 	;;
 *)
 	echo "bench: BENCH_SCALE must be small or full" >&2
@@ -73,6 +79,7 @@ full)
 	;;
 esac
 LIFE_N=${BENCH_N:-$LIFE_N}
+LINK_N=${BENCH_LINK_N:-$LINK_N}
 WINDOW=${BENCH_WINDOW:-1000}     # connections.window of the smpp client connection
 INGEST_WINDOW=${BENCH_INGEST_WINDOW:-500}
 KANNEL_WINDOW=100 KANNEL_CONC=50
@@ -166,6 +173,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
 	if declare -F mariadb_kill >/dev/null; then mariadb_kill; fi
 	[ -n "${BENCH_KEEP_DB:-}" ] || sh packaging/pgcluster.sh dropdb $DB >/dev/null 2>&1 || true
+	[ -n "${BENCH_KEEP_DB:-}" ] || sh packaging/pgcluster.sh dropdb ${DB}_b >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -849,6 +857,62 @@ if has_phase two_daemons; then
 fi
 
 # ============================================================================
+# 9. link: A -> link -> B -> sink -> delivered in B -> state -> delivered in A,
+#    beside A -> smpp -> B's smpp-server -> sink -> deliver_sm -> delivered in A
+if has_phase link; then
+	say "link: $LINK_N rows, A -> link -> B -> sink, then A -> smpp -> B's smpp-server -> sink"
+	DB_B=${DB}_b
+	sh packaging/pgcluster.sh dropdb "$DB_B" >/dev/null 2>&1 || true
+	sh packaging/pgcluster.sh createdb "$DB_B" >/dev/null
+	URL_B="$(sh packaging/pgcluster.sh url | sed "s/dbname=[^ ]*/dbname=$DB_B/")"
+	SMSPOOL_DB=$URL_B "$BIN" db migrate >/dev/null
+	qb() { SMSPOOL_DB=$URL_B q "$@"; }
+	start_sink
+	# one account per path: an account's reports go to any session of it
+	qb "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchlink', 'benchpw'), ('benchsmpp', 'benchpw')"
+	qb "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES ('bench', 'smpp', '$(SMPP_SETTINGS "$SINK_PORT")', $WINDOW)"
+	qb "INSERT INTO smspool.routes (position, connection) VALUES (100, 'bench')"
+	qb "INSERT INTO smspool.connections (name, type, settings) VALUES ('linkd', 'link-server', '{\"listen\": \"127.0.0.1:0\"}'),
+	   ('smppd', 'smpp-server', '{\"listen\": \"127.0.0.1:0\", \"max_pending\": 2000, \"window\": 500}')"
+	SMSPOOL_DB=$URL_B SMSPOOL_INSTANCE=benchb "$BIN" run 2>>"$TMP/daemon-link-b.log" &
+	BPID=$!
+	PIDS+=("$BPID")
+	if SMSPOOL_DB=$URL_B wait_up linkd 30 && SMSPOOL_DB=$URL_B wait_up smppd 30; then
+		lport=$(qb "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'linkd'")
+		sport=$(qb "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'smppd'")
+		q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
+		q "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES
+		   ('alink', 'link', '{\"host\": \"127.0.0.1\", \"port\": $lport, \"account\": \"benchlink\", \"password\": \"benchpw\", \"batch\": 200, \"window\": 8}', $WINDOW),
+		   ('asmpp', 'smpp', '{\"host\": \"127.0.0.1\", \"port\": $sport, \"system_id\": \"benchsmpp\", \"password\": \"benchpw\", \"request_reports\": true, \"reconnect_min_ms\": 100}', $WINDOW)"
+		for path in link smpp_path; do
+			conn=alink acct=benchlink
+			[ $path = smpp_path ] && conn=asmpp acct=benchsmpp
+			q "UPDATE smspool.connections SET enabled = (name = '$conn') WHERE name IN ('alink', 'asmpp')"
+			fresh_tables
+			qb "TRUNCATE smspool.outbox, smspool.queue, smspool.report_wait, smspool.reports, smspool.account_events CASCADE"
+			insert_rows "$LINK_N" "$conn"
+			q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
+			t0=$(now_ms)
+			start_daemon "$path"
+			if ! wait_drained 900; then NOTE[${path}_delivered_msgs_per_s]="did not finish in 15 minutes"; fi
+			stop_daemon
+			read -r done_ms n_del < <(q "SELECT round(extract(epoch from max(done_at)) * 1000 - $t0), count(*) FILTER (WHERE status = 'delivered') FROM smspool.outbox" | tr '|' ' ')
+			R[${path}_delivered_msgs_per_s]=$(calc %.0f "$n_del * 1000 / $done_ms")
+			R[${path}_delivered_of_n]="$n_del/$LINK_N"
+			R[${path}_rows_in_b]=$(qb "SELECT count(*) FROM smspool.outbox WHERE account = '$acct'")
+		done
+		R[link_to_smpp_path_ratio]=$(calc %.2f "${R[link_delivered_msgs_per_s]} / ${R[smpp_path_delivered_msgs_per_s]}")
+		q "DELETE FROM smspool.connections WHERE name IN ('alink', 'asmpp')"
+		q "UPDATE smspool.connections SET enabled = true WHERE name = 'bench'"
+	else
+		NOTE[link_delivered_msgs_per_s]="B's link-server or smpp-server not up (see $TMP/daemon-link-b.log)"
+	fi
+	kill -TERM "$BPID" 2>/dev/null || true
+	wait "$BPID" 2>/dev/null || true
+	stop_sink
+fi
+
+# ============================================================================
 # table, JSON, plot
 T_BENCH=$(($(date +%s) - T_BENCH0))
 ratio() { # ratio VALUE BASE
@@ -950,6 +1014,9 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row odbc_daemon_cpu_s_per_10k "   daemon CPU per 10,000" s "" ""
 	row email_smtp_sent_msgs_per_s "8  email: SMTP to Exim, to sent ($EMAIL_N)" msg/s "" ""
 	row email_pop3_received_msgs_per_s "   email: POP3 from Dovecot, into the inbox" msg/s "" ""
+	row link_delivered_msgs_per_s "9  A -> link -> B -> sink, delivered in A ($LINK_N)" msg/s "$CEIL_A" ">= 1.5 x the SMPP path"
+	row smpp_path_delivered_msgs_per_s "   A -> smpp -> B smpp-server -> sink, in A" msg/s "$CEIL_A" ""
+	row link_to_smpp_path_ratio "   link / SMPP path" x "" ">= 1.5"
 	[ -n "$KANNEL_SETTINGS" ] && echo "Kannel settings: $KANNEL_SETTINGS"
 	echo "Ratios under /ceiling: msg/s figures against 1a, ingest and INSERT against 1b."
 } | tee "$OUT/latest.txt"
@@ -961,7 +1028,8 @@ for k in ceiling_lifecycle_msgs_per_s ceiling_insert_msgs_per_s sink_capacity_ms
 	kannel_delivered_msgs_per_s sustained_last_to_first_ratio ucp_lifecycle_delivered_msgs_per_s ucp_server_ingest_msgs_per_s \
 	odbc_mariadb_delivered_msgs_per_s email_smtp_sent_msgs_per_s email_pop3_received_msgs_per_s \
 	two_daemons_delivered_msgs_per_s producer_rate_with_daemon_ratio retention_steady_bytes_per_retained_msg \
-	retention_size_slope_second_half retention_insert_p99_ms retention_last_to_first_ratio; do
+	retention_size_slope_second_half retention_insert_p99_ms retention_last_to_first_ratio link_delivered_msgs_per_s \
+	smpp_path_delivered_msgs_per_s; do
 	[ -n "${R[$k]:-}" ] || R[$k]=null
 done
 {

@@ -251,6 +251,8 @@ static const struct {
     /* %d: the in-process provider's port (start_conn) */
     {"http", "{\"url\": \"http://127.0.0.1:%d/send?to={recipient}\", \"body\": \"text={text}\", "
              "\"id_json_pointer\": \"/message_id\", \"connect_timeout_ms\": 1000}"},
+    {"link", "{\"host\": \"127.0.0.1\", \"port\": 9, \"account\": \"contract\", \"reconnect_min_ms\": 20}"},
+    {"link-server", "{\"listen\": \"127.0.0.1:0\"}"},
     {"email",
      "{\"smtp_url\": \"smtp://127.0.0.1:1\", \"from\": \"gw@example.org\", \"to\": \"{recipient}@sms.example.org\", "
      "\"mailbox_url\": \"pop3://127.0.0.1:1\", \"connect_timeout_ms\": 1000}"},
@@ -307,9 +309,9 @@ static const char *settings_for(const char *type)
  * report CONN_UP, and stop() ends with exactly one core_stopped() and no
  * call after it.  The generic submit tests, which need CONN_UP, skip them;
  * the SMPP and UCP clients' are in smpp_/ucp_client_and_server (against
- * their server drivers in this process).  odbc, at and fbus have no
+ * their server drivers in this process).  odbc, at, fbus and link have no
  * in-process peer here yet. */
-static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp"};
+static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp", "link"};
 
 static bool needs_peer(const char *type)
 {

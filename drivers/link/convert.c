@@ -1,0 +1,167 @@
+/* link convert: see convert.h. */
+#include "link/convert.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static char empty[] = "";
+
+static char *s_or_empty(char *s)
+{
+	return s ? s : empty;
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s && *s ? xstrdup(s) : NULL;
+}
+
+void link_convert_buf_free(struct link_convert_buf *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		free(b->p[i]);
+	free(b->p);
+	*b = (struct link_convert_buf){0};
+}
+
+/* Decodes hex into bytes kept in b. */
+static int unhex(const char *hex, ProtobufCBinaryData *out, struct link_convert_buf *b)
+{
+	*out = (ProtobufCBinaryData){0, NULL};
+	if (!hex || !*hex)
+		return 0;
+	size_t cap = strlen(hex) / 2 + 1;
+	uint8_t *p = xmalloc(cap);
+	int n = hex_decode(hex, p, cap);
+	if (n < 0) {
+		free(p);
+		return -1;
+	}
+	if (b->n == b->cap) {
+		b->cap = b->cap ? 2 * b->cap : 8;
+		b->p = xrealloc(b->p, b->cap * sizeof *b->p);
+	}
+	b->p[b->n++] = p;
+	*out = (ProtobufCBinaryData){(size_t)n, p};
+	return 0;
+}
+
+static char *tohex(const ProtobufCBinaryData *d)
+{
+	if (!d->len)
+		return NULL;
+	char *s = xmalloc(2 * d->len + 1);
+	hex_encode(d->data, d->len, s);
+	return s;
+}
+
+int link_convert_msg(const struct msg *m, const char *key, Smspool__Link__Message *out, struct link_convert_buf *b,
+                     struct errbuf *err)
+{
+	smspool__link__message__init(out);
+	out->key = (char *)key;
+	out->recipient = s_or_empty(m->recipient);
+	out->sender = s_or_empty(m->sender);
+	out->body = s_or_empty(m->body);
+	out->encoding = s_or_empty(m->encoding);
+	out->client_ref = s_or_empty(m->client_ref);
+	if (unhex(m->payload, &out->payload, b))
+		return errbuf_set(err, "payload is not hex");
+	if (unhex(m->udh, &out->udh, b))
+		return errbuf_set(err, "udh is not hex");
+	out->priority = m->priority >= 0 && m->priority <= 9 ? (uint32_t)m->priority : 0;
+	out->valid_until_ms = m->valid_until_s > 0 ? m->valid_until_s * 1000 : 0;
+	out->want_report = m->want_report;
+	out->flash = m->flash;
+	out->msg_class = m->msg_class;
+	return 0;
+}
+
+struct submission *link_convert_submission(const Smspool__Link__Message *in, const char *account)
+{
+	struct submission *s = xcalloc(1, sizeof *s);
+	s->account = xstrdup(account);
+	s->recipient = xstrdup(in->recipient ? in->recipient : "");
+	s->sender = dup_or_null(in->sender);
+	s->payload = tohex(&in->payload);
+	s->udh = tohex(&in->udh);
+	s->body = s->payload ? NULL : xstrdup(in->body ? in->body : "");
+	s->encoding = dup_or_null(in->encoding);
+	s->client_ref = dup_or_null(in->client_ref);
+	s->priority = (int)in->priority;
+	s->want_report = in->want_report;
+	s->flash = in->flash;
+	s->msg_class = in->msg_class;
+	s->send_after_s = in->send_after_ms > 0 ? in->send_after_ms / 1000 : 0;
+	s->valid_until_s = in->valid_until_ms > 0 ? (in->valid_until_ms + 999) / 1000 : 0;
+	s->idempotency_key = xstrdup(in->key);
+	return s;
+}
+
+void link_convert_state(const struct account_event *ev, const char *instance, Smspool__Link__State *out, char *key,
+                        size_t cap)
+{
+	smspool__link__state__init(out);
+	snprintf(key, cap, "%s:%" PRId64, instance, ev->id);
+	out->key = key;
+	out->id = ev->message_id;
+	out->status = s_or_empty(ev->state);
+	out->error_code = s_or_empty(ev->error_code);
+	out->at_ms = ev->done_s * 1000;
+}
+
+void link_convert_inbound(const struct account_event *ev, const char *instance, Smspool__Link__Inbound *out,
+                          struct link_convert_buf *b, char *key, size_t cap)
+{
+	smspool__link__inbound__init(out);
+	snprintf(key, cap, "%s:%" PRId64, instance, ev->id);
+	out->key = key;
+	out->sender = s_or_empty(ev->sender);
+	out->recipient = s_or_empty(ev->recipient);
+	out->body = s_or_empty(ev->body);
+	out->encoding = s_or_empty(ev->encoding);
+	if (unhex(ev->payload, &out->payload, b))
+		out->payload = (ProtobufCBinaryData){0, NULL};
+	if (unhex(ev->udh, &out->udh, b))
+		out->udh = (ProtobufCBinaryData){0, NULL};
+	out->parts = 1;
+}
+
+struct report *link_convert_report(const Smspool__Link__State *in)
+{
+	if (in->id <= 0)
+		return NULL;
+	static const char *const same[] = {"delivered", "undelivered", "expired", "rejected", "deleted",
+	                                   "accepted",  "enroute",     "unknown", NULL};
+	const char *st = "undelivered"; /* failed, cancelled: not delivered */
+	for (const char *const *p = same; *p; p++)
+		if (strcmp(in->status, *p) == 0)
+			st = *p;
+	struct report *r = xcalloc(1, sizeof *r);
+	char id[32];
+	snprintf(id, sizeof id, "%" PRId64, in->id);
+	r->remote_id = xstrdup(id);
+	r->state = xstrdup(st);
+	r->error_code = dup_or_null(in->error_code);
+	r->text = dup_or_null(in->error_text);
+	return r;
+}
+
+struct inbound *link_convert_inbox(const Smspool__Link__Inbound *in)
+{
+	struct inbound *r = xcalloc(1, sizeof *r);
+	r->sender = xstrdup(in->sender ? in->sender : "");
+	r->recipient = xstrdup(in->recipient ? in->recipient : "");
+	r->payload = tohex(&in->payload);
+	r->udh = tohex(&in->udh);
+	r->body = r->payload ? NULL : xstrdup(in->body ? in->body : "");
+	r->encoding = dup_or_null(in->encoding);
+	r->parts = in->parts ? (int)in->parts : 1;
+	r->smsc_ts_s = in->smsc_ts_ms / 1000;
+	r->key = xstrdup(in->key);
+	return r;
+}

@@ -1,0 +1,896 @@
+/*
+ * link server: connection type "link-server", accepting other smspools'
+ * "link" connections as accounts (drivers/link/FORMAT.md).
+ *
+ * - codec: frame.c (pure, fuzzed), convert.c (frame messages <-> rows);
+ * - session: one `enum sess_state` per accepted link, changed only through
+ *   sess_set(), whose switch does each state's entry work and logs every
+ *   transition at debug:  OPEN -> AUTH (core_authenticate asked) -> BOUND
+ *   -> CLOSED;
+ * - transport: the link layer (src/net/link.c): framing, size limit, the
+ *   request table for states/inbounds frames (window, deadlines), hello and
+ *   idle timeouts, back-pressure, TLS, per-address limits.
+ *
+ * A batch: every message becomes a submission of the account with its key
+ * as idempotency key (core_submit; the store writes an account's pending
+ * submissions in one statement, so a batch is one transaction unless it
+ * meets the store between two statements; either way the keys make every
+ * message once).  The batch_ack goes out when every message is answered,
+ * that is committed or refused.  Account events (reports, inbound texts)
+ * that the core hands to deliver() go to a bound session of their account
+ * in states/inbounds frames; each gets exactly one core_event_done(): true
+ * when the client acked the frame (after its commit), false when the
+ * session ended first or the ack did not come in time (the core offers it
+ * again later).  A session lives on (CLOSED, without link) until every core
+ * answer it waits for has come.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "driver.h"
+#include "link/conf.h"
+#include "link/convert.h"
+#include "link/frame.h"
+#include "link/wire.h"
+#include "log.h"
+#include "net/link.h"
+#include "pending.h"
+#include "policy.h"
+#include "util.h"
+
+enum {
+	TICK_MS = 200,
+	STOP_WAIT_MAX_MS = 5000,
+	OUT_HIGH = 4 * 1024 * 1024,
+	OUT_LOW = 1024 * 1024,
+	MAX_BATCHES = 64, /* batches of a client being written at once */
+};
+
+enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
+static const char *const state_names[] = {"open", "auth", "bound", "closed"};
+
+struct server;
+
+struct account {
+	char *name;
+	double throughput;
+	int nbound;
+	struct account *next;
+};
+
+/* Events waiting to go out on a session, one queue per frame type. */
+struct evq {
+	struct account_event *head, *tail;
+	int n;
+};
+
+struct sess {
+	struct server *sv;
+	uint64_t id;
+	enum sess_state state;
+	struct link *link;
+	char peer[80], ip[64], instance[130], login[130];
+	struct account *acct;
+	int npend;
+	struct evq reports, inbounds;
+	struct sess *prev, *next;
+};
+
+/* A batch of the client being written. */
+struct sbatch {
+	struct sess *s;
+	uint64_t seq;
+	int n, answered;
+	char **keys;
+	int64_t *ids;
+	char **cls, **errs;
+};
+
+/* A core call waiting for its answer (auth: b NULL). */
+struct pend {
+	struct sess *s;
+	struct sbatch *b;
+	int idx;
+};
+
+/* A states or inbounds frame waiting for its ack. */
+struct oframe {
+	int n;
+	struct account_event **ev;
+};
+
+struct server {
+	struct conn *c;
+	const struct link_server_conf *conf;
+	struct link_listener *ls;
+	SSL_CTX *ssl_ctx;
+	struct sess *sessions;
+	uint64_t next_sess;
+	struct account *accounts;
+	struct pending *pends;
+	bool stopping, stopped, flush_armed;
+	uint64_t stop_ms, listen_retry_ms;
+	struct event *tick_ev, *flush_ev;
+};
+
+static void sess_set(struct sess *s, enum sess_state to, const char *why);
+static void stop_progress(struct server *sv);
+static void arm_flush(struct server *sv);
+
+static const char *cname(const struct server *sv)
+{
+	return conn_name(sv->c);
+}
+
+/* ---- accounts ---- */
+
+static struct account *account_find(struct server *sv, const char *name)
+{
+	for (struct account *a = sv->accounts; a; a = a->next)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+static struct account *account_get(struct server *sv, const struct account_info *info)
+{
+	struct account *a = account_find(sv, info->name);
+	if (!a) {
+		a = xcalloc(1, sizeof *a);
+		a->name = xstrdup(info->name);
+		a->next = sv->accounts;
+		sv->accounts = a;
+	}
+	a->throughput = info->throughput;
+	return a;
+}
+
+static void event_refuse(struct server *sv, struct account_event *ev)
+{
+	core_event_done(sv->c, ev, false);
+	account_event_free(ev);
+}
+
+static void evq_push(struct evq *q, struct account_event *ev)
+{
+	ev->next = NULL;
+	if (q->tail)
+		q->tail->next = ev;
+	else
+		q->head = ev;
+	q->tail = ev;
+	q->n++;
+}
+
+static struct account_event *evq_pop(struct evq *q)
+{
+	struct account_event *ev = q->head;
+	if (ev) {
+		q->head = ev->next;
+		if (!q->head)
+			q->tail = NULL;
+		ev->next = NULL;
+		q->n--;
+	}
+	return ev;
+}
+
+static void evq_refuse(struct server *sv, struct evq *q)
+{
+	struct account_event *ev;
+	while ((ev = evq_pop(q)))
+		event_refuse(sv, ev);
+}
+
+/* ---- pending core calls ---- */
+
+static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, int idx)
+{
+	struct pend *p = xcalloc(1, sizeof *p);
+	p->s = s;
+	p->b = b;
+	p->idx = idx;
+	s->npend++;
+	return pending_add(sv->pends, p);
+}
+
+static struct pend *pend_take(struct server *sv, uint64_t token)
+{
+	struct pend *p = pending_take(sv->pends, token);
+	if (p)
+		p->s->npend--;
+	return p;
+}
+
+/* Frees a closed session once nothing refers to it. */
+static void sess_reap(struct sess *s)
+{
+	struct server *sv = s->sv;
+	if (s->state != SS_CLOSED || s->npend > 0)
+		return;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		sv->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	free(s);
+}
+
+/* ---- states and inbound texts ---- */
+
+static void oframe_done(struct server *sv, struct oframe *o, bool delivered)
+{
+	for (int i = 0; i < o->n; i++) {
+		core_event_done(sv->c, o->ev[i], delivered);
+		account_event_free(o->ev[i]);
+	}
+	free(o->ev);
+	free(o);
+}
+
+static void oframe_drained(void *arg, uint32_t seq, void *data)
+{
+	(void)seq;
+	oframe_done(arg, data, false);
+}
+
+/* One states or inbounds frame from q.  Returns 0, or -1 when nothing more
+ * can go now. */
+static int send_events(struct sess *s, struct evq *q, bool reports)
+{
+	struct server *sv = s->sv;
+	uint32_t seq;
+	if (link_next_seq(s->link, &seq))
+		return -1;
+	int n = q->n < sv->conf->batch ? q->n : (int)sv->conf->batch;
+	struct oframe *o = xcalloc(1, sizeof *o);
+	o->ev = xcalloc((size_t)n, sizeof *o->ev);
+	Smspool__Link__State *st = reports ? xcalloc((size_t)n, sizeof *st) : NULL;
+	Smspool__Link__Inbound *in = reports ? NULL : xcalloc((size_t)n, sizeof *in);
+	void **ptrs = xcalloc((size_t)n, sizeof *ptrs);
+	char(*keys)[160] = xcalloc((size_t)n, sizeof *keys);
+	struct link_convert_buf bytes = {0};
+	const char *inst = conn_instance(sv->c);
+	for (int i = 0; i < n; i++) {
+		struct account_event *ev = evq_pop(q);
+		o->ev[o->n++] = ev;
+		if (reports) {
+			link_convert_state(ev, inst, &st[i], keys[i], sizeof keys[i]);
+			ptrs[i] = &st[i];
+		} else {
+			link_convert_inbound(ev, inst, &in[i], &bytes, keys[i], sizeof keys[i]);
+			ptrs[i] = &in[i];
+		}
+	}
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	Smspool__Link__States sf = SMSPOOL__LINK__STATES__INIT;
+	Smspool__Link__Inbounds inf = SMSPOOL__LINK__INBOUNDS__INIT;
+	if (reports) {
+		sf.seq = seq;
+		sf.n_states = (size_t)n;
+		sf.states = (Smspool__Link__State **)ptrs;
+		f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
+		f.states = &sf;
+	} else {
+		inf.seq = seq;
+		inf.n_messages = (size_t)n;
+		inf.messages = (Smspool__Link__Inbound **)ptrs;
+		f.body_case = SMSPOOL__LINK__FRAME__BODY_INBOUNDS;
+		f.inbounds = &inf;
+	}
+	int rc = 0;
+	if (link_wire_send(s->link, &f) || link_request_add(s->link, seq, o, 0, true)) {
+		oframe_done(sv, o, false);
+		rc = -1;
+	} else {
+		log_debug("link_server_events_sent", "conn=%s sess=%" PRIu64 " seq=%" PRIu32 " type=%s n=%d", cname(sv),
+		          s->id, seq, reports ? "states" : "inbounds", n);
+	}
+	link_convert_buf_free(&bytes);
+	free(st);
+	free(in);
+	free(ptrs);
+	free(keys);
+	return rc;
+}
+
+static void sess_flush(struct sess *s)
+{
+	while (s->state == SS_BOUND && s->link && (s->reports.n || s->inbounds.n) && link_window_room(s->link) > 0 &&
+	       !link_congested(s->link)) {
+		bool reports = s->reports.n > 0;
+		if (send_events(s, reports ? &s->reports : &s->inbounds, reports))
+			break;
+	}
+}
+
+static void flush_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+	(void)fd;
+	(void)what;
+	sv->flush_armed = false;
+	for (struct sess *s = sv->sessions; s; s = s->next)
+		sess_flush(s);
+}
+
+static void arm_flush(struct server *sv)
+{
+	if (!sv->flush_armed) {
+		sv->flush_armed = true;
+		event_active(sv->flush_ev, EV_TIMEOUT, 0);
+	}
+}
+
+/* The bound session of a that has the least waiting. */
+static struct sess *pick_session(struct server *sv, const struct account *a)
+{
+	struct sess *best = NULL;
+	for (struct sess *s = sv->sessions; s; s = s->next)
+		if (s->state == SS_BOUND && s->acct == a && s->link &&
+		    (!best || s->reports.n + s->inbounds.n < best->reports.n + best->inbounds.n))
+			best = s;
+	return best;
+}
+
+static void link_server_deliver(struct conn *c, struct account_event *ev)
+{
+	struct server *sv = conn_driver_data(c);
+	struct account *a = sv->stopping ? NULL : account_find(sv, ev->account);
+	struct sess *s = a && a->nbound ? pick_session(sv, a) : NULL;
+	if (!s) {
+		event_refuse(sv, ev);
+		return;
+	}
+	evq_push(ev->kind == ACCOUNT_EVENT_REPORT ? &s->reports : &s->inbounds, ev);
+	arm_flush(sv);
+}
+
+/* ---- the session state machine ---- */
+
+static void sess_set(struct sess *s, enum sess_state to, const char *why)
+{
+	struct server *sv = s->sv;
+	char q[300];
+	if (s->state == to)
+		return;
+	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->id,
+	          s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	enum sess_state from = s->state;
+	s->state = to;
+	switch (to) {
+	case SS_OPEN:
+	case SS_AUTH:
+		return;
+	case SS_BOUND:
+		link_set_bound(s->link);
+		if (s->acct->nbound++ == 0)
+			core_account_attach(sv->c, s->acct->name);
+		return;
+	case SS_CLOSED:
+		evq_refuse(sv, &s->reports);
+		evq_refuse(sv, &s->inbounds);
+		if (s->link) {
+			struct link *l = s->link;
+			link_request_drain(l, oframe_drained, sv);
+			s->link = NULL;
+			link_free(l);
+		}
+		if (s->acct && from == SS_BOUND) {
+			core_account_unbind(sv->c, s->acct->name);
+			if (--s->acct->nbound == 0)
+				core_account_detach(sv->c, s->acct->name);
+		}
+		log_info("link_server_closed", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
+		         s->id, s->peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
+		sess_reap(s);
+		return;
+	}
+	abort();
+}
+
+/* ---- frames from the client ---- */
+
+static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
+{
+	struct server *sv = s->sv;
+	char why[300];
+	if (s->state != SS_OPEN) {
+		link_wire_error(s->link, "malformed", "hello twice");
+		return;
+	}
+	snprintf(s->instance, sizeof s->instance, "%s", h->instance ? h->instance : "");
+	snprintf(s->login, sizeof s->login, "%s", h->account ? h->account : "");
+	if (h->version != LINK_VERSION) {
+		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
+		         h->version, LINK_VERSION);
+		log_warn("link_server_version_refused", "conn=%s sess=%" PRIu64 " peer=%s instance=%s error=\"%s\"",
+		         cname(sv), s->id, s->peer, s->instance, why);
+		link_wire_error(s->link, "version", why);
+		return;
+	}
+	if (!s->login[0] || sv->stopping) {
+		link_wire_error(s->link, "auth", sv->stopping ? "the server is stopping" : "no account given");
+		return;
+	}
+	sess_set(s, SS_AUTH, "hello");
+	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->ip, pend_add(sv, s, NULL, 0));
+}
+
+static void link_server_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
+                                      const char *reason)
+{
+	struct server *sv = conn_driver_data(c);
+	struct pend *p = pend_take(sv, token);
+	if (!p)
+		return;
+	struct sess *s = p->s;
+	free(p);
+	char q[300];
+	if (s->state != SS_AUTH) {
+		sess_reap(s);
+		return;
+	}
+	const char *why = NULL;
+	if (!account)
+		why = reason ? reason : "refused";
+	else if (sv->stopping)
+		why = "the server is stopping";
+	else if (!core_account_bind(c, account))
+		why = auth_refusal_text(AUTH_MAX_BINDS);
+	if (why) {
+		/* The client learns only that it was refused: the reason is logged. */
+		enum auth_refusal r = account ? AUTH_MAX_BINDS : auth_refusal_of(reason);
+		bool creds =
+		    r == AUTH_UNKNOWN_ACCOUNT || r == AUTH_WRONG_PASSWORD || r == AUTH_DISABLED || r == AUTH_ADDRESS;
+		log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
+		         s->id, s->peer, s->login, log_quote(why, q, sizeof q));
+		sess_set(s, SS_OPEN, "refused");
+		link_wire_error(s->link, "auth", creds ? "authentication failed" : "not now: try again later");
+		return;
+	}
+	s->acct = account_get(sv, account);
+	Smspool__Link__HelloAck ha = SMSPOOL__LINK__HELLO_ACK__INIT;
+	ha.version = LINK_VERSION;
+	ha.instance = (char *)conn_instance(c);
+	ha.max_frame = (uint32_t)sv->conf->max_frame;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO_ACK;
+	f.hello_ack = &ha;
+	if (link_wire_send(s->link, &f)) {
+		core_account_unbind(c, account->name);
+		sess_set(s, SS_CLOSED, "cannot send hello_ack");
+		return;
+	}
+	sess_set(s, SS_BOUND, "authenticated");
+	log_info("link_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s instance=%s tls=%s", cname(sv),
+	         s->id, s->peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
+}
+
+static void batch_answer(struct sess *s, struct sbatch *b)
+{
+	struct server *sv = s->sv;
+	if (s->link) {
+		Smspool__Link__Result *res = xcalloc((size_t)b->n, sizeof *res);
+		Smspool__Link__Result **ptrs = xcalloc((size_t)b->n, sizeof *ptrs);
+		for (int i = 0; i < b->n; i++) {
+			smspool__link__result__init(&res[i]);
+			res[i].key = b->keys[i];
+			res[i].id = b->ids[i];
+			res[i].error_class = b->cls[i] ? b->cls[i] : "";
+			res[i].error = b->errs[i] ? b->errs[i] : "";
+			ptrs[i] = &res[i];
+		}
+		Smspool__Link__BatchAck ba = SMSPOOL__LINK__BATCH_ACK__INIT;
+		ba.seq = b->seq;
+		ba.n_results = (size_t)b->n;
+		ba.results = ptrs;
+		link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+		f.body_case = SMSPOOL__LINK__FRAME__BODY_BATCH_ACK;
+		f.batch_ack = &ba;
+		if (link_wire_send(s->link, &f))
+			log_info("link_server_batch_ack_failed", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(sv),
+			         s->id, b->seq);
+		else
+			log_debug("link_server_batch_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv),
+			          s->id, b->seq, b->n);
+		link_inbound_end(s->link);
+		free(res);
+		free(ptrs);
+	}
+	for (int i = 0; i < b->n; i++) {
+		free(b->keys[i]);
+		free(b->cls[i]);
+		free(b->errs[i]);
+	}
+	free(b->keys);
+	free(b->ids);
+	free(b->cls);
+	free(b->errs);
+	free(b);
+}
+
+static struct sbatch *sbatch_new(struct sess *s, const Smspool__Link__Batch *in)
+{
+	struct sbatch *b = xcalloc(1, sizeof *b);
+	b->s = s;
+	b->seq = in->seq;
+	b->n = (int)in->n_messages;
+	b->keys = xcalloc((size_t)b->n + 1, sizeof *b->keys);
+	b->ids = xcalloc((size_t)b->n + 1, sizeof *b->ids);
+	b->cls = xcalloc((size_t)b->n + 1, sizeof *b->cls);
+	b->errs = xcalloc((size_t)b->n + 1, sizeof *b->errs);
+	for (int i = 0; i < b->n; i++)
+		b->keys[i] = xstrdup(in->messages[i]->key);
+	return b;
+}
+
+static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
+{
+	struct server *sv = s->sv;
+	if (s->state != SS_BOUND) {
+		link_wire_error(s->link, "malformed", "batch before the hello_ack");
+		return;
+	}
+	const char *refuse = NULL;
+	if (!link_inbound_begin(s->link)) {
+		link_wire_error(s->link, "malformed", "more batches outstanding than the server takes");
+		return;
+	}
+	struct sbatch *b = sbatch_new(s, in);
+	if (sv->stopping)
+		refuse = "the server is stopping";
+	else if (b->n && core_account_take(sv->c, s->acct->name, s->acct->throughput, b->n))
+		refuse = "over the account's throughput";
+	if (refuse || b->n == 0) {
+		for (int i = 0; i < b->n; i++) {
+			b->cls[i] = xstrdup(sv->stopping ? "temporary" : "throttled");
+			b->errs[i] = xstrdup(refuse);
+		}
+		batch_answer(s, b);
+		return;
+	}
+	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->id, in->seq,
+	          b->n);
+	for (int i = 0; i < b->n; i++)
+		core_submit(sv->c, link_convert_submission(in->messages[i], s->acct->name), pend_add(sv, s, b, i));
+}
+
+static void link_server_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
+                                  const char *text)
+{
+	struct server *sv = conn_driver_data(c);
+	struct pend *p = pend_take(sv, token);
+	if (!p)
+		return;
+	struct sess *s = p->s;
+	struct sbatch *b = p->b;
+	int i = p->idx;
+	free(p);
+	if (error == SUBMIT_OK && message_id > 0) {
+		b->ids[i] = message_id;
+	} else {
+		static const char *const cls[] = {[SUBMIT_OK] = "temporary",
+		                                  [SUBMIT_INVALID] = "invalid",
+		                                  [SUBMIT_THROTTLED] = "throttled",
+		                                  [SUBMIT_TEMPORARY] = "temporary"};
+		b->cls[i] = xstrdup(error <= SUBMIT_TEMPORARY ? cls[error] : "temporary");
+		/* forbidden: the account was disabled meanwhile (smspool.submit) */
+		if (error == SUBMIT_INVALID && text && strstr(text, "outbox.account:")) {
+			free(b->cls[i]);
+			b->cls[i] = xstrdup("forbidden");
+		}
+		b->errs[i] = xstrdup(text ? text : "");
+	}
+	if (++b->answered == b->n)
+		batch_answer(s, b);
+	sess_reap(s);
+	if (sv->stopping)
+		stop_progress(sv);
+}
+
+static void on_ack(struct sess *s, const Smspool__Link__Ack *a)
+{
+	void *data = a->seq <= 0x7FFFFFFF ? link_request_find(s->link, (uint32_t)a->seq) : NULL;
+	if (!data || data == LINK_KEEPALIVE) {
+		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->id,
+		         a->seq);
+		return;
+	}
+	oframe_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
+}
+
+static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+{
+	struct sess *s = arg;
+	struct server *sv = s->sv;
+	struct errbuf err = {""};
+	char q[1200];
+	link_frame_t *f = link_frame_decode(buf, len, (size_t)sv->conf->max_frame, &err);
+	if (!f) {
+		log_warn("link_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s error=%s", cname(sv), s->id,
+		         s->peer, log_quote(err.msg, q, sizeof q));
+		link_wire_error(l, "malformed", err.msg);
+		return;
+	}
+	log_debug("link_server_rx", "conn=%s sess=%" PRIu64 " type=%s", cname(sv), s->id, link_frame_type(f));
+	switch (f->body_case) {
+	case SMSPOOL__LINK__FRAME__BODY_HELLO:
+		on_hello(s, f->hello);
+		break;
+	case SMSPOOL__LINK__FRAME__BODY_BATCH:
+		on_batch(s, f->batch);
+		break;
+	case SMSPOOL__LINK__FRAME__BODY_ACK:
+		if (s->state == SS_BOUND)
+			on_ack(s, f->ack);
+		break;
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT: {
+		Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
+		hb.seq = f->heartbeat->seq;
+		link_frame_t a = SMSPOOL__LINK__FRAME__INIT;
+		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
+		a.heartbeat_ack = &hb;
+		if (link_wire_send(l, &a))
+			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->id);
+		break;
+	}
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
+		break;
+	case SMSPOOL__LINK__FRAME__BODY_ERROR:
+		log_warn("link_server_peer_error", "conn=%s sess=%" PRIu64 " code=%s text=%s", cname(sv), s->id,
+		         f->error->code, log_quote(f->error->text, q, sizeof q));
+		link_close_flush(l, "the client sent an error");
+		break;
+	default:
+		link_wire_error(l, "malformed", "a frame a client does not send");
+		break;
+	}
+	link_frame_free(f);
+	if (s->state == SS_BOUND)
+		sess_flush(s);
+}
+
+/* ---- link callbacks ---- */
+
+static void on_down(struct link *l, void *arg, const char *reason)
+{
+	(void)l;
+	sess_set(arg, SS_CLOSED, reason);
+}
+
+static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
+{
+	struct sess *s = arg;
+	(void)l;
+	if (data == LINK_KEEPALIVE)
+		return;
+	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->id, seq);
+	oframe_done(s->sv, data, false);
+}
+
+static void on_bad_stream(struct link *l, void *arg, const char *reason)
+{
+	struct sess *s = arg;
+	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->id,
+	         s->peer, reason);
+	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
+	e.code = "too_big";
+	e.text = (char *)reason;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
+	f.error = &e;
+	(void)link_wire_send(l, &f);
+}
+
+static void on_writable(struct link *l, void *arg)
+{
+	(void)l;
+	sess_flush(arg);
+}
+
+static const struct link_ops sess_ops = {
+    .frame = link_wire_frame,
+    .frame_min = LINK_HEADER,
+    .on_frame = on_frame,
+    .on_down = on_down,
+    .on_timeout = on_timeout,
+    .on_bad_stream = on_bad_stream,
+    .on_writable = on_writable,
+};
+
+static void *on_accept(struct link_listener *ls, void *arg, struct link *l)
+{
+	struct server *sv = arg;
+	(void)ls;
+	if (sv->stopping)
+		return NULL;
+	struct sess *s = xcalloc(1, sizeof *s);
+	s->sv = sv;
+	s->id = ++sv->next_sess;
+	s->link = l;
+	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
+	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
+	s->next = sv->sessions;
+	if (sv->sessions)
+		sv->sessions->prev = s;
+	sv->sessions = s;
+	log_info("link_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s", cname(sv), s->id, s->peer);
+	return s;
+}
+
+/* ---- stop, open, close ---- */
+
+static void server_finish_stop(struct server *sv)
+{
+	if (sv->stopped)
+		return;
+	for (struct sess *s = sv->sessions, *n; s; s = n) {
+		n = s->next;
+		if (s->state != SS_CLOSED)
+			sess_set(s, SS_CLOSED, "stopped");
+	}
+	sv->stopped = true;
+	event_del(sv->tick_ev);
+	event_del(sv->flush_ev);
+	core_conn_state(sv->c, CONN_DOWN, "stopped");
+	core_stopped(sv->c);
+}
+
+/* Waits (bounded) for the database's answers to batches, so that clients
+ * get their batch_ack, then closes every session. */
+static void stop_progress(struct server *sv)
+{
+	if (!sv->stopping || sv->stopped)
+		return;
+	if (pending_count(sv->pends) > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
+		return;
+	server_finish_stop(sv);
+}
+
+static void server_listen(struct server *sv);
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *sv = arg;
+	(void)fd;
+	(void)what;
+	if (sv->stopping)
+		stop_progress(sv);
+	else if (!sv->ls && now_mono_ms() >= sv->listen_retry_ms)
+		server_listen(sv);
+}
+
+static void link_server_stop(struct conn *c)
+{
+	struct server *sv = conn_driver_data(c);
+	log_info("link_server_stopping", "conn=%s pending=%zu", cname(sv), pending_count(sv->pends));
+	sv->stopping = true;
+	sv->stop_ms = now_mono_ms();
+	if (sv->ls) {
+		link_listener_free(sv->ls);
+		sv->ls = NULL;
+	}
+	for (struct sess *s = sv->sessions; s; s = s->next) {
+		evq_refuse(sv, &s->reports);
+		evq_refuse(sv, &s->inbounds);
+	}
+	core_conn_state(c, CONN_STOPPING, "closing sessions");
+	stop_progress(sv);
+}
+
+/* Listens, or says why not and retries from the tick. */
+static void server_listen(struct server *sv)
+{
+	const struct link_server_conf *conf = sv->conf;
+	struct link_listen_opts lo = {
+	    .addr = conf->listen,
+	    .ssl_ctx = sv->ssl_ctx,
+	    .max_sessions = (int)conf->max_sessions,
+	    .max_per_address = (int)conf->max_per_address,
+	    .link =
+	        {
+	            .name = cname(sv),
+	            .max_frame = (size_t)conf->max_frame + LINK_HEADER,
+	            .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
+	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	            .unbound_timeout_ms = (uint64_t)conf->hello_timeout_s * 1000,
+	            .seq_min = 1,
+	            .seq_max = 0x7FFFFFFF,
+	            .window = (int)conf->window,
+	            .max_inbound = MAX_BATCHES,
+	            .out_high = OUT_HIGH,
+	            .out_low = OUT_LOW,
+	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	        },
+	};
+	struct errbuf err = {""};
+	char detail[400], q[450];
+	sv->ls = link_listen(conn_event_base(sv->c), &lo, &sess_ops, on_accept, sv, &err);
+	if (!sv->ls) {
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in 5000 ms", conf->listen, err.msg);
+		log_warn("link_server_listen_failed", "conn=%s error=%s", cname(sv), log_quote(detail, q, sizeof q));
+		core_conn_state(sv->c, CONN_CONNECTING, detail);
+		sv->listen_retry_ms = now_mono_ms() + 5000;
+		return;
+	}
+	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(sv->ls), conf->tls ? " (tls)" : "");
+	log_info("link_server_listening", "conn=%s addr=%s tls=%s", cname(sv), link_listener_addr(sv->ls),
+	         conf->tls ? "yes" : "no");
+	core_conn_state(sv->c, CONN_UP, detail);
+}
+
+static int link_server_open(struct conn *c)
+{
+	const struct link_server_conf *conf = conn_conf(c);
+	struct server *sv = xcalloc(1, sizeof *sv);
+	sv->c = c;
+	sv->conf = conf;
+	if (conf->tls) {
+		struct errbuf err = {""};
+		char q[300];
+		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
+		if (!sv->ssl_ctx) {
+			log_error("link_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+			free(sv);
+			return -1;
+		}
+	}
+	sv->pends = pending_new();
+	conn_set_driver_data(c, sv);
+	struct event_base *base = conn_event_base(c);
+	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
+	sv->flush_ev = event_new(base, -1, 0, flush_cb, sv);
+	struct timeval tv = {0, TICK_MS * 1000};
+	event_add(sv->tick_ev, &tv);
+	server_listen(sv);
+	return 0;
+}
+
+static void link_server_close(struct conn *c)
+{
+	struct server *sv = conn_driver_data(c);
+	if (!sv)
+		return;
+	if (sv->ls)
+		link_listener_free(sv->ls);
+	for (struct sess *s = sv->sessions, *n; s; s = n) {
+		n = s->next;
+		link_free(s->link); /* only after a forced stop: its requests are forgotten */
+		free(s);
+	}
+	pending_free(sv->pends, free);
+	for (struct account *a = sv->accounts, *n; a; a = n) {
+		n = a->next;
+		free(a->name);
+		free(a);
+	}
+	if (sv->tick_ev)
+		event_free(sv->tick_ev);
+	if (sv->flush_ev)
+		event_free(sv->flush_ev);
+	if (sv->ssl_ctx)
+		SSL_CTX_free(sv->ssl_ctx);
+	free(sv);
+	conn_set_driver_data(c, NULL);
+}
+
+const struct driver_ops link_server_driver = {
+    .name = "link-server",
+    .caps = CAP_LISTEN,
+    .settings = link_server_conf_settings,
+    .conf_size = sizeof(struct link_server_conf),
+    .check = link_server_conf_check,
+    .open = link_server_open,
+    .submit = NULL,
+    .stop = link_server_stop,
+    .close = link_server_close,
+    .authenticated = link_server_authenticated,
+    .submitted = link_server_submitted,
+    .deliver = link_server_deliver,
+};
