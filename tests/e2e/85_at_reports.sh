@@ -14,6 +14,10 @@ trap 'stop_all_modems; _e2e_cleanup' EXIT
 
 start_modem r --quirks sr-memory --report-delay 2
 e2e_db smspool_e2e_at_reports
+# A modem is an exclusive connection (one daemon at a time, through a lease):
+# the daemon started after the kill takes it over once the dead one's lease
+# ends, 2/3 of lease_s.
+sql "UPDATE smspool.config SET value = '6' WHERE key = 'lease_s'" || bail "config"
 add_connection modem at "{\"port\": \"$E2E_TMP/r.tty\", \"cnmi\": \"2,1,0,2,0\", \"report_storage\": \"SR\", \"command_timeout_ms\": 3000, \"sweep_s\": 3, \"reconnect_min_ms\": 200}"
 add_route modem
 start_daemon r1
