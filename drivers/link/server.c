@@ -38,7 +38,7 @@
 #include "link/wire.h"
 #include "log.h"
 #include "net/link.h"
-#include "pending.h"
+#include "net/tokens.h"
 #include "policy.h"
 #include "util.h"
 
@@ -111,7 +111,7 @@ struct server {
 	struct sess *sessions;
 	uint64_t next_sess;
 	struct account *accounts;
-	struct pending *pends;
+	struct tokens pends; /* pending core calls (net/tokens.h) */
 	bool stopping, stopped, flush_armed;
 	uint64_t stop_ms, listen_retry_ms;
 	struct event *tick_ev, *flush_ev;
@@ -195,12 +195,12 @@ static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, in
 	p->b = b;
 	p->idx = idx;
 	s->npend++;
-	return pending_add(sv->pends, p);
+	return tokens_add(&sv->pends, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = pending_take(sv->pends, token);
+	struct pend *p = tokens_take(&sv->pends, token);
 	if (p)
 		p->s->npend--;
 	return p;
@@ -748,7 +748,7 @@ static void stop_progress(struct server *sv)
 {
 	if (!sv->stopping || sv->stopped)
 		return;
-	if (pending_count(sv->pends) > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
+	if (sv->pends.n > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
 		return;
 	server_finish_stop(sv);
 }
@@ -769,7 +769,7 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 static void link_server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("link_server_stopping", "conn=%s pending=%zu", cname(sv), pending_count(sv->pends));
+	log_info("link_server_stopping", "conn=%s pending=%d", cname(sv), sv->pends.n);
 	sv->stopping = true;
 	sv->stop_ms = now_mono_ms();
 	if (sv->ls) {
@@ -841,7 +841,6 @@ static int link_server_open(struct conn *c)
 			return -1;
 		}
 	}
-	sv->pends = pending_new();
 	conn_set_driver_data(c, sv);
 	struct event_base *base = conn_event_base(c);
 	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
@@ -864,7 +863,7 @@ static void link_server_close(struct conn *c)
 		link_free(s->link); /* only after a forced stop: its requests are forgotten */
 		free(s);
 	}
-	pending_free(sv->pends, free);
+	tokens_clear(&sv->pends, free);
 	for (struct account *a = sv->accounts, *n; a; a = n) {
 		n = a->next;
 		free(a->name);
