@@ -10,7 +10,7 @@
 # ESME_RSUBMITFAIL part by part after reassembly_timeout_s, and nothing is
 # stored.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 10
+plan 11
 
 [ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
 	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
@@ -78,4 +78,5 @@ ok "$([ "$T" -ge 2500 ] && echo t)" "... only after reassembly_timeout_s (first 
 is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 2 "... and nothing stored for it"
 
 stop_daemon srv1
+is "$DAEMON_STATUS" 0 "the daemon exits 0 (nothing held is left behind)"
 finish

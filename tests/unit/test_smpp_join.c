@@ -112,7 +112,11 @@ static int add(struct smpp_join *j, const char *dst, unsigned ref, unsigned tota
                const char *text, uint64_t now)
 {
 	struct smpp_join_info in = {.multi = true, .ref = ref, .total = total, .seq = seq};
-	return smpp_join_add(j, dst, "src", &in, pdu_seq, 4, (const uint8_t *)text, strlen(text), malloc(1), now);
+	void *meta = malloc(1);
+	int rc = smpp_join_add(j, dst, "src", &in, pdu_seq, 4, (const uint8_t *)text, strlen(text), meta, now);
+	if (rc)
+		free(meta); /* not taken over */
+	return rc;
 }
 
 static void test_holder(void **state)
