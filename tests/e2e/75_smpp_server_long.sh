@@ -10,14 +10,15 @@
 # ESME_RSUBMITFAIL part by part after reassembly_timeout_s, and nothing is
 # stored.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 11
+plan 14
 
 [ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
 	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
 
 e2e_db smspool_e2e_smpp_long
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('esme1', 'secret1')" || bail "account"
-add_connection smppd smpp-server '{"listen": "127.0.0.1:0", "reassembly_timeout_s": 3, "response_timeout_s": 5}'
+add_connection smppd smpp-server '{"listen": "127.0.0.1:0", "reassembly_timeout_s": 3, "reassembly_max_parts": 4,
+	"response_timeout_s": 5}'
 add_connection emu emulator '{"report_delay_ms": 200}'
 add_route emu
 start_daemon srv1
@@ -76,6 +77,22 @@ is "$(q short '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | sor
 T=$(q short '[.[] | select(.ev == "submit_resp") | .ms] | min // 0')
 ok "$([ "$T" -ge 2500 ] && echo t)" "... only after reassembly_timeout_s (first answer after $T ms)"
 is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 2 "... and nothing stored for it"
+
+# --- the cap on parts held, and a client gone with parts held ---------------
+# Five first parts of five sets: four are held (reassembly_max_parts), the
+# fifth is refused at once; a second session sends one part and disconnects.
+esme cap "[{\"op\": \"bind\", \"as\": \"b\", \"system_id\": \"esme1\", \"password\": \"secret1\"},
+	{\"op\": \"parts\", \"as\": \"b\", \"ref\": \"gone\", \"to\": \"+15550000005\", \"total\": 2, \"texts\": [\"x\"], \"nowait\": true},
+	{\"op\": \"close\", \"as\": \"b\"},
+	{\"op\": \"bind\", \"as\": \"a\", \"system_id\": \"esme1\", \"password\": \"secret1\"},
+	{\"op\": \"parts\", \"as\": \"a\", \"ref\": \"cap\", \"to\": \"+15550000004\", \"total\": 2, \"seqs\": [1, 1, 1, 1, 1],
+	 \"concat_refs\": [1, 2, 3, 4, 5], \"texts\": [\"a\", \"b\", \"c\", \"d\", \"e\"]},
+	{\"op\": \"unbind\", \"as\": \"a\"}]"
+is "$(q cap '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | join(",")')" \
+	"cap#5/1:ESME_RMSGQFUL,cap#1/1:ESME_RSUBMITFAIL,cap#2/1:ESME_RSUBMITFAIL,cap#3/1:ESME_RSUBMITFAIL,cap#4/1:ESME_RSUBMITFAIL" \
+	"a session holds at most reassembly_max_parts parts: one more is refused ESME_RMSGQFUL at once, the others time out"
+ok "$(daemon_alive srv1 && echo t)" "a client that leaves with a part held: the daemon lives on"
+is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 2 "... and nothing more is stored"
 
 stop_daemon srv1
 is "$DAEMON_STATUS" 0 "the daemon exits 0 (nothing held is left behind)"

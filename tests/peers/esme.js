@@ -19,7 +19,9 @@
 //                 IE 0x00 in esm_class 0x40, or with "sar": true the SAR
 //                 TLVs); seqs/total default to 1..n / n; one submit_resp
 //                 each, ref "long#<seq>", in the order they come, with ms
-//                 since the first was sent
+//                 since the first was sent; "concat_refs": [..] gives each part
+//                 its own reference (parts of different sets); "nowait":
+//                 true goes on to the next step at once
 //   {"op": "wait", "as": "a", "receipts": 2, "texts": 0}
 //                 until that many deliver_sm (esm_class 0x04 = receipt) arrived
 //   {"op": "unbind", "as": "a"}   {"op": "close", "as": "a"}
@@ -183,19 +185,20 @@ function submitParts(rec, step) {
 	const t0 = Date.now();
 	const all = step.texts.map((text, i) => {
 		const seq = step.seqs ? step.seqs[i] : i + 1;
+		const ref = step.concat_refs ? step.concat_refs[i] : cref;
 		const pdu = submitPdu({ ...step, text, udh: undefined });
 		if (step.sar) {
-			pdu.sar_msg_ref_num = cref;
+			pdu.sar_msg_ref_num = ref;
 			pdu.sar_total_segments = total;
 			pdu.sar_segment_seqnum = seq;
 		} else {
-			const udh = Buffer.from([5, 0, 3, cref & 0xff, total, seq]);
+			const udh = Buffer.from([5, 0, 3, ref & 0xff, total, seq]);
 			pdu.short_message = Buffer.concat([udh, pdu.short_message]);
 			pdu.esm_class = 0x40;
 		}
 		return new Promise((resolve) =>
 			rec.s.submit_sm(pdu, (r) => {
-				out({ ev: 'submit_resp', as: step.as, ref: step.ref + '#' + seq, status: statusName(r.command_status), id: r.message_id, ms: Date.now() - t0 });
+				out({ ev: 'submit_resp', as: step.as, ref: step.ref + '#' + (step.concat_refs ? ref + '/' : '') + seq, status: statusName(r.command_status), id: r.message_id, ms: Date.now() - t0 });
 				resolve(r);
 			}),
 		);
@@ -284,7 +287,8 @@ async function main() {
 			break;
 		}
 		case 'parts':
-			await withTimeout(submitParts(rec, step), 'parts ' + (step.ref || ''));
+			if (step.nowait) submitParts(rec, step);
+			else await withTimeout(submitParts(rec, step), 'parts ' + (step.ref || ''));
 			break;
 		case 'wait':
 			if (!(await withTimeout(waitFor(rec, step), 'wait ' + step.as))) out({ ev: 'wait_failed', as: step.as });
