@@ -10,7 +10,7 @@
 # ESME_RSUBMITFAIL part by part after reassembly_timeout_s, and nothing is
 # stored.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 14
+plan 15
 
 [ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
 	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
@@ -67,6 +67,16 @@ is "$(q long '[.[] | select(.ev == "deliver" and .receipt) | .receipted_id + ":"
 	"$(for i in "$SAR_ID-1" "$SAR_ID-2" "$UDH_ID-1" "$UDH_ID-2" "$UDH_ID-3"; do echo "$i:$i:DELIVRD"; done | LC_ALL=C sort | paste -sd,)" \
 	"one receipt per submitted part (3 + 2), each with its part's id"
 
+# --- binary parts: the payload joined, the other IEs of the UDH kept -------
+esme bin '[{"op": "bind", "as": "a", "system_id": "esme1", "password": "secret1"},
+	{"op": "parts", "as": "a", "ref": "bin", "to": "+15550000006", "concat_ref": 9, "dc": 4, "udh_ies": "05040b8423f0",
+	 "hexes": ["0102", "0304"], "rd": 0},
+	{"op": "unbind", "as": "a"}]'
+BIN_ID=$(q bin '[.[] | select(.ev == "submit_resp" and .ref == "bin#1") | .id] | first // "" | sub("-1$"; "")')
+is "$(q bin '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | sort | join(",")')|$(sql "SELECT encoding || '|' || payload || '|' || udh FROM smspool.outbox WHERE id = ${BIN_ID:-0}")" \
+	"bin#1:ESME_ROK,bin#2:ESME_ROK|binary|01020304|0605040B8423F0" \
+	"binary parts: one row, the payload joined, the port IE kept and the concatenation IE dropped"
+
 # --- an incomplete set: answered with an error after the timeout -----------
 esme short "[{\"op\": \"bind\", \"as\": \"a\", \"system_id\": \"esme1\", \"password\": \"secret1\"},
 	{\"op\": \"parts\", \"as\": \"a\", \"ref\": \"half\", \"to\": \"+15550000003\", \"concat_ref\": 7,
@@ -76,7 +86,7 @@ is "$(q short '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | sor
 	"half#1:ESME_RSUBMITFAIL,half#3:ESME_RSUBMITFAIL" "an incomplete set: each part answered ESME_RSUBMITFAIL"
 T=$(q short '[.[] | select(.ev == "submit_resp") | .ms] | min // 0')
 ok "$([ "$T" -ge 2500 ] && echo t)" "... only after reassembly_timeout_s (first answer after $T ms)"
-is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 2 "... and nothing stored for it"
+is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 3 "... and nothing stored for it"
 
 # --- the cap on parts held, and a client gone with parts held ---------------
 # Five first parts of five sets: four are held (reassembly_max_parts), the
@@ -92,7 +102,7 @@ is "$(q cap '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | join(
 	"cap#5/1:ESME_RMSGQFUL,cap#1/1:ESME_RSUBMITFAIL,cap#2/1:ESME_RSUBMITFAIL,cap#3/1:ESME_RSUBMITFAIL,cap#4/1:ESME_RSUBMITFAIL" \
 	"a session holds at most reassembly_max_parts parts: one more is refused ESME_RMSGQFUL at once, the others time out"
 ok "$(daemon_alive srv1 && echo t)" "a client that leaves with a part held: the daemon lives on"
-is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 2 "... and nothing more is stored"
+is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'esme1'")" 3 "... and nothing more is stored"
 
 stop_daemon srv1
 is "$DAEMON_STATUS" 0 "the daemon exits 0 (nothing held is left behind)"

@@ -21,7 +21,9 @@
 //                 each, ref "long#<seq>", in the order they come, with ms
 //                 since the first was sent; "concat_refs": [..] gives each part
 //                 its own reference (parts of different sets); "nowait":
-//                 true goes on to the next step at once
+//                 true goes on to the next step at once; "hexes": [..] raw
+//                 octets per part instead of texts (binary), "udh_ies": hex
+//                 IEs added after the concatenation IE
 //   {"op": "wait", "as": "a", "receipts": 2, "texts": 0}
 //                 until that many deliver_sm (esm_class 0x04 = receipt) arrived
 //   {"op": "unbind", "as": "a"}   {"op": "close", "as": "a"}
@@ -179,20 +181,21 @@ function submit(s, step) {
 }
 
 function submitParts(rec, step) {
-	const n = step.texts.length;
+	const n = (step.hexes || step.texts).length;
 	const total = step.total || n;
 	const cref = step.concat_ref === undefined ? 66 : step.concat_ref;
 	const t0 = Date.now();
-	const all = step.texts.map((text, i) => {
+	const extra = Buffer.from(step.udh_ies || '', 'hex');
+	const all = (step.hexes || step.texts).map((text, i) => {
 		const seq = step.seqs ? step.seqs[i] : i + 1;
 		const ref = step.concat_refs ? step.concat_refs[i] : cref;
-		const pdu = submitPdu({ ...step, text, udh: undefined });
+		const pdu = submitPdu({ ...step, text, hex: step.hexes ? text : undefined, udh: undefined });
 		if (step.sar) {
 			pdu.sar_msg_ref_num = ref;
 			pdu.sar_total_segments = total;
 			pdu.sar_segment_seqnum = seq;
 		} else {
-			const udh = Buffer.from([5, 0, 3, ref & 0xff, total, seq]);
+			const udh = Buffer.concat([Buffer.from([5 + extra.length, 0, 3, ref & 0xff, total, seq]), extra]);
 			pdu.short_message = Buffer.concat([udh, pdu.short_message]);
 			pdu.esm_class = 0x40;
 		}
