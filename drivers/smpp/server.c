@@ -25,8 +25,17 @@
  *   on an error, a timeout, a lost session, or when no session had room.
  * - An account is attached to the core while it has at least one bound
  *   receiver or transceiver session here, and detached when the last goes.
- * - Multipart submits (UDH concatenation or SAR) are not joined: every
- *   submit_sm becomes its own outbox row, its text without the UDH.
+ * - Multipart submits (UDH concatenation IE 0x00/0x08, or the SAR TLVs)
+ *   are joined (join.h): the parts are held per session until their set is
+ *   complete, then ONE submission goes to the core, and every part's
+ *   submit_sm is answered only after its commit, with the id
+ *   "<outbox id>-<part>"; the message's client_ref "smpp-parts:N" makes its
+ *   receipt go out N times, once per part id.  A set not complete within
+ *   reassembly_timeout_s (or held when the session unbinds) is answered
+ *   ESME_RSUBMITFAIL, part by part, with nothing stored: the client
+ *   resends.  A set split across two sessions is not joined (each session
+ *   holds its own parts, which then time out).  The client's window must
+ *   take the parts of a set, as none is answered before the last arrives.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -54,6 +63,7 @@
 #include "net/tokens.h"
 #include "policy.h"
 #include "smpp/conf.h"
+#include "smpp/join.h"
 #include "smpp/pdu.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
@@ -99,13 +109,15 @@ struct sess {
 	bool unbind_done;
 	const char *close_reason; /* set: close once written and answered */
 	bool revoked;             /* unbinding because the account changed */
+	struct smpp_join *join;   /* parts of concatenated submits held, or NULL */
 	struct sess *prev, *next;
 };
 
 /* A core call waiting for its answer. */
 struct pend {
 	struct sess *s;
-	uint32_t seq, cmd; /* of the PDU to answer */
+	uint32_t seq, cmd;         /* of the PDU to answer */
+	struct smpp_join_set *set; /* a joined submit: answer each of its parts */
 };
 
 static const char req_unbind_marker;
@@ -136,6 +148,7 @@ struct server {
 
 static void sess_set(struct sess *s, enum sess_state to, const char *why);
 static void stop_progress(struct server *sv);
+static void sess_join_poll(struct sess *s);
 
 /* ---- small helpers ---- */
 
@@ -158,14 +171,24 @@ static void tv_ms(struct timeval *tv, uint64_t ms)
 
 /* ---- pending core calls ---- */
 
-static uint64_t pend_add(struct server *sv, struct sess *s, uint32_t seq, uint32_t cmd)
+static uint64_t pend_add(struct server *sv, struct sess *s, uint32_t seq, uint32_t cmd, struct smpp_join_set *set)
 {
 	struct pend *p = xcalloc(1, sizeof *p);
 	p->s = s;
 	p->seq = seq;
 	p->cmd = cmd;
+	p->set = set;
 	s->npend++;
 	return tokens_add(&sv->pends, p);
+}
+
+/* Frees a pend never answered (on free: its session still exists). */
+static void pend_free(void *v)
+{
+	struct pend *p = v;
+	if (p->set)
+		smpp_join_set_free(p->s->join, p->set);
+	free(p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
@@ -276,6 +299,54 @@ static int deliver_addresses(struct smpp_pdu *p, const char *src, const char *ds
 	return strlen(p->source_addr) > 20 || strlen(p->destination_addr) > 20 ? -1 : 0;
 }
 
+/* Encodes the receipt deliver_sm of a REPORT event into buf, with the id
+ * "<message id>-<part>" when part > 0.  Returns 0 (*seqp set) or -1. */
+static int build_receipt(struct server *sv, struct sess *s, const struct account_event *ev, int part,
+                         struct evbuffer *buf, uint32_t *seqp, struct errbuf *err)
+{
+	struct smpp_pdu *p = &sv->out;
+	size_t olen;
+	char text[200], id[40];
+	if (part > 0)
+		snprintf(id, sizeof id, "%lld-%d", (long long)ev->message_id, part);
+	else
+		snprintf(id, sizeof id, "%lld", (long long)ev->message_id);
+	int n = smpp_server_receipt_text_id(ev, id, text, sizeof text);
+	if (n < 0 || n > SMPP_PDU_SM_MAX)
+		return errbuf_set(err, "receipt text does not fit");
+	uint32_t seq;
+	if (link_next_seq(s->link, &seq))
+		return errbuf_set(err, "no free sequence number");
+	smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
+	/* The receipt comes from the handset (the original recipient)
+	 * to the ESME's address (the original sender). */
+	if (deliver_addresses(p, ev->recipient, ev->sender))
+		return errbuf_set(err, "an address is longer than SMPP's 20 characters");
+	p->esm_class = 0x04;
+	p->data_coding = 0;
+	memcpy(p->short_message, text, (size_t)n);
+	p->sm_length = (uint8_t)n;
+	uint8_t state = smpp_server_message_state(ev->state);
+	uint8_t nec[3] = {3, 0, 0}; /* GSM */
+	const char *e = ev->error_code;
+	bool dec = e && *e && strlen(e) <= 5;
+	for (const char *q = e; dec && *q; q++)
+		dec = *q >= '0' && *q <= '9';
+	if (dec && atoi(e) <= 0xFFFF) {
+		nec[1] = (uint8_t)(atoi(e) >> 8);
+		nec[2] = (uint8_t)atoi(e);
+	}
+	if (s->version >= 0x34 && (smpp_pdu_add_tlv(p, SMPP_TLV_RECEIPTED_MESSAGE_ID, id, (uint16_t)(strlen(id) + 1)) ||
+	                           smpp_pdu_add_tlv(p, SMPP_TLV_MESSAGE_STATE, &state, 1) ||
+	                           (dec && smpp_pdu_add_tlv(p, SMPP_TLV_NETWORK_ERROR_CODE, nec, 3))))
+		return errbuf_set(err, "too many TLVs");
+	if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &olen, err))
+		return -1;
+	evbuffer_add(buf, sv->obuf, olen);
+	*seqp = seq;
+	return 0;
+}
+
 /* Encodes the deliver_sm PDUs of ev for s into buf.  Returns their number
  * (seqs[] filled, new), or -1 with err set. */
 static int build_delivers(struct server *sv, struct sess *s, const struct account_event *ev, struct evbuffer *buf,
@@ -284,44 +355,17 @@ static int build_delivers(struct server *sv, struct sess *s, const struct accoun
 	struct smpp_pdu *p = &sv->out;
 	size_t olen;
 	if (ev->kind == ACCOUNT_EVENT_REPORT) {
-		char text[200], id[32];
-		int n = smpp_server_receipt_text(ev, text, sizeof text);
-		if (n < 0 || n > SMPP_PDU_SM_MAX)
-			return errbuf_set(err, "receipt text does not fit");
-		uint32_t seq;
-		if (link_next_seq(s->link, &seq))
-			return errbuf_set(err, "no free sequence number");
-		smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
-		/* The receipt comes from the handset (the original recipient)
-		 * to the ESME's address (the original sender). */
-		if (deliver_addresses(p, ev->recipient, ev->sender))
-			return errbuf_set(err, "an address is longer than SMPP's 20 characters");
-		p->esm_class = 0x04;
-		p->data_coding = 0;
-		memcpy(p->short_message, text, (size_t)n);
-		p->sm_length = (uint8_t)n;
-		snprintf(id, sizeof id, "%lld", (long long)ev->message_id);
-		uint8_t state = smpp_server_message_state(ev->state);
-		uint8_t nec[3] = {3, 0, 0}; /* GSM */
-		const char *e = ev->error_code;
-		bool dec = e && *e && strlen(e) <= 5;
-		for (const char *q = e; dec && *q; q++)
-			dec = *q >= '0' && *q <= '9';
-		if (dec && atoi(e) <= 0xFFFF) {
-			nec[1] = (uint8_t)(atoi(e) >> 8);
-			nec[2] = (uint8_t)atoi(e);
-		}
-		if (s->version >= 0x34 &&
-		    (smpp_pdu_add_tlv(p, SMPP_TLV_RECEIPTED_MESSAGE_ID, id, (uint16_t)(strlen(id) + 1)) ||
-		     smpp_pdu_add_tlv(p, SMPP_TLV_MESSAGE_STATE, &state, 1) ||
-		     (dec && smpp_pdu_add_tlv(p, SMPP_TLV_NETWORK_ERROR_CODE, nec, 3))))
-			return errbuf_set(err, "too many TLVs");
-		if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &olen, err))
-			return -1;
-		evbuffer_add(buf, sv->obuf, olen);
-		*seqs = xcalloc(1, sizeof **seqs);
-		(*seqs)[0] = seq;
-		return 1;
+		/* A joined message: one receipt per part the client submitted,
+		 * each with the id its submit_sm_resp gave. */
+		unsigned nparts = smpp_join_ref_parts(ev->client_ref);
+		*seqs = xcalloc(nparts, sizeof **seqs);
+		for (unsigned k = 0; k < nparts; k++)
+			if (build_receipt(sv, s, ev, nparts > 1 ? (int)k + 1 : 0, buf, &(*seqs)[k], err)) {
+				free(*seqs);
+				*seqs = NULL;
+				return -1;
+			}
+		return (int)nparts;
 	}
 
 	/* An inbound text: GSM if it fits, else UCS-2; long ones in UDH parts. */
@@ -481,6 +525,10 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	case SS_UNBINDING: {
 		struct smpp_pdu *p = &sv->out;
+		if (s->join) { /* held parts will not be completed: the client resends */
+			smpp_join_flush(s->join);
+			sess_join_poll(s);
+		}
 		uint32_t seq;
 		uint64_t wait = (uint64_t)sv->conf->response_timeout_s * 1000;
 		if (link_next_seq(s->link, &seq) ||
@@ -495,6 +543,12 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	}
 	case SS_CLOSED:
+		if (s->join) { /* nobody left to answer: nothing was acknowledged */
+			smpp_join_flush(s->join);
+			struct smpp_join_set *set;
+			while ((set = smpp_join_poll(s->join, now_mono_ms())))
+				smpp_join_set_free(s->join, set);
+		}
 		if (s->link) {
 			struct link *l = s->link;
 			link_request_drain(l, dpart_fail_drained, s);
@@ -536,6 +590,7 @@ static void reap_sessions(struct server *sv)
 			sv->sessions = s->next;
 		if (s->next)
 			s->next->prev = s->prev;
+		smpp_join_free(s->join);
 		free(s);
 	}
 }
@@ -568,7 +623,7 @@ static void on_bind(struct sess *s, const struct smpp_pdu *p)
 		return;
 	}
 	sess_set(s, SS_BINDING, "bind");
-	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id);
+	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id, NULL);
 	core_authenticate(sv->c, p->system_id, p->password, s->ip, token);
 }
 
@@ -636,16 +691,44 @@ out:
 
 /* ---- submits ---- */
 
-/* Fills sub from a submit_sm or data_sm.  Returns 0 or the command_status
- * to answer. */
-static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, struct submission *sub)
+/* The user data of a submit_sm or data_sm: short_message or message_payload. */
+static void pdu_data(const struct smpp_pdu *p, const uint8_t **d, size_t *n)
 {
-	const uint8_t *d = p->short_message;
-	size_t n = p->sm_length;
-	if (p->command_id == SMPP_DATA_SM || (n == 0 && p->known.has_message_payload)) {
-		d = p->known.message_payload;
-		n = p->known.has_message_payload ? p->known.message_payload_len : 0;
+	*d = p->short_message;
+	*n = p->sm_length;
+	if (p->command_id == SMPP_DATA_SM || (*n == 0 && p->known.has_message_payload)) {
+		*d = p->known.message_payload;
+		*n = p->known.has_message_payload ? p->known.message_payload_len : 0;
 	}
+}
+
+/* Sets the body of sub from user data d/n after a UDH of hl octets (keep_udh:
+ * the UDH to keep with binary data, NULL/0 for none). */
+static void submission_body(struct sess *s, uint8_t dc, const uint8_t *udh, size_t hl, const uint8_t *d, size_t n,
+                            const uint8_t *keep_udh, size_t keep_len, struct submission *sub)
+{
+	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, s->sv->conf->data_coding_0);
+	int lock = 0, shift = 0;
+	smpp_wire_langs(udh, hl, &lock, &shift);
+	char *enc = NULL;
+	smpp_wire_text_lang(a, lock, shift, d, n, &sub->body, &sub->payload, &enc);
+	if (sub->payload) {
+		sub->encoding = xstrdup("binary");
+		if (keep_len)
+			sub->udh = smpp_wire_hex(keep_udh, keep_len);
+	} else {
+		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
+	}
+	free(enc);
+}
+
+/* Fills sub from a submit_sm or data_sm; with head_only, everything but the
+ * text.  Returns 0 or the command_status to answer. */
+static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, struct submission *sub, bool head_only)
+{
+	const uint8_t *d;
+	size_t n;
+	pdu_data(p, &d, &n);
 	if (!p->destination_addr[0])
 		return SMPP_ESME_RINVDSTADR;
 	sub->recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr);
@@ -669,8 +752,8 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 		snprintf(ref, sizeof ref, "%u", p->known.user_message_reference);
 		sub->client_ref = xstrdup(ref);
 	}
-	/* A UDH: kept for binary data; dropped from a text (its parts, if it
-	 * was a concatenated text, become separate messages). */
+	/* A UDH: kept for binary data; dropped from a text.  (Concatenated
+	 * parts do not come here: they are joined first.) */
 	size_t hl = 0;
 	if ((p->esm_class & 0x40) && n > 0) {
 		struct udh u;
@@ -679,19 +762,118 @@ static uint32_t submission_from_pdu(struct sess *s, const struct smpp_pdu *p, st
 			return SMPP_ESME_RINVMSGLEN;
 		hl = u.len;
 	}
-	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, s->sv->conf->data_coding_0);
-	int lock = 0, shift = 0;
-	smpp_wire_langs(d, hl, &lock, &shift);
-	char *enc = NULL;
-	smpp_wire_text_lang(a, lock, shift, d + hl, n - hl, &sub->body, &sub->payload, &enc);
-	if (sub->payload) {
-		sub->encoding = xstrdup("binary");
-		if (hl)
-			sub->udh = smpp_wire_hex(d, hl);
-	} else {
-		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
+	if (!head_only)
+		submission_body(s, dc, d, hl, d + hl, n - hl, d, hl, sub);
+	return 0;
+}
+
+/* ---- concatenated submits (join.h) ---- */
+
+/* What a held part keeps of its PDU: the submission without its text, and
+ * what the joined text needs (data_coding, the UDH). */
+struct jmeta {
+	struct submission *sub;
+	uint8_t dc;
+	size_t hl;
+	uint8_t udh[UDH_MAX_LEN + 1];
+};
+
+static void jmeta_free(void *arg)
+{
+	struct jmeta *m = arg;
+	if (m->sub)
+		submission_free(m->sub);
+	free(m);
+}
+
+static void sess_respond_id(struct sess *s, uint32_t cmd, uint32_t seq, const char *id)
+{
+	struct smpp_pdu *r = &s->sv->out;
+	smpp_wire_pdu_reset(r, cmd | SMPP_RESP_BIT, seq);
+	snprintf(r->message_id, sizeof r->message_id, "%s", id);
+	if (sess_send(s, r))
+		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", cname(s->sv), s->id, seq);
+}
+
+/* Answers every part of set with status (never ESME_ROK) and frees it. */
+static void join_refuse(struct sess *s, struct smpp_join_set *set, uint32_t status)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct smpp_join_held *h = set->parts[i];
+		if (s->link) {
+			link_inbound_end(s->link);
+			sess_respond(s, h->cmd | SMPP_RESP_BIT, h->pdu_seq, status);
+		}
 	}
-	free(enc);
+	smpp_join_set_free(s->join, set);
+}
+
+/* A complete set: one submission with the joined text, to the core. */
+static void join_submit(struct sess *s, struct smpp_join_set *set)
+{
+	struct server *sv = s->sv;
+	struct jmeta *m = set->parts[0]->meta; /* the lowest part number */
+	struct submission *sub = m->sub;
+	m->sub = NULL;
+	uint8_t keep[UDH_MAX_LEN + 1];
+	size_t keep_len = m->hl ? smpp_join_udh_strip(m->udh, m->hl, keep) : 0;
+	submission_body(s, m->dc, m->udh, m->hl, set->msg->data, set->msg->len, keep, keep_len, sub);
+	char *ref = smpp_join_client_ref(set->msg->total, sub->client_ref);
+	free(sub->client_ref);
+	sub->client_ref = ref;
+	sub->account = xstrdup(s->acct->name);
+	log_debug("smpp_server_joined", "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u pdus=%zu", cname(sv),
+	          s->id, s->acct->name, set->msg->ref, set->msg->total, set->n);
+	uint64_t token = pend_add(sv, s, set->parts[0]->pdu_seq, set->parts[0]->cmd, set);
+	core_submit(sv->c, sub, token);
+}
+
+/* Hands on what the session's holder finished: complete sets to the core,
+ * the others answered ESME_RSUBMITFAIL. */
+static void sess_join_poll(struct sess *s)
+{
+	struct smpp_join_set *set;
+	uint64_t now = now_mono_ms();
+	while (s->join && (set = smpp_join_poll(s->join, now))) {
+		if (set->msg->status == REASM_COMPLETE && s->acct && s->link && !s->sv->stopping) {
+			join_submit(s, set);
+			continue;
+		}
+		log_info("smpp_server_join_incomplete",
+		         "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u received=%u status=ESME_RSUBMITFAIL",
+		         cname(s->sv), s->id, s->acct ? s->acct->name : "-", set->msg->ref, set->msg->total,
+		         set->msg->received);
+		join_refuse(s, set, SMPP_ESME_RSUBMITFAIL);
+	}
+}
+
+/* Holds one part of a concatenated submit (its throughput token and
+ * inbound slot taken).  Returns 0 (held) or the status to answer. */
+static uint32_t join_hold(struct sess *s, const struct smpp_pdu *p, const struct smpp_join_info *info)
+{
+	struct server *sv = s->sv;
+	const uint8_t *d;
+	size_t n;
+	pdu_data(p, &d, &n);
+	struct jmeta *m = xcalloc(1, sizeof *m);
+	m->sub = xcalloc(1, sizeof *m->sub);
+	uint32_t status = submission_from_pdu(s, p, m->sub, true);
+	if (status) {
+		jmeta_free(m);
+		return status;
+	}
+	m->dc = p->data_coding;
+	m->hl = info->udh_len;
+	memcpy(m->udh, d, m->hl);
+	if (!s->join)
+		s->join = smpp_join_new((size_t)sv->conf->reassembly_max_parts,
+		                        (uint64_t)sv->conf->reassembly_timeout_s * 1000, jmeta_free);
+	int rc = smpp_join_add(s->join, p->destination_addr, p->source_addr, info, p->sequence_number, p->command_id,
+	                       d + m->hl, n - m->hl, m, now_mono_ms());
+	if (rc) {
+		jmeta_free(m);
+		return rc == -ENOBUFS ? SMPP_ESME_RMSGQFUL : SMPP_ESME_RINVMSGLEN;
+	}
 	return 0;
 }
 
@@ -721,8 +903,24 @@ static void on_submit(struct sess *s, const struct smpp_pdu *p)
 		sess_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
 		return;
 	}
+	const uint8_t *d;
+	size_t n;
+	struct smpp_join_info info;
+	pdu_data(p, &d, &n);
+	if (smpp_join_info(p, d, n, &info) == 0 && info.multi) {
+		uint32_t st = join_hold(s, p, &info);
+		if (st) {
+			link_inbound_end(s->link);
+			log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
+			         cname(sv), s->id, s->acct->name, p->sequence_number, status_name(st));
+			sess_respond(s, resp, p->sequence_number, st);
+			return;
+		}
+		sess_join_poll(s);
+		return;
+	}
 	struct submission *sub = xcalloc(1, sizeof *sub);
-	uint32_t status = submission_from_pdu(s, p, sub);
+	uint32_t status = submission_from_pdu(s, p, sub, false);
 	if (status) {
 		link_inbound_end(s->link);
 		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
@@ -732,7 +930,7 @@ static void on_submit(struct sess *s, const struct smpp_pdu *p)
 		return;
 	}
 	sub->account = xstrdup(s->acct->name);
-	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id);
+	uint64_t token = pend_add(sv, s, p->sequence_number, p->command_id, NULL);
 	core_submit(sv->c, sub, token);
 }
 
@@ -745,10 +943,34 @@ static void server_submitted(struct conn *c, uint64_t token, int64_t message_id,
 		return;
 	struct sess *s = p->s;
 	uint32_t seq = p->seq, cmd = p->cmd;
+	struct smpp_join_set *set = p->set;
 	free(p);
 	uint32_t status = error == SUBMIT_OK && message_id > 0 ? 0 : smpp_server_submit_status(error, text);
 	if (error == SUBMIT_OK && message_id <= 0)
 		status = SMPP_ESME_RSYSERR;
+	if (set) {
+		/* A joined submit: every part answered now that it is committed,
+		 * each with its own id (the receipts use the same ones). */
+		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " id=%" PRId64 " parts=%zu status=%s",
+		          cname(sv), s->id, message_id, set->n, status ? status_name(status) : "ESME_ROK");
+		if (status)
+			join_refuse(s, set, status);
+		else {
+			for (size_t i = 0; i < set->n; i++) {
+				char id[40];
+				snprintf(id, sizeof id, "%" PRId64 "-%u", message_id, set->parts[i]->part);
+				if (s->link) {
+					link_inbound_end(s->link);
+					sess_respond_id(s, set->parts[i]->cmd, set->parts[i]->pdu_seq, id);
+				}
+			}
+			smpp_join_set_free(s->join, set);
+		}
+		sess_close_if_done(s);
+		if (sv->stopping)
+			stop_progress(sv);
+		return;
+	}
 	char q[300];
 	if (status)
 		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s text=%s",
@@ -1079,6 +1301,9 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct server *sv = arg;
 	if (!sv->up && !sv->stopping && now_mono_ms() >= sv->listen_retry_ms)
 		server_listen(sv);
+	for (struct sess *s = sv->sessions; s; s = s->next)
+		if (s->join && s->state == SS_BOUND)
+			sess_join_poll(s); /* incomplete sets past reassembly_timeout_s */
 	reap_sessions(sv);
 	if (sv->stopping)
 		stop_progress(sv);
@@ -1229,9 +1454,10 @@ static void server_close(struct conn *c)
 			link_free(s->link);
 			s->link = NULL;
 		}
-	tokens_clear(&sv->pends, free);
+	tokens_clear(&sv->pends, pend_free);
 	for (struct sess *s = sv->sessions, *n; s; s = n) {
 		n = s->next;
+		smpp_join_free(s->join);
 		free(s);
 	}
 	accounts_free(&sv->accts);

@@ -38,6 +38,11 @@ const struct setting smpp_server_conf_settings[] = {
      "close a session that has not bound within this many seconds"},
     {"max_pending", SETTING_INT, O(max_pending), false, true, 1, 100000, "100",
      "submits of one session waiting for the database; more are answered ESME_RTHROTTLED"},
+    {"reassembly_timeout_s", SETTING_INT, O(reassembly_timeout_s), false, true, 1, 3600, "60",
+     "parts of a concatenated submit wait this long for the rest of their set; then each held part is "
+     "answered ESME_RSUBMITFAIL (nothing stored), so that the client resends"},
+    {"reassembly_max_parts", SETTING_INT, O(reassembly_max_parts), false, true, 1, 10000, "100",
+     "parts of concatenated submits one session may hold; more are answered ESME_RMSGQFUL"},
     {"enquire_link_s", SETTING_INT, O(enquire_link_s), false, true, 1, 3600, "30",
      "send enquire_link after this many idle seconds"},
     {"inactivity_timeout_s", SETTING_INT, O(inactivity_timeout_s), false, true, 1, 86400, "120",
@@ -227,10 +232,18 @@ static void date10(int64_t s, char *out, size_t cap)
 
 int smpp_server_receipt_text(const struct account_event *ev, char *out, size_t cap)
 {
+	return smpp_server_receipt_text_id(ev, NULL, out, cap);
+}
+
+int smpp_server_receipt_text_id(const struct account_event *ev, const char *id, char *out, size_t cap)
+{
 	struct smpp_receipt r = {0};
 	r.has_id = r.has_sub = r.has_dlvrd = r.has_submit_date = r.has_done_date = r.has_stat = r.has_err = true;
 	r.has_text = true;
-	snprintf(r.id, sizeof r.id, "%lld", (long long)ev->message_id);
+	if (id)
+		snprintf(r.id, sizeof r.id, "%s", id);
+	else
+		snprintf(r.id, sizeof r.id, "%lld", (long long)ev->message_id);
 	snprintf(r.sub, sizeof r.sub, "001");
 	bool delivered = ev->state && strcmp(ev->state, "delivered") == 0;
 	snprintf(r.dlvrd, sizeof r.dlvrd, "%s", delivered ? "001" : "000");

@@ -38,6 +38,7 @@ struct smpp_server_conf {
 	char *data_coding_0;     /* "gsm7", "latin1", "ascii": how submitted data_coding 0 reads */
 	long long max_sessions, enquire_link_s, inactivity_timeout_s, response_timeout_s, window, max_pdu_len;
 	long long max_sessions_per_address, bind_timeout_s, max_pending;
+	long long reassembly_timeout_s, reassembly_max_parts; /* concatenated submits held (join.h) */
 };
 
 extern const struct setting smpp_server_conf_settings[];
@@ -67,5 +68,8 @@ uint8_t smpp_server_message_state(const char *state);
 /* The Appendix B receipt text of a REPORT event (borrowed) into out
  * (capacity cap).  Returns the length or -ENOSPC. */
 MUST_CHECK int smpp_server_receipt_text(const struct account_event *ev, char *out, size_t cap);
+/* The same with the id id (NULL: the event's message id), e.g. the per-part
+ * id "<message id>-<k>" of a joined message. */
+MUST_CHECK int smpp_server_receipt_text_id(const struct account_event *ev, const char *id, char *out, size_t cap);
 
 #endif

@@ -4,9 +4,11 @@
 # (database B, account loopacct), whose messages go to an emulator.  A
 # message inserted into A's outbox becomes an outbox row of loopacct in B;
 # the emulator's report comes back to A as a delivery receipt, so the
-# message ends delivered in A with B's outbox id as its remote id.
+# message ends delivered in A with B's outbox id as its remote id.  A long
+# text, sent by A in two UDH parts, is joined by B into one row; A gets the
+# per-part ids "<B id>-1", "<B id>-2" and a receipt for each.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 8
+plan 9
 
 e2e_db smspool_e2e_smpp_loop_b
 DB_B=$SMSPOOL_DB
@@ -42,14 +44,16 @@ else
 	fail "all three messages end delivered in A (by B's receipts)" "$(sql "SELECT recipient, status, error_text FROM smspool.outbox")"
 fi
 A_ROWS=$(sql "SELECT recipient || '|' || array_to_string(remote_ids, ',') FROM smspool.outbox ORDER BY recipient")
-B_ROWS=$(SMSPOOL_DB=$DB_B sql "SELECT recipient || '|' || string_agg(id::text, ',' ORDER BY id) FROM smspool.outbox WHERE account = 'loopacct' GROUP BY recipient ORDER BY recipient")
-is "$A_ROWS" "$B_ROWS" "A's remote ids are B's outbox ids of account loopacct (the long text: one B row per part)"
+B_ROWS=$(SMSPOOL_DB=$DB_B sql "SELECT recipient || '|' || CASE WHEN body = '$LONG' THEN id || '-1,' || id || '-2' ELSE id::text END FROM smspool.outbox WHERE account = 'loopacct' ORDER BY recipient")
+is "$A_ROWS" "$B_ROWS" "A's remote ids are B's outbox ids of account loopacct (the long text: one B row, an id per part)"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT sender || '|' || body FROM smspool.outbox WHERE recipient = '+15550001001'")" \
 	"LoopA|Hello through two daemons" "B's row keeps sender and text"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT sender || '|' || encoding || '|' || body FROM smspool.outbox WHERE recipient = '+15550001002'")" \
 	"+4930123456|ucs2|Grüße 😀" "UCS-2 text arrives in B as UCS-2"
+is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) || '|' || min(body) FROM smspool.outbox WHERE recipient = '+15550001003'")" \
+	"1|$LONG" "the long text's two parts are one row in B, with the whole text"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) FILTER (WHERE status = 'delivered') || '/' || count(*) FROM smspool.outbox WHERE account = 'loopacct'")" \
-	"4/4" "every B row delivered"
+	"3/3" "every B row delivered"
 stop_daemon a
 is "$DAEMON_STATUS" 0 "daemon A exits 0"
 stop_daemon b

@@ -3,7 +3,8 @@
  * For a deliver_sm / data_sm (client side): receipt detection, addresses,
  * UDH, packed or unpacked GSM and the text conversion; for a submit_sm
  * (server side, submission building): the scheduled and validity times,
- * UDH and text.  Any input that smpp_pdu_decode accepts must go through
+ * UDH and text, and for a concatenated part the join (join.c: the part's
+ * place, the holder, the UDH kept).  Any input that smpp_pdu_decode accepts must go through
  * without a crash, and what would reach the core is well formed: a body in
  * valid UTF-8 or a payload in uppercase hex, with a known encoding.
  *
@@ -19,6 +20,7 @@
 #include "codec/gsm7.h"
 #include "codec/udh.h"
 #include "codec/utf8.h"
+#include "smpp/join.h"
 #include "smpp/pdu.h"
 #include "smpp/receipt.h"
 #include "smpp/server_conf.h"
@@ -54,6 +56,32 @@ static void free_addr(char *a)
 	if (!a)
 		abort();
 	free(a);
+}
+
+/* A concatenated part as the server holds it: it leaves in exactly one set. */
+static void join_of(const struct smpp_pdu *p, const uint8_t *d, size_t n)
+{
+	struct smpp_join_info ji;
+	if (smpp_join_info(p, d, n, &ji))
+		return;
+	if (ji.udh_len > n || (ji.multi && (ji.seq < 1 || ji.seq > ji.total)))
+		abort();
+	if (!ji.multi)
+		return;
+	uint8_t strip[UDH_MAX_LEN + 1];
+	if (ji.udh_len && smpp_join_udh_strip(d, ji.udh_len, strip) > ji.udh_len)
+		abort();
+	struct smpp_join *j = smpp_join_new(4, 1000, NULL);
+	int rc = smpp_join_add(j, p->destination_addr, p->source_addr, &ji, p->sequence_number, p->command_id,
+	                       d + ji.udh_len, n - ji.udh_len, NULL, 0);
+	smpp_join_flush(j);
+	struct smpp_join_set *set = smpp_join_poll(j, 0);
+	if (rc == 0 && (!set || set->n != 1 || set->msg->len != n - ji.udh_len))
+		abort();
+	if (rc != 0 && set)
+		abort();
+	smpp_join_set_free(j, set);
+	smpp_join_free(j);
 }
 
 static void text_of(const struct smpp_pdu *p, const uint8_t *d, size_t n, bool packed)
@@ -125,6 +153,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		(void)!smpp_time_parse(p->validity_period, now, &t);
 		free_addr(smpp_wire_address_in(p->dest_addr_ton, p->destination_addr));
 		text_of(p, d, n, false);
+		join_of(p, d, n);
 		break;
 	}
 	default:

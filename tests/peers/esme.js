@@ -12,6 +12,18 @@
 //   {"op": "submit", "as": "a", "ref": "gsm", "to": "+1555...", "from": "Shop",
 //    "text": "Hello", "dc": 0|3|8, "rd": 1, "validity": "000001000000000R",
 //    "udh": "050003010201", "hex": "0102"}        (hex: raw short_message)
+//   {"op": "parts", "as": "a", "ref": "long", "to": "+1555...", "from": "Shop",
+//    "texts": ["part 1", "part 2"], "seqs": [1, 2], "total": 2, "concat_ref": 66,
+//    "sar": false, "dc": 0}
+//                 the parts of one concatenated text, all sent at once (UDH
+//                 IE 0x00 in esm_class 0x40, or with "sar": true the SAR
+//                 TLVs); seqs/total default to 1..n / n; one submit_resp
+//                 each, ref "long#<seq>", in the order they come, with ms
+//                 since the first was sent; "concat_refs": [..] gives each part
+//                 its own reference (parts of different sets); "nowait":
+//                 true goes on to the next step at once; "hexes": [..] raw
+//                 octets per part instead of texts (binary), "udh_ies": hex
+//                 IEs added after the concatenation IE
 //   {"op": "wait", "as": "a", "receipts": 2, "texts": 0}
 //                 until that many deliver_sm (esm_class 0x04 = receipt) arrived
 //   {"op": "unbind", "as": "a"}   {"op": "close", "as": "a"}
@@ -168,6 +180,35 @@ function submit(s, step) {
 	return new Promise((resolve) => s.submit_sm(submitPdu(step), (pdu) => resolve(pdu)));
 }
 
+function submitParts(rec, step) {
+	const n = (step.hexes || step.texts).length;
+	const total = step.total || n;
+	const cref = step.concat_ref === undefined ? 66 : step.concat_ref;
+	const t0 = Date.now();
+	const extra = Buffer.from(step.udh_ies || '', 'hex');
+	const all = (step.hexes || step.texts).map((text, i) => {
+		const seq = step.seqs ? step.seqs[i] : i + 1;
+		const ref = step.concat_refs ? step.concat_refs[i] : cref;
+		const pdu = submitPdu({ ...step, text, hex: step.hexes ? text : undefined, udh: undefined });
+		if (step.sar) {
+			pdu.sar_msg_ref_num = ref;
+			pdu.sar_total_segments = total;
+			pdu.sar_segment_seqnum = seq;
+		} else {
+			const udh = Buffer.concat([Buffer.from([5 + extra.length, 0, 3, ref & 0xff, total, seq]), extra]);
+			pdu.short_message = Buffer.concat([udh, pdu.short_message]);
+			pdu.esm_class = 0x40;
+		}
+		return new Promise((resolve) =>
+			rec.s.submit_sm(pdu, (r) => {
+				out({ ev: 'submit_resp', as: step.as, ref: step.ref + '#' + (step.concat_refs ? ref + '/' : '') + seq, status: statusName(r.command_status), id: r.message_id, ms: Date.now() - t0 });
+				resolve(r);
+			}),
+		);
+	});
+	return Promise.all(all);
+}
+
 function unbind(s) {
 	return new Promise((resolve) => s.unbind({}, (pdu) => resolve(pdu)));
 }
@@ -248,6 +289,10 @@ async function main() {
 			if (pdu) out({ ev: 'submit_resp', as: step.as, ref: step.ref, status: statusName(pdu.command_status), id: pdu.message_id });
 			break;
 		}
+		case 'parts':
+			if (step.nowait) submitParts(rec, step);
+			else await withTimeout(submitParts(rec, step), 'parts ' + (step.ref || ''));
+			break;
 		case 'wait':
 			if (!(await withTimeout(waitFor(rec, step), 'wait ' + step.as))) out({ ev: 'wait_failed', as: step.as });
 			break;
