@@ -209,7 +209,8 @@ static void rows_to_msgs(PGresult *r, struct msg_list *list)
 	    c_flash = PQfnumber(r, "flash"), c_cls = PQfnumber(r, "msg_class"), c_valid = PQfnumber(r, "valid_until"),
 	    c_ref = PQfnumber(r, "client_ref"), c_att = PQfnumber(r, "attempts"), c_conn = PQfnumber(r, "connection"),
 	    c_rc = PQfnumber(r, "route_connections"), c_rp = PQfnumber(r, "route_positions"),
-	    c_rw = PQfnumber(r, "route_weights");
+	    c_rw = PQfnumber(r, "route_weights"), c_held = PQfnumber(r, "remote_ids"),
+	    c_hconn = PQfnumber(r, "connection_used");
 	for (int i = 0; i < n; i++) {
 		struct msg *m = xcalloc(1, sizeof *m);
 		m->id = strtoll(PQgetvalue(r, i, c_id), NULL, 10);
@@ -221,6 +222,8 @@ static void rows_to_msgs(PGresult *r, struct msg_list *list)
 		m->encoding = pg_field_dup(r, i, c_enc);
 		m->client_ref = pg_field_dup(r, i, c_ref);
 		m->forced_conn = pg_field_dup(r, i, c_conn);
+		m->held_ids = pg_field_dup(r, i, c_held);
+		m->held_conn = pg_field_dup(r, i, c_hconn);
 		m->priority = c_prio >= 0 ? atoi(PQgetvalue(r, i, c_prio)) : 0;
 		m->want_report = c_rep >= 0 && PQgetvalue(r, i, c_rep)[0] == 't';
 		m->flash = c_flash >= 0 && PQgetvalue(r, i, c_flash)[0] == 't';

@@ -36,6 +36,8 @@ void msg_free(struct msg *m)
 	free(m->redirected_from);
 	free(m->conn_used);
 	free(m->remote_ids);
+	free(m->held_ids);
+	free(m->held_conn);
 	free(m->error_code);
 	free(m->error_text);
 	free(m);

@@ -55,10 +55,16 @@ struct msg {
 	enum msg_outcome outcome;
 	char *conn_used;
 	int parts;
-	char *remote_ids; /* one id per part, joined by 0x1F */
+	char *remote_ids; /* one id per part, joined by 0x1F; failed: the parts accepted ("" for the others) or NULL */
 	char *error_code;
 	char *error_text;
 	int retry_after_s; /* -1: the database's backoff */
+
+	/* From claim: the ids of the parts an earlier attempt got accepted
+	 * through held_conn (joined by 0x1F, "" for a part not accepted), when
+	 * some were not; NULL: none.  That connection sends only the others. */
+	char *held_ids;
+	char *held_conn;
 
 	/* The connection whose window slot this message holds from its submit
 	 * until its result is committed (0: none): after a crash, at most a

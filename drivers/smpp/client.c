@@ -561,16 +561,21 @@ static int part_text(const struct smpp_conf *conf, const struct sms_split *sp, c
 	return (int)pt->payload_len;
 }
 
-/* Splits m and encodes its submit_sm PDUs into buf.  Returns the number of
- * PDUs (seqs[] filled), or -1 with err set. */
+/* Splits m and encodes its submit_sm PDUs into buf, but for the parts an
+ * earlier attempt got accepted (their ids in (*held)[i], the others NULL).
+ * Returns the number of PDUs (seqs[] filled for the parts sent), or -1 with
+ * err set. */
 static int build_submits(struct client *cl, struct session *s, struct msg *m, struct evbuffer *buf, uint32_t **seqs,
-                         struct errbuf *err)
+                         char ***held, struct errbuf *err)
 {
 	const struct smpp_conf *conf = cl->conf;
 	struct sms_split sp = {0};
 	uint8_t *big = NULL;
 	int rc = -1, npdu = 0;
-	unsigned concat_ref = cl->concat_ref++ & 0xFF;
+	/* A stored message's reference follows from its id, so that a part
+	 * sent again (the others held, see submits_held) joins the parts the
+	 * handset got from the earlier attempt. */
+	unsigned concat_ref = (m->id > 0 ? (unsigned)m->id : cl->concat_ref++) & 0xFF;
 	if (msg_sms_split(m, smpp_conf_langs(conf), concat_ref, &sp, err) < 0)
 		goto out;
 
@@ -605,6 +610,9 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		mode = SMPP_LONG_UDH; /* the caller's UDH, or shift IEs, travel in every part */
 	npdu = mode == SMPP_LONG_PAYLOAD ? 1 : (int)sp.n_parts;
 	*seqs = xcalloc((size_t)npdu, sizeof **seqs);
+	*held = xcalloc((size_t)npdu, sizeof **held);
+	if (npdu > 1 && submits_held(m, conn_name(cl->c), npdu, *held))
+		log_info("smpp_parts_held", "conn=%s id=%" PRId64 " parts=%d", cname(cl), m->id, npdu);
 
 	char validity[20] = "";
 	if (m->valid_until_s > 0)
@@ -618,6 +626,8 @@ static int build_submits(struct client *cl, struct session *s, struct msg *m, st
 		struct smpp_pdu *p = &cl->out;
 		const struct sms_part *pt = &sp.parts[i];
 		uint32_t seq;
+		if ((*held)[i])
+			continue; /* accepted by an earlier attempt: not sent again */
 		if (link_next_seq(s->link, &seq)) {
 			errbuf_set(err, "no free sequence number");
 			goto out;
@@ -708,6 +718,10 @@ out:
 	if (rc < 0) {
 		free(*seqs);
 		*seqs = NULL;
+		for (int i = 0; *held && i < npdu; i++)
+			free((*held)[i]);
+		free(*held);
+		*held = NULL;
 	}
 	return rc;
 }
@@ -718,7 +732,8 @@ static void submit_now(struct client *cl, struct msg *m)
 	struct errbuf err = {""};
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t *seqs = NULL;
-	int n = build_submits(cl, s, m, buf, &seqs, &err);
+	char **held = NULL;
+	int n = build_submits(cl, s, m, buf, &seqs, &held, &err);
 	if (n < 0) {
 		evbuffer_free(buf);
 		log_info("smpp_submit_refused", "conn=%s id=%" PRId64 " error=\"%s\"", cname(cl), m->id, err.msg);
@@ -729,17 +744,23 @@ static void submit_now(struct client *cl, struct msg *m)
 	struct submits_msg *sub = submits_msg_new(m, n);
 	struct submits_part **ps = xcalloc((size_t)n, sizeof *ps);
 	for (int i = 0; i < n; i++) {
+		if (held[i]) { /* answered already, by an earlier attempt */
+			sub->ids[i] = held[i];
+			sub->answered++;
+			continue;
+		}
 		ps[i] = submits_part_new(&cl->subs, sub, i);
 		ps[i]->sess = s;
 		ps[i]->seq = seqs[i];
 	}
+	free(held);
 	size_t len = evbuffer_get_length(buf);
 	int sent = link_send(s->link, evbuffer_pullup(buf, -1), len);
 	evbuffer_free(buf);
 	/* Registered after the write: answering one (on a failure) may
 	 * complete the message, after which nothing of it may be touched. */
 	for (int i = 0; i < n; i++)
-		if (sent || link_request_add(s->link, ps[i]->seq, ps[i], 0, true))
+		if (ps[i] && (sent || link_request_add(s->link, ps[i]->seq, ps[i], 0, true)))
 			part_answer(cl, ps[i], 0, NULL, "cannot send");
 	free(seqs);
 	free(ps);

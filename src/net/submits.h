@@ -3,7 +3,10 @@
  * flight.  A message lent by the core's submit() is sent as one operation
  * per part; it is completed exactly once, after the answer (or the local
  * failure: timeout, lost session) of its last part: sent with every part's
- * remote id, or failed by the first error, classed by the driver's table.
+ * remote id, or failed by the first error, classed by the driver's table;
+ * a failed message carries the ids of its parts that were accepted, which
+ * the database keeps for the next attempt (parts already held count as
+ * answered: the driver sends only the others).
  */
 #ifndef SMSPOOL_NET_SUBMITS_H
 #define SMSPOOL_NET_SUBMITS_H
@@ -46,6 +49,12 @@ struct submits_part {
 	uint32_t seq;  /* sequence number or TRN */
 	char addr[40]; /* the recipient as sent, for ids that name it */
 };
+
+/* The ids of m's parts that an earlier attempt through connection conn got
+ * accepted (msg.held_ids), when m has nparts parts now: copies into ids[i]
+ * (NULL for a part to send).  Returns how many; 0 when none applies (another
+ * connection, another split) or every part is held (sent again whole). */
+int submits_held(const struct msg *m, const char *conn, int nparts, char **ids);
 
 /* A message of nparts parts (>= 1). */
 struct submits_msg *submits_msg_new(struct msg *m, int nparts);

@@ -21,6 +21,9 @@
 //   rules           [{"dest_prefix": "1666", "status": "ESME_RINVDSTADR"},
 //                    {"dest_prefix": "1777", "status": "ESME_RTHROTTLED",
 //                     "times": 1}]   times: per destination, then accepted
+//                   "part": N in a rule: only the Nth part of a concatenated
+//                   text (UDH IE 00/08 or SAR segment number; 1 without),
+//                   times then counted per destination for that rule alone
 //   garbage         {"system_id": "noisy", "count": 8}: after the first bind
 //                   of that system_id, write count malformed deliver_sm PDUs
 //                   (a body that ends inside service_type)
@@ -304,7 +307,12 @@ function onSubmit(s, pdu) {
 	perDest[dst] = (perDest[dst] || 0) + 1;
 	for (const r of rules) {
 		if (!dst.startsWith(r.dest_prefix)) continue;
-		if (r.times !== undefined && perDest[dst] > r.times) continue;
+		if (r.part !== undefined) {
+			if (partNo(rec) !== r.part) continue;
+			r.seen = r.seen || {};
+			r.seen[dst] = (r.seen[dst] || 0) + 1;
+			if (r.times !== undefined && r.seen[dst] > r.times) continue;
+		} else if (r.times !== undefined && perDest[dst] > r.times) continue;
 		rec.status = r.status;
 		log(rec);
 		s.send(pdu.response({ command_status: smpp.errors[r.status] }));
@@ -338,6 +346,18 @@ function onSubmit(s, pdu) {
 	}
 	s.send(pdu.response({ message_id: id }));
 	if (pdu.registered_delivery & 1) scheduleReceipt(s, pdu, id);
+}
+
+// The segment number of a concatenated part (UDH IE 00 or 08, or SAR); 1.
+function partNo(rec) {
+	if (rec.sar) return rec.sar.seq;
+	if (!rec.udh) return 1;
+	const u = Buffer.from(rec.udh, 'hex');
+	for (let i = 1; i + 1 < u.length; i += 2 + u[i + 1]) {
+		if (u[i] === 0 && u[i + 1] === 3 && i + 4 < u.length) return u[i + 4];
+		if (u[i] === 8 && u[i + 1] === 4 && i + 5 < u.length) return u[i + 5];
+	}
+	return 1;
 }
 
 function setMode(m) {
