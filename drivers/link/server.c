@@ -18,10 +18,9 @@
  * message once).  The batch_ack goes out when every message is answered,
  * that is committed or refused.  Account events (reports, inbound texts)
  * that the core hands to deliver() go to a bound session of their account
- * in states/inbounds frames; each gets exactly one core_event_done(): true
- * when the client acked the frame (after its commit), false when the
- * session ended first or the ack did not come in time (the core offers it
- * again later).  A session lives on (CLOSED, without link) until every core
+ * in states/inbounds frames (events.c, over the shared account
+ * bookkeeping of src/net/accounts.c); each gets exactly one
+ * core_event_done().  A session lives on (CLOSED, without link) until every core
  * answer it waits for has come.
  */
 #include <inttypes.h>
@@ -35,6 +34,7 @@
 #include "link/conf.h"
 #include "link/convert.h"
 #include "link/frame.h"
+#include "link/server.h"
 #include "link/wire.h"
 #include "log.h"
 #include "net/link.h"
@@ -50,35 +50,7 @@ enum {
 	MAX_BATCHES = 64, /* batches of a client being written at once */
 };
 
-enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
 static const char *const state_names[] = {"open", "auth", "bound", "closed"};
-
-struct server;
-
-struct account {
-	char *name;
-	double throughput;
-	int nbound;
-	struct account *next;
-};
-
-/* Events waiting to go out on a session, one queue per frame type. */
-struct evq {
-	struct account_event *head, *tail;
-	int n;
-};
-
-struct sess {
-	struct server *sv;
-	uint64_t id;
-	enum sess_state state;
-	struct link *link;
-	char peer[80], ip[64], instance[130], login[130];
-	struct account *acct;
-	int npend;
-	struct evq reports, inbounds;
-	struct sess *prev, *next;
-};
 
 /* A batch of the client being written. */
 struct sbatch {
@@ -97,93 +69,12 @@ struct pend {
 	int idx;
 };
 
-/* A states or inbounds frame waiting for its ack. */
-struct oframe {
-	int n;
-	struct account_event **ev;
-};
-
-struct server {
-	struct conn *c;
-	const struct link_server_conf *conf;
-	struct link_listener *ls;
-	SSL_CTX *ssl_ctx;
-	struct sess *sessions;
-	uint64_t next_sess;
-	struct account *accounts;
-	struct tokens pends; /* pending core calls (net/tokens.h) */
-	bool stopping, stopped, flush_armed;
-	uint64_t stop_ms, listen_retry_ms;
-	struct event *tick_ev, *flush_ev;
-};
-
 static void sess_set(struct sess *s, enum sess_state to, const char *why);
 static void stop_progress(struct server *sv);
-static void arm_flush(struct server *sv);
 
 static const char *cname(const struct server *sv)
 {
 	return conn_name(sv->c);
-}
-
-/* ---- accounts ---- */
-
-static struct account *account_find(struct server *sv, const char *name)
-{
-	for (struct account *a = sv->accounts; a; a = a->next)
-		if (strcmp(a->name, name) == 0)
-			return a;
-	return NULL;
-}
-
-static struct account *account_get(struct server *sv, const struct account_info *info)
-{
-	struct account *a = account_find(sv, info->name);
-	if (!a) {
-		a = xcalloc(1, sizeof *a);
-		a->name = xstrdup(info->name);
-		a->next = sv->accounts;
-		sv->accounts = a;
-	}
-	a->throughput = info->throughput;
-	return a;
-}
-
-static void event_refuse(struct server *sv, struct account_event *ev)
-{
-	core_event_done(sv->c, ev, false);
-	account_event_free(ev);
-}
-
-static void evq_push(struct evq *q, struct account_event *ev)
-{
-	ev->next = NULL;
-	if (q->tail)
-		q->tail->next = ev;
-	else
-		q->head = ev;
-	q->tail = ev;
-	q->n++;
-}
-
-static struct account_event *evq_pop(struct evq *q)
-{
-	struct account_event *ev = q->head;
-	if (ev) {
-		q->head = ev->next;
-		if (!q->head)
-			q->tail = NULL;
-		ev->next = NULL;
-		q->n--;
-	}
-	return ev;
-}
-
-static void evq_refuse(struct server *sv, struct evq *q)
-{
-	struct account_event *ev;
-	while ((ev = evq_pop(q)))
-		event_refuse(sv, ev);
 }
 
 /* ---- pending core calls ---- */
@@ -221,134 +112,10 @@ static void sess_reap(struct sess *s)
 	free(s);
 }
 
-/* ---- states and inbound texts ---- */
-
-static void oframe_done(struct server *sv, struct oframe *o, bool delivered)
-{
-	for (int i = 0; i < o->n; i++) {
-		core_event_done(sv->c, o->ev[i], delivered);
-		account_event_free(o->ev[i]);
-	}
-	free(o->ev);
-	free(o);
-}
-
-static void oframe_drained(void *arg, uint32_t seq, void *data)
-{
-	(void)seq;
-	oframe_done(arg, data, false);
-}
-
-/* One states or inbounds frame from q.  Returns 0, or -1 when nothing more
- * can go now. */
-static int send_events(struct sess *s, struct evq *q, bool reports)
-{
-	struct server *sv = s->sv;
-	uint32_t seq;
-	if (link_next_seq(s->link, &seq))
-		return -1;
-	int n = q->n < sv->conf->batch ? q->n : (int)sv->conf->batch;
-	struct oframe *o = xcalloc(1, sizeof *o);
-	o->ev = xcalloc((size_t)n, sizeof *o->ev);
-	Smspool__Link__State *st = reports ? xcalloc((size_t)n, sizeof *st) : NULL;
-	Smspool__Link__Inbound *in = reports ? NULL : xcalloc((size_t)n, sizeof *in);
-	void **ptrs = xcalloc((size_t)n, sizeof *ptrs);
-	char(*keys)[160] = xcalloc((size_t)n, sizeof *keys);
-	struct link_convert_buf bytes = {0};
-	const char *inst = conn_instance(sv->c);
-	for (int i = 0; i < n; i++) {
-		struct account_event *ev = evq_pop(q);
-		o->ev[o->n++] = ev;
-		if (reports) {
-			link_convert_state(ev, inst, &st[i], keys[i], sizeof keys[i]);
-			ptrs[i] = &st[i];
-		} else {
-			link_convert_inbound(ev, inst, &in[i], &bytes, keys[i], sizeof keys[i]);
-			ptrs[i] = &in[i];
-		}
-	}
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	Smspool__Link__States sf = SMSPOOL__LINK__STATES__INIT;
-	Smspool__Link__Inbounds inf = SMSPOOL__LINK__INBOUNDS__INIT;
-	if (reports) {
-		sf.seq = seq;
-		sf.n_states = (size_t)n;
-		sf.states = (Smspool__Link__State **)ptrs;
-		f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
-		f.states = &sf;
-	} else {
-		inf.seq = seq;
-		inf.n_messages = (size_t)n;
-		inf.messages = (Smspool__Link__Inbound **)ptrs;
-		f.body_case = SMSPOOL__LINK__FRAME__BODY_INBOUNDS;
-		f.inbounds = &inf;
-	}
-	int rc = 0;
-	if (link_wire_send(s->link, &f) || link_request_add(s->link, seq, o, 0, true)) {
-		oframe_done(sv, o, false);
-		rc = -1;
-	} else {
-		log_debug("link_server_events_sent", "conn=%s sess=%" PRIu64 " seq=%" PRIu32 " type=%s n=%d", cname(sv),
-		          s->id, seq, reports ? "states" : "inbounds", n);
-	}
-	link_convert_buf_free(&bytes);
-	free(st);
-	free(in);
-	free(ptrs);
-	free(keys);
-	return rc;
-}
-
-static void sess_flush(struct sess *s)
-{
-	while (s->state == SS_BOUND && s->link && (s->reports.n || s->inbounds.n) && link_window_room(s->link) > 0 &&
-	       !link_congested(s->link)) {
-		bool reports = s->reports.n > 0;
-		if (send_events(s, reports ? &s->reports : &s->inbounds, reports))
-			break;
-	}
-}
-
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *sv = arg;
-	(void)fd;
-	(void)what;
-	sv->flush_armed = false;
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		sess_flush(s);
-}
-
-static void arm_flush(struct server *sv)
-{
-	if (!sv->flush_armed) {
-		sv->flush_armed = true;
-		event_active(sv->flush_ev, EV_TIMEOUT, 0);
-	}
-}
-
-/* The bound session of a that has the least waiting. */
-static struct sess *pick_session(struct server *sv, const struct account *a)
-{
-	struct sess *best = NULL;
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		if (s->state == SS_BOUND && s->acct == a && s->link &&
-		    (!best || s->reports.n + s->inbounds.n < best->reports.n + best->inbounds.n))
-			best = s;
-	return best;
-}
-
 static void link_server_deliver(struct conn *c, struct account_event *ev)
 {
 	struct server *sv = conn_driver_data(c);
-	struct account *a = sv->stopping ? NULL : account_find(sv, ev->account);
-	struct sess *s = a && a->nbound ? pick_session(sv, a) : NULL;
-	if (!s) {
-		event_refuse(sv, ev);
-		return;
-	}
-	evq_push(ev->kind == ACCOUNT_EVENT_REPORT ? &s->reports : &s->inbounds, ev);
-	arm_flush(sv);
+	accounts_deliver(&sv->accts, ev);
 }
 
 /* ---- the session state machine ---- */
@@ -369,22 +136,19 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	case SS_BOUND:
 		link_set_bound(s->link);
-		if (s->acct->nbound++ == 0)
-			core_account_attach(sv->c, s->acct->name);
+		accounts_add_rx(&sv->accts, s->acct, s);
 		return;
 	case SS_CLOSED:
-		evq_refuse(sv, &s->reports);
-		evq_refuse(sv, &s->inbounds);
-		if (s->link) {
-			struct link *l = s->link;
-			link_request_drain(l, oframe_drained, sv);
-			s->link = NULL;
-			link_free(l);
-		}
 		if (s->acct && from == SS_BOUND) {
 			core_account_unbind(sv->c, s->acct->name);
-			if (--s->acct->nbound == 0)
-				core_account_detach(sv->c, s->acct->name);
+			accounts_remove_rx(&sv->accts, s->acct, s);
+		}
+		link_events_refuse(s);
+		if (s->link) {
+			struct link *l = s->link;
+			link_request_drain(l, link_events_drained, sv);
+			s->link = NULL;
+			link_free(l);
 		}
 		log_info("link_server_closed", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
 		         s->id, s->peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
@@ -454,7 +218,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 		link_wire_error(s->link, "auth", creds ? "authentication failed" : "not now: try again later");
 		return;
 	}
-	s->acct = account_get(sv, account);
+	s->acct = accounts_get(&sv->accts, account);
 	Smspool__Link__HelloAck ha = SMSPOOL__LINK__HELLO_ACK__INIT;
 	ha.version = LINK_VERSION;
 	ha.instance = (char *)conn_instance(c);
@@ -602,7 +366,7 @@ static void on_ack(struct sess *s, const Smspool__Link__Ack *a)
 		         a->seq);
 		return;
 	}
-	oframe_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
+	link_events_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
 }
 
 static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
@@ -653,7 +417,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	}
 	link_frame_free(f);
 	if (s->state == SS_BOUND)
-		sess_flush(s);
+		link_events_flush(s);
 }
 
 /* ---- link callbacks ---- */
@@ -671,7 +435,7 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	if (data == LINK_KEEPALIVE)
 		return;
 	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->id, seq);
-	oframe_done(s->sv, data, false);
+	link_events_done(s->sv, data, false);
 }
 
 static void on_bad_stream(struct link *l, void *arg, const char *reason)
@@ -691,7 +455,7 @@ static void on_bad_stream(struct link *l, void *arg, const char *reason)
 static void on_writable(struct link *l, void *arg)
 {
 	(void)l;
-	sess_flush(arg);
+	link_events_flush(arg);
 }
 
 static const struct link_ops sess_ops = {
@@ -776,10 +540,9 @@ static void link_server_stop(struct conn *c)
 		link_listener_free(sv->ls);
 		sv->ls = NULL;
 	}
-	for (struct sess *s = sv->sessions; s; s = s->next) {
-		evq_refuse(sv, &s->reports);
-		evq_refuse(sv, &s->inbounds);
-	}
+	accounts_stop(&sv->accts);
+	for (struct sess *s = sv->sessions; s; s = s->next)
+		link_events_refuse(s);
 	core_conn_state(c, CONN_STOPPING, "closing sessions");
 	stop_progress(sv);
 }
@@ -831,6 +594,7 @@ static int link_server_open(struct conn *c)
 	struct server *sv = xcalloc(1, sizeof *sv);
 	sv->c = c;
 	sv->conf = conf;
+	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
 	if (conf->tls) {
 		struct errbuf err = {""};
 		char q[300];
@@ -844,7 +608,7 @@ static int link_server_open(struct conn *c)
 	conn_set_driver_data(c, sv);
 	struct event_base *base = conn_event_base(c);
 	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
-	sv->flush_ev = event_new(base, -1, 0, flush_cb, sv);
+	sv->flush_ev = event_new(base, -1, 0, link_events_flush_cb, sv);
 	struct timeval tv = {0, TICK_MS * 1000};
 	event_add(sv->tick_ev, &tv);
 	server_listen(sv);
@@ -861,14 +625,11 @@ static void link_server_close(struct conn *c)
 	for (struct sess *s = sv->sessions, *n; s; s = n) {
 		n = s->next;
 		link_free(s->link); /* only after a forced stop: its requests are forgotten */
+		link_events_forget(s);
 		free(s);
 	}
 	tokens_clear(&sv->pends, free);
-	for (struct account *a = sv->accounts, *n; a; a = n) {
-		n = a->next;
-		free(a->name);
-		free(a);
-	}
+	accounts_free(&sv->accts);
 	if (sv->tick_ev)
 		event_free(sv->tick_ev);
 	if (sv->flush_ev)
