@@ -145,7 +145,7 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 		rc = -1;
 	} else {
 		log_debug("link_server_events_sent", "conn=%s sess=%" PRIu64 " seq=%" PRIu32 " type=%s n=%d",
-		          conn_name(sv->c), s->id, seq, reports ? "states" : "inbounds", n);
+		          conn_name(sv->c), s->hd.id, seq, reports ? "states" : "inbounds", n);
 	}
 	link_convert_buf_free(&bytes);
 	free(st);
@@ -171,8 +171,8 @@ void link_events_flush_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	sv->flush_armed = false;
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		link_events_flush(s);
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next)
+		link_events_flush((struct sess *)h);
 }
 
 void link_events_arm(struct server *sv)

@@ -38,13 +38,11 @@
 #include "link/wire.h"
 #include "log.h"
 #include "net/link.h"
-#include "net/tokens.h"
+#include "net/srvbase.h"
 #include "policy.h"
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
-	STOP_WAIT_MAX_MS = 5000,
 	OUT_HIGH = 4 * 1024 * 1024,
 	OUT_LOW = 1024 * 1024,
 	MAX_BATCHES = 64, /* batches of a client being written at once */
@@ -70,7 +68,6 @@ struct pend {
 };
 
 static void sess_set(struct sess *s, enum sess_state to, const char *why);
-static void stop_progress(struct server *sv);
 
 static const char *cname(const struct server *sv)
 {
@@ -86,12 +83,12 @@ static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, in
 	p->b = b;
 	p->idx = idx;
 	s->npend++;
-	return tokens_add(&sv->pends, p);
+	return tokens_add(&sv->base.pends, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->pends, token);
+	struct pend *p = tokens_take(&sv->base.pends, token);
 	if (p)
 		p->s->npend--;
 	return p;
@@ -103,12 +100,7 @@ static void sess_reap(struct sess *s)
 	struct server *sv = s->sv;
 	if (s->state != SS_CLOSED || s->npend > 0)
 		return;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sv->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	srvbase_unlink(&sv->base, &s->hd);
 	free(s);
 }
 
@@ -126,8 +118,8 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 	char q[300];
 	if (s->state == to)
 		return;
-	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->id,
-	          s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->hd.id,
+	          s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
 	enum sess_state from = s->state;
 	s->state = to;
 	switch (to) {
@@ -151,7 +143,7 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 			link_free(l);
 		}
 		log_info("link_server_closed", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
+		         s->hd.id, s->hd.peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
 		sess_reap(s);
 		return;
 	}
@@ -174,16 +166,16 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
 		         h->version, LINK_VERSION);
 		log_warn("link_server_version_refused", "conn=%s sess=%" PRIu64 " peer=%s instance=%s error=\"%s\"",
-		         cname(sv), s->id, s->peer, s->instance, why);
+		         cname(sv), s->hd.id, s->hd.peer, s->instance, why);
 		link_wire_error(s->link, "version", why);
 		return;
 	}
-	if (!s->login[0] || sv->stopping) {
-		link_wire_error(s->link, "auth", sv->stopping ? "the server is stopping" : "no account given");
+	if (!s->login[0] || sv->base.stopping) {
+		link_wire_error(s->link, "auth", sv->base.stopping ? "the server is stopping" : "no account given");
 		return;
 	}
 	sess_set(s, SS_AUTH, "hello");
-	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->ip, pend_add(sv, s, NULL, 0));
+	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->hd.ip, pend_add(sv, s, NULL, 0));
 }
 
 static void link_server_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
@@ -203,7 +195,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	const char *why = NULL;
 	if (!account)
 		why = reason ? reason : "refused";
-	else if (sv->stopping)
+	else if (sv->base.stopping)
 		why = "the server is stopping";
 	else if (!core_account_bind(c, account))
 		why = auth_refusal_text(AUTH_MAX_BINDS);
@@ -213,7 +205,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 		bool creds =
 		    r == AUTH_UNKNOWN_ACCOUNT || r == AUTH_WRONG_PASSWORD || r == AUTH_DISABLED || r == AUTH_ADDRESS;
 		log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->login, log_quote(why, q, sizeof q));
+		         s->hd.id, s->hd.peer, s->login, log_quote(why, q, sizeof q));
 		sess_set(s, SS_OPEN, "refused");
 		link_wire_error(s->link, "auth", creds ? "authentication failed" : "not now: try again later");
 		return;
@@ -233,7 +225,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	}
 	sess_set(s, SS_BOUND, "authenticated");
 	log_info("link_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s instance=%s tls=%s", cname(sv),
-	         s->id, s->peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
+	         s->hd.id, s->hd.peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
 }
 
 static void batch_answer(struct sess *s, struct sbatch *b)
@@ -259,10 +251,10 @@ static void batch_answer(struct sess *s, struct sbatch *b)
 		f.batch_ack = &ba;
 		if (link_wire_send(s->link, &f))
 			log_info("link_server_batch_ack_failed", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(sv),
-			         s->id, b->seq);
+			         s->hd.id, b->seq);
 		else
 			log_debug("link_server_batch_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv),
-			          s->id, b->seq, b->n);
+			          s->hd.id, b->seq, b->n);
 		link_inbound_end(s->link);
 		free(res);
 		free(ptrs);
@@ -307,19 +299,19 @@ static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 		return;
 	}
 	struct sbatch *b = sbatch_new(s, in);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		refuse = "the server is stopping";
 	else if (b->n && core_account_take(sv->c, s->acct->name, s->acct->throughput, b->n))
 		refuse = "over the account's throughput";
 	if (refuse || b->n == 0) {
 		for (int i = 0; i < b->n; i++) {
-			b->cls[i] = xstrdup(sv->stopping ? "temporary" : "throttled");
+			b->cls[i] = xstrdup(sv->base.stopping ? "temporary" : "throttled");
 			b->errs[i] = xstrdup(refuse);
 		}
 		batch_answer(s, b);
 		return;
 	}
-	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->id, in->seq,
+	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->hd.id, in->seq,
 	          b->n);
 	for (int i = 0; i < b->n; i++)
 		core_submit(sv->c, link_convert_submission(in->messages[i], s->acct->name), pend_add(sv, s, b, i));
@@ -354,15 +346,15 @@ static void link_server_submitted(struct conn *c, uint64_t token, int64_t messag
 	if (++b->answered == b->n)
 		batch_answer(s, b);
 	sess_reap(s);
-	if (sv->stopping)
-		stop_progress(sv);
+	if (sv->base.stopping)
+		srvbase_stop_progress(&sv->base);
 }
 
 static void on_ack(struct sess *s, const Smspool__Link__Ack *a)
 {
 	void *data = a->seq <= 0x7FFFFFFF ? link_request_find(s->link, (uint32_t)a->seq) : NULL;
 	if (!data || data == LINK_KEEPALIVE) {
-		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->id,
+		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->hd.id,
 		         a->seq);
 		return;
 	}
@@ -377,12 +369,12 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	char q[1200];
 	link_frame_t *f = link_frame_decode(buf, len, (size_t)sv->conf->max_frame, &err);
 	if (!f) {
-		log_warn("link_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s error=%s", cname(sv), s->id,
-		         s->peer, log_quote(err.msg, q, sizeof q));
+		log_warn("link_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s error=%s", cname(sv), s->hd.id,
+		         s->hd.peer, log_quote(err.msg, q, sizeof q));
 		link_wire_error(l, "malformed", err.msg);
 		return;
 	}
-	log_debug("link_server_rx", "conn=%s sess=%" PRIu64 " type=%s", cname(sv), s->id, link_frame_type(f));
+	log_debug("link_server_rx", "conn=%s sess=%" PRIu64 " type=%s", cname(sv), s->hd.id, link_frame_type(f));
 	switch (f->body_case) {
 	case SMSPOOL__LINK__FRAME__BODY_HELLO:
 		on_hello(s, f->hello);
@@ -401,13 +393,13 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
 		a.heartbeat_ack = &hb;
 		if (link_wire_send(l, &a))
-			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->id);
+			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->hd.id);
 		break;
 	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_ERROR:
-		log_warn("link_server_peer_error", "conn=%s sess=%" PRIu64 " code=%s text=%s", cname(sv), s->id,
+		log_warn("link_server_peer_error", "conn=%s sess=%" PRIu64 " code=%s text=%s", cname(sv), s->hd.id,
 		         f->error->code, log_quote(f->error->text, q, sizeof q));
 		link_close_flush(l, "the client sent an error");
 		break;
@@ -434,15 +426,15 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	(void)l;
 	if (data == LINK_KEEPALIVE)
 		return;
-	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->id, seq);
+	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->hd.id, seq);
 	link_events_done(s->sv, data, false);
 }
 
 static void on_bad_stream(struct link *l, void *arg, const char *reason)
 {
 	struct sess *s = arg;
-	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->id,
-	         s->peer, reason);
+	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->hd.id,
+	         s->hd.peer, reason);
 	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
 	e.code = "too_big";
 	e.text = (char *)reason;
@@ -468,92 +460,60 @@ static const struct link_ops sess_ops = {
     .on_writable = on_writable,
 };
 
-static void *on_accept(struct link_listener *ls, void *arg, struct link *l)
+static struct srvbase_sess *on_accept(void *arg, struct link *l)
 {
-	struct server *sv = arg;
-	(void)ls;
-	if (sv->stopping)
-		return NULL;
 	struct sess *s = xcalloc(1, sizeof *s);
-	s->sv = sv;
-	s->id = ++sv->next_sess;
+	s->sv = arg;
 	s->link = l;
-	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
-	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
-	s->next = sv->sessions;
-	if (sv->sessions)
-		sv->sessions->prev = s;
-	sv->sessions = s;
-	log_info("link_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s", cname(sv), s->id, s->peer);
-	return s;
+	return &s->hd;
 }
 
 /* ---- stop, open, close ---- */
 
-static void server_finish_stop(struct server *sv)
+/* The stop is over (srvbase waited, bounded, for the database's answers to
+ * batches, so that clients got their batch_ack): every session closes. */
+static void server_end_sess(struct srvbase_sess *h)
 {
-	if (sv->stopped)
-		return;
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		if (s->state != SS_CLOSED)
-			sess_set(s, SS_CLOSED, "stopped");
-	}
-	sv->stopped = true;
-	event_del(sv->tick_ev);
-	event_del(sv->flush_ev);
-	core_conn_state(sv->c, CONN_DOWN, "stopped");
-	core_stopped(sv->c);
+	struct sess *s = (struct sess *)h;
+	if (s->state != SS_CLOSED)
+		sess_set(s, SS_CLOSED, "stopped");
 }
 
-/* Waits (bounded) for the database's answers to batches, so that clients
- * get their batch_ack, then closes every session. */
-static void stop_progress(struct server *sv)
+static void server_free_sess(struct srvbase_sess *h)
 {
-	if (!sv->stopping || sv->stopped)
-		return;
-	if (sv->pends.n > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
-		return;
-	server_finish_stop(sv);
+	struct sess *s = (struct sess *)h;
+	link_free(s->link);
+	link_events_forget(s);
+	free(s);
 }
 
-static void server_listen(struct server *sv);
-
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void server_finish(void *arg)
 {
 	struct server *sv = arg;
-	(void)fd;
-	(void)what;
-	if (sv->stopping)
-		stop_progress(sv);
-	else if (!sv->ls && now_mono_ms() >= sv->listen_retry_ms)
-		server_listen(sv);
+	event_del(sv->flush_ev);
+}
+
+static void server_stopping(void *arg)
+{
+	struct server *sv = arg;
+	accounts_stop(&sv->accts);
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next)
+		link_events_refuse((struct sess *)h);
 }
 
 static void link_server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("link_server_stopping", "conn=%s pending=%d", cname(sv), sv->pends.n);
-	sv->stopping = true;
-	sv->stop_ms = now_mono_ms();
-	if (sv->ls) {
-		link_listener_free(sv->ls);
-		sv->ls = NULL;
-	}
-	accounts_stop(&sv->accts);
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		link_events_refuse(s);
-	core_conn_state(c, CONN_STOPPING, "closing sessions");
-	stop_progress(sv);
+	srvbase_stop(&sv->base, "closing sessions");
 }
 
-/* Listens, or says why not and retries from the tick. */
-static void server_listen(struct server *sv)
+static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 {
+	struct server *sv = arg;
 	const struct link_server_conf *conf = sv->conf;
-	struct link_listen_opts lo = {
+	*lo = (struct link_listen_opts){
 	    .addr = conf->listen,
-	    .ssl_ctx = sv->ssl_ctx,
+	    .ssl_ctx = sv->base.ssl_ctx,
 	    .max_sessions = (int)conf->max_sessions,
 	    .max_per_address = (int)conf->max_per_address,
 	    .link =
@@ -572,21 +532,18 @@ static void server_listen(struct server *sv)
 	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
 	        },
 	};
-	struct errbuf err = {""};
-	char detail[400], q[450];
-	sv->ls = link_listen(conn_event_base(sv->c), &lo, &sess_ops, on_accept, sv, &err);
-	if (!sv->ls) {
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in 5000 ms", conf->listen, err.msg);
-		log_warn("link_server_listen_failed", "conn=%s error=%s", cname(sv), log_quote(detail, q, sizeof q));
-		core_conn_state(sv->c, CONN_CONNECTING, detail);
-		sv->listen_retry_ms = now_mono_ms() + 5000;
-		return;
-	}
-	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(sv->ls), conf->tls ? " (tls)" : "");
-	log_info("link_server_listening", "conn=%s addr=%s tls=%s", cname(sv), link_listener_addr(sv->ls),
-	         conf->tls ? "yes" : "no");
-	core_conn_state(sv->c, CONN_UP, detail);
 }
+
+static const struct srvbase_ops base_ops = {
+    .log_prefix = "link_server",
+    .sess_ops = &sess_ops,
+    .accept = on_accept,
+    .listen_opts = server_listen_opts,
+    .stopping = server_stopping,
+    .end_sess = server_end_sess,
+    .free_sess = server_free_sess,
+    .finish = server_finish,
+};
 
 static int link_server_open(struct conn *c)
 {
@@ -595,23 +552,15 @@ static int link_server_open(struct conn *c)
 	sv->c = c;
 	sv->conf = conf;
 	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
-	if (conf->tls) {
-		struct errbuf err = {""};
-		char q[300];
-		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
-		if (!sv->ssl_ctx) {
-			log_error("link_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			free(sv);
-			return -1;
-		}
-	}
+	sv->flush_ev = event_new(conn_event_base(c), -1, 0, link_events_flush_cb, sv);
 	conn_set_driver_data(c, sv);
-	struct event_base *base = conn_event_base(c);
-	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
-	sv->flush_ev = event_new(base, -1, 0, link_events_flush_cb, sv);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(sv->tick_ev, &tv);
-	server_listen(sv);
+	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
+	                 conf->tls_key_file)) {
+		conn_set_driver_data(c, NULL);
+		event_free(sv->flush_ev);
+		free(sv);
+		return -1;
+	}
 	return 0;
 }
 
@@ -620,22 +569,10 @@ static void link_server_close(struct conn *c)
 	struct server *sv = conn_driver_data(c);
 	if (!sv)
 		return;
-	if (sv->ls)
-		link_listener_free(sv->ls);
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		link_free(s->link); /* only after a forced stop: its requests are forgotten */
-		link_events_forget(s);
-		free(s);
-	}
-	tokens_clear(&sv->pends, free);
+	srvbase_close(&sv->base);
 	accounts_free(&sv->accts);
-	if (sv->tick_ev)
-		event_free(sv->tick_ev);
 	if (sv->flush_ev)
 		event_free(sv->flush_ev);
-	if (sv->ssl_ctx)
-		SSL_CTX_free(sv->ssl_ctx);
 	free(sv);
 	conn_set_driver_data(c, NULL);
 }

@@ -16,7 +16,7 @@
 #include "link/conf.h"
 #include "net/accounts.h"
 #include "net/link.h"
-#include "net/tokens.h"
+#include "net/srvbase.h"
 
 enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
 
@@ -27,29 +27,23 @@ struct partq {
 };
 
 struct sess {
+	struct srvbase_sess hd; /* first: id, peer, ip, the session list */
 	struct server *sv;
-	uint64_t id;
 	enum sess_state state;
 	struct link *link;
-	char peer[80], ip[64], instance[130], login[130];
+	char instance[130], login[130];
 	struct accounts_acct *acct;
 	int npend;
 	struct partq reports, inbounds;
-	struct sess *prev, *next;
 };
 
 struct server {
 	struct conn *c;
 	const struct link_server_conf *conf;
-	struct link_listener *ls;
-	SSL_CTX *ssl_ctx;
-	struct sess *sessions;
-	uint64_t next_sess;
+	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
-	struct tokens pends; /* pending core calls (net/tokens.h) */
-	bool stopping, stopped, flush_armed;
-	uint64_t stop_ms, listen_retry_ms;
-	struct event *tick_ev, *flush_ev;
+	bool flush_armed;
+	struct event *flush_ev;
 };
 
 /* events.c */
