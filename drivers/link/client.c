@@ -429,12 +429,11 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 
 static void client_connect(struct client *cl)
 {
-	if (link_conf_peer(cl->conf, cl->dial.idx, cl->dial.host, sizeof cl->dial.host, &cl->dial.port)) {
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	if (dialer_pick(&cl->dial, &dc, cl->c, "link")) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("link_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->dial.host, cl->dial.port,
-	         cl->conf->tls ? "yes" : "no");
 	if (client_set(cl, LS_CONNECTING, "connect"))
 		client_lost(cl, "cannot connect");
 }
@@ -474,11 +473,8 @@ static void client_lost(struct client *cl, const char *reason)
 		client_finish_stop(cl);
 		return;
 	}
-	uint64_t delay = dialer_retry(&cl->dial, link_conf_peer_count(cl->conf));
-	char detail[600], q[650];
-	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
-	log_warn("link_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
-	core_conn_state(cl->c, CONN_CONNECTING, detail);
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	dialer_lost(&cl->dial, &dc, cl->c, "link", reason);
 }
 
 /* ---- reading ---- */
@@ -712,11 +708,7 @@ static int link_client_open(struct conn *c)
 	cl->c = c;
 	cl->conf = conf;
 	struct event_base *base = conn_event_base(c);
-	struct dialer_opts dopts = {.tls = conf->tls,
-	                            .tls_ca_file = conf->tls_ca_file,
-	                            .tls_verify = conf->tls_verify,
-	                            .reconnect_min_ms = conf->reconnect_min_ms,
-	                            .reconnect_max_ms = conf->reconnect_max_ms};
+	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
 	struct errbuf err = {""};
 	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
 		char q[300];

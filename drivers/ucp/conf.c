@@ -6,6 +6,7 @@
 
 #include "net/addr.h"
 #include "net/dialer_conf.h"
+#include "net/listen_conf.h"
 #include "ucp/sm.h"
 
 #define O(f) offsetof(struct ucp_conf, f)
@@ -50,12 +51,9 @@ const struct setting ucp_conf_settings[] = {
 
 #define O(f) offsetof(struct ucp_server_conf, f)
 const struct setting ucp_server_conf_settings[] = {
-    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, "\"127.0.0.1:3000\"",
-     "address:port to accept EMI clients on (port 0: any free port, logged)"},
-    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "listen speaks EMI over TLS"},
-    {"tls_cert_file", SETTING_STRING, O(tls_cert_file), false, false, 0, 0, NULL,
-     "server certificate chain (PEM), with tls"},
-    {"tls_key_file", SETTING_STRING, O(tls_key_file), false, false, 0, 0, NULL, "private key (PEM) of tls_cert_file"},
+    LISTEN_CONF_SETTINGS(struct ucp_server_conf, "\"127.0.0.1:3000\"",
+                         "address:port to accept EMI clients on (port 0: any free port, logged)",
+                         "listen speaks EMI over TLS"),
     {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000", "TCP sessions at once"},
     {"max_per_address", SETTING_INT, O(max_per_address), false, true, 0, 100000, "0",
      "TCP sessions at once from one address (0 = no limit)"},
@@ -133,15 +131,7 @@ bool ucp_conf_latin1(const struct ucp_conf *conf)
 int ucp_server_conf_check(const void *p, struct errbuf *err)
 {
 	const struct ucp_server_conf *conf = p;
-	char host[256];
-	int port;
-	if (!conf->listen || net_addr_split(conf->listen, host, sizeof host, &port, 0))
-		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
-	if (conf->tls && (!conf->tls_cert_file || !conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: tls needs tls_cert_file and tls_key_file");
-	if (!conf->tls && (conf->tls_cert_file || conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: only with tls true");
-	return 0;
+	return listen_conf_check(conf->listen, conf->tls, conf->tls_cert_file, conf->tls_key_file, err);
 }
 
 size_t ucp_conf_peer_count(const struct ucp_conf *conf)
