@@ -30,7 +30,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
 
 #include "driver.h"
@@ -39,7 +38,7 @@
 #include "link/frame.h"
 #include "link/wire.h"
 #include "log.h"
-#include "net/addr.h"
+#include "net/dialer.h"
 #include "net/link.h"
 #include "util.h"
 
@@ -82,14 +81,9 @@ struct client {
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
 	uint64_t next_token;
-	struct event *flush_ev, *tick_ev, *reconnect_ev;
+	struct event *flush_ev, *tick_ev;
 	bool flush_armed;
-	struct link_backoff backoff;
-	size_t peer_idx;
-	char peer_host[256];
-	int peer_port;
-	struct evdns_base *dns;
-	SSL_CTX *ssl_ctx;
+	struct dialer dial; /* peers, resolver, TLS context, reconnect backoff */
 	bool stopping, stopped;
 	uint64_t stop_ms;
 };
@@ -359,7 +353,6 @@ static const struct link_ops client_link_ops;
 static int open_link(struct client *cl, char *why, size_t cap)
 {
 	const struct link_conf *conf = cl->conf;
-	struct event_base *base = conn_event_base(cl->c);
 	struct link_opts o = {
 	    .name = cname(cl),
 	    .max_frame = (size_t)conf->max_frame + LINK_HEADER,
@@ -371,23 +364,8 @@ static int open_link(struct client *cl, char *why, size_t cap)
 	    .out_high = 4 * 1024 * 1024,
 	    .out_low = 1024 * 1024,
 	};
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	if (net_addr_numeric(cl->peer_host, cl->peer_port, &ss, &sl) && !cl->dns) {
-		cl->dns = evdns_base_new(base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-		if (!cl->dns) {
-			snprintf(why, cap, "no DNS resolver");
-			return -1;
-		}
-	}
-	struct errbuf err = {""};
-	cl->link = link_connect(base, &o, &client_link_ops, cl, cl->peer_host, cl->peer_port, cl->dns,
-	                        conf->tls ? cl->ssl_ctx : NULL, &err);
-	if (!cl->link) {
-		snprintf(why, cap, "%s", err.msg);
-		return -1;
-	}
-	return 0;
+	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
+	return cl->link ? 0 : -1;
 }
 
 static int send_hello(struct client *cl)
@@ -436,11 +414,11 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 		return send_hello(cl);
 	case LS_UP: {
 		link_set_bound(cl->link);
-		link_backoff_reset(&cl->backoff);
+		dialer_up(&cl->dial);
 		char detail[300];
-		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->peer_host, cl->peer_port,
+		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->dial.host, cl->dial.port,
 		         cl->conf->account);
-		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), cl->peer_host, cl->peer_port,
+		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), cl->dial.host, cl->dial.port,
 		         cl->conf->account, cl->conf->tls ? "yes" : "no");
 		core_conn_state(cl->c, CONN_UP, detail);
 		return 0;
@@ -451,12 +429,11 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 
 static void client_connect(struct client *cl)
 {
-	if (link_conf_peer(cl->conf, cl->peer_idx, cl->peer_host, sizeof cl->peer_host, &cl->peer_port)) {
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	if (dialer_pick(&cl->dial, &dc, cl->c, "link")) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("link_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->peer_host, cl->peer_port,
-	         cl->conf->tls ? "yes" : "no");
 	if (client_set(cl, LS_CONNECTING, "connect"))
 		client_lost(cl, "cannot connect");
 }
@@ -479,7 +456,7 @@ static void client_finish_stop(struct client *cl)
 	release_pending(cl);
 	cl->stopped = true;
 	event_del(cl->tick_ev);
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	event_del(cl->flush_ev);
 	core_conn_state(cl->c, CONN_DOWN, "stopped");
 	core_stopped(cl->c);
@@ -496,14 +473,8 @@ static void client_lost(struct client *cl, const char *reason)
 		client_finish_stop(cl);
 		return;
 	}
-	cl->peer_idx = (cl->peer_idx + 1) % link_conf_peer_count(cl->conf);
-	uint64_t delay = link_backoff_next(&cl->backoff);
-	char detail[600], q[650];
-	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
-	log_warn("link_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
-	core_conn_state(cl->c, CONN_CONNECTING, detail);
-	struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
-	evtimer_add(cl->reconnect_ev, &tv);
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	dialer_lost(&cl->dial, &dc, cl->c, "link", reason);
 }
 
 /* ---- reading ---- */
@@ -718,7 +689,7 @@ static void link_client_stop(struct conn *c)
 	log_info("link_stopping", "conn=%s in_flight=%d pending=%d", cname(cl), cl->inflight, cl->pending.len);
 	cl->stopping = true;
 	cl->stop_ms = now_mono_ms();
-	event_del(cl->reconnect_ev);
+	dialer_cancel(&cl->dial);
 	release_pending(cl);
 	if (cl->state != LS_UP) {
 		client_finish_stop(cl);
@@ -736,21 +707,17 @@ static int link_client_open(struct conn *c)
 	struct client *cl = xcalloc(1, sizeof *cl);
 	cl->c = c;
 	cl->conf = conf;
-	cl->backoff.min_ms = (uint64_t)conf->reconnect_min_ms;
-	cl->backoff.max_ms = (uint64_t)conf->reconnect_max_ms;
-	if (conf->tls) {
-		struct errbuf err = {""};
-		cl->ssl_ctx = link_tls_client_ctx(conf->tls_ca_file, conf->tls_verify, &err);
-		if (!cl->ssl_ctx) {
-			char q[300];
-			log_error("link_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			free(cl);
-			return -1;
-		}
-	}
 	struct event_base *base = conn_event_base(c);
+	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
+	struct errbuf err = {""};
+	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
+		char q[300];
+		log_error("link_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+		dialer_free(&cl->dial);
+		free(cl);
+		return -1;
+	}
 	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	cl->reconnect_ev = evtimer_new(base, reconnect_cb, cl);
 	cl->flush_ev = evtimer_new(base, flush_cb, cl);
 	struct timeval tv = {0, TICK_MS * 1000};
 	event_add(cl->tick_ev, &tv);
@@ -789,12 +756,8 @@ static void link_client_close(struct conn *c)
 		free(a);
 	}
 	event_free(cl->tick_ev);
-	event_free(cl->reconnect_ev);
 	event_free(cl->flush_ev);
-	if (cl->dns)
-		evdns_base_free(cl->dns, 0);
-	if (cl->ssl_ctx)
-		SSL_CTX_free(cl->ssl_ctx);
+	dialer_free(&cl->dial);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

@@ -5,13 +5,13 @@
 #include <string.h>
 
 #include "net/addr.h"
+#include "net/dialer_conf.h"
+#include "net/listen_conf.h"
 
 #define O(f) offsetof(struct link_conf, f)
 const struct setting link_conf_settings[] = {
-    {"host", SETTING_STRING, O(host), true, false, 0, 0, NULL, "host name or address of the link-server"},
-    {"port", SETTING_INT, O(port), true, true, 1, 65535, NULL, "TCP port of the link-server"},
-    {"backup_hosts", SETTING_ARRAY, O(backup_hosts), false, false, 0, 0, NULL,
-     "[\"host:port\", ...] tried in turn after host:port when a session is lost"},
+    DIALER_CONF_PEER_SETTINGS(struct link_conf, "host name or address of the link-server",
+                              "TCP port of the link-server"),
     {"account", SETTING_STRING, O(account), true, false, 0, 0, NULL,
      "account (smspool.accounts.system_id) on the server side"},
     {"password", SETTING_STRING, O(password), false, false, 0, 0, "\"\"", "password of the account"},
@@ -23,28 +23,18 @@ const struct setting link_conf_settings[] = {
      "send a heartbeat after this many idle seconds (0 = never)"},
     {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "60",
      "seconds to wait for a batch_ack or heartbeat_ack; the session is then dropped and the batch sent again"},
-    {"reconnect_min_ms", SETTING_INT, O(reconnect_min_ms), false, true, 10, 3600000, "500",
-     "first reconnect delay (doubles per failure, with jitter)"},
-    {"reconnect_max_ms", SETTING_INT, O(reconnect_max_ms), false, true, 10, 3600000, "30000",
-     "longest reconnect delay"},
+    DIALER_CONF_RECONNECT_SETTINGS(struct link_conf, "500", "30000"),
     {"max_frame", SETTING_INT, O(max_frame), false, true, 1024, 67108864, "4194304",
      "largest frame accepted (bytes); a larger one ends the session"},
-    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "speak the link over TLS"},
-    {"tls_ca_file", SETTING_STRING, O(tls_ca_file), false, false, 0, 0, NULL,
-     "CA certificates (PEM) to verify the server; default the system's"},
-    {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the server's certificate"},
+    DIALER_CONF_TLS_SETTINGS(struct link_conf, "speak the link over TLS", "server"),
     SETTINGS_END,
 };
 #undef O
 
 #define O(f) offsetof(struct link_server_conf, f)
 const struct setting link_server_conf_settings[] = {
-    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, "\"127.0.0.1:7788\"",
-     "address:port to accept links on (port 0: any free port, logged)"},
-    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "links speak TLS"},
-    {"tls_cert_file", SETTING_STRING, O(tls_cert_file), false, false, 0, 0, NULL,
-     "server certificate chain (PEM), with tls"},
-    {"tls_key_file", SETTING_STRING, O(tls_key_file), false, false, 0, 0, NULL, "private key (PEM) of tls_cert_file"},
+    LISTEN_CONF_SETTINGS(struct link_server_conf, "\"127.0.0.1:7788\"",
+                         "address:port to accept links on (port 0: any free port, logged)", "links speak TLS"),
     {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "100", "links at once"},
     {"max_per_address", SETTING_INT, O(max_per_address), false, true, 0, 100000, "0",
      "links at once from one address (0 = no limit)"},
@@ -73,52 +63,24 @@ int link_conf_check(const void *p, struct errbuf *err)
 		return errbuf_set(err, "settings.password: at most 128 characters");
 	if (!conf->account || !*conf->account)
 		return errbuf_set(err, "settings.account: must not be empty");
-	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
-		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
-	if (conf->backup_hosts) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(conf->backup_hosts, i, v)
-		{
-			char host[256];
-			int port;
-			if (!json_is_string(v) || net_addr_split(json_string_value(v), host, sizeof host, &port, 1))
-				return errbuf_set(err, "settings.backup_hosts[%zu]: must be a string \"host:port\"", i);
-		}
-	}
-	if (!conf->tls && conf->tls_ca_file)
-		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
-	return 0;
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_check(&dc, err);
 }
 
 int link_server_conf_check(const void *p, struct errbuf *err)
 {
 	const struct link_server_conf *conf = p;
-	char host[256];
-	int port;
-	if (!conf->listen || net_addr_split(conf->listen, host, sizeof host, &port, 0))
-		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
-	if (conf->tls && (!conf->tls_cert_file || !conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: tls needs tls_cert_file and tls_key_file");
-	if (!conf->tls && (conf->tls_cert_file || conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: only with tls true");
-	return 0;
+	return listen_conf_check(conf->listen, conf->tls, conf->tls_cert_file, conf->tls_key_file, err);
 }
 
 size_t link_conf_peer_count(const struct link_conf *conf)
 {
-	return 1 + (conf->backup_hosts ? json_array_size(conf->backup_hosts) : 0);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer_count(&dc);
 }
 
 int link_conf_peer(const struct link_conf *conf, size_t i, char *host, size_t cap, int *port)
 {
-	if (i == 0) {
-		snprintf(host, cap, "%s", conf->host);
-		*port = (int)conf->port;
-		return 0;
-	}
-	json_t *v = conf->backup_hosts ? json_array_get(conf->backup_hosts, i - 1) : NULL;
-	if (!v || !json_is_string(v))
-		return -1;
-	return net_addr_split(json_string_value(v), host, cap, port, 1);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer(&dc, i, host, cap, port);
 }

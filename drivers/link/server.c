@@ -18,10 +18,9 @@
  * message once).  The batch_ack goes out when every message is answered,
  * that is committed or refused.  Account events (reports, inbound texts)
  * that the core hands to deliver() go to a bound session of their account
- * in states/inbounds frames; each gets exactly one core_event_done(): true
- * when the client acked the frame (after its commit), false when the
- * session ended first or the ack did not come in time (the core offers it
- * again later).  A session lives on (CLOSED, without link) until every core
+ * in states/inbounds frames (events.c, over the shared account
+ * bookkeeping of src/net/accounts.c); each gets exactly one
+ * core_event_done().  A session lives on (CLOSED, without link) until every core
  * answer it waits for has come.
  */
 #include <inttypes.h>
@@ -35,50 +34,21 @@
 #include "link/conf.h"
 #include "link/convert.h"
 #include "link/frame.h"
+#include "link/server.h"
 #include "link/wire.h"
 #include "log.h"
 #include "net/link.h"
-#include "net/tokens.h"
+#include "net/srvbase.h"
 #include "policy.h"
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
-	STOP_WAIT_MAX_MS = 5000,
 	OUT_HIGH = 4 * 1024 * 1024,
 	OUT_LOW = 1024 * 1024,
 	MAX_BATCHES = 64, /* batches of a client being written at once */
 };
 
-enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
 static const char *const state_names[] = {"open", "auth", "bound", "closed"};
-
-struct server;
-
-struct account {
-	char *name;
-	double throughput;
-	int nbound;
-	struct account *next;
-};
-
-/* Events waiting to go out on a session, one queue per frame type. */
-struct evq {
-	struct account_event *head, *tail;
-	int n;
-};
-
-struct sess {
-	struct server *sv;
-	uint64_t id;
-	enum sess_state state;
-	struct link *link;
-	char peer[80], ip[64], instance[130], login[130];
-	struct account *acct;
-	int npend;
-	struct evq reports, inbounds;
-	struct sess *prev, *next;
-};
 
 /* A batch of the client being written. */
 struct sbatch {
@@ -97,93 +67,11 @@ struct pend {
 	int idx;
 };
 
-/* A states or inbounds frame waiting for its ack. */
-struct oframe {
-	int n;
-	struct account_event **ev;
-};
-
-struct server {
-	struct conn *c;
-	const struct link_server_conf *conf;
-	struct link_listener *ls;
-	SSL_CTX *ssl_ctx;
-	struct sess *sessions;
-	uint64_t next_sess;
-	struct account *accounts;
-	struct tokens pends; /* pending core calls (net/tokens.h) */
-	bool stopping, stopped, flush_armed;
-	uint64_t stop_ms, listen_retry_ms;
-	struct event *tick_ev, *flush_ev;
-};
-
 static void sess_set(struct sess *s, enum sess_state to, const char *why);
-static void stop_progress(struct server *sv);
-static void arm_flush(struct server *sv);
 
 static const char *cname(const struct server *sv)
 {
 	return conn_name(sv->c);
-}
-
-/* ---- accounts ---- */
-
-static struct account *account_find(struct server *sv, const char *name)
-{
-	for (struct account *a = sv->accounts; a; a = a->next)
-		if (strcmp(a->name, name) == 0)
-			return a;
-	return NULL;
-}
-
-static struct account *account_get(struct server *sv, const struct account_info *info)
-{
-	struct account *a = account_find(sv, info->name);
-	if (!a) {
-		a = xcalloc(1, sizeof *a);
-		a->name = xstrdup(info->name);
-		a->next = sv->accounts;
-		sv->accounts = a;
-	}
-	a->throughput = info->throughput;
-	return a;
-}
-
-static void event_refuse(struct server *sv, struct account_event *ev)
-{
-	core_event_done(sv->c, ev, false);
-	account_event_free(ev);
-}
-
-static void evq_push(struct evq *q, struct account_event *ev)
-{
-	ev->next = NULL;
-	if (q->tail)
-		q->tail->next = ev;
-	else
-		q->head = ev;
-	q->tail = ev;
-	q->n++;
-}
-
-static struct account_event *evq_pop(struct evq *q)
-{
-	struct account_event *ev = q->head;
-	if (ev) {
-		q->head = ev->next;
-		if (!q->head)
-			q->tail = NULL;
-		ev->next = NULL;
-		q->n--;
-	}
-	return ev;
-}
-
-static void evq_refuse(struct server *sv, struct evq *q)
-{
-	struct account_event *ev;
-	while ((ev = evq_pop(q)))
-		event_refuse(sv, ev);
 }
 
 /* ---- pending core calls ---- */
@@ -195,12 +83,12 @@ static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, in
 	p->b = b;
 	p->idx = idx;
 	s->npend++;
-	return tokens_add(&sv->pends, p);
+	return tokens_add(&sv->base.pends, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->pends, token);
+	struct pend *p = tokens_take(&sv->base.pends, token);
 	if (p)
 		p->s->npend--;
 	return p;
@@ -212,143 +100,14 @@ static void sess_reap(struct sess *s)
 	struct server *sv = s->sv;
 	if (s->state != SS_CLOSED || s->npend > 0)
 		return;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sv->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	srvbase_unlink(&sv->base, &s->hd);
 	free(s);
-}
-
-/* ---- states and inbound texts ---- */
-
-static void oframe_done(struct server *sv, struct oframe *o, bool delivered)
-{
-	for (int i = 0; i < o->n; i++) {
-		core_event_done(sv->c, o->ev[i], delivered);
-		account_event_free(o->ev[i]);
-	}
-	free(o->ev);
-	free(o);
-}
-
-static void oframe_drained(void *arg, uint32_t seq, void *data)
-{
-	(void)seq;
-	oframe_done(arg, data, false);
-}
-
-/* One states or inbounds frame from q.  Returns 0, or -1 when nothing more
- * can go now. */
-static int send_events(struct sess *s, struct evq *q, bool reports)
-{
-	struct server *sv = s->sv;
-	uint32_t seq;
-	if (link_next_seq(s->link, &seq))
-		return -1;
-	int n = q->n < sv->conf->batch ? q->n : (int)sv->conf->batch;
-	struct oframe *o = xcalloc(1, sizeof *o);
-	o->ev = xcalloc((size_t)n, sizeof *o->ev);
-	Smspool__Link__State *st = reports ? xcalloc((size_t)n, sizeof *st) : NULL;
-	Smspool__Link__Inbound *in = reports ? NULL : xcalloc((size_t)n, sizeof *in);
-	void **ptrs = xcalloc((size_t)n, sizeof *ptrs);
-	char(*keys)[160] = xcalloc((size_t)n, sizeof *keys);
-	struct link_convert_buf bytes = {0};
-	const char *inst = conn_instance(sv->c);
-	for (int i = 0; i < n; i++) {
-		struct account_event *ev = evq_pop(q);
-		o->ev[o->n++] = ev;
-		if (reports) {
-			link_convert_state(ev, inst, &st[i], keys[i], sizeof keys[i]);
-			ptrs[i] = &st[i];
-		} else {
-			link_convert_inbound(ev, inst, &in[i], &bytes, keys[i], sizeof keys[i]);
-			ptrs[i] = &in[i];
-		}
-	}
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	Smspool__Link__States sf = SMSPOOL__LINK__STATES__INIT;
-	Smspool__Link__Inbounds inf = SMSPOOL__LINK__INBOUNDS__INIT;
-	if (reports) {
-		sf.seq = seq;
-		sf.n_states = (size_t)n;
-		sf.states = (Smspool__Link__State **)ptrs;
-		f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
-		f.states = &sf;
-	} else {
-		inf.seq = seq;
-		inf.n_messages = (size_t)n;
-		inf.messages = (Smspool__Link__Inbound **)ptrs;
-		f.body_case = SMSPOOL__LINK__FRAME__BODY_INBOUNDS;
-		f.inbounds = &inf;
-	}
-	int rc = 0;
-	if (link_wire_send(s->link, &f) || link_request_add(s->link, seq, o, 0, true)) {
-		oframe_done(sv, o, false);
-		rc = -1;
-	} else {
-		log_debug("link_server_events_sent", "conn=%s sess=%" PRIu64 " seq=%" PRIu32 " type=%s n=%d", cname(sv),
-		          s->id, seq, reports ? "states" : "inbounds", n);
-	}
-	link_convert_buf_free(&bytes);
-	free(st);
-	free(in);
-	free(ptrs);
-	free(keys);
-	return rc;
-}
-
-static void sess_flush(struct sess *s)
-{
-	while (s->state == SS_BOUND && s->link && (s->reports.n || s->inbounds.n) && link_window_room(s->link) > 0 &&
-	       !link_congested(s->link)) {
-		bool reports = s->reports.n > 0;
-		if (send_events(s, reports ? &s->reports : &s->inbounds, reports))
-			break;
-	}
-}
-
-static void flush_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct server *sv = arg;
-	(void)fd;
-	(void)what;
-	sv->flush_armed = false;
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		sess_flush(s);
-}
-
-static void arm_flush(struct server *sv)
-{
-	if (!sv->flush_armed) {
-		sv->flush_armed = true;
-		event_active(sv->flush_ev, EV_TIMEOUT, 0);
-	}
-}
-
-/* The bound session of a that has the least waiting. */
-static struct sess *pick_session(struct server *sv, const struct account *a)
-{
-	struct sess *best = NULL;
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		if (s->state == SS_BOUND && s->acct == a && s->link &&
-		    (!best || s->reports.n + s->inbounds.n < best->reports.n + best->inbounds.n))
-			best = s;
-	return best;
 }
 
 static void link_server_deliver(struct conn *c, struct account_event *ev)
 {
 	struct server *sv = conn_driver_data(c);
-	struct account *a = sv->stopping ? NULL : account_find(sv, ev->account);
-	struct sess *s = a && a->nbound ? pick_session(sv, a) : NULL;
-	if (!s) {
-		event_refuse(sv, ev);
-		return;
-	}
-	evq_push(ev->kind == ACCOUNT_EVENT_REPORT ? &s->reports : &s->inbounds, ev);
-	arm_flush(sv);
+	accounts_deliver(&sv->accts, ev);
 }
 
 /* ---- the session state machine ---- */
@@ -359,8 +118,8 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 	char q[300];
 	if (s->state == to)
 		return;
-	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->id,
-	          s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->hd.id,
+	          s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
 	enum sess_state from = s->state;
 	s->state = to;
 	switch (to) {
@@ -369,25 +128,22 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	case SS_BOUND:
 		link_set_bound(s->link);
-		if (s->acct->nbound++ == 0)
-			core_account_attach(sv->c, s->acct->name);
+		accounts_add_rx(&sv->accts, s->acct, s);
 		return;
 	case SS_CLOSED:
-		evq_refuse(sv, &s->reports);
-		evq_refuse(sv, &s->inbounds);
+		if (s->acct && from == SS_BOUND) {
+			core_account_unbind(sv->c, s->acct->name);
+			accounts_remove_rx(&sv->accts, s->acct, s);
+		}
+		link_events_refuse(s);
 		if (s->link) {
 			struct link *l = s->link;
-			link_request_drain(l, oframe_drained, sv);
+			link_request_drain(l, link_events_drained, sv);
 			s->link = NULL;
 			link_free(l);
 		}
-		if (s->acct && from == SS_BOUND) {
-			core_account_unbind(sv->c, s->acct->name);
-			if (--s->acct->nbound == 0)
-				core_account_detach(sv->c, s->acct->name);
-		}
 		log_info("link_server_closed", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
+		         s->hd.id, s->hd.peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
 		sess_reap(s);
 		return;
 	}
@@ -410,16 +166,16 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
 		         h->version, LINK_VERSION);
 		log_warn("link_server_version_refused", "conn=%s sess=%" PRIu64 " peer=%s instance=%s error=\"%s\"",
-		         cname(sv), s->id, s->peer, s->instance, why);
+		         cname(sv), s->hd.id, s->hd.peer, s->instance, why);
 		link_wire_error(s->link, "version", why);
 		return;
 	}
-	if (!s->login[0] || sv->stopping) {
-		link_wire_error(s->link, "auth", sv->stopping ? "the server is stopping" : "no account given");
+	if (!s->login[0] || sv->base.stopping) {
+		link_wire_error(s->link, "auth", sv->base.stopping ? "the server is stopping" : "no account given");
 		return;
 	}
 	sess_set(s, SS_AUTH, "hello");
-	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->ip, pend_add(sv, s, NULL, 0));
+	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->hd.ip, pend_add(sv, s, NULL, 0));
 }
 
 static void link_server_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
@@ -439,7 +195,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	const char *why = NULL;
 	if (!account)
 		why = reason ? reason : "refused";
-	else if (sv->stopping)
+	else if (sv->base.stopping)
 		why = "the server is stopping";
 	else if (!core_account_bind(c, account))
 		why = auth_refusal_text(AUTH_MAX_BINDS);
@@ -449,12 +205,12 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 		bool creds =
 		    r == AUTH_UNKNOWN_ACCOUNT || r == AUTH_WRONG_PASSWORD || r == AUTH_DISABLED || r == AUTH_ADDRESS;
 		log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->id, s->peer, s->login, log_quote(why, q, sizeof q));
+		         s->hd.id, s->hd.peer, s->login, log_quote(why, q, sizeof q));
 		sess_set(s, SS_OPEN, "refused");
 		link_wire_error(s->link, "auth", creds ? "authentication failed" : "not now: try again later");
 		return;
 	}
-	s->acct = account_get(sv, account);
+	s->acct = accounts_get(&sv->accts, account);
 	Smspool__Link__HelloAck ha = SMSPOOL__LINK__HELLO_ACK__INIT;
 	ha.version = LINK_VERSION;
 	ha.instance = (char *)conn_instance(c);
@@ -469,7 +225,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	}
 	sess_set(s, SS_BOUND, "authenticated");
 	log_info("link_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s instance=%s tls=%s", cname(sv),
-	         s->id, s->peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
+	         s->hd.id, s->hd.peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
 }
 
 static void batch_answer(struct sess *s, struct sbatch *b)
@@ -495,10 +251,10 @@ static void batch_answer(struct sess *s, struct sbatch *b)
 		f.batch_ack = &ba;
 		if (link_wire_send(s->link, &f))
 			log_info("link_server_batch_ack_failed", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(sv),
-			         s->id, b->seq);
+			         s->hd.id, b->seq);
 		else
 			log_debug("link_server_batch_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv),
-			          s->id, b->seq, b->n);
+			          s->hd.id, b->seq, b->n);
 		link_inbound_end(s->link);
 		free(res);
 		free(ptrs);
@@ -543,19 +299,19 @@ static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 		return;
 	}
 	struct sbatch *b = sbatch_new(s, in);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		refuse = "the server is stopping";
 	else if (b->n && core_account_take(sv->c, s->acct->name, s->acct->throughput, b->n))
 		refuse = "over the account's throughput";
 	if (refuse || b->n == 0) {
 		for (int i = 0; i < b->n; i++) {
-			b->cls[i] = xstrdup(sv->stopping ? "temporary" : "throttled");
+			b->cls[i] = xstrdup(sv->base.stopping ? "temporary" : "throttled");
 			b->errs[i] = xstrdup(refuse);
 		}
 		batch_answer(s, b);
 		return;
 	}
-	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->id, in->seq,
+	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->hd.id, in->seq,
 	          b->n);
 	for (int i = 0; i < b->n; i++)
 		core_submit(sv->c, link_convert_submission(in->messages[i], s->acct->name), pend_add(sv, s, b, i));
@@ -590,19 +346,19 @@ static void link_server_submitted(struct conn *c, uint64_t token, int64_t messag
 	if (++b->answered == b->n)
 		batch_answer(s, b);
 	sess_reap(s);
-	if (sv->stopping)
-		stop_progress(sv);
+	if (sv->base.stopping)
+		srvbase_stop_progress(&sv->base);
 }
 
 static void on_ack(struct sess *s, const Smspool__Link__Ack *a)
 {
 	void *data = a->seq <= 0x7FFFFFFF ? link_request_find(s->link, (uint32_t)a->seq) : NULL;
 	if (!data || data == LINK_KEEPALIVE) {
-		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->id,
+		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->hd.id,
 		         a->seq);
 		return;
 	}
-	oframe_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
+	link_events_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
 }
 
 static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
@@ -613,12 +369,12 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	char q[1200];
 	link_frame_t *f = link_frame_decode(buf, len, (size_t)sv->conf->max_frame, &err);
 	if (!f) {
-		log_warn("link_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s error=%s", cname(sv), s->id,
-		         s->peer, log_quote(err.msg, q, sizeof q));
+		log_warn("link_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s error=%s", cname(sv), s->hd.id,
+		         s->hd.peer, log_quote(err.msg, q, sizeof q));
 		link_wire_error(l, "malformed", err.msg);
 		return;
 	}
-	log_debug("link_server_rx", "conn=%s sess=%" PRIu64 " type=%s", cname(sv), s->id, link_frame_type(f));
+	log_debug("link_server_rx", "conn=%s sess=%" PRIu64 " type=%s", cname(sv), s->hd.id, link_frame_type(f));
 	switch (f->body_case) {
 	case SMSPOOL__LINK__FRAME__BODY_HELLO:
 		on_hello(s, f->hello);
@@ -637,13 +393,13 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
 		a.heartbeat_ack = &hb;
 		if (link_wire_send(l, &a))
-			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->id);
+			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->hd.id);
 		break;
 	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_ERROR:
-		log_warn("link_server_peer_error", "conn=%s sess=%" PRIu64 " code=%s text=%s", cname(sv), s->id,
+		log_warn("link_server_peer_error", "conn=%s sess=%" PRIu64 " code=%s text=%s", cname(sv), s->hd.id,
 		         f->error->code, log_quote(f->error->text, q, sizeof q));
 		link_close_flush(l, "the client sent an error");
 		break;
@@ -653,7 +409,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	}
 	link_frame_free(f);
 	if (s->state == SS_BOUND)
-		sess_flush(s);
+		link_events_flush(s);
 }
 
 /* ---- link callbacks ---- */
@@ -670,15 +426,15 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	(void)l;
 	if (data == LINK_KEEPALIVE)
 		return;
-	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->id, seq);
-	oframe_done(s->sv, data, false);
+	log_info("link_server_ack_timeout", "conn=%s sess=%" PRIu64 " seq=%" PRIu32, cname(s->sv), s->hd.id, seq);
+	link_events_done(s->sv, data, false);
 }
 
 static void on_bad_stream(struct link *l, void *arg, const char *reason)
 {
 	struct sess *s = arg;
-	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->id,
-	         s->peer, reason);
+	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->hd.id,
+	         s->hd.peer, reason);
 	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
 	e.code = "too_big";
 	e.text = (char *)reason;
@@ -691,7 +447,7 @@ static void on_bad_stream(struct link *l, void *arg, const char *reason)
 static void on_writable(struct link *l, void *arg)
 {
 	(void)l;
-	sess_flush(arg);
+	link_events_flush(arg);
 }
 
 static const struct link_ops sess_ops = {
@@ -704,93 +460,60 @@ static const struct link_ops sess_ops = {
     .on_writable = on_writable,
 };
 
-static void *on_accept(struct link_listener *ls, void *arg, struct link *l)
+static struct srvbase_sess *on_accept(void *arg, struct link *l)
 {
-	struct server *sv = arg;
-	(void)ls;
-	if (sv->stopping)
-		return NULL;
 	struct sess *s = xcalloc(1, sizeof *s);
-	s->sv = sv;
-	s->id = ++sv->next_sess;
+	s->sv = arg;
 	s->link = l;
-	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
-	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
-	s->next = sv->sessions;
-	if (sv->sessions)
-		sv->sessions->prev = s;
-	sv->sessions = s;
-	log_info("link_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s", cname(sv), s->id, s->peer);
-	return s;
+	return &s->hd;
 }
 
 /* ---- stop, open, close ---- */
 
-static void server_finish_stop(struct server *sv)
+/* The stop is over (srvbase waited, bounded, for the database's answers to
+ * batches, so that clients got their batch_ack): every session closes. */
+static void server_end_sess(struct srvbase_sess *h)
 {
-	if (sv->stopped)
-		return;
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		if (s->state != SS_CLOSED)
-			sess_set(s, SS_CLOSED, "stopped");
-	}
-	sv->stopped = true;
-	event_del(sv->tick_ev);
-	event_del(sv->flush_ev);
-	core_conn_state(sv->c, CONN_DOWN, "stopped");
-	core_stopped(sv->c);
+	struct sess *s = (struct sess *)h;
+	if (s->state != SS_CLOSED)
+		sess_set(s, SS_CLOSED, "stopped");
 }
 
-/* Waits (bounded) for the database's answers to batches, so that clients
- * get their batch_ack, then closes every session. */
-static void stop_progress(struct server *sv)
+static void server_free_sess(struct srvbase_sess *h)
 {
-	if (!sv->stopping || sv->stopped)
-		return;
-	if (sv->pends.n > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
-		return;
-	server_finish_stop(sv);
+	struct sess *s = (struct sess *)h;
+	link_free(s->link);
+	link_events_forget(s);
+	free(s);
 }
 
-static void server_listen(struct server *sv);
-
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void server_finish(void *arg)
 {
 	struct server *sv = arg;
-	(void)fd;
-	(void)what;
-	if (sv->stopping)
-		stop_progress(sv);
-	else if (!sv->ls && now_mono_ms() >= sv->listen_retry_ms)
-		server_listen(sv);
+	event_del(sv->flush_ev);
+}
+
+static void server_stopping(void *arg)
+{
+	struct server *sv = arg;
+	accounts_stop(&sv->accts);
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next)
+		link_events_refuse((struct sess *)h);
 }
 
 static void link_server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("link_server_stopping", "conn=%s pending=%d", cname(sv), sv->pends.n);
-	sv->stopping = true;
-	sv->stop_ms = now_mono_ms();
-	if (sv->ls) {
-		link_listener_free(sv->ls);
-		sv->ls = NULL;
-	}
-	for (struct sess *s = sv->sessions; s; s = s->next) {
-		evq_refuse(sv, &s->reports);
-		evq_refuse(sv, &s->inbounds);
-	}
-	core_conn_state(c, CONN_STOPPING, "closing sessions");
-	stop_progress(sv);
+	srvbase_stop(&sv->base, "closing sessions");
 }
 
-/* Listens, or says why not and retries from the tick. */
-static void server_listen(struct server *sv)
+static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 {
+	struct server *sv = arg;
 	const struct link_server_conf *conf = sv->conf;
-	struct link_listen_opts lo = {
+	*lo = (struct link_listen_opts){
 	    .addr = conf->listen,
-	    .ssl_ctx = sv->ssl_ctx,
+	    .ssl_ctx = sv->base.ssl_ctx,
 	    .max_sessions = (int)conf->max_sessions,
 	    .max_per_address = (int)conf->max_per_address,
 	    .link =
@@ -809,21 +532,18 @@ static void server_listen(struct server *sv)
 	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
 	        },
 	};
-	struct errbuf err = {""};
-	char detail[400], q[450];
-	sv->ls = link_listen(conn_event_base(sv->c), &lo, &sess_ops, on_accept, sv, &err);
-	if (!sv->ls) {
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in 5000 ms", conf->listen, err.msg);
-		log_warn("link_server_listen_failed", "conn=%s error=%s", cname(sv), log_quote(detail, q, sizeof q));
-		core_conn_state(sv->c, CONN_CONNECTING, detail);
-		sv->listen_retry_ms = now_mono_ms() + 5000;
-		return;
-	}
-	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(sv->ls), conf->tls ? " (tls)" : "");
-	log_info("link_server_listening", "conn=%s addr=%s tls=%s", cname(sv), link_listener_addr(sv->ls),
-	         conf->tls ? "yes" : "no");
-	core_conn_state(sv->c, CONN_UP, detail);
 }
+
+static const struct srvbase_ops base_ops = {
+    .log_prefix = "link_server",
+    .sess_ops = &sess_ops,
+    .accept = on_accept,
+    .listen_opts = server_listen_opts,
+    .stopping = server_stopping,
+    .end_sess = server_end_sess,
+    .free_sess = server_free_sess,
+    .finish = server_finish,
+};
 
 static int link_server_open(struct conn *c)
 {
@@ -831,23 +551,16 @@ static int link_server_open(struct conn *c)
 	struct server *sv = xcalloc(1, sizeof *sv);
 	sv->c = c;
 	sv->conf = conf;
-	if (conf->tls) {
-		struct errbuf err = {""};
-		char q[300];
-		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
-		if (!sv->ssl_ctx) {
-			log_error("link_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			free(sv);
-			return -1;
-		}
-	}
+	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
+	sv->flush_ev = event_new(conn_event_base(c), -1, 0, link_events_flush_cb, sv);
 	conn_set_driver_data(c, sv);
-	struct event_base *base = conn_event_base(c);
-	sv->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, sv);
-	sv->flush_ev = event_new(base, -1, 0, flush_cb, sv);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(sv->tick_ev, &tv);
-	server_listen(sv);
+	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
+	                 conf->tls_key_file)) {
+		conn_set_driver_data(c, NULL);
+		event_free(sv->flush_ev);
+		free(sv);
+		return -1;
+	}
 	return 0;
 }
 
@@ -856,25 +569,10 @@ static void link_server_close(struct conn *c)
 	struct server *sv = conn_driver_data(c);
 	if (!sv)
 		return;
-	if (sv->ls)
-		link_listener_free(sv->ls);
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		link_free(s->link); /* only after a forced stop: its requests are forgotten */
-		free(s);
-	}
-	tokens_clear(&sv->pends, free);
-	for (struct account *a = sv->accounts, *n; a; a = n) {
-		n = a->next;
-		free(a->name);
-		free(a);
-	}
-	if (sv->tick_ev)
-		event_free(sv->tick_ev);
+	srvbase_close(&sv->base);
+	accounts_free(&sv->accts);
 	if (sv->flush_ev)
 		event_free(sv->flush_ev);
-	if (sv->ssl_ctx)
-		SSL_CTX_free(sv->ssl_ctx);
 	free(sv);
 	conn_set_driver_data(c, NULL);
 }

@@ -329,12 +329,11 @@ static void release_held(struct client *cl)
 
 static void client_connect(struct client *cl)
 {
-	if (smpp_conf_peer(cl->conf, cl->dial.idx, cl->dial.host, sizeof cl->dial.host, &cl->dial.port)) {
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	if (dialer_pick(&cl->dial, &dc, cl->c, "smpp")) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("smpp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->dial.host, cl->dial.port,
-	         cl->conf->tls ? "yes" : "no");
 	for (int i = 0; i < cl->nsess; i++)
 		if (session_set(&cl->sess[i], SMPP_CONNECTING, "connect")) {
 			client_lost(cl, "cannot connect");
@@ -384,12 +383,8 @@ static void client_lost(struct client *cl, const char *reason)
 		return;
 	}
 	release_held(cl);
-	const struct smpp_conf *conf = cl->conf;
-	uint64_t delay = dialer_retry(&cl->dial, smpp_conf_peer_count(conf));
-	char detail[400], q[450];
-	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
-	log_warn("smpp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
-	core_conn_state(cl->c, CONN_CONNECTING, detail);
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	dialer_lost(&cl->dial, &dc, cl->c, "smpp", reason);
 }
 
 static void session_bound(struct session *s)
@@ -1262,11 +1257,7 @@ static int smpp_open(struct conn *c)
 	    .c = c, .proto = "smpp", .classify = classify, .throttle_pause_ms = conf->throttle_pause_ms};
 	cl->concat_ref = link_random();
 	struct event_base *base = conn_event_base(c);
-	struct dialer_opts dopts = {.tls = conf->tls,
-	                            .tls_ca_file = conf->tls_ca_file,
-	                            .tls_verify = conf->tls_verify,
-	                            .reconnect_min_ms = conf->reconnect_min_ms,
-	                            .reconnect_max_ms = conf->reconnect_max_ms};
+	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
 	struct errbuf err = {""};
 	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
 		char q[300];

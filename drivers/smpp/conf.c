@@ -4,6 +4,7 @@
 #include "codec/langs.h"
 #include "codec/sms.h"
 #include "net/addr.h"
+#include "net/dialer_conf.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -117,22 +118,8 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 	static const char *const id_modes[] = {"auto", "same", "dec2hex", "dec2hex_lower", "hex2dec", NULL};
 	if (!one_of(conf->receipt_ids, id_modes))
 		return errbuf_set(err, "settings.receipt_ids: must be auto, same, dec2hex, dec2hex_lower or hex2dec");
-	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
-		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
-	if (conf->backup_hosts) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(conf->backup_hosts, i, v)
-		{
-			char host[256];
-			int port;
-			if (!json_is_string(v) || net_addr_split(json_string_value(v), host, sizeof host, &port, 1))
-				return errbuf_set(err, "settings.backup_hosts[%zu]: must be a string \"host:port\"", i);
-		}
-	}
-	if (!conf->tls && conf->tls_ca_file)
-		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
-	return 0;
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_check(&dc, err);
 }
 
 uint32_t smpp_conf_langs(const struct smpp_conf *conf)
@@ -166,22 +153,14 @@ bool smpp_conf_split_binds(const struct smpp_conf *conf)
 
 size_t smpp_conf_peer_count(const struct smpp_conf *conf)
 {
-	return 1 + (conf->backup_hosts ? json_array_size(conf->backup_hosts) : 0);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer_count(&dc);
 }
 
 int smpp_conf_peer(const struct smpp_conf *conf, size_t i, char *host, size_t cap, int *port)
 {
-	if (i == 0) {
-		if (strlen(conf->host) >= cap)
-			return -1;
-		strcpy(host, conf->host);
-		*port = (int)conf->port;
-		return 0;
-	}
-	json_t *v = conf->backup_hosts ? json_array_get(conf->backup_hosts, i - 1) : NULL;
-	if (!json_is_string(v))
-		return -1;
-	return net_addr_split(json_string_value(v), host, cap, port, 1);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer(&dc, i, host, cap, port);
 }
 
 void smpp_conf_address(const char *addr, long long ton_set, long long npi_set, char *out, size_t cap, uint8_t *ton,

@@ -196,12 +196,11 @@ static int client_set(struct client *cl, enum ucp_state to, const char *why)
 
 static void client_connect(struct client *cl)
 {
-	if (ucp_conf_peer(cl->conf, cl->dial.idx, cl->dial.host, sizeof cl->dial.host, &cl->dial.port)) {
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	if (dialer_pick(&cl->dial, &dc, cl->c, "ucp")) {
 		client_lost(cl, "bad peer address");
 		return;
 	}
-	log_info("ucp_connecting", "conn=%s peer=%s:%d tls=%s", cname(cl), cl->dial.host, cl->dial.port,
-	         cl->conf->tls ? "yes" : "no");
 	if (client_set(cl, UCP_CONNECTING, "connect"))
 		client_lost(cl, "cannot connect");
 }
@@ -271,11 +270,8 @@ static void client_lost(struct client *cl, const char *reason)
 		return;
 	}
 	client_submit_release(cl);
-	uint64_t delay = dialer_retry(&cl->dial, ucp_conf_peer_count(cl->conf));
-	char detail[400], q[450];
-	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
-	log_warn("ucp_session_lost", "conn=%s reason=%s", cname(cl), log_quote(detail, q, sizeof q));
-	core_conn_state(cl->c, CONN_CONNECTING, detail);
+	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
+	dialer_lost(&cl->dial, &dc, cl->c, "ucp", reason);
 }
 
 /* ---- reading ---- */
@@ -446,11 +442,7 @@ static int ucp_open(struct conn *c)
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
 	struct event_base *base = conn_event_base(c);
-	struct dialer_opts dopts = {.tls = conf->tls,
-	                            .tls_ca_file = conf->tls_ca_file,
-	                            .tls_verify = conf->tls_verify,
-	                            .reconnect_min_ms = conf->reconnect_min_ms,
-	                            .reconnect_max_ms = conf->reconnect_max_ms};
+	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
 	struct errbuf err = {""};
 	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
 		char q[300];

@@ -5,14 +5,13 @@
 #include <string.h>
 
 #include "net/addr.h"
+#include "net/dialer_conf.h"
+#include "net/listen_conf.h"
 #include "ucp/sm.h"
 
 #define O(f) offsetof(struct ucp_conf, f)
 const struct setting ucp_conf_settings[] = {
-    {"host", SETTING_STRING, O(host), true, false, 0, 0, NULL, "SMSC host name or address"},
-    {"port", SETTING_INT, O(port), true, true, 1, 65535, NULL, "SMSC TCP port"},
-    {"backup_hosts", SETTING_ARRAY, O(backup_hosts), false, false, 0, 0, NULL,
-     "[\"host:port\", ...] tried in turn after host:port when a session is lost"},
+    DIALER_CONF_PEER_SETTINGS(struct ucp_conf, "SMSC host name or address", "SMSC TCP port"),
     {"version", SETTING_STRING, O(version), false, false, 0, 0, "\"4.0\"",
      "EMI version: 3.5 (operations 01/30/31) or 4.0 … 4.6 (5x series: 51/52/53)", .choices = "3.5|4.0|4.5|4.6"},
     {"login", SETTING_STRING, O(login), false, false, 0, 0, NULL,
@@ -28,10 +27,7 @@ const struct setting ucp_conf_settings[] = {
      "send op 31 after this many idle seconds (0 = never)"},
     {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "30",
      "seconds to wait for a result; the message is then retried"},
-    {"reconnect_min_ms", SETTING_INT, O(reconnect_min_ms), false, true, 10, 3600000, "1000",
-     "first reconnect delay (doubles per failure, with jitter)"},
-    {"reconnect_max_ms", SETTING_INT, O(reconnect_max_ms), false, true, 10, 3600000, "60000",
-     "longest reconnect delay"},
+    DIALER_CONF_RECONNECT_SETTINGS(struct ucp_conf, "1000", "60000"),
     {"request_reports", SETTING_BOOL, O(request_reports), false, false, 0, 0, "true",
      "ask for delivery notifications (NRq) when the message wants a report"},
     {"notification_type", SETTING_INT, O(notification_type), false, true, 1, 7, "3",
@@ -42,10 +38,7 @@ const struct setting ucp_conf_settings[] = {
      "pause after a NACK 04 (operation not allowed: over the agreed rate)"},
     {"reasm_timeout_s", SETTING_INT, O(reasm_timeout_s), false, true, 1, 86400, "120",
      "store what arrived of a long inbound text after this long"},
-    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "speak EMI over TLS"},
-    {"tls_ca_file", SETTING_STRING, O(tls_ca_file), false, false, 0, 0, NULL,
-     "CA certificates (PEM) to verify the SMSC; default the system's"},
-    {"tls_verify", SETTING_BOOL, O(tls_verify), false, false, 0, 0, "true", "verify the SMSC's certificate"},
+    DIALER_CONF_TLS_SETTINGS(struct ucp_conf, "speak EMI over TLS", "SMSC"),
     {"sender_ton", SETTING_STRING, O(sender_ton), false, false, 0, 0, "\"auto\"",
      "OAdC/OTOA of the sender: auto (+digits as OTOA 1139, digits bare, names as 5039), international (digits "
      "as 1139), alphanumeric (everything as 5039), unknown (digits bare, + as 00)"},
@@ -58,12 +51,9 @@ const struct setting ucp_conf_settings[] = {
 
 #define O(f) offsetof(struct ucp_server_conf, f)
 const struct setting ucp_server_conf_settings[] = {
-    {"listen", SETTING_STRING, O(listen), false, false, 0, 0, "\"127.0.0.1:3000\"",
-     "address:port to accept EMI clients on (port 0: any free port, logged)"},
-    {"tls", SETTING_BOOL, O(tls), false, false, 0, 0, "false", "listen speaks EMI over TLS"},
-    {"tls_cert_file", SETTING_STRING, O(tls_cert_file), false, false, 0, 0, NULL,
-     "server certificate chain (PEM), with tls"},
-    {"tls_key_file", SETTING_STRING, O(tls_key_file), false, false, 0, 0, NULL, "private key (PEM) of tls_cert_file"},
+    LISTEN_CONF_SETTINGS(struct ucp_server_conf, "\"127.0.0.1:3000\"",
+                         "address:port to accept EMI clients on (port 0: any free port, logged)",
+                         "listen speaks EMI over TLS"),
     {"max_sessions", SETTING_INT, O(max_sessions), false, true, 1, 100000, "1000", "TCP sessions at once"},
     {"max_per_address", SETTING_INT, O(max_per_address), false, true, 0, 100000, "0",
      "TCP sessions at once from one address (0 = no limit)"},
@@ -114,21 +104,9 @@ int ucp_conf_check(const void *p, struct errbuf *err)
 		return errbuf_set(err, "settings.vers: four digits");
 	if (*conf->npid && (strlen(conf->npid) != 4 || strspn(conf->npid, "0123456789") != 4))
 		return errbuf_set(err, "settings.npid: four digits or \"\"");
-	if (conf->reconnect_min_ms > conf->reconnect_max_ms)
-		return errbuf_set(err, "settings.reconnect_min_ms: must not exceed reconnect_max_ms");
-	if (conf->backup_hosts) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(conf->backup_hosts, i, v)
-		{
-			char host[256];
-			int port;
-			if (!json_is_string(v) || net_addr_split(json_string_value(v), host, sizeof host, &port, 1))
-				return errbuf_set(err, "settings.backup_hosts[%zu]: must be a string \"host:port\"", i);
-		}
-	}
-	if (!conf->tls && conf->tls_ca_file)
-		return errbuf_set(err, "settings.tls_ca_file: only with tls true");
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	if (dialer_conf_check(&dc, err))
+		return -1;
 	if (ucp_conf_sender_ton(conf) < 0)
 		return errbuf_set(err, "settings.sender_ton: must be auto, international, alphanumeric or unknown");
 	static const char *const charsets[] = {"gsm", "latin1", NULL};
@@ -153,31 +131,17 @@ bool ucp_conf_latin1(const struct ucp_conf *conf)
 int ucp_server_conf_check(const void *p, struct errbuf *err)
 {
 	const struct ucp_server_conf *conf = p;
-	char host[256];
-	int port;
-	if (!conf->listen || net_addr_split(conf->listen, host, sizeof host, &port, 0))
-		return errbuf_set(err, "settings.listen: must be \"host:port\" (port 0..65535)");
-	if (conf->tls && (!conf->tls_cert_file || !conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: tls needs tls_cert_file and tls_key_file");
-	if (!conf->tls && (conf->tls_cert_file || conf->tls_key_file))
-		return errbuf_set(err, "settings.tls_cert_file: only with tls true");
-	return 0;
+	return listen_conf_check(conf->listen, conf->tls, conf->tls_cert_file, conf->tls_key_file, err);
 }
 
 size_t ucp_conf_peer_count(const struct ucp_conf *conf)
 {
-	return 1 + (conf->backup_hosts ? json_array_size(conf->backup_hosts) : 0);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer_count(&dc);
 }
 
 int ucp_conf_peer(const struct ucp_conf *conf, size_t i, char *host, size_t cap, int *port)
 {
-	if (i == 0) {
-		snprintf(host, cap, "%s", conf->host);
-		*port = (int)conf->port;
-		return 0;
-	}
-	json_t *v = conf->backup_hosts ? json_array_get(conf->backup_hosts, i - 1) : NULL;
-	if (!v || !json_is_string(v))
-		return -1;
-	return net_addr_split(json_string_value(v), host, cap, port, 1);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
+	return dialer_conf_peer(&dc, i, host, cap, port);
 }

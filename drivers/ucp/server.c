@@ -33,6 +33,7 @@
 #include "driver.h"
 #include "log.h"
 #include "net/link.h"
+#include "net/srvbase.h"
 #include "policy.h"
 #include "ucp/conf.h"
 #include "ucp/data.h"
@@ -43,9 +44,7 @@
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
-	BAD_FRAME_LIMIT = 10,    /* malformed frames before a session is dropped */
-	STOP_WAIT_MAX_MS = 5000, /* for the database's answers at a stop */
+	BAD_FRAME_LIMIT = 10, /* malformed frames before a session is dropped */
 	OUT_HIGH = 256 * 1024,
 	OUT_LOW = 64 * 1024,
 };
@@ -72,8 +71,8 @@ int server_send(struct sess *s, const struct ucp_frame *f)
 	if (!s->link)
 		return -1;
 	if (ucp_frame_encode(f, sv->obuf, sizeof sv->obuf, &n, &err)) {
-		log_error("ucp_server_encode_failed", "conn=%s sess=%" PRIu64 " ot=%02u error=\"%s\"", cname(sv), s->id,
-		          f->ot, err.msg);
+		log_error("ucp_server_encode_failed", "conn=%s sess=%" PRIu64 " ot=%02u error=\"%s\"", cname(sv),
+		          s->hd.id, f->ot, err.msg);
 		return -1;
 	}
 	return link_send(s->link, sv->obuf, n);
@@ -96,7 +95,7 @@ void server_answer(struct sess *s, unsigned trn, unsigned ot, unsigned ec, const
 	}
 	f.f[f.nfields++] = (struct ucp_str){sm ? sm : "", sm ? strlen(sm) : 0};
 	if (server_send(s, &f))
-		log_debug("ucp_server_answer_failed", "conn=%s sess=%" PRIu64 " trn=%02u", cname(s->sv), s->id, trn);
+		log_debug("ucp_server_answer_failed", "conn=%s sess=%" PRIu64 " trn=%02u", cname(s->sv), s->hd.id, trn);
 }
 
 /* ---- pending core calls ---- */
@@ -109,13 +108,13 @@ uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsign
 	p->ot = ot;
 	snprintf(p->adc, sizeof p->adc, "%s", adc ? adc : "");
 	s->npend++;
-	return tokens_add(&sv->pends, p);
+	return tokens_add(&sv->base.pends, p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *server_pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->pends, token);
+	struct pend *p = tokens_take(&sv->base.pends, token);
 	if (p)
 		p->s->npend--;
 	return p;
@@ -127,12 +126,7 @@ void server_sess_reap(struct sess *s)
 	struct server *sv = s->sv;
 	if (s->state != SS_CLOSED || s->npend > 0)
 		return;
-	if (s->prev)
-		s->prev->next = s->next;
-	else
-		sv->sessions = s->next;
-	if (s->next)
-		s->next->prev = s->prev;
+	srvbase_unlink(&sv->base, &s->hd);
 	free(s->held);
 	free(s);
 }
@@ -145,8 +139,8 @@ void server_sess_set(struct sess *s, enum sess_state to, const char *why)
 	char q[200];
 	if (s->state == to)
 		return;
-	log_debug("ucp_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->id,
-	          s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	log_debug("ucp_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->hd.id,
+	          s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
 	enum sess_state from = s->state;
 	s->state = to;
 	switch (to) {
@@ -168,8 +162,8 @@ void server_sess_set(struct sess *s, enum sess_state to, const char *why)
 			s->link = NULL;
 			link_free(l);
 		}
-		log_info("ucp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s login=%s reason=%s", cname(sv), s->id,
-		         s->peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
+		log_info("ucp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s login=%s reason=%s", cname(sv),
+		         s->hd.id, s->hd.peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
 		server_sess_reap(s);
 		return;
 	}
@@ -183,7 +177,7 @@ static void on_result(struct sess *s, const struct ucp_frame *f)
 		return;
 	struct accounts_part *p = link_request_take(s->link, f->trn);
 	if (f->nack)
-		log_info("ucp_server_nacked", "conn=%s sess=%" PRIu64 " ot=%02u ec=%.*s", cname(s->sv), s->id, f->ot,
+		log_info("ucp_server_nacked", "conn=%s sess=%" PRIu64 " ot=%02u ec=%.*s", cname(s->sv), s->hd.id, f->ot,
 		         (int)f->f[UCPR_EC_OR_MVP].len, f->f[UCPR_EC_OR_MVP].p);
 	server_deliver_answer(s->sv, p, f->ack);
 }
@@ -199,8 +193,9 @@ void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 	if (!ucp_frame_is_frame(buf, len) || ucp_frame_decode(buf, len, f, &e) < 0) {
 		bool frame = ucp_frame_is_frame(buf, len);
 		if (++s->bad_frames == 1)
-			log_warn("ucp_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s reason=%s", cname(sv), s->id,
-			         s->peer, log_quote(frame ? e.reason : "octets outside a frame", q, sizeof q));
+			log_warn("ucp_server_bad_frame", "conn=%s sess=%" PRIu64 " peer=%s reason=%s", cname(sv),
+			         s->hd.id, s->hd.peer,
+			         log_quote(frame ? e.reason : "octets outside a frame", q, sizeof q));
 		if (frame && e.header_read && e.o_r == 'O')
 			server_answer(s, e.trn, e.ot, e.ec, NULL);
 		if (s->bad_frames >= BAD_FRAME_LIMIT)
@@ -210,13 +205,13 @@ void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 	if (!f->checksum_ok || !f->len_ok) {
 		s->bad_frames++;
 		log_info("ucp_server_bad_frame", "conn=%s sess=%" PRIu64 " trn=%02u ot=%02u reason=%s", cname(sv),
-		         s->id, f->trn, f->ot, f->checksum_ok ? "LEN" : "checksum");
+		         s->hd.id, f->trn, f->ot, f->checksum_ok ? "LEN" : "checksum");
 		if (f->o_r == 'O')
 			server_answer(s, f->trn, f->ot, f->checksum_ok ? UCP_EC_SYNTAX : UCP_EC_CHECKSUM, NULL);
 		return;
 	}
-	log_debug("ucp_server_rx", "conn=%s sess=%" PRIu64 " trn=%02u or=%c ot=%02u", cname(sv), s->id, f->trn, f->o_r,
-	          f->ot);
+	log_debug("ucp_server_rx", "conn=%s sess=%" PRIu64 " trn=%02u or=%c ot=%02u", cname(sv), s->hd.id, f->trn,
+	          f->o_r, f->ot);
 	if (f->o_r == 'R') {
 		on_result(s, f);
 		return;
@@ -278,7 +273,7 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	(void)l;
 	if (server_deliver_reserved(data) || data == LINK_KEEPALIVE)
 		return;
-	log_info("ucp_server_result_timeout", "conn=%s sess=%" PRIu64 " trn=%02u", cname(s->sv), s->id, seq);
+	log_info("ucp_server_result_timeout", "conn=%s sess=%" PRIu64 " trn=%02u", cname(s->sv), s->hd.id, seq);
 	server_deliver_answer(s->sv, data, false);
 }
 
@@ -290,88 +285,57 @@ static const struct link_ops sess_ops = {
     .on_timeout = on_timeout,
 };
 
-static void *on_accept(struct link_listener *ls, void *arg, struct link *l)
+static struct srvbase_sess *on_accept(void *arg, struct link *l)
 {
-	struct server *sv = arg;
-	(void)ls;
-	if (sv->stopping)
-		return NULL;
 	struct sess *s = xcalloc(1, sizeof *s);
-	s->sv = sv;
-	s->id = ++sv->next_sess;
+	s->sv = arg;
 	s->link = l;
-	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
-	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
-	s->next = sv->sessions;
-	if (sv->sessions)
-		sv->sessions->prev = s;
-	sv->sessions = s;
-	log_info("ucp_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s", cname(sv), s->id, s->peer);
-	return s;
+	return &s->hd;
 }
 
 /* ---- stop, open, close ---- */
 
-static void server_finish_stop(struct server *sv)
+/* The stop is over (srvbase waited, bounded, for the database's answers to
+ * what clients sent, so that they got their ACK): every session closes. */
+static void server_end_sess(struct srvbase_sess *h)
 {
-	if (sv->stopped)
-		return;
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		if (s->state != SS_CLOSED)
-			server_sess_set(s, SS_CLOSED, "stopped");
-	}
-	sv->stopped = true;
-	event_del(sv->tick_ev);
-	core_conn_state(sv->c, CONN_DOWN, "stopped");
-	core_stopped(sv->c);
+	struct sess *s = (struct sess *)h;
+	if (s->state != SS_CLOSED)
+		server_sess_set(s, SS_CLOSED, "stopped");
 }
 
-/* Waits (bounded) for the database's answers to what clients sent, so that
- * they get their ACK, then closes every session. */
+static void server_free_sess(struct srvbase_sess *h)
+{
+	struct sess *s = (struct sess *)h;
+	link_free(s->link);
+	free(s->held);
+	free(s);
+}
+
 void server_stop_progress(struct server *sv)
 {
-	if (!sv->stopping || sv->stopped)
-		return;
-	if (sv->pends.n > 0 && now_mono_ms() - sv->stop_ms < STOP_WAIT_MAX_MS)
-		return;
-	server_finish_stop(sv);
+	srvbase_stop_progress(&sv->base);
 }
 
-static void server_listen(struct server *sv);
-
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void server_stopping(void *arg)
 {
 	struct server *sv = arg;
-	(void)fd;
-	(void)what;
-	if (sv->stopping)
-		server_stop_progress(sv);
-	else if (!sv->ls && now_mono_ms() >= sv->listen_retry_ms)
-		server_listen(sv);
+	accounts_stop(&sv->accts);
 }
 
 static void server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("ucp_server_stopping", "conn=%s pending=%d", cname(sv), sv->pends.n);
-	sv->stopping = true;
-	sv->stop_ms = now_mono_ms();
-	if (sv->ls) {
-		link_listener_free(sv->ls);
-		sv->ls = NULL;
-	}
-	accounts_stop(&sv->accts);
-	core_conn_state(c, CONN_STOPPING, "closing sessions");
-	server_stop_progress(sv);
+	srvbase_stop(&sv->base, "closing sessions");
 }
 
-static const struct link_listen_opts *listen_opts(struct server *sv, struct link_listen_opts *lo)
+static void listen_opts(void *arg, struct link_listen_opts *lo)
 {
+	struct server *sv = arg;
 	const struct ucp_server_conf *conf = sv->conf;
 	*lo = (struct link_listen_opts){
 	    .addr = conf->listen,
-	    .ssl_ctx = sv->ssl_ctx,
+	    .ssl_ctx = sv->base.ssl_ctx,
 	    .max_sessions = (int)conf->max_sessions,
 	    .max_per_address = (int)conf->max_per_address,
 	    .link =
@@ -390,28 +354,17 @@ static const struct link_listen_opts *listen_opts(struct server *sv, struct link
 	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
 	        },
 	};
-	return lo;
 }
 
-/* Listens, or says why not and retries from the tick. */
-static void server_listen(struct server *sv)
-{
-	struct link_listen_opts lo;
-	struct errbuf err = {""};
-	char detail[400], q[450];
-	sv->ls = link_listen(conn_event_base(sv->c), listen_opts(sv, &lo), &sess_ops, on_accept, sv, &err);
-	if (!sv->ls) {
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in 5000 ms", sv->conf->listen, err.msg);
-		log_warn("ucp_server_listen_failed", "conn=%s error=%s", cname(sv), log_quote(detail, q, sizeof q));
-		core_conn_state(sv->c, CONN_CONNECTING, detail);
-		sv->listen_retry_ms = now_mono_ms() + 5000;
-		return;
-	}
-	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(sv->ls), sv->conf->tls ? " (tls)" : "");
-	log_info("ucp_server_listening", "conn=%s addr=%s tls=%s", cname(sv), link_listener_addr(sv->ls),
-	         sv->conf->tls ? "yes" : "no");
-	core_conn_state(sv->c, CONN_UP, detail);
-}
+static const struct srvbase_ops base_ops = {
+    .log_prefix = "ucp_server",
+    .sess_ops = &sess_ops,
+    .accept = on_accept,
+    .listen_opts = listen_opts,
+    .stopping = server_stopping,
+    .end_sess = server_end_sess,
+    .free_sess = server_free_sess,
+};
 
 static void server_deliver(struct conn *c, struct account_event *ev)
 {
@@ -427,21 +380,13 @@ static int server_open(struct conn *c)
 	sv->conf = conf;
 	sv->accts =
 	    (struct accounts){.c = c, .ops = &server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
-	if (conf->tls) {
-		struct errbuf err = {""};
-		char q[300];
-		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
-		if (!sv->ssl_ctx) {
-			log_error("ucp_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			free(sv);
-			return -1;
-		}
-	}
 	conn_set_driver_data(c, sv);
-	sv->tick_ev = event_new(conn_event_base(c), -1, EV_PERSIST, tick_cb, sv);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(sv->tick_ev, &tv);
-	server_listen(sv);
+	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
+	                 conf->tls_key_file)) {
+		conn_set_driver_data(c, NULL);
+		free(sv);
+		return -1;
+	}
 	return 0;
 }
 
@@ -450,20 +395,8 @@ static void server_close(struct conn *c)
 	struct server *sv = conn_driver_data(c);
 	if (!sv)
 		return;
-	if (sv->ls)
-		link_listener_free(sv->ls);
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		link_free(s->link); /* only after a forced stop: its requests are forgotten */
-		free(s->held);
-		free(s);
-	}
-	tokens_clear(&sv->pends, free);
+	srvbase_close(&sv->base);
 	accounts_free(&sv->accts);
-	if (sv->tick_ev)
-		event_free(sv->tick_ev);
-	if (sv->ssl_ctx)
-		SSL_CTX_free(sv->ssl_ctx);
 	free(sv);
 	conn_set_driver_data(c, NULL);
 }
@@ -475,11 +408,12 @@ static void server_account_revoked(struct conn *c, const char *account)
 {
 	struct server *sv = conn_driver_data(c);
 	char q[80];
-	for (struct sess *s = sv->sessions; s; s = s->next) {
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
+		struct sess *s = (struct sess *)h;
 		if (s->state != SS_BOUND || !s->acct || !s->link || (*account && strcmp(s->acct->name, account) != 0))
 			continue;
 		log_info("ucp_server_revoked", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
-		         cname(sv), s->id, s->peer, log_quote(s->acct->name, q, sizeof q));
+		         cname(sv), s->hd.id, s->hd.peer, log_quote(s->acct->name, q, sizeof q));
 		link_close_flush(s->link, "account changed");
 	}
 }

@@ -13,7 +13,7 @@
 #include "driver.h"
 #include "net/accounts.h"
 #include "net/link.h"
-#include "net/tokens.h"
+#include "net/srvbase.h"
 #include "ucp/conf.h"
 #include "ucp/frame.h"
 #include "ucp/sm.h"
@@ -25,11 +25,11 @@ enum sess_state { SS_OPEN, SS_LOGIN, SS_BOUND, SS_CLOSED };
 struct server;
 
 struct sess {
+	struct srvbase_sess hd; /* first: id, peer, ip, the session list */
 	struct server *sv;
-	uint64_t id;
 	enum sess_state state;
 	struct link *link;
-	char peer[80], ip[64], login[24];
+	char login[24];
 	struct accounts_acct *acct;
 	int npend, bad_frames;
 	/* A login by address: the first operation, replayed once the session
@@ -37,7 +37,6 @@ struct sess {
 	uint8_t *held;
 	size_t held_len;
 	bool by_addr;
-	struct sess *prev, *next;
 };
 
 /* A core call waiting for its answer, and what to answer. */
@@ -50,15 +49,8 @@ struct pend {
 struct server {
 	struct conn *c;
 	const struct ucp_server_conf *conf;
-	struct link_listener *ls;
-	SSL_CTX *ssl_ctx;
-	struct sess *sessions;
-	uint64_t next_sess;
+	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
-	struct tokens pends;
-	bool stopping, stopped;
-	uint64_t stop_ms, listen_retry_ms;
-	struct event *tick_ev;
 	uint8_t obuf[UCP_FRAME_MAX];
 	struct ucp_frame in;
 	struct ucp_sm sm;

@@ -189,8 +189,8 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	}
 	int sent = link_send(s->link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
-	log_debug("ucp_server_deliver", "conn=%s sess=%" PRIu64 " event=%" PRId64 " frames=%d", server_cname(sv), s->id,
-	          ev->id, n);
+	log_debug("ucp_server_deliver", "conn=%s sess=%" PRIu64 " event=%" PRId64 " frames=%d", server_cname(sv),
+	          s->hd.id, ev->id, n);
 	struct accounts_part **ps = accounts_dlv_new(as, ev, s, n);
 	for (int i = 0; i < n; i++) {
 		ps[i]->seq = trns[i];

@@ -38,18 +38,18 @@ void server_submit_login(struct sess *s, const struct ucp_frame *f)
 	memcpy(pwd, raw, (size_t)n);
 	pwd[n] = '\0';
 	snprintf(s->login, sizeof s->login, "%.23s", oadc);
-	if (sv->stopping) {
+	if (sv->base.stopping) {
 		server_answer(s, f->trn, 60, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
 	server_sess_set(s, SS_LOGIN, "op 60");
-	core_authenticate(sv->c, oadc, pwd, s->ip, server_pend_add(sv, s, f->trn, 60, NULL));
+	core_authenticate(sv->c, oadc, pwd, s->hd.ip, server_pend_add(sv, s, f->trn, 60, NULL));
 }
 
 void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const uint8_t *buf, size_t len)
 {
 	struct server *sv = s->sv;
-	if (sv->stopping) {
+	if (sv->base.stopping) {
 		server_answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
@@ -59,7 +59,7 @@ void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const u
 	s->by_addr = true;
 	link_pause(s->link, true); /* what follows waits for the decision */
 	server_sess_set(s, SS_LOGIN, "operation before op 60: login by address");
-	core_authenticate(sv->c, "", NULL, s->ip, server_pend_add(sv, s, f->trn, f->ot, NULL));
+	core_authenticate(sv->c, "", NULL, s->hd.ip, server_pend_add(sv, s, f->trn, f->ot, NULL));
 }
 
 void server_submit_authenticated(struct conn *c, uint64_t token, const struct account_info *account, const char *reason)
@@ -92,7 +92,7 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 			break;
 		}
 		why = reason ? reason : "refused";
-	} else if (sv->stopping) {
+	} else if (sv->base.stopping) {
 		ec = UCP_EC_NOT_ALLOWED;
 		why = "stopping";
 	} else if (!core_account_bind(c, account)) {
@@ -103,7 +103,7 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 	}
 	if (ec) {
 		log_info("ucp_server_login_refused", "conn=%s sess=%" PRIu64 " peer=%s login=%s ec=%02u reason=%s",
-		         server_cname(sv), s->id, s->peer, s->login, ec, log_quote(why, q, sizeof q));
+		         server_cname(sv), s->hd.id, s->hd.peer, s->login, ec, log_quote(why, q, sizeof q));
 		server_answer(s, trn, ot, ec, NULL); /* the op 60, or the operation held */
 		server_sess_set(s, SS_OPEN, "login refused");
 		link_close_flush(s->link, "login refused");
@@ -114,12 +114,12 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 		server_answer(s, trn, 60, 0, NULL);
 	server_sess_set(s, SS_BOUND, "authenticated");
 	log_info("ucp_server_logged_in", "conn=%s sess=%" PRIu64 " peer=%s account=%s tls=%s by=%s", server_cname(sv),
-	         s->id, s->peer, a->name, link_is_tls(s->link) ? "yes" : "no", s->by_addr ? "address" : "op60");
+	         s->hd.id, s->hd.peer, a->name, link_is_tls(s->link) ? "yes" : "no", s->by_addr ? "address" : "op60");
 	if (s->by_addr) {
 		snprintf(s->login, sizeof s->login, "%.23s", a->name);
 		server_replay_held(s);
 	}
-	if (sv->stopping)
+	if (sv->base.stopping)
 		server_stop_progress(sv);
 }
 
@@ -131,7 +131,7 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 		server_answer(s, f->trn, f->ot, UCP_EC_AUTH, NULL);
 		return;
 	}
-	if (sv->stopping || core_account_take(sv->c, s->acct->name, s->acct->throughput, 1) ||
+	if (sv->base.stopping || core_account_take(sv->c, s->acct->name, s->acct->throughput, 1) ||
 	    !link_inbound_begin(s->link)) {
 		server_answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
 		return;
@@ -147,8 +147,8 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 		ec = UCP_EC_SYNTAX, errbuf_set(&err, "DD/DDT malformed (DD 1 with DDT DDMMYYhhmm)");
 	if (ec) {
 		log_info("ucp_server_submit_refused",
-		         "conn=%s sess=%" PRIu64 " account=%s trn=%02u ec=%02u reason=\"%s\"", server_cname(sv), s->id,
-		         s->acct->name, f->trn, ec, err.msg);
+		         "conn=%s sess=%" PRIu64 " account=%s trn=%02u ec=%02u reason=\"%s\"", server_cname(sv),
+		         s->hd.id, s->acct->name, f->trn, ec, err.msg);
 		link_inbound_end(s->link);
 		server_answer(s, f->trn, f->ot, ec, NULL);
 		return;
@@ -216,7 +216,7 @@ void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id,
 	if (error != SUBMIT_OK || message_id <= 0) {
 		unsigned ec = error == SUBMIT_OK ? UCP_EC_NOT_ALLOWED : submit_ec(error, text);
 		log_info("ucp_server_submit_refused", "conn=%s sess=%" PRIu64 " trn=%02u ec=%02u text=%s",
-		         server_cname(sv), s->id, p->trn, ec, log_quote(text ? text : "", q, sizeof q));
+		         server_cname(sv), s->hd.id, p->trn, ec, log_quote(text ? text : "", q, sizeof q));
 		if (s->link)
 			server_answer(s, p->trn, p->ot, ec, NULL);
 	} else if (s->link) {
@@ -224,11 +224,11 @@ void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id,
 		ucp_data_scts_format(UCP_SCTS_EPOCH + message_id, scts);
 		snprintf(sm, sizeof sm, "%.40s:%s", p->adc, scts);
 		log_debug("ucp_server_submitted", "conn=%s sess=%" PRIu64 " trn=%02u id=%" PRId64 " sm=%s",
-		          server_cname(sv), s->id, p->trn, message_id, sm);
+		          server_cname(sv), s->hd.id, p->trn, message_id, sm);
 		server_answer(s, p->trn, p->ot, 0, sm);
 	}
 	free(p);
 	server_sess_reap(s);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		server_stop_progress(sv);
 }

@@ -4,10 +4,13 @@
  */
 #include "net/dialer.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 
 #include <event2/dns.h>
 
+#include "driver.h"
+#include "log.h"
 #include "net/addr.h"
 
 int dialer_init(struct dialer *d, struct event_base *base, const struct dialer_opts *o, event_callback_fn reconnect,
@@ -51,6 +54,27 @@ uint64_t dialer_retry(struct dialer *d, size_t npeers)
 	struct timeval tv = {(time_t)(delay / 1000), (suseconds_t)(delay % 1000) * 1000};
 	evtimer_add(d->reconnect_ev, &tv);
 	return delay;
+}
+
+int dialer_pick(struct dialer *d, const struct dialer_conf *dc, struct conn *c, const char *log_prefix)
+{
+	char name[64];
+	if (dialer_conf_peer(dc, d->idx, d->host, sizeof d->host, &d->port))
+		return -1;
+	snprintf(name, sizeof name, "%s_connecting", log_prefix);
+	log_info(name, "conn=%s peer=%s:%d tls=%s", conn_name(c), d->host, d->port, dc->tls ? "yes" : "no");
+	return 0;
+}
+
+void dialer_lost(struct dialer *d, const struct dialer_conf *dc, struct conn *c, const char *log_prefix,
+                 const char *reason)
+{
+	uint64_t delay = dialer_retry(d, dialer_conf_peer_count(dc));
+	char detail[600], q[650], name[64];
+	snprintf(detail, sizeof detail, "%s; retry in %" PRIu64 " ms", reason, delay);
+	snprintf(name, sizeof name, "%s_session_lost", log_prefix);
+	log_warn(name, "conn=%s reason=%s", conn_name(c), log_quote(detail, q, sizeof q));
+	core_conn_state(c, CONN_CONNECTING, detail);
 }
 
 void dialer_up(struct dialer *d)

@@ -14,9 +14,11 @@
 #include <event2/event.h>
 
 #include "errbuf.h"
+#include "net/dialer_conf.h"
 #include "net/link.h"
 
 struct evdns_base;
+struct conn;
 
 struct dialer_opts {
 	bool tls;
@@ -24,6 +26,14 @@ struct dialer_opts {
 	bool tls_verify;
 	long long reconnect_min_ms, reconnect_max_ms;
 };
+
+/* The dialer_opts of a driver conf pointer p (fields as in dialer_conf.h). */
+#define DIALER_OPTS_OF(p)                                                                                              \
+	((struct dialer_opts){.tls = (p)->tls,                                                                         \
+	                      .tls_ca_file = (p)->tls_ca_file,                                                         \
+	                      .tls_verify = (p)->tls_verify,                                                           \
+	                      .reconnect_min_ms = (p)->reconnect_min_ms,                                               \
+	                      .reconnect_max_ms = (p)->reconnect_max_ms})
 
 struct dialer {
 	struct event_base *base;
@@ -46,6 +56,13 @@ struct link *dialer_connect(struct dialer *d, const struct link_opts *o, const s
 /* After a loss: the next of npeers peers, and a retry after the backoff's
  * next delay, which it returns. */
 uint64_t dialer_retry(struct dialer *d, size_t npeers);
+/* The peer to try now (of dc's, at d->idx) into d->host and d->port,
+ * logged as <log_prefix>_connecting.  Returns 0, or -1 (a bad entry). */
+int dialer_pick(struct dialer *d, const struct dialer_conf *dc, struct conn *c, const char *log_prefix);
+/* The session is lost: a retry at the next peer after the backoff, logged
+ * as <log_prefix>_session_lost, and the core told (CONN_CONNECTING). */
+void dialer_lost(struct dialer *d, const struct dialer_conf *dc, struct conn *c, const char *log_prefix,
+                 const char *reason);
 /* Connected: the backoff starts again from its minimum. */
 void dialer_up(struct dialer *d);
 /* No more retries (stopping). */

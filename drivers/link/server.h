@@ -1,0 +1,66 @@
+/*
+ * link server internals, shared by its files: server.c (sessions, the
+ * state machine, batches in, transport, stop/open/close) and
+ * events.c (account events out in states/inbounds frames, through
+ * the shared account bookkeeping of src/net/accounts.c).
+ */
+#ifndef SMSPOOL_LINK_SERVER_H
+#define SMSPOOL_LINK_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <event2/event.h>
+
+#include "driver.h"
+#include "link/conf.h"
+#include "net/accounts.h"
+#include "net/link.h"
+#include "net/srvbase.h"
+
+enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
+
+/* Deliveries (one frame part each) waiting to go out on a session. */
+struct partq {
+	struct accounts_part **v;
+	int head, n, cap;
+};
+
+struct sess {
+	struct srvbase_sess hd; /* first: id, peer, ip, the session list */
+	struct server *sv;
+	enum sess_state state;
+	struct link *link;
+	char instance[130], login[130];
+	struct accounts_acct *acct;
+	int npend;
+	struct partq reports, inbounds;
+};
+
+struct server {
+	struct conn *c;
+	const struct link_server_conf *conf;
+	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
+	struct accounts accts;
+	bool flush_armed;
+	struct event *flush_ev;
+};
+
+/* events.c */
+extern const struct accounts_ops link_events_ops;
+/* Sends what waits on s while its window has room. */
+void link_events_flush(struct sess *s);
+/* Flushes every session soon (from the loop). */
+void link_events_arm(struct server *sv);
+void link_events_flush_cb(evutil_socket_t fd, short what, void *arg);
+/* A states/inbounds frame (a link request's data) acked by the client
+ * (true) or given up (false). */
+void link_events_done(struct server *sv, void *frame, bool delivered);
+/* link_request_drain callback: every frame of a closing session given up. */
+void link_events_drained(void *arg, uint32_t seq, void *data);
+/* What waits on s goes back (refused), or is freed unanswered (forget, at
+ * close). */
+void link_events_refuse(struct sess *s);
+void link_events_forget(struct sess *s);
+
+#endif

@@ -1,0 +1,175 @@
+/*
+ * srvbase: TLS context, listener with retry, tick and stop of a server
+ * connection over the link layer (see srvbase.h).
+ */
+#include "net/srvbase.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "log.h"
+#include "util.h"
+
+enum {
+	TICK_MS = 200,
+	STOP_WAIT_MAX_MS = 5000, /* for the database's answers at a stop */
+	LISTEN_RETRY_MS = 5000,
+};
+
+static void ev_name(const struct srvbase *b, const char *what, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s_%s", b->ops->log_prefix, what);
+}
+
+static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
+{
+	struct srvbase *b = arg;
+	char name[64];
+	(void)ls;
+	if (b->stopping)
+		return NULL;
+	struct srvbase_sess *h = b->ops->accept(b->arg, l);
+	h->id = ++b->next_sess;
+	snprintf(h->peer, sizeof h->peer, "%s", link_peer(l));
+	snprintf(h->ip, sizeof h->ip, "%s", link_peer_ip(l));
+	h->prev = NULL;
+	h->next = b->sessions;
+	if (b->sessions)
+		b->sessions->prev = h;
+	b->sessions = h;
+	ev_name(b, "accepted", name, sizeof name);
+	log_info(name, "conn=%s sess=%" PRIu64 " peer=%s", conn_name(b->c), h->id, h->peer);
+	return h;
+}
+
+void srvbase_unlink(struct srvbase *b, struct srvbase_sess *h)
+{
+	if (h->prev)
+		h->prev->next = h->next;
+	else
+		b->sessions = h->next;
+	if (h->next)
+		h->next->prev = h->prev;
+	h->prev = h->next = NULL;
+}
+
+/* Listens, or says why not and retries from the tick. */
+static void srvbase_listen(struct srvbase *b)
+{
+	struct link_listen_opts lo;
+	struct errbuf err = {""};
+	char detail[400], q[450], name[64];
+	b->ops->listen_opts(b->arg, &lo);
+	b->ls = link_listen(conn_event_base(b->c), &lo, b->ops->sess_ops, accept_cb, b, &err);
+	if (!b->ls) {
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", b->listen, err.msg,
+		         LISTEN_RETRY_MS);
+		ev_name(b, "listen_failed", name, sizeof name);
+		log_warn(name, "conn=%s error=%s", conn_name(b->c), log_quote(detail, q, sizeof q));
+		core_conn_state(b->c, CONN_CONNECTING, detail);
+		b->listen_retry_ms = now_mono_ms() + LISTEN_RETRY_MS;
+		return;
+	}
+	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(b->ls), b->tls ? " (tls)" : "");
+	ev_name(b, "listening", name, sizeof name);
+	log_info(name, "conn=%s addr=%s tls=%s", conn_name(b->c), link_listener_addr(b->ls), b->tls ? "yes" : "no");
+	core_conn_state(b->c, CONN_UP, detail);
+}
+
+static void finish_stop(struct srvbase *b)
+{
+	if (b->stopped)
+		return;
+	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
+		n = h->next;
+		b->ops->end_sess(h);
+	}
+	if (b->ops->finish)
+		b->ops->finish(b->arg);
+	b->stopped = true;
+	event_del(b->tick_ev);
+	core_conn_state(b->c, CONN_DOWN, "stopped");
+	core_stopped(b->c);
+}
+
+void srvbase_stop_progress(struct srvbase *b)
+{
+	if (!b->stopping || b->stopped)
+		return;
+	if (b->pends.n > 0 && now_mono_ms() - b->stop_ms < STOP_WAIT_MAX_MS)
+		return;
+	finish_stop(b);
+}
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct srvbase *b = arg;
+	(void)fd;
+	(void)what;
+	if (b->stopping)
+		srvbase_stop_progress(b);
+	else if (!b->ls && now_mono_ms() >= b->listen_retry_ms)
+		srvbase_listen(b);
+}
+
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, const char *listen,
+                 bool tls, const char *cert_file, const char *key_file)
+{
+	b->c = c;
+	b->ops = ops;
+	b->arg = arg;
+	b->listen = listen;
+	b->tls = tls;
+	if (tls) {
+		struct errbuf err = {""};
+		char q[300], name[64];
+		b->ssl_ctx = link_tls_server_ctx(cert_file, key_file, &err);
+		if (!b->ssl_ctx) {
+			ev_name(b, "tls", name, sizeof name);
+			log_error(name, "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+			return -1;
+		}
+	}
+	b->tick_ev = event_new(conn_event_base(c), -1, EV_PERSIST, tick_cb, b);
+	struct timeval tv = {0, TICK_MS * 1000};
+	event_add(b->tick_ev, &tv);
+	srvbase_listen(b);
+	return 0;
+}
+
+void srvbase_stop(struct srvbase *b, const char *state_detail)
+{
+	char name[64];
+	ev_name(b, "stopping", name, sizeof name);
+	log_info(name, "conn=%s pending=%d", conn_name(b->c), b->pends.n);
+	b->stopping = true;
+	b->stop_ms = now_mono_ms();
+	if (b->ls) {
+		link_listener_free(b->ls);
+		b->ls = NULL;
+	}
+	if (b->ops->stopping)
+		b->ops->stopping(b->arg);
+	core_conn_state(b->c, CONN_STOPPING, state_detail);
+	srvbase_stop_progress(b);
+}
+
+void srvbase_close(struct srvbase *b)
+{
+	if (b->ls)
+		link_listener_free(b->ls);
+	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
+		n = h->next;
+		b->ops->free_sess(h);
+	}
+	b->sessions = NULL;
+	tokens_clear(&b->pends, free);
+	if (b->tick_ev)
+		event_free(b->tick_ev);
+	if (b->ssl_ctx)
+		SSL_CTX_free(b->ssl_ctx);
+	b->ls = NULL;
+	b->tick_ev = NULL;
+	b->ssl_ctx = NULL;
+}
