@@ -13,7 +13,7 @@
  * States: sent (accounts.report_sent) and final states reach the account as
  * report events (deliver()); each is written into the foreign row and
  * acknowledged only after that commit; a final state replaces a sent still
- * waiting.
+ * waiting, and a sent for a row whose mark is not posted yet waits for it.
  * Delivering: messages routed to this connection and inbound texts routed to
  * its account become rows of the foreign incoming table; a message counts as
  * sent once that row is committed.
@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "driver.h"
+#include "hash.h"
 #include "log.h"
 #include "msg_parts.h"
 #include "schema.h"
@@ -105,6 +106,11 @@ struct take {
 	bool *marked;
 	int answers_due;
 	uint32_t gen;
+	bool keys_held; /* its keys are in odbc.unmarked */
+	/* States "sent" of its rows that came before its mark was posted: they
+	 * wait, so that the mark is written first (see push_op). */
+	struct odbc_op *held;
+	int nheld, capheld;
 };
 /* Cycles held at once: reading the next batch overlaps submitting and
  * marking the previous one.  Writes out at once: the next batch of states
@@ -133,8 +139,9 @@ struct odbc {
 	struct take *takes[TAKES_MAX];
 	int ntakes;
 	uint32_t take_gen;
-	bool more;      /* the last read was a full batch */
-	bool throttled; /* a submit was refused for now: wait poll_ms */
+	struct hash *unmarked; /* key -> struct take, of the rows whose mark is not posted yet */
+	bool more;             /* the last read was a full batch */
+	bool throttled;        /* a submit was refused for now: wait poll_ms */
 	/* Writes waiting for the worker: messages and events, in order. */
 	struct odbc_op *pend;
 	int npend, cappend;
@@ -229,6 +236,20 @@ static bool supersede(struct odbc *d, const struct odbc_op *op)
 
 static void push_op(struct odbc *d, const struct odbc_op *op)
 {
+	/* A "sent" for a row whose mark is not posted yet (its cycle still waits
+	 * for answers: a row taken again after an error, whose message was
+	 * already sent) waits for that mark: the sent statement only touches
+	 * rows marked queued, so written first it would be lost and the row
+	 * would show queued until its final state. */
+	struct take *t = op->kind == ODBC_OP_SENT && op->key ? hash_get(d->unmarked, op->key) : NULL;
+	if (t) {
+		if (t->nheld == t->capheld) {
+			t->capheld = t->capheld ? t->capheld * 2 : 8;
+			t->held = xrealloc(t->held, (size_t)t->capheld * sizeof *t->held);
+		}
+		t->held[t->nheld++] = *op;
+		return;
+	}
 	if (supersede(d, op)) {
 		flush_writes(d);
 		return;
@@ -374,9 +395,37 @@ static struct take *take_find(struct odbc *d, uint32_t gen)
 	return NULL;
 }
 
+/* The cycle's mark is posted (or will not be): its keys leave unmarked and
+ * the states that waited for it follow it (given back when down). */
+static void take_release(struct odbc *d, struct take *t)
+{
+	if (t->keys_held) {
+		for (int i = 0; i < t->job->nrows; i++) {
+			const char *key = t->job->rows[i].key;
+			if (key && hash_get(d->unmarked, key) == t)
+				hash_remove(d->unmarked, key);
+		}
+		t->keys_held = false;
+	}
+	int n = t->nheld;
+	struct odbc_op *held = t->held;
+	t->held = NULL;
+	t->nheld = t->capheld = 0;
+	for (int i = 0; i < n; i++) {
+		if (d->state == ODBC_UP) {
+			push_op(d, &held[i]);
+		} else {
+			finish_op(d, &held[i], -2, NULL);
+			free(held[i].key), free(held[i].status), free(held[i].error);
+		}
+	}
+	free(held);
+}
+
 /* The cycle is over: its rows are marked (or left new, to be read again). */
 static void take_end(struct odbc *d, struct take *t)
 {
+	take_release(d, t);
 	for (int i = 0; i < t->job->nrows; i++) {
 		struct odbc_op *mk = &t->marks[i];
 		free(mk->key), free(mk->status), free(mk->error);
@@ -416,6 +465,7 @@ static void take_mark(struct odbc *d, struct take *t)
 	job->nrows = -1; /* tells a mark apart from a write */
 	job->tag = t->gen;
 	post(d, job);
+	take_release(d, t); /* after the mark in the worker's queue */
 }
 
 static void take_rows(struct odbc *d, struct odbc_job *job)
@@ -457,6 +507,8 @@ static void take_rows(struct odbc *d, struct odbc_job *job)
 		s->want_report = true;
 		s->msg_class = -1;
 		t->answers_due++;
+		hash_put(d->unmarked, r->key, t);
+		t->keys_held = true;
 		core_submit(d->c, s, ((uint64_t)t->gen << 32) | (uint32_t)i);
 	}
 	if (t->answers_due == 0)
@@ -745,6 +797,7 @@ static int odbc_open(struct conn *c)
 	d->plan.login_timeout_s = (int)conf->login_timeout_s;
 	d->plan.conn_name = conn_name(c);
 	d->backoff_ms = (int)conf->retry_min_ms;
+	d->unmarked = hash_new();
 	chan_init(&d->results);
 	d->chan_ev = event_new(conn_event_base(c), chan_fd(&d->results), EV_READ | EV_PERSIST, on_results, d);
 	d->timer = evtimer_new(conn_event_base(c), on_timer, d);
@@ -775,11 +828,17 @@ static void odbc_close(struct conn *c)
 	event_free(d->chan_ev);
 	event_free(d->timer);
 	chan_destroy(&d->results);
-	while (d->ntakes > 0) {
+	while (d->ntakes > 0) { /* none after a stop: this frees memory only */
 		struct take *t = d->takes[--d->ntakes];
+		for (int i = 0; i < t->nheld; i++) {
+			account_event_free(t->held[i].owner);
+			free(t->held[i].key), free(t->held[i].status), free(t->held[i].error);
+		}
+		free(t->held);
 		odbc_job_free(t->job);
 		free(t->marks), free(t->marked), free(t);
 	}
+	hash_free(d->unmarked, NULL);
 	free(d->pend);
 	plan_free(&d->plan);
 	free(d);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -36,8 +37,18 @@ struct odbc_worker {
 	SQLHENV env;
 	SQLHDBC dbc;
 	bool connected;
-	SQLSMALLINT key_type; /* SQL type of the take statement's key column */
+	SQLSMALLINT key_type;                              /* SQL type of the take statement's key column */
+	enum { DBMS_OTHER, DBMS_SQLITE, DBMS_MYSQL } dbms; /* for transient() */
 };
+
+/* Retries of a statement run that met a lock conflict, and the first pause
+ * (doubling): about 0.6 s of pauses, plus the driver's own lock waits. */
+enum { TRANSIENT_RETRIES = 5, TRANSIENT_PAUSE_MS = 20 };
+
+/* The SQLSTATE and native error of the last diagnostic read (diag), for
+ * transient(): the worker is one thread. */
+static _Thread_local char last_state[6];
+static _Thread_local SQLINTEGER last_native;
 
 /* Writes the first diagnostic record of handle into err as "SQLSTATE: text". */
 static void diag(SQLSMALLINT type, SQLHANDLE h, const char *what, char *err, size_t cap, char sqlstate[6])
@@ -47,6 +58,8 @@ static void diag(SQLSMALLINT type, SQLHANDLE h, const char *what, char *err, siz
 	SQLSMALLINT len = 0;
 	if (!h || !SQL_SUCCEEDED(SQLGetDiagRec(type, h, 1, state, &native, text, sizeof text, &len)))
 		strcpy((char *)state, "HY000");
+	last_native = native;
+	memcpy(last_state, state, 6);
 	/* Drivers end messages with newlines; keep the log on one line. */
 	for (char *p = (char *)text; *p; p++)
 		if (*p == '\n' || *p == '\r')
@@ -91,8 +104,40 @@ static int connect_db(struct odbc_worker *w, struct odbc_job *job)
 		disconnect(w);
 		return -1;
 	}
-	log_info("odbc_connected", "conn=%s", w->plan->conn_name);
+	SQLCHAR dbms[64] = "";
+	SQLSMALLINT dlen = 0;
+	SQLGetInfo(w->dbc, SQL_DBMS_NAME, dbms, sizeof dbms, &dlen);
+	w->dbms = strcasecmp((char *)dbms, "SQLite") == 0                                              ? DBMS_SQLITE
+	          : strcasecmp((char *)dbms, "MariaDB") == 0 || strcasecmp((char *)dbms, "MySQL") == 0 ? DBMS_MYSQL
+	                                                                                               : DBMS_OTHER;
+	log_info("odbc_connected", "conn=%s dbms=\"%s\"", w->plan->conn_name, (char *)dbms);
 	return 0;
+}
+
+/* Whether the last error was a lock conflict with another session, which
+ * the same statements will get past once that session has committed:
+ * serialization failures and deadlocks (40001, PostgreSQL 40P01), lock not
+ * available (55P03), SQLite's SQLITE_BUSY / SQLITE_LOCKED once its busy
+ * timeout ran out (an application writing or reading at that moment), and
+ * MariaDB's lock wait timeout and deadlock.  The transaction was rolled
+ * back: the run is done again on the same connection, not counted as the
+ * database being away (which would put the connection down and send every
+ * write it held into backoff). */
+static bool transient(const struct odbc_worker *w)
+{
+	if (strcmp(last_state, "40001") == 0 || strcmp(last_state, "40P01") == 0 || strcmp(last_state, "55P03") == 0)
+		return true;
+	if (w->dbms == DBMS_SQLITE)
+		return last_native == 5 || last_native == 6;
+	if (w->dbms == DBMS_MYSQL)
+		return last_native == 1205 || last_native == 1213;
+	return false;
+}
+
+static void pause_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
 }
 
 static SQLHSTMT new_stmt(struct odbc_worker *w, struct odbc_job *job)
@@ -428,11 +473,13 @@ static bool row_error(const char *state)
 
 /* Runs ops[from, to) in one transaction.  Returns 0, or -1 with job->err and
  * sqlstate set (rolled back). */
-static int run_ops(struct odbc_worker *w, struct odbc_job *job, int from, int to, char sqlstate[6])
+static int run_ops_once(struct odbc_worker *w, struct odbc_job *job, int from, int to, char sqlstate[6])
 {
 	SQLHSTMT st[ODBC_OP_KINDS] = {NULL};
 	int ret = -1;
 	strcpy(sqlstate, "HY000");
+	last_state[0] = '\0';
+	last_native = 0;
 	for (int i = from; i < to; i++) {
 		struct odbc_op *op = &job->ops[i];
 		const struct odbc_stmt *s = op_stmt(w->plan, op->kind);
@@ -464,6 +511,19 @@ out:
 	if (ret)
 		end_tran(w, job, false);
 	return ret;
+}
+
+/* run_ops_once, again after a lock conflict (transient()): it was rolled
+ * back, so running it again cannot write anything twice. */
+static int run_ops(struct odbc_worker *w, struct odbc_job *job, int from, int to, char sqlstate[6])
+{
+	for (int attempt = 0;; attempt++) {
+		int rc = run_ops_once(w, job, from, to, sqlstate);
+		if (rc == 0 || attempt == TRANSIENT_RETRIES || !transient(w))
+			return rc;
+		log_debug("odbc_retry", "conn=%s attempt=%d error=\"%s\"", w->plan->conn_name, attempt + 1, job->err);
+		pause_ms(TRANSIENT_PAUSE_MS << attempt);
+	}
 }
 
 static int run_write(struct odbc_worker *w, struct odbc_job *job)
@@ -498,6 +558,17 @@ static int run_write(struct odbc_worker *w, struct odbc_job *job)
 	return 0;
 }
 
+static void free_rows(struct odbc_job *job)
+{
+	for (int i = 0; i < job->nrows; i++) {
+		struct odbc_row *r = &job->rows[i];
+		free(r->key), free(r->recipient), free(r->sender), free(r->body);
+	}
+	free(job->rows);
+	job->rows = NULL;
+	job->nrows = 0;
+}
+
 static void run_job(struct odbc_worker *w, struct odbc_job *job)
 {
 	for (int i = 0; i < job->nops; i++)
@@ -508,7 +579,18 @@ static void run_job(struct odbc_worker *w, struct odbc_job *job)
 	int rc = 0;
 	switch (job->kind) {
 	case ODBC_JOB_TAKE:
-		rc = run_take(w, job);
+		/* A read that met a lock conflict is read again (nothing written). */
+		for (int attempt = 0;; attempt++) {
+			last_state[0] = '\0';
+			last_native = 0;
+			rc = run_take(w, job);
+			if (rc == 0 || attempt == TRANSIENT_RETRIES || !transient(w))
+				break;
+			log_debug("odbc_retry", "conn=%s attempt=%d error=\"%s\"", w->plan->conn_name, attempt + 1,
+			          job->err);
+			free_rows(job);
+			pause_ms(TRANSIENT_PAUSE_MS << attempt);
+		}
 		break;
 	case ODBC_JOB_WRITE:
 		rc = run_write(w, job);
@@ -608,11 +690,7 @@ void odbc_job_free(struct odbc_job *job)
 		free(op->sender), free(op->recipient), free(op->body);
 	}
 	free(job->ops);
-	for (int i = 0; i < job->nrows; i++) {
-		struct odbc_row *r = &job->rows[i];
-		free(r->key), free(r->recipient), free(r->sender), free(r->body);
-	}
-	free(job->rows);
+	free_rows(job);
 	for (int i = 0; i < job->nskip; i++)
 		free(job->skip[i]);
 	free(job->skip);
