@@ -134,7 +134,8 @@ char *odbc_schema_ddl(const char *dialect, const char *o, const char *i)
 		           ");\n",
 		           o, ob, o, i);
 	if (strcmp(dialect, "mssql") == 0)
-		return fmt("CREATE TABLE %s (\n"
+		return fmt("-- SQL Server: reviewed, never run against a server (untested; see README)\n"
+		           "CREATE TABLE %s (\n"
 		           "    id          BIGINT IDENTITY(1,1) PRIMARY KEY,\n"
 		           "    recipient   NVARCHAR(64) NOT NULL,\n"
 		           "    body        NVARCHAR(MAX) NOT NULL,\n"

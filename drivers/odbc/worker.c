@@ -37,8 +37,8 @@ struct odbc_worker {
 	SQLHENV env;
 	SQLHDBC dbc;
 	bool connected;
-	SQLSMALLINT key_type;                              /* SQL type of the take statement's key column */
-	enum { DBMS_OTHER, DBMS_SQLITE, DBMS_MYSQL } dbms; /* for transient() */
+	SQLSMALLINT key_type;                                          /* SQL type of the take statement's key column */
+	enum { DBMS_OTHER, DBMS_SQLITE, DBMS_MYSQL, DBMS_MSSQL } dbms; /* for transient(), param_type() */
 };
 
 /* Retries of a statement run that met a lock conflict, and the first pause
@@ -298,14 +298,19 @@ out:
 	return ret;
 }
 
+static bool numeric_type(SQLSMALLINT t)
+{
+	return t == SQL_BIGINT || t == SQL_INTEGER || t == SQL_SMALLINT || t == SQL_TINYINT || t == SQL_NUMERIC ||
+	       t == SQL_DECIMAL;
+}
+
 /* Binds a text (NULL = SQL NULL) as parameter n. */
 static SQLRETURN bind_text(SQLHSTMT st, SQLUSMALLINT n, const char *v, SQLLEN *ind, SQLSMALLINT sqltype)
 {
 	size_t len = v ? strlen(v) : 0;
 	*ind = v ? (SQLLEN)len : SQL_NULL_DATA;
 	SQLULEN size = len ? len : 1;
-	if (sqltype == SQL_BIGINT || sqltype == SQL_INTEGER || sqltype == SQL_SMALLINT || sqltype == SQL_NUMERIC ||
-	    sqltype == SQL_DECIMAL)
+	if (numeric_type(sqltype))
 		size = 20;
 	return SQLBindParameter(st, n, SQL_PARAM_INPUT, SQL_C_CHAR, sqltype, size, 0, (SQLPOINTER)(v ? v : ""),
 	                        (SQLLEN)len, ind);
@@ -339,9 +344,16 @@ static const char *op_text(const struct odbc_worker *w, const struct odbc_op *op
 	return NULL;
 }
 
+/* The SQL type a parameter is bound as: the key's column type, else text.
+ * SQL Server (untested here) gets SQL_WVARCHAR: a VARCHAR parameter would be
+ * converted to the database's code page, losing what it cannot hold (most
+ * of Unicode) before it reaches an NVARCHAR column; as SQL_WVARCHAR the
+ * driver converts the UTF-8 buffer to UTF-16. */
 static SQLSMALLINT param_type(const struct odbc_worker *w, enum odbc_param p)
 {
-	return p == ODBC_P_KEY && w->key_type ? w->key_type : SQL_VARCHAR;
+	if (p == ODBC_P_KEY && w->key_type)
+		return w->key_type;
+	return w->dbms == DBMS_MSSQL ? SQL_WVARCHAR : SQL_VARCHAR;
 }
 
 static void exec_failed(SQLHSTMT st, const struct odbc_op *op, struct odbc_job *job, char sqlstate[6])
@@ -432,7 +444,7 @@ static int exec_ops(struct odbc_worker *w, SQLHSTMT st, const struct odbc_stmt *
 					memcpy(buf + (size_t)k * width, v, strlen(v) + 1);
 			}
 			SQLSMALLINT type = param_type(w, p);
-			SQLULEN size = type == SQL_VARCHAR ? width - 1 : 20;
+			SQLULEN size = numeric_type(type) ? 20 : width - 1;
 			rc = SQLBindParameter(st, pn, SQL_PARAM_INPUT, SQL_C_CHAR, type, size ? size : 1, 0, buf,
 			                      (SQLLEN)width, inds[i]);
 		}

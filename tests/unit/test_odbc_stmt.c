@@ -174,6 +174,8 @@ static void ddl_for_every_dialect(void **state)
 	assert_non_null(strstr(ddl, "CREATE INDEX sms_outgoing_new ON dbo.sms_outgoing (status, id);"));
 	assert_null(strstr(ddl, "WHERE"));
 	assert_non_null(strstr(ddl, "body        NVARCHAR(MAX) NOT NULL"));
+	/* says it has never run against a server */
+	assert_non_null(strstr(ddl, "untested"));
 	free(ddl);
 	assert_null(odbc_schema_ddl("oracle", "a", "b"));
 	assert_null(odbc_schema_ddl("sqlite", "a; DROP TABLE x", "b"));
