@@ -202,6 +202,16 @@ start_daemon() { # start_daemon TAG
 }
 stop_daemon() { kill -TERM "$DPID" 2>/dev/null || true; wait "$DPID" 2>/dev/null || true; }
 cpu_s() { awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"; }
+# pg_cpu_s: CPU of this cluster's sessions on the bench database now (the
+# daemon's: psql's come and go), for the share PostgreSQL takes of a phase.
+pg_cpu_s() {
+	local t=0 p pm
+	pm=$(head -1 var/pg/data/postmaster.pid 2>/dev/null) || { echo 0; return; }
+	for p in $(pgrep -P "$pm" -f "postgres: .* $DB " || true); do
+		t=$(calc %.2f "$t + $(cpu_s "$p" 2>/dev/null || echo 0)")
+	done
+	echo "$t"
+}
 rss_mb() { awk -v k="$2" '$1 == k":" { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; } # rss_mb PID VmRSS|VmHWM
 wait_up() { # wait_up CONNECTION SECONDS
 	local end=$(($(now_ms) + $2 * 1000))
@@ -759,6 +769,7 @@ if has_phase odbc; then
 			  \"account\": \"benchodbc\", \"batch\": 1000, \"poll_ms\": 100}')"
 			t0=$(now_ms)
 			start_daemon odbc
+			mc0=$(cpu_s "$MARIADB_PID")
 			end=$((t0 + 900000))
 			while [ "$(mariadb_sql "SELECT count(*) FROM sms_outgoing WHERE status = 'delivered'" app)" != "$ODBC_N" ]; do
 				[ "$(now_ms)" -lt $end ] || { NOTE[odbc_mariadb_delivered_msgs_per_s]="not all delivered within 900 s"; break; }
@@ -768,6 +779,9 @@ if has_phase odbc; then
 			R[odbc_mariadb_delivered_msgs_per_s]=$(calc %.0f "$ODBC_N * 1000 / ($t1 - $t0)")
 			R[odbc_mariadb_delivered]=$(mariadb_sql "SELECT count(*) FROM sms_outgoing WHERE status = 'delivered'" app)
 			R[odbc_daemon_cpu_s_per_10k]=$(calc %.3f "$(cpu_s "$DPID") * 10000 / $ODBC_N")
+			# where the CPU goes: the daemon's PostgreSQL sessions, MariaDB
+			R[odbc_pg_cpu_s_per_10k]=$(calc %.3f "$(pg_cpu_s) * 10000 / $ODBC_N")
+			R[odbc_mariadb_cpu_s_per_10k]=$(calc %.3f "($(cpu_s "$MARIADB_PID") - $mc0) * 10000 / $ODBC_N")
 			stop_daemon
 			mariadb_stop
 			q "DELETE FROM smspool.connections WHERE name = 'benchodbc'"
@@ -1012,6 +1026,8 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row smspool_sustained_to_kannel_ratio "   smspool sustained (slowest slice) / Kannel" x "" ""
 	row odbc_mariadb_delivered_msgs_per_s "7  odbc: MariaDB rows to delivered ($ODBC_N)" msg/s "$CEIL_A" ">= 5000"
 	row odbc_daemon_cpu_s_per_10k "   daemon CPU per 10,000" s "" ""
+	row odbc_pg_cpu_s_per_10k "   its PostgreSQL sessions' CPU per 10,000" s "" ""
+	row odbc_mariadb_cpu_s_per_10k "   MariaDB's CPU per 10,000" s "" ""
 	row email_smtp_sent_msgs_per_s "8  email: SMTP to Exim, to sent ($EMAIL_N)" msg/s "" ""
 	row email_pop3_received_msgs_per_s "   email: POP3 from Dovecot, into the inbox" msg/s "" ""
 	row link_delivered_msgs_per_s "9  A -> link -> B -> sink, delivered in A ($LINK_N)" msg/s "$CEIL_A" ">= 1.5 x the SMPP path"

@@ -21,11 +21,21 @@ NUL_SKIP="libsqliteodbc cuts a text at its first NUL before smspool sees it"
 fsql() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 
 LOCK_PID=""
+# The lock holder waits for the daemon's transaction of the moment (without a
+# busy timeout its BEGIN EXCLUSIVE failed at once when it met one, the rest
+# ran in autocommit, nothing stayed locked and the connection never went
+# down: the flaky check 17); then, bounded, until another connection can no
+# longer write.
 fdb_down() {
-	exec 7> >(exec sqlite3 "$DB")
+	exec 7> >(exec sqlite3 -cmd '.timeout 30000' "$DB")
 	LOCK_PID=$!
 	echo 'BEGIN EXCLUSIVE;' >&7
 	echo 'INSERT INTO gate VALUES (NULL); DELETE FROM gate WHERE closed IS NULL;' >&7
+	local end=$(($(now_ms) + 30000))
+	while sqlite3 -cmd '.timeout 50' "$DB" 'BEGIN IMMEDIATE; ROLLBACK;' >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt "$end" ] || bail "fdb_down: the exclusive lock was not taken within 30 s"
+		sleep 0.1
+	done
 }
 fdb_up() {
 	echo 'COMMIT;' >&7
