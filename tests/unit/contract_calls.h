@@ -4,7 +4,8 @@
  * without a client driver of their own to pair with: odbc (core_submit of
  * the foreign rows, deliver / core_event_done of their states) and http-api
  * (core_authenticate / authenticated, core_submit / submitted, core_query /
- * queried).  Included once, by test_driver_contract.c, after its helpers.
+ * queried); and acked(committed=false) of a text the at driver received.  Included once, by test_driver_contract.c,
+ * after its helpers.
  */
 #ifndef SMSPOOL_TEST_CONTRACT_CALLS_H
 #define SMSPOOL_TEST_CONTRACT_CALLS_H
@@ -187,6 +188,53 @@ static void http_api_submits_and_queries(void **state)
 	run_until(&c, has_stopped, 5000);
 	assert_int_equal(c.stopped_calls, 1);
 	run_ms(&c, 50);
+	assert_false(c.called_after_stop);
+	close_conn(&c);
+}
+
+/* at: a text stored on the SIM is handed to core_received with a token; it
+ * is deleted from the SIM only after acked(committed=true): after
+ * acked(committed=false) it stays, and the next sweep hands it over again. */
+static int want_received;
+static bool has_received(struct conn *c)
+{
+	return c->received >= want_received;
+}
+static bool modem_deleted(struct conn *c)
+{
+	return c->pty->deletes > 0;
+}
+
+static void at_acked_not_committed(void **state)
+{
+	(void)state;
+	const struct driver_ops *ops = driver_find("at");
+	assert_non_null(ops);
+	struct conn c;
+	memset(&c, 0, sizeof c);
+	struct event_base *base = event_base_new();
+	struct pty_peer *modem = pty_peer_start(base, false);
+	modem->stored = true;
+	char json[256];
+	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000}", modem->name);
+	start_conn_json(&c, ops, json, base);
+	c.shared_base = false;
+	c.pty = modem;
+	want_received = 1;
+	run_until(&c, has_received, 10000);
+	assert_int_equal(c.received, 1);
+	assert_true(c.last_token != 0);
+	ops->acked(&c, c.last_token, false);
+	want_received = 2; /* the next sweep */
+	run_until(&c, has_received, 10000);
+	assert_int_equal(c.received, 2);
+	assert_int_equal(modem->deletes, 0);
+	ops->acked(&c, c.last_token, true);
+	run_until(&c, modem_deleted, 5000);
+	assert_int_equal(modem->deletes, 1);
+	stop_conn(&c);
+	run_until(&c, has_stopped, 5000);
+	assert_int_equal(c.stopped_calls, 1);
 	assert_false(c.called_after_stop);
 	close_conn(&c);
 }

@@ -2,7 +2,8 @@
  * In-process peers for the driver contract test (test_driver_contract.c),
  * each on the test's loop:
  * - a modem for `at`: the master side of a pty answering AT commands
- *   (OK to everything, "> " to AT+CMGS and +CMGS: <mr> after the PDU), as
+ *   (OK to everything, "> " to AT+CMGS and +CMGS: <mr> after the PDU, a
+ *   stored text to AT+CMGL=4 until AT+CMGD=5 deletes it), as
  *   tests/unit/test_at_driver.c's scripted modem does;
  * - a Nokia DCT3 phone for `fbus` on a pty, built from the project's own
  *   framer (drivers/fbus/frame.h): it acknowledges every frame and answers
@@ -42,6 +43,8 @@ struct pty_peer {
 	char line[1024];
 	size_t len;
 	bool in_pdu;
+	bool stored; /* a text on the SIM at index 5, listed by AT+CMGL=4 */
+	int deletes; /* AT+CMGD=5 */
 	/* fbus */
 	struct fbus_reader rd;
 	struct fbus_assembler as;
@@ -63,6 +66,15 @@ static void modem_line(struct pty_peer *p, const char *l)
 		pty_say(p, "\r\n> ", 4);
 	} else if (!strcmp(l, "AT+CPIN?")) {
 		pty_say(p, "\r\n+CPIN: READY\r\n\r\nOK\r\n", 23);
+	} else if (!strcmp(l, "AT+CMGL=4") && p->stored) {
+		static const char list[] =
+		    "\r\n+CMGL: 5,1,,28\r\n07917283010010F5040BC87238880900F10000993092516195800AE8329BFD"
+		    "4697D9EC37\r\n\r\nOK\r\n";
+		pty_say(p, list, sizeof list - 1);
+	} else if (!strcmp(l, "AT+CMGD=5")) {
+		p->stored = false;
+		p->deletes++;
+		pty_say(p, "\r\nOK\r\n", 6);
 	} else if (!strcmp(l, "AT+CGSN")) {
 		snprintf(buf, sizeof buf, "\r\n490154203237518\r\n\r\nOK\r\n");
 		pty_say(p, buf, strlen(buf));
