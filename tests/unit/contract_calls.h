@@ -4,7 +4,8 @@
  * without a client driver of their own to pair with: odbc (core_submit of
  * the foreign rows, deliver / core_event_done of their states) and http-api
  * (core_authenticate / authenticated, core_submit / submitted, core_query /
- * queried); and acked(committed=false) of a text the at driver received.  Included once, by test_driver_contract.c,
+ * queried); and acked(committed=false) of a text the at and fbus drivers
+ * received.  Included once, by test_driver_contract.c,
  * after its helpers.
  */
 #ifndef SMSPOOL_TEST_CONTRACT_CALLS_H
@@ -192,8 +193,8 @@ static void http_api_submits_and_queries(void **state)
 	close_conn(&c);
 }
 
-/* at: a text stored on the SIM is handed to core_received with a token; it
- * is deleted from the SIM only after acked(committed=true): after
+/* at, fbus: a text stored on the SIM is handed to core_received with a
+ * token; it is deleted from the SIM only after acked(committed=true): after
  * acked(committed=false) it stays, and the next sweep hands it over again. */
 static int want_received;
 static bool has_received(struct conn *c)
@@ -205,18 +206,19 @@ static bool modem_deleted(struct conn *c)
 	return c->pty->deletes > 0;
 }
 
-static void at_acked_not_committed(void **state)
+static void sim_acked_not_committed(const char *type)
 {
-	(void)state;
-	const struct driver_ops *ops = driver_find("at");
+	const struct driver_ops *ops = driver_find(type);
 	assert_non_null(ops);
 	struct conn c;
 	memset(&c, 0, sizeof c);
 	struct event_base *base = event_base_new();
-	struct pty_peer *modem = pty_peer_start(base, false);
+	bool fbus = strcmp(type, "fbus") == 0;
+	struct pty_peer *modem = pty_peer_start(base, fbus);
 	modem->stored = true;
 	char json[256];
-	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1, \"command_timeout_ms\": 2000}", modem->name);
+	snprintf(json, sizeof json, "{\"port\": \"%s\", \"sweep_s\": 1%s}", modem->name,
+	         fbus ? ", \"smsc\": \"+15550000000\"" : ", \"command_timeout_ms\": 2000");
 	start_conn_json(&c, ops, json, base);
 	c.shared_base = false;
 	c.pty = modem;
@@ -237,6 +239,18 @@ static void at_acked_not_committed(void **state)
 	assert_int_equal(c.stopped_calls, 1);
 	assert_false(c.called_after_stop);
 	close_conn(&c);
+}
+
+static void at_acked_not_committed(void **state)
+{
+	(void)state;
+	sim_acked_not_committed("at");
+}
+
+static void fbus_acked_not_committed(void **state)
+{
+	(void)state;
+	sim_acked_not_committed("fbus");
 }
 
 #endif

@@ -29,10 +29,14 @@
 #include <event2/event.h>
 
 #include "fbus/frame.h"
+#include "fbus/nokia.h"
 #include "odbc/schema.h"
 #include "util.h"
 
 /* ---- a pty whose master side this process plays ---- */
+
+/* The text both peers hold when stored is set ("hellohello"). */
+static const char stored_pdu_hex[] = "07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37";
 
 struct pty_peer {
 	int master;
@@ -43,8 +47,8 @@ struct pty_peer {
 	char line[1024];
 	size_t len;
 	bool in_pdu;
-	bool stored; /* a text on the SIM at index 5, listed by AT+CMGL=4 */
-	int deletes; /* AT+CMGD=5 */
+	bool stored; /* a text on the SIM: at index 5 (AT+CMGL=4), location 1 (fbus) */
+	int deletes; /* AT+CMGD=5, fbus delete of location 1 */
 	/* fbus */
 	struct fbus_reader rd;
 	struct fbus_assembler as;
@@ -67,10 +71,9 @@ static void modem_line(struct pty_peer *p, const char *l)
 	} else if (!strcmp(l, "AT+CPIN?")) {
 		pty_say(p, "\r\n+CPIN: READY\r\n\r\nOK\r\n", 23);
 	} else if (!strcmp(l, "AT+CMGL=4") && p->stored) {
-		static const char list[] =
-		    "\r\n+CMGL: 5,1,,28\r\n07917283010010F5040BC87238880900F10000993092516195800AE8329BFD"
-		    "4697D9EC37\r\n\r\nOK\r\n";
-		pty_say(p, list, sizeof list - 1);
+		char list[256];
+		snprintf(list, sizeof list, "\r\n+CMGL: 5,1,,28\r\n%s\r\n\r\nOK\r\n", stored_pdu_hex);
+		pty_say(p, list, strlen(list));
 	} else if (!strcmp(l, "AT+CMGD=5")) {
 		p->stored = false;
 		p->deletes++;
@@ -137,14 +140,28 @@ static void phone_request(struct pty_peer *p, uint8_t type, const uint8_t *m, si
 		phone_send(p, 0x40, on, sizeof on);
 	} else if (type == 0x40 && n >= 3 && m[2] == 0x66) { /* IMEI, NUL-terminated */
 		phone_send(p, 0x40, (const uint8_t *)imei, sizeof imei);
-	} else if (type == 0x14 && n >= 4 && m[3] == 0x36) { /* SIM status: 10 places, none used */
-		r[3] = 0x37, r[7] = 10;
+	} else if (type == 0x14 && n >= 4 && m[3] == 0x36) { /* SIM status: 10 places, the stored text unread */
+		r[3] = 0x37, r[7] = 10, r[10] = r[11] = p->stored;
 		phone_send(p, 0x14, r, 12);
-	} else if (type == 0x14 && n >= 4 && m[3] == 0x0A) { /* delete: done */
+	} else if (type == 0x14 && n >= 6 && m[3] == 0x0A) { /* delete: done */
+		if (m[5] == 1 && p->stored)
+			p->stored = false, p->deletes++;
 		r[3] = 0x0B;
 		phone_send(p, 0x14, r, 4);
+	} else if (type == 0x02 && n >= 6 && m[3] == 0x07 && m[5] == 1 && p->stored) { /* read: the stored text */
+		uint8_t pdu[64], out[256];
+		size_t plen = strlen(stored_pdu_hex) / 2, olen = 0;
+		for (size_t i = 0; i < plen; i++)
+			sscanf(stored_pdu_hex + 2 * i, "%2hhx", &pdu[i]);
+		memcpy(out, r, 3);
+		out[3] = 0x08, out[4] = 0x03, out[5] = 0x02, out[6] = 1,
+		out[7] = 0x00; /* unread, location 1, deliver */
+		struct errbuf err;
+		if (nokia_pdu_to_layout(pdu, plen, out + 8, sizeof out - 8, &olen, &err))
+			fail_msg("phone: layout: %s", err.msg);
+		phone_send(p, 0x14, out, 8 + olen);
 	} else if (type == 0x02 && n >= 4 && m[3] == 0x07) { /* read: empty location */
-		r[3] = 0x09, r[4] = 0x02;
+		r[3] = 0x09, r[4] = 0x07;
 		phone_send(p, 0x14, r, 5);
 	} else if (type == 0x02 && n >= 4 && m[3] == 0x01) { /* send: accepted with a TP-MR */
 		p->sends++;

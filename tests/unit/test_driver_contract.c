@@ -878,6 +878,7 @@ int main(void)
 	    cmocka_unit_test(smpp_client_and_server),       cmocka_unit_test(ucp_client_and_server),
 	    cmocka_unit_test(link_client_and_server),       cmocka_unit_test(odbc_takes_and_reports),
 	    cmocka_unit_test(http_api_submits_and_queries), cmocka_unit_test(at_acked_not_committed),
+	    cmocka_unit_test(fbus_acked_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
