@@ -41,15 +41,20 @@ COMMENT ON FUNCTION smspool.submit(text, text[], text[], text[], text[], text[],
 -- The version of an account's access
 ---------------------------------------------------------------------------
 CREATE SEQUENCE smspool.accounts_access_version;
-ALTER TABLE smspool.accounts ADD COLUMN access_version bigint NOT NULL
-	DEFAULT nextval('smspool.accounts_access_version');
+ALTER TABLE smspool.accounts ADD COLUMN access_version bigint;
+UPDATE smspool.accounts SET access_version = nextval('smspool.accounts_access_version');
+ALTER TABLE smspool.accounts ALTER COLUMN access_version SET NOT NULL;
 ALTER SEQUENCE smspool.accounts_access_version OWNED BY smspool.accounts.access_version;
 COMMENT ON COLUMN smspool.accounts.access_version IS 'Changes (a new number from a sequence) whenever what accounts_revoke announces changes: password, enabled, allowed_addresses, connections, system_id. A daemon that was disconnected from the database when the NOTIFY came compares every account''s access_version with the one it read before, once it is connected again, and ends the live sessions of the accounts that changed or are gone.';
 
+-- SECURITY DEFINER: whoever may write accounts (smspool_admin) needs no
+-- right on the sequence.
 CREATE FUNCTION smspool.accounts_version() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	IF OLD.password_hash IS DISTINCT FROM NEW.password_hash
+	IF TG_OP = 'INSERT' THEN
+		NEW.access_version := nextval('smspool.accounts_access_version');
+	ELSIF OLD.password_hash IS DISTINCT FROM NEW.password_hash
 	   OR OLD.enabled IS DISTINCT FROM NEW.enabled
 	   OR OLD.allowed_addresses IS DISTINCT FROM NEW.allowed_addresses
 	   OR OLD.connections IS DISTINCT FROM NEW.connections
@@ -61,8 +66,9 @@ BEGIN
 	RETURN NEW;
 END
 $$;
-COMMENT ON FUNCTION smspool.accounts_version() IS 'BEFORE UPDATE row trigger of accounts (after accounts_check, which hashes the password: triggers fire in name order): a new access_version when the access changes, else the old one (access_version cannot be set by hand).';
-CREATE TRIGGER accounts_version BEFORE UPDATE ON smspool.accounts
+COMMENT ON FUNCTION smspool.accounts_version() IS 'BEFORE INSERT/UPDATE row trigger of accounts (after accounts_check, which hashes the password: triggers fire in name order): a new access_version for a new account and when the access changes, else the old one (access_version cannot be set by hand).';
+REVOKE EXECUTE ON FUNCTION smspool.accounts_version() FROM PUBLIC;
+CREATE TRIGGER accounts_version BEFORE INSERT OR UPDATE ON smspool.accounts
 	FOR EACH ROW EXECUTE FUNCTION smspool.accounts_version();
 
 GRANT SELECT (access_version) ON smspool.accounts TO smspool_admin, smspool_daemon;

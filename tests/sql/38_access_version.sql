@@ -4,7 +4,7 @@
 -- the change by comparing versions; other changes keep it; it cannot be set
 -- by hand; the daemon may read it.
 BEGIN;
-SELECT plan(10);
+SELECT plan(11);
 
 INSERT INTO smspool.connections (name, type) VALUES ('av_c', 'loopback');
 INSERT INTO smspool.accounts (system_id, password) VALUES ('av1', 'pw1'), ('av2', 'pw2');
@@ -43,6 +43,13 @@ SELECT ok((SELECT access_version FROM smspool.accounts WHERE system_id = 'av3') 
 SELECT ok(has_column_privilege('smspool_daemon', 'smspool.accounts', 'access_version', 'SELECT')
 	AND has_column_privilege('smspool_daemon', 'smspool.accounts', 'system_id', 'SELECT'),
 	'the daemon reads every account''s version');
+
+SET LOCAL ROLE smspool_admin;
+UPDATE smspool.accounts SET password = 'pw3' WHERE system_id = 'av3';
+INSERT INTO smspool.accounts (system_id, password) VALUES ('av4', 'pw4');
+RESET ROLE;
+SELECT ok((SELECT access_version FROM smspool.accounts WHERE system_id = 'av4') >
+	(SELECT access_version FROM smspool.accounts WHERE system_id = 'av1'), 'the admin role inserts and changes accounts (no right on the sequence needed)');
 
 SELECT * FROM finish();
 ROLLBACK;
