@@ -254,7 +254,9 @@ void core_query(struct conn *c, const char *account, int64_t message_id, uint64_
 #include "fake_account_policy.h"
 
 /* Settings that let each driver run here; a driver missing from this table
- * fails the test, so that none is forgotten. */
+ * fails the test, so that none is forgotten.  For the drivers that need a
+ * peer (peer_drivers below) these point where nobody answers; their runs
+ * against a peer take the peer's settings (peer_json, client_and_server). */
 static const struct {
 	const char *type, *settings;
 } test_settings[] = {
