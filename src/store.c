@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db/access_versions.h"
 #include "db/pg.h"
 #include "db/pg_values.h"
 #include "driver.h"
@@ -60,6 +61,13 @@ struct store {
 	struct store_accounts *accounts;
 	uint64_t events_claimed_total, next_event_poll_ms;
 	bool wake_events;
+
+	/* Every account's access_version as last read (main writer only):
+	 * what changed while no NOTIFY could come is revoked at reconnect. */
+	struct access_versions *versions;
+	char **heard; /* the accounts revoked by NOTIFY since then */
+	int nheard;
+	bool heard_all; /* a NOTIFY for every account came */
 
 	bool reload;   /* re-read the configuration */
 	bool stopping; /* TO_STORE_STOP received */
@@ -228,6 +236,56 @@ static int release_claims(PGconn *pg, const char *instance, bool never_sent, con
 
 static int prepare_all(PGconn *pg, struct errbuf *err);
 
+static void revoke_missed(void *arg, const char *account)
+{
+	struct store *s = arg;
+	char q[80];
+	log_info("store_revocation_missed", "account=%s", log_quote(account, q, sizeof q));
+	chan_put(s->out, TO_LOOP_REVOKED, xstrdup(account));
+}
+
+/* Reads every account's access version on a session that already LISTENs
+ * (a later change comes as a NOTIFY); after a reconnect, the accounts whose
+ * version changed, or that are gone, since the last read are revoked: their
+ * NOTIFY came while nobody listened.  A schema without access_version (an
+ * older database) only loses this catch-up. */
+static void forget_heard(struct store *s)
+{
+	for (int i = 0; i < s->nheard; i++)
+		free(s->heard[i]);
+	free(s->heard);
+	s->heard = NULL;
+	s->nheard = 0;
+	s->heard_all = false;
+}
+
+static int resync_revocations(struct store *s, PGconn *pg, bool reconnect, struct errbuf *err)
+{
+	struct errbuf e;
+	struct access_versions *cur = access_versions_load(pg, &e);
+	if (!cur) {
+		if (PQstatus(pg) != CONNECTION_OK) {
+			errbuf_set(err, "%s", e.msg);
+			return -1;
+		}
+		log_warn("store_no_access_versions", "error=\"%s\"", e.msg);
+		return 0;
+	}
+	if (reconnect && s->versions) {
+		int n = access_versions_diff(s->versions, cur, revoke_missed, s);
+		if (n)
+			log_info("store_revocations_resynced", "accounts=%d", n);
+	} else {
+		/* connected: what was heard is revoked; a change whose NOTIFY is
+		 * still unread keeps its old version (the next reconnect sees it) */
+		access_versions_keep(cur, s->versions, s->heard, s->nheard, s->heard_all);
+	}
+	access_versions_free(s->versions);
+	s->versions = cur;
+	forget_heard(s);
+	return 0;
+}
+
 static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf *err)
 {
 	if (pg_daemon_session(pg, err))
@@ -247,6 +305,8 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
 		                  s->cfg->instance);
 	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events; LISTEN smspool_account_revoked", err))
+		return -1;
+	if (resync_revocations(s, pg, true, err))
 		return -1;
 	if (prepare_all(pg, err))
 		return -1;
@@ -1258,8 +1318,13 @@ static void read_notifies(struct store *s)
 			s->reload = true;
 		else if (strcmp(n->relname, "smspool_account_events") == 0)
 			s->wake_events = true;
-		else if (strcmp(n->relname, "smspool_account_revoked") == 0)
+		else if (strcmp(n->relname, "smspool_account_revoked") == 0) {
 			chan_put(s->out, TO_LOOP_REVOKED, xstrdup(n->extra ? n->extra : ""));
+			if (!n->extra || !*n->extra)
+				s->heard_all = true;
+			s->heard = xrealloc(s->heard, sizeof *s->heard * (size_t)(s->nheard + 1));
+			s->heard[s->nheard++] = xstrdup(n->extra ? n->extra : "");
+		}
 		PQfreemem(n);
 	}
 }
@@ -1283,6 +1348,11 @@ static int main_work(struct store *s, uint64_t now)
 {
 	if (server_work(s, now))
 		return -1;
+	if (s->nheard) { /* what was just revoked is no news after a reconnect */
+		struct errbuf err;
+		if (resync_revocations(s, s->pg, false, &err))
+			return -1;
+	}
 	/* What this daemon holds stays its own while it lives: leases are
 	 * renewed three times per lease (smspool.renew_leases renews those
 	 * past half their time). */
@@ -1504,6 +1574,8 @@ void store_join(struct store *s)
 	}
 	free(s->states);
 	store_accounts_free(s->accounts);
+	access_versions_free(s->versions);
+	forget_heard(s);
 	while (s->auth_head) {
 		struct store_auth *a = s->auth_head;
 		s->auth_head = a->next;

@@ -26,6 +26,13 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd -P)
 cd "$ROOT"
 
 abspath() { case $1 in /*) printf '%s\n' "$1" ;; *) printf '%s\n' "$ROOT/$1" ;; esac; }
+# TSAN=1 / SANITIZE=1, as make takes them: that build's binaries (make check
+# exports SMSPOOL_BIN and SMSPOOL_BUILD itself).
+if [ "${TSAN:-0}" = 1 ]; then
+	: "${SMSPOOL_BIN:=build-tsan/bin/smspool}" "${SMSPOOL_BUILD:=build-tsan}"
+elif [ "${SANITIZE:-0}" = 1 ]; then
+	: "${SMSPOOL_BIN:=build-san/bin/smspool}" "${SMSPOOL_BUILD:=build-san}"
+fi
 SMSPOOL_BIN=$(abspath "${SMSPOOL_BIN:-bin/smspool}")
 SMSPOOL_BUILD=$(abspath "${SMSPOOL_BUILD:-build}")
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}

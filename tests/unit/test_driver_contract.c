@@ -2,8 +2,12 @@
  * The driver contract of drivers/driver.h, held against every driver.  This
  * file plays the core: it implements the core_* and conn_* functions itself
  * and records every call.  Peers run in this process, on the same loop: an
- * HTTP provider (libevent's evhttp) for the http driver's sent path, and a
- * callback client on a thread for its acked(committed=false).
+ * HTTP provider (libevent's evhttp) for the http driver's sent path, a
+ * callback client on a thread for its acked(committed=false) and for the
+ * http-api's logins, submissions and queries, a modem and a Nokia phone on
+ * ptys for at and fbus, an SQLite file through unixODBC for odbc
+ * (contract_peers.h), and each client driver's own server driver for smpp,
+ * ucp and link.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,12 +32,15 @@
 #include "policy.h"
 #include "util.h"
 
+#include "contract_peers.h"
+
 struct conn {
 	const struct driver_ops *ops;
 	void *conf, *drv;
 	struct event_base *base;
 	enum conn_state state;
 	int submitted, completed, sent, received, reports, stopped_calls;
+	int parts_sent; /* parts of the messages completed sent */
 	bool stopped, called_after_stop;
 	bool stop_called;     /* stop() has been called */
 	int bad_stop_outcome; /* completions after stop() that stop() may not give */
@@ -46,7 +53,10 @@ struct conn {
 	/* server side, answered by this fake core */
 	int listen_port, auths, submits, attached, events_done, events_delivered, queries;
 	int64_t last_message_id;
-	char account[32]; /* the last one attached */
+	char account[32];       /* the last one attached */
+	char client_ref[32];    /* of the last submission */
+	struct pty_peer *pty;   /* at, fbus */
+	struct odbc_peer *odbc; /* odbc */
 };
 
 const char *conn_name(const struct conn *c)
@@ -101,6 +111,7 @@ void core_complete(struct conn *c, struct msg *m)
 		c->bad_stop_outcome++;
 	if (m->outcome == MSG_SENT) {
 		c->sent++;
+		c->parts_sent += m->parts;
 		assert_true(m->parts >= 1);
 		assert_non_null(m->remote_ids);
 		int ids = 1;
@@ -160,8 +171,17 @@ static void answer_cb(evutil_socket_t fd, short what, void *arg)
 			c->ops->authenticated(c, a->token, &ai, NULL);
 		} else if (a->kind == ANSWER_SUBMIT) {
 			c->ops->submitted(c, a->token, a->message_id, SUBMIT_OK, NULL);
+		} else if (a->message_id > 1000 && a->message_id <= 1000 + c->submits) {
+			/* one of the messages submitted here */
+			struct message_status st = {.id = a->message_id,
+			                            .status = "delivered",
+			                            .recipient = "+15551234567",
+			                            .parts = 1,
+			                            .created_s = 1700000000,
+			                            .done_s = 1700000001};
+			c->ops->queried(c, a->token, &st);
 		} else {
-			c->ops->queried(c, a->token, NULL);
+			c->ops->queried(c, a->token, NULL); /* none such */
 		}
 	}
 	free(a->account);
@@ -194,6 +214,7 @@ void core_submit(struct conn *c, struct submission *s, uint64_t token)
 	if (c->stopped)
 		c->called_after_stop = true;
 	assert_non_null(s->recipient);
+	snprintf(c->client_ref, sizeof c->client_ref, "%s", s->client_ref ? s->client_ref : "");
 	submission_free(s);
 	c->submits++;
 	c->last_message_id = 1000 + c->submits;
@@ -223,17 +244,19 @@ void core_event_done(struct conn *c, const struct account_event *ev, bool delive
 }
 void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
 {
-	(void)account, (void)message_id;
+	(void)account;
 	if (c->stopped)
 		c->called_after_stop = true;
 	c->queries++;
-	answer_later(c, ANSWER_QUERY, token, NULL, 0);
+	answer_later(c, ANSWER_QUERY, token, NULL, message_id);
 }
 
 #include "fake_account_policy.h"
 
 /* Settings that let each driver run here; a driver missing from this table
- * fails the test, so that none is forgotten. */
+ * fails the test, so that none is forgotten.  For the drivers that need a
+ * peer (peer_drivers below) these point where nobody answers; their runs
+ * against a peer take the peer's settings (peer_json, client_and_server). */
 static const struct {
 	const char *type, *settings;
 } test_settings[] = {
@@ -303,21 +326,57 @@ static const char *settings_for(const char *type)
 	return NULL;
 }
 
-/* Drivers that cannot come up without a remote peer (tests/e2e has one for
- * each).  Their settings above point at a port where nobody listens, and
- * they are held to the rules that apply while they are not up: they never
- * report CONN_UP, and stop() ends with exactly one core_stopped() and no
- * call after it.  The generic submit tests, which need CONN_UP, skip them;
- * the SMPP and UCP clients' are in smpp_/ucp_client_and_server (against
- * their server drivers in this process).  odbc, at, fbus and link have no
- * in-process peer here yet. */
+/* Drivers that cannot come up without a remote peer.  With their settings
+ * above (a port or a device where nobody answers) they are held to the rules
+ * that apply while they are not up: they never report CONN_UP, and stop()
+ * ends with exactly one core_stopped() and no call after it.  Otherwise
+ * they run against a peer in this process: odbc, at and fbus in the generic
+ * tests (peer_json), the clients of a protocol with a server driver (smpp,
+ * ucp, link) in client_and_server. */
 static const char *const peer_drivers[] = {"smpp", "odbc", "at", "fbus", "ucp", "link"};
+static const char *const paired_drivers[] = {"smpp", "ucp", "link"};
 
+static bool listed(const char *const *list, size_t n, const char *type)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(list[i], type) == 0)
+			return true;
+	return false;
+}
 static bool needs_peer(const char *type)
 {
-	for (size_t i = 0; i < ARRAY_LEN(peer_drivers); i++)
-		if (strcmp(peer_drivers[i], type) == 0)
-			return true;
+	return listed(peer_drivers, ARRAY_LEN(peer_drivers), type);
+}
+static bool paired(const char *type)
+{
+	return listed(paired_drivers, ARRAY_LEN(paired_drivers), type);
+}
+
+/* start_conn_with: a driver's settings for the dead endpoint of
+ * test_settings instead of its in-process peer */
+static bool dead_peer;
+
+/* Starts the in-process peer of an at, fbus or odbc connection and writes
+ * its settings into json; false for other types. */
+static bool peer_json(struct conn *c, const char *type, char *json, size_t cap)
+{
+	if (dead_peer)
+		return false;
+	if (strcmp(type, "at") == 0 || strcmp(type, "fbus") == 0) {
+		bool fbus = type[0] == 'f';
+		c->pty = pty_peer_start(c->base, fbus);
+		snprintf(json, cap, "{\"port\": \"%s\", \"reconnect_min_ms\": 20%s}", c->pty->name,
+		         fbus ? ", \"smsc\": \"+15550000000\"" : ", \"command_timeout_ms\": 2000");
+		return true;
+	}
+	if (strcmp(type, "odbc") == 0) {
+		c->odbc = odbc_peer_start();
+		snprintf(json, cap,
+		         "{\"connection_string\": \"%s\", \"account\": \"contract\", \"retry_min_ms\": 20, "
+		         "\"poll_ms\": 50}",
+		         c->odbc->connstr);
+		return true;
+	}
 	return false;
 }
 
@@ -378,7 +437,9 @@ static void start_conn_with(struct conn *c, const struct driver_ops *ops, const 
 	if (!tmpl)
 		fail_msg("driver %s has no entry in test_settings", ops->name);
 	char json[1024];
-	if (strcmp(ops->name, "http") == 0) {
+	if (peer_json(c, ops->name, json, sizeof json)) {
+		/* at, fbus, odbc */
+	} else if (strcmp(ops->name, "http") == 0) {
 		peer_start(c);
 		snprintf(json, sizeof json, tmpl, c->peer_port);
 	} else {
@@ -406,7 +467,7 @@ static void start_conn(struct conn *c, const struct driver_ops *ops)
 static void open_conn(struct conn *c, const struct driver_ops *ops)
 {
 	start_conn(c, ops);
-	run_until(c, is_up, 2000);
+	run_until(c, is_up, 10000);
 	assert_int_equal(c->state, CONN_UP);
 }
 
@@ -417,6 +478,8 @@ static void close_conn(struct conn *c)
 	free(c->conf);
 	if (c->peer)
 		evhttp_free(c->peer);
+	pty_peer_free(c->pty);
+	odbc_peer_free(c->odbc);
 	if (!c->shared_base)
 		event_base_free(c->base);
 }
@@ -432,7 +495,7 @@ static void every_submit_completes_once(void **state)
 {
 	(void)state;
 	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
-		if (!((*d)->caps & CAP_SEND) || needs_peer((*d)->name))
+		if (!((*d)->caps & CAP_SEND) || paired((*d)->name))
 			continue;
 		struct conn c;
 		open_conn(&c, *d);
@@ -442,15 +505,26 @@ static void every_submit_completes_once(void **state)
 			                                    : "a text that is long enough to be counted "
 			                                      "as more than one part when the limit is "
 			                                      "one hundred and sixty characters, which "
-			                                      "this one passes by a few words"));
+			                                      "this one passes by a few words and then "
+			                                      "some more, to be sure of it"));
 		}
-		run_until(&c, all_completed, 3000);
-		assert_int_equal(c.completed, c.submitted);
+		run_until(&c, all_completed, 10000);
+		if (c.completed != c.submitted)
+			fail_msg("%s: %d of %d submits completed", (*d)->name, c.completed, c.submitted);
 		/* the HTTP sent path: every message reached the provider and came
-		 * back sent with its id */
+		 * back sent with its id; the modem and the phone took every part,
+		 * the SQLite table every message */
 		if (c.peer) {
 			assert_int_equal(c.sent, c.submitted);
 			assert_int_equal(c.peer_requests, c.submitted);
+		}
+		if (c.pty) {
+			assert_int_equal(c.sent, c.submitted);
+			assert_int_equal(c.pty->sends, c.parts_sent);
+		}
+		if (c.odbc) {
+			assert_int_equal(c.sent, c.submitted);
+			assert_int_equal(odbc_peer_number(c.odbc, "SELECT count(*) FROM sms_incoming"), c.submitted);
 		}
 		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
@@ -466,7 +540,7 @@ static void stop_completes_in_flight(void **state)
 {
 	(void)state;
 	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
-		if (!((*d)->caps & CAP_SEND) || needs_peer((*d)->name))
+		if (!((*d)->caps & CAP_SEND) || paired((*d)->name))
 			continue;
 		struct conn c;
 		open_conn(&c, *d);
@@ -508,7 +582,9 @@ static void no_peer_never_up_and_stops(void **state)
 		if (!needs_peer((*d)->name))
 			continue;
 		struct conn c;
+		dead_peer = true;
 		start_conn(&c, *d);
+		dead_peer = false;
 		assert_int_equal(run_ms(&c, 300), 0);
 		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
@@ -611,14 +687,15 @@ static struct account_event *report_event(const char *account, int64_t id, int64
  * core_event_done(delivered); acked false → not delivered), then both stop
  * cleanly with every attach matched by a detach.  client_fmt: the client's
  * settings with %d for the server's port. */
-static void client_and_server(const char *server_type, const char *client_type, const char *client_fmt)
+static void client_and_server(const char *server_type, const char *server_json, const char *client_type,
+                              const char *client_fmt)
 {
 	const struct driver_ops *srv = driver_find(server_type), *cli = driver_find(client_type);
 	assert_non_null(srv);
 	assert_non_null(cli);
 	struct event_base *base = event_base_new();
 	struct pair *p = xcalloc(1, sizeof *p);
-	start_conn_json(&p->server, srv, "{\"listen\": \"127.0.0.1:0\"}", base);
+	start_conn_json(&p->server, srv, server_json, base);
 	assert_true(loop_until(base, server_listening, p, 3000));
 	char json[256];
 	snprintf(json, sizeof json, client_fmt, p->server.listen_port);
@@ -631,7 +708,8 @@ static void client_and_server(const char *server_type, const char *client_type, 
 		cli->submit(&p->client, make_msg(i, i % 2 ? "short"
 		                                          : "a text that is long enough to be counted as more "
 		                                            "than one part when the limit is one hundred and "
-		                                            "sixty characters, which this one passes by a few"));
+		                                            "sixty characters, which this one passes by a few "
+		                                            "words and then some more, to be sure of it"));
 	}
 	assert_true(loop_until(base, client_completed, p, 5000));
 	assert_int_equal(p->client.sent, 20);
@@ -653,9 +731,17 @@ static void client_and_server(const char *server_type, const char *client_type, 
 	assert_true(loop_until(base, events_done, p, 5000));
 	assert_int_equal(p->server.events_delivered, 1); /* the second was refused: the server tries again */
 
+	/* stop() with messages lent: each completes sent, released or
+	 * temporary, before core_stopped() */
+	for (int i = 1; i <= 6; i++) {
+		p->client.submitted++;
+		cli->submit(&p->client, make_msg(100 + i, "in flight"));
+	}
 	stop_conn(&p->client);
 	stop_conn(&p->server);
 	assert_true(loop_until(base, both_stopped, p, 5000));
+	assert_int_equal(p->client.completed, p->client.submitted);
+	assert_int_equal(p->client.bad_stop_outcome, 0);
 	assert_int_equal(p->client.stopped_calls, 1);
 	assert_int_equal(p->server.stopped_calls, 1);
 	assert_int_equal(p->server.attached, 0);
@@ -670,15 +756,24 @@ static void client_and_server(const char *server_type, const char *client_type, 
 static void smpp_client_and_server(void **state)
 {
 	(void)state;
-	client_and_server("smpp-server", "smpp",
+	client_and_server("smpp-server", "{\"listen\": \"127.0.0.1:0\"}", "smpp",
 	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"system_id\": \"contract\", \"password\": \"pw\", "
+	                  "\"reconnect_min_ms\": 20}");
+}
+
+static void link_client_and_server(void **state)
+{
+	(void)state;
+	/* a frame the client does not ack is given up after response_timeout_s */
+	client_and_server("link-server", "{\"listen\": \"127.0.0.1:0\", \"response_timeout_s\": 1}", "link",
+	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"account\": \"contract\", \"password\": \"pw\", "
 	                  "\"reconnect_min_ms\": 20}");
 }
 
 static void ucp_client_and_server(void **state)
 {
 	(void)state;
-	client_and_server("ucp-server", "ucp",
+	client_and_server("ucp-server", "{\"listen\": \"127.0.0.1:0\"}", "ucp",
 	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"login\": \"1234\", \"password\": \"pw\", "
 	                  "\"reconnect_min_ms\": 20}");
 }
@@ -774,13 +869,18 @@ static void acked_not_committed(void **state)
 	}
 }
 
+#include "contract_calls.h"
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
-	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
-	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
-	    cmocka_unit_test(smpp_client_and_server),      cmocka_unit_test(ucp_client_and_server),
+	    cmocka_unit_test(every_submit_completes_once),  cmocka_unit_test(stop_completes_in_flight),
+	    cmocka_unit_test(no_peer_never_up_and_stops),   cmocka_unit_test(unknown_settings_refused),
+	    cmocka_unit_test(listeners_up_and_stop),        cmocka_unit_test(acked_not_committed),
+	    cmocka_unit_test(smpp_client_and_server),       cmocka_unit_test(ucp_client_and_server),
+	    cmocka_unit_test(link_client_and_server),       cmocka_unit_test(odbc_takes_and_reports),
+	    cmocka_unit_test(http_api_submits_and_queries), cmocka_unit_test(at_acked_not_committed),
+	    cmocka_unit_test(fbus_acked_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
