@@ -11,7 +11,7 @@
 # - 4 parts of a set of 6 with reassembly_max_parts 3: the 4th is NACKed
 #   04 at once (the cap), the 3 held ones after the timeout.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 9
+plan 10
 
 e2e_db smspool_e2e_ucp_parts
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('parts', 'pw')" || bail "account"
@@ -120,4 +120,5 @@ like "$(grep -E '^(capped|expired)=' "$E2E_TMP/client.out" | tr '\n' ' ')" \
 	"beyond reassembly_max_parts a part is NACKed 04 at once; the held ones after the timeout"
 is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'parts'")" 1 "nothing stored from incomplete sets"
 stop_daemon s
+is "$DAEMON_STATUS" 0 "the daemon exits 0"
 finish
