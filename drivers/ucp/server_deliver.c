@@ -204,7 +204,11 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t trns[SMS_MAX_PARTS];
 	int room = link_window_room(s->link);
-	int n = build_event(sv, s, ev, buf, trns, room > 0 ? room : 1, &err);
+	/* The op 53 of a joined message's parts go together, beyond the window
+	 * if need be (TRNs permitting): a window smaller than the parts would
+	 * otherwise never let its report out. */
+	int max = ev->kind == ACCOUNT_EVENT_REPORT ? 100 - link_outstanding(s->link) : room;
+	int n = build_event(sv, s, ev, buf, trns, max > 0 ? max : 1, &err);
 	if (n < 0) {
 		evbuffer_free(buf);
 		log_warn("ucp_server_deliver_failed", "conn=%s account=%s event=%" PRId64 " error=\"%s\"",

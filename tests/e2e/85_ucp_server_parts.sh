@@ -5,7 +5,7 @@
 #   until the set is complete, so the op 31 answer comes first; then each
 #   part is ACKed with SM = AdC:SCTS, a different SCTS per part; the row
 #   holds the whole text; the delivered row's report comes back as 3 op 53,
-#   one per part's SCTS;
+#   one per part's SCTS (all 3 at once, although the window is 2);
 # - part 1 of a set of 2 that never completes: NACK 04 after
 #   reassembly_timeout_s, nothing stored;
 # - 4 parts of a set of 6 with reassembly_max_parts 3: the 4th is NACKed
@@ -16,7 +16,7 @@ plan 10
 e2e_db smspool_e2e_ucp_parts
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('parts', 'pw')" || bail "account"
 add_connection ucpd ucp-server \
-	'{"listen": "127.0.0.1:0", "reassembly_timeout_s": 2, "reassembly_max_parts": 3, "window": 10}'
+	'{"listen": "127.0.0.1:0", "reassembly_timeout_s": 2, "reassembly_max_parts": 3, "window": 2}'
 add_connection emu emulator '{"report_delay_ms": 100}'
 add_route emu
 start_daemon s
