@@ -9,9 +9,11 @@
 # - part 1 of a set of 2 that never completes: NACK 04 after
 #   reassembly_timeout_s, nothing stored;
 # - 4 parts of a set of 6 with reassembly_max_parts 3: the 4th is NACKed
-#   04 at once (the cap), the 3 held ones after the timeout.
+#   04 at once (the cap), the 3 held ones after the timeout;
+# - from a second session, part 1 of 2, then the client goes away: nothing
+#   stored, the daemon lives on and exits 0.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 10
+plan 11
 
 e2e_db smspool_e2e_ucp_parts
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('parts', 'pw')" || bail "account"
@@ -97,6 +99,15 @@ r = read_frame(s)
 print("capped=%s/%s/%s" % (r[0], r[4], r[5]))
 later = sorted(read_frame(s)[0] + "/" + "N" for _ in range(3))
 print("expired=" + " ".join(later))
+
+# A client gone with a part held.
+g = socket.create_connection(("127.0.0.1", port))
+g.settimeout(30)
+buf[0] = b""
+g.sendall(frame(0, "O", 60, ["parts", "6", "5", "1", b"pw".hex().upper(), "", "0100", "", "", "", "", ""]))
+print("login2=" + read_frame(g)[4])
+g.sendall(part(1, "4915550004004", 0x45, 2, 1, "gone".encode("utf-16-be")))
+g.close()
 s.close()
 PY
 diag "$(cat "$E2E_TMP/client.out")"
@@ -119,6 +130,13 @@ like "$(grep -E '^(capped|expired)=' "$E2E_TMP/client.out" | tr '\n' ' ')" \
 	'^capped=13/N/04 expired=10/N 11/N 12/N $' \
 	"beyond reassembly_max_parts a part is NACKed 04 at once; the held ones after the timeout"
 is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'parts'")" 1 "nothing stored from incomplete sets"
+wait_log_closed() {
+	local end=$(($(now_ms) + 20000))
+	while [ "$(grep -c 'ucp_server_closed' "${DAEMON_LOG[s]}")" -lt 2 ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.2; done
+}
+wait_log_closed
+is "$(grep '^login2=' "$E2E_TMP/client.out")|$(grep -c 'ucp_server_closed' "${DAEMON_LOG[s]}")|$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient = '4915550004004'")" \
+	"login2=A|2|0" "a client gone with a part held: its session closed, nothing stored"
 stop_daemon s
 is "$DAEMON_STATUS" 0 "the daemon exits 0"
 finish
