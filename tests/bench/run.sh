@@ -38,7 +38,7 @@
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
-#     ucp_ingest 4 EMI clients (ucp_load.c, window 100 each) log in to a
+#     ucp_ingest BENCH_UCP_CLIENTS (4) EMI clients (ucp_load.c, window 100 each) log in to a
 #               ucp-server connection and submit.
 #  9. link      LINK_N rows of daemon A (this database) -> `link` -> daemon B
 #               (database bench_smspool_b) `link-server` -> B's smpp -> sink ->
@@ -1005,7 +1005,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
-	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, 4 EMI clients" msg/s "$CEIL_B" ">= 15000"
+	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, $UCP_CLIENTS EMI clients" msg/s "$CEIL_B" ">= 15000"
 	row ucp_ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
