@@ -1,23 +1,14 @@
 /*
- * smpp join: the parts of a concatenated submit (UDH IE 0x00/0x08 in
- * esm_class 0x40, or the SAR TLVs) held by the SMPP server until the set is
- * complete, so that they become ONE outbox message.  Pure: no I/O, no clock
- * of its own (the caller passes now_ms); the bytes are joined by
- * codec/reasm.c, this file adds what a server must answer: every held PDU
- * (sequence number, command, the caller's meta) leaves in exactly one set.
+ * smpp join: what is SMPP in joining the parts of a concatenated submit
+ * (UDH IE 0x00/0x08 in esm_class 0x40, or the SAR TLVs) into ONE outbox
+ * message: reading the concatenation of a PDU.  The holder itself (parts
+ * held per session, answered in exactly one set, the cap, the expiry) is
+ * net/join.h's, shared with the ucp-server; the smpp_join_* names below
+ * are its names in the SMPP server.
  *
- * Contract:
- * - A set is keyed by (destination, source, reference, total), per holder
- *   (the server keeps one holder per session, so a set split across two
- *   sessions is not joined).
- * - Every part added leaves through smpp_join_poll in a set that is
- *   COMPLETE (answer after commit), or EXPIRED/EVICTED (answer with an
- *   error so that the client resends); a duplicate part is held too and
- *   answered with its set.
- * - At most max_parts PDUs are held; one more is refused with -ENOBUFS.
- * - Receipt bookkeeping: a joined message's client_ref is
- *   "smpp-parts:N[:user reference]", so that the receipt of the one outbox
- *   message is sent N times, with the per-part ids "<outbox id>-<k>".
+ * Receipt bookkeeping: a joined message's client_ref is
+ * "smpp-parts:N[:user reference]", so that the receipt of the one outbox
+ * message is sent N times, with the per-part ids "<outbox id>-<k>".
  */
 #ifndef SMSPOOL_SMPP_JOIN_H
 #define SMSPOOL_SMPP_JOIN_H
@@ -27,8 +18,11 @@
 #include <stdint.h>
 
 #include "codec/reasm.h"
+#include "net/join.h"
 #include "smpp/pdu.h"
 #include "util.h"
+
+#define SMPP_JOIN_REF_PREFIX "smpp-parts:"
 
 /* Where a submit stands in a concatenated set. */
 struct smpp_join_info {
@@ -43,49 +37,34 @@ struct smpp_join_info {
  * concatenation values out of range (total 0, seq 0 or > total). */
 MUST_CHECK int smpp_join_info(const struct smpp_pdu *p, const uint8_t *d, size_t n, struct smpp_join_info *out);
 
-/* The UDH udh/len without its concatenation IEs, into out (capacity
- * UDH_MAX_LEN + 1).  Returns its length, 0 when no IE is left. */
-size_t smpp_join_udh_strip(const uint8_t *udh, size_t len, uint8_t *out);
+/* The holder (net/join.h) under the SMPP server's names. */
+#define smpp_join net_join
+#define smpp_join_held net_join_held
+#define smpp_join_set net_join_set
+#define smpp_join_udh_strip net_join_udh_strip
+#define smpp_join_new net_join_new
+#define smpp_join_free net_join_free
+#define smpp_join_poll net_join_poll
+#define smpp_join_flush net_join_flush
+#define smpp_join_held_count net_join_held_count
+#define smpp_join_set_free net_join_set_free
 
-/* The client_ref of a joined message of parts parts (user_ref may be NULL);
- * new string. */
-char *smpp_join_client_ref(unsigned parts, const char *user_ref);
-/* The number of receipts a message of this client_ref (may be NULL) gets:
- * N for "smpp-parts:N[:...]" (1..255), else 1. */
-unsigned smpp_join_ref_parts(const char *client_ref);
+static inline char *smpp_join_client_ref(unsigned parts, const char *user_ref)
+{
+	return net_join_client_ref(SMPP_JOIN_REF_PREFIX, parts, user_ref);
+}
 
-struct smpp_join_held {
-	unsigned part;         /* its sequence number in the set, 1..total */
-	uint32_t pdu_seq, cmd; /* of the submit to answer */
-	void *meta;            /* the caller's, freed by its meta_free */
-	struct smpp_join_held *next;
-};
+static inline unsigned smpp_join_ref_parts(const char *client_ref)
+{
+	return net_join_ref_parts(SMPP_JOIN_REF_PREFIX, client_ref);
+}
 
-struct smpp_join_set {
-	struct reasm_msg *msg;         /* status, the joined bytes */
-	struct smpp_join_held **parts; /* every held PDU of the set, by part */
-	size_t n;
-};
-
-struct smpp_join;
-
-struct smpp_join *smpp_join_new(size_t max_parts, uint64_t timeout_ms, void (*meta_free)(void *));
-/* Frees j and everything it holds (unanswered: call only when the client
- * is gone). */
-void smpp_join_free(struct smpp_join *j);
-
-/* Holds one part.  Returns 0, -ENOBUFS (max_parts held), -EINVAL or
- * -EMSGSIZE (reasm_add's refusals).  meta is taken over on 0 only. */
-MUST_CHECK int smpp_join_add(struct smpp_join *j, const char *dst, const char *src, const struct smpp_join_info *info,
-                             uint32_t pdu_seq, uint32_t cmd, const uint8_t *data, size_t len, void *meta,
-                             uint64_t now_ms);
-
-/* The next finished set (complete, or expired / evicted with parts
- * missing), or NULL.  Caller frees it with smpp_join_set_free. */
-struct smpp_join_set *smpp_join_poll(struct smpp_join *j, uint64_t now_ms);
-/* Moves every incomplete set to the poll queue as EXPIRED. */
-void smpp_join_flush(struct smpp_join *j);
-size_t smpp_join_held_count(const struct smpp_join *j);
-void smpp_join_set_free(struct smpp_join *j, struct smpp_join_set *set);
+/* Holds one part (net_join_add with the set's place from info). */
+MUST_CHECK static inline int smpp_join_add(struct net_join *j, const char *dst, const char *src,
+                                           const struct smpp_join_info *info, uint32_t pdu_seq, uint32_t cmd,
+                                           const uint8_t *data, size_t len, void *meta, uint64_t now_ms)
+{
+	return net_join_add(j, dst, src, info->ref, info->total, info->seq, pdu_seq, cmd, data, len, meta, now_ms);
+}
 
 #endif

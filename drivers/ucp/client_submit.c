@@ -8,6 +8,12 @@
  *
  * The remote id of a part is what a notification names: AdC:SCTS (the SM
  * field of the ACK).  NACK codes are classed by nack.c's table.
+ *
+ * A multipart message of which an earlier attempt through this connection
+ * got some parts accepted (their ids back from claim(), see submits_held)
+ * sends only the others: the held parts count as answered with their ids.
+ * The concatenation reference of a stored message follows from its id, so
+ * that a part sent again joins the earlier ones on the handset.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -73,15 +79,26 @@ static void submit_now(struct client *cl, struct msg *m)
 	struct errbuf err = {""};
 	struct sms_split sp = {0};
 	/* AMsg carries default-alphabet characters: no national shift tables. */
-	int n = msg_sms_split(m, SMS_LANGS_NONE, cl->concat_ref++, &sp, &err);
+	unsigned concat_ref = (m->id > 0 ? (unsigned)m->id : cl->concat_ref++) & 0xFF;
+	int n = msg_sms_split(m, SMS_LANGS_NONE, concat_ref, &sp, &err);
 	bool v35 = ucp_conf_is_v35(conf);
 	if (n > 0 && v35 && (n > 1 || sp.encoding != SMS_ENC_GSM7))
 		n = errbuf_set(&err, "EMI 3.5 carries only GSM texts of one part");
-	if (n > 0 && n > link_window_room(cl->link) && link_outstanding(cl->link) > 0) {
+	/* Parts accepted by an earlier attempt (their ids, NULL for the others). */
+	int total = n > 0 ? n : 0;
+	char **held = n > 1 ? xcalloc((size_t)n, sizeof *held) : NULL;
+	int nheld = held ? submits_held(m, conn_name(cl->c), n, held) : 0;
+	if (n > 0 && n - nheld > link_window_room(cl->link) && link_outstanding(cl->link) > 0) {
+		for (int i = 0; held && i < n; i++)
+			free(held[i]);
+		free(held);
 		free(sp.parts);
 		msg_list_push(&cl->held, m); /* after the answers in flight */
 		return;
 	}
+	if (nheld)
+		log_info("ucp_parts_held", "conn=%s id=%" PRId64 " parts=%d held=%d", client_cname(cl), m->id, n,
+		         nheld);
 	struct ucp_sm *sm = &cl->sm;
 	struct submits_msg *sub = NULL;
 	struct submits_part **ps = NULL;
@@ -90,6 +107,8 @@ static void submit_now(struct client *cl, struct msg *m)
 	bool report = m->want_report && conf->request_reports;
 	for (int i = 0; n > 0 && i < n; i++) {
 		uint32_t trn;
+		if (held && held[i])
+			continue; /* accepted by an earlier attempt: not sent again */
 		ucp_sm_reset(sm);
 		if (ucp_sm_adc(m->recipient, sm->adc, sizeof sm->adc)) {
 			n = errbuf_set(&err, "recipient has no AdC form");
@@ -148,6 +167,15 @@ static void submit_now(struct client *cl, struct msg *m)
 		}
 	}
 	free(sp.parts);
+	for (int i = 0; held && i < total; i++) {
+		if (held[i] && sub && n > 0) { /* answered already, by an earlier attempt */
+			sub->ids[i] = held[i];
+			sub->answered++;
+		} else {
+			free(held[i]);
+		}
+	}
+	free(held);
 	if (n < 0) {
 		/* Nothing was sent: take back what was registered. */
 		for (int i = 0; sub && i < sub->nparts; i++)
@@ -166,7 +194,10 @@ static void submit_now(struct client *cl, struct msg *m)
 	}
 	if (link_send(cl->link, frames, flen)) {
 		/* The output is refused: answer each part (the last completes m). */
-		for (int i = 0; i < sub->nparts; i++) {
+		/* The last answer frees sub: nothing of it is read after. */
+		for (int i = 0; i < total; i++) {
+			if (!ps[i])
+				continue;
 			(void)link_request_take(cl->link, ps[i]->seq);
 			part_answer(cl, ps[i], NULL, 0, "cannot send");
 		}

@@ -64,6 +64,11 @@ const struct setting ucp_server_conf_settings[] = {
     {"response_timeout_s", SETTING_INT, O(response_timeout_s), false, true, 1, 3600, "30",
      "seconds to wait for the client's result of an op 52/53"},
     {"window", SETTING_INT, O(window), false, true, 1, 100, "10", "op 52/53 outstanding per session"},
+    {"reassembly_timeout_s", SETTING_INT, O(reassembly_timeout_s), false, true, 1, 3600, "60",
+     "parts of a multipart submit (UDH in XSer 01) wait this long for the rest of their set; then each held "
+     "part is answered NACK 04 (nothing stored), so that the client resends"},
+    {"reassembly_max_parts", SETTING_INT, O(reassembly_max_parts), false, true, 1, 10000, "100",
+     "parts of multipart submits one session may hold; more are answered NACK 04"},
     SETTINGS_END,
 };
 #undef O

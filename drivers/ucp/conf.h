@@ -47,6 +47,7 @@ struct ucp_server_conf {
 	bool tls;
 	char *tls_cert_file, *tls_key_file;
 	long long max_sessions, max_per_address, login_timeout_s, inactivity_timeout_s, response_timeout_s, window;
+	long long reassembly_timeout_s, reassembly_max_parts; /* multipart submits joined */
 };
 
 extern const struct setting ucp_conf_settings[];

@@ -176,6 +176,15 @@ void ucp_data_scts_format(int64_t unix_s, char out[13])
 	fmt_time(unix_s, out, true);
 }
 
+void ucp_data_scts_id(int64_t message_id, unsigned part, char out[13])
+{
+	const int64_t whole = (int64_t)1 << 31, parts = 1000000000;
+	uint64_t id = (uint64_t)message_id; /* ids are positive; modular anyway */
+	int64_t s = part == 0 ? (int64_t)(id % (uint64_t)whole)
+	                      : whole + (int64_t)((id % (uint64_t)parts) * 255u + (part - 1) % 255u) % parts;
+	ucp_data_scts_format(UCP_DATA_SCTS_EPOCH + s, out);
+}
+
 void ucp_data_time10_format(int64_t unix_s, char out[11])
 {
 	fmt_time(unix_s, out, false);

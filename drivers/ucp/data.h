@@ -52,6 +52,21 @@ MUST_CHECK int ucp_data_xser_build(const uint8_t *udh, size_t udh_len, int dcs, 
  * 2000-2099.  parse returns 0 or -EINVAL (not 12 digits, or not a date). */
 MUST_CHECK int ucp_data_scts_parse(const char *s, size_t len, int64_t *unix_s);
 void ucp_data_scts_format(int64_t unix_s, char out[13]);
+/*
+ * The SCTS the ucp-server gives a submit (its ACK's SM = AdC:SCTS; its op
+ * 53 notifications carry the same SCTS, so that clients match them by
+ * recipient + SCTS).  Derived from the outbox id, nothing stored; a valid
+ * date (clients may parse it), seconds since 2000-01-01 UTC:
+ * - part 0, a message submitted whole: id mod 2^31 (years 2000-2068);
+ * - part k (1..255) of a joined message: 2^31 + (255 * id + k - 1) mod 10^9
+ *   (years 2068-2099), so that every part has its own SCTS.
+ * Collisions (same SCTS for the same recipient while the client still
+ * waits for a notification) need, for whole messages, outbox ids 2^31
+ * apart, and for parts, ids about 3.9 million (10^9 / 255) apart; parts
+ * and whole messages never collide.
+ */
+#define UCP_DATA_SCTS_EPOCH 946684800LL /* 2000-01-01 00:00:00 UTC */
+void ucp_data_scts_id(int64_t message_id, unsigned part, char out[13]);
 /* DDMMYYhhmm (DDT, VP), UTC. */
 void ucp_data_time10_format(int64_t unix_s, char out[11]);
 

@@ -100,13 +100,15 @@ void server_answer(struct sess *s, unsigned trn, unsigned ot, unsigned ec, const
 
 /* ---- pending core calls ---- */
 
-uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc)
+uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc,
+                         struct net_join_set *set)
 {
 	struct pend *p = xcalloc(1, sizeof *p);
 	p->s = s;
 	p->trn = trn;
 	p->ot = ot;
 	snprintf(p->adc, sizeof p->adc, "%s", adc ? adc : "");
+	p->set = set;
 	s->npend++;
 	return tokens_add(&sv->base.pends, p);
 }
@@ -127,6 +129,7 @@ void server_sess_reap(struct sess *s)
 	if (s->state != SS_CLOSED || s->npend > 0)
 		return;
 	srvbase_unlink(&sv->base, &s->hd);
+	net_join_free(s->join);
 	free(s->held);
 	free(s);
 }
@@ -155,6 +158,12 @@ void server_sess_set(struct sess *s, enum sess_state to, const char *why)
 		if (s->acct && from == SS_BOUND) {
 			core_account_unbind(sv->c, s->acct->name);
 			accounts_remove_rx(&sv->accts, s->acct, s);
+		}
+		if (s->join) { /* nobody left to answer: nothing was acknowledged */
+			net_join_flush(s->join);
+			struct net_join_set *set;
+			while ((set = net_join_poll(s->join, now_mono_ms())))
+				net_join_set_free(s->join, set);
 		}
 		if (s->link) {
 			struct link *l = s->link;
@@ -308,6 +317,7 @@ static void server_free_sess(struct srvbase_sess *h)
 {
 	struct sess *s = (struct sess *)h;
 	link_free(s->link);
+	net_join_free(s->join);
 	free(s->held);
 	free(s);
 }
@@ -321,6 +331,19 @@ static void server_stopping(void *arg)
 {
 	struct server *sv = arg;
 	accounts_stop(&sv->accts);
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next)
+		server_submit_join_end((struct sess *)h); /* held parts will not be completed: NACKed */
+}
+
+/* Sets of held parts past reassembly_timeout_s are NACKed. */
+static void server_tick(void *arg)
+{
+	struct server *sv = arg;
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
+		struct sess *s = (struct sess *)h;
+		if (s->join && s->state == SS_BOUND)
+			server_submit_join_poll(s);
+	}
 }
 
 static void server_stop(struct conn *c)
@@ -364,6 +387,7 @@ static const struct srvbase_ops base_ops = {
     .stopping = server_stopping,
     .end_sess = server_end_sess,
     .free_sess = server_free_sess,
+    .tick = server_tick,
 };
 
 static void server_deliver(struct conn *c, struct account_event *ev)

@@ -12,13 +12,15 @@
 
 #include "driver.h"
 #include "net/accounts.h"
+#include "net/join.h"
 #include "net/link.h"
 #include "net/srvbase.h"
 #include "ucp/conf.h"
 #include "ucp/frame.h"
 #include "ucp/sm.h"
 
-#define UCP_SCTS_EPOCH 946684800 /* 2000-01-01 00:00:00 UTC */
+/* The client_ref of a joined message (net/join.h): one op 53 per part. */
+#define UCP_JOIN_REF_PREFIX "ucp-parts:"
 
 enum sess_state { SS_OPEN, SS_LOGIN, SS_BOUND, SS_CLOSED };
 
@@ -37,6 +39,7 @@ struct sess {
 	uint8_t *held;
 	size_t held_len;
 	bool by_addr;
+	struct net_join *join; /* parts of multipart submits held, or NULL */
 };
 
 /* A core call waiting for its answer, and what to answer. */
@@ -44,6 +47,7 @@ struct pend {
 	struct sess *s;
 	unsigned trn, ot;
 	char adc[40];
+	struct net_join_set *set; /* a joined submit: answer each of its parts */
 };
 
 struct server {
@@ -70,7 +74,8 @@ void server_stop_progress(struct server *sv);
 void server_frame(struct sess *s, const uint8_t *buf, size_t len);
 /* Replays the operation held during a login by address. */
 void server_replay_held(struct sess *s);
-uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc);
+uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsigned ot, const char *adc,
+                         struct net_join_set *set);
 struct pend *server_pend_take(struct server *sv, uint64_t token);
 
 /* server_submit.c */
@@ -83,6 +88,12 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
                                  const char *reason);
 void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
                              const char *text);
+/* Hands on what s's holder finished: complete sets to the core, the
+ * others NACKed (the tick calls it for sets past reassembly_timeout_s). */
+void server_submit_join_poll(struct sess *s);
+/* The session is closing: its held parts are answered (if it can still
+ * write) and dropped. */
+void server_submit_join_end(struct sess *s);
 
 /* server_deliver.c */
 extern const struct accounts_ops server_deliver_ops;

@@ -5,7 +5,8 @@
  * every frame of it got its result (ACK: delivered).
  *
  * A report carries the recipient and the SCTS of the ACK of the submit
- * (UCP_SCTS_EPOCH + message id), so that the client matches it.
+ * (ucp_data_scts_id), so that the client matches it; a message joined from
+ * N parts (client_ref "ucp-parts:N") gets N op 53, one per part's SCTS.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -39,6 +40,37 @@ static const char *report_dst(const char *state)
 	return "2";
 }
 
+/* The op 53 of report ev for part (0: a message submitted whole) into f
+ * (sv->sm), its TRN taken into *trn.  Returns 0 or -1 with err set. */
+static int report_frame(struct server *sv, struct sess *s, const struct account_event *ev, unsigned part, int64_t now,
+                        uint32_t *trn, struct ucp_frame *f, struct errbuf *err)
+{
+	struct ucp_sm *sm = &sv->sm;
+	ucp_sm_reset(sm);
+	if (ucp_sm_adc(ev->recipient ? ev->recipient : "", sm->oadc, sizeof sm->oadc))
+		snprintf(sm->oadc, sizeof sm->oadc, "%.39s", ev->recipient ? ev->recipient : "");
+	snprintf(sm->adc, sizeof sm->adc, "%.39s", ev->sender ? ev->sender : "");
+	if (ev->sender && ucp_sm_adc(ev->sender, sm->adc, sizeof sm->adc))
+		sm->adc[0] = '\0'; /* an alphanumeric sender has no AdC form */
+	ucp_data_scts_id(ev->message_id, part, sm->scts);
+	const char *dst = report_dst(ev->state ? ev->state : "");
+	snprintf(sm->dst, sizeof sm->dst, "%s", dst);
+	const char *ec = ev->error_code;
+	bool ec_ok = ec && *ec && strlen(ec) <= 3 && strspn(ec, "0123456789") == strlen(ec);
+	snprintf(sm->rsn, sizeof sm->rsn, "%03d", ec_ok ? atoi(ec) : 0);
+	ucp_data_scts_format(ev->done_s > 0 ? ev->done_s : now, sm->dscts);
+	char text[160];
+	snprintf(text, sizeof text, "Message %s %s", sm->scts,
+	         dst[0] == '0'   ? "delivered"
+	         : dst[0] == '1' ? "buffered"
+	                         : "not delivered");
+	ucp_sm_set_text(sm, text);
+	if (link_next_seq(s->link, trn))
+		return errbuf_set(err, "no free TRN");
+	ucp_sm_frame(sm, *trn, 53, f);
+	return 0;
+}
+
 /* The op 52/53 frames of ev on s, one per part, into buf: returns the parts
  * (trns set), or -1 with err set. */
 static int build_event(struct server *sv, struct sess *s, const struct account_event *ev, struct evbuffer *buf,
@@ -49,32 +81,25 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 	size_t n;
 	int64_t now = now_wall_ms() / 1000;
 	if (ev->kind == ACCOUNT_EVENT_REPORT) {
-		ucp_sm_reset(sm);
-		if (ucp_sm_adc(ev->recipient ? ev->recipient : "", sm->oadc, sizeof sm->oadc))
-			snprintf(sm->oadc, sizeof sm->oadc, "%.39s", ev->recipient ? ev->recipient : "");
-		snprintf(sm->adc, sizeof sm->adc, "%.39s", ev->sender ? ev->sender : "");
-		if (ev->sender && ucp_sm_adc(ev->sender, sm->adc, sizeof sm->adc))
-			sm->adc[0] = '\0'; /* an alphanumeric sender has no AdC form */
-		ucp_data_scts_format(UCP_SCTS_EPOCH + ev->message_id, sm->scts);
-		const char *dst = report_dst(ev->state ? ev->state : "");
-		snprintf(sm->dst, sizeof sm->dst, "%s", dst);
-		const char *ec = ev->error_code;
-		bool ec_ok = ec && *ec && strlen(ec) <= 3 && strspn(ec, "0123456789") == strlen(ec);
-		snprintf(sm->rsn, sizeof sm->rsn, "%03d", ec_ok ? atoi(ec) : 0);
-		ucp_data_scts_format(ev->done_s > 0 ? ev->done_s : now, sm->dscts);
-		char text[160];
-		snprintf(text, sizeof text, "Message %s %s", sm->scts,
-		         dst[0] == '0'   ? "delivered"
-		         : dst[0] == '1' ? "buffered"
-		                         : "not delivered");
-		ucp_sm_set_text(sm, text);
-		if (link_next_seq(s->link, &trns[0]))
-			return errbuf_set(err, "no free TRN");
-		ucp_sm_frame(sm, trns[0], 53, &f);
-		if (ucp_frame_encode(&f, sv->obuf, sizeof sv->obuf, &n, err))
-			return -1;
-		evbuffer_add(buf, sv->obuf, n);
-		return 1;
+		/* A joined message: one op 53 per part the client submitted, each
+		 * with the SCTS its ACK gave; the TRNs but the last reserved while
+		 * the next is taken. */
+		unsigned nparts = net_join_ref_parts(UCP_JOIN_REF_PREFIX, ev->client_ref);
+		if ((int)nparts > max)
+			return errbuf_set(err, "%u parts, window %d", nparts, max);
+		for (unsigned k = 0; k < nparts; k++) {
+			if (report_frame(sv, s, ev, nparts > 1 ? k + 1 : 0, now, &trns[k], &f, err) ||
+			    ucp_frame_encode(&f, sv->obuf, sizeof sv->obuf, &n, err) ||
+			    (k + 1 < nparts && link_request_add(s->link, trns[k], RESERVED, 0, true))) {
+				for (unsigned i = 0; i < k; i++)
+					(void)link_request_take(s->link, trns[i]);
+				if (!err->msg[0])
+					errbuf_set(err, "TRN in use");
+				return -1;
+			}
+			evbuffer_add(buf, sv->obuf, n);
+		}
+		return (int)nparts;
 	}
 	/* An inbound text, split into parts. */
 	struct sms_split_opts opts = {0};
@@ -179,7 +204,11 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t trns[SMS_MAX_PARTS];
 	int room = link_window_room(s->link);
-	int n = build_event(sv, s, ev, buf, trns, room > 0 ? room : 1, &err);
+	/* The op 53 of a joined message's parts go together, beyond the window
+	 * if need be (TRNs permitting): a window smaller than the parts would
+	 * otherwise never let its report out. */
+	int max = ev->kind == ACCOUNT_EVENT_REPORT ? 100 - link_outstanding(s->link) : room;
+	int n = build_event(sv, s, ev, buf, trns, max > 0 ? max : 1, &err);
 	if (n < 0) {
 		evbuffer_free(buf);
 		log_warn("ucp_server_deliver_failed", "conn=%s account=%s event=%" PRId64 " error=\"%s\"",
@@ -194,7 +223,7 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	struct accounts_part **ps = accounts_dlv_new(as, ev, s, n);
 	for (int i = 0; i < n; i++) {
 		ps[i]->seq = trns[i];
-		if (ev->kind == ACCOUNT_EVENT_INBOUND)
+		if (server_deliver_reserved(link_request_find(s->link, trns[i])))
 			(void)link_request_take(s->link, trns[i]); /* the reservation */
 	}
 	/* A part that could not be sent or registered fails at once; the

@@ -284,23 +284,28 @@ int ucp_sm_deferred(const struct ucp_frame *f, int64_t *unix_s)
 
 void ucp_sm_text(const struct ucp_sm_in *in, char **body, char **payload, char **encoding)
 {
-	switch (in->kind) {
+	ucp_sm_text_of(in->kind, in->data, in->len, body, payload, encoding);
+}
+
+void ucp_sm_text_of(int kind, const uint8_t *d, size_t n, char **body, char **payload, char **encoding)
+{
+	switch (kind) {
 	case UCP_TEXT_DIGITS:
-		*body = xstrndup((const char *)in->data, in->len);
+		*body = xstrndup((const char *)d, n);
 		*encoding = xstrdup("gsm7");
 		return;
 	case UCP_TEXT_GSM:
-		smpp_wire_text(SMPP_ALPHA_GSM, in->data, in->len, body, payload, encoding);
+		smpp_wire_text(SMPP_ALPHA_GSM, d, n, body, payload, encoding);
 		return;
 	case UCP_TEXT_LATIN1:
-		smpp_wire_text(SMPP_ALPHA_LATIN1, in->data, in->len, body, payload, encoding);
+		smpp_wire_text(SMPP_ALPHA_LATIN1, d, n, body, payload, encoding);
 		return;
 	case UCP_TEXT_UCS2:
-		smpp_wire_text(SMPP_ALPHA_UCS2, in->data, in->len, body, payload, encoding);
+		smpp_wire_text(SMPP_ALPHA_UCS2, d, n, body, payload, encoding);
 		return;
 	case UCP_TEXT_BINARY:
 	default:
-		smpp_wire_text(SMPP_ALPHA_BINARY, in->data, in->len, body, payload, encoding);
+		smpp_wire_text(SMPP_ALPHA_BINARY, d, n, body, payload, encoding);
 		return;
 	}
 }

@@ -101,5 +101,8 @@ unsigned ucp_sm_read(const struct ucp_frame *f, struct ucp_sm_in *in, struct err
 /* The text of in without UDH as the outbox/inbox write it: *body (UTF-8)
  * or *payload (hex), and *encoding, each new (see smpp_wire_text). */
 void ucp_sm_text(const struct ucp_sm_in *in, char **body, char **payload, char **encoding);
+/* The same for the octets d/n of kind (a ucp_sm_in kind): the text of
+ * joined parts. */
+void ucp_sm_text_of(int kind, const uint8_t *d, size_t n, char **body, char **payload, char **encoding);
 
 #endif

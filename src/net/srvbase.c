@@ -111,6 +111,8 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		srvbase_stop_progress(b);
 	else if (!b->ls && now_mono_ms() >= b->listen_retry_ms)
 		srvbase_listen(b);
+	if (b->ops->tick && !b->stopped)
+		b->ops->tick(b->arg);
 }
 
 int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, const char *listen,

@@ -48,6 +48,8 @@ struct srvbase_ops {
 	void (*free_sess)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
+	/* Every tick (optional): the driver's own deadlines. */
+	void (*tick)(void *arg);
 };
 
 struct srvbase {

@@ -38,7 +38,7 @@
 #  4. backlog   BACKLOG_N rows queued on a disabled connection: daemon RSS
 #               before, and after the connection is enabled and drains.
 #  5. ingest    4 ESMEs (load.c) bind to the smpp-server connection and submit.
-#     ucp_ingest 4 EMI clients (ucp_load.c, window 100 each) log in to a
+#     ucp_ingest BENCH_UCP_CLIENTS (4) EMI clients (ucp_load.c, window 100 each) log in to a
 #               ucp-server connection and submit.
 #  9. link      LINK_N rows of daemon A (this database) -> `link` -> daemon B
 #               (database bench_smspool_b) `link-server` -> B's smpp -> sink ->
@@ -82,6 +82,7 @@ LIFE_N=${BENCH_N:-$LIFE_N}
 LINK_N=${BENCH_LINK_N:-$LINK_N}
 WINDOW=${BENCH_WINDOW:-1000}     # connections.window of the smpp client connection
 INGEST_WINDOW=${BENCH_INGEST_WINDOW:-500}
+UCP_CLIENTS=${BENCH_UCP_CLIENTS:-4} # EMI sessions of the ucp_ingest phase (window 100 each: TRN 00-99)
 KANNEL_WINDOW=100 KANNEL_CONC=50
 PGBIN=/usr/lib/postgresql/15/bin
 OUT=$ROOT/var/bench
@@ -634,16 +635,16 @@ fi
 # ============================================================================
 # 5b. UCP server ingest: 4 EMI clients, window 100 each, through ucp-server
 if has_phase ucp_ingest; then
-	say "ucp ingest: 4 EMI clients x window 100 submit $INGEST_N messages to the ucp-server connection"
+	say "ucp ingest: $UCP_CLIENTS EMI clients x window 100 submit $INGEST_N messages to the ucp-server connection"
 	fresh_tables
 	q "UPDATE smspool.connections SET enabled = false WHERE name = 'bench'"
-	q "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchemi', 'benchpw') ON CONFLICT DO NOTHING"
+	q "INSERT INTO smspool.accounts (system_id, password, max_binds) VALUES ('benchemi', 'benchpw', 0) ON CONFLICT DO NOTHING"
 	q "INSERT INTO smspool.connections (name, type, settings) VALUES ('benchucp', 'ucp-server', '{\"listen\": \"127.0.0.1:0\"}')"
 	start_daemon ucp_ingest
 	if wait_up benchucp 20; then
 		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchucp'")
 		c0=$(cpu_s "$DPID")
-		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c 4 -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
+		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c "$UCP_CLIENTS" -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
 			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
 		c1=$(cpu_s "$DPID")
 		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
@@ -1018,7 +1019,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
-	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, 4 EMI clients" msg/s "$CEIL_B" ">= 15000"
+	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, $UCP_CLIENTS EMI clients" msg/s "$CEIL_B" ">= 15000"
 	row ucp_ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""

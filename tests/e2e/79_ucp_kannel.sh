@@ -8,9 +8,13 @@
 # which calls its sms-service URL.  A second EMI group with a wrong password
 # is refused (NACK 07).  A third group without smsc-username sends op 51 at
 # once, without op 60: account ipacct (login_by_address, 127.0.0.1/32) is
-# taken by its address, as is our own ucp client without `login`.
+# taken by its address, as is our own ucp client without `login`.  A long
+# text, which smsbox splits into 2 concatenated parts (UDH in XSer 01), is
+# joined into ONE outbox row; each part's ACK has its own SCTS, and each
+# part gets its op 53 notification (Kannel's dlr-url for the first part,
+# which is the one Kannel asks a report for).
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 12
+plan 17
 
 if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
 	bail "Kannel (bearerbox, smsbox) is not installed: make test-deps (packaging/install-deps.sh --test)"
@@ -109,6 +113,8 @@ log-level = 0
 group = sendsms-user
 username = tester
 password = testpw
+max-messages = 5
+concatenation = true
 
 group = sms-service
 keyword = default
@@ -164,6 +170,42 @@ wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE account = 'ka
 wait_log 'type=1' "$KDIR/http.log" 30
 like "$(grep dlr "$KDIR/http.log" 2>/dev/null)" '/dlr\?type=1&to=\+?15550003001' \
 	"Kannel matched our op 53 notification and called its dlr-url with type 1 (delivered)"
+
+# A long text: 2 concatenated parts from Kannel, one row here.
+LONG="Long text: $(printf 'abcdefghij%.0s' $(seq 1 20)) end."
+R=$(curl -s -G "http://127.0.0.1:$SENDSMS_PORT/cgi-bin/sendsms" --data-urlencode username=tester \
+	--data-urlencode password=testpw --data-urlencode to=15550003009 --data-urlencode from=12345 \
+	--data-urlencode smsc=smspool --data-urlencode "text=$LONG" --data-urlencode dlr-mask=3 \
+	--data-urlencode "dlr-url=http://127.0.0.1:$HTTP_PORT/dlrlong?type=%d&to=%p")
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'kannel' AND recipient = '15550003009'"; then
+	pass "the 2 parts of Kannel's long text become one outbox row ($R)"
+else
+	fail "the 2 parts of Kannel's long text become one outbox row ($R)" "$(grep -E 'ucp_server' "${DAEMON_LOG[k1]}" | tail -5)"
+fi
+is "$(sql "SELECT length(body) || ':' || (body = '$LONG') || ':' || parts || ':' || client_ref || ':' || want_report
+	FROM smspool.outbox WHERE account = 'kannel' AND recipient = '15550003009'")" "${#LONG}:true:2:ucp-parts:2:true" \
+	"the row holds the whole text, 2 parts, a report asked"
+wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE recipient = '15550003009'" || true
+wait_log 'dlrlong?type=1' "$KDIR/http.log" 30
+like "$(grep dlrlong "$KDIR/http.log" 2>/dev/null)" '/dlrlong\?type=1&to=\+?15550003009' \
+	"Kannel matched the op 53 of its first part and called its dlr-url with type 1"
+# Our ACKs of the 2 parts: SM = AdC:SCTS, a different SCTS each; an op 53
+# for each of them reached Kannel (its log shows every EMI frame received).
+ID=$(sql "SELECT id FROM smspool.outbox WHERE recipient = '15550003009'")
+# The SCTS of part k (data.h): 2000-01-01 + 2^31 + (255 * id + k - 1) mod 10^9 s.
+scts() { python3 -c "import datetime,sys; i, k = int(sys.argv[1]), int(sys.argv[2]); print((datetime.datetime(2000, 1, 1) + datetime.timedelta(seconds=2**31 + (255 * i + k - 1) % 10**9)).strftime('%d%m%y%H%M%S'))" "$1" "$2"; }
+S1=$(scts "$ID" 1)
+S2=$(scts "$ID" 2)
+end=$(($(now_ms) + 20000))
+while [ "$(grep -c -E "/O/53/.*/($S1|$S2)/" "$KDIR/bearerbox.log" 2>/dev/null)" -lt 2 ] && [ "$(now_ms)" -lt "$end" ]; do
+	sleep 0.2
+done
+is "$(grep -E "/O/53/.*/($S1|$S2)/" "$KDIR/bearerbox.log" | grep -o -E "/($S1|$S2)/" | tr -d / | sort -u | tr '\n' ' ')" \
+	"$(printf '%s\n' "$S1" "$S2" | sort | tr '\n' ' ')" \
+	"Kannel received one op 53 per part, each with the SCTS of that part's ACK"
+is "$(grep -E "/R/51/A//15550003009:($S1|$S2)/" "$KDIR/bearerbox.log" | grep -o -E ":($S1|$S2)/" | tr -d :/ | sort -u | tr '\n' ' ')" \
+	"$(printf '%s\n' "$S1" "$S2" | sort | tr '\n' ' ')" \
+	"each part's ACK carried SM = recipient:SCTS of that part"
 
 # An inbound text: loopback returns it from the recipient, routed to kannel.
 sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES

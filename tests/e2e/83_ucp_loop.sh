@@ -3,12 +3,13 @@
 # connection of type ucp logged in (op 60) to daemon B's ucp-server (database
 # B, account loopacct), whose messages go to an emulator.  Messages inserted
 # into A's outbox (an alphanumeric sender, a two-part UCS-2 text, a two-part
-# GSM text) become outbox rows of loopacct in B; B's op 53 notifications
-# come back to A, so they end delivered in A with AdC:SCTS remote ids.  A
+# GSM text) become outbox rows of loopacct in B, one per message (B joins
+# the parts); B's op 53 notifications, one per part, come back to A, so they
+# end delivered in A with AdC:SCTS remote ids, a different one per part.  A
 # two-part UCS-2 text routed in B to loopacct goes to A as two op 52 and is
 # joined into one inbox row of A.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 10
+plan 11
 
 e2e_db smspool_e2e_ucp_loop_b
 DB_B=$SMSPOOL_DB
@@ -48,14 +49,15 @@ else
 fi
 is "$(sql "SELECT string_agg(recipient || ':' || cardinality(remote_ids), ',' ORDER BY recipient) FROM smspool.outbox")" \
 	"+15550001001:1,+15550001002:2,+15550001003:2" "one remote id per part in A"
+is "$(sql "SELECT count(DISTINCT r) FROM smspool.outbox, unnest(remote_ids) r")" 5 "all 5 remote ids differ"
 like "$(sql "SELECT remote_ids[1] FROM smspool.outbox WHERE recipient = '+15550001001'")" '^0015550001001:[0-9]{12}$' \
 	"a remote id is AdC:SCTS"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT sender || '|' || body FROM smspool.outbox WHERE recipient = '+15550001001'")" \
 	"LoopA|Hello through two daemons" "B's row keeps the alphanumeric sender (OTOA 5039) and the text"
-is "$(SMSPOOL_DB=$DB_B sql "SELECT min(sender) || '|' || min(encoding) || '|' || string_agg(body, '' ORDER BY id) FROM smspool.outbox WHERE recipient = '+15550001002'")" \
-	"+4930123456|ucs2|$UCS" "the UCS-2 text arrives in B as UCS-2 (one row per part)"
+is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) || '|' || min(sender) || '|' || min(encoding) || '|' || min(parts) || '|' || min(body) FROM smspool.outbox WHERE recipient = '+15550001002'")" \
+	"1|+4930123456|ucs2|2|$UCS" "the 2 UCS-2 parts are joined in B into one UCS-2 row"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) FILTER (WHERE status = 'delivered') || '/' || count(*) FROM smspool.outbox WHERE account = 'loopacct'")" \
-	"5/5" "every B row delivered"
+	"3/3" "every B row delivered (one per message)"
 
 # Inbound: B's loopback returns a long UCS-2 text from the recipient, routed to loopacct.
 SMSPOOL_DB=$DB_B sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES

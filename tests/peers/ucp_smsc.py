@@ -10,6 +10,8 @@ an op 51 depends on the last three digits of its AdC:
   203  no answer the first time (a stall), then ACK
   204  closes the connection the first time (a drop), then ACK
   205  sends the op 53 notification BEFORE the ACK
+  207  NACK 04 to part 2 of a multipart message (UDH in XSer 01) the first
+       time, then ACK (the other parts: ACK)
   any other: ACK, then the op 53 notification
 After each login it also sends noise, an op 31 with a wrong checksum (the
 client must answer NACK 01) and a good op 31 (ACK).  Every frame it sends
@@ -36,6 +38,27 @@ def bad_checksum(trn, o_r, ot, fields):
     f = bytearray(frame(trn, o_r, ot, fields))
     f[-4] = ord("0") if f[-4] != ord("0") else ord("1")  # the checksum's last digit, before ETX CR LF
     return bytes(f)
+
+
+def udh_concat(xser):
+    """(reference, part) of the concatenation IE in XSer type 01, or (-1, 0)."""
+    i = 0
+    while i + 4 <= len(xser):
+        t, n = xser[i:i + 2], int(xser[i + 2:i + 4], 16)
+        d = bytes.fromhex(xser[i + 4:i + 4 + 2 * n])
+        i += 4 + 2 * n
+        if t != "01" or not d:
+            continue
+        j = 1
+        while j + 1 < len(d):
+            iei, ln = d[j], d[j + 1]
+            ie = d[j + 2:j + 2 + ln]
+            if iei == 0 and ln == 3:
+                return ie[0], ie[2]
+            if iei == 8 and ln == 4:
+                return ie[0] << 8 | ie[1], ie[3]
+            j += 2 + ln
+    return -1, 0
 
 
 def main():
@@ -105,10 +128,16 @@ def main():
                     conn.sendall(frame(trn, "R", ot, ["N", "03", ""]))
                     continue
                 adc, oadc = fields[0], fields[1]
+                ref, part = udh_concat(fields[30] if len(fields) > 30 else "")
                 n = seen.get(adc, 0) + 1
                 seen[adc] = n
-                ev(ev="submit", adc=adc, n=n, nrq=fields[3])
+                np = seen.get((adc, part), 0) + 1
+                seen[(adc, part)] = np
+                ev(ev="submit", adc=adc, n=n, nrq=fields[3], ref=ref, part=part)
                 tail = adc[-3:]
+                if tail == "207" and part == 2 and np == 1:
+                    conn.sendall(frame(trn, "R", 51, ["N", "04", ""]))
+                    continue
                 if tail == "201":
                     conn.sendall(frame(trn, "R", 51, ["N", "24", ""]))
                     continue

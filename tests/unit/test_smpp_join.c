@@ -1,4 +1,4 @@
-/* drivers/smpp/join.c: the concatenation of a submit (UDH IE 0x00/0x08 or
+/* drivers/smpp/join.c and the holder it uses (src/net/join.c): the concatenation of a submit (UDH IE 0x00/0x08 or
  * SAR TLVs), the UDH kept after the join, the client_ref that carries the
  * number of receipts, and the holder: every part leaves in exactly one set,
  * complete (in part order, duplicates included) or expired, and the cap. */
@@ -106,6 +106,13 @@ static void test_client_ref(void **state)
 	assert_int_equal(smpp_join_ref_parts("smpp-parts:256"), 1);
 	assert_int_equal(smpp_join_ref_parts("smpp-parts:3x"), 1);
 	assert_int_equal(smpp_join_ref_parts("smpp-parts:99999999"), 1);
+	/* the same holder under the ucp-server's prefix (net/join.h) */
+	r = net_join_client_ref("ucp-parts:", 4, NULL);
+	assert_string_equal(r, "ucp-parts:4");
+	assert_int_equal(net_join_ref_parts("ucp-parts:", r), 4);
+	assert_int_equal(smpp_join_ref_parts(r), 1);
+	free(r);
+	assert_int_equal(net_join_ref_parts("ucp-parts:", "smpp-parts:4"), 1);
 }
 
 static int add(struct smpp_join *j, const char *dst, unsigned ref, unsigned total, unsigned seq, uint32_t pdu_seq,

@@ -427,6 +427,43 @@ static void test_times(void **state)
 	assert_int_equal(ucp_data_ira_decode("48656C6C6F", 10, o, 4), -ENOSPC);
 }
 
+static int cmp_i64(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The ucp-server's SCTS of a message (part 0) and of each part of a joined
+ * one: valid dates, all distinct over a range of ids, parts apart from
+ * whole messages. */
+static void test_scts_id(void **state)
+{
+	char s[13];
+	ucp_data_scts_id(1, 0, s);
+	assert_string_equal(s, "010100000001"); /* 2000-01-01 00:00:01 */
+	ucp_data_scts_id(1, 1, s);
+	assert_string_equal(s, "190168031823"); /* 2^31 + 255 s after 2000 */
+	ucp_data_scts_id(7, 3, s);
+	assert_string_equal(s, "190168034355"); /* 2^31 + 255 * 7 + 2 */
+	char w[13];
+	ucp_data_scts_id(((int64_t)1 << 31) + 5, 0, s); /* the documented wrap */
+	ucp_data_scts_id(5, 0, w);
+	assert_string_equal(s, w);
+	enum { IDS = 5000, PARTS = 6 };
+	int64_t *t = malloc(sizeof *t * IDS * (PARTS + 1));
+	size_t n = 0;
+	for (int64_t id = 3921000; id < 3921000 + IDS; id++) /* across the 10^9 wrap */
+		for (unsigned k = 0; k <= PARTS; k++) {
+			ucp_data_scts_id(id, k, s);
+			assert_int_equal(ucp_data_scts_parse(s, 12, &t[n]), 0);
+			n++;
+		}
+	qsort(t, n, sizeof *t, cmp_i64);
+	for (size_t i = 1; i < n; i++)
+		assert_true(t[i] > t[i - 1]);
+	free(t);
+}
+
 static void test_nack_table(void **state)
 {
 	assert_string_equal(ucp_nack_name(1), "Checksum error");
@@ -467,7 +504,7 @@ int main(void)
 	    cmocka_unit_test(test_encode_refuses), cmocka_unit_test(test_oadc_alpha),
 	    cmocka_unit_test(test_xser),           cmocka_unit_test(test_times),
 	    cmocka_unit_test(test_nack_table),     cmocka_unit_test(test_link_framing),
-	    cmocka_unit_test(test_names),
+	    cmocka_unit_test(test_names),          cmocka_unit_test(test_scts_id),
 	};
 	size_t n = vec.n_rows + ARRAY_LEN(fixed);
 	struct CMUnitTest *tests = xcalloc(n, sizeof *tests);
