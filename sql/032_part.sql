@@ -41,6 +41,7 @@
 
 INSERT INTO smspool.config (key, value, description) VALUES
 	('partition_min_ids', '100000', 'Fewest ids a new partition of outbox, reports or inbox spans (its size follows partition_hours of the recent rate).'),
+	('partition_max_ids', '50000000', 'Most ids a new partition of outbox, reports or inbox spans.'),
 	('partition_check_s', '60', 'Seconds between two rounds of the partition upkeep (partitions ahead, retirement) by the daemons.'),
 	('partition_archive', '', 'Archive hook of the partition retirement: empty = a retired partition is dropped; else the name of a function f(p_partition regclass, p_table text, p_lo bigint, p_hi bigint) RETURNS void, called with the detached table before it is dropped (e.g. a COPY of it to a file). An error in it keeps the table (detached) and is retried at the next round.')
 ON CONFLICT (key) DO NOTHING;
@@ -50,7 +51,7 @@ LANGUAGE plpgsql AS $$
 BEGIN
 	IF NEW.key IN ('max_parts', 'max_attempts', 'retry_base_s', 'retry_max_s', 'lease_s', 'no_route_hold_s', 'report_timeout_h',
 	               'retention_days', 'account_event_ttl_h', 'daemon_gone_days', 'partition_hours', 'partition_min_ids',
-	               'partition_check_s') THEN
+	               'partition_max_ids', 'partition_check_s') THEN
 		IF NEW.value !~ '^[0-9]{1,9}$' OR (NEW.value::int < 1 AND NEW.key NOT IN ('no_route_hold_s', 'retention_days')) THEN
 			RAISE EXCEPTION 'config.value: % must be a positive integer (got "%")', NEW.key, NEW.value
 				USING ERRCODE = 'check_violation';
@@ -111,6 +112,16 @@ CREATE TEMP TABLE part_policies ON COMMIT DROP AS
 		CASE WHEN p.with_check IS NOT NULL THEN ' WITH CHECK (' || p.with_check || ')' ELSE '' END) AS def,
 		p.policyname
 	FROM pg_policies p WHERE p.schemaname = 'smspool' AND p.tablename IN ('outbox', 'reports', 'inbox');
+
+-- Functions that take or return a table's row type (inbox_take returns
+-- SETOF smspool.inbox) would keep the old table's type: made again too.
+CREATE TEMP TABLE part_funcs ON COMMIT DROP AS
+	SELECT p.oid, p.oid::regprocedure::text AS sig, pg_get_functiondef(p.oid) AS def, p.proacl,
+	       obj_description(p.oid, 'pg_proc') AS comment
+	FROM pg_proc p
+	WHERE p.oid IN (SELECT d.objid FROM pg_depend d JOIN pg_type t ON t.oid = d.refobjid
+	                WHERE d.classid = 'pg_proc'::regclass
+	                  AND t.typrelid IN ('smspool.outbox'::regclass, 'smspool.reports'::regclass, 'smspool.inbox'::regclass));
 
 -- grants as statements, from an ACL (column list optional)
 CREATE FUNCTION pg_temp.part_grants(p_acl aclitem[], p_on text, p_cols text) RETURNS SETOF text
@@ -223,10 +234,23 @@ BEGIN
 	FOR r IN SELECT tablename, policyname FROM part_policies LOOP
 		EXECUTE format('DROP POLICY %I ON smspool.%I', r.policyname, r.tablename);
 	END LOOP;
+	FOR r IN SELECT sig FROM part_funcs LOOP
+		EXECUTE format('DROP FUNCTION %s', r.sig);
+	END LOOP;
 	ALTER TABLE smspool.redirected DROP CONSTRAINT IF EXISTS redirected_inbox_id_fkey;
 	PERFORM pg_temp.part_convert('outbox', v_size);
 	PERFORM pg_temp.part_convert('reports', v_size);
 	PERFORM pg_temp.part_convert('inbox', v_size);
+	FOR r IN SELECT * FROM part_funcs ORDER BY oid LOOP
+		EXECUTE r.def;
+		EXECUTE format('COMMENT ON FUNCTION %s IS %L', r.sig, r.comment);
+		IF r.proacl IS NOT NULL THEN
+			EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', r.sig);
+			FOR g IN SELECT * FROM pg_temp.part_grants(r.proacl, 'FUNCTION ' || r.sig, NULL) LOOP
+				EXECUTE g;
+			END LOOP;
+		END IF;
+	END LOOP;
 	FOR r IN SELECT def FROM part_policies LOOP
 		EXECUTE r.def;
 	END LOOP;
@@ -327,18 +351,18 @@ $$;
 COMMENT ON FUNCTION smspool.partition_list() IS 'The partitions of outbox, reports and inbox: table, partition name, id range [lo, hi) (the first one from the lowest bigint), and whether a DETACH ... CONCURRENTLY was interrupted (FINALIZE pending).';
 
 -- ids per partition: partition_hours of the rate over the last day (or
--- since the first record), at least partition_min_ids
+-- since the first record), within [partition_min_ids, partition_max_ids]
 CREATE FUNCTION smspool.partition_size(p_tbl text) RETURNS bigint
 LANGUAGE sql STABLE AS $$
 	SELECT greatest(coalesce(smspool.config_int('partition_min_ids'), 100000),
-		least(50000000, coalesce((
+		least(coalesce(smspool.config_int('partition_max_ids'), 50000000), coalesce((
 			SELECT ((max(s.last_id) - min(s.last_id))::numeric
 			        / nullif(extract(epoch FROM max(s.at) - min(s.at)) / 3600, 0)
 			        * coalesce(smspool.config_int('partition_hours'), 24))::bigint
 			FROM smspool.partition_stats s
 			WHERE s.tbl = p_tbl AND s.at > now() - interval '24 hours'), 0)))
 $$;
-COMMENT ON FUNCTION smspool.partition_size(text) IS 'Ids a new partition of p_tbl spans: partition_hours of the rate of the last 24 h (partition_stats), at least partition_min_ids, at most 50,000,000.';
+COMMENT ON FUNCTION smspool.partition_size(text) IS 'Ids a new partition of p_tbl spans: partition_hours of the rate of the last 24 h (partition_stats), at least partition_min_ids, at most partition_max_ids (default 50,000,000).';
 
 CREATE FUNCTION smspool.partitions_ahead(p_daemon boolean DEFAULT false) RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -454,6 +478,42 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION smspool.partition_drop(text) IS 'Daemon (retirement): a detached partition of outbox, reports or inbox is handed to the archive hook (config partition_archive, if set), the keys, redirected and outcomes rows of its ids are deleted, and it is dropped. Returns what went.';
+
+-- maintain() no longer deletes old rows one by one (the dead tuples and
+-- vacuum debt partitions are there to avoid): retention_days is applied by
+-- the retirement of whole partitions.  purge() stays for selective erasure.
+CREATE OR REPLACE FUNCTION smspool.maintain(p_instance text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+	v_waits int;
+	v_events int;
+	v_daemons int;
+BEGIN
+	-- one daemon at a time; the others skip this round
+	IF NOT pg_try_advisory_xact_lock(hashtext('smspool.maintain')) THEN
+		RETURN NULL;
+	END IF;
+	v_waits := smspool.expire_report_waits();
+	DELETE FROM smspool.account_events e
+	WHERE e.id = ANY (ARRAY(
+		SELECT x.id FROM smspool.account_events x
+		WHERE x.created_at < now() - make_interval(hours => coalesce(smspool.config_int('account_event_ttl_h'), 168))
+		  AND x.claimed_by IS NULL
+		LIMIT 10000));
+	GET DIAGNOSTICS v_events = ROW_COUNT;
+	WITH gone AS (
+		DELETE FROM smspool.daemons d
+		WHERE d.heartbeat_at < now() - make_interval(days => coalesce(smspool.config_int('daemon_gone_days'), 7))
+		  AND d.instance <> p_instance
+		RETURNING d.instance
+	), cs AS (
+		DELETE FROM smspool.connection_state s USING gone WHERE s.instance = gone.instance
+	)
+	SELECT count(*) INTO v_daemons FROM gone;
+	RETURN format('report_waits=%s account_events=%s daemons=%s messages=0 inbox=0', v_waits, v_events, v_daemons);
+END
+$$;
+COMMENT ON FUNCTION smspool.maintain(text) IS 'Daemon (every minute): the periodic work, by one daemon at a time (pg_try_advisory_xact_lock; NULL when another holds it): ends report waits past report_timeout_h, drops account events older than account_event_ttl_h that no session took, removes daemons (and their connection_state) gone for daemon_gone_days. What retention_days no longer keeps goes by whole partitions (partitions_ahead, partition_next_step: 032), no more by batches (messages=0 inbox=0 stay in the text for its readers). Returns what it did as key=value text.';
 
 REVOKE ALL ON smspool.partition_options, smspool.partition_stats, smspool.outbox_keys FROM PUBLIC;
 GRANT SELECT ON smspool.partition_options, smspool.partition_stats, smspool.outbox_keys TO smspool_daemon, smspool_admin;

@@ -4,7 +4,7 @@
 -- (outbox_keys), the retirement steps (detach, archive hook, drop) and what
 -- the conversion kept (views, policies, grants, no foreign key into inbox).
 BEGIN;
-SELECT plan(32);
+SELECT plan(33);
 SET LOCAL search_path = smspool, public;
 
 DELETE FROM smspool.queue;
@@ -32,6 +32,11 @@ UPDATE smspool.config SET value = '1' WHERE key = 'partition_hours';
 SELECT is(smspool.partition_size('outbox'), 10000::bigint, 'partition_hours 1: 10,000 ids');
 UPDATE smspool.config SET value = '50000' WHERE key = 'partition_min_ids';
 SELECT is(smspool.partition_size('outbox'), 50000::bigint, 'never below partition_min_ids');
+UPDATE smspool.config SET value = '1000' WHERE key = 'partition_min_ids';
+UPDATE smspool.config SET value = '2000' WHERE key = 'partition_max_ids';
+SELECT is(smspool.partition_size('outbox'), 2000::bigint, 'never above partition_max_ids');
+UPDATE smspool.config SET value = '50000000' WHERE key = 'partition_max_ids';
+UPDATE smspool.config SET value = '50000' WHERE key = 'partition_min_ids';
 DELETE FROM smspool.partition_stats;
 INSERT INTO smspool.partition_stats (tbl, at, last_id) VALUES ('outbox', now() - interval '30 hours', 0), ('outbox', now(), 21000000);
 SELECT is(smspool.partition_size('outbox'), 50000::bigint, 'records older than a day are not the recent rate');
