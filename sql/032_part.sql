@@ -42,7 +42,7 @@
 INSERT INTO smspool.config (key, value, description) VALUES
 	('partition_min_ids', '100000', 'Fewest ids a new partition of outbox, reports or inbox spans (its size follows partition_hours of the recent rate).'),
 	('partition_max_ids', '50000000', 'Most ids a new partition of outbox, reports or inbox spans.'),
-	('partition_check_s', '60', 'Seconds between two rounds of the partition upkeep (partitions ahead, retirement) by the daemons.'),
+	('partition_check_s', '10', 'Seconds between two rounds of the partition upkeep (partitions ahead, retirement) by the daemons.'),
 	('partition_archive', '', 'Archive hook of the partition retirement: empty = a retired partition is dropped; else the name of a function f(p_partition regclass, p_table text, p_lo bigint, p_hi bigint) RETURNS void, called with the detached table before it is dropped (e.g. a COPY of it to a file). An error in it keeps the table (detached) and is retried at the next round.')
 ON CONFLICT (key) DO NOTHING;
 
@@ -422,6 +422,7 @@ CREATE FUNCTION smspool.partition_next_step() RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	r record;
+	v_young boolean;
 BEGIN
 	-- a detach that was interrupted (daemon killed): finish it
 	FOR r IN SELECT * FROM smspool.partition_list() l WHERE l.detach_pending LOOP
@@ -433,7 +434,18 @@ BEGIN
 	           AND c.relname ~ '^(outbox|reports|inbox)_p[0-9]+$' ORDER BY c.relname LIMIT 1 LOOP
 		RETURN format('SELECT smspool.partition_drop(%L)', r.relname);
 	END LOOP;
+	IF coalesce(smspool.config_int('retention_days'), 0) = 0 THEN
+		RETURN NULL;
+	END IF;
 	FOR r IN SELECT * FROM smspool.partition_list() l ORDER BY l.tbl, l.lo LOOP
+		-- cheap first: passed by its sequence, and its last row (by id, so
+		-- by time) old enough; only then the scans of retire_blocker
+		CONTINUE WHEN r.hi > (SELECT coalesce(s.last_value, 0) FROM pg_sequences s
+		                      WHERE s.schemaname = 'smspool' AND s.sequencename = r.tbl || '_id_seq');
+		EXECUTE format('SELECT %I > now() - make_interval(days => $1) FROM smspool.%I ORDER BY id DESC LIMIT 1',
+			CASE r.tbl WHEN 'outbox' THEN 'created_at' ELSE 'received_at' END, r.part)
+			INTO v_young USING smspool.config_int('retention_days');
+		CONTINUE WHEN v_young;
 		IF smspool.retire_blocker(r.tbl, r.lo, r.hi) IS NULL THEN
 			RETURN format('ALTER TABLE smspool.%I DETACH PARTITION smspool.%I CONCURRENTLY', r.tbl, r.part);
 		END IF;
