@@ -394,10 +394,10 @@ if has_phase sustained; then
 		NOTE[sustained_last_to_first_ratio]="fewer than two complete 10-s slices"
 	fi
 	read -r osz oisz odead olive qsz qdead rwsz < <(q "SELECT
-	   round((SELECT sum(pg_relation_size(relid)) FROM pg_partition_tree('smspool.outbox')) / 1048576.0, 1),
-	   round((SELECT sum(pg_indexes_size(relid)) FROM pg_partition_tree('smspool.outbox')) / 1048576.0, 1),
-	   (SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM pg_partition_tree('smspool.outbox'))),
-	   (SELECT sum(n_live_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM pg_partition_tree('smspool.outbox'))),
+	   round((SELECT sum(pg_relation_size(relid)) FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t) / 1048576.0, 1),
+	   round((SELECT sum(pg_indexes_size(relid)) FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t) / 1048576.0, 1),
+	   (SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t)),
+	   (SELECT sum(n_live_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t)),
 	   round(pg_total_relation_size('smspool.queue') / 1048576.0, 1),
 	   (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'smspool.queue'::regclass),
 	   round(pg_total_relation_size('smspool.report_wait') / 1048576.0, 1)" | tr '|' ' ')
@@ -447,9 +447,9 @@ if has_phase retention; then
 		now=$(now_ms)
 		if [ "$now" -ge "$next_sample" ]; then
 			# ms, bytes of the three tables, messages done so far
-			# (the tables may be partitioned: pg_partition_tree sums their partitions)
+			# (the tables may be partitioned: the sum over their partitions; pg_partition_tree of a plain table is empty)
 			q "SELECT $now - $t0, (SELECT sum(pg_total_relation_size(t.relid)) FROM unnest(ARRAY['smspool.outbox', 'smspool.reports',
-			     'smspool.inbox']::regclass[]) r, pg_partition_tree(r) t),
+			     'smspool.inbox']::regclass[]) r, LATERAL (SELECT relid FROM pg_partition_tree(r) UNION SELECT r) t),
 			   (SELECT last_value FROM $seq) - $id0 - (SELECT count(*) FROM smspool.queue) - (SELECT count(*) FROM smspool.report_wait)" |
 				tr '|' '\t' >>"$TMP/retention_samples.tsv"
 			next_sample=$((now + 2000))
