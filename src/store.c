@@ -1294,6 +1294,17 @@ static int partition_round(struct store *s)
 	else if (mine && atoi(PQgetvalue(r, 0, 0)) > 0)
 		log_info("store_partitions_made", "partitions=%s", PQgetvalue(r, 0, 0));
 	PQclear(r);
+	/* a DETACH waiting for a long transaction holds up this lane (heartbeat,
+	 * server side) at most 10 s: cancelled, it is finished (FINALIZE) by a
+	 * later round */
+	char *timeout = NULL;
+	if (mine) {
+		r = PQexec(s->pg, "SELECT t.old, set_config('statement_timeout', '10s', false) "
+		                  "FROM (SELECT current_setting('statement_timeout') AS old OFFSET 0) t");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			timeout = xstrdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
 	for (int i = 0; mine && i < 8; i++) {
 		r = PQexec(s->pg, "SELECT smspool.partition_next_step()");
 		char *step =
@@ -1311,6 +1322,12 @@ static int partition_round(struct store *s)
 		free(step);
 		if (!ok)
 			break;
+	}
+	if (timeout) {
+		const char *p1[] = {timeout};
+		PQclear(PQexecParams(s->pg, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, p1, NULL,
+		                     NULL, 0));
+		free(timeout);
 	}
 	if (mine || !ok)
 		PQclear(PQexec(s->pg, "SELECT pg_advisory_unlock(hashtext('smspool.partitions'))"));
