@@ -1342,6 +1342,63 @@ static int linger_ms(struct store *s, uint64_t now)
 	return until > now ? (int)(until - now) : 0;
 }
 
+/* The partitions of outbox, reports and inbox (sql/032_part.sql): made
+ * ahead of need and retired, every partition_check_s by one daemon at a time
+ * (partitions_ahead(true) answers NULL to the others and takes a session
+ * advisory lock for the winner).  The retirement's steps are top-level
+ * statements: DETACH ... CONCURRENTLY refuses a transaction block.  It waits
+ * for the transactions that may still see the partition (short ones: the
+ * daemons' and the producers'), never for a lock the hot path holds. */
+static int partition_round(struct store *s)
+{
+	PGresult *r = PQexec(s->pg, "SELECT smspool.partitions_ahead(true)");
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+	bool mine = ok && !PQgetisnull(r, 0, 0);
+	if (!ok)
+		log_error("store_partitions_failed", "error=\"%s\"", PQresultErrorMessage(r));
+	else if (mine && atoi(PQgetvalue(r, 0, 0)) > 0)
+		log_info("store_partitions_made", "partitions=%s", PQgetvalue(r, 0, 0));
+	PQclear(r);
+	/* a DETACH waiting for a long transaction holds up this lane (heartbeat,
+	 * server side) at most 10 s: cancelled, it is finished (FINALIZE) by a
+	 * later round */
+	char *timeout = NULL;
+	if (mine) {
+		r = PQexec(s->pg, "SELECT t.old, set_config('statement_timeout', '10s', false) "
+		                  "FROM (SELECT current_setting('statement_timeout') AS old OFFSET 0) t");
+		if (PQresultStatus(r) == PGRES_TUPLES_OK)
+			timeout = xstrdup(PQgetvalue(r, 0, 0));
+		PQclear(r);
+	}
+	for (int i = 0; mine && i < 8; i++) {
+		r = PQexec(s->pg, "SELECT smspool.partition_next_step()");
+		char *step =
+		    PQresultStatus(r) == PGRES_TUPLES_OK && !PQgetisnull(r, 0, 0) ? xstrdup(PQgetvalue(r, 0, 0)) : NULL;
+		PQclear(r);
+		if (!step)
+			break;
+		r = PQexec(s->pg, step);
+		ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+		if (ok)
+			log_info("store_partition_retired", "step=\"%s\"", step);
+		else
+			log_error("store_partition_failed", "step=\"%s\" error=\"%s\"", step, PQresultErrorMessage(r));
+		PQclear(r);
+		free(step);
+		if (!ok)
+			break;
+	}
+	if (timeout) {
+		const char *p1[] = {timeout};
+		PQclear(PQexecParams(s->pg, "SELECT set_config('statement_timeout', $1, false)", 1, NULL, p1, NULL,
+		                     NULL, 0));
+		free(timeout);
+	}
+	if (mine || !ok)
+		PQclear(PQexec(s->pg, "SELECT pg_advisory_unlock(hashtext('smspool.partitions'))"));
+	return !ok && is_connection_error(s) ? -1 : 0;
+}
+
 /* The main writer's own duties: the server side, the heartbeat (which also
  * matches late reports) and the end of report waits that ran out. */
 static int main_work(struct store *s, uint64_t now)
@@ -1369,7 +1426,7 @@ static int main_work(struct store *s, uint64_t now)
 	if (!s->stopping && now >= s->next_hold_ms && hold_connections(s, now_mono_ms()))
 		return -1;
 	if (now >= s->next_heartbeat_ms) {
-		if (heartbeat(s))
+		if (heartbeat(s) || partition_round(s))
 			return -1;
 		s->next_heartbeat_ms = now + HEARTBEAT_MS;
 	}

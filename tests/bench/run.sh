@@ -66,11 +66,11 @@ SCALE=${BENCH_SCALE:-full}
 PHASES=${BENCH_PHASES:-ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email link}
 case $SCALE in
 small)
-	RET_N=400000 RET_S=45 RET_KEEP_S=10 PROD_T=5 CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
+	RET_N=400000 RET_S=45 RET_KEEP_S=10 RET_PART_IDS=100000 PROD_T=5 CEIL_T=5 CEIL_Q=150000 LIFE_N=20000 SUST_N=1000000 SUST_MAX_S=35 LAT_RATE=1000 LAT_S=10
 	BACKLOG_N=100000 INGEST_N=20000 KANNEL_N=10000 SINK_N=200000 ODBC_N=20000 EMAIL_N=2000 LINK_N=10000
 	;;
 full)
-	RET_N=10000000 RET_S=600 RET_KEEP_S=60 PROD_T=15 CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
+	RET_N=10000000 RET_S=600 RET_KEEP_S=60 RET_PART_IDS=1000000 PROD_T=15 CEIL_T=15 CEIL_Q=700000 LIFE_N=200000 SUST_N=2000000 SUST_MAX_S=600 LAT_RATE=1000 LAT_S=30
 	BACKLOG_N=1000000 INGEST_N=100000 KANNEL_N=200000 SINK_N=1000000 ODBC_N=100000 EMAIL_N=10000 LINK_N=100000
 	;;
 *)
@@ -405,9 +405,10 @@ if has_phase sustained; then
 		NOTE[sustained_last_to_first_ratio]="fewer than two complete 10-s slices"
 	fi
 	read -r osz oisz odead olive qsz qdead rwsz < <(q "SELECT
-	   round(pg_relation_size('smspool.outbox') / 1048576.0, 1), round(pg_indexes_size('smspool.outbox') / 1048576.0, 1),
-	   (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'smspool.outbox'::regclass),
-	   (SELECT n_live_tup FROM pg_stat_user_tables WHERE relid = 'smspool.outbox'::regclass),
+	   round((SELECT sum(pg_relation_size(relid)) FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t) / 1048576.0, 1),
+	   round((SELECT sum(pg_indexes_size(relid)) FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t) / 1048576.0, 1),
+	   (SELECT sum(n_dead_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t)),
+	   (SELECT sum(n_live_tup) FROM pg_stat_user_tables WHERE relid IN (SELECT relid FROM (SELECT relid FROM pg_partition_tree('smspool.outbox') UNION SELECT 'smspool.outbox'::regclass) t)),
 	   round(pg_total_relation_size('smspool.queue') / 1048576.0, 1),
 	   (SELECT n_dead_tup FROM pg_stat_user_tables WHERE relid = 'smspool.queue'::regclass),
 	   round(pg_total_relation_size('smspool.report_wait') / 1048576.0, 1)" | tr '|' ' ')
@@ -429,6 +430,11 @@ if has_phase retention; then
 	set_sink_port "$SINK_PORT"
 	seq=$(q "SELECT pg_get_serial_sequence('smspool.outbox', 'id')")
 	id0=$(q "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM $seq")
+	# partitioned tables (032): partitions of RET_PART_IDS ids, a round each
+	# heartbeat; the partitions the purge emptied are detached and dropped
+	# (retention_days > 0 lets them go; the rows are seconds old)
+	q "UPDATE smspool.config SET value = CASE key WHEN 'retention_days' THEN '1' WHEN 'partition_check_s' THEN '1'
+	   ELSE '$RET_PART_IDS' END WHERE key IN ('retention_days', 'partition_check_s', 'partition_min_ids', 'partition_max_ids')" >/dev/null
 	insert_rows 30000
 	start_daemon retention
 	wait_up bench 20 || NOTE[retention_last_to_first_ratio]="connection not up after 20 s"
@@ -452,8 +458,9 @@ if has_phase retention; then
 		now=$(now_ms)
 		if [ "$now" -ge "$next_sample" ]; then
 			# ms, bytes of the three tables, messages done so far
-			q "SELECT $now - $t0, pg_total_relation_size('smspool.outbox') + pg_total_relation_size('smspool.reports')
-			     + pg_total_relation_size('smspool.inbox'),
+			# (the tables may be partitioned: the sum over their partitions; pg_partition_tree of a plain table is empty)
+			q "SELECT $now - $t0, (SELECT sum(pg_total_relation_size(t.relid)) FROM unnest(ARRAY['smspool.outbox', 'smspool.reports',
+			     'smspool.inbox']::regclass[]) r, LATERAL (SELECT relid FROM pg_partition_tree(r) UNION SELECT r) t),
 			   (SELECT last_value FROM $seq) - $id0 - (SELECT count(*) FROM smspool.queue) - (SELECT count(*) FROM smspool.report_wait)" |
 				tr '|' '\t' >>"$TMP/retention_samples.tsv"
 			next_sample=$((now + 2000))
@@ -472,6 +479,8 @@ if has_phase retention; then
 	wait_drained 120 || NOTE[retention_last_to_first_ratio]="rows left after the producer stopped and 120 s of draining"
 	stop_daemon
 	stop_sink
+	q "UPDATE smspool.config SET value = '0' WHERE key = 'retention_days'" >/dev/null
+	R[retention_partitions_retired]=$(grep -c 'event=store_partition_retired step="SELECT smspool.partition_drop' "$TMP/daemon-retention.log" 2>/dev/null || true)
 	R[retention_messages]=$(($(q "SELECT last_value FROM $seq") - id0))
 	R[retention_retained_rows]=$(q "SELECT count(*) FROM smspool.outbox")
 	# steady state: the second half of the samples
