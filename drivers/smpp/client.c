@@ -561,7 +561,7 @@ static void smpp_stop(struct conn *c)
 
 /* ---- open / close ---- */
 
-static int smpp_open(struct conn *c)
+struct client *smpp_client_new(struct conn *c)
 {
 	const struct smpp_conf *conf = conn_conf(c);
 	struct client *cl = xcalloc(1, sizeof *cl);
@@ -585,7 +585,11 @@ static int smpp_open(struct conn *c)
 	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
 		char q[300];
 		log_error("smpp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-		goto fail;
+		dialer_free(&cl->dial);
+		inacks_free(&cl->inacks);
+		free(cl->id_ring);
+		free(cl);
+		return NULL;
 	}
 	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
 	cl->resume_ev = evtimer_new(base, smpp_client_submit_resume, cl);
@@ -593,14 +597,39 @@ static int smpp_open(struct conn *c)
 	tv_ms(&tv, TICK_MS);
 	event_add(cl->tick_ev, &tv);
 	conn_set_driver_data(c, cl);
+	return cl;
+}
+
+int smpp_client_bind_memory(struct client *cl, struct bufferevent **peer)
+{
+	const struct smpp_conf *conf = cl->conf;
+	struct link_opts o = {
+	    .name = smpp_client_cname(cl),
+	    .max_frame = SMPP_PDU_MAX_LEN,
+	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
+	    .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
+	    .seq_min = 1,
+	    .seq_max = 0x7FFFFFFF,
+	    .window = 1024,
+	};
+	cl->nsess = 1;
+	struct session *s = &cl->sess[0];
+	s->role = ROLE_TRX;
+	s->gen = ++cl->next_gen;
+	s->link = link_pair(conn_event_base(cl->c), &o, &session_link_ops, s, peer);
+	if (!s->link)
+		return -1;
+	session_bound(s);
+	return 0;
+}
+
+static int smpp_open(struct conn *c)
+{
+	struct client *cl = smpp_client_new(c);
+	if (!cl)
+		return -1;
 	client_connect(cl);
 	return 0;
-fail:
-	dialer_free(&cl->dial);
-	inacks_free(&cl->inacks);
-	free(cl->id_ring);
-	free(cl);
-	return -1;
 }
 
 static void part_forget(void *arg, uint32_t seq, void *data)

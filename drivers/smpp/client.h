@@ -90,6 +90,15 @@ struct client {
 };
 
 /* client.c */
+extern const struct driver_ops smpp_driver;
+/* The client of connection c, attached to it (conn_driver_data), not
+ * connecting yet: open() then connects. */
+struct client *smpp_client_new(struct conn *c);
+struct bufferevent;
+/* Binds cl as a transceiver on an in-memory link (link_pair), up at once:
+ * for tests and fuzz targets.  What it writes arrives in *peer, which the
+ * caller frees after close().  Returns 0 or -1. */
+int smpp_client_bind_memory(struct client *cl, struct bufferevent **peer);
 const char *smpp_client_cname(const struct client *cl);
 int smpp_client_send(struct session *s, const struct smpp_pdu *p);
 /* Sends a response (or generic_nack) to seq; header-only unless OK. */

@@ -77,26 +77,9 @@ size_t smpp_join_udh_strip(const uint8_t *udh, size_t len, uint8_t *out)
 	return olen;
 }
 
-char *smpp_join_client_ref(unsigned parts, const char *user_ref)
+unsigned smpp_join_receipts(int client_parts)
 {
-	char buf[300];
-	snprintf(buf, sizeof buf, "smpp-parts:%u%s%s", parts, user_ref ? ":" : "", user_ref ? user_ref : "");
-	return xstrdup(buf);
-}
-
-unsigned smpp_join_ref_parts(const char *client_ref)
-{
-	static const char prefix[] = "smpp-parts:";
-	if (!client_ref || strncmp(client_ref, prefix, sizeof prefix - 1) != 0)
-		return 1;
-	const char *q = client_ref + sizeof prefix - 1;
-	unsigned n = 0;
-	int digits = 0;
-	for (; *q >= '0' && *q <= '9' && digits < 4; q++, digits++)
-		n = n * 10 + (unsigned)(*q - '0');
-	if (digits == 0 || (*q && *q != ':') || n < 1 || n > REASM_MAX_PARTS)
-		return 1;
-	return n;
+	return client_parts >= 1 && client_parts <= REASM_MAX_PARTS ? (unsigned)client_parts : 1;
 }
 
 struct smpp_join *smpp_join_new(size_t max_parts, uint64_t timeout_ms, void (*meta_free)(void *))

@@ -15,9 +15,11 @@
  *   error so that the client resends); a duplicate part is held too and
  *   answered with its set.
  * - At most max_parts PDUs are held; one more is refused with -ENOBUFS.
- * - Receipt bookkeeping: a joined message's client_ref is
- *   "smpp-parts:N[:user reference]", so that the receipt of the one outbox
- *   message is sent N times, with the per-part ids "<outbox id>-<k>".
+ * - Receipt bookkeeping: a joined message's submission carries the number
+ *   of parts the client submitted (client_parts, stored in
+ *   outbox.client_parts; its client_ref stays the client's own), so that
+ *   the receipt of the one outbox message is sent N times, with the
+ *   per-part ids "<outbox id>-<k>".
  */
 #ifndef SMSPOOL_SMPP_JOIN_H
 #define SMSPOOL_SMPP_JOIN_H
@@ -47,12 +49,9 @@ MUST_CHECK int smpp_join_info(const struct smpp_pdu *p, const uint8_t *d, size_t
  * UDH_MAX_LEN + 1).  Returns its length, 0 when no IE is left. */
 size_t smpp_join_udh_strip(const uint8_t *udh, size_t len, uint8_t *out);
 
-/* The client_ref of a joined message of parts parts (user_ref may be NULL);
- * new string. */
-char *smpp_join_client_ref(unsigned parts, const char *user_ref);
-/* The number of receipts a message of this client_ref (may be NULL) gets:
- * N for "smpp-parts:N[:...]" (1..255), else 1. */
-unsigned smpp_join_ref_parts(const char *client_ref);
+/* The number of receipts a message gets whose outbox.client_parts (0 for
+ * NULL) is client_parts: that number for 1..255, else 1. */
+unsigned smpp_join_receipts(int client_parts);
 
 struct smpp_join_held {
 	unsigned part;         /* its sequence number in the set, 1..total */

@@ -29,8 +29,9 @@
  *   are joined (join.h): the parts are held per session until their set is
  *   complete, then ONE submission goes to the core, and every part's
  *   submit_sm is answered only after its commit, with the id
- *   "<outbox id>-<part>"; the message's client_ref "smpp-parts:N" makes its
- *   receipt go out N times, once per part id.  A set not complete within
+ *   "<outbox id>-<part>"; the message's outbox.client_parts N (its
+ *   client_ref stays the client's own) makes its receipt go out N times,
+ *   once per part id.  A set not complete within
  *   reassembly_timeout_s (or held when the session unbinds) is answered
  *   ESME_RSUBMITFAIL, part by part, with nothing stored: the client
  *   resends.  A set split across two sessions is not joined (each session
@@ -190,7 +191,7 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 	case SS_BINDING:
 		return;
 	case SS_BOUND:
-		if (s->role == ROLE_RX || s->role == ROLE_TRX)
+		if (s->role == SESS_ROLE_RX || s->role == SESS_ROLE_TRX)
 			accounts_add_rx(&sv->accts, s->acct, s);
 		return;
 	case SS_UNBINDING: {
@@ -202,8 +203,8 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 		uint32_t seq;
 		uint64_t wait = (uint64_t)sv->conf->response_timeout_s * 1000;
 		if (link_next_seq(s->link, &seq) ||
-		    link_request_add(s->link, seq, REQ_UNBIND, 2 * (wait < STOP_WAIT_MAX_MS ? wait : STOP_WAIT_MAX_MS),
-		                     false)) {
+		    link_request_add(s->link, seq, SERVER_REQ_UNBIND,
+		                     2 * (wait < SERVER_STOP_WAIT_MAX_MS ? wait : SERVER_STOP_WAIT_MAX_MS), false)) {
 			s->unbind_done = true;
 			return;
 		}
@@ -228,7 +229,7 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 		sv->nopen--;
 		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
 			core_account_unbind(sv->c, s->acct->name);
-			if (s->role == ROLE_RX || s->role == ROLE_TRX)
+			if (s->role == SESS_ROLE_RX || s->role == SESS_ROLE_TRX)
 				accounts_remove_rx(&sv->accts, s->acct, s);
 		}
 		char qs[80];
@@ -286,7 +287,7 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 		smpp_server_respond(s, e->command_id | SMPP_RESP_BIT, e->sequence_number, e->status);
 	else if (!(e->header_read && (e->command_id & SMPP_RESP_BIT)))
 		smpp_server_respond(s, SMPP_GENERIC_NACK, e->header_read ? e->sequence_number : 0, e->status);
-	if (s->bad_pdus >= BAD_PDU_LIMIT)
+	if (s->bad_pdus >= SERVER_BAD_PDU_LIMIT)
 		smpp_server_close_later(s, "the ESME keeps sending malformed PDUs");
 }
 
@@ -326,7 +327,7 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 			(void)link_request_take(s->link, p->sequence_number);
 			return;
 		}
-		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
+		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == SERVER_REQ_UNBIND) {
 			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
 			if (s->revoked)
@@ -348,7 +349,7 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 		smpp_server_close_later(s, "unbind from the ESME");
 		return;
 	case SMPP_UNBIND_RESP:
-		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == REQ_UNBIND) {
+		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == SERVER_REQ_UNBIND) {
 			(void)link_request_take(s->link, p->sequence_number);
 			s->unbind_done = true;
 			if (s->revoked)
@@ -397,7 +398,7 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	struct sess *s = arg;
 	struct server *sv = s->sv;
 	(void)l;
-	if (data == REQ_UNBIND) {
+	if (data == SERVER_REQ_UNBIND) {
 		if (s->revoked)
 			smpp_server_close_later(s, "account changed: no unbind_resp");
 		smpp_server_stop_progress(sv); /* closes it: no unbind_resp */
@@ -450,9 +451,8 @@ static const struct link_ops sess_link_ops = {
 
 /* ---- accepting ---- */
 
-struct sess *smpp_server_sess_new(struct server *sv, struct link *l)
+static struct sess *sess_init(struct server *sv, struct sess *s, struct link *l)
 {
-	struct sess *s = xcalloc(1, sizeof *s);
 	s->sv = sv;
 	s->id = ++sv->next_sess_id;
 	s->link = l;
@@ -469,6 +469,25 @@ struct sess *smpp_server_sess_new(struct server *sv, struct link *l)
 	log_debug("smpp_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s tls=%s", smpp_server_cname(sv), s->id,
 	          s->peer, s->tls ? "yes" : "no");
 	return s;
+}
+
+static struct link_opts link_opts_of(const struct server *sv);
+
+struct sess *smpp_server_sess_new(struct server *sv, struct link *l)
+{
+	return sess_init(sv, xcalloc(1, sizeof(struct sess)), l);
+}
+
+struct sess *smpp_server_sess_memory(struct server *sv, struct bufferevent **peer)
+{
+	struct link_opts o = link_opts_of(sv);
+	struct sess *s = xcalloc(1, sizeof *s);
+	struct link *l = link_pair(conn_event_base(sv->c), &o, &sess_link_ops, s, peer);
+	if (!l) {
+		free(s);
+		return NULL;
+	}
+	return sess_init(sv, s, l);
 }
 
 static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
@@ -489,33 +508,38 @@ static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 	return smpp_server_sess_new(sv, l);
 }
 
+/* The options of every session's link. */
+static struct link_opts link_opts_of(const struct server *sv)
+{
+	const struct smpp_server_conf *conf = sv->conf;
+	return (struct link_opts){
+	    .name = smpp_server_cname(sv),
+	    .max_frame = (size_t)conf->max_pdu_len,
+	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
+	    .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
+	    .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	    .unbound_timeout_ms = (uint64_t)conf->bind_timeout_s * 1000,
+	    .seq_min = 1,
+	    .seq_max = 0x7FFFFFFF,
+	    .window = (int)conf->window,
+	    .max_inbound = (int)conf->max_pending,
+	    .out_high = OUT_HIGH,
+	    .out_low = OUT_LOW,
+	    .out_max = OUT_MAX,
+	    .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
+	};
+}
+
 /* Opens listener i (0 listen, 1 tls_listen).  Returns 0 or -1 with why. */
 static int listen_one(struct server *sv, int i, const char *addr, char *why, size_t cap)
 {
 	const struct smpp_server_conf *conf = sv->conf;
-	uint64_t timeout = (uint64_t)conf->response_timeout_s * 1000;
 	struct link_listen_opts o = {
 	    .addr = addr,
 	    .ssl_ctx = i == 1 || conf->tls ? sv->ssl_ctx : NULL,
 	    .max_sessions = (int)conf->max_sessions,
 	    .max_per_address = (int)conf->max_sessions_per_address,
-	    .link =
-	        {
-	            .name = smpp_server_cname(sv),
-	            .max_frame = (size_t)conf->max_pdu_len,
-	            .response_timeout_ms = timeout,
-	            .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
-	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	            .unbound_timeout_ms = (uint64_t)conf->bind_timeout_s * 1000,
-	            .seq_min = 1,
-	            .seq_max = 0x7FFFFFFF,
-	            .window = (int)conf->window,
-	            .max_inbound = (int)conf->max_pending,
-	            .out_high = OUT_HIGH,
-	            .out_low = OUT_LOW,
-	            .out_max = OUT_MAX,
-	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	        },
+	    .link = link_opts_of(sv),
 	};
 	struct errbuf err = {""};
 	sv->lis[i] = link_listen(conn_event_base(sv->c), &o, &sess_link_ops, accept_cb, sv, &err);
@@ -593,8 +617,8 @@ void smpp_server_stop_progress(struct server *sv)
 		return;
 	uint64_t now = now_mono_ms();
 	uint64_t limit = (uint64_t)sv->conf->response_timeout_s * 1000;
-	if (limit > STOP_WAIT_MAX_MS)
-		limit = STOP_WAIT_MAX_MS;
+	if (limit > SERVER_STOP_WAIT_MAX_MS)
+		limit = SERVER_STOP_WAIT_MAX_MS;
 	bool any = false;
 	for (struct sess *s = sv->sessions; s; s = s->next) {
 		switch (s->state) {
@@ -662,7 +686,7 @@ static void server_account_revoked(struct conn *c, const char *account)
 
 /* ---- open / close ---- */
 
-static int server_open(struct conn *c)
+struct server *smpp_server_new(struct conn *c)
 {
 	const struct smpp_server_conf *conf = conn_conf(c);
 	struct server *sv = xcalloc(1, sizeof *sv);
@@ -672,28 +696,32 @@ static int server_open(struct conn *c)
 	sv->concat_ref = link_random();
 	sv->accts = (struct accounts){
 	    .c = c, .ops = &smpp_server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
-	if (conf->tls || conf->tls_listen) {
-		char q[300];
-		struct errbuf err = {""};
-		sv->ssl_ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
-		if (!sv->ssl_ctx) {
-			log_error("smpp_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			goto fail;
-		}
-	}
 	sv->tick_ev = event_new(conn_event_base(c), -1, EV_PERSIST, tick_cb, sv);
 	struct timeval tv;
 	tv_ms(&tv, TICK_MS);
 	event_add(sv->tick_ev, &tv);
 	conn_set_driver_data(c, sv);
+	return sv;
+}
+
+static int server_open(struct conn *c)
+{
+	const struct smpp_server_conf *conf = conn_conf(c);
+	SSL_CTX *ctx = NULL;
+	if (conf->tls || conf->tls_listen) {
+		char q[300];
+		struct errbuf err = {""};
+		ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
+		if (!ctx) {
+			log_error("smpp_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
+			ERR_clear_error();
+			return -1;
+		}
+	}
+	struct server *sv = smpp_server_new(c);
+	sv->ssl_ctx = ctx;
 	server_listen(sv);
 	return 0;
-fail:
-	ERR_clear_error();
-	if (sv->ssl_ctx)
-		SSL_CTX_free(sv->ssl_ctx);
-	free(sv);
-	return -1;
 }
 
 static void server_close(struct conn *c)

@@ -23,17 +23,17 @@
 #include "smpp/server_conf.h"
 
 enum {
-	BAD_PDU_LIMIT = 5,            /* malformed PDUs before the session is closed */
-	STOP_WAIT_MAX_MS = 5000,      /* for unbind_resp on stop */
-	OUT_HIGH = 256 * 1024,        /* output bytes above which a session is congested */
-	OUT_LOW = 64 * 1024,          /* ... and below which it is not any more */
-	OUT_MAX = 4 * 1024 * 1024,    /* output refused beyond this */
-	REFUSE_LOG_INTERVAL_MS = 5000 /* rate limit of "too many sessions" */
+	SERVER_BAD_PDU_LIMIT = 5,       /* malformed PDUs before the session is closed */
+	SERVER_STOP_WAIT_MAX_MS = 5000, /* for unbind_resp on stop */
+	OUT_HIGH = 256 * 1024,          /* output bytes above which a session is congested */
+	OUT_LOW = 64 * 1024,            /* ... and below which it is not any more */
+	OUT_MAX = 4 * 1024 * 1024,      /* output refused beyond this */
+	REFUSE_LOG_INTERVAL_MS = 5000   /* rate limit of "too many sessions" */
 };
 
 enum sess_state { SS_OPEN, SS_BINDING, SS_BOUND, SS_UNBINDING, SS_CLOSED };
 
-enum sess_role { ROLE_NONE, ROLE_TX, ROLE_RX, ROLE_TRX };
+enum sess_role { SESS_ROLE_NONE, SESS_ROLE_TX, SESS_ROLE_RX, SESS_ROLE_TRX };
 
 struct server;
 struct sess;
@@ -72,7 +72,7 @@ struct pend {
 /* The unbind we sent, in the link's request table (the others are the
  * deliver_sm of account events, struct accounts_part, and keepalives). */
 extern const char smpp_server_req_unbind;
-#define REQ_UNBIND ((void *)&smpp_server_req_unbind)
+#define SERVER_REQ_UNBIND ((void *)&smpp_server_req_unbind)
 
 struct server {
 	struct conn *c;
@@ -98,6 +98,7 @@ struct server {
 };
 
 /* server.c */
+extern const struct driver_ops smpp_server_driver;
 const char *smpp_server_cname(const struct server *sv);
 uint64_t smpp_server_pend_add(struct server *sv, struct sess *s, uint32_t seq, uint32_t cmd, struct smpp_join_set *set);
 /* Unlinks the pend of token; the caller frees it. */
@@ -116,8 +117,16 @@ void smpp_server_stop_progress(struct server *sv);
 /* Handles one decoded PDU of s: the seam below the framing and the codec
  * (tests/fuzz/fuzz_smpp_session.c drives it with a fake core). */
 void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p);
+/* The server of connection c, attached to it (conn_driver_data), not
+ * listening yet: open() then listens; a test or fuzz target gives it
+ * sessions on in-memory links (link_pair) and frees it with close(). */
+struct server *smpp_server_new(struct conn *c);
 /* A new session of sv on link l (accepted, or a test's), OPEN. */
 struct sess *smpp_server_sess_new(struct server *sv, struct link *l);
+struct bufferevent;
+/* A new session of sv on an in-memory link (link_pair): what it writes
+ * arrives in *peer, which the caller frees after close(). */
+struct sess *smpp_server_sess_memory(struct server *sv, struct bufferevent **peer);
 
 /* server_bind.c */
 void smpp_server_bind_pdu(struct sess *s, const struct smpp_pdu *p);

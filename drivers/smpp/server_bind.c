@@ -56,9 +56,9 @@ void smpp_server_bind_pdu(struct sess *s, const struct smpp_pdu *p)
 	uint8_t v = p->interface_version < 0x33 ? 0x33 : p->interface_version > 0x50 ? 0x50 : p->interface_version;
 	s->version = v < sv->version ? v : sv->version;
 	snprintf(s->system_id, sizeof s->system_id, "%s", p->system_id);
-	s->role = p->command_id == SMPP_BIND_TRANSMITTER ? ROLE_TX
-	          : p->command_id == SMPP_BIND_RECEIVER  ? ROLE_RX
-	                                                 : ROLE_TRX;
+	s->role = p->command_id == SMPP_BIND_TRANSMITTER ? SESS_ROLE_TX
+	          : p->command_id == SMPP_BIND_RECEIVER  ? SESS_ROLE_RX
+	                                                 : SESS_ROLE_TRX;
 	if (sv->stopping) {
 		bind_resp(s, SMPP_ESME_RBINDFAIL);
 		smpp_server_close_later(s, "bind while stopping");

@@ -25,7 +25,7 @@
 
 bool smpp_server_deliver_is_part(const void *data)
 {
-	return data && data != REQ_UNBIND && data != LINK_KEEPALIVE;
+	return data && data != SERVER_REQ_UNBIND && data != LINK_KEEPALIVE;
 }
 
 /* The deliver_sm of session s with this sequence number, taken from the
@@ -115,7 +115,7 @@ static int build_delivers(struct server *sv, struct sess *s, const struct accoun
 	if (ev->kind == ACCOUNT_EVENT_REPORT) {
 		/* A joined message: one receipt per part the client submitted,
 		 * each with the id its submit_sm_resp gave. */
-		unsigned nparts = smpp_join_ref_parts(ev->client_ref);
+		unsigned nparts = smpp_join_receipts(ev->client_parts);
 		*seqs = xcalloc(nparts, sizeof **seqs);
 		for (unsigned k = 0; k < nparts; k++)
 			if (build_receipt(sv, s, ev, nparts > 1 ? (int)k + 1 : 0, buf, &(*seqs)[k], err)) {

@@ -151,9 +151,7 @@ static void join_submit(struct sess *s, struct smpp_join_set *set)
 	uint8_t keep[UDH_MAX_LEN + 1];
 	size_t keep_len = m->hl ? smpp_join_udh_strip(m->udh, m->hl, keep) : 0;
 	submission_body(s, m->dc, m->udh, m->hl, set->msg->data, set->msg->len, keep, keep_len, sub);
-	char *ref = smpp_join_client_ref(set->msg->total, sub->client_ref);
-	free(sub->client_ref);
-	sub->client_ref = ref;
+	sub->client_parts = (int)set->msg->total; /* its receipt goes out once per part */
 	sub->account = xstrdup(s->acct->name);
 	log_debug("smpp_server_joined", "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u pdus=%zu",
 	          smpp_server_cname(sv), s->id, s->acct->name, set->msg->ref, set->msg->total, set->n);
@@ -215,10 +213,11 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 	struct server *sv = s->sv;
 	uint32_t resp = p->command_id | SMPP_RESP_BIT;
 	if (s->state == SS_UNBINDING || sv->stopping) {
-		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RSYSERR);
+		/* Going away: temporary, resend on the next bind (no fault). */
+		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RX_T_APPN);
 		return;
 	}
-	if (s->state != SS_BOUND || s->role == ROLE_RX) {
+	if (s->state != SS_BOUND || s->role == SESS_ROLE_RX) {
 		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		return;
 	}
