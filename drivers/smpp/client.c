@@ -111,12 +111,11 @@ void smpp_client_respond(struct session *s, uint32_t command_id, uint32_t seq, u
 
 static const struct link_ops session_link_ops;
 
-/* Starts the TCP (or TLS) connection.  Returns 0 or -1 with why set. */
-static int session_open_socket(struct session *s, char *why, size_t cap)
+/* The options of a session's link. */
+static struct link_opts link_opts_of(const struct client *cl)
 {
-	struct client *cl = s->cl;
 	const struct smpp_conf *conf = cl->conf;
-	struct link_opts o = {
+	return (struct link_opts){
 	    .name = smpp_client_cname(cl),
 	    .max_frame = SMPP_PDU_MAX_LEN,
 	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
@@ -125,6 +124,13 @@ static int session_open_socket(struct session *s, char *why, size_t cap)
 	    .seq_max = 0x7FFFFFFF,
 	    .window = 1024, /* the core keeps to the connection's window; this sizes the table */
 	};
+}
+
+/* Starts the TCP (or TLS) connection.  Returns 0 or -1 with why set. */
+static int session_open_socket(struct session *s, char *why, size_t cap)
+{
+	struct client *cl = s->cl;
+	struct link_opts o = link_opts_of(cl);
 	s->link = dialer_connect(&cl->dial, &o, &session_link_ops, s, why, cap);
 	return s->link ? 0 : -1;
 }
@@ -602,16 +608,7 @@ struct client *smpp_client_new(struct conn *c)
 
 int smpp_client_bind_memory(struct client *cl, struct bufferevent **peer)
 {
-	const struct smpp_conf *conf = cl->conf;
-	struct link_opts o = {
-	    .name = smpp_client_cname(cl),
-	    .max_frame = SMPP_PDU_MAX_LEN,
-	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	    .keepalive_ms = (uint64_t)conf->enquire_link_s * 1000,
-	    .seq_min = 1,
-	    .seq_max = 0x7FFFFFFF,
-	    .window = 1024,
-	};
+	struct link_opts o = link_opts_of(cl);
 	cl->nsess = 1;
 	struct session *s = &cl->sess[0];
 	s->role = ROLE_TRX;

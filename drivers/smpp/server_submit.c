@@ -27,10 +27,10 @@
 static void pdu_data(const struct smpp_pdu *p, const uint8_t **d, size_t *n)
 {
 	*d = p->short_message;
-	*n = p->sm_length;
-	if (p->command_id == SMPP_DATA_SM || (*n == 0 && p->known.has_message_payload)) {
+	*n = p->command_id == SMPP_DATA_SM ? 0 : p->sm_length; /* a data_sm has only the TLV */
+	if (p->known.has_message_payload && *n == 0) {
 		*d = p->known.message_payload;
-		*n = p->known.has_message_payload ? p->known.message_payload_len : 0;
+		*n = p->known.message_payload_len;
 	}
 }
 
