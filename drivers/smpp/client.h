@@ -129,6 +129,5 @@ void smpp_client_inbound_acked(struct conn *c, uint64_t token, bool committed);
 void smpp_client_inbound_drain(struct client *cl);
 /* An id a submit_sm_resp gave, for the receipts that write it otherwise. */
 void smpp_client_inbound_remember_id(struct client *cl, const char *id);
-void smpp_client_inbound_free(struct client *cl);
 
 #endif
