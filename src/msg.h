@@ -138,6 +138,7 @@ struct submission {
 	int64_t send_after_s;  /* unix seconds, 0 = now */
 	int64_t valid_until_s; /* unix seconds, 0 = none */
 	char *idempotency_key; /* NULL, or a key unique per account: a second submission with it gets the first's id */
+	int client_parts; /* 0, or the parts the client submitted it in, joined by the driver (outbox.client_parts) */
 	uint64_t conn_id, token;
 	struct submission *next;
 };
@@ -163,6 +164,7 @@ struct account_event {
 	 * client was given when it submitted), its state and timestamps. */
 	int64_t message_id;
 	char *client_ref;
+	int client_parts; /* 0, or the parts the client submitted it in (outbox.client_parts) */
 	char *state;      /* delivered, undelivered, expired, rejected, failed, … */
 	char *error_code; /* may be NULL */
 	int64_t submitted_s, done_s;

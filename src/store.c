@@ -176,6 +176,9 @@ static const struct {
     {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                   "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[])"},
+    {"submit_cp", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+                  "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
+                  "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[], $17::int[])"},
     {"submit", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[])"},
@@ -957,8 +960,9 @@ static int do_submit_account(struct store *s)
 	while (*s->sub_tail)
 		s->sub_tail = &(*s->sub_tail)->next;
 
-	reset_arrays(s, 15);
-	bool report_on = false; /* only then the 16-argument submit() */
+	reset_arrays(s, 16);
+	bool report_on = false;    /* only then the 16-argument submit() */
+	bool client_parts = false; /* only then the 17-argument one */
 	for (int i = 0; i < n; i++) {
 		struct submission *sub = batch[i];
 		char ts1[40], ts2[40];
@@ -989,13 +993,19 @@ static int do_submit_account(struct store *s)
 		} else {
 			sbuf_arr_text(&s->a[14], NULL);
 		}
+		if (sub->client_parts > 0) {
+			sbuf_arr_int(&s->a[15], sub->client_parts);
+			client_parts = true;
+		} else {
+			sbuf_arr_text(&s->a[15], NULL);
+		}
 	}
-	end_arrays(s, 15);
-	const char *params[16] = {account};
-	for (int i = 0; i < 15; i++)
+	end_arrays(s, 16);
+	const char *params[17] = {account};
+	for (int i = 0; i < 16; i++)
 		params[i + 1] = s->a[i].buf;
-	PGresult *r =
-	    PQexecPrepared(s->pg, report_on ? "submit_ro" : "submit", report_on ? 16 : 15, params, NULL, NULL, 0);
+	const char *stmt = client_parts ? "submit_cp" : report_on ? "submit_ro" : "submit";
+	PGresult *r = PQexecPrepared(s->pg, stmt, client_parts ? 17 : report_on ? 16 : 15, params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);
@@ -1111,6 +1121,9 @@ static int claim_events(struct store *s)
 		e->message_id = mid ? strtoll(mid, NULL, 10) : 0;
 		free(mid);
 		e->client_ref = opt_dup(r, i, "client_ref");
+		char *cp = opt_dup(r, i, "client_parts");
+		e->client_parts = cp ? atoi(cp) : 0;
+		free(cp);
 		e->state = opt_dup(r, i, "state");
 		e->error_code = opt_dup(r, i, "error_code");
 		e->submitted_s = opt_epoch(r, i, "submitted_at");

@@ -6,9 +6,11 @@
  * net/join.h's, shared with the ucp-server; the smpp_join_* names below
  * are its names in the SMPP server.
  *
- * Receipt bookkeeping: a joined message's client_ref is
- * "smpp-parts:N[:user reference]", so that the receipt of the one outbox
- * message is sent N times, with the per-part ids "<outbox id>-<k>".
+ * Receipt bookkeeping: a joined message's submission carries the number
+ * of parts the client submitted (client_parts, stored in
+ * outbox.client_parts; its client_ref stays the client's own), so that
+ * the receipt of the one outbox message is sent N times, with the
+ * per-part ids "<outbox id>-<k>".
  */
 #ifndef SMSPOOL_SMPP_JOIN_H
 #define SMSPOOL_SMPP_JOIN_H
@@ -21,8 +23,6 @@
 #include "net/join.h"
 #include "smpp/pdu.h"
 #include "util.h"
-
-#define SMPP_JOIN_REF_PREFIX "smpp-parts:"
 
 /* Where a submit stands in a concatenated set. */
 struct smpp_join_info {
@@ -49,15 +49,7 @@ MUST_CHECK int smpp_join_info(const struct smpp_pdu *p, const uint8_t *d, size_t
 #define smpp_join_held_count net_join_held_count
 #define smpp_join_set_free net_join_set_free
 
-static inline char *smpp_join_client_ref(unsigned parts, const char *user_ref)
-{
-	return net_join_client_ref(SMPP_JOIN_REF_PREFIX, parts, user_ref);
-}
-
-static inline unsigned smpp_join_ref_parts(const char *client_ref)
-{
-	return net_join_ref_parts(SMPP_JOIN_REF_PREFIX, client_ref);
-}
+#define smpp_join_receipts net_join_receipts
 
 /* Holds one part (net_join_add with the set's place from info). */
 MUST_CHECK static inline int smpp_join_add(struct net_join *j, const char *dst, const char *src,

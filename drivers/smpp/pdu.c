@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/kv.h"
 #include "smpp/receipt.h"
 #include "smpp/status.h"
 
@@ -758,75 +759,7 @@ const struct smpp_tlv *smpp_pdu_find_tlv(const struct smpp_pdu *pdu, uint16_t ta
 
 /* ---- key=value dump ---- */
 
-struct kv_writer {
-	char *out;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void kv_raw(struct kv_writer *w, const char *s, size_t n)
-{
-	if (w->overflow || n >= w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->out + w->len, s, n);
-	w->len += n;
-	w->out[w->len] = '\0';
-}
-
-/* The vectors' percent-encoding: %, ;, =, controls, DEL and non-ASCII. */
-static void kv_pct(struct kv_writer *w, const uint8_t *s, size_t n)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		if (c < 0x20 || c >= 0x7F || c == '%' || c == ';' || c == '=') {
-			char e[3] = {'%', digits[c >> 4], digits[c & 15]};
-			kv_raw(w, e, 3);
-		} else {
-			kv_raw(w, (const char *)&c, 1);
-		}
-	}
-}
-
-static void kv_key(struct kv_writer *w, const char *key)
-{
-	if (w->len)
-		kv_raw(w, ";", 1);
-	kv_raw(w, key, strlen(key));
-	kv_raw(w, "=", 1);
-}
-
-static void kv_str(struct kv_writer *w, const char *key, const char *value)
-{
-	kv_key(w, key);
-	kv_pct(w, (const uint8_t *)value, strlen(value));
-}
-
-/* For values that never need escaping (numbers, hex). */
-__attribute__((format(printf, 3, 4))) static void kv_fmt(struct kv_writer *w, const char *key, const char *fmt, ...)
-{
-	char buf[64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	kv_key(w, key);
-	kv_raw(w, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-static void kv_hex(struct kv_writer *w, const char *key, const uint8_t *v, size_t n)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	kv_key(w, key);
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = {digits[v[i] >> 4], digits[v[i] & 15]};
-		kv_raw(w, h, 2);
-	}
-}
-
-static void kv_field(struct kv_writer *w, const struct field_desc *d, const struct smpp_pdu *pdu)
+static void dump_field(struct kv *w, const struct field_desc *d, const struct smpp_pdu *pdu)
 {
 	const uint8_t *member = (const uint8_t *)pdu + d->off;
 	char key[64];
@@ -882,7 +815,7 @@ static void kv_field(struct kv_writer *w, const struct field_desc *d, const stru
 
 /* deliver_sm carrying an SMSC delivery receipt or an intermediate
  * notification (esm_class bits 5..2 = 0001 or 1000, v3.4 5.2.12). */
-static void kv_receipt(struct kv_writer *w, const struct smpp_pdu *pdu)
+static void dump_receipt(struct kv *w, const struct smpp_pdu *pdu)
 {
 	if (pdu->command_id != SMPP_DELIVER_SM || pdu->body_absent)
 		return;
@@ -918,7 +851,7 @@ static void kv_receipt(struct kv_writer *w, const struct smpp_pdu *pdu)
 
 int smpp_pdu_fields(const struct smpp_pdu *pdu, char *out, size_t cap)
 {
-	struct kv_writer w = {.out = out, .cap = cap};
+	struct kv w = {.out = out, .cap = cap};
 	if (cap)
 		out[0] = '\0';
 	const struct command_desc *cmd = pdu_command(pdu->command_id);
@@ -931,7 +864,7 @@ int smpp_pdu_fields(const struct smpp_pdu *pdu, char *out, size_t cap)
 		kv_str(&w, "body", "absent");
 	} else if (cmd) {
 		for (size_t i = 0; i < cmd->nfields; i++)
-			kv_field(&w, &cmd->fields[i], pdu);
+			dump_field(&w, &cmd->fields[i], pdu);
 	}
 	size_t n = pdu->tlv_count < SMPP_PDU_MAX_TLVS ? pdu->tlv_count : SMPP_PDU_MAX_TLVS;
 	for (size_t i = 0; i < n; i++) {
@@ -952,13 +885,13 @@ int smpp_pdu_fields(const struct smpp_pdu *pdu, char *out, size_t cap)
 			kv_raw(&w, tag, strlen(tag));
 		}
 	}
-	kv_receipt(&w, pdu);
+	dump_receipt(&w, pdu);
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
 
 int smpp_pdu_error_fields(const struct smpp_pdu_error *e, char *out, size_t cap)
 {
-	struct kv_writer w = {.out = out, .cap = cap};
+	struct kv w = {.out = out, .cap = cap};
 	if (cap)
 		out[0] = '\0';
 	kv_fmt(&w, "error_status", "0x%08X", e->status);

@@ -169,7 +169,10 @@ uint32_t smpp_server_submit_status(enum submit_error error, const char *text)
 	case SUBMIT_THROTTLED:
 		return SMPP_ESME_RTHROTTLED;
 	case SUBMIT_TEMPORARY:
-		return SMPP_ESME_RSYSERR;
+		/* The database cannot take it now: the spec's temporary
+		 * application error, which ESMEs (Kannel too) resend; ESME_RSYSERR
+		 * is kept for a fault of the server itself. */
+		return SMPP_ESME_RX_T_APPN;
 	case SUBMIT_INVALID:
 		break;
 	}

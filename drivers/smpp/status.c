@@ -100,6 +100,12 @@ const char *smpp_status_name(uint32_t status)
 	return NULL;
 }
 
+const char *smpp_status_text(uint32_t status)
+{
+	const char *n = smpp_status_name(status);
+	return n ? n : "unknown_status";
+}
+
 enum smpp_status_class smpp_status_classify(uint32_t status)
 {
 	for (size_t i = 0; i < ARRAY_LEN(smpp_status_table); i++)

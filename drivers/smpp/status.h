@@ -94,6 +94,8 @@ enum smpp_status_class {
 
 /* Returns a static name such as "ESME_RTHROTTLED", or NULL if unknown. */
 const char *smpp_status_name(uint32_t status);
+/* The same, "unknown_status" if unknown: for logs. */
+const char *smpp_status_text(uint32_t status);
 
 /* Classifies any command_status.  Codes this table does not know (vendor
  * range 0x400..0x4FF, reserved values) are TEMPORARY: the outbox bounds the

@@ -19,9 +19,6 @@
 #include "ucp/frame.h"
 #include "ucp/sm.h"
 
-/* The client_ref of a joined message (net/join.h): one op 53 per part. */
-#define UCP_JOIN_REF_PREFIX "ucp-parts:"
-
 enum sess_state { SS_OPEN, SS_LOGIN, SS_BOUND, SS_CLOSED };
 
 struct server;

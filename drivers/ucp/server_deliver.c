@@ -6,7 +6,7 @@
  *
  * A report carries the recipient and the SCTS of the ACK of the submit
  * (ucp_data_scts_id), so that the client matches it; a message joined from
- * N parts (client_ref "ucp-parts:N") gets N op 53, one per part's SCTS.
+ * N parts (outbox.client_parts N) gets N op 53, one per part's SCTS.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -84,7 +84,7 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 		/* A joined message: one op 53 per part the client submitted, each
 		 * with the SCTS its ACK gave; the TRNs but the last reserved while
 		 * the next is taken. */
-		unsigned nparts = net_join_ref_parts(UCP_JOIN_REF_PREFIX, ev->client_ref);
+		unsigned nparts = net_join_receipts(ev->client_parts);
 		if ((int)nparts > max)
 			return errbuf_set(err, "%u parts, window %d", nparts, max);
 		for (unsigned k = 0; k < nparts; k++) {

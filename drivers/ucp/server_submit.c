@@ -232,7 +232,7 @@ static void join_submit(struct sess *s, struct net_join_set *set)
 	uint8_t keep[UDH_MAX_LEN + 1];
 	size_t keep_len = m->hl ? net_join_udh_strip(m->udh, m->hl, keep) : 0;
 	submission_body(sub, m->kind, set->msg->data, set->msg->len, keep, keep_len);
-	sub->client_ref = net_join_client_ref(UCP_JOIN_REF_PREFIX, set->msg->total, NULL);
+	sub->client_parts = (int)set->msg->total; /* its report goes out once per part */
 	sub->account = xstrdup(s->acct->name);
 	log_debug("ucp_server_joined", "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u frames=%zu",
 	          server_cname(sv), s->hd.id, s->acct->name, set->msg->ref, set->msg->total, set->n);

@@ -47,26 +47,9 @@ size_t net_join_udh_strip(const uint8_t *udh, size_t len, uint8_t *out)
 	return olen;
 }
 
-char *net_join_client_ref(const char *prefix, unsigned parts, const char *user_ref)
+unsigned net_join_receipts(int client_parts)
 {
-	char buf[300];
-	snprintf(buf, sizeof buf, "%s%u%s%s", prefix, parts, user_ref ? ":" : "", user_ref ? user_ref : "");
-	return xstrdup(buf);
-}
-
-unsigned net_join_ref_parts(const char *prefix, const char *client_ref)
-{
-	size_t pl = strlen(prefix);
-	if (!client_ref || strncmp(client_ref, prefix, pl) != 0)
-		return 1;
-	const char *q = client_ref + pl;
-	unsigned n = 0;
-	int digits = 0;
-	for (; *q >= '0' && *q <= '9' && digits < 4; q++, digits++)
-		n = n * 10 + (unsigned)(*q - '0');
-	if (digits == 0 || (*q && *q != ':') || n < 1 || n > REASM_MAX_PARTS)
-		return 1;
-	return n;
+	return client_parts >= 1 && client_parts <= REASM_MAX_PARTS ? (unsigned)client_parts : 1;
 }
 
 struct net_join *net_join_new(size_t max_parts, uint64_t timeout_ms, void (*meta_free)(void *))

@@ -17,9 +17,10 @@
  *   error so that the client resends); a duplicate part is held too and
  *   answered with its set.
  * - At most max_parts requests are held; one more is refused with -ENOBUFS.
- * - Receipt bookkeeping: a joined message's client_ref is
- *   "<prefix>N[:user reference]" (prefix "smpp-parts:", "ucp-parts:"), so
- *   that the report of the one outbox message goes out once per part.
+ * - Receipt bookkeeping: a joined message's submission carries the number
+ *   of parts the client submitted (client_parts, stored in
+ *   outbox.client_parts; its client_ref stays the client's own), so that
+ *   the report of the one outbox message goes out once per part.
  */
 #ifndef SMSPOOL_NET_JOIN_H
 #define SMSPOOL_NET_JOIN_H
@@ -35,12 +36,9 @@
  * UDH_MAX_LEN + 1).  Returns its length, 0 when no IE is left. */
 size_t net_join_udh_strip(const uint8_t *udh, size_t len, uint8_t *out);
 
-/* The client_ref of a joined message of parts parts (user_ref may be NULL);
- * new string "<prefix>N[:user_ref]". */
-char *net_join_client_ref(const char *prefix, unsigned parts, const char *user_ref);
-/* The number of reports a message of this client_ref (may be NULL) gets:
- * N for "<prefix>N[:...]" (1..255), else 1. */
-unsigned net_join_ref_parts(const char *prefix, const char *client_ref);
+/* The number of reports a message gets whose outbox.client_parts (0 for
+ * NULL) is client_parts: that number for 1..255, else 1. */
+unsigned net_join_receipts(int client_parts);
 
 struct net_join_held {
 	unsigned part;         /* its sequence number in the set, 1..total */

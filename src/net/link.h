@@ -140,6 +140,17 @@ SSL_CTX *link_tls_server_ctx(const char *cert_file, const char *key_file, struct
 struct link *link_connect(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops, void *arg,
                           const char *host, int port, struct evdns_base *dns, SSL_CTX *ssl_ctx, struct errbuf *err);
 
+/* ---- in memory, for tests and fuzz targets ---- */
+
+struct bufferevent;
+
+/* A link already up (as if accepted) over an in-memory bufferevent pair:
+ * no socket.  What the link sends arrives in *peer's input, what is
+ * written to *peer is framed and read as from a socket.  The caller frees
+ * *peer after the link. */
+struct link *link_pair(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops, void *arg,
+                       struct bufferevent **peer);
+
 /* ---- the listening side ---- */
 
 struct link_listen_opts {

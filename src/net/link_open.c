@@ -289,6 +289,27 @@ static void listener_accept_cb(struct evconnlistener *lis, evutil_socket_t fd, s
 	link_leave(l);
 }
 
+struct link *link_pair(struct event_base *base, const struct link_opts *opts, const struct link_ops *ops, void *arg,
+                       struct bufferevent **peer)
+{
+	struct bufferevent *pair[2];
+	if (bufferevent_pair_new(base, 0, pair))
+		return NULL;
+	struct link *l = link_new(base, opts, ops, arg);
+	snprintf(l->ip, sizeof l->ip, "%s", "memory");
+	snprintf(l->peer, sizeof l->peer, "%s", "memory");
+	snprintf(l->host, sizeof l->host, "%s", "memory");
+	l->bev = pair[0];
+	l->up = true;
+	bufferevent_setcb(l->bev, link_readcb, link_writecb, link_eventcb, l);
+	bufferevent_enable(l->bev, EV_WRITE);
+	link_update_read(l);
+	link_arm(l);
+	bufferevent_enable(pair[1], EV_READ);
+	*peer = pair[1];
+	return l;
+}
+
 struct link_listener *link_listen(struct event_base *base, const struct link_listen_opts *opts,
                                   const struct link_ops *ops, link_accept_fn accept, void *arg, struct errbuf *err)
 {

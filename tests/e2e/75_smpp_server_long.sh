@@ -6,11 +6,12 @@
 # outbox row with the whole text (no UDH in it); every part gets its own
 # submit_sm_resp, with the id "<outbox id>-<part>", only once the set is
 # complete; the ESME then gets one delivery receipt per part it submitted,
-# with those ids.  An incomplete set (2 parts of 3) is answered
+# with those ids.  The count of parts is outbox.client_parts; client_ref
+# stays the client's own reference (user_message_reference).  An incomplete set (2 parts of 3) is answered
 # ESME_RSUBMITFAIL part by part after reassembly_timeout_s, and nothing is
 # stored.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 15
+plan 16
 
 [ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
 	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
@@ -39,7 +40,7 @@ P3="and the third and last part."
 U1="Grüße aus "
 U2="Berlin, Привет 😀"
 esme long "[{\"op\": \"bind\", \"as\": \"a\", \"system_id\": \"esme1\", \"password\": \"secret1\"},
-	{\"op\": \"parts\", \"as\": \"a\", \"ref\": \"udh\", \"to\": \"+15550000001\", \"from\": \"Shop\", \"concat_ref\": 66,
+	{\"op\": \"parts\", \"as\": \"a\", \"ref\": \"udh\", \"to\": \"+15550000001\", \"from\": \"Shop\", \"concat_ref\": 66, \"umr\": 777,
 	 \"texts\": [\"$P1\", \"$P2\", \"$P3\"]},
 	{\"op\": \"parts\", \"as\": \"a\", \"ref\": \"sar\", \"to\": \"+15550000002\", \"from\": \"Shop\", \"concat_ref\": 4660,
 	 \"sar\": true, \"dc\": 8, \"texts\": [\"$U1\", \"$U2\"]},
@@ -58,6 +59,9 @@ is "$(sql "SELECT recipient || '|' || sender || '|' || body FROM smspool.outbox 
 	"+15550000001|Shop|$P1$P2$P3" "the UDH text: one row with the whole text, no UDH in it"
 is "$(sql "SELECT encoding || '|' || body FROM smspool.outbox WHERE id = ${SAR_ID:-0}")" \
 	"ucs2|$U1$U2" "the SAR UCS-2 text: one row with the whole text"
+is "$(sql "SELECT coalesce(client_ref, '-') || '|' || coalesce(client_parts::text, '-') FROM smspool.outbox WHERE id IN (${UDH_ID:-0}, ${SAR_ID:-0}) ORDER BY id = ${SAR_ID:-0}")" \
+	"777|3
+-|2" "the count of submitted parts in client_parts; client_ref is the client's own (user_message_reference 777, or none)"
 if wait_for 20 "SELECT count(*) = 2 FROM smspool.outbox WHERE account = 'esme1' AND status = 'delivered'"; then
 	pass "both joined messages delivered"
 else

@@ -182,8 +182,8 @@ if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'kannel'
 else
 	fail "the 2 parts of Kannel's long text become one outbox row ($R)" "$(grep -E 'ucp_server' "${DAEMON_LOG[k1]}" | tail -5)"
 fi
-is "$(sql "SELECT length(body) || ':' || (body = '$LONG') || ':' || parts || ':' || client_ref || ':' || want_report
-	FROM smspool.outbox WHERE account = 'kannel' AND recipient = '15550003009'")" "${#LONG}:true:2:ucp-parts:2:true" \
+is "$(sql "SELECT length(body) || ':' || (body = '$LONG') || ':' || parts || ':' || client_parts || ':' || want_report
+	FROM smspool.outbox WHERE account = 'kannel' AND recipient = '15550003009'")" "${#LONG}:true:2:2:true" \
 	"the row holds the whole text, 2 parts, a report asked"
 wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE recipient = '15550003009'" || true
 wait_log 'dlrlong?type=1' "$KDIR/http.log" 30

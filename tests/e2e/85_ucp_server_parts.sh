@@ -119,8 +119,8 @@ like "$(grep '^acks=' "$E2E_TMP/client.out")" \
 	"each part ACKed after the commit with SM = AdC:SCTS"
 is "$(grep '^scts_distinct=' "$E2E_TMP/client.out")" "scts_distinct=3" "a different SCTS per part"
 TLEN=$(sed -n 's/^text_len=//p' "$E2E_TMP/client.out")
-is "$(sql "SELECT count(*) || ':' || min(char_length(body)) || ':' || min(parts) || ':' || min(encoding) || ':' || min(client_ref)
-	FROM smspool.outbox WHERE account = 'parts' AND recipient = '4915550004001'")" "1:$TLEN:3:ucs2:ucp-parts:3" \
+is "$(sql "SELECT count(*) || ':' || min(char_length(body)) || ':' || min(parts) || ':' || min(encoding) || ':' || min(client_parts)
+	FROM smspool.outbox WHERE account = 'parts' AND recipient = '4915550004001'")" "1:$TLEN:3:ucs2:3" \
 	"one outbox row with the whole text of 3 UCS-2 parts"
 is "$(grep '^notes_match=' "$E2E_TMP/client.out")" "notes_match=True" \
 	"the delivered row's report came as 3 op 53, one per part's SCTS"

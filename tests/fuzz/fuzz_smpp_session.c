@@ -1,40 +1,119 @@
 /*
- * fuzz_smpp_session: what the SMPP sessions do with a PDU after it decoded.
- * For a deliver_sm / data_sm (client side): receipt detection, addresses,
- * UDH, packed or unpacked GSM and the text conversion; for a submit_sm
- * (server side, submission building): the scheduled and validity times,
- * UDH and text, and for a concatenated part the join (join.c: the part's
- * place, the holder, the UDH kept).  Any input that smpp_pdu_decode accepts must go through
- * without a crash, and what would reach the core is well formed: a body in
- * valid UTF-8 or a payload in uppercase hex, with a known encoding.
+ * fuzz_smpp_session: the SMPP sessions after a successful decode, on both
+ * sides, through the seam below the framing (smpp_server_dispatch /
+ * smpp_client_dispatch): binds, submit_sm / data_sm (submission building,
+ * concatenated parts joined), deliver_sm / data_sm (receipts, texts, long
+ * texts), submit_sm_resp / deliver_sm_resp / generic_nack, unbind, with the
+ * core's answers, account events to deliver and stops in between.  This
+ * file plays the core (it defines the core_* and conn_* functions, as the
+ * driver contract test does); each session runs on an in-memory link
+ * (link_pair: no socket).
  *
- * The session functions themselves (client.c on_deliver/on_receipt,
- * server.c submission_from_pdu) are static and tied to a live session, so
- * this target drives the same pure pieces in the same order; a seam that
- * returns the inbound / submission of a PDU would let it call them directly.
+ * Input: byte 0 chooses the side and the settings (bit 0: client, bit 1:
+ * gsm_packed / long_mode sar, bits 2-3: data_coding_0), then records
+ * [op][length: 2 octets][data]:
+ *   0  a PDU (decoded; dispatched when it decodes)
+ *   1  server: the oldest authenticate answered (data[0] bit 0: accepted);
+ *      client: the oldest received/report acked (data[0] bit 0: committed)
+ *   2  server: the oldest submit answered (data[0] % 5: ok, invalid with
+ *      data[1..] as text, throttled, temporary, ok with id 0);
+ *      client: a message to send, data as its text
+ *   3  server: a report event (data[0] client_parts, data[1] state,
+ *      data[2..] error code); client: a message with data as hex payload
+ *   4  server: an inbound event (data[0] bit 0: data[1..] as payload, else
+ *      as text)
+ *   5  stop()   6  server: the account revoked   7  the loop run once
+ * Checked: what reaches the core is well formed (addresses, a body in
+ * valid UTF-8 or an uppercase hex payload, a known encoding), every PDU
+ * the session writes decodes, every event and message is answered at most
+ * once, nothing leaks (ASan), no crash.
  */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "codec/gsm7.h"
-#include "codec/udh.h"
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
 #include "codec/utf8.h"
-#include "smpp/join.h"
+#include "driver.h"
+#include "log.h"
+#include "net/link.h"
+#include "settings.h"
+#include "smpp/client.h"
 #include "smpp/pdu.h"
-#include "smpp/receipt.h"
-#include "smpp/server_conf.h"
+#include "smpp/server.h"
 #include "smpp/wire.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+
+enum { MAXQ = 64 };
+
+struct conn {
+	void *conf, *drv;
+	struct event_base *base;
+	bool stopped;
+	/* what the core owes answers for, oldest first */
+	uint64_t auths[MAXQ], submits[MAXQ], acks[MAXQ];
+	int nauths, nsubmits, nacks;
+	/* account events lent to the driver (NULL once done: the driver frees
+	 * them), and whether each is done */
+	struct account_event *events[MAXQ];
+	bool done[MAXQ];
+	int nevents;
+	int64_t next_id;
+};
 
 static struct smpp_pdu pdu;
 
-static void check_text(char *body, char *payload, char *encoding)
+/* ---- the fake core ---- */
+
+const char *conn_name(const struct conn *c)
+{
+	(void)c;
+	return "fuzz";
+}
+const void *conn_conf(const struct conn *c)
+{
+	return c->conf;
+}
+void *conn_driver_data(const struct conn *c)
+{
+	return c->drv;
+}
+void conn_set_driver_data(struct conn *c, void *d)
+{
+	c->drv = d;
+}
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return c->base;
+}
+const char *conn_instance(const struct conn *c)
+{
+	(void)c;
+	return "fuzz";
+}
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	(void)c, (void)state, (void)detail;
+}
+void core_stopped(struct conn *c)
+{
+	if (c->stopped)
+		abort(); /* exactly once */
+	c->stopped = true;
+}
+
+static void check_text(const char *body, const char *payload, const char *encoding)
 {
 	if (!encoding || (!body == !payload))
 		abort();
-	static const char *const known[] = {"gsm7", "ascii", "latin1", "ucs2", "binary"};
+	static const char *const known[] = {"gsm7", "ascii", "latin1", "ucs2", "binary", "auto"};
 	int ok = 0;
 	for (size_t i = 0; i < sizeof known / sizeof *known; i++)
 		ok |= strcmp(encoding, known[i]) == 0;
@@ -42,122 +121,351 @@ static void check_text(char *body, char *payload, char *encoding)
 		abort();
 	if (body && utf8_validate(body, strlen(body), NULL))
 		abort();
-	if (payload)
-		for (const char *p = payload; *p; p++)
-			if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')))
-				abort();
-	free(body);
-	free(payload);
-	free(encoding);
-}
-
-static void free_addr(char *a)
-{
-	if (!a)
-		abort();
-	free(a);
-}
-
-/* A concatenated part as the server holds it: it leaves in exactly one set. */
-static void join_of(const struct smpp_pdu *p, const uint8_t *d, size_t n)
-{
-	struct smpp_join_info ji;
-	if (smpp_join_info(p, d, n, &ji))
-		return;
-	if (ji.udh_len > n || (ji.multi && (ji.seq < 1 || ji.seq > ji.total)))
-		abort();
-	if (!ji.multi)
-		return;
-	uint8_t strip[UDH_MAX_LEN + 1];
-	if (ji.udh_len && smpp_join_udh_strip(d, ji.udh_len, strip) > ji.udh_len)
-		abort();
-	struct smpp_join *j = smpp_join_new(4, 1000, NULL);
-	int rc = smpp_join_add(j, p->destination_addr, p->source_addr, &ji, p->sequence_number, p->command_id,
-	                       d + ji.udh_len, n - ji.udh_len, NULL, 0);
-	smpp_join_flush(j);
-	struct smpp_join_set *set = smpp_join_poll(j, 0);
-	if (rc == 0 && (!set || set->n != 1 || set->msg->len != n - ji.udh_len))
-		abort();
-	if (rc != 0 && set)
-		abort();
-	smpp_join_set_free(j, set);
-	smpp_join_free(j);
-}
-
-static void text_of(const struct smpp_pdu *p, const uint8_t *d, size_t n, bool packed)
-{
-	enum smpp_alphabet a = smpp_wire_alphabet(p->data_coding);
-	struct udh u = {0};
-	struct errbuf err;
-	size_t hl = 0;
-	if ((p->esm_class & 0x40) && n > 0 && udh_parse(d, n, &u, &err) == 0)
-		hl = u.len;
-	if (hl > n)
-		abort();
-	size_t tn = n - hl;
-	uint8_t *text;
-	if (a == SMPP_ALPHA_GSM && packed) {
-		size_t fill = udh_fill_bits(hl);
-		size_t nsept = (tn * 8 - (tn ? fill : 0)) / 7;
-		text = malloc(nsept + 1);
-		if (gsm7_unpack(d + hl, tn, nsept, (unsigned)fill, text, nsept + 1))
-			nsept = 0;
-		tn = nsept;
-	} else {
-		text = malloc(tn + 1);
-		memcpy(text, d + hl, tn);
-	}
-	char *body = NULL, *payload = NULL, *enc = NULL;
-	smpp_wire_text(a, text, tn, &body, &payload, &enc);
-	free(text);
-	check_text(body, payload, enc);
-	if (hl) {
-		char *h = smpp_wire_hex(d, hl);
-		if (strlen(h) != 2 * hl)
+	for (const char *p = payload; p && *p; p++)
+		if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'F')))
 			abort();
-		free(h);
+}
+
+static void push(uint64_t *q, int *n, uint64_t token)
+{
+	if (*n < MAXQ)
+		q[(*n)++] = token;
+}
+
+static bool pop(uint64_t *q, int *n, uint64_t *token)
+{
+	if (*n == 0)
+		return false;
+	*token = q[0];
+	memmove(q, q + 1, (size_t)-- * n * sizeof *q);
+	return true;
+}
+
+void core_complete(struct conn *c, struct msg *m)
+{
+	(void)c;
+	if (m->outcome == MSG_SENT && (m->parts < 1 || !m->remote_ids))
+		abort();
+	msg_free(m);
+}
+void core_received(struct conn *c, struct inbound *in, uint64_t token)
+{
+	if (!in->sender || !in->recipient)
+		abort();
+	check_text(in->body, in->payload, in->encoding);
+	inbound_free(in);
+	push(c->acks, &c->nacks, token);
+}
+void core_report(struct conn *c, struct report *r, uint64_t token)
+{
+	if (!r->remote_id || !r->state)
+		abort();
+	report_free(r);
+	push(c->acks, &c->nacks, token);
+}
+void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
+{
+	(void)account, (void)password, (void)peer_addr;
+	push(c->auths, &c->nauths, token);
+}
+void core_submit(struct conn *c, struct submission *s, uint64_t token)
+{
+	if (!s->recipient || !*s->recipient || !s->account)
+		abort();
+	check_text(s->body, s->payload, s->encoding);
+	if (s->udh && !s->payload)
+		abort(); /* a UDH is kept with binary data only */
+	if (s->client_parts < 0 || s->client_parts > 255)
+		abort();
+	submission_free(s);
+	push(c->submits, &c->nsubmits, token);
+}
+bool core_account_bind(struct conn *c, const struct account_info *a)
+{
+	(void)c, (void)a;
+	return true;
+}
+void core_account_unbind(struct conn *c, const char *account)
+{
+	(void)c, (void)account;
+}
+int core_account_take(struct conn *c, const char *account, double rate, int n)
+{
+	(void)c, (void)account, (void)rate, (void)n;
+	return 0;
+}
+void core_account_attach(struct conn *c, const char *account)
+{
+	(void)c, (void)account;
+}
+void core_account_detach(struct conn *c, const char *account)
+{
+	(void)c, (void)account;
+}
+void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
+{
+	(void)delivered;
+	for (int i = 0; i < c->nevents; i++)
+		if (c->events[i] == ev) {
+			if (c->done[i])
+				abort(); /* exactly once */
+			c->done[i] = true;
+			c->events[i] = NULL; /* the driver frees it now */
+			return;
+		}
+	abort(); /* not an event of ours */
+}
+void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
+{
+	(void)c, (void)account, (void)message_id, (void)token;
+}
+
+/* ---- the harness ---- */
+
+static struct event_base *base;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc, (void)argv;
+	log_set_level(LOG_ERROR);
+	base = event_base_new();
+	return 0;
+}
+
+/* Every PDU the session wrote must decode. */
+static void drain(struct bufferevent *peer)
+{
+	struct evbuffer *in = bufferevent_get_input(peer);
+	static struct smpp_pdu out;
+	struct smpp_pdu_error e;
+	for (;;) {
+		size_t have = evbuffer_get_length(in);
+		if (have < 4)
+			return;
+		uint8_t *b = evbuffer_pullup(in, 4);
+		uint32_t len = (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+		if (len < 16 || len > SMPP_PDU_MAX_LEN || have < len)
+			abort(); /* the session wrote something that is no PDU */
+		if (smpp_pdu_decode(evbuffer_pullup(in, len), len, &out, &e))
+			abort();
+		evbuffer_drain(in, len);
 	}
+}
+
+static void run_loop(struct bufferevent *peer)
+{
+	event_base_loop(base, EVLOOP_NONBLOCK);
+	if (peer)
+		drain(peer);
+}
+
+static char *text_of(const uint8_t *d, size_t n)
+{
+	char *t = xmalloc(n + 1);
+	for (size_t i = 0; i < n; i++)
+		t[i] = d[i] >= 0x20 && d[i] < 0x7F ? (char)d[i] : 'x';
+	t[n] = 0;
+	return t;
+}
+
+static struct account_event *event_new_of(struct conn *c, int op, const uint8_t *d, size_t n)
+{
+	static const char *const states[] = {"delivered", "undelivered", "expired", "rejected", "failed", "deleted"};
+	if (c->nevents >= MAXQ)
+		return NULL;
+	struct account_event *ev = xcalloc(1, sizeof *ev);
+	ev->id = c->nevents + 1;
+	ev->account = xstrdup("esme");
+	ev->sender = xstrdup(n > 3 && d[3] & 1 ? "Shop" : "+4915551234");
+	ev->recipient = xstrdup("+4915559876");
+	if (op == 3) {
+		ev->kind = ACCOUNT_EVENT_REPORT;
+		ev->message_id = ++c->next_id;
+		ev->client_parts = n > 0 ? d[0] : 0;
+		ev->state = xstrdup(states[(n > 1 ? d[1] : 0) % 6]);
+		ev->error_code = n > 2 ? text_of(d + 2, n - 2 > 8 ? 8 : n - 2) : NULL;
+		ev->submitted_s = 1767225600;
+		ev->done_s = 1767225660;
+	} else {
+		ev->kind = ACCOUNT_EVENT_INBOUND;
+		ev->message_id = ++c->next_id;
+		if (n > 0 && d[0] & 1) {
+			ev->payload = smpp_wire_hex(d + 1, n - 1);
+			ev->encoding = xstrdup("binary");
+			if (n > 1 && d[0] & 2)
+				ev->udh = xstrdup("050003010201");
+		} else {
+			ev->body = text_of(n ? d + 1 : d, n ? n - 1 : 0);
+			ev->encoding = xstrdup("auto");
+		}
+	}
+	c->events[c->nevents] = ev;
+	c->done[c->nevents++] = false;
+	return ev;
+}
+
+static struct msg *msg_of(struct conn *c, const uint8_t *d, size_t n, bool binary)
+{
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->id = ++c->next_id;
+	m->recipient = xstrdup("+4915559876");
+	m->sender = n > 0 && d[0] & 1 ? xstrdup("Shop") : NULL;
+	m->msg_class = -1;
+	m->want_report = true;
+	if (binary) {
+		m->payload = smpp_wire_hex(d, n);
+		m->encoding = xstrdup("binary");
+	} else {
+		m->body = text_of(d, n);
+		m->encoding = xstrdup("auto");
+	}
+	return m;
+}
+
+static void server_op(struct conn *c, struct sess *s, int op, const uint8_t *d, size_t n)
+{
+	uint64_t token;
+	switch (op) {
+	case 1:
+		if (pop(c->auths, &c->nauths, &token)) {
+			struct account_info a = {.name = "esme", .max_binds = 0, .throughput = 0};
+			smpp_server_driver.authenticated(c, token, n > 0 && d[0] & 1 ? &a : NULL, "wrong password");
+		}
+		return;
+	case 2:
+		if (pop(c->submits, &c->nsubmits, &token)) {
+			static const enum submit_error errs[] = {SUBMIT_OK, SUBMIT_INVALID, SUBMIT_THROTTLED,
+			                                         SUBMIT_TEMPORARY, SUBMIT_OK};
+			int k = n > 0 ? d[0] % 5 : 0;
+			char *text = k == 1 && n > 1 ? text_of(d + 1, n - 1) : NULL;
+			smpp_server_driver.submitted(c, token, k == 4 ? 0 : ++c->next_id, errs[k], text);
+			free(text);
+		}
+		return;
+	case 3:
+	case 4: {
+		struct account_event *ev = event_new_of(c, op, d, n);
+		if (ev)
+			smpp_server_driver.deliver(c, ev);
+		return;
+	}
+	case 5:
+		smpp_server_driver.stop(c);
+		return;
+	case 6:
+		smpp_server_driver.account_revoked(c, n > 0 && d[0] & 1 ? "" : "esme");
+		return;
+	default:
+		(void)s;
+		return;
+	}
+}
+
+static void client_op(struct conn *c, int op, const uint8_t *d, size_t n)
+{
+	uint64_t token;
+	switch (op) {
+	case 1:
+		if (pop(c->acks, &c->nacks, &token))
+			smpp_driver.acked(c, token, n > 0 && d[0] & 1);
+		return;
+	case 2:
+	case 3:
+		if (!c->stopped)
+			smpp_driver.submit(c, msg_of(c, d, n, op == 3));
+		return;
+	case 5:
+		if (!c->stopped)
+			smpp_driver.stop(c);
+		return;
+	default:
+		return;
+	}
+}
+
+static void *confs[2][8];
+
+static void *conf_of(int client, int variant)
+{
+	static const char *const dc0[] = {"gsm7", "latin1", "ascii", "gsm7"};
+	if (confs[client][variant])
+		return confs[client][variant];
+	const struct driver_ops *ops = client ? &smpp_driver : &smpp_server_driver;
+	char json[400];
+	if (client)
+		snprintf(json, sizeof json,
+		         "{\"host\": \"127.0.0.1\", \"port\": 9, \"system_id\": \"fuzz\", \"gsm_packed\": %s, "
+		         "\"reconnect_min_ms\": 3600000, \"reconnect_max_ms\": 3600000, "
+		         "\"long_mode\": \"%s\", \"data_coding_0\": \"%s\"}",
+		         variant & 1 ? "true" : "false", variant & 1 ? "sar" : "udh", dc0[variant >> 1]);
+	else
+		snprintf(json, sizeof json,
+		         "{\"listen\": \"127.0.0.1:0\", \"data_coding_0\": \"%s\", \"reassembly_max_parts\": %d}",
+		         dc0[variant >> 1], variant & 1 ? 3 : 100);
+	void *conf = xcalloc(1, ops->conf_size);
+	struct errbuf err = {""};
+	if (settings_parse(ops->settings, json, conf, &err) || (ops->check && ops->check(conf, &err))) {
+		fprintf(stderr, "fuzz_smpp_session: %s: %s\n", json, err.msg);
+		abort();
+	}
+	return confs[client][variant] = conf;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct smpp_pdu_error err;
-	if (size < 1 || smpp_pdu_decode(data + 1, size - 1, &pdu, &err))
+	if (size < 1)
 		return 0;
-	bool packed = data[0] & 1;
-	const struct smpp_pdu *p = &pdu;
-	const uint8_t *d = p->short_message;
-	size_t n = p->sm_length;
-	if ((p->command_id == SMPP_DATA_SM || n == 0) && p->known.has_message_payload) {
-		d = p->known.message_payload;
-		n = p->known.message_payload_len;
+	int client = data[0] & 1, variant = (data[0] >> 1) & 7;
+	static struct conn c;
+	memset(&c, 0, sizeof c);
+	c.base = base;
+	c.conf = conf_of(client, variant);
+	struct bufferevent *peer = NULL;
+	struct sess *s = NULL;
+	struct client *cl = NULL;
+	if (client) {
+		cl = smpp_client_new(&c);
+		if (!cl || smpp_client_bind_memory(cl, &peer))
+			abort();
+	} else {
+		struct server *sv = smpp_server_new(&c);
+		sv->up = true; /* listening is not fuzzed: the tick never opens a socket */
+		s = smpp_server_sess_memory(sv, &peer);
+		if (!s)
+			abort();
 	}
-	switch (p->command_id) {
-	case SMPP_DELIVER_SM:
-	case SMPP_DATA_SM: {
-		struct smpp_receipt rc;
-		if ((p->esm_class & 0x3C) && smpp_receipt_parse((const char *)d, n, &rc) == 0) {
-			if (!rc.has_id || strlen(rc.id) >= sizeof rc.id)
-				abort();
-			(void)smpp_receipt_state_name(rc.state);
+	size_t i = 1;
+	while (i + 3 <= size) {
+		int op = data[i] & 7;
+		size_t n = (size_t)data[i + 1] << 8 | data[i + 2];
+		i += 3;
+		if (n > size - i)
+			n = size - i;
+		const uint8_t *d = data + i;
+		i += n;
+		if (op == 0) {
+			struct smpp_pdu_error e;
+			if (smpp_pdu_decode(d, n, &pdu, &e) == 0) {
+				/* a session closed by the driver is freed by it: only
+				 * live ones get PDUs (as from their link) */
+				if (client && cl->sess[0].link)
+					smpp_client_dispatch(&cl->sess[0], &pdu);
+				else if (!client && s->link)
+					smpp_server_dispatch(s, &pdu);
+			}
+		} else if (op == 7) {
+			run_loop(peer);
+		} else if (client) {
+			client_op(&c, op, d, n);
+		} else if (!c.stopped) {
+			server_op(&c, s, op, d, n);
 		}
-		free_addr(smpp_wire_address_in(p->source_addr_ton, p->source_addr));
-		free_addr(smpp_wire_address_in(p->dest_addr_ton, p->destination_addr));
-		text_of(p, d, n, packed);
-		break;
+		drain(peer);
+		if (!client && !c.stopped && s->state == SS_CLOSED)
+			break; /* the session is gone (reaped at the next tick) */
 	}
-	case SMPP_SUBMIT_SM: {
-		int64_t t;
-		int64_t now = 1767225600; /* 2026-01-01 */
-		(void)!smpp_time_parse(p->schedule_delivery_time, now, &t);
-		(void)!smpp_time_parse(p->validity_period, now, &t);
-		free_addr(smpp_wire_address_in(p->dest_addr_ton, p->destination_addr));
-		text_of(p, d, n, false);
-		join_of(p, d, n);
-		break;
-	}
-	default:
-		break;
-	}
+	/* What the core still owes is dropped, as a forced close does. */
+	(client ? smpp_driver.close : smpp_server_driver.close)(&c);
+	bufferevent_free(peer);
 	return 0;
 }

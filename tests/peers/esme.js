@@ -172,6 +172,7 @@ function submitPdu(step) {
 	}
 	if (step.validity) pdu.validity_period = step.validity;
 	if (step.schedule) pdu.schedule_delivery_time = step.schedule;
+	if (step.umr !== undefined) pdu.user_message_reference = step.umr;
 	pdu.short_message = sm;
 	return pdu;
 }

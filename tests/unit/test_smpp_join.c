@@ -1,6 +1,6 @@
 /* drivers/smpp/join.c and the holder it uses (src/net/join.c): the concatenation of a submit (UDH IE 0x00/0x08 or
- * SAR TLVs), the UDH kept after the join, the client_ref that carries the
- * number of receipts, and the holder: every part leaves in exactly one set,
+ * SAR TLVs), the UDH kept after the join, the number of receipts from
+ * outbox.client_parts, and the holder: every part leaves in exactly one set,
  * complete (in part order, duplicates included) or expired, and the cap. */
 #include <errno.h>
 #include <setjmp.h>
@@ -88,31 +88,17 @@ static void test_udh_strip(void **state)
 	assert_memory_equal(out, want, sizeof want);
 }
 
-static void test_client_ref(void **state)
+/* A joined message's receipts: one per part the client submitted, from
+ * outbox.client_parts (0 = NULL: submitted whole), never from client_ref. */
+static void test_receipts(void **state)
 {
 	(void)state;
-	char *r = smpp_join_client_ref(3, NULL);
-	assert_string_equal(r, "smpp-parts:3");
-	assert_int_equal(smpp_join_ref_parts(r), 3);
-	free(r);
-	r = smpp_join_client_ref(12, "777");
-	assert_string_equal(r, "smpp-parts:12:777");
-	assert_int_equal(smpp_join_ref_parts(r), 12);
-	free(r);
-	assert_int_equal(smpp_join_ref_parts(NULL), 1);
-	assert_int_equal(smpp_join_ref_parts("777"), 1);
-	assert_int_equal(smpp_join_ref_parts("smpp-parts:"), 1);
-	assert_int_equal(smpp_join_ref_parts("smpp-parts:0"), 1);
-	assert_int_equal(smpp_join_ref_parts("smpp-parts:256"), 1);
-	assert_int_equal(smpp_join_ref_parts("smpp-parts:3x"), 1);
-	assert_int_equal(smpp_join_ref_parts("smpp-parts:99999999"), 1);
-	/* the same holder under the ucp-server's prefix (net/join.h) */
-	r = net_join_client_ref("ucp-parts:", 4, NULL);
-	assert_string_equal(r, "ucp-parts:4");
-	assert_int_equal(net_join_ref_parts("ucp-parts:", r), 4);
-	assert_int_equal(smpp_join_ref_parts(r), 1);
-	free(r);
-	assert_int_equal(net_join_ref_parts("ucp-parts:", "smpp-parts:4"), 1);
+	assert_int_equal(smpp_join_receipts(0), 1);
+	assert_int_equal(smpp_join_receipts(1), 1);
+	assert_int_equal(smpp_join_receipts(3), 3);
+	assert_int_equal(smpp_join_receipts(255), 255);
+	assert_int_equal(smpp_join_receipts(256), 1);
+	assert_int_equal(smpp_join_receipts(-1), 1);
 }
 
 static int add(struct smpp_join *j, const char *dst, unsigned ref, unsigned total, unsigned seq, uint32_t pdu_seq,
@@ -175,8 +161,8 @@ static void test_holder(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_info_udh),   cmocka_unit_test(test_info_sar), cmocka_unit_test(test_udh_strip),
-	    cmocka_unit_test(test_client_ref), cmocka_unit_test(test_holder),
+	    cmocka_unit_test(test_info_udh), cmocka_unit_test(test_info_sar), cmocka_unit_test(test_udh_strip),
+	    cmocka_unit_test(test_receipts), cmocka_unit_test(test_holder),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,7 +168,7 @@ static void submit_status(void **state)
 	} cases[] = {
 	    {SUBMIT_OK, NULL, SMPP_ESME_ROK},
 	    {SUBMIT_THROTTLED, "account esme1 over 10 msg/s", SMPP_ESME_RTHROTTLED},
-	    {SUBMIT_TEMPORARY, "database unavailable", SMPP_ESME_RSYSERR},
+	    {SUBMIT_TEMPORARY, "database unavailable", SMPP_ESME_RX_T_APPN},
 	    {SUBMIT_INVALID, "outbox.recipient: must be 1 to 20 digits with an optional leading + (got abc)",
 	     SMPP_ESME_RINVDSTADR},
 	    {SUBMIT_INVALID,
