@@ -38,13 +38,11 @@
 #include "link/frame.h"
 #include "link/wire.h"
 #include "log.h"
-#include "net/dialer.h"
+#include "net/clibase.h"
 #include "net/link.h"
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
-	STOP_WAIT_MAX_MS = 5000,
 	RETRY_AFTER_S = 1, /* a batch whose fate is unknown: sent again soon, with the same keys */
 };
 
@@ -81,16 +79,22 @@ struct client {
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
 	uint64_t next_token;
-	struct event *flush_ev, *tick_ev;
+	struct event *flush_ev;
 	bool flush_armed;
-	struct dialer dial; /* peers, resolver, TLS context, reconnect backoff */
-	bool stopping, stopped;
-	uint64_t stop_ms;
+	struct clibase base; /* dialer, tick, reconnect, stop */
 };
 
-static void client_lost(struct client *cl, const char *reason);
-static void stop_progress(struct client *cl);
 static void flush(struct client *cl);
+
+static void client_lost(struct client *cl, const char *reason)
+{
+	clibase_lost(&cl->base, reason);
+}
+
+static void stop_progress(struct client *cl)
+{
+	clibase_stop_progress(&cl->base);
+}
 
 static const char *cname(const struct client *cl)
 {
@@ -241,7 +245,7 @@ static void release_pending(struct client *cl)
 static void link_client_submit(struct conn *c, struct msg *m)
 {
 	struct client *cl = conn_driver_data(c);
-	if (cl->state != LS_UP || cl->stopping) {
+	if (cl->state != LS_UP || cl->base.stopping) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
@@ -310,7 +314,7 @@ static void link_client_acked(struct conn *c, uint64_t token, bool committed)
 				fack_settle(cl, a);
 			break;
 		}
-	if (cl->stopping)
+	if (cl->base.stopping)
 		stop_progress(cl);
 }
 
@@ -350,7 +354,7 @@ static void on_inbounds(struct client *cl, const Smspool__Link__Inbounds *in)
 
 static const struct link_ops client_link_ops;
 
-static int open_link(struct client *cl, char *why, size_t cap)
+static int open_link(struct client *cl)
 {
 	const struct link_conf *conf = cl->conf;
 	struct link_opts o = {
@@ -364,7 +368,7 @@ static int open_link(struct client *cl, char *why, size_t cap)
 	    .out_high = 4 * 1024 * 1024,
 	    .out_low = 1024 * 1024,
 	};
-	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
+	cl->link = clibase_dial(&cl->base, &o, &client_link_ops, cl);
 	return cl->link ? 0 : -1;
 }
 
@@ -394,87 +398,25 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 	cl->state = to;
 	switch (to) {
 	case LS_DISCONNECTED:
-		if (cl->link) {
-			struct link *l = cl->link;
-			link_request_drain(l, batch_drained, cl);
-			cl->link = NULL;
-			link_free(l);
-		}
+		clibase_link_end(&cl->link, batch_drained, cl);
 		return 0;
-	case LS_CONNECTING: {
+	case LS_CONNECTING:
 		cl->gen++;
-		char err[300];
-		if (open_link(cl, err, sizeof err)) {
-			log_warn("link_connect_failed", "conn=%s error=%s", cname(cl), log_quote(err, q, sizeof q));
-			return -1;
-		}
-		return 0;
-	}
+		return open_link(cl);
 	case LS_HELLO:
 		return send_hello(cl);
 	case LS_UP: {
 		link_set_bound(cl->link);
-		dialer_up(&cl->dial);
+		const struct dialer *d = &cl->base.dial;
 		char detail[300];
-		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->dial.host, cl->dial.port,
-		         cl->conf->account);
-		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), cl->dial.host, cl->dial.port,
+		snprintf(detail, sizeof detail, "linked to %s:%d as %s", d->host, d->port, cl->conf->account);
+		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port,
 		         cl->conf->account, cl->conf->tls ? "yes" : "no");
-		core_conn_state(cl->c, CONN_UP, detail);
+		clibase_up(&cl->base, detail);
 		return 0;
 	}
 	}
 	abort();
-}
-
-static void client_connect(struct client *cl)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	if (dialer_pick(&cl->dial, &dc, cl->c, "link")) {
-		client_lost(cl, "bad peer address");
-		return;
-	}
-	if (client_set(cl, LS_CONNECTING, "connect"))
-		client_lost(cl, "cannot connect");
-}
-
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (!cl->stopping)
-		client_connect(cl);
-}
-
-static void client_finish_stop(struct client *cl)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != LS_DISCONNECTED)
-		client_set(cl, LS_DISCONNECTED, "stopped");
-	release_pending(cl);
-	cl->stopped = true;
-	event_del(cl->tick_ev);
-	dialer_cancel(&cl->dial);
-	event_del(cl->flush_ev);
-	core_conn_state(cl->c, CONN_DOWN, "stopped");
-	core_stopped(cl->c);
-}
-
-static void client_lost(struct client *cl, const char *reason)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != LS_DISCONNECTED)
-		client_set(cl, LS_DISCONNECTED, reason);
-	release_pending(cl);
-	if (cl->stopping) {
-		client_finish_stop(cl);
-		return;
-	}
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	dialer_lost(&cl->dial, &dc, cl->c, "link", reason);
 }
 
 /* ---- reading ---- */
@@ -580,7 +522,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 	link_frame_free(f);
 	if (cl->state == LS_UP)
 		flush(cl);
-	if (cl->stopping)
+	if (cl->base.stopping)
 		stop_progress(cl);
 }
 
@@ -598,9 +540,7 @@ static void on_down(struct link *l, void *arg, const char *reason)
 {
 	struct client *cl = arg;
 	(void)l;
-	char why[400];
-	snprintf(why, sizeof why, "%s (%s)", reason, state_names[cl->state]);
-	client_lost(cl, why);
+	clibase_down(&cl->base, reason, state_names[cl->state]);
 }
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
@@ -659,44 +599,52 @@ static const struct link_ops client_link_ops = {
     .on_writable = on_writable,
 };
 
-/* ---- timers, stop ---- */
+/* ---- the lifecycle (src/net/clibase.c) ---- */
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static int base_connect(void *arg)
+{
+	return client_set(arg, LS_CONNECTING, "connect");
+}
+
+static void base_disconnect(void *arg, const char *reason)
 {
 	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (cl->stopping)
-		stop_progress(cl);
+	if (cl->state != LS_DISCONNECTED)
+		client_set(cl, LS_DISCONNECTED, reason);
 }
 
-/* Waits (bounded) for answers to outstanding batches and commits of states. */
-static void stop_progress(struct client *cl)
+static void base_release(void *arg)
 {
-	if (!cl->stopping || cl->stopped)
-		return;
-	uint64_t limit = (uint64_t)cl->conf->response_timeout_s * 1000;
-	if (limit > STOP_WAIT_MAX_MS)
-		limit = STOP_WAIT_MAX_MS;
-	if ((cl->inflight || cl->facks) && cl->state == LS_UP && now_mono_ms() - cl->stop_ms < limit)
-		return;
-	client_finish_stop(cl);
+	release_pending(arg);
 }
+
+/* Stopping: answers to outstanding batches and commits of states awaited. */
+static bool base_busy(void *arg)
+{
+	struct client *cl = arg;
+	return cl->inflight || cl->facks;
+}
+
+static void base_stopped(void *arg)
+{
+	struct client *cl = arg;
+	event_del(cl->flush_ev);
+}
+
+static const struct clibase_ops base_ops = {
+    .log_prefix = "link",
+    .connect = base_connect,
+    .disconnect = base_disconnect,
+    .release = base_release,
+    .busy = base_busy,
+    .stopped = base_stopped,
+};
 
 static void link_client_stop(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	log_info("link_stopping", "conn=%s in_flight=%d pending=%d", cname(cl), cl->inflight, cl->pending.len);
-	cl->stopping = true;
-	cl->stop_ms = now_mono_ms();
-	dialer_cancel(&cl->dial);
-	release_pending(cl);
-	if (cl->state != LS_UP) {
-		client_finish_stop(cl);
-		return;
-	}
-	core_conn_state(c, CONN_STOPPING, "waiting for batch answers");
-	stop_progress(cl);
+	clibase_stop(&cl->base, "waiting for batch answers");
 }
 
 /* ---- open / close ---- */
@@ -707,23 +655,16 @@ static int link_client_open(struct conn *c)
 	struct client *cl = xcalloc(1, sizeof *cl);
 	cl->c = c;
 	cl->conf = conf;
-	struct event_base *base = conn_event_base(c);
+	cl->flush_ev = evtimer_new(conn_event_base(c), flush_cb, cl);
+	conn_set_driver_data(c, cl);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
 	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	struct errbuf err = {""};
-	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
-		char q[300];
-		log_error("link_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-		dialer_free(&cl->dial);
+	if (clibase_open(&cl->base, c, &base_ops, cl, &dc, &dopts, (uint64_t)conf->response_timeout_s * 1000)) {
+		conn_set_driver_data(c, NULL);
+		event_free(cl->flush_ev);
 		free(cl);
 		return -1;
 	}
-	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	cl->flush_ev = evtimer_new(base, flush_cb, cl);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(cl->tick_ev, &tv);
-	conn_set_driver_data(c, cl);
-	core_conn_state(c, CONN_CONNECTING, "connecting");
-	client_connect(cl);
 	return 0;
 }
 
@@ -744,10 +685,7 @@ static void link_client_close(struct conn *c)
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	if (cl->link) { /* only after a forced stop */
-		link_request_drain(cl->link, batch_forget, NULL);
-		link_free(cl->link);
-	}
+	clibase_link_end(&cl->link, batch_forget, NULL); /* only after a forced stop */
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->pending)))
 		msg_free(m);
@@ -755,9 +693,8 @@ static void link_client_close(struct conn *c)
 		n = a->next;
 		free(a);
 	}
-	event_free(cl->tick_ev);
 	event_free(cl->flush_ev);
-	dialer_free(&cl->dial);
+	clibase_close(&cl->base);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

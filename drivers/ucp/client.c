@@ -33,6 +33,7 @@
 #include "codec/reasm.h"
 #include "driver.h"
 #include "log.h"
+#include "net/clibase.h"
 #include "net/link.h"
 #include "ucp/client.h"
 #include "ucp/conf.h"
@@ -43,9 +44,7 @@
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
 	BAD_FRAME_LIMIT = 10,
-	STOP_WAIT_MAX_MS = 5000,
 	REASM_MAX_SETS = 1024,
 };
 
@@ -54,7 +53,10 @@ static const char *const state_names[] = {"disconnected", "connecting", "login",
 static const char login_marker;
 #define REQ_LOGIN ((void *)&login_marker)
 
-static void client_lost(struct client *cl, const char *reason);
+static void client_lost(struct client *cl, const char *reason)
+{
+	clibase_lost(&cl->base, reason);
+}
 
 const char *client_cname(const struct client *cl)
 {
@@ -107,7 +109,7 @@ bool client_is_part(const void *data)
 
 static const struct link_ops client_link_ops;
 
-static int open_link(struct client *cl, char *why, size_t cap)
+static int open_link(struct client *cl)
 {
 	const struct ucp_conf *conf = cl->conf;
 	struct link_opts o = {
@@ -122,7 +124,7 @@ static int open_link(struct client *cl, char *why, size_t cap)
 	    .out_high = 256 * 1024,
 	    .out_low = 64 * 1024,
 	};
-	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
+	cl->link = clibase_dial(&cl->base, &o, &client_link_ops, cl);
 	return cl->link ? 0 : -1;
 }
 
@@ -160,58 +162,27 @@ static int client_set(struct client *cl, enum ucp_state to, const char *why)
 	cl->state = to;
 	switch (to) {
 	case UCP_DISCONNECTED:
-		if (cl->link) {
-			struct link *l = cl->link;
-			link_request_drain(l, client_submit_drained, cl);
-			cl->link = NULL;
-			link_free(l);
-		}
+		clibase_link_end(&cl->link, client_submit_drained, cl);
 		return 0;
-	case UCP_CONNECTING: {
+	case UCP_CONNECTING:
 		cl->gen++;
 		cl->bad_frames = 0;
-		char err[300];
-		if (open_link(cl, err, sizeof err)) {
-			log_warn("ucp_connect_failed", "conn=%s error=%s", cname(cl), log_quote(err, q, sizeof q));
-			return -1;
-		}
-		return 0;
-	}
+		return open_link(cl);
 	case UCP_LOGIN:
 		return send_login(cl);
 	case UCP_UP: {
 		link_set_bound(cl->link); /* op 31 keepalives from now on */
-		dialer_up(&cl->dial);
+		const struct dialer *d = &cl->base.dial;
 		char detail[300];
 		snprintf(detail, sizeof detail, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to",
-		         cl->dial.host, cl->dial.port, cl->conf->version);
-		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), cl->dial.host, cl->dial.port,
+		         d->host, d->port, cl->conf->version);
+		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), d->host, d->port,
 		         cl->conf->login ? cl->conf->login : "-");
-		core_conn_state(cl->c, CONN_UP, detail);
+		clibase_up(&cl->base, detail);
 		return 0;
 	}
 	}
 	abort();
-}
-
-static void client_connect(struct client *cl)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	if (dialer_pick(&cl->dial, &dc, cl->c, "ucp")) {
-		client_lost(cl, "bad peer address");
-		return;
-	}
-	if (client_set(cl, UCP_CONNECTING, "connect"))
-		client_lost(cl, "cannot connect");
-}
-
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (!cl->stopping)
-		client_connect(cl);
 }
 
 static void on_result(struct client *cl, const struct ucp_frame *f)
@@ -240,38 +211,6 @@ static void on_result(struct client *cl, const struct ucp_frame *f)
 static void ucp_submit(struct conn *c, struct msg *m)
 {
 	client_submit_msg(conn_driver_data(c), m);
-}
-
-static void client_finish_stop(struct client *cl)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != UCP_DISCONNECTED)
-		client_set(cl, UCP_DISCONNECTED, "stopped");
-	client_submit_release(cl);
-	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
-		log_info("ucp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
-		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
-	cl->stopped = true;
-	event_del(cl->tick_ev);
-	dialer_cancel(&cl->dial);
-	core_conn_state(cl->c, CONN_DOWN, "stopped");
-	core_stopped(cl->c);
-}
-
-static void client_lost(struct client *cl, const char *reason)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != UCP_DISCONNECTED)
-		client_set(cl, UCP_DISCONNECTED, reason);
-	if (cl->stopping) {
-		client_finish_stop(cl);
-		return;
-	}
-	client_submit_release(cl);
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	dialer_lost(&cl->dial, &dc, cl->c, "ucp", reason);
 }
 
 /* ---- reading ---- */
@@ -315,7 +254,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		return;
 	case 52:
 	case 53:
-		if (cl->state != UCP_UP || cl->stopping) {
+		if (cl->state != UCP_UP || cl->base.stopping) {
 			client_answer(cl, f->trn, f->ot, UCP_EC_NOT_ALLOWED);
 			return;
 		}
@@ -348,9 +287,7 @@ static void on_down(struct link *l, void *arg, const char *reason)
 {
 	struct client *cl = arg;
 	(void)l;
-	char why[400];
-	snprintf(why, sizeof why, "%s (%s)", reason, state_names[cl->state]);
-	client_lost(cl, why);
+	clibase_down(&cl->base, reason, state_names[cl->state]);
 }
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
@@ -386,48 +323,68 @@ static const struct link_ops client_link_ops = {
     .on_keepalive = on_keepalive,
 };
 
-/* ---- timers, stop ---- */
+/* ---- the lifecycle (src/net/clibase.c) ---- */
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static int base_connect(void *arg)
+{
+	return client_set(arg, UCP_CONNECTING, "connect");
+}
+
+static void base_disconnect(void *arg, const char *reason)
 {
 	struct client *cl = arg;
-	(void)fd;
-	(void)what;
+	if (cl->state != UCP_DISCONNECTED)
+		client_set(cl, UCP_DISCONNECTED, reason);
+}
+
+static void base_release(void *arg)
+{
+	client_submit_release(arg);
+}
+
+/* Stopping: results of submits and commits of deliveries still awaited. */
+static bool base_busy(void *arg)
+{
+	struct client *cl = arg;
+	return cl->subs.nparts || inacks_waiting(&cl->inacks);
+}
+
+static void base_tick(void *arg)
+{
+	struct client *cl = arg;
 	client_inbound_drain(cl);
-	if (cl->stopping)
-		client_stop_progress(cl);
-	else if (cl->held.len)
+	if (!cl->base.stopping && cl->held.len)
 		client_submit_resume(cl);
 }
 
-/* Waits (bounded) for results of submits and commits of deliveries. */
+static void base_stopped(void *arg)
+{
+	struct client *cl = arg;
+	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
+		log_info("ucp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
+		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
+}
+
+static const struct clibase_ops base_ops = {
+    .log_prefix = "ucp",
+    .connect = base_connect,
+    .disconnect = base_disconnect,
+    .release = base_release,
+    .busy = base_busy,
+    .tick = base_tick,
+    .stopped = base_stopped,
+};
+
 void client_stop_progress(struct client *cl)
 {
-	if (!cl->stopping || cl->stopped)
-		return;
-	uint64_t limit = (uint64_t)cl->conf->response_timeout_s * 1000;
-	if (limit > STOP_WAIT_MAX_MS)
-		limit = STOP_WAIT_MAX_MS;
-	if ((cl->subs.nparts || inacks_waiting(&cl->inacks)) && cl->state == UCP_UP &&
-	    now_mono_ms() - cl->stop_ms < limit)
-		return;
-	client_finish_stop(cl);
+	clibase_stop_progress(&cl->base);
 }
 
 static void ucp_stop(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	log_info("ucp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->subs.nparts, cl->held.len);
-	cl->stopping = true;
-	cl->stop_ms = now_mono_ms();
-	dialer_cancel(&cl->dial);
-	client_submit_release(cl);
-	if (cl->state != UCP_UP) {
-		client_finish_stop(cl);
-		return;
-	}
-	core_conn_state(c, CONN_STOPPING, "waiting for results");
-	client_stop_progress(cl);
+	clibase_stop(&cl->base, "waiting for results");
 }
 
 /* ---- open / close ---- */
@@ -441,23 +398,15 @@ static int ucp_open(struct conn *c)
 	inacks_init(&cl->inacks, conn_name(c), REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
-	struct event_base *base = conn_event_base(c);
+	conn_set_driver_data(c, cl);
+	struct dialer_conf dc = DIALER_CONF_OF(conf);
 	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	struct errbuf err = {""};
-	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
-		char q[300];
-		log_error("ucp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-		dialer_free(&cl->dial);
+	if (clibase_open(&cl->base, c, &base_ops, cl, &dc, &dopts, (uint64_t)conf->response_timeout_s * 1000)) {
+		conn_set_driver_data(c, NULL);
 		inacks_free(&cl->inacks);
 		free(cl);
 		return -1;
 	}
-	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(cl->tick_ev, &tv);
-	conn_set_driver_data(c, cl);
-	core_conn_state(c, CONN_CONNECTING, "connecting");
-	client_connect(cl);
 	return 0;
 }
 
@@ -466,16 +415,12 @@ static void ucp_close(struct conn *c)
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	if (cl->link) { /* only after a forced stop */
-		link_request_drain(cl->link, client_submit_forget, NULL);
-		link_free(cl->link);
-	}
+	clibase_link_end(&cl->link, client_submit_forget, NULL); /* only after a forced stop */
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);
 	inacks_free(&cl->inacks);
-	event_free(cl->tick_ev);
-	dialer_free(&cl->dial);
+	clibase_close(&cl->base);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "driver.h"
-#include "net/dialer.h"
+#include "net/clibase.h"
 #include "net/inacks.h"
 #include "net/link.h"
 #include "net/submits.h"
@@ -27,10 +27,7 @@ struct client {
 	enum ucp_state state;
 	struct link *link;
 	uint64_t gen;
-	struct event *tick_ev;
-	struct dialer dial; /* peers, resolver, TLS, reconnect backoff */
-	bool stopping, stopped;
-	uint64_t stop_ms;
+	struct clibase base; /* dialer, tick, reconnect, stop */
 	int bad_frames;
 
 	struct submits subs;

@@ -40,7 +40,7 @@ void client_inbound_acked(struct conn *c, uint64_t token, bool committed)
 		client_answer(cl, r->seq, r->op, committed ? 0 : UCP_EC_NOT_ALLOWED);
 	}
 	inacks_acc_free(a);
-	if (cl->stopping)
+	if (cl->base.stopping)
 		client_stop_progress(cl);
 }
 
