@@ -82,26 +82,18 @@ static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, in
 	p->s = s;
 	p->b = b;
 	p->idx = idx;
-	s->npend++;
-	return tokens_add(&sv->base.pends, p);
+	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->base.pends, token);
-	if (p)
-		p->s->npend--;
-	return p;
+	return srvbase_pend_take(&sv->base, token);
 }
 
 /* Frees a closed session once nothing refers to it. */
 static void sess_reap(struct sess *s)
 {
-	struct server *sv = s->sv;
-	if (s->state != SS_CLOSED || s->npend > 0)
-		return;
-	srvbase_unlink(&sv->base, &s->hd);
-	free(s);
+	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
 }
 
 static void link_server_deliver(struct conn *c, struct account_event *ev)
@@ -414,12 +406,6 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 
 /* ---- link callbacks ---- */
 
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	(void)l;
-	sess_set(arg, SS_CLOSED, reason);
-}
-
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
 	struct sess *s = arg;
@@ -454,29 +440,26 @@ static const struct link_ops sess_ops = {
     .frame = link_wire_frame,
     .frame_min = LINK_HEADER,
     .on_frame = on_frame,
-    .on_down = on_down,
+    .on_down = srvbase_link_down,
     .on_timeout = on_timeout,
     .on_bad_stream = on_bad_stream,
     .on_writable = on_writable,
 };
 
-static struct srvbase_sess *on_accept(void *arg, struct link *l)
+static void on_accept(void *arg, struct srvbase_sess *h, struct link *l)
 {
-	struct sess *s = xcalloc(1, sizeof *s);
+	struct sess *s = (struct sess *)h;
 	s->sv = arg;
 	s->link = l;
-	return &s->hd;
 }
 
 /* ---- stop, open, close ---- */
 
-/* The stop is over (srvbase waited, bounded, for the database's answers to
- * batches, so that clients got their batch_ack): every session closes. */
-static void server_end_sess(struct srvbase_sess *h)
+/* The link ended, or the stop is over (srvbase waited, bounded, for the
+ * database's answers to batches, so that clients got their batch_ack). */
+static void server_end_sess(struct srvbase_sess *h, const char *reason)
 {
-	struct sess *s = (struct sess *)h;
-	if (s->state != SS_CLOSED)
-		sess_set(s, SS_CLOSED, "stopped");
+	sess_set((struct sess *)h, SS_CLOSED, reason);
 }
 
 static void server_free_sess(struct srvbase_sess *h)
@@ -537,6 +520,7 @@ static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 static const struct srvbase_ops base_ops = {
     .log_prefix = "link_server",
     .sess_ops = &sess_ops,
+    .sess_size = sizeof(struct sess),
     .accept = on_accept,
     .listen_opts = server_listen_opts,
     .stopping = server_stopping,

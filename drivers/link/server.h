@@ -33,7 +33,6 @@ struct sess {
 	struct link *link;
 	char instance[130], login[130];
 	struct accounts_acct *acct;
-	int npend;
 	struct partq reports, inbounds;
 };
 

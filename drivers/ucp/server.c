@@ -107,28 +107,19 @@ uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsign
 	p->trn = trn;
 	p->ot = ot;
 	snprintf(p->adc, sizeof p->adc, "%s", adc ? adc : "");
-	s->npend++;
-	return tokens_add(&sv->base.pends, p);
+	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *server_pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->base.pends, token);
-	if (p)
-		p->s->npend--;
-	return p;
+	return srvbase_pend_take(&sv->base, token);
 }
 
 /* Frees a closed session once nothing refers to it. */
 void server_sess_reap(struct sess *s)
 {
-	struct server *sv = s->sv;
-	if (s->state != SS_CLOSED || s->npend > 0)
-		return;
-	srvbase_unlink(&sv->base, &s->hd);
-	free(s->held);
-	free(s);
+	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
 }
 
 /* ---- the session state machine ---- */
@@ -261,12 +252,6 @@ void server_replay_held(struct sess *s)
 
 /* ---- link callbacks ---- */
 
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	(void)l;
-	server_sess_set(arg, SS_CLOSED, reason);
-}
-
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
 	struct sess *s = arg;
@@ -281,27 +266,24 @@ static const struct link_ops sess_ops = {
     .frame = ucp_frame_link,
     .frame_min = 1,
     .on_frame = on_frame,
-    .on_down = on_down,
+    .on_down = srvbase_link_down,
     .on_timeout = on_timeout,
 };
 
-static struct srvbase_sess *on_accept(void *arg, struct link *l)
+static void on_accept(void *arg, struct srvbase_sess *h, struct link *l)
 {
-	struct sess *s = xcalloc(1, sizeof *s);
+	struct sess *s = (struct sess *)h;
 	s->sv = arg;
 	s->link = l;
-	return &s->hd;
 }
 
 /* ---- stop, open, close ---- */
 
-/* The stop is over (srvbase waited, bounded, for the database's answers to
- * what clients sent, so that they got their ACK): every session closes. */
-static void server_end_sess(struct srvbase_sess *h)
+/* The link ended, or the stop is over (srvbase waited, bounded, for the
+ * database's answers to what clients sent, so that they got their ACK). */
+static void server_end_sess(struct srvbase_sess *h, const char *reason)
 {
-	struct sess *s = (struct sess *)h;
-	if (s->state != SS_CLOSED)
-		server_sess_set(s, SS_CLOSED, "stopped");
+	server_sess_set((struct sess *)h, SS_CLOSED, reason);
 }
 
 static void server_free_sess(struct srvbase_sess *h)
@@ -359,6 +341,7 @@ static void listen_opts(void *arg, struct link_listen_opts *lo)
 static const struct srvbase_ops base_ops = {
     .log_prefix = "ucp_server",
     .sess_ops = &sess_ops,
+    .sess_size = sizeof(struct sess),
     .accept = on_accept,
     .listen_opts = listen_opts,
     .stopping = server_stopping,

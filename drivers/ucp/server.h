@@ -31,7 +31,7 @@ struct sess {
 	struct link *link;
 	char login[24];
 	struct accounts_acct *acct;
-	int npend, bad_frames;
+	int bad_frames;
 	/* A login by address: the first operation, replayed once the session
 	 * is authenticated (reading is paused meanwhile). */
 	uint8_t *held;

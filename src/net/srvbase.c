@@ -29,7 +29,9 @@ static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 	(void)ls;
 	if (b->stopping)
 		return NULL;
-	struct srvbase_sess *h = b->ops->accept(b->arg, l);
+	struct srvbase_sess *h = xcalloc(1, b->ops->sess_size);
+	b->ops->accept(b->arg, h, l);
+	h->base = b;
 	h->id = ++b->next_sess;
 	snprintf(h->peer, sizeof h->peer, "%s", link_peer(l));
 	snprintf(h->ip, sizeof h->ip, "%s", link_peer_ip(l));
@@ -52,6 +54,54 @@ void srvbase_unlink(struct srvbase *b, struct srvbase_sess *h)
 	if (h->next)
 		h->next->prev = h->prev;
 	h->prev = h->next = NULL;
+}
+
+void srvbase_reap(struct srvbase *b, struct srvbase_sess *h, bool closed)
+{
+	if (!closed || h->npend > 0)
+		return;
+	srvbase_unlink(b, h);
+	b->ops->free_sess(h);
+}
+
+/* A pending core call: its session is counted, the data is the driver's. */
+struct pend {
+	struct srvbase_sess *h;
+	void *data;
+};
+
+uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *h, void *data)
+{
+	struct pend *p = xcalloc(1, sizeof *p);
+	p->h = h;
+	p->data = data;
+	h->npend++;
+	return tokens_add(&b->pends, p);
+}
+
+void *srvbase_pend_take(struct srvbase *b, uint64_t token)
+{
+	struct pend *p = tokens_take(&b->pends, token);
+	if (!p)
+		return NULL;
+	void *data = p->data;
+	p->h->npend--;
+	free(p);
+	return data;
+}
+
+static void pend_free(void *value)
+{
+	struct pend *p = value;
+	free(p->data);
+	free(p);
+}
+
+void srvbase_link_down(struct link *l, void *arg, const char *reason)
+{
+	struct srvbase_sess *h = arg;
+	(void)l;
+	h->base->ops->end_sess(h, reason);
 }
 
 /* Listens, or says why not and retries from the tick. */
@@ -83,7 +133,7 @@ static void finish_stop(struct srvbase *b)
 		return;
 	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
 		n = h->next;
-		b->ops->end_sess(h);
+		b->ops->end_sess(h, "stopped");
 	}
 	if (b->ops->finish)
 		b->ops->finish(b->arg);
@@ -164,7 +214,7 @@ void srvbase_close(struct srvbase *b)
 		b->ops->free_sess(h);
 	}
 	b->sessions = NULL;
-	tokens_clear(&b->pends, free);
+	tokens_clear(&b->pends, pend_free);
 	if (b->tick_ev)
 		event_free(b->tick_ev);
 	if (b->ssl_ctx)

@@ -7,9 +7,12 @@
  * get theirs), then every session closed and the core told.
  *
  * The driver keeps its sessions' state machine; the list of sessions is
- * here (struct srvbase_sess heads the driver's session).  Through ops the
- * driver gives its listen options, makes and closes its sessions.  Log events are named
- * after ops->log_prefix ("ucp_server" -> ucp_server_listening, ...).
+ * here (struct srvbase_sess heads the driver's session), with what every
+ * session needs the same way: its core calls waiting for answers (a closed
+ * session is freed only after the last), the link's on_down, and its reap.
+ * Through ops the driver gives its listen options, sets up and closes its
+ * sessions.  Log events are named after ops->log_prefix ("ucp_server" ->
+ * ucp_server_listening, ...).
  */
 #ifndef SMSPOOL_NET_SRVBASE_H
 #define SMSPOOL_NET_SRVBASE_H
@@ -28,23 +31,29 @@
 struct srvbase_sess {
 	uint64_t id;
 	char peer[80], ip[64];
+	int npend; /* core calls waiting for answers (srvbase_pend_add) */
+	struct srvbase *base;
 	struct srvbase_sess *prev, *next;
 };
 
 struct srvbase_ops {
 	const char *log_prefix;
 	const struct link_ops *sess_ops;
-	/* A new session on l: the driver's struct (srvbase_sess first), its own
-	 * fields set; srvbase sets the head, lists it and logs it. */
-	struct srvbase_sess *(*accept)(void *arg, struct link *l);
+	/* The size of the driver's session struct (srvbase_sess first). */
+	size_t sess_size;
+	/* A new session h (zeroed, sess_size bytes) on l: the driver sets its
+	 * own fields; srvbase sets the head, lists it and logs it. */
+	void (*accept)(void *arg, struct srvbase_sess *h, struct link *l);
 	/* The listen options (addr, limits, link options) into lo. */
 	void (*listen_opts)(void *arg, struct link_listen_opts *lo);
 	/* Stopping, after the listener is gone: refuse what waits (optional). */
 	void (*stopping)(void *arg);
-	/* The stop is over: sess (still listed) closes now. */
-	void (*end_sess)(struct srvbase_sess *sess);
-	/* At close: frees sess and what it holds (its link too: only after a
-	 * forced stop, its requests are forgotten). */
+	/* sess (still listed) closes now (its link ended, or the stop is
+	 * over: reason "stopped"); MAY find it closed already. */
+	void (*end_sess)(struct srvbase_sess *sess, const char *reason);
+	/* A closed session without pending calls, or at close: frees sess and
+	 * what it holds (its link too: only after a forced stop, its requests
+	 * are forgotten). */
 	void (*free_sess)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
@@ -77,6 +86,17 @@ void srvbase_stop(struct srvbase *b, const char *state_detail);
 void srvbase_stop_progress(struct srvbase *b);
 /* Takes sess off the list (the driver frees it). */
 void srvbase_unlink(struct srvbase *b, struct srvbase_sess *sess);
+/* A closed session (closed: the driver's state says so) is unlisted and
+ * freed (ops->free_sess) once no core call of it waits. */
+void srvbase_reap(struct srvbase *b, struct srvbase_sess *sess, bool closed);
+/* A core call of sess waits for its answer: data (the driver's, freed with
+ * free() if never answered) under the token returned. */
+uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *sess, void *data);
+/* The answer came: the data of token (NULL when unknown), no longer counted
+ * against its session (reap it after). */
+void *srvbase_pend_take(struct srvbase *b, uint64_t token);
+/* The link_ops on_down of every session (arg: the driver's session). */
+void srvbase_link_down(struct link *l, void *arg, const char *reason);
 /* Frees the listener, the sessions left (ops->free_sess), the pending
  * calls (their values with free), the tick and the TLS context. */
 void srvbase_close(struct srvbase *b);
