@@ -3,12 +3,14 @@
  * smspool's "link-server" (drivers/link/FORMAT.md).
  *
  * - codec: frame.c (pure, fuzzed), convert.c (rows <-> frame messages);
- * - session: one `enum link_state`, changed only through client_set(),
- *   whose switch does each state's entry work and logs every transition at
- *   debug:  DISCONNECTED -> CONNECTING -> HELLO (hello sent) -> UP;
+ * - session: the client session layer of src/net/clibase.c (one state
+ *   enum: DISCONNECTED -> CONNECTING -> HANDSHAKE, here "hello" (hello
+ *   sent) -> UP; the dialer with backup hosts, reconnect backoff, the
+ *   bounded stop); this file gives it the hello, the link's options and
+ *   what lent batches become when a session ends;
  * - transport: the link layer (src/net/link.c): framing, the request table
  *   (hello, batches, heartbeats) with deadlines and a window of batches,
- *   back-pressure, TLS, backoff.
+ *   back-pressure, TLS.
  *
  * Messages the core submits wait in `pending` until the end of the loop
  * turn (or flush_ms), then go out in batches of up to `batch`, each a
@@ -46,9 +48,6 @@ enum {
 	RETRY_AFTER_S = 1, /* a batch whose fate is unknown: sent again soon, with the same keys */
 };
 
-enum link_state { LS_DISCONNECTED, LS_CONNECTING, LS_HELLO, LS_UP };
-static const char *const state_names[] = {"disconnected", "connecting", "hello", "up"};
-
 static const char hello_marker;
 #define REQ_HELLO ((void *)&hello_marker)
 
@@ -69,11 +68,12 @@ struct fack {
 };
 
 struct client {
+	/* first: the session state, dialer, tick, reconnect, stop; its gen
+	 * counts sessions (an ack is sent only on its own) */
+	struct clibase base;
 	struct conn *c;
 	const struct link_conf *conf;
-	enum link_state state;
-	struct link *link;
-	uint64_t gen; /* sessions so far: an ack is sent only on its own */
+	struct link *link; /* the session's (set and cleared by clibase) */
 	uint32_t hello_seq;
 	struct msg_list pending;
 	int inflight; /* messages in outstanding batches */
@@ -81,7 +81,6 @@ struct client {
 	uint64_t next_token;
 	struct event *flush_ev;
 	bool flush_armed;
-	struct clibase base; /* dialer, tick, reconnect, stop */
 };
 
 static void flush(struct client *cl);
@@ -220,7 +219,7 @@ static int send_batch(struct client *cl)
 static void flush(struct client *cl)
 {
 	cl->flush_armed = false;
-	while (cl->pending.len && cl->state == LS_UP && cl->link && link_window_room(cl->link) > 0 &&
+	while (cl->pending.len && clibase_is_up(&cl->base) && cl->link && link_window_room(cl->link) > 0 &&
 	       !link_congested(cl->link))
 		if (send_batch(cl))
 			break;
@@ -245,7 +244,7 @@ static void release_pending(struct client *cl)
 static void link_client_submit(struct conn *c, struct msg *m)
 {
 	struct client *cl = conn_driver_data(c);
-	if (cl->state != LS_UP || cl->base.stopping) {
+	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
@@ -269,7 +268,7 @@ static struct fack *fack_new(struct client *cl, uint64_t seq)
 {
 	struct fack *a = xcalloc(1, sizeof *a);
 	a->token = ++cl->next_token;
-	a->gen = cl->gen;
+	a->gen = cl->base.gen;
 	a->seq = seq;
 	a->next = cl->facks;
 	cl->facks = a;
@@ -295,7 +294,7 @@ static void fack_settle(struct client *cl, struct fack *a)
 			*pp = a->next;
 			break;
 		}
-	if (!a->failed && a->gen == cl->gen && cl->state == LS_UP)
+	if (!a->failed && a->gen == cl->base.gen && clibase_is_up(&cl->base))
 		send_ack(cl, a->seq);
 	else
 		log_debug("link_ack_dropped", "conn=%s seq=%" PRIu64 " committed=%s", cname(cl), a->seq,
@@ -352,13 +351,13 @@ static void on_inbounds(struct client *cl, const Smspool__Link__Inbounds *in)
 
 /* ---- the session state machine ---- */
 
-static const struct link_ops client_link_ops;
-
-static int open_link(struct client *cl)
+/* A session starts (CONNECTING): a window of batches, heartbeats. */
+static void session_start(void *arg, struct link_opts *o)
 {
+	struct client *cl = arg;
 	const struct link_conf *conf = cl->conf;
-	struct link_opts o = {
-	    .name = cname(cl),
+	*o = (struct link_opts){
+	    .name = o->name,
 	    .max_frame = (size_t)conf->max_frame + LINK_HEADER,
 	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
 	    .keepalive_ms = (uint64_t)conf->keepalive_s * 1000,
@@ -368,12 +367,12 @@ static int open_link(struct client *cl)
 	    .out_high = 4 * 1024 * 1024,
 	    .out_low = 1024 * 1024,
 	};
-	cl->link = clibase_dial(&cl->base, &o, &client_link_ops, cl);
-	return cl->link ? 0 : -1;
 }
 
-static int send_hello(struct client *cl)
+/* The handshake (HANDSHAKE): the hello, answered by hello_ack. */
+static int send_hello(void *arg)
 {
+	struct client *cl = arg;
 	if (link_next_seq(cl->link, &cl->hello_seq) || link_request_add(cl->link, cl->hello_seq, REQ_HELLO, 0, false))
 		return -1;
 	Smspool__Link__Hello h = SMSPOOL__LINK__HELLO__INIT;
@@ -388,35 +387,14 @@ static int send_hello(struct client *cl)
 	return link_wire_send(cl->link, &f);
 }
 
-/* The one place where the session changes state.  Returns 0, or -1 when
- * the entry work failed (the caller treats the session as lost). */
-static int client_set(struct client *cl, enum link_state to, const char *why)
+/* UP: the server acknowledged the hello. */
+static void session_up(void *arg, char *detail, size_t cap)
 {
-	char q[300];
-	log_debug("link_state", "conn=%s gen=%" PRIu64 " from=%s to=%s why=%s", cname(cl), cl->gen,
-	          state_names[cl->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	cl->state = to;
-	switch (to) {
-	case LS_DISCONNECTED:
-		clibase_link_end(&cl->link, batch_drained, cl);
-		return 0;
-	case LS_CONNECTING:
-		cl->gen++;
-		return open_link(cl);
-	case LS_HELLO:
-		return send_hello(cl);
-	case LS_UP: {
-		link_set_bound(cl->link);
-		const struct dialer *d = &cl->base.dial;
-		char detail[300];
-		snprintf(detail, sizeof detail, "linked to %s:%d as %s", d->host, d->port, cl->conf->account);
-		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port,
-		         cl->conf->account, cl->conf->tls ? "yes" : "no");
-		clibase_up(&cl->base, detail);
-		return 0;
-	}
-	}
-	abort();
+	struct client *cl = arg;
+	const struct dialer *d = &cl->base.dial;
+	snprintf(detail, cap, "linked to %s:%d as %s", d->host, d->port, cl->conf->account);
+	log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port, cl->conf->account,
+	         cl->conf->tls ? "yes" : "no");
 }
 
 /* ---- reading ---- */
@@ -424,7 +402,7 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 {
 	char why[300];
-	if (cl->state != LS_HELLO) {
+	if (cl->base.state != CLIBASE_HANDSHAKE) {
 		link_wire_error(cl->link, "malformed", "hello_ack outside the hello");
 		return;
 	}
@@ -438,7 +416,7 @@ static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 	}
 	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32, cname(cl), h->instance ? h->instance : "",
 	          h->max_frame);
-	client_set(cl, LS_UP, "hello_ack");
+	clibase_set(&cl->base, CLIBASE_UP, "hello_ack");
 }
 
 static void on_batch_ack(struct client *cl, const Smspool__Link__BatchAck *ba)
@@ -473,7 +451,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		return;
 	}
 	log_debug("link_rx", "conn=%s type=%s", cname(cl), link_frame_type(f));
-	bool up = cl->state == LS_UP;
+	bool up = clibase_is_up(&cl->base);
 	switch (f->body_case) {
 	case SMSPOOL__LINK__FRAME__BODY_HELLO_ACK:
 		on_hello_ack(cl, f->hello_ack);
@@ -520,28 +498,13 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		break;
 	}
 	link_frame_free(f);
-	if (cl->state == LS_UP)
+	if (clibase_is_up(&cl->base))
 		flush(cl);
 	if (cl->base.stopping)
 		stop_progress(cl);
 }
 
 /* ---- link callbacks ---- */
-
-static void on_up(struct link *l, void *arg)
-{
-	struct client *cl = arg;
-	(void)l;
-	if (client_set(cl, LS_HELLO, "connected"))
-		client_lost(cl, "cannot send the hello");
-}
-
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	(void)l;
-	clibase_down(&cl->base, reason, state_names[cl->state]);
-}
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
@@ -591,27 +554,27 @@ static const struct link_ops client_link_ops = {
     .frame = link_wire_frame,
     .frame_min = LINK_HEADER,
     .on_frame = on_frame,
-    .on_up = on_up,
-    .on_down = on_down,
+    .on_up = clibase_link_up,
+    .on_down = clibase_link_down,
     .on_timeout = on_timeout,
     .on_keepalive = on_keepalive,
     .on_bad_stream = on_bad_stream,
     .on_writable = on_writable,
 };
 
+static void batch_forget(void *arg, uint32_t seq, void *data)
+{
+	(void)arg;
+	(void)seq;
+	if (data == REQ_HELLO)
+		return;
+	struct batch *b = data;
+	for (int i = 0; i < b->n; i++)
+		msg_free(b->m[i]);
+	batch_free(b);
+}
+
 /* ---- the lifecycle (src/net/clibase.c) ---- */
-
-static int base_connect(void *arg)
-{
-	return client_set(arg, LS_CONNECTING, "connect");
-}
-
-static void base_disconnect(void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	if (cl->state != LS_DISCONNECTED)
-		client_set(cl, LS_DISCONNECTED, reason);
-}
 
 static void base_release(void *arg)
 {
@@ -633,8 +596,13 @@ static void base_stopped(void *arg)
 
 static const struct clibase_ops base_ops = {
     .log_prefix = "link",
-    .connect = base_connect,
-    .disconnect = base_disconnect,
+    .handshake_name = "hello",
+    .link_ops = &client_link_ops,
+    .start = session_start,
+    .handshake = send_hello,
+    .up = session_up,
+    .drained = batch_drained,
+    .forget = batch_forget,
     .release = base_release,
     .busy = base_busy,
     .stopped = base_stopped,
@@ -657,9 +625,7 @@ static int link_client_open(struct conn *c)
 	cl->conf = conf;
 	cl->flush_ev = evtimer_new(conn_event_base(c), flush_cb, cl);
 	conn_set_driver_data(c, cl);
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	if (clibase_open(&cl->base, c, &base_ops, cl, &dc, &dopts, (uint64_t)conf->response_timeout_s * 1000)) {
+	if (CLIBASE_OPEN(&cl->base, c, &base_ops, cl, &cl->link, conf)) {
 		conn_set_driver_data(c, NULL);
 		event_free(cl->flush_ev);
 		free(cl);
@@ -668,24 +634,11 @@ static int link_client_open(struct conn *c)
 	return 0;
 }
 
-static void batch_forget(void *arg, uint32_t seq, void *data)
-{
-	(void)arg;
-	(void)seq;
-	if (data == REQ_HELLO)
-		return;
-	struct batch *b = data;
-	for (int i = 0; i < b->n; i++)
-		msg_free(b->m[i]);
-	batch_free(b);
-}
-
 static void link_client_close(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	clibase_link_end(&cl->link, batch_forget, NULL); /* only after a forced stop */
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->pending)))
 		msg_free(m);

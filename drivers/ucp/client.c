@@ -5,15 +5,15 @@
  * Layers, kept apart:
  * - codec: frame.c / data.c / nack.c (pure, fuzzed), sm.c (messages <->
  *   fields), conf.c (settings);
- * - session: one `enum ucp_state`, changed only through client_set(), whose
- *   switch does each state's entry work and logs every transition at debug:
- *   DISCONNECTED -> CONNECTING -> LOGIN (op 60 sent; skipped without a
- *   login) -> UP;
+ * - session: the client session layer of src/net/clibase.c (one state
+ *   enum: DISCONNECTED -> CONNECTING -> HANDSHAKE, here "login" (op 60
+ *   sent; skipped without a login) -> UP; the dialer with backup hosts,
+ *   reconnect backoff, the bounded stop); this file gives it the login,
+ *   the link's options and what lent parts become when a session ends;
  * - transport: the link layer (src/net/link.c): framing, the TRN table
- *   (00-99) with deadlines, op 31 keepalives, back-pressure, TLS, reconnect
- *   backoff.
+ *   (00-99) with deadlines, op 31 keepalives, back-pressure, TLS.
  *
- * Files: this one (the state machine, transport, stop/open/close);
+ * Files: this one (frames in, the login, stop/open/close);
  * client_submit.c (messages out, their results, the held queue);
  * client_inbound.c (op 52/53 in).  Messages in flight and acknowledgements
  * after commit are the shared code of src/net/submits.c and inacks.c (as
@@ -47,8 +47,6 @@ enum {
 	BAD_FRAME_LIMIT = 10,
 	REASM_MAX_SETS = 1024,
 };
-
-static const char *const state_names[] = {"disconnected", "connecting", "login", "up"};
 
 static const char login_marker;
 #define REQ_LOGIN ((void *)&login_marker)
@@ -107,29 +105,25 @@ bool client_is_part(const void *data)
 
 /* ---- the session state machine ---- */
 
-static const struct link_ops client_link_ops;
-
-static int open_link(struct client *cl)
+/* A session starts (CONNECTING): TRNs 00-99, op 31 keepalives. */
+static void session_start(void *arg, struct link_opts *o)
 {
+	struct client *cl = arg;
 	const struct ucp_conf *conf = cl->conf;
-	struct link_opts o = {
-	    .name = cname(cl),
-	    .max_frame = UCP_FRAME_MAX,
-	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	    .keepalive_ms = (uint64_t)conf->keepalive_s * 1000,
-	    .seq_min = 0,
-	    .seq_max = 99,
-	    .window = (int)conf->window,
-	    .max_inbound = 0,
-	    .out_high = 256 * 1024,
-	    .out_low = 64 * 1024,
-	};
-	cl->link = clibase_dial(&cl->base, &o, &client_link_ops, cl);
-	return cl->link ? 0 : -1;
+	cl->bad_frames = 0;
+	o->max_frame = UCP_FRAME_MAX;
+	o->response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000;
+	o->keepalive_ms = (uint64_t)conf->keepalive_s * 1000;
+	o->seq_max = 99;
+	o->window = (int)conf->window;
+	o->out_high = 256 * 1024;
+	o->out_low = 64 * 1024;
 }
 
-static int send_login(struct client *cl)
+/* The handshake (HANDSHAKE): op 60, answered in on_result. */
+static int send_login(void *arg)
 {
+	struct client *cl = arg;
 	const struct ucp_conf *conf = cl->conf;
 	uint32_t trn;
 	if (link_next_seq(cl->link, &trn) || link_request_add(cl->link, trn, REQ_LOGIN, 0, false))
@@ -152,37 +146,15 @@ static int send_login(struct client *cl)
 	return client_send(cl, &f);
 }
 
-/* The one place where the session changes state.  Returns 0, or -1 when
- * the entry work failed (the caller treats the session as lost). */
-static int client_set(struct client *cl, enum ucp_state to, const char *why)
+/* UP: logged in (or connected, without a login). */
+static void session_up(void *arg, char *detail, size_t cap)
 {
-	char q[200];
-	log_debug("ucp_state", "conn=%s gen=%" PRIu64 " from=%s to=%s why=%s", cname(cl), cl->gen,
-	          state_names[cl->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	cl->state = to;
-	switch (to) {
-	case UCP_DISCONNECTED:
-		clibase_link_end(&cl->link, client_submit_drained, cl);
-		return 0;
-	case UCP_CONNECTING:
-		cl->gen++;
-		cl->bad_frames = 0;
-		return open_link(cl);
-	case UCP_LOGIN:
-		return send_login(cl);
-	case UCP_UP: {
-		link_set_bound(cl->link); /* op 31 keepalives from now on */
-		const struct dialer *d = &cl->base.dial;
-		char detail[300];
-		snprintf(detail, sizeof detail, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to",
-		         d->host, d->port, cl->conf->version);
-		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), d->host, d->port,
-		         cl->conf->login ? cl->conf->login : "-");
-		clibase_up(&cl->base, detail);
-		return 0;
-	}
-	}
-	abort();
+	struct client *cl = arg;
+	const struct dialer *d = &cl->base.dial;
+	snprintf(detail, cap, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to", d->host, d->port,
+	         cl->conf->version);
+	log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), d->host, d->port,
+	         cl->conf->login ? cl->conf->login : "-");
 }
 
 static void on_result(struct client *cl, const struct ucp_frame *f)
@@ -202,7 +174,7 @@ static void on_result(struct client *cl, const struct ucp_frame *f)
 			client_lost(cl, why);
 			return;
 		}
-		client_set(cl, UCP_UP, "op 60 acknowledged");
+		clibase_set(&cl->base, CLIBASE_UP, "op 60 acknowledged");
 		return;
 	}
 	client_submit_result(cl, f);
@@ -254,7 +226,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		return;
 	case 52:
 	case 53:
-		if (cl->state != UCP_UP || cl->base.stopping) {
+		if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 			client_answer(cl, f->trn, f->ot, UCP_EC_NOT_ALLOWED);
 			return;
 		}
@@ -270,25 +242,6 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 }
 
 /* ---- link callbacks ---- */
-
-static void on_up(struct link *l, void *arg)
-{
-	struct client *cl = arg;
-	(void)l;
-	if (cl->conf->login && *cl->conf->login) {
-		if (client_set(cl, UCP_LOGIN, "connected"))
-			client_lost(cl, "cannot send the login");
-	} else {
-		client_set(cl, UCP_UP, "connected (no login)");
-	}
-}
-
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	(void)l;
-	clibase_down(&cl->base, reason, state_names[cl->state]);
-}
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
@@ -317,25 +270,13 @@ static const struct link_ops client_link_ops = {
     .frame = ucp_frame_link,
     .frame_min = 1,
     .on_frame = on_frame,
-    .on_up = on_up,
-    .on_down = on_down,
+    .on_up = clibase_link_up,
+    .on_down = clibase_link_down,
     .on_timeout = on_timeout,
     .on_keepalive = on_keepalive,
 };
 
 /* ---- the lifecycle (src/net/clibase.c) ---- */
-
-static int base_connect(void *arg)
-{
-	return client_set(arg, UCP_CONNECTING, "connect");
-}
-
-static void base_disconnect(void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	if (cl->state != UCP_DISCONNECTED)
-		client_set(cl, UCP_DISCONNECTED, reason);
-}
 
 static void base_release(void *arg)
 {
@@ -367,8 +308,13 @@ static void base_stopped(void *arg)
 
 static const struct clibase_ops base_ops = {
     .log_prefix = "ucp",
-    .connect = base_connect,
-    .disconnect = base_disconnect,
+    .handshake_name = "login",
+    .link_ops = &client_link_ops,
+    .start = session_start,
+    .handshake = send_login,
+    .up = session_up,
+    .drained = client_submit_drained,
+    .forget = client_submit_forget,
     .release = base_release,
     .busy = base_busy,
     .tick = base_tick,
@@ -399,9 +345,8 @@ static int ucp_open(struct conn *c)
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
 	conn_set_driver_data(c, cl);
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	if (clibase_open(&cl->base, c, &base_ops, cl, &dc, &dopts, (uint64_t)conf->response_timeout_s * 1000)) {
+	cl->base.no_handshake = !conf->login || !*conf->login;
+	if (CLIBASE_OPEN(&cl->base, c, &base_ops, cl, &cl->link, conf)) {
 		conn_set_driver_data(c, NULL);
 		inacks_free(&cl->inacks);
 		free(cl);
@@ -415,7 +360,6 @@ static void ucp_close(struct conn *c)
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	clibase_link_end(&cl->link, client_submit_forget, NULL); /* only after a forced stop */
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);

@@ -1,10 +1,13 @@
 /*
- * clibase: dialer, tick, session loss with reconnect, and the bounded stop
- * of a client connection over the link layer (see clibase.h).
+ * clibase: dialer, session state machine, tick, session loss with
+ * reconnect, and the bounded stop of a client connection over the link
+ * layer (see clibase.h).
  */
 #include "net/clibase.h"
 
+#include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
 #include "util.h"
@@ -19,12 +22,75 @@ static void ev_name(const struct clibase *b, const char *what, char *out, size_t
 	snprintf(out, cap, "%s_%s", b->ops->log_prefix, what);
 }
 
+static const char *state_name(const struct clibase *b, enum clibase_state s)
+{
+	static const char *const names[] = {"disconnected", "connecting", "handshake", "up"};
+	return s == CLIBASE_HANDSHAKE ? b->ops->handshake_name : names[s];
+}
+
+/* Ends the session's link: what it still has outstanding goes to fn. */
+static void drop_link(struct clibase *b, clibase_drain_fn fn, void *arg)
+{
+	struct link *l = *b->linkp;
+	if (!l)
+		return;
+	link_request_drain(l, fn, arg);
+	*b->linkp = NULL;
+	link_free(l);
+}
+
+static int dial(struct clibase *b)
+{
+	char why[300], q[350], name[64];
+	struct link_opts o = {.name = conn_name(b->c)};
+	b->ops->start(b->arg, &o);
+	*b->linkp = dialer_connect(&b->dial, &o, b->ops->link_ops, b->arg, why, sizeof why);
+	if (*b->linkp)
+		return 0;
+	ev_name(b, "connect_failed", name, sizeof name);
+	log_warn(name, "conn=%s error=%s", conn_name(b->c), log_quote(why, q, sizeof q));
+	return -1;
+}
+
+int clibase_set(struct clibase *b, enum clibase_state to, const char *why)
+{
+	char q[300], name[64];
+	ev_name(b, "state", name, sizeof name);
+	log_debug(name, "conn=%s gen=%" PRIu64 " from=%s to=%s why=%s", conn_name(b->c), b->gen,
+	          state_name(b, b->state), state_name(b, to), log_quote(why ? why : "", q, sizeof q));
+	b->state = to;
+	switch (to) {
+	case CLIBASE_DISCONNECTED:
+		drop_link(b, b->ops->drained, b->arg);
+		return 0;
+	case CLIBASE_CONNECTING:
+		b->gen++;
+		return dial(b);
+	case CLIBASE_HANDSHAKE:
+		return b->ops->handshake(b->arg);
+	case CLIBASE_UP: {
+		char detail[300];
+		link_set_bound(*b->linkp); /* keepalives from now on */
+		dialer_up(&b->dial);
+		b->ops->up(b->arg, detail, sizeof detail);
+		core_conn_state(b->c, CONN_UP, detail);
+		return 0;
+	}
+	}
+	abort();
+}
+
+bool clibase_is_up(const struct clibase *b)
+{
+	return b->state == CLIBASE_UP;
+}
+
 static void finish_stop(struct clibase *b)
 {
 	if (b->stopped)
 		return;
-	b->up = false;
-	b->ops->disconnect(b->arg, "stopped");
+	if (b->state != CLIBASE_DISCONNECTED)
+		clibase_set(b, CLIBASE_DISCONNECTED, "stopped");
 	if (b->ops->release)
 		b->ops->release(b->arg);
 	if (b->ops->stopped)
@@ -40,8 +106,8 @@ void clibase_lost(struct clibase *b, const char *reason)
 {
 	if (b->stopped)
 		return;
-	b->up = false;
-	b->ops->disconnect(b->arg, reason);
+	if (b->state != CLIBASE_DISCONNECTED)
+		clibase_set(b, CLIBASE_DISCONNECTED, reason);
 	if (b->stopping) {
 		finish_stop(b);
 		return;
@@ -51,21 +117,39 @@ void clibase_lost(struct clibase *b, const char *reason)
 	dialer_lost(&b->dial, &b->dc, b->c, b->ops->log_prefix, reason);
 }
 
-void clibase_down(struct clibase *b, const char *reason, const char *state_name)
+void clibase_link_up(struct link *l, void *arg)
 {
+	struct clibase *b = arg;
+	char why[80];
+	(void)l;
+	if (b->no_handshake) {
+		snprintf(why, sizeof why, "connected (no %s)", b->ops->handshake_name);
+		clibase_set(b, CLIBASE_UP, why);
+		return;
+	}
+	if (clibase_set(b, CLIBASE_HANDSHAKE, "connected")) {
+		snprintf(why, sizeof why, "cannot send the %s", b->ops->handshake_name);
+		clibase_lost(b, why);
+	}
+}
+
+void clibase_link_down(struct link *l, void *arg, const char *reason)
+{
+	struct clibase *b = arg;
 	char why[400];
-	snprintf(why, sizeof why, "%s (%s)", reason, state_name);
+	(void)l;
+	snprintf(why, sizeof why, "%s (%s)", reason, state_name(b, b->state));
 	clibase_lost(b, why);
 }
 
-/* The next session: the peer due, then the driver's connect. */
+/* The next session: the peer due, then the link dials. */
 static void clibase_connect(struct clibase *b)
 {
 	if (dialer_pick(&b->dial, &b->dc, b->c, b->ops->log_prefix)) {
 		clibase_lost(b, "bad peer address");
 		return;
 	}
-	if (b->ops->connect(b->arg))
+	if (clibase_set(b, CLIBASE_CONNECTING, "connect"))
 		clibase_lost(b, "cannot connect");
 }
 
@@ -78,29 +162,12 @@ static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
 		clibase_connect(b);
 }
 
-struct link *clibase_dial(struct clibase *b, const struct link_opts *o, const struct link_ops *ops, void *arg)
-{
-	char why[300], q[350], name[64];
-	struct link *l = dialer_connect(&b->dial, o, ops, arg, why, sizeof why);
-	if (!l) {
-		ev_name(b, "connect_failed", name, sizeof name);
-		log_warn(name, "conn=%s error=%s", conn_name(b->c), log_quote(why, q, sizeof q));
-	}
-	return l;
-}
-
-void clibase_up(struct clibase *b, const char *detail)
-{
-	b->up = true;
-	dialer_up(&b->dial);
-	core_conn_state(b->c, CONN_UP, detail);
-}
-
 void clibase_stop_progress(struct clibase *b)
 {
 	if (!b->stopping || b->stopped)
 		return;
-	if (b->up && b->ops->busy && b->ops->busy(b->arg) && now_mono_ms() - b->stop_ms < b->stop_wait_ms)
+	if (b->state == CLIBASE_UP && b->ops->busy && b->ops->busy(b->arg) &&
+	    now_mono_ms() - b->stop_ms < b->stop_wait_ms)
 		return;
 	finish_stop(b);
 }
@@ -123,7 +190,7 @@ void clibase_stop(struct clibase *b, const char *state_detail)
 	dialer_cancel(&b->dial);
 	if (b->ops->release)
 		b->ops->release(b->arg);
-	if (!b->up) {
+	if (b->state != CLIBASE_UP) {
 		finish_stop(b);
 		return;
 	}
@@ -131,7 +198,7 @@ void clibase_stop(struct clibase *b, const char *state_detail)
 	clibase_stop_progress(b);
 }
 
-int clibase_open(struct clibase *b, struct conn *c, const struct clibase_ops *ops, void *arg,
+int clibase_open(struct clibase *b, struct conn *c, const struct clibase_ops *ops, void *arg, struct link **linkp,
                  const struct dialer_conf *dc, const struct dialer_opts *o, uint64_t response_timeout_ms)
 {
 	struct event_base *base = conn_event_base(c);
@@ -139,6 +206,7 @@ int clibase_open(struct clibase *b, struct conn *c, const struct clibase_ops *op
 	b->c = c;
 	b->ops = ops;
 	b->arg = arg;
+	b->linkp = linkp;
 	b->dc = *dc;
 	b->stop_wait_ms = response_timeout_ms < STOP_WAIT_MAX_MS ? response_timeout_ms : STOP_WAIT_MAX_MS;
 	if (dialer_init(&b->dial, base, o, reconnect_cb, b, &err)) {
@@ -156,19 +224,10 @@ int clibase_open(struct clibase *b, struct conn *c, const struct clibase_ops *op
 	return 0;
 }
 
-void clibase_link_end(struct link **lp, void (*drained)(void *arg, uint32_t seq, void *data), void *arg)
-{
-	struct link *l = *lp;
-	if (!l)
-		return;
-	if (drained)
-		link_request_drain(l, drained, arg);
-	*lp = NULL;
-	link_free(l);
-}
-
 void clibase_close(struct clibase *b)
 {
+	if (b->linkp)
+		drop_link(b, b->ops->forget, NULL);
 	if (b->tick_ev)
 		event_free(b->tick_ev);
 	b->tick_ev = NULL;
