@@ -446,13 +446,6 @@ static const struct link_ops sess_ops = {
     .on_writable = on_writable,
 };
 
-static void on_accept(void *arg, struct srvbase_sess *h, struct link *l)
-{
-	struct sess *s = (struct sess *)h;
-	s->sv = arg;
-	s->link = l;
-}
-
 /* ---- stop, open, close ---- */
 
 /* The link ended, or the stop is over (srvbase waited, bounded, for the
@@ -464,10 +457,7 @@ static void server_end_sess(struct srvbase_sess *h, const char *reason)
 
 static void server_free_sess(struct srvbase_sess *h)
 {
-	struct sess *s = (struct sess *)h;
-	link_free(s->link);
-	link_events_forget(s);
-	free(s);
+	link_events_forget((struct sess *)h);
 }
 
 static void server_finish(void *arg)
@@ -484,44 +474,25 @@ static void server_stopping(void *arg)
 		link_events_refuse((struct sess *)h);
 }
 
-static void link_server_stop(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	srvbase_stop(&sv->base, "closing sessions");
-}
-
+/* The frame limit is the server's setting. */
 static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 {
 	struct server *sv = arg;
-	const struct link_server_conf *conf = sv->conf;
-	*lo = (struct link_listen_opts){
-	    .addr = conf->listen,
-	    .ssl_ctx = sv->base.ssl_ctx,
-	    .max_sessions = (int)conf->max_sessions,
-	    .max_per_address = (int)conf->max_per_address,
-	    .link =
-	        {
-	            .name = cname(sv),
-	            .max_frame = (size_t)conf->max_frame + LINK_HEADER,
-	            .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	            .unbound_timeout_ms = (uint64_t)conf->hello_timeout_s * 1000,
-	            .seq_min = 1,
-	            .seq_max = 0x7FFFFFFF,
-	            .window = (int)conf->window,
-	            .max_inbound = MAX_BATCHES,
-	            .out_high = OUT_HIGH,
-	            .out_low = OUT_LOW,
-	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	        },
-	};
+	lo->link.max_frame = (size_t)sv->conf->max_frame + LINK_HEADER;
 }
 
 static const struct srvbase_ops base_ops = {
     .log_prefix = "link_server",
     .sess_ops = &sess_ops,
-    .sess_size = sizeof(struct sess),
-    .accept = on_accept,
+    .link =
+        {
+            .seq_min = 1,
+            .seq_max = 0x7FFFFFFF,
+            .max_inbound = MAX_BATCHES,
+            .out_high = OUT_HIGH,
+            .out_low = OUT_LOW,
+        },
+    SRVBASE_SESS(struct sess, sv, link),
     .listen_opts = server_listen_opts,
     .stopping = server_stopping,
     .end_sess = server_end_sess,
@@ -538,8 +509,7 @@ static int link_server_open(struct conn *c)
 	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
 	sv->flush_ev = event_new(conn_event_base(c), -1, 0, link_events_flush_cb, sv);
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
-	                 conf->tls_key_file)) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, hello_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		event_free(sv->flush_ev);
 		free(sv);
@@ -569,7 +539,7 @@ const struct driver_ops link_server_driver = {
     .check = link_server_conf_check,
     .open = link_server_open,
     .submit = NULL,
-    .stop = link_server_stop,
+    .stop = srvbase_conn_stop,
     .close = link_server_close,
     .authenticated = link_server_authenticated,
     .submitted = link_server_submitted,

@@ -37,9 +37,9 @@ struct sess {
 };
 
 struct server {
+	struct srvbase base; /* first: listener, sessions, tick, pending core calls, stop */
 	struct conn *c;
 	const struct link_server_conf *conf;
-	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
 	bool flush_armed;
 	struct event *flush_ev;

@@ -270,13 +270,6 @@ static const struct link_ops sess_ops = {
     .on_timeout = on_timeout,
 };
 
-static void on_accept(void *arg, struct srvbase_sess *h, struct link *l)
-{
-	struct sess *s = (struct sess *)h;
-	s->sv = arg;
-	s->link = l;
-}
-
 /* ---- stop, open, close ---- */
 
 /* The link ended, or the stop is over (srvbase waited, bounded, for the
@@ -288,10 +281,7 @@ static void server_end_sess(struct srvbase_sess *h, const char *reason)
 
 static void server_free_sess(struct srvbase_sess *h)
 {
-	struct sess *s = (struct sess *)h;
-	link_free(s->link);
-	free(s->held);
-	free(s);
+	free(((struct sess *)h)->held);
 }
 
 void server_stop_progress(struct server *sv)
@@ -305,45 +295,18 @@ static void server_stopping(void *arg)
 	accounts_stop(&sv->accts);
 }
 
-static void server_stop(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	srvbase_stop(&sv->base, "closing sessions");
-}
-
-static void listen_opts(void *arg, struct link_listen_opts *lo)
-{
-	struct server *sv = arg;
-	const struct ucp_server_conf *conf = sv->conf;
-	*lo = (struct link_listen_opts){
-	    .addr = conf->listen,
-	    .ssl_ctx = sv->base.ssl_ctx,
-	    .max_sessions = (int)conf->max_sessions,
-	    .max_per_address = (int)conf->max_per_address,
-	    .link =
-	        {
-	            .name = cname(sv),
-	            .max_frame = UCP_FRAME_MAX,
-	            .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	            .unbound_timeout_ms = (uint64_t)conf->login_timeout_s * 1000,
-	            .seq_min = 0,
-	            .seq_max = 99,
-	            .window = (int)conf->window,
-	            .max_inbound = 100, /* TRN 00-99: a client cannot have more open */
-	            .out_high = OUT_HIGH,
-	            .out_low = OUT_LOW,
-	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	        },
-	};
-}
-
 static const struct srvbase_ops base_ops = {
     .log_prefix = "ucp_server",
     .sess_ops = &sess_ops,
-    .sess_size = sizeof(struct sess),
-    .accept = on_accept,
-    .listen_opts = listen_opts,
+    .link =
+        {
+            .max_frame = UCP_FRAME_MAX,
+            .seq_max = 99,
+            .max_inbound = 100, /* TRN 00-99: a client cannot have more open */
+            .out_high = OUT_HIGH,
+            .out_low = OUT_LOW,
+        },
+    SRVBASE_SESS(struct sess, sv, link),
     .stopping = server_stopping,
     .end_sess = server_end_sess,
     .free_sess = server_free_sess,
@@ -364,8 +327,7 @@ static int server_open(struct conn *c)
 	sv->accts =
 	    (struct accounts){.c = c, .ops = &server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
-	                 conf->tls_key_file)) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, login_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		free(sv);
 		return -1;
@@ -409,7 +371,7 @@ const struct driver_ops ucp_server_driver = {
     .check = ucp_server_conf_check,
     .open = server_open,
     .submit = NULL,
-    .stop = server_stop,
+    .stop = srvbase_conn_stop,
     .close = server_close,
     .authenticated = server_submit_authenticated,
     .submitted = server_submit_submitted,

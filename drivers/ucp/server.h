@@ -47,9 +47,9 @@ struct pend {
 };
 
 struct server {
+	struct srvbase base; /* first: listener, sessions, tick, pending core calls, stop */
 	struct conn *c;
 	const struct ucp_server_conf *conf;
-	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
 	uint8_t obuf[UCP_FRAME_MAX];
 	struct ucp_frame in;

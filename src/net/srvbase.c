@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "util.h"
@@ -29,8 +30,12 @@ static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 	(void)ls;
 	if (b->stopping)
 		return NULL;
-	struct srvbase_sess *h = xcalloc(1, b->ops->sess_size);
-	b->ops->accept(b->arg, h, l);
+	char *sp = xcalloc(1, b->ops->sess_size);
+	struct srvbase_sess *h = (struct srvbase_sess *)sp;
+	memcpy(sp + b->ops->sess_owner, &b->arg, sizeof b->arg);
+	memcpy(sp + b->ops->sess_link, &l, sizeof l);
+	if (b->ops->accept)
+		b->ops->accept(b->arg, h, l);
 	h->base = b;
 	h->id = ++b->next_sess;
 	snprintf(h->peer, sizeof h->peer, "%s", link_peer(l));
@@ -56,12 +61,23 @@ void srvbase_unlink(struct srvbase *b, struct srvbase_sess *h)
 	h->prev = h->next = NULL;
 }
 
+/* Frees h, its link (NULL once closed) and what the driver holds in it. */
+static void free_sess(struct srvbase *b, struct srvbase_sess *h)
+{
+	struct link *l;
+	memcpy(&l, (char *)h + b->ops->sess_link, sizeof l);
+	link_free(l);
+	if (b->ops->free_sess)
+		b->ops->free_sess(h);
+	free(h);
+}
+
 void srvbase_reap(struct srvbase *b, struct srvbase_sess *h, bool closed)
 {
 	if (!closed || h->npend > 0)
 		return;
 	srvbase_unlink(b, h);
-	b->ops->free_sess(h);
+	free_sess(b, h);
 }
 
 /* A pending core call: its session is counted, the data is the driver's. */
@@ -107,13 +123,27 @@ void srvbase_link_down(struct link *l, void *arg, const char *reason)
 /* Listens, or says why not and retries from the tick. */
 static void srvbase_listen(struct srvbase *b)
 {
-	struct link_listen_opts lo;
+	const struct srvbase_conf *sc = &b->conf;
+	struct link_listen_opts lo = {
+	    .addr = sc->listen,
+	    .ssl_ctx = b->ssl_ctx,
+	    .max_sessions = (int)sc->max_sessions,
+	    .max_per_address = (int)sc->max_per_address,
+	    .link = b->ops->link,
+	};
 	struct errbuf err = {""};
 	char detail[400], q[450], name[64];
-	b->ops->listen_opts(b->arg, &lo);
+	lo.link.name = conn_name(b->c);
+	lo.link.response_timeout_ms = (uint64_t)sc->response_timeout_s * 1000;
+	lo.link.idle_timeout_ms = (uint64_t)sc->inactivity_timeout_s * 1000;
+	lo.link.unbound_timeout_ms = (uint64_t)sc->unbound_timeout_s * 1000;
+	lo.link.window = (int)sc->window;
+	lo.link.stuck_ms = (uint64_t)sc->inactivity_timeout_s * 1000;
+	if (b->ops->listen_opts)
+		b->ops->listen_opts(b->arg, &lo);
 	b->ls = link_listen(conn_event_base(b->c), &lo, b->ops->sess_ops, accept_cb, b, &err);
 	if (!b->ls) {
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", b->listen, err.msg,
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", sc->listen, err.msg,
 		         LISTEN_RETRY_MS);
 		ev_name(b, "listen_failed", name, sizeof name);
 		log_warn(name, "conn=%s error=%s", conn_name(b->c), log_quote(detail, q, sizeof q));
@@ -121,9 +151,9 @@ static void srvbase_listen(struct srvbase *b)
 		b->listen_retry_ms = now_mono_ms() + LISTEN_RETRY_MS;
 		return;
 	}
-	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(b->ls), b->tls ? " (tls)" : "");
+	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(b->ls), sc->tls ? " (tls)" : "");
 	ev_name(b, "listening", name, sizeof name);
-	log_info(name, "conn=%s addr=%s tls=%s", conn_name(b->c), link_listener_addr(b->ls), b->tls ? "yes" : "no");
+	log_info(name, "conn=%s addr=%s tls=%s", conn_name(b->c), link_listener_addr(b->ls), sc->tls ? "yes" : "no");
 	core_conn_state(b->c, CONN_UP, detail);
 }
 
@@ -163,18 +193,17 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		srvbase_listen(b);
 }
 
-int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, const char *listen,
-                 bool tls, const char *cert_file, const char *key_file)
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg,
+                 const struct srvbase_conf *sc)
 {
 	b->c = c;
 	b->ops = ops;
 	b->arg = arg;
-	b->listen = listen;
-	b->tls = tls;
-	if (tls) {
+	b->conf = *sc;
+	if (sc->tls) {
 		struct errbuf err = {""};
 		char q[300], name[64];
-		b->ssl_ctx = link_tls_server_ctx(cert_file, key_file, &err);
+		b->ssl_ctx = link_tls_server_ctx(sc->tls_cert_file, sc->tls_key_file, &err);
 		if (!b->ssl_ctx) {
 			ev_name(b, "tls", name, sizeof name);
 			log_error(name, "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
@@ -205,13 +234,18 @@ void srvbase_stop(struct srvbase *b, const char *state_detail)
 	srvbase_stop_progress(b);
 }
 
+void srvbase_conn_stop(struct conn *c)
+{
+	srvbase_stop(conn_driver_data(c), "closing sessions");
+}
+
 void srvbase_close(struct srvbase *b)
 {
 	if (b->ls)
 		link_listener_free(b->ls);
 	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
 		n = h->next;
-		b->ops->free_sess(h);
+		free_sess(b, h);
 	}
 	b->sessions = NULL;
 	tokens_clear(&b->pends, pend_free);
