@@ -468,16 +468,10 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		if (up)
 			on_inbounds(cl, f->inbounds);
 		break;
-	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT: {
-		Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-		hb.seq = f->heartbeat->seq;
-		link_frame_t a = SMSPOOL__LINK__FRAME__INIT;
-		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
-		a.heartbeat_ack = &hb;
-		if (link_wire_send(l, &a))
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT:
+		if (link_wire_heartbeat(l, f->heartbeat->seq, true))
 			log_debug("link_heartbeat_ack_failed", "conn=%s", cname(cl));
 		break;
-	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		if (f->heartbeat_ack->seq <= 0x7FFFFFFF &&
 		    link_request_find(l, (uint32_t)f->heartbeat_ack->seq) == LINK_KEEPALIVE)
@@ -523,25 +517,14 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 static int on_keepalive(struct link *l, void *arg, uint32_t seq)
 {
 	(void)arg;
-	Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-	hb.seq = seq;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT;
-	f.heartbeat = &hb;
-	return link_wire_send(l, &f);
+	return link_wire_heartbeat(l, seq, false);
 }
 
 static void on_bad_stream(struct link *l, void *arg, const char *reason)
 {
 	struct client *cl = arg;
 	log_warn("link_bad_stream", "conn=%s reason=\"%s\"", cname(cl), reason);
-	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
-	e.code = "too_big";
-	e.text = (char *)reason;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
-	f.error = &e;
-	(void)link_wire_send(l, &f);
+	link_wire_too_big(l, reason);
 }
 
 static void on_writable(struct link *l, void *arg)

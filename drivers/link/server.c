@@ -378,16 +378,10 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		if (s->state == SS_BOUND)
 			on_ack(s, f->ack);
 		break;
-	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT: {
-		Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-		hb.seq = f->heartbeat->seq;
-		link_frame_t a = SMSPOOL__LINK__FRAME__INIT;
-		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
-		a.heartbeat_ack = &hb;
-		if (link_wire_send(l, &a))
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT:
+		if (link_wire_heartbeat(l, f->heartbeat->seq, true))
 			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->hd.id);
 		break;
-	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_ERROR:
@@ -421,13 +415,7 @@ static void on_bad_stream(struct link *l, void *arg, const char *reason)
 	struct sess *s = arg;
 	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->hd.id,
 	         s->hd.peer, reason);
-	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
-	e.code = "too_big";
-	e.text = (char *)reason;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
-	f.error = &e;
-	(void)link_wire_send(l, &f);
+	link_wire_too_big(l, reason);
 }
 
 static void on_writable(struct link *l, void *arg)
