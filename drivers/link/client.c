@@ -3,12 +3,14 @@
  * smspool's "link-server" (drivers/link/FORMAT.md).
  *
  * - codec: frame.c (pure, fuzzed), convert.c (rows <-> frame messages);
- * - session: one `enum link_state`, changed only through client_set(),
- *   whose switch does each state's entry work and logs every transition at
- *   debug:  DISCONNECTED -> CONNECTING -> HELLO (hello sent) -> UP;
+ * - session: the client session layer of src/net/clibase.c (one state
+ *   enum: DISCONNECTED -> CONNECTING -> HANDSHAKE, here "hello" (hello
+ *   sent) -> UP; the dialer with backup hosts, reconnect backoff, the
+ *   bounded stop); this file gives it the hello, the link's options and
+ *   what lent batches become when a session ends;
  * - transport: the link layer (src/net/link.c): framing, the request table
  *   (hello, batches, heartbeats) with deadlines and a window of batches,
- *   back-pressure, TLS, backoff.
+ *   back-pressure, TLS.
  *
  * Messages the core submits wait in `pending` until the end of the loop
  * turn (or flush_ms), then go out in batches of up to `batch`, each a
@@ -38,18 +40,13 @@
 #include "link/frame.h"
 #include "link/wire.h"
 #include "log.h"
-#include "net/dialer.h"
+#include "net/clibase.h"
 #include "net/link.h"
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
-	STOP_WAIT_MAX_MS = 5000,
 	RETRY_AFTER_S = 1, /* a batch whose fate is unknown: sent again soon, with the same keys */
 };
-
-enum link_state { LS_DISCONNECTED, LS_CONNECTING, LS_HELLO, LS_UP };
-static const char *const state_names[] = {"disconnected", "connecting", "hello", "up"};
 
 static const char hello_marker;
 #define REQ_HELLO ((void *)&hello_marker)
@@ -71,26 +68,32 @@ struct fack {
 };
 
 struct client {
+	/* first: the session state, dialer, tick, reconnect, stop; its gen
+	 * counts sessions (an ack is sent only on its own) */
+	struct clibase base;
 	struct conn *c;
 	const struct link_conf *conf;
-	enum link_state state;
-	struct link *link;
-	uint64_t gen; /* sessions so far: an ack is sent only on its own */
+	struct link *link; /* the session's (set and cleared by clibase) */
 	uint32_t hello_seq;
 	struct msg_list pending;
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
 	uint64_t next_token;
-	struct event *flush_ev, *tick_ev;
+	struct event *flush_ev;
 	bool flush_armed;
-	struct dialer dial; /* peers, resolver, TLS context, reconnect backoff */
-	bool stopping, stopped;
-	uint64_t stop_ms;
 };
 
-static void client_lost(struct client *cl, const char *reason);
-static void stop_progress(struct client *cl);
 static void flush(struct client *cl);
+
+static void client_lost(struct client *cl, const char *reason)
+{
+	clibase_lost(&cl->base, reason);
+}
+
+static void stop_progress(struct client *cl)
+{
+	clibase_stop_progress(&cl->base);
+}
 
 static const char *cname(const struct client *cl)
 {
@@ -216,7 +219,7 @@ static int send_batch(struct client *cl)
 static void flush(struct client *cl)
 {
 	cl->flush_armed = false;
-	while (cl->pending.len && cl->state == LS_UP && cl->link && link_window_room(cl->link) > 0 &&
+	while (cl->pending.len && clibase_is_up(&cl->base) && cl->link && link_window_room(cl->link) > 0 &&
 	       !link_congested(cl->link))
 		if (send_batch(cl))
 			break;
@@ -241,7 +244,7 @@ static void release_pending(struct client *cl)
 static void link_client_submit(struct conn *c, struct msg *m)
 {
 	struct client *cl = conn_driver_data(c);
-	if (cl->state != LS_UP || cl->stopping) {
+	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
@@ -265,7 +268,7 @@ static struct fack *fack_new(struct client *cl, uint64_t seq)
 {
 	struct fack *a = xcalloc(1, sizeof *a);
 	a->token = ++cl->next_token;
-	a->gen = cl->gen;
+	a->gen = cl->base.gen;
 	a->seq = seq;
 	a->next = cl->facks;
 	cl->facks = a;
@@ -291,7 +294,7 @@ static void fack_settle(struct client *cl, struct fack *a)
 			*pp = a->next;
 			break;
 		}
-	if (!a->failed && a->gen == cl->gen && cl->state == LS_UP)
+	if (!a->failed && a->gen == cl->base.gen && clibase_is_up(&cl->base))
 		send_ack(cl, a->seq);
 	else
 		log_debug("link_ack_dropped", "conn=%s seq=%" PRIu64 " committed=%s", cname(cl), a->seq,
@@ -310,7 +313,7 @@ static void link_client_acked(struct conn *c, uint64_t token, bool committed)
 				fack_settle(cl, a);
 			break;
 		}
-	if (cl->stopping)
+	if (cl->base.stopping)
 		stop_progress(cl);
 }
 
@@ -348,13 +351,13 @@ static void on_inbounds(struct client *cl, const Smspool__Link__Inbounds *in)
 
 /* ---- the session state machine ---- */
 
-static const struct link_ops client_link_ops;
-
-static int open_link(struct client *cl, char *why, size_t cap)
+/* A session starts (CONNECTING): a window of batches, heartbeats. */
+static void session_start(void *arg, struct link_opts *o)
 {
+	struct client *cl = arg;
 	const struct link_conf *conf = cl->conf;
-	struct link_opts o = {
-	    .name = cname(cl),
+	*o = (struct link_opts){
+	    .name = o->name,
 	    .max_frame = (size_t)conf->max_frame + LINK_HEADER,
 	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
 	    .keepalive_ms = (uint64_t)conf->keepalive_s * 1000,
@@ -364,12 +367,12 @@ static int open_link(struct client *cl, char *why, size_t cap)
 	    .out_high = 4 * 1024 * 1024,
 	    .out_low = 1024 * 1024,
 	};
-	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
-	return cl->link ? 0 : -1;
 }
 
-static int send_hello(struct client *cl)
+/* The handshake (HANDSHAKE): the hello, answered by hello_ack. */
+static int send_hello(void *arg)
 {
+	struct client *cl = arg;
 	if (link_next_seq(cl->link, &cl->hello_seq) || link_request_add(cl->link, cl->hello_seq, REQ_HELLO, 0, false))
 		return -1;
 	Smspool__Link__Hello h = SMSPOOL__LINK__HELLO__INIT;
@@ -384,97 +387,14 @@ static int send_hello(struct client *cl)
 	return link_wire_send(cl->link, &f);
 }
 
-/* The one place where the session changes state.  Returns 0, or -1 when
- * the entry work failed (the caller treats the session as lost). */
-static int client_set(struct client *cl, enum link_state to, const char *why)
-{
-	char q[300];
-	log_debug("link_state", "conn=%s gen=%" PRIu64 " from=%s to=%s why=%s", cname(cl), cl->gen,
-	          state_names[cl->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	cl->state = to;
-	switch (to) {
-	case LS_DISCONNECTED:
-		if (cl->link) {
-			struct link *l = cl->link;
-			link_request_drain(l, batch_drained, cl);
-			cl->link = NULL;
-			link_free(l);
-		}
-		return 0;
-	case LS_CONNECTING: {
-		cl->gen++;
-		char err[300];
-		if (open_link(cl, err, sizeof err)) {
-			log_warn("link_connect_failed", "conn=%s error=%s", cname(cl), log_quote(err, q, sizeof q));
-			return -1;
-		}
-		return 0;
-	}
-	case LS_HELLO:
-		return send_hello(cl);
-	case LS_UP: {
-		link_set_bound(cl->link);
-		dialer_up(&cl->dial);
-		char detail[300];
-		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->dial.host, cl->dial.port,
-		         cl->conf->account);
-		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), cl->dial.host, cl->dial.port,
-		         cl->conf->account, cl->conf->tls ? "yes" : "no");
-		core_conn_state(cl->c, CONN_UP, detail);
-		return 0;
-	}
-	}
-	abort();
-}
-
-static void client_connect(struct client *cl)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	if (dialer_pick(&cl->dial, &dc, cl->c, "link")) {
-		client_lost(cl, "bad peer address");
-		return;
-	}
-	if (client_set(cl, LS_CONNECTING, "connect"))
-		client_lost(cl, "cannot connect");
-}
-
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+/* UP: the server acknowledged the hello. */
+static void session_up(void *arg, char *detail, size_t cap)
 {
 	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (!cl->stopping)
-		client_connect(cl);
-}
-
-static void client_finish_stop(struct client *cl)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != LS_DISCONNECTED)
-		client_set(cl, LS_DISCONNECTED, "stopped");
-	release_pending(cl);
-	cl->stopped = true;
-	event_del(cl->tick_ev);
-	dialer_cancel(&cl->dial);
-	event_del(cl->flush_ev);
-	core_conn_state(cl->c, CONN_DOWN, "stopped");
-	core_stopped(cl->c);
-}
-
-static void client_lost(struct client *cl, const char *reason)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != LS_DISCONNECTED)
-		client_set(cl, LS_DISCONNECTED, reason);
-	release_pending(cl);
-	if (cl->stopping) {
-		client_finish_stop(cl);
-		return;
-	}
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	dialer_lost(&cl->dial, &dc, cl->c, "link", reason);
+	const struct dialer *d = &cl->base.dial;
+	snprintf(detail, cap, "linked to %s:%d as %s", d->host, d->port, cl->conf->account);
+	log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port, cl->conf->account,
+	         cl->conf->tls ? "yes" : "no");
 }
 
 /* ---- reading ---- */
@@ -482,7 +402,7 @@ static void client_lost(struct client *cl, const char *reason)
 static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 {
 	char why[300];
-	if (cl->state != LS_HELLO) {
+	if (cl->base.state != CLIBASE_HANDSHAKE) {
 		link_wire_error(cl->link, "malformed", "hello_ack outside the hello");
 		return;
 	}
@@ -496,7 +416,7 @@ static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 	}
 	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32, cname(cl), h->instance ? h->instance : "",
 	          h->max_frame);
-	client_set(cl, LS_UP, "hello_ack");
+	clibase_set(&cl->base, CLIBASE_UP, "hello_ack");
 }
 
 static void on_batch_ack(struct client *cl, const Smspool__Link__BatchAck *ba)
@@ -531,7 +451,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		return;
 	}
 	log_debug("link_rx", "conn=%s type=%s", cname(cl), link_frame_type(f));
-	bool up = cl->state == LS_UP;
+	bool up = clibase_is_up(&cl->base);
 	switch (f->body_case) {
 	case SMSPOOL__LINK__FRAME__BODY_HELLO_ACK:
 		on_hello_ack(cl, f->hello_ack);
@@ -548,16 +468,10 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		if (up)
 			on_inbounds(cl, f->inbounds);
 		break;
-	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT: {
-		Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-		hb.seq = f->heartbeat->seq;
-		link_frame_t a = SMSPOOL__LINK__FRAME__INIT;
-		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
-		a.heartbeat_ack = &hb;
-		if (link_wire_send(l, &a))
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT:
+		if (link_wire_heartbeat(l, f->heartbeat->seq, true))
 			log_debug("link_heartbeat_ack_failed", "conn=%s", cname(cl));
 		break;
-	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		if (f->heartbeat_ack->seq <= 0x7FFFFFFF &&
 		    link_request_find(l, (uint32_t)f->heartbeat_ack->seq) == LINK_KEEPALIVE)
@@ -578,30 +492,13 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		break;
 	}
 	link_frame_free(f);
-	if (cl->state == LS_UP)
+	if (clibase_is_up(&cl->base))
 		flush(cl);
-	if (cl->stopping)
+	if (cl->base.stopping)
 		stop_progress(cl);
 }
 
 /* ---- link callbacks ---- */
-
-static void on_up(struct link *l, void *arg)
-{
-	struct client *cl = arg;
-	(void)l;
-	if (client_set(cl, LS_HELLO, "connected"))
-		client_lost(cl, "cannot send the hello");
-}
-
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	(void)l;
-	char why[400];
-	snprintf(why, sizeof why, "%s (%s)", reason, state_names[cl->state]);
-	client_lost(cl, why);
-}
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
@@ -620,25 +517,14 @@ static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 static int on_keepalive(struct link *l, void *arg, uint32_t seq)
 {
 	(void)arg;
-	Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-	hb.seq = seq;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT;
-	f.heartbeat = &hb;
-	return link_wire_send(l, &f);
+	return link_wire_heartbeat(l, seq, false);
 }
 
 static void on_bad_stream(struct link *l, void *arg, const char *reason)
 {
 	struct client *cl = arg;
 	log_warn("link_bad_stream", "conn=%s reason=\"%s\"", cname(cl), reason);
-	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
-	e.code = "too_big";
-	e.text = (char *)reason;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
-	f.error = &e;
-	(void)link_wire_send(l, &f);
+	link_wire_too_big(l, reason);
 }
 
 static void on_writable(struct link *l, void *arg)
@@ -651,81 +537,13 @@ static const struct link_ops client_link_ops = {
     .frame = link_wire_frame,
     .frame_min = LINK_HEADER,
     .on_frame = on_frame,
-    .on_up = on_up,
-    .on_down = on_down,
+    .on_up = clibase_link_up,
+    .on_down = clibase_link_down,
     .on_timeout = on_timeout,
     .on_keepalive = on_keepalive,
     .on_bad_stream = on_bad_stream,
     .on_writable = on_writable,
 };
-
-/* ---- timers, stop ---- */
-
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (cl->stopping)
-		stop_progress(cl);
-}
-
-/* Waits (bounded) for answers to outstanding batches and commits of states. */
-static void stop_progress(struct client *cl)
-{
-	if (!cl->stopping || cl->stopped)
-		return;
-	uint64_t limit = (uint64_t)cl->conf->response_timeout_s * 1000;
-	if (limit > STOP_WAIT_MAX_MS)
-		limit = STOP_WAIT_MAX_MS;
-	if ((cl->inflight || cl->facks) && cl->state == LS_UP && now_mono_ms() - cl->stop_ms < limit)
-		return;
-	client_finish_stop(cl);
-}
-
-static void link_client_stop(struct conn *c)
-{
-	struct client *cl = conn_driver_data(c);
-	log_info("link_stopping", "conn=%s in_flight=%d pending=%d", cname(cl), cl->inflight, cl->pending.len);
-	cl->stopping = true;
-	cl->stop_ms = now_mono_ms();
-	dialer_cancel(&cl->dial);
-	release_pending(cl);
-	if (cl->state != LS_UP) {
-		client_finish_stop(cl);
-		return;
-	}
-	core_conn_state(c, CONN_STOPPING, "waiting for batch answers");
-	stop_progress(cl);
-}
-
-/* ---- open / close ---- */
-
-static int link_client_open(struct conn *c)
-{
-	const struct link_conf *conf = conn_conf(c);
-	struct client *cl = xcalloc(1, sizeof *cl);
-	cl->c = c;
-	cl->conf = conf;
-	struct event_base *base = conn_event_base(c);
-	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	struct errbuf err = {""};
-	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
-		char q[300];
-		log_error("link_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-		dialer_free(&cl->dial);
-		free(cl);
-		return -1;
-	}
-	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	cl->flush_ev = evtimer_new(base, flush_cb, cl);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(cl->tick_ev, &tv);
-	conn_set_driver_data(c, cl);
-	core_conn_state(c, CONN_CONNECTING, "connecting");
-	client_connect(cl);
-	return 0;
-}
 
 static void batch_forget(void *arg, uint32_t seq, void *data)
 {
@@ -739,15 +557,71 @@ static void batch_forget(void *arg, uint32_t seq, void *data)
 	batch_free(b);
 }
 
+/* ---- the lifecycle (src/net/clibase.c) ---- */
+
+static void base_release(void *arg)
+{
+	release_pending(arg);
+}
+
+/* Stopping: answers to outstanding batches and commits of states awaited. */
+static bool base_busy(void *arg)
+{
+	struct client *cl = arg;
+	return cl->inflight || cl->facks;
+}
+
+static void base_stopped(void *arg)
+{
+	struct client *cl = arg;
+	event_del(cl->flush_ev);
+}
+
+static const struct clibase_ops base_ops = {
+    .log_prefix = "link",
+    .handshake_name = "hello",
+    .link_ops = &client_link_ops,
+    .start = session_start,
+    .handshake = send_hello,
+    .up = session_up,
+    .drained = batch_drained,
+    .forget = batch_forget,
+    .release = base_release,
+    .busy = base_busy,
+    .stopped = base_stopped,
+};
+
+static void link_client_stop(struct conn *c)
+{
+	struct client *cl = conn_driver_data(c);
+	log_info("link_stopping", "conn=%s in_flight=%d pending=%d", cname(cl), cl->inflight, cl->pending.len);
+	clibase_stop(&cl->base, "waiting for batch answers");
+}
+
+/* ---- open / close ---- */
+
+static int link_client_open(struct conn *c)
+{
+	const struct link_conf *conf = conn_conf(c);
+	struct client *cl = xcalloc(1, sizeof *cl);
+	cl->c = c;
+	cl->conf = conf;
+	cl->flush_ev = evtimer_new(conn_event_base(c), flush_cb, cl);
+	conn_set_driver_data(c, cl);
+	if (CLIBASE_OPEN(&cl->base, c, &base_ops, cl, &cl->link, conf)) {
+		conn_set_driver_data(c, NULL);
+		event_free(cl->flush_ev);
+		free(cl);
+		return -1;
+	}
+	return 0;
+}
+
 static void link_client_close(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	if (cl->link) { /* only after a forced stop */
-		link_request_drain(cl->link, batch_forget, NULL);
-		link_free(cl->link);
-	}
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->pending)))
 		msg_free(m);
@@ -755,9 +629,8 @@ static void link_client_close(struct conn *c)
 		n = a->next;
 		free(a);
 	}
-	event_free(cl->tick_ev);
 	event_free(cl->flush_ev);
-	dialer_free(&cl->dial);
+	clibase_close(&cl->base);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

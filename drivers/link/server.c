@@ -82,26 +82,18 @@ static uint64_t pend_add(struct server *sv, struct sess *s, struct sbatch *b, in
 	p->s = s;
 	p->b = b;
 	p->idx = idx;
-	s->npend++;
-	return tokens_add(&sv->base.pends, p);
+	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
 static struct pend *pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->base.pends, token);
-	if (p)
-		p->s->npend--;
-	return p;
+	return srvbase_pend_take(&sv->base, token);
 }
 
 /* Frees a closed session once nothing refers to it. */
 static void sess_reap(struct sess *s)
 {
-	struct server *sv = s->sv;
-	if (s->state != SS_CLOSED || s->npend > 0)
-		return;
-	srvbase_unlink(&sv->base, &s->hd);
-	free(s);
+	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
 }
 
 static void link_server_deliver(struct conn *c, struct account_event *ev)
@@ -386,16 +378,10 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		if (s->state == SS_BOUND)
 			on_ack(s, f->ack);
 		break;
-	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT: {
-		Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
-		hb.seq = f->heartbeat->seq;
-		link_frame_t a = SMSPOOL__LINK__FRAME__INIT;
-		a.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
-		a.heartbeat_ack = &hb;
-		if (link_wire_send(l, &a))
+	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT:
+		if (link_wire_heartbeat(l, f->heartbeat->seq, true))
 			log_debug("link_server_heartbeat_ack_failed", "conn=%s sess=%" PRIu64, cname(sv), s->hd.id);
 		break;
-	}
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK:
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_ERROR:
@@ -414,12 +400,6 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 
 /* ---- link callbacks ---- */
 
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	(void)l;
-	sess_set(arg, SS_CLOSED, reason);
-}
-
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
 	struct sess *s = arg;
@@ -435,13 +415,7 @@ static void on_bad_stream(struct link *l, void *arg, const char *reason)
 	struct sess *s = arg;
 	log_warn("link_server_bad_stream", "conn=%s sess=%" PRIu64 " peer=%s reason=\"%s\"", cname(s->sv), s->hd.id,
 	         s->hd.peer, reason);
-	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
-	e.code = "too_big";
-	e.text = (char *)reason;
-	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
-	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
-	f.error = &e;
-	(void)link_wire_send(l, &f);
+	link_wire_too_big(l, reason);
 }
 
 static void on_writable(struct link *l, void *arg)
@@ -454,37 +428,24 @@ static const struct link_ops sess_ops = {
     .frame = link_wire_frame,
     .frame_min = LINK_HEADER,
     .on_frame = on_frame,
-    .on_down = on_down,
+    .on_down = srvbase_link_down,
     .on_timeout = on_timeout,
     .on_bad_stream = on_bad_stream,
     .on_writable = on_writable,
 };
 
-static struct srvbase_sess *on_accept(void *arg, struct link *l)
-{
-	struct sess *s = xcalloc(1, sizeof *s);
-	s->sv = arg;
-	s->link = l;
-	return &s->hd;
-}
-
 /* ---- stop, open, close ---- */
 
-/* The stop is over (srvbase waited, bounded, for the database's answers to
- * batches, so that clients got their batch_ack): every session closes. */
-static void server_end_sess(struct srvbase_sess *h)
+/* The link ended, or the stop is over (srvbase waited, bounded, for the
+ * database's answers to batches, so that clients got their batch_ack). */
+static void server_end_sess(struct srvbase_sess *h, const char *reason)
 {
-	struct sess *s = (struct sess *)h;
-	if (s->state != SS_CLOSED)
-		sess_set(s, SS_CLOSED, "stopped");
+	sess_set((struct sess *)h, SS_CLOSED, reason);
 }
 
 static void server_free_sess(struct srvbase_sess *h)
 {
-	struct sess *s = (struct sess *)h;
-	link_free(s->link);
-	link_events_forget(s);
-	free(s);
+	link_events_forget((struct sess *)h);
 }
 
 static void server_finish(void *arg)
@@ -501,43 +462,25 @@ static void server_stopping(void *arg)
 		link_events_refuse((struct sess *)h);
 }
 
-static void link_server_stop(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	srvbase_stop(&sv->base, "closing sessions");
-}
-
+/* The frame limit is the server's setting. */
 static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 {
 	struct server *sv = arg;
-	const struct link_server_conf *conf = sv->conf;
-	*lo = (struct link_listen_opts){
-	    .addr = conf->listen,
-	    .ssl_ctx = sv->base.ssl_ctx,
-	    .max_sessions = (int)conf->max_sessions,
-	    .max_per_address = (int)conf->max_per_address,
-	    .link =
-	        {
-	            .name = cname(sv),
-	            .max_frame = (size_t)conf->max_frame + LINK_HEADER,
-	            .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	            .unbound_timeout_ms = (uint64_t)conf->hello_timeout_s * 1000,
-	            .seq_min = 1,
-	            .seq_max = 0x7FFFFFFF,
-	            .window = (int)conf->window,
-	            .max_inbound = MAX_BATCHES,
-	            .out_high = OUT_HIGH,
-	            .out_low = OUT_LOW,
-	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	        },
-	};
+	lo->link.max_frame = (size_t)sv->conf->max_frame + LINK_HEADER;
 }
 
 static const struct srvbase_ops base_ops = {
     .log_prefix = "link_server",
     .sess_ops = &sess_ops,
-    .accept = on_accept,
+    .link =
+        {
+            .seq_min = 1,
+            .seq_max = 0x7FFFFFFF,
+            .max_inbound = MAX_BATCHES,
+            .out_high = OUT_HIGH,
+            .out_low = OUT_LOW,
+        },
+    SRVBASE_SESS(struct sess, sv, link),
     .listen_opts = server_listen_opts,
     .stopping = server_stopping,
     .end_sess = server_end_sess,
@@ -554,8 +497,7 @@ static int link_server_open(struct conn *c)
 	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
 	sv->flush_ev = event_new(conn_event_base(c), -1, 0, link_events_flush_cb, sv);
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
-	                 conf->tls_key_file)) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, hello_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		event_free(sv->flush_ev);
 		free(sv);
@@ -585,7 +527,7 @@ const struct driver_ops link_server_driver = {
     .check = link_server_conf_check,
     .open = link_server_open,
     .submit = NULL,
-    .stop = link_server_stop,
+    .stop = srvbase_conn_stop,
     .close = link_server_close,
     .authenticated = link_server_authenticated,
     .submitted = link_server_submitted,

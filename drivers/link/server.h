@@ -33,14 +33,13 @@ struct sess {
 	struct link *link;
 	char instance[130], login[130];
 	struct accounts_acct *acct;
-	int npend;
 	struct partq reports, inbounds;
 };
 
 struct server {
+	struct srvbase base; /* first: listener, sessions, tick, pending core calls, stop */
 	struct conn *c;
 	const struct link_server_conf *conf;
-	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
 	bool flush_armed;
 	struct event *flush_ev;

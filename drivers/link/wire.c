@@ -30,3 +30,29 @@ void link_wire_error(struct link *l, const char *code, const char *text)
 	(void)link_wire_send(l, &f);
 	link_close_flush(l, text);
 }
+
+void link_wire_too_big(struct link *l, const char *reason)
+{
+	Smspool__Link__Error e = SMSPOOL__LINK__ERROR__INIT;
+	e.code = "too_big";
+	e.text = (char *)reason;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_ERROR;
+	f.error = &e;
+	(void)link_wire_send(l, &f);
+}
+
+int link_wire_heartbeat(struct link *l, uint64_t seq, bool ack)
+{
+	Smspool__Link__Heartbeat hb = SMSPOOL__LINK__HEARTBEAT__INIT;
+	hb.seq = seq;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	if (ack) {
+		f.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT_ACK;
+		f.heartbeat_ack = &hb;
+	} else {
+		f.body_case = SMSPOOL__LINK__FRAME__BODY_HEARTBEAT;
+		f.heartbeat = &hb;
+	}
+	return link_wire_send(l, &f);
+}

@@ -1,10 +1,13 @@
 /*
  * link wire: what the two sides of the native link share on top of the
  * session layer (src/net/link.h): the framing callback, sending a frame,
- * and the error frame that ends a session.
+ * the error frames, and heartbeats.
  */
 #ifndef SMSPOOL_LINK_WIRE_H
 #define SMSPOOL_LINK_WIRE_H
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "link/frame.h"
 #include "net/link.h"
@@ -15,5 +18,11 @@ long link_wire_frame(const uint8_t *buf, size_t len, struct errbuf *err);
 int link_wire_send(struct link *l, const link_frame_t *f);
 /* Sends error{code, text} and closes the session once it is written. */
 void link_wire_error(struct link *l, const char *code, const char *text);
+/* link_ops.on_bad_stream's last word: error{"too_big", reason} (the link
+ * then closes the session). */
+void link_wire_too_big(struct link *l, const char *reason);
+/* Sends heartbeat{seq} (ack false: link_ops.on_keepalive) or its
+ * heartbeat_ack (ack true).  Returns 0, or -1 when the link refuses it. */
+int link_wire_heartbeat(struct link *l, uint64_t seq, bool ack);
 
 #endif

@@ -5,15 +5,15 @@
  * Layers, kept apart:
  * - codec: frame.c / data.c / nack.c (pure, fuzzed), sm.c (messages <->
  *   fields), conf.c (settings);
- * - session: one `enum ucp_state`, changed only through client_set(), whose
- *   switch does each state's entry work and logs every transition at debug:
- *   DISCONNECTED -> CONNECTING -> LOGIN (op 60 sent; skipped without a
- *   login) -> UP;
+ * - session: the client session layer of src/net/clibase.c (one state
+ *   enum: DISCONNECTED -> CONNECTING -> HANDSHAKE, here "login" (op 60
+ *   sent; skipped without a login) -> UP; the dialer with backup hosts,
+ *   reconnect backoff, the bounded stop); this file gives it the login,
+ *   the link's options and what lent parts become when a session ends;
  * - transport: the link layer (src/net/link.c): framing, the TRN table
- *   (00-99) with deadlines, op 31 keepalives, back-pressure, TLS, reconnect
- *   backoff.
+ *   (00-99) with deadlines, op 31 keepalives, back-pressure, TLS.
  *
- * Files: this one (the state machine, transport, stop/open/close);
+ * Files: this one (frames in, the login, stop/open/close);
  * client_submit.c (messages out, their results, the held queue);
  * client_inbound.c (op 52/53 in).  Messages in flight and acknowledgements
  * after commit are the shared code of src/net/submits.c and inacks.c (as
@@ -33,6 +33,7 @@
 #include "codec/reasm.h"
 #include "driver.h"
 #include "log.h"
+#include "net/clibase.h"
 #include "net/link.h"
 #include "ucp/client.h"
 #include "ucp/conf.h"
@@ -43,18 +44,17 @@
 #include "util.h"
 
 enum {
-	TICK_MS = 200,
 	BAD_FRAME_LIMIT = 10,
-	STOP_WAIT_MAX_MS = 5000,
 	REASM_MAX_SETS = 1024,
 };
-
-static const char *const state_names[] = {"disconnected", "connecting", "login", "up"};
 
 static const char login_marker;
 #define REQ_LOGIN ((void *)&login_marker)
 
-static void client_lost(struct client *cl, const char *reason);
+static void client_lost(struct client *cl, const char *reason)
+{
+	clibase_lost(&cl->base, reason);
+}
 
 const char *client_cname(const struct client *cl)
 {
@@ -105,29 +105,25 @@ bool client_is_part(const void *data)
 
 /* ---- the session state machine ---- */
 
-static const struct link_ops client_link_ops;
-
-static int open_link(struct client *cl, char *why, size_t cap)
+/* A session starts (CONNECTING): TRNs 00-99, op 31 keepalives. */
+static void session_start(void *arg, struct link_opts *o)
 {
+	struct client *cl = arg;
 	const struct ucp_conf *conf = cl->conf;
-	struct link_opts o = {
-	    .name = cname(cl),
-	    .max_frame = UCP_FRAME_MAX,
-	    .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	    .keepalive_ms = (uint64_t)conf->keepalive_s * 1000,
-	    .seq_min = 0,
-	    .seq_max = 99,
-	    .window = (int)conf->window,
-	    .max_inbound = 0,
-	    .out_high = 256 * 1024,
-	    .out_low = 64 * 1024,
-	};
-	cl->link = dialer_connect(&cl->dial, &o, &client_link_ops, cl, why, cap);
-	return cl->link ? 0 : -1;
+	cl->bad_frames = 0;
+	o->max_frame = UCP_FRAME_MAX;
+	o->response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000;
+	o->keepalive_ms = (uint64_t)conf->keepalive_s * 1000;
+	o->seq_max = 99;
+	o->window = (int)conf->window;
+	o->out_high = 256 * 1024;
+	o->out_low = 64 * 1024;
 }
 
-static int send_login(struct client *cl)
+/* The handshake (HANDSHAKE): op 60, answered in on_result. */
+static int send_login(void *arg)
 {
+	struct client *cl = arg;
 	const struct ucp_conf *conf = cl->conf;
 	uint32_t trn;
 	if (link_next_seq(cl->link, &trn) || link_request_add(cl->link, trn, REQ_LOGIN, 0, false))
@@ -150,68 +146,15 @@ static int send_login(struct client *cl)
 	return client_send(cl, &f);
 }
 
-/* The one place where the session changes state.  Returns 0, or -1 when
- * the entry work failed (the caller treats the session as lost). */
-static int client_set(struct client *cl, enum ucp_state to, const char *why)
-{
-	char q[200];
-	log_debug("ucp_state", "conn=%s gen=%" PRIu64 " from=%s to=%s why=%s", cname(cl), cl->gen,
-	          state_names[cl->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	cl->state = to;
-	switch (to) {
-	case UCP_DISCONNECTED:
-		if (cl->link) {
-			struct link *l = cl->link;
-			link_request_drain(l, client_submit_drained, cl);
-			cl->link = NULL;
-			link_free(l);
-		}
-		return 0;
-	case UCP_CONNECTING: {
-		cl->gen++;
-		cl->bad_frames = 0;
-		char err[300];
-		if (open_link(cl, err, sizeof err)) {
-			log_warn("ucp_connect_failed", "conn=%s error=%s", cname(cl), log_quote(err, q, sizeof q));
-			return -1;
-		}
-		return 0;
-	}
-	case UCP_LOGIN:
-		return send_login(cl);
-	case UCP_UP: {
-		link_set_bound(cl->link); /* op 31 keepalives from now on */
-		dialer_up(&cl->dial);
-		char detail[300];
-		snprintf(detail, sizeof detail, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to",
-		         cl->dial.host, cl->dial.port, cl->conf->version);
-		log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), cl->dial.host, cl->dial.port,
-		         cl->conf->login ? cl->conf->login : "-");
-		core_conn_state(cl->c, CONN_UP, detail);
-		return 0;
-	}
-	}
-	abort();
-}
-
-static void client_connect(struct client *cl)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	if (dialer_pick(&cl->dial, &dc, cl->c, "ucp")) {
-		client_lost(cl, "bad peer address");
-		return;
-	}
-	if (client_set(cl, UCP_CONNECTING, "connect"))
-		client_lost(cl, "cannot connect");
-}
-
-static void reconnect_cb(evutil_socket_t fd, short what, void *arg)
+/* UP: logged in (or connected, without a login). */
+static void session_up(void *arg, char *detail, size_t cap)
 {
 	struct client *cl = arg;
-	(void)fd;
-	(void)what;
-	if (!cl->stopping)
-		client_connect(cl);
+	const struct dialer *d = &cl->base.dial;
+	snprintf(detail, cap, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to", d->host, d->port,
+	         cl->conf->version);
+	log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), d->host, d->port,
+	         cl->conf->login ? cl->conf->login : "-");
 }
 
 static void on_result(struct client *cl, const struct ucp_frame *f)
@@ -231,7 +174,7 @@ static void on_result(struct client *cl, const struct ucp_frame *f)
 			client_lost(cl, why);
 			return;
 		}
-		client_set(cl, UCP_UP, "op 60 acknowledged");
+		clibase_set(&cl->base, CLIBASE_UP, "op 60 acknowledged");
 		return;
 	}
 	client_submit_result(cl, f);
@@ -240,38 +183,6 @@ static void on_result(struct client *cl, const struct ucp_frame *f)
 static void ucp_submit(struct conn *c, struct msg *m)
 {
 	client_submit_msg(conn_driver_data(c), m);
-}
-
-static void client_finish_stop(struct client *cl)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != UCP_DISCONNECTED)
-		client_set(cl, UCP_DISCONNECTED, "stopped");
-	client_submit_release(cl);
-	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
-		log_info("ucp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
-		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
-	cl->stopped = true;
-	event_del(cl->tick_ev);
-	dialer_cancel(&cl->dial);
-	core_conn_state(cl->c, CONN_DOWN, "stopped");
-	core_stopped(cl->c);
-}
-
-static void client_lost(struct client *cl, const char *reason)
-{
-	if (cl->stopped)
-		return;
-	if (cl->state != UCP_DISCONNECTED)
-		client_set(cl, UCP_DISCONNECTED, reason);
-	if (cl->stopping) {
-		client_finish_stop(cl);
-		return;
-	}
-	client_submit_release(cl);
-	struct dialer_conf dc = DIALER_CONF_OF(cl->conf);
-	dialer_lost(&cl->dial, &dc, cl->c, "ucp", reason);
 }
 
 /* ---- reading ---- */
@@ -315,7 +226,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		return;
 	case 52:
 	case 53:
-		if (cl->state != UCP_UP || cl->stopping) {
+		if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 			client_answer(cl, f->trn, f->ot, UCP_EC_NOT_ALLOWED);
 			return;
 		}
@@ -331,27 +242,6 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 }
 
 /* ---- link callbacks ---- */
-
-static void on_up(struct link *l, void *arg)
-{
-	struct client *cl = arg;
-	(void)l;
-	if (cl->conf->login && *cl->conf->login) {
-		if (client_set(cl, UCP_LOGIN, "connected"))
-			client_lost(cl, "cannot send the login");
-	} else {
-		client_set(cl, UCP_UP, "connected (no login)");
-	}
-}
-
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	struct client *cl = arg;
-	(void)l;
-	char why[400];
-	snprintf(why, sizeof why, "%s (%s)", reason, state_names[cl->state]);
-	client_lost(cl, why);
-}
 
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
@@ -380,54 +270,67 @@ static const struct link_ops client_link_ops = {
     .frame = ucp_frame_link,
     .frame_min = 1,
     .on_frame = on_frame,
-    .on_up = on_up,
-    .on_down = on_down,
+    .on_up = clibase_link_up,
+    .on_down = clibase_link_down,
     .on_timeout = on_timeout,
     .on_keepalive = on_keepalive,
 };
 
-/* ---- timers, stop ---- */
+/* ---- the lifecycle (src/net/clibase.c) ---- */
 
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+static void base_release(void *arg)
+{
+	client_submit_release(arg);
+}
+
+/* Stopping: results of submits and commits of deliveries still awaited. */
+static bool base_busy(void *arg)
 {
 	struct client *cl = arg;
-	(void)fd;
-	(void)what;
+	return cl->subs.nparts || inacks_waiting(&cl->inacks);
+}
+
+static void base_tick(void *arg)
+{
+	struct client *cl = arg;
 	client_inbound_drain(cl);
-	if (cl->stopping)
-		client_stop_progress(cl);
-	else if (cl->held.len)
+	if (!cl->base.stopping && cl->held.len)
 		client_submit_resume(cl);
 }
 
-/* Waits (bounded) for results of submits and commits of deliveries. */
+static void base_stopped(void *arg)
+{
+	struct client *cl = arg;
+	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
+		log_info("ucp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
+		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
+}
+
+static const struct clibase_ops base_ops = {
+    .log_prefix = "ucp",
+    .handshake_name = "login",
+    .link_ops = &client_link_ops,
+    .start = session_start,
+    .handshake = send_login,
+    .up = session_up,
+    .drained = client_submit_drained,
+    .forget = client_submit_forget,
+    .release = base_release,
+    .busy = base_busy,
+    .tick = base_tick,
+    .stopped = base_stopped,
+};
+
 void client_stop_progress(struct client *cl)
 {
-	if (!cl->stopping || cl->stopped)
-		return;
-	uint64_t limit = (uint64_t)cl->conf->response_timeout_s * 1000;
-	if (limit > STOP_WAIT_MAX_MS)
-		limit = STOP_WAIT_MAX_MS;
-	if ((cl->subs.nparts || inacks_waiting(&cl->inacks)) && cl->state == UCP_UP &&
-	    now_mono_ms() - cl->stop_ms < limit)
-		return;
-	client_finish_stop(cl);
+	clibase_stop_progress(&cl->base);
 }
 
 static void ucp_stop(struct conn *c)
 {
 	struct client *cl = conn_driver_data(c);
 	log_info("ucp_stopping", "conn=%s in_flight_parts=%d held=%d", cname(cl), cl->subs.nparts, cl->held.len);
-	cl->stopping = true;
-	cl->stop_ms = now_mono_ms();
-	dialer_cancel(&cl->dial);
-	client_submit_release(cl);
-	if (cl->state != UCP_UP) {
-		client_finish_stop(cl);
-		return;
-	}
-	core_conn_state(c, CONN_STOPPING, "waiting for results");
-	client_stop_progress(cl);
+	clibase_stop(&cl->base, "waiting for results");
 }
 
 /* ---- open / close ---- */
@@ -441,23 +344,14 @@ static int ucp_open(struct conn *c)
 	inacks_init(&cl->inacks, conn_name(c), REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
-	struct event_base *base = conn_event_base(c);
-	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
-	struct errbuf err = {""};
-	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
-		char q[300];
-		log_error("ucp_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-		dialer_free(&cl->dial);
+	conn_set_driver_data(c, cl);
+	cl->base.no_handshake = !conf->login || !*conf->login;
+	if (CLIBASE_OPEN(&cl->base, c, &base_ops, cl, &cl->link, conf)) {
+		conn_set_driver_data(c, NULL);
 		inacks_free(&cl->inacks);
 		free(cl);
 		return -1;
 	}
-	cl->tick_ev = event_new(base, -1, EV_PERSIST, tick_cb, cl);
-	struct timeval tv = {0, TICK_MS * 1000};
-	event_add(cl->tick_ev, &tv);
-	conn_set_driver_data(c, cl);
-	core_conn_state(c, CONN_CONNECTING, "connecting");
-	client_connect(cl);
 	return 0;
 }
 
@@ -466,16 +360,11 @@ static void ucp_close(struct conn *c)
 	struct client *cl = conn_driver_data(c);
 	if (!cl)
 		return;
-	if (cl->link) { /* only after a forced stop */
-		link_request_drain(cl->link, client_submit_forget, NULL);
-		link_free(cl->link);
-	}
 	struct msg *m;
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);
 	inacks_free(&cl->inacks);
-	event_free(cl->tick_ev);
-	dialer_free(&cl->dial);
+	clibase_close(&cl->base);
 	free(cl);
 	conn_set_driver_data(c, NULL);
 }

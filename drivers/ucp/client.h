@@ -1,6 +1,6 @@
 /*
- * ucp client internals, shared by its files: client.c (the session state
- * machine, transport, stop/open/close), client_submit.c (messages out as
+ * ucp client internals, shared by its files: client.c (frames in, the
+ * login, stop/open/close over src/net/clibase.c), client_submit.c (messages out as
  * op 51/01/30 and their results) and client_inbound.c (op 52/53 in,
  * acknowledged after commit).
  */
@@ -11,7 +11,7 @@
 #include <stdint.h>
 
 #include "driver.h"
-#include "net/dialer.h"
+#include "net/clibase.h"
 #include "net/inacks.h"
 #include "net/link.h"
 #include "net/submits.h"
@@ -19,18 +19,11 @@
 #include "ucp/frame.h"
 #include "ucp/sm.h"
 
-enum ucp_state { UCP_DISCONNECTED, UCP_CONNECTING, UCP_LOGIN, UCP_UP };
-
 struct client {
+	struct clibase base; /* first: the session state, dialer, tick, reconnect, stop */
 	struct conn *c;
 	const struct ucp_conf *conf;
-	enum ucp_state state;
-	struct link *link;
-	uint64_t gen;
-	struct event *tick_ev;
-	struct dialer dial; /* peers, resolver, TLS, reconnect backoff */
-	bool stopping, stopped;
-	uint64_t stop_ms;
+	struct link *link; /* the session's (set and cleared by clibase) */
 	int bad_frames;
 
 	struct submits subs;

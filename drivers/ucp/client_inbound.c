@@ -21,7 +21,7 @@
 
 static struct inacks_ref ref_of(struct client *cl, const struct ucp_frame *f, unsigned ot)
 {
-	return (struct inacks_ref){.sess = NULL, .gen = cl->gen, .seq = f->trn, .op = ot};
+	return (struct inacks_ref){.sess = NULL, .gen = cl->base.gen, .seq = f->trn, .op = ot};
 }
 
 void client_inbound_acked(struct conn *c, uint64_t token, bool committed)
@@ -32,7 +32,7 @@ void client_inbound_acked(struct conn *c, uint64_t token, bool committed)
 		return;
 	for (size_t i = 0; i < a->n; i++) {
 		struct inacks_ref *r = &a->refs[i];
-		if (r->gen != cl->gen || cl->state != UCP_UP) {
+		if (r->gen != cl->base.gen || !clibase_is_up(&cl->base)) {
 			log_debug("ucp_ack_dropped", "conn=%s trn=%02u reason=\"session gone\"", client_cname(cl),
 			          r->seq);
 			continue;
@@ -40,7 +40,7 @@ void client_inbound_acked(struct conn *c, uint64_t token, bool committed)
 		client_answer(cl, r->seq, r->op, committed ? 0 : UCP_EC_NOT_ALLOWED);
 	}
 	inacks_acc_free(a);
-	if (cl->stopping)
+	if (cl->base.stopping)
 		client_stop_progress(cl);
 }
 

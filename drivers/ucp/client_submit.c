@@ -61,7 +61,7 @@ void client_submit_drained(void *arg, uint32_t seq, void *data)
 	struct client *cl = arg;
 	(void)seq;
 	if (client_is_part(data))
-		part_answer(cl, data, NULL, 0, cl->stopping ? "stopped before answer" : "connection lost");
+		part_answer(cl, data, NULL, 0, cl->base.stopping ? "stopped before answer" : "connection lost");
 }
 
 void client_submit_forget(void *arg, uint32_t seq, void *data)
@@ -209,7 +209,7 @@ static void submit_now(struct client *cl, struct msg *m)
 void client_submit_resume(struct client *cl)
 {
 	struct msg *m;
-	while (cl->state == UCP_UP && !cl->stopping && now_mono_ms() >= cl->pause_until_ms && cl->held.head) {
+	while (clibase_is_up(&cl->base) && !cl->base.stopping && now_mono_ms() >= cl->pause_until_ms && cl->held.head) {
 		int before = cl->held.len;
 		m = msg_list_pop(&cl->held);
 		submit_now(cl, m);
@@ -230,7 +230,7 @@ void client_submit_release(struct client *cl)
 void client_submit_msg(struct client *cl, struct msg *m)
 {
 	struct conn *c = cl->c;
-	if (cl->state != UCP_UP || cl->stopping) {
+	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;

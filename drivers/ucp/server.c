@@ -109,29 +109,19 @@ uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsign
 	p->ot = ot;
 	snprintf(p->adc, sizeof p->adc, "%s", adc ? adc : "");
 	p->set = set;
-	s->npend++;
-	return tokens_add(&sv->base.pends, p);
+	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *server_pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->base.pends, token);
-	if (p)
-		p->s->npend--;
-	return p;
+	return srvbase_pend_take(&sv->base, token);
 }
 
 /* Frees a closed session once nothing refers to it. */
 void server_sess_reap(struct sess *s)
 {
-	struct server *sv = s->sv;
-	if (s->state != SS_CLOSED || s->npend > 0)
-		return;
-	srvbase_unlink(&sv->base, &s->hd);
-	net_join_free(s->join);
-	free(s->held);
-	free(s);
+	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
 }
 
 /* ---- the session state machine ---- */
@@ -270,12 +260,6 @@ void server_replay_held(struct sess *s)
 
 /* ---- link callbacks ---- */
 
-static void on_down(struct link *l, void *arg, const char *reason)
-{
-	(void)l;
-	server_sess_set(arg, SS_CLOSED, reason);
-}
-
 static void on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 {
 	struct sess *s = arg;
@@ -290,36 +274,24 @@ static const struct link_ops sess_ops = {
     .frame = ucp_frame_link,
     .frame_min = 1,
     .on_frame = on_frame,
-    .on_down = on_down,
+    .on_down = srvbase_link_down,
     .on_timeout = on_timeout,
 };
 
-static struct srvbase_sess *on_accept(void *arg, struct link *l)
-{
-	struct sess *s = xcalloc(1, sizeof *s);
-	s->sv = arg;
-	s->link = l;
-	return &s->hd;
-}
-
 /* ---- stop, open, close ---- */
 
-/* The stop is over (srvbase waited, bounded, for the database's answers to
- * what clients sent, so that they got their ACK): every session closes. */
-static void server_end_sess(struct srvbase_sess *h)
+/* The link ended, or the stop is over (srvbase waited, bounded, for the
+ * database's answers to what clients sent, so that they got their ACK). */
+static void server_end_sess(struct srvbase_sess *h, const char *reason)
 {
-	struct sess *s = (struct sess *)h;
-	if (s->state != SS_CLOSED)
-		server_sess_set(s, SS_CLOSED, "stopped");
+	server_sess_set((struct sess *)h, SS_CLOSED, reason);
 }
 
 static void server_free_sess(struct srvbase_sess *h)
 {
 	struct sess *s = (struct sess *)h;
-	link_free(s->link);
 	net_join_free(s->join);
 	free(s->held);
-	free(s);
 }
 
 void server_stop_progress(struct server *sv)
@@ -346,44 +318,18 @@ static void server_tick(void *arg)
 	}
 }
 
-static void server_stop(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	srvbase_stop(&sv->base, "closing sessions");
-}
-
-static void listen_opts(void *arg, struct link_listen_opts *lo)
-{
-	struct server *sv = arg;
-	const struct ucp_server_conf *conf = sv->conf;
-	*lo = (struct link_listen_opts){
-	    .addr = conf->listen,
-	    .ssl_ctx = sv->base.ssl_ctx,
-	    .max_sessions = (int)conf->max_sessions,
-	    .max_per_address = (int)conf->max_per_address,
-	    .link =
-	        {
-	            .name = cname(sv),
-	            .max_frame = UCP_FRAME_MAX,
-	            .response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000,
-	            .idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	            .unbound_timeout_ms = (uint64_t)conf->login_timeout_s * 1000,
-	            .seq_min = 0,
-	            .seq_max = 99,
-	            .window = (int)conf->window,
-	            .max_inbound = 100, /* TRN 00-99: a client cannot have more open */
-	            .out_high = OUT_HIGH,
-	            .out_low = OUT_LOW,
-	            .stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000,
-	        },
-	};
-}
-
 static const struct srvbase_ops base_ops = {
     .log_prefix = "ucp_server",
     .sess_ops = &sess_ops,
-    .accept = on_accept,
-    .listen_opts = listen_opts,
+    .link =
+        {
+            .max_frame = UCP_FRAME_MAX,
+            .seq_max = 99,
+            .max_inbound = 100, /* TRN 00-99: a client cannot have more open */
+            .out_high = OUT_HIGH,
+            .out_low = OUT_LOW,
+        },
+    SRVBASE_SESS(struct sess, sv, link),
     .stopping = server_stopping,
     .end_sess = server_end_sess,
     .free_sess = server_free_sess,
@@ -405,8 +351,7 @@ static int server_open(struct conn *c)
 	sv->accts =
 	    (struct accounts){.c = c, .ops = &server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, conf->listen, conf->tls, conf->tls_cert_file,
-	                 conf->tls_key_file)) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, login_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		free(sv);
 		return -1;
@@ -450,7 +395,7 @@ const struct driver_ops ucp_server_driver = {
     .check = ucp_server_conf_check,
     .open = server_open,
     .submit = NULL,
-    .stop = server_stop,
+    .stop = srvbase_conn_stop,
     .close = server_close,
     .authenticated = server_submit_authenticated,
     .submitted = server_submit_submitted,

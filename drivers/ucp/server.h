@@ -30,7 +30,7 @@ struct sess {
 	struct link *link;
 	char login[24];
 	struct accounts_acct *acct;
-	int npend, bad_frames;
+	int bad_frames;
 	/* A login by address: the first operation, replayed once the session
 	 * is authenticated (reading is paused meanwhile). */
 	uint8_t *held;
@@ -48,9 +48,9 @@ struct pend {
 };
 
 struct server {
+	struct srvbase base; /* first: listener, sessions, tick, pending core calls, stop */
 	struct conn *c;
 	const struct ucp_server_conf *conf;
-	struct srvbase base; /* listener, sessions, tick, pending core calls, stop */
 	struct accounts accts;
 	uint8_t obuf[UCP_FRAME_MAX];
 	struct ucp_frame in;

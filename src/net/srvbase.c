@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "util.h"
@@ -29,7 +30,13 @@ static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 	(void)ls;
 	if (b->stopping)
 		return NULL;
-	struct srvbase_sess *h = b->ops->accept(b->arg, l);
+	char *sp = xcalloc(1, b->ops->sess_size);
+	struct srvbase_sess *h = (struct srvbase_sess *)sp;
+	memcpy(sp + b->ops->sess_owner, &b->arg, sizeof b->arg);
+	memcpy(sp + b->ops->sess_link, &l, sizeof l);
+	if (b->ops->accept)
+		b->ops->accept(b->arg, h, l);
+	h->base = b;
 	h->id = ++b->next_sess;
 	snprintf(h->peer, sizeof h->peer, "%s", link_peer(l));
 	snprintf(h->ip, sizeof h->ip, "%s", link_peer_ip(l));
@@ -54,16 +61,89 @@ void srvbase_unlink(struct srvbase *b, struct srvbase_sess *h)
 	h->prev = h->next = NULL;
 }
 
+/* Frees h, its link (NULL once closed) and what the driver holds in it. */
+static void free_sess(struct srvbase *b, struct srvbase_sess *h)
+{
+	struct link *l;
+	memcpy(&l, (char *)h + b->ops->sess_link, sizeof l);
+	link_free(l);
+	if (b->ops->free_sess)
+		b->ops->free_sess(h);
+	free(h);
+}
+
+void srvbase_reap(struct srvbase *b, struct srvbase_sess *h, bool closed)
+{
+	if (!closed || h->npend > 0)
+		return;
+	srvbase_unlink(b, h);
+	free_sess(b, h);
+}
+
+/* A pending core call: its session is counted, the data is the driver's. */
+struct pend {
+	struct srvbase_sess *h;
+	void *data;
+};
+
+uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *h, void *data)
+{
+	struct pend *p = xcalloc(1, sizeof *p);
+	p->h = h;
+	p->data = data;
+	h->npend++;
+	return tokens_add(&b->pends, p);
+}
+
+void *srvbase_pend_take(struct srvbase *b, uint64_t token)
+{
+	struct pend *p = tokens_take(&b->pends, token);
+	if (!p)
+		return NULL;
+	void *data = p->data;
+	p->h->npend--;
+	free(p);
+	return data;
+}
+
+static void pend_free(void *value)
+{
+	struct pend *p = value;
+	free(p->data);
+	free(p);
+}
+
+void srvbase_link_down(struct link *l, void *arg, const char *reason)
+{
+	struct srvbase_sess *h = arg;
+	(void)l;
+	h->base->ops->end_sess(h, reason);
+}
+
 /* Listens, or says why not and retries from the tick. */
 static void srvbase_listen(struct srvbase *b)
 {
-	struct link_listen_opts lo;
+	const struct srvbase_conf *sc = &b->conf;
+	struct link_listen_opts lo = {
+	    .addr = sc->listen,
+	    .ssl_ctx = b->ssl_ctx,
+	    .max_sessions = (int)sc->max_sessions,
+	    .max_per_address = (int)sc->max_per_address,
+	    .link = b->ops->link,
+	};
 	struct errbuf err = {""};
 	char detail[400], q[450], name[64];
-	b->ops->listen_opts(b->arg, &lo);
+	lo.link.name = conn_name(b->c);
+	lo.link.response_timeout_ms = (uint64_t)sc->response_timeout_s * 1000;
+	lo.link.idle_timeout_ms = (uint64_t)sc->inactivity_timeout_s * 1000;
+	lo.link.unbound_timeout_ms = (uint64_t)sc->unbound_timeout_s * 1000;
+	lo.link.window = (int)sc->window;
+	lo.link.stuck_ms = (uint64_t)sc->inactivity_timeout_s * 1000;
+	if (b->ops->listen_opts)
+		b->ops->listen_opts(b->arg, &lo);
 	b->ls = link_listen(conn_event_base(b->c), &lo, b->ops->sess_ops, accept_cb, b, &err);
 	if (!b->ls) {
-		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", b->listen, err.msg,
+		snprintf(detail, sizeof detail, "cannot listen on %s: %s; retry in %d ms", sc->listen, err.msg,
 		         LISTEN_RETRY_MS);
 		ev_name(b, "listen_failed", name, sizeof name);
 		log_warn(name, "conn=%s error=%s", conn_name(b->c), log_quote(detail, q, sizeof q));
@@ -71,9 +151,9 @@ static void srvbase_listen(struct srvbase *b)
 		b->listen_retry_ms = now_mono_ms() + LISTEN_RETRY_MS;
 		return;
 	}
-	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(b->ls), b->tls ? " (tls)" : "");
+	snprintf(detail, sizeof detail, "listening on %s%s", link_listener_addr(b->ls), sc->tls ? " (tls)" : "");
 	ev_name(b, "listening", name, sizeof name);
-	log_info(name, "conn=%s addr=%s tls=%s", conn_name(b->c), link_listener_addr(b->ls), b->tls ? "yes" : "no");
+	log_info(name, "conn=%s addr=%s tls=%s", conn_name(b->c), link_listener_addr(b->ls), sc->tls ? "yes" : "no");
 	core_conn_state(b->c, CONN_UP, detail);
 }
 
@@ -83,7 +163,7 @@ static void finish_stop(struct srvbase *b)
 		return;
 	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
 		n = h->next;
-		b->ops->end_sess(h);
+		b->ops->end_sess(h, "stopped");
 	}
 	if (b->ops->finish)
 		b->ops->finish(b->arg);
@@ -115,18 +195,17 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		b->ops->tick(b->arg);
 }
 
-int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, const char *listen,
-                 bool tls, const char *cert_file, const char *key_file)
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg,
+                 const struct srvbase_conf *sc)
 {
 	b->c = c;
 	b->ops = ops;
 	b->arg = arg;
-	b->listen = listen;
-	b->tls = tls;
-	if (tls) {
+	b->conf = *sc;
+	if (sc->tls) {
 		struct errbuf err = {""};
 		char q[300], name[64];
-		b->ssl_ctx = link_tls_server_ctx(cert_file, key_file, &err);
+		b->ssl_ctx = link_tls_server_ctx(sc->tls_cert_file, sc->tls_key_file, &err);
 		if (!b->ssl_ctx) {
 			ev_name(b, "tls", name, sizeof name);
 			log_error(name, "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
@@ -157,16 +236,21 @@ void srvbase_stop(struct srvbase *b, const char *state_detail)
 	srvbase_stop_progress(b);
 }
 
+void srvbase_conn_stop(struct conn *c)
+{
+	srvbase_stop(conn_driver_data(c), "closing sessions");
+}
+
 void srvbase_close(struct srvbase *b)
 {
 	if (b->ls)
 		link_listener_free(b->ls);
 	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
 		n = h->next;
-		b->ops->free_sess(h);
+		free_sess(b, h);
 	}
 	b->sessions = NULL;
-	tokens_clear(&b->pends, free);
+	tokens_clear(&b->pends, pend_free);
 	if (b->tick_ev)
 		event_free(b->tick_ev);
 	if (b->ssl_ctx)

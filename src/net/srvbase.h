@@ -7,14 +7,20 @@
  * get theirs), then every session closed and the core told.
  *
  * The driver keeps its sessions' state machine; the list of sessions is
- * here (struct srvbase_sess heads the driver's session).  Through ops the
- * driver gives its listen options, makes and closes its sessions.  Log events are named
- * after ops->log_prefix ("ucp_server" -> ucp_server_listening, ...).
+ * here (struct srvbase_sess heads the driver's session), with what every
+ * session needs the same way: its allocation (owner and link set), its
+ * core calls waiting for answers (a closed session is freed only after the
+ * last), the link's on_down, its reap and free.  The listen and link
+ * options come from the settings every server has (struct srvbase_conf)
+ * and the protocol's constants in ops.  Through ops the driver closes its
+ * sessions and frees what it holds in them.  Log events are named after
+ * ops->log_prefix ("ucp_server" -> ucp_server_listening, ...).
  */
 #ifndef SMSPOOL_NET_SRVBASE_H
 #define SMSPOOL_NET_SRVBASE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <event2/event.h>
@@ -28,23 +34,64 @@
 struct srvbase_sess {
 	uint64_t id;
 	char peer[80], ip[64];
+	int npend; /* core calls waiting for answers (srvbase_pend_add) */
+	struct srvbase *base;
 	struct srvbase_sess *prev, *next;
 };
+
+/* The settings every server connection has, under these names in its conf
+ * struct (listen_conf.h's rows, the session limits and timeouts);
+ * unbound_timeout_s is the driver's login_timeout_s, hello_timeout_s. */
+struct srvbase_conf {
+	const char *listen;
+	bool tls;
+	const char *tls_cert_file, *tls_key_file;
+	long long max_sessions, max_per_address;
+	long long response_timeout_s, inactivity_timeout_s, unbound_timeout_s, window;
+};
+
+/* The struct srvbase_conf of a driver conf pointer p (its unbound timeout
+ * in field unbound). */
+#define SRVBASE_CONF_OF(p, unbound)                                                                                    \
+	((struct srvbase_conf){.listen = (p)->listen,                                                                  \
+	                       .tls = (p)->tls,                                                                        \
+	                       .tls_cert_file = (p)->tls_cert_file,                                                    \
+	                       .tls_key_file = (p)->tls_key_file,                                                      \
+	                       .max_sessions = (p)->max_sessions,                                                      \
+	                       .max_per_address = (p)->max_per_address,                                                \
+	                       .response_timeout_s = (p)->response_timeout_s,                                          \
+	                       .inactivity_timeout_s = (p)->inactivity_timeout_s,                                      \
+	                       .unbound_timeout_s = (p)->unbound,                                                      \
+	                       .window = (p)->window})
+
+/* The sess_* fields of srvbase_ops for session struct T, whose owner and
+ * link fields are named owner and link. */
+#define SRVBASE_SESS(T, owner, link)                                                                                   \
+	.sess_size = sizeof(T), .sess_owner = offsetof(T, owner), .sess_link = offsetof(T, link)
 
 struct srvbase_ops {
 	const char *log_prefix;
 	const struct link_ops *sess_ops;
-	/* A new session on l: the driver's struct (srvbase_sess first), its own
-	 * fields set; srvbase sets the head, lists it and logs it. */
-	struct srvbase_sess *(*accept)(void *arg, struct link *l);
-	/* The listen options (addr, limits, link options) into lo. */
+	/* The protocol's link options (max_frame, the sequence range,
+	 * max_inbound, out_high/out_low); srvbase sets the rest from its
+	 * srvbase_conf (name, timeouts, window, stuck_ms = inactivity). */
+	struct link_opts link;
+	/* The driver's session struct (srvbase_sess first): its size, and
+	 * where it keeps its owner (arg) and its link (SRVBASE_SESS). */
+	size_t sess_size, sess_owner, sess_link;
+	/* A new session h on l, zeroed but for the head, owner and link: the
+	 * driver sets its own fields (optional). */
+	void (*accept)(void *arg, struct srvbase_sess *h, struct link *l);
+	/* Changes to the listen options srvbase made (optional). */
 	void (*listen_opts)(void *arg, struct link_listen_opts *lo);
 	/* Stopping, after the listener is gone: refuse what waits (optional). */
 	void (*stopping)(void *arg);
-	/* The stop is over: sess (still listed) closes now. */
-	void (*end_sess)(struct srvbase_sess *sess);
-	/* At close: frees sess and what it holds (its link too: only after a
-	 * forced stop, its requests are forgotten). */
+	/* sess (still listed) closes now (its link ended, or the stop is
+	 * over: reason "stopped"); MAY find it closed already. */
+	void (*end_sess)(struct srvbase_sess *sess, const char *reason);
+	/* A closed session without pending calls, or at close: frees what
+	 * sess holds (optional); srvbase then frees its link (left only after
+	 * a forced stop: its requests are forgotten) and sess. */
 	void (*free_sess)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
@@ -56,8 +103,7 @@ struct srvbase {
 	struct conn *c;
 	const struct srvbase_ops *ops;
 	void *arg;
-	const char *listen; /* for the messages */
-	bool tls;
+	struct srvbase_conf conf;
 	struct link_listener *ls;
 	SSL_CTX *ssl_ctx;
 	struct tokens pends; /* core calls waiting for answers */
@@ -68,17 +114,31 @@ struct srvbase {
 	struct event *tick_ev;
 };
 
-/* Sets b up (TLS context when tls, the tick) and listens.  Returns 0, or
+/* Sets b up (TLS context when sc->tls, the tick) and listens.  sc is
+ * copied (its strings are borrowed from the driver's conf).  Returns 0, or
  * -1 (logged) when the TLS context cannot be made; b needs no freeing then. */
-int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, const char *listen,
-                 bool tls, const char *cert_file, const char *key_file);
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg,
+                 const struct srvbase_conf *sc);
 /* The driver's stop(): no new sessions, then waits (bounded) for the
  * pending core calls before ops->finish. */
 void srvbase_stop(struct srvbase *b, const char *state_detail);
+/* A driver_ops stop() for a driver whose data has its struct srvbase first. */
+void srvbase_conn_stop(struct conn *c);
 /* Finishes the stop when it is due (call after a pending call is answered). */
 void srvbase_stop_progress(struct srvbase *b);
 /* Takes sess off the list (the driver frees it). */
 void srvbase_unlink(struct srvbase *b, struct srvbase_sess *sess);
+/* A closed session (closed: the driver's state says so) is unlisted and
+ * freed (ops->free_sess) once no core call of it waits. */
+void srvbase_reap(struct srvbase *b, struct srvbase_sess *sess, bool closed);
+/* A core call of sess waits for its answer: data (the driver's, freed with
+ * free() if never answered) under the token returned. */
+uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *sess, void *data);
+/* The answer came: the data of token (NULL when unknown), no longer counted
+ * against its session (reap it after). */
+void *srvbase_pend_take(struct srvbase *b, uint64_t token);
+/* The link_ops on_down of every session (arg: the driver's session). */
+void srvbase_link_down(struct link *l, void *arg, const char *reason);
 /* Frees the listener, the sessions left (ops->free_sess), the pending
  * calls (their values with free), the tick and the TLS context. */
 void srvbase_close(struct srvbase *b);

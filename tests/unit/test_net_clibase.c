@@ -1,0 +1,368 @@
+/* The client session layer of src/net/clibase.c on real sockets on
+ * 127.0.0.1, with this file as the core (conn_* and core_*) and as a toy
+ * driver (a one-octet handshake answered by "U"): the states reached, the
+ * loss of a session (drained requests, messages given back, a reconnect
+ * after the backoff), and the stop: at once when not up, else bounded by
+ * ops->busy and the response timeout, with exactly one core_stopped() and
+ * no session started after it. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include <event2/event.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "net/clibase.h"
+#include "util.h"
+
+/* ---- the core ---- */
+
+struct conn {
+	struct event_base *base;
+	enum conn_state state;
+	int ups, connectings, stopped_calls;
+	bool called_after_stop;
+};
+
+const char *conn_name(const struct conn *c)
+{
+	(void)c;
+	return "clibase";
+}
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return c->base;
+}
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	(void)detail;
+	if (c->stopped_calls)
+		c->called_after_stop = true;
+	c->state = state;
+	c->ups += state == CONN_UP;
+	c->connectings += state == CONN_CONNECTING;
+}
+void core_stopped(struct conn *c)
+{
+	c->stopped_calls++;
+}
+
+/* ---- the toy driver ---- */
+
+struct toy {
+	struct clibase base; /* first */
+	struct link *link;
+	int starts, handshakes, drained, released, ticks, stopped;
+	bool busy;
+};
+
+static long toy_frame(const uint8_t *buf, size_t len, struct errbuf *err)
+{
+	(void)buf;
+	(void)len;
+	(void)err;
+	return 1;
+}
+
+static void toy_on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
+{
+	struct toy *t = arg;
+	(void)l;
+	(void)len;
+	if (buf[0] == 'U' && t->base.state == CLIBASE_HANDSHAKE)
+		clibase_set(&t->base, CLIBASE_UP, "handshake answered");
+}
+
+static const struct link_ops toy_link_ops = {
+    .frame = toy_frame,
+    .frame_min = 1,
+    .on_frame = toy_on_frame,
+    .on_up = clibase_link_up,
+    .on_down = clibase_link_down,
+};
+
+static void toy_start(void *arg, struct link_opts *o)
+{
+	struct toy *t = arg;
+	t->starts++;
+	o->max_frame = 16;
+	o->response_timeout_ms = 2000;
+	o->seq_min = 1;
+	o->seq_max = 100;
+	o->window = 4;
+	o->out_high = 4096;
+	o->out_low = 1024;
+}
+
+static int toy_handshake(void *arg)
+{
+	struct toy *t = arg;
+	uint32_t seq;
+	t->handshakes++;
+	/* a request outstanding, drained when the session ends */
+	if (link_next_seq(t->link, &seq) || link_request_add(t->link, seq, t, 60000, false))
+		return -1;
+	return link_send(t->link, "H", 1);
+}
+
+static void toy_up(void *arg, char *detail, size_t cap)
+{
+	(void)arg;
+	snprintf(detail, cap, "up");
+}
+
+static void toy_drained(void *arg, uint32_t seq, void *data)
+{
+	struct toy *t = arg;
+	(void)seq;
+	assert_ptr_equal(data, t);
+	t->drained++;
+}
+
+static void toy_release(void *arg)
+{
+	((struct toy *)arg)->released++;
+}
+
+static bool toy_busy(void *arg)
+{
+	return ((struct toy *)arg)->busy;
+}
+
+static void toy_tick(void *arg)
+{
+	((struct toy *)arg)->ticks++;
+}
+
+static void toy_stopped(void *arg)
+{
+	((struct toy *)arg)->stopped++;
+}
+
+static const struct clibase_ops toy_ops = {
+    .log_prefix = "toy",
+    .handshake_name = "hello",
+    .link_ops = &toy_link_ops,
+    .start = toy_start,
+    .handshake = toy_handshake,
+    .up = toy_up,
+    .drained = toy_drained,
+    .forget = NULL,
+    .release = toy_release,
+    .busy = toy_busy,
+    .tick = toy_tick,
+    .stopped = toy_stopped,
+};
+
+/* ---- a peer: accepts, answers "H" with "U" (when answer), closes on demand ---- */
+
+struct peer {
+	evutil_socket_t lfd, fd;
+	struct event *accept_ev, *read_ev;
+	bool answer;
+	int accepted;
+};
+
+static void peer_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	char buf[64];
+	(void)what;
+	ssize_t n = recv(fd, buf, sizeof buf, 0);
+	if (n > 0 && p->answer && memchr(buf, 'H', (size_t)n))
+		assert_int_equal(send(fd, "U", 1, 0), 1);
+}
+
+static void peer_accept(evutil_socket_t fd, short what, void *arg)
+{
+	struct peer *p = arg;
+	(void)what;
+	evutil_socket_t s = accept(fd, NULL, NULL);
+	if (s < 0)
+		return;
+	p->accepted++;
+	if (p->read_ev) {
+		event_free(p->read_ev);
+		evutil_closesocket(p->fd);
+	}
+	p->fd = s;
+	p->read_ev = event_new(event_get_base(p->accept_ev), s, EV_READ | EV_PERSIST, peer_read, p);
+	event_add(p->read_ev, NULL);
+}
+
+static int peer_open(struct peer *p, struct event_base *base)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof sa;
+	p->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(p->lfd >= 0);
+	assert_int_equal(bind(p->lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+	assert_int_equal(listen(p->lfd, 8), 0);
+	assert_int_equal(getsockname(p->lfd, (struct sockaddr *)&sa, &sl), 0);
+	evutil_make_socket_nonblocking(p->lfd);
+	p->accept_ev = event_new(base, p->lfd, EV_READ | EV_PERSIST, peer_accept, p);
+	event_add(p->accept_ev, NULL);
+	return ntohs(sa.sin_port);
+}
+
+static void peer_drop(struct peer *p)
+{
+	if (p->read_ev) {
+		event_free(p->read_ev);
+		evutil_closesocket(p->fd);
+		p->read_ev = NULL;
+	}
+}
+
+static void peer_close(struct peer *p)
+{
+	peer_drop(p);
+	event_free(p->accept_ev);
+	evutil_closesocket(p->lfd);
+}
+
+/* ---- helpers ---- */
+
+/* Runs the loop until cond holds or 5 s have passed. */
+#define RUN_UNTIL(base, cond)                                                                                          \
+	do {                                                                                                           \
+		uint64_t until_ = now_mono_ms() + 5000;                                                                \
+		while (!(cond) && now_mono_ms() < until_)                                                              \
+			event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK), usleep(1000);                            \
+	} while (0)
+
+static int toy_open(struct toy *t, struct conn *c, int port, uint64_t response_timeout_ms)
+{
+	struct dialer_conf dc = {.host = "127.0.0.1", .port = port, .reconnect_min_ms = 20, .reconnect_max_ms = 40};
+	struct dialer_opts o = {.reconnect_min_ms = 20, .reconnect_max_ms = 40};
+	return clibase_open(&t->base, c, &toy_ops, t, &t->link, &dc, &o, response_timeout_ms);
+}
+
+/* ---- tests ---- */
+
+static void up_lost_reconnect_stop(void **state)
+{
+	(void)state;
+	struct conn c = {.base = event_base_new()};
+	struct peer p = {.answer = true};
+	struct toy t = {0};
+	int port = peer_open(&p, c.base);
+	assert_int_equal(toy_open(&t, &c, port, 2000), 0);
+	assert_int_equal(c.state, CONN_CONNECTING);
+	RUN_UNTIL(c.base, c.state == CONN_UP);
+	assert_int_equal(c.state, CONN_UP);
+	assert_true(clibase_is_up(&t.base));
+	assert_int_equal(t.handshakes, 1);
+	assert_int_equal(t.drained, 0);
+	/* the peer drops the session: the handshake's request is drained,
+	 * held messages given back, and a new session comes up */
+	peer_drop(&p);
+	RUN_UNTIL(c.base, c.ups == 2);
+	assert_int_equal(c.ups, 2);
+	assert_int_equal(t.drained, 1);
+	assert_true(t.released >= 1);
+	assert_int_equal(t.starts, 2);
+	assert_int_equal(t.base.gen, 2);
+	/* stop while up and busy: waits; once not busy, one core_stopped() */
+	t.busy = true;
+	clibase_stop(&t.base, "waiting");
+	assert_int_equal(c.state, CONN_STOPPING);
+	assert_int_equal(c.stopped_calls, 0);
+	t.busy = false;
+	clibase_stop_progress(&t.base);
+	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.state, CONN_DOWN);
+	assert_int_equal(t.stopped, 1);
+	assert_null(t.link);
+	/* nothing after the stop: no reconnect, no second core_stopped() */
+	int accepted = p.accepted;
+	RUN_UNTIL(c.base, p.accepted > accepted);
+	assert_int_equal(p.accepted, accepted);
+	clibase_lost(&t.base, "late");
+	clibase_stop_progress(&t.base);
+	assert_int_equal(c.stopped_calls, 1);
+	assert_false(c.called_after_stop);
+	clibase_close(&t.base);
+	peer_close(&p);
+	event_base_free(c.base);
+}
+
+static void stop_bounded_by_response_timeout(void **state)
+{
+	(void)state;
+	struct conn c = {.base = event_base_new()};
+	struct peer p = {.answer = true};
+	struct toy t = {.busy = true};
+	int port = peer_open(&p, c.base);
+	assert_int_equal(toy_open(&t, &c, port, 300), 0);
+	RUN_UNTIL(c.base, c.state == CONN_UP);
+	assert_int_equal(c.state, CONN_UP);
+	uint64_t t0 = now_mono_ms();
+	clibase_stop(&t.base, "waiting");
+	RUN_UNTIL(c.base, c.stopped_calls > 0);
+	assert_int_equal(c.stopped_calls, 1);
+	assert_true(now_mono_ms() - t0 >= 300); /* waited for the busy driver, */
+	assert_true(t.ticks > 0);               /* moved on by the tick */
+	clibase_close(&t.base);
+	peer_close(&p);
+	event_base_free(c.base);
+}
+
+static void stop_at_once_when_not_up(void **state)
+{
+	(void)state;
+	struct conn c = {.base = event_base_new()};
+	struct peer p = {.answer = false}; /* never answers the handshake */
+	struct toy t = {.busy = true};
+	int port = peer_open(&p, c.base);
+	assert_int_equal(toy_open(&t, &c, port, 2000), 0);
+	RUN_UNTIL(c.base, t.handshakes == 1);
+	assert_int_equal(t.base.state, CLIBASE_HANDSHAKE);
+	clibase_stop(&t.base, "waiting");
+	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(t.drained, 1);
+	assert_null(t.link);
+	clibase_close(&t.base);
+	peer_close(&p);
+	event_base_free(c.base);
+}
+
+static void dead_port_retries(void **state)
+{
+	(void)state;
+	struct conn c = {.base = event_base_new()};
+	struct peer p = {0};
+	struct toy t = {0};
+	int port = peer_open(&p, c.base);
+	peer_close(&p); /* nobody listens there now */
+	assert_int_equal(toy_open(&t, &c, port, 2000), 0);
+	RUN_UNTIL(c.base, t.starts >= 3);
+	assert_true(t.starts >= 3);
+	assert_int_equal(c.ups, 0);
+	clibase_stop(&t.base, "waiting");
+	assert_int_equal(c.stopped_calls, 1);
+	int starts = t.starts;
+	RUN_UNTIL(c.base, t.starts > starts);
+	assert_int_equal(t.starts, starts);
+	clibase_close(&t.base);
+	event_base_free(c.base);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(up_lost_reconnect_stop),
+	    cmocka_unit_test(stop_bounded_by_response_timeout),
+	    cmocka_unit_test(stop_at_once_when_not_up),
+	    cmocka_unit_test(dead_port_retries),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
