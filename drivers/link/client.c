@@ -375,7 +375,7 @@ static int send_hello(struct client *cl)
 	Smspool__Link__Hello h = SMSPOOL__LINK__HELLO__INIT;
 	h.version = LINK_VERSION;
 	h.instance = (char *)conn_instance(cl->c);
-	h.account = cl->conf->account;
+	h.account = cl->conf->account ? cl->conf->account : ""; /* empty: the client certificate tells */
 	h.password = cl->conf->password;
 	h.max_frame = (uint32_t)cl->conf->max_frame;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
@@ -416,10 +416,10 @@ static int client_set(struct client *cl, enum link_state to, const char *why)
 		link_set_bound(cl->link);
 		dialer_up(&cl->dial);
 		char detail[300];
-		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->dial.host, cl->dial.port,
-		         cl->conf->account);
+		const char *acct = cl->conf->account ? cl->conf->account : "(client certificate)";
+		snprintf(detail, sizeof detail, "linked to %s:%d as %s", cl->dial.host, cl->dial.port, acct);
 		log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), cl->dial.host, cl->dial.port,
-		         cl->conf->account, cl->conf->tls ? "yes" : "no");
+		         acct, cl->conf->tls ? "yes" : "no");
 		core_conn_state(cl->c, CONN_UP, detail);
 		return 0;
 	}
@@ -710,7 +710,8 @@ static int link_client_open(struct conn *c)
 	struct event_base *base = conn_event_base(c);
 	struct dialer_opts dopts = DIALER_OPTS_OF(conf);
 	struct errbuf err = {""};
-	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err)) {
+	if (dialer_init(&cl->dial, base, &dopts, reconnect_cb, cl, &err) ||
+	    (conf->tls_cert && link_tls_use_cert(cl->dial.ssl_ctx, conf->tls_cert, conf->tls_key, &err))) {
 		char q[300];
 		log_error("link_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
 		dialer_free(&cl->dial);
