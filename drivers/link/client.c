@@ -38,6 +38,7 @@
 #include "link/frame.h"
 #include "link/wire.h"
 #include "log.h"
+#include "msg_parts.h"
 #include "net/dialer.h"
 #include "net/link.h"
 #include "util.h"
@@ -77,6 +78,7 @@ struct client {
 	struct link *link;
 	uint64_t gen; /* sessions so far: an ack is sent only on its own */
 	uint32_t hello_seq;
+	bool part_states; /* the server's hello_ack agreed: remote ids per part, states per part */
 	struct msg_list pending;
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
@@ -106,8 +108,24 @@ static void batch_complete(struct client *cl, struct batch *b, int i, const Smsp
 	if (r && r->id > 0) {
 		char id[32];
 		snprintf(id, sizeof id, "%" PRId64, r->id);
-		const char *ids[1] = {id};
-		msg_set_sent(m, 1, ids);
+		struct errbuf perr = {""};
+		int n = cl->part_states ? msg_parts(m, NULL, &perr) : 1;
+		if (n <= 1) {
+			const char *ids[1] = {id};
+			msg_set_sent(m, 1, ids);
+		} else {
+			/* One remote id per part, "<id>/<part>": the server's states
+			 * per part update each (link_convert_part_reports). */
+			char(*pid)[48] = xcalloc((size_t)n, sizeof *pid);
+			const char **ids = xcalloc((size_t)n, sizeof *ids);
+			for (int k = 0; k < n; k++) {
+				link_convert_part_id(r->id, k + 1, n, pid[k], sizeof pid[k]);
+				ids[k] = pid[k];
+			}
+			msg_set_sent(m, n, ids);
+			free(ids);
+			free(pid);
+		}
 		log_debug("link_sent", "conn=%s id=%" PRId64 " remote=%s", cname(cl), m->id, id);
 	} else if (!r) {
 		msg_set_failed(m, MSG_TEMPORARY, "link", "link lost before the batch was answered");
@@ -319,15 +337,18 @@ static void on_states(struct client *cl, const Smspool__Link__States *st)
 	struct fack *a = fack_new(cl, st->seq);
 	a->left = 1; /* held until every report is handed over */
 	for (size_t i = 0; i < st->n_states; i++) {
-		struct report *r = link_convert_report(st->states[i]);
-		if (!r) {
+		struct report *r =
+		    cl->part_states ? link_convert_part_reports(st->states[i]) : link_convert_report(st->states[i]);
+		if (!r && st->states[i]->id <= 0)
 			log_info("link_state_ignored", "conn=%s key=%s reason=\"no id\"", cname(cl),
 			         st->states[i]->key);
-			continue;
+		for (struct report *next; r; r = next) {
+			next = r->next;
+			r->next = NULL;
+			log_debug("link_state", "conn=%s remote=%s state=%s", cname(cl), r->remote_id, r->state);
+			a->left++;
+			core_report(cl->c, r, a->token);
 		}
-		log_debug("link_state", "conn=%s remote=%s state=%s", cname(cl), r->remote_id, r->state);
-		a->left++;
-		core_report(cl->c, r, a->token);
 	}
 	if (--a->left == 0)
 		fack_settle(cl, a);
@@ -376,6 +397,7 @@ static int send_hello(struct client *cl)
 	h.version = LINK_VERSION;
 	h.instance = (char *)conn_instance(cl->c);
 	h.account = cl->conf->account ? cl->conf->account : ""; /* empty: the client certificate tells */
+	h.part_states = true;
 	h.password = cl->conf->password;
 	h.max_frame = (uint32_t)cl->conf->max_frame;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
@@ -494,8 +516,9 @@ static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 		link_wire_error(cl->link, "version", why);
 		return;
 	}
-	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32, cname(cl), h->instance ? h->instance : "",
-	          h->max_frame);
+	cl->part_states = h->part_states;
+	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32 " part_states=%d", cname(cl),
+	          h->instance ? h->instance : "", h->max_frame, (int)h->part_states);
 	client_set(cl, LS_UP, "hello_ack");
 }
 
