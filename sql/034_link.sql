@@ -53,14 +53,15 @@ GRANT EXECUTE ON FUNCTION smspool.account_auth_cert(text, text) TO smspool_daemo
 -- per part, 'pending' for a part without report), which the link-server
 -- sends back to a client that asked for part states.  An account with
 -- report_parts (the account of a link) also gets an event each time one of
--- its messages that want a report becomes sent, and each time a part's
+-- its messages that want a report and have an idempotency key (as those
+-- of a link have) becomes sent, and each time a part's
 -- report changes part_status while it is sent (accepted, enroute, buffered,
 -- a part delivered before the others...).  Like the 'sent' event of
 -- report_sent (024), these are made at commit and only when the message is
 -- still sent then: a message that became final in the same transaction gets
 -- only its final event.
 ALTER TABLE smspool.accounts ADD COLUMN report_parts boolean NOT NULL DEFAULT false;
-COMMENT ON COLUMN smspool.accounts.report_parts IS 'true = a message of this account that wants a report also queues a ''report'' account event (state sent, with part_status) when it becomes sent and whenever a part''s report changes part_status while it is sent. For the account of a link-server session (the link carries per-part and intermediate states); other connection types expect final states only.';
+COMMENT ON COLUMN smspool.accounts.report_parts IS 'true = a message of this account that wants a report and has an idempotency_key (as every message that came over a link has) also queues a ''report'' account event (state sent, with part_status) when it becomes sent and whenever a part''s report changes part_status while it is sent. For the account of a link-server session (the link carries per-part and intermediate states); other connection types expect final states only.';
 GRANT SELECT (report_parts) ON smspool.accounts TO smspool_admin, smspool_daemon;
 GRANT INSERT (report_parts), UPDATE (report_parts) ON smspool.accounts TO smspool_admin;
 
@@ -95,10 +96,13 @@ BEGIN
 	RETURN NULL;
 END
 $$;
-COMMENT ON FUNCTION smspool.outbox_account_parts() IS 'Deferred (at commit) AFTER UPDATE OF status, part_status row trigger of outbox (account messages with want_report that are sent): queues a ''report'' account event with state sent and the part_status of the message at commit, when the account has report_parts and the message is still sent then.';
+COMMENT ON FUNCTION smspool.outbox_account_parts() IS 'Deferred (at commit) AFTER UPDATE OF status, part_status row trigger of outbox (account messages with an idempotency_key and want_report that are sent): queues a ''report'' account event with state sent and the part_status of the message at commit, when the account has report_parts and the message is still sent then.';
 CREATE CONSTRAINT TRIGGER outbox_account_parts AFTER UPDATE OF status, part_status ON smspool.outbox
 	DEFERRABLE INITIALLY DEFERRED
-	FOR EACH ROW WHEN (NEW.account IS NOT NULL AND NEW.want_report AND NEW.report_on IS NULL AND NEW.status = 'sent'
+	-- idempotency_key: the link's messages have one; an account's other
+	-- messages (SMPP, UCP, HTTP) never pay for the call.
+	FOR EACH ROW WHEN (NEW.account IS NOT NULL AND NEW.idempotency_key IS NOT NULL AND NEW.want_report
+		AND NEW.report_on IS NULL AND NEW.status = 'sent'
 		AND (OLD.status IS DISTINCT FROM NEW.status OR OLD.part_status IS DISTINCT FROM NEW.part_status))
 	EXECUTE FUNCTION smspool.outbox_account_parts();
 

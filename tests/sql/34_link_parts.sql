@@ -9,16 +9,17 @@ DELETE FROM smspool.queue;   -- start from an empty queue (rolled back)
 INSERT INTO smspool.connections (name, type) VALUES ('lp34', 'loopback');
 INSERT INTO smspool.accounts (system_id, password, report_parts) VALUES ('tap_lp', 'pw', true);
 INSERT INTO smspool.accounts (system_id, password) VALUES ('tap_lp_plain', 'pw');
-INSERT INTO smspool.outbox (recipient, body, account, connection) VALUES
-	('+4930', repeat('abcdefghij', 40), 'tap_lp', 'lp34'), ('+4931', 'plain', 'tap_lp_plain', 'lp34');
-SELECT is((SELECT count(*)::int FROM smspool.claim('d34', ARRAY['lp34'], 10)), 2, 'setup: both claimed');
+INSERT INTO smspool.outbox (recipient, body, account, connection, idempotency_key) VALUES
+	('+4930', repeat('abcdefghij', 40), 'tap_lp', 'lp34', 'a:1'), ('+4931', 'plain', 'tap_lp_plain', 'lp34', 'a:2'),
+	('+4932', 'no key', 'tap_lp', 'lp34', NULL);
+SELECT is((SELECT count(*)::int FROM smspool.claim('d34', ARRAY['lp34'], 10)), 3, 'setup: the 3 claimed');
 SELECT smspool.record_results('d34', ARRAY(SELECT id FROM smspool.outbox WHERE connection = 'lp34' ORDER BY id),
-	ARRAY['sent', 'sent'], ARRAY['lp34', 'lp34'], ARRAY['P1' || chr(31) || 'P2' || chr(31) || 'P3', 'Q1'],
-	ARRAY[3, 1], NULL, NULL, NULL);
+	ARRAY['sent', 'sent', 'sent'], ARRAY['lp34', 'lp34', 'lp34'], ARRAY['P1' || chr(31) || 'P2' || chr(31) || 'P3', 'Q1', 'K1'],
+	ARRAY[3, 1, 1], NULL, NULL, NULL);
 SET CONSTRAINTS smspool.outbox_account_parts IMMEDIATE;   -- as at the commit of the daemon's transaction
 SELECT results_eq($$SELECT account, state, part_status FROM smspool.account_events WHERE account LIKE 'tap_lp%' ORDER BY id$$,
 	$$VALUES ('tap_lp'::text, 'sent'::text, '{pending,pending,pending}'::text[])$$,
-	'sent: an event with each part pending, for the report_parts account only');
+	'sent: an event with each part pending, for the report_parts account''s keyed message only');
 SET CONSTRAINTS smspool.outbox_account_parts DEFERRED;
 SELECT smspool.record_reports(ARRAY['lp34'], ARRAY['P2'], ARRAY['enroute'], NULL, NULL);
 SET CONSTRAINTS smspool.outbox_account_parts IMMEDIATE;
