@@ -134,7 +134,9 @@ void core_stopped(struct conn *c);
 
 /* Server side.  Strings are copied; s is taken over.  core_authenticate
  * with account "" and password NULL asks for a login by peer_addr alone
- * (accounts.login_by_address). */
+ * (accounts.login_by_address); an account with password NULL is a login
+ * by a client certificate the driver verified and mapped to that account
+ * (the account must exist, be enabled and allow peer_addr). */
 void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr,
                        uint64_t token);
 void core_submit(struct conn *c, struct submission *s, uint64_t token);

@@ -181,6 +181,7 @@ void account_event_free(struct account_event *e)
 		return;
 	free(e->account);
 	free(e->client_ref);
+	free(e->part_status);
 	free(e->state);
 	free(e->error_code);
 	free(e->sender);

@@ -167,6 +167,9 @@ struct account_event {
 	int client_parts; /* 0, or the parts the client submitted it in (outbox.client_parts) */
 	char *state;      /* delivered, undelivered, expired, rejected, failed, … */
 	char *error_code; /* may be NULL */
+	/* A message that came over a link: its part_status as PostgreSQL
+	 * prints a text[] ("{pending,delivered}"); NULL otherwise (034_link). */
+	char *part_status;
 	int64_t submitted_s, done_s;
 	/* Both: the addresses (REPORT: the original message's). */
 	char *sender, *recipient;

@@ -173,6 +173,7 @@ static const struct {
 } prepared_server[] = {
     {"auth", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth($1, $2, $3)"},
     {"auth_addr", "SELECT ok, reason, max_binds, throughput, system_id FROM smspool.account_auth_address($1)"},
+    {"auth_cert", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth_cert($1, $2)"},
     {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                   "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[])"},
@@ -884,15 +885,21 @@ static void auth_answer(struct store *s, struct store_auth *a, struct account_in
 
 /* Passwords are checked by the database (crypt), one statement each:
  * binds are rare and each costs a hash anyway.  An empty account name is a
- * login by the peer's address alone (account_auth_address). */
+ * login by the peer's address alone (account_auth_address); an account
+ * without a password one by a client certificate (account_auth_cert). */
 static int do_auth(struct store *s)
 {
 	while (s->auth_head) {
 		struct store_auth *a = s->auth_head;
 		const char *params[] = {a->account, a->password, a->peer};
 		bool by_addr = a->account[0] == '\0' && !a->password;
-		PGresult *r = by_addr ? PQexecPrepared(s->pg, "auth_addr", 1, params + 2, NULL, NULL, 0)
-		                      : PQexecPrepared(s->pg, "auth", 3, params, NULL, NULL, 0);
+		/* An account without a password: the driver checked a client
+		 * certificate of it (mutual TLS, 034_link.sql). */
+		bool by_cert = a->account[0] != '\0' && !a->password;
+		const char *cparams[] = {a->account, a->peer};
+		PGresult *r = by_addr   ? PQexecPrepared(s->pg, "auth_addr", 1, params + 2, NULL, NULL, 0)
+		              : by_cert ? PQexecPrepared(s->pg, "auth_cert", 2, cparams, NULL, NULL, 0)
+		                        : PQexecPrepared(s->pg, "auth", 3, params, NULL, NULL, 0);
 		if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
 			struct errbuf err;
 			pg_result_error(r, s->pg, &err);
@@ -1126,6 +1133,7 @@ static int claim_events(struct store *s)
 		free(cp);
 		e->state = opt_dup(r, i, "state");
 		e->error_code = opt_dup(r, i, "error_code");
+		e->part_status = opt_dup(r, i, "part_status");
 		e->submitted_s = opt_epoch(r, i, "submitted_at");
 		e->done_s = opt_epoch(r, i, "done_at");
 		e->sender = opt_dup(r, i, "sender");

@@ -40,6 +40,7 @@
 #include "link/frame.h"
 #include "link/wire.h"
 #include "log.h"
+#include "msg_parts.h"
 #include "net/clibase.h"
 #include "net/link.h"
 #include "util.h"
@@ -75,6 +76,7 @@ struct client {
 	const struct link_conf *conf;
 	struct link *link; /* the session's (set and cleared by clibase) */
 	uint32_t hello_seq;
+	bool part_states; /* the server's hello_ack agreed: remote ids per part, states per part */
 	struct msg_list pending;
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
@@ -109,8 +111,24 @@ static void batch_complete(struct client *cl, struct batch *b, int i, const Smsp
 	if (r && r->id > 0) {
 		char id[32];
 		snprintf(id, sizeof id, "%" PRId64, r->id);
-		const char *ids[1] = {id};
-		msg_set_sent(m, 1, ids);
+		struct errbuf perr = {""};
+		int n = cl->part_states ? msg_parts(m, NULL, &perr) : 1;
+		if (n <= 1) {
+			const char *ids[1] = {id};
+			msg_set_sent(m, 1, ids);
+		} else {
+			/* One remote id per part, "<id>/<part>": the server's states
+			 * per part update each (link_convert_part_reports). */
+			char(*pid)[48] = xcalloc((size_t)n, sizeof *pid);
+			const char **ids = xcalloc((size_t)n, sizeof *ids);
+			for (int k = 0; k < n; k++) {
+				link_convert_part_id(r->id, k + 1, n, pid[k], sizeof pid[k]);
+				ids[k] = pid[k];
+			}
+			msg_set_sent(m, n, ids);
+			free(ids);
+			free(pid);
+		}
 		log_debug("link_sent", "conn=%s id=%" PRId64 " remote=%s", cname(cl), m->id, id);
 	} else if (!r) {
 		msg_set_failed(m, MSG_TEMPORARY, "link", "link lost before the batch was answered");
@@ -322,15 +340,18 @@ static void on_states(struct client *cl, const Smspool__Link__States *st)
 	struct fack *a = fack_new(cl, st->seq);
 	a->left = 1; /* held until every report is handed over */
 	for (size_t i = 0; i < st->n_states; i++) {
-		struct report *r = link_convert_report(st->states[i]);
-		if (!r) {
+		struct report *r =
+		    cl->part_states ? link_convert_part_reports(st->states[i]) : link_convert_report(st->states[i]);
+		if (!r && st->states[i]->id <= 0)
 			log_info("link_state_ignored", "conn=%s key=%s reason=\"no id\"", cname(cl),
 			         st->states[i]->key);
-			continue;
+		for (struct report *next; r; r = next) {
+			next = r->next;
+			r->next = NULL;
+			log_debug("link_state", "conn=%s remote=%s state=%s", cname(cl), r->remote_id, r->state);
+			a->left++;
+			core_report(cl->c, r, a->token);
 		}
-		log_debug("link_state", "conn=%s remote=%s state=%s", cname(cl), r->remote_id, r->state);
-		a->left++;
-		core_report(cl->c, r, a->token);
 	}
 	if (--a->left == 0)
 		fack_settle(cl, a);
@@ -378,7 +399,8 @@ static int send_hello(void *arg)
 	Smspool__Link__Hello h = SMSPOOL__LINK__HELLO__INIT;
 	h.version = LINK_VERSION;
 	h.instance = (char *)conn_instance(cl->c);
-	h.account = cl->conf->account;
+	h.account = cl->conf->account ? cl->conf->account : ""; /* empty: the client certificate tells */
+	h.part_states = true;
 	h.password = cl->conf->password;
 	h.max_frame = (uint32_t)cl->conf->max_frame;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
@@ -392,8 +414,9 @@ static void session_up(void *arg, char *detail, size_t cap)
 {
 	struct client *cl = arg;
 	const struct dialer *d = &cl->base.dial;
-	snprintf(detail, cap, "linked to %s:%d as %s", d->host, d->port, cl->conf->account);
-	log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port, cl->conf->account,
+	const char *acct = cl->conf->account ? cl->conf->account : "(client certificate)";
+	snprintf(detail, cap, "linked to %s:%d as %s", d->host, d->port, acct);
+	log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port, acct,
 	         cl->conf->tls ? "yes" : "no");
 }
 
@@ -414,8 +437,9 @@ static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 		link_wire_error(cl->link, "version", why);
 		return;
 	}
-	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32, cname(cl), h->instance ? h->instance : "",
-	          h->max_frame);
+	cl->part_states = h->part_states;
+	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32 " part_states=%d", cname(cl),
+	          h->instance ? h->instance : "", h->max_frame, (int)h->part_states);
 	clibase_set(&cl->base, CLIBASE_UP, "hello_ack");
 }
 
@@ -577,6 +601,13 @@ static void base_stopped(void *arg)
 	event_del(cl->flush_ev);
 }
 
+/* The client certificate of mutual TLS, when the settings give one. */
+static int base_tls_setup(void *arg, SSL_CTX *ctx, struct errbuf *err)
+{
+	struct client *cl = arg;
+	return cl->conf->tls_cert ? link_tls_use_cert(ctx, cl->conf->tls_cert, cl->conf->tls_key, err) : 0;
+}
+
 static const struct clibase_ops base_ops = {
     .log_prefix = "link",
     .handshake_name = "hello",
@@ -589,6 +620,7 @@ static const struct clibase_ops base_ops = {
     .release = base_release,
     .busy = base_busy,
     .stopped = base_stopped,
+    .tls_setup = base_tls_setup,
 };
 
 static void link_client_stop(struct conn *c)

@@ -114,6 +114,98 @@ void link_convert_state(const struct account_event *ev, const char *instance, Sm
 	out->at_ms = ev->done_s * 1000;
 }
 
+void link_convert_state_parts(const struct account_event *ev, Smspool__Link__State *out, struct link_convert_buf *b)
+{
+	const char *p = ev->part_status;
+	if (!p || *p != '{')
+		return;
+	/* Elements are report state names (no quotes, commas or braces); a
+	 * NULL element becomes "pending". */
+	size_t n = 1;
+	for (const char *q = p; *q; q++)
+		n += *q == ',';
+	if (n > 255)
+		return;
+	char **v = xcalloc(n, sizeof *v);
+	char *copy = xstrdup(p + 1);
+	size_t k = 0;
+	for (char *save = NULL, *t = strtok_r(copy, ",}", &save); t && k < n; t = strtok_r(NULL, ",}", &save))
+		v[k++] = strcmp(t, "NULL") == 0 ? "pending" : t;
+	if (b->n + 2 > b->cap) {
+		b->cap = b->cap ? 2 * b->cap + 2 : 8;
+		b->p = xrealloc(b->p, b->cap * sizeof *b->p);
+	}
+	b->p[b->n++] = (uint8_t *)copy;
+	b->p[b->n++] = (uint8_t *)v;
+	out->part_status = v;
+	out->n_part_status = k;
+}
+
+static bool in_list(const char *s, const char *const *list)
+{
+	for (; *list; list++)
+		if (strcmp(s, *list) == 0)
+			return true;
+	return false;
+}
+
+static const char *const final_status[] = {"delivered", "undelivered", "expired", "rejected",
+                                           "failed",    "cancelled",   "deleted", NULL};
+static const char *const final_report[] = {"delivered", "undelivered", "expired", "rejected", "deleted", NULL};
+
+bool link_convert_state_is_final(const char *status)
+{
+	return status && in_list(status, final_status);
+}
+
+void link_convert_part_id(int64_t id, int part, int parts, char *out, size_t cap)
+{
+	if (parts <= 1)
+		snprintf(out, cap, "%" PRId64, id);
+	else
+		snprintf(out, cap, "%" PRId64 "/%d", id, part);
+}
+
+static struct report *part_report(const Smspool__Link__State *in, int part, int parts, const char *state)
+{
+	struct report *r = xcalloc(1, sizeof *r);
+	char id[48];
+	link_convert_part_id(in->id, part, parts, id, sizeof id);
+	r->remote_id = xstrdup(id);
+	r->state = xstrdup(state);
+	r->error_code = dup_or_null(in->error_code);
+	r->text = dup_or_null(in->error_text);
+	return r;
+}
+
+struct report *link_convert_part_reports(const Smspool__Link__State *in)
+{
+	if (in->id <= 0)
+		return NULL;
+	struct report *head = NULL, **tail = &head;
+	size_t n = in->n_part_status ? in->n_part_status : 1;
+	bool final = link_convert_state_is_final(in->status);
+	const char *msg_state = final && in_list(in->status, final_report) ? in->status : "undelivered";
+	bool any = false;
+	for (size_t i = 0; i < in->n_part_status; i++)
+		any = any || strcmp(in->part_status[i], "pending") != 0;
+	for (size_t i = 0; i < n; i++) {
+		const char *ps = i < in->n_part_status ? in->part_status[i] : "pending";
+		const char *st;
+		if (final)
+			st = in_list(ps, final_report) ? ps : msg_state;
+		else if (!any)
+			st = "sent";
+		else if (strcmp(ps, "pending") != 0 && !in_list(ps, final_report))
+			st = ps;
+		else
+			continue;
+		*tail = part_report(in, (int)i + 1, (int)n, st);
+		tail = &(*tail)->next;
+	}
+	return head;
+}
+
 void link_convert_inbound(const struct account_event *ev, const char *instance, Smspool__Link__Inbound *out,
                           struct link_convert_buf *b, char *key, size_t cap)
 {

@@ -12,6 +12,8 @@
 #ifndef SMSPOOL_LINK_CONVERT_H
 #define SMSPOOL_LINK_CONVERT_H
 
+#include <stdbool.h>
+
 #include "errbuf.h"
 #include "link/frame.h"
 #include "msg.h"
@@ -34,12 +36,31 @@ struct submission *link_convert_submission(const Smspool__Link__Message *in, con
  * undelivered: the sending side cannot do better than that). */
 void link_convert_state(const struct account_event *ev, const char *instance, Smspool__Link__State *out, char *key,
                         size_t cap);
+/* The event's part_status (a text[] as PostgreSQL prints it) into
+ * out->part_status, the strings kept in b.  Nothing when it has none. */
+void link_convert_state_parts(const struct account_event *ev, Smspool__Link__State *out, struct link_convert_buf *b);
+/* A State of a message that is not final yet ("sent"): only clients that
+ * asked for part_states get them. */
+bool link_convert_state_is_final(const char *status);
 /* An inbound event as an Inbound (key as above). */
 void link_convert_inbound(const struct account_event *ev, const char *instance, Smspool__Link__Inbound *out,
                           struct link_convert_buf *b, char *key, size_t cap);
 /* A State as a report of the row whose remote id is the State's id (new),
  * or NULL when it carries no id. */
 struct report *link_convert_report(const Smspool__Link__State *in);
+/* With part_states (the row's remote ids are "<id>/<part>", 1-based, for a
+ * message of several parts; "<id>" for one part): the
+ * reports of a State, one per part, chained by next (NULL: none).  A final
+ * State gives every part its final state (the part's own when it has one,
+ * else the message's); a State of a sent message gives the parts in an
+ * intermediate state (accepted, enroute, buffered...) theirs and, when no
+ * part has a report yet, "sent" to each.  A part that reached a final state
+ * while the message is sent waits for the final State (so that no part is
+ * reported final twice). */
+struct report *link_convert_part_reports(const Smspool__Link__State *in);
+/* The remote id of part (1-based) of parts of the server's row id into out:
+ * "<id>/<part>", or "<id>" when parts is 1. */
+void link_convert_part_id(int64_t id, int part, int parts, char *out, size_t cap);
 /* An Inbound as an inbox row (new), its key kept so that it is stored once. */
 struct inbound *link_convert_inbox(const Smspool__Link__Inbound *in);
 

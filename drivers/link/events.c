@@ -8,7 +8,9 @@
  * window has room; each event gets exactly one core_event_done(): true when
  * the client acked its frame (after its commit), false when the session
  * ended first or the ack did not come in time (the core offers it again
- * later).
+ * later).  States of messages that are not final yet (034_link: "sent",
+ * part reports) and part_status go only to clients whose hello asked for
+ * part_states; for the others such an event is done at once.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -117,6 +119,8 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 		o->p[o->n++] = p;
 		if (reports) {
 			link_convert_state(p->d->ev, inst, &st[i], keys[i], sizeof keys[i]);
+			if (s->part_states)
+				link_convert_state_parts(p->d->ev, &st[i], &bytes);
 			ptrs[i] = &st[i];
 		} else {
 			link_convert_inbound(p->d->ev, inst, &in[i], &bytes, keys[i], sizeof keys[i]);
@@ -199,6 +203,13 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	struct sess *s = sess;
 	(void)a;
 	struct accounts_part **ps = accounts_dlv_new(as, ev, s, 1);
+	if (ev->kind == ACCOUNT_EVENT_REPORT && !s->part_states && !link_convert_state_is_final(ev->state)) {
+		/* A state of a message not final yet, for a client that did not
+		 * ask for them (an older one): done, nothing to send. */
+		accounts_part_answer(as, ps[0], true);
+		free(ps);
+		return;
+	}
 	partq_push(ev->kind == ACCOUNT_EVENT_REPORT ? &s->reports : &s->inbounds, ps[0]);
 	free(ps);
 	link_events_arm(arg);

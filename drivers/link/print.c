@@ -100,11 +100,13 @@ void link_frame_print(const link_frame_t *f, FILE *out)
 		put_str(out, "account", f->hello->account);
 		fprintf(out, "password=%s\n", f->hello->password && *f->hello->password ? "(set)" : "");
 		fprintf(out, "max_frame=%" PRIu32 "\n", f->hello->max_frame);
+		fprintf(out, "part_states=%s\n", f->hello->part_states ? "true" : "false");
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_HELLO_ACK:
 		fprintf(out, "version=%" PRIu32 "\n", f->hello_ack->version);
 		put_str(out, "instance", f->hello_ack->instance);
 		fprintf(out, "max_frame=%" PRIu32 "\n", f->hello_ack->max_frame);
+		fprintf(out, "part_states=%s\n", f->hello_ack->part_states ? "true" : "false");
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_BATCH:
 		fprintf(out, "seq=%" PRIu64 "\nmessages=%zu\n", f->batch->seq, f->batch->n_messages);

@@ -11,6 +11,11 @@
  *   request table for states/inbounds frames (window, deadlines), hello and
  *   idle timeouts, back-pressure, TLS, per-address limits.
  *
+ * Login: account + password of the hello (core_authenticate), or, with
+ * tls_client_ca_file, a client certificate that chains to those CAs and is
+ * mapped to an account by tls_client_accounts (the account is then checked
+ * without a password: it exists, is enabled, the address is allowed).
+ *
  * A batch: every message becomes a submission of the account with its key
  * as idempotency key (core_submit; the store writes an account's pending
  * submissions in one statement, so a batch is one transaction unless it
@@ -147,13 +152,14 @@ static void sess_set(struct sess *s, enum sess_state to, const char *why)
 static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 {
 	struct server *sv = s->sv;
-	char why[300];
+	char why[600];
 	if (s->state != SS_OPEN) {
 		link_wire_error(s->link, "malformed", "hello twice");
 		return;
 	}
 	snprintf(s->instance, sizeof s->instance, "%s", h->instance ? h->instance : "");
 	snprintf(s->login, sizeof s->login, "%s", h->account ? h->account : "");
+	s->part_states = h->part_states;
 	if (h->version != LINK_VERSION) {
 		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
 		         h->version, LINK_VERSION);
@@ -162,8 +168,43 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 		link_wire_error(s->link, "version", why);
 		return;
 	}
-	if (!s->login[0] || sv->base.stopping) {
-		link_wire_error(s->link, "auth", sv->base.stopping ? "the server is stopping" : "no account given");
+	if (sv->base.stopping) {
+		link_wire_error(s->link, "auth", "the server is stopping");
+		return;
+	}
+	/* Mutual TLS: a client certificate, when one came, decides the
+	 * account (no password then); without one the account and password
+	 * of the hello do. */
+	struct link_peer_cert pc = {0};
+	if (sv->conf->tls_client_ca_file)
+		link_peer_cert(s->link, &pc);
+	if (pc.present) {
+		const char *acct = pc.verified ? link_server_conf_cert_account(sv->conf, pc.cn, pc.sha256) : NULL;
+		if (!pc.verified)
+			snprintf(why, sizeof why, "client certificate not trusted: %s", pc.why);
+		else if (!acct)
+			snprintf(why, sizeof why, "client certificate CN=%s sha256:%s is not mapped to an account",
+			         pc.cn, pc.sha256);
+		else if (s->login[0] && strcmp(s->login, acct) != 0)
+			snprintf(why, sizeof why, "the client certificate is not of account %s", s->login);
+		if (!pc.verified || !acct || (s->login[0] && strcmp(s->login, acct) != 0)) {
+			char q[700];
+			log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s",
+			         cname(sv), s->hd.id, s->hd.peer, s->login[0] ? s->login : "-",
+			         log_quote(why, q, sizeof q));
+			link_wire_error(s->link, "auth", why);
+			return;
+		}
+		snprintf(s->login, sizeof s->login, "%s", acct);
+		sess_set(s, SS_AUTH, "hello with a client certificate");
+		/* No password: the store checks the account alone (enabled, address). */
+		core_authenticate(sv->c, s->login, NULL, s->hd.ip, pend_add(sv, s, NULL, 0));
+		return;
+	}
+	if (!s->login[0]) {
+		link_wire_error(s->link, "auth",
+		                sv->conf->tls_client_ca_file ? "no account and no client certificate given"
+		                                             : "no account given");
 		return;
 	}
 	sess_set(s, SS_AUTH, "hello");
@@ -207,6 +248,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	ha.version = LINK_VERSION;
 	ha.instance = (char *)conn_instance(c);
 	ha.max_frame = (uint32_t)sv->conf->max_frame;
+	ha.part_states = s->part_states;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
 	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO_ACK;
 	f.hello_ack = &ha;
@@ -488,6 +530,8 @@ static const struct srvbase_ops base_ops = {
     .finish = server_finish,
 };
 
+static void link_server_close(struct conn *c);
+
 static int link_server_open(struct conn *c)
 {
 	const struct link_server_conf *conf = conn_conf(c);
@@ -501,6 +545,13 @@ static int link_server_open(struct conn *c)
 		conn_set_driver_data(c, NULL);
 		event_free(sv->flush_ev);
 		free(sv);
+		return -1;
+	}
+	struct errbuf err = {""};
+	if (conf->tls_client_ca_file && link_tls_verify_clients(sv->base.ssl_ctx, conf->tls_client_ca_file, &err)) {
+		char q[300];
+		log_error("link_server_tls", "conn=%s error=%s", cname(sv), log_quote(err.msg, q, sizeof q));
+		link_server_close(c);
 		return -1;
 	}
 	return 0;

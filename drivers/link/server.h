@@ -32,6 +32,7 @@ struct sess {
 	enum sess_state state;
 	struct link *link;
 	char instance[130], login[130];
+	bool part_states; /* the client's hello asked for per-part and intermediate states */
 	struct accounts_acct *acct;
 	struct partq reports, inbounds;
 };

@@ -209,7 +209,8 @@ int clibase_open(struct clibase *b, struct conn *c, const struct clibase_ops *op
 	b->linkp = linkp;
 	b->dc = *dc;
 	b->stop_wait_ms = response_timeout_ms < STOP_WAIT_MAX_MS ? response_timeout_ms : STOP_WAIT_MAX_MS;
-	if (dialer_init(&b->dial, base, o, reconnect_cb, b, &err)) {
+	if (dialer_init(&b->dial, base, o, reconnect_cb, b, &err) ||
+	    (ops->tls_setup && b->dial.ssl_ctx && ops->tls_setup(arg, b->dial.ssl_ctx, &err))) {
 		char q[300], name[64];
 		ev_name(b, "tls", name, sizeof name);
 		log_error(name, "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));

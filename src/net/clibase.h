@@ -73,6 +73,9 @@ struct clibase_ops {
 	/* The stop is over, just before the core hears it (log what stays
 	 * unanswered, stop the driver's timers).  MAY be NULL. */
 	void (*stopped)(void *arg);
+	/* The TLS context is made, before the first session (e.g. a client
+	 * certificate).  Returns 0, or -1 with err set.  MAY be NULL. */
+	int (*tls_setup)(void *arg, SSL_CTX *ctx, struct errbuf *err);
 };
 
 struct clibase {

@@ -128,6 +128,25 @@ struct link_opts {
  * system's store) when verify is true. */
 SSL_CTX *link_tls_client_ctx(const char *ca_file, bool verify, struct errbuf *err);
 SSL_CTX *link_tls_server_ctx(const char *cert_file, const char *key_file, struct errbuf *err);
+/* Mutual TLS, the client: ctx presents cert_file (a PEM chain) with
+ * key_file.  Returns 0, or -1 with err set. */
+int link_tls_use_cert(SSL_CTX *ctx, const char *cert_file, const char *key_file, struct errbuf *err);
+/* Mutual TLS, the server: ctx asks clients for a certificate and checks it
+ * against the CAs of ca_file; the handshake goes on whatever the outcome (a
+ * client without one may log in otherwise), the session decides from
+ * link_peer_cert().  Returns 0, or -1 with err set. */
+int link_tls_verify_clients(SSL_CTX *ctx, const char *ca_file, struct errbuf *err);
+
+/* The certificate the peer presented over TLS. */
+struct link_peer_cert {
+	bool present;    /* the peer sent one */
+	bool verified;   /* it chains to a trusted CA (else why says why) */
+	char cn[256];    /* subject common name ("" when none) */
+	char sha256[65]; /* fingerprint of the DER, upper-case hex */
+	char why[160];
+};
+/* Fills out for l (present false without TLS or certificate). */
+void link_peer_cert(const struct link *l, struct link_peer_cert *out);
 
 /* ---- the connecting side ---- */
 

@@ -2,7 +2,8 @@
  * link_open: opening links (see link.h): connecting (numeric or resolved,
  * TLS with SNI and name or address verification), listening with limits in
  * all and per remote address (refusals logged at a bounded rate), the TLS
- * contexts with their floor, and reconnect backoff with a random generator
+ * contexts with their floor (client certificates both ways: mutual TLS),
+ * and reconnect backoff with a random generator
  * seeded once per process.  The session itself is link.c.
  */
 #include <netinet/in.h>
@@ -107,6 +108,72 @@ fail:
 	ERR_clear_error();
 	SSL_CTX_free(ctx);
 	return NULL;
+}
+
+int link_tls_use_cert(SSL_CTX *ctx, const char *cert_file, const char *key_file, struct errbuf *err)
+{
+	if (!cert_file || SSL_CTX_use_certificate_chain_file(ctx, cert_file) != 1) {
+		ERR_clear_error();
+		return errbuf_set(err, "cannot load the client certificate %s", cert_file ? cert_file : "(none)");
+	}
+	if (!key_file || SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1 ||
+	    SSL_CTX_check_private_key(ctx) != 1) {
+		ERR_clear_error();
+		return errbuf_set(err, "cannot load the client key %s", key_file ? key_file : "(none)");
+	}
+	return 0;
+}
+
+/* Every handshake goes on: the session refuses an untrusted certificate
+ * itself, with an error frame that tells the client why (a failed
+ * handshake would tell it only "alert"). */
+static int accept_any_cert(int ok, X509_STORE_CTX *x)
+{
+	(void)ok;
+	(void)x;
+	return 1;
+}
+
+int link_tls_verify_clients(SSL_CTX *ctx, const char *ca_file, struct errbuf *err)
+{
+	if (!ca_file || SSL_CTX_load_verify_locations(ctx, ca_file, NULL) != 1) {
+		ERR_clear_error();
+		return errbuf_set(err, "cannot load client CA certificates from %s", ca_file ? ca_file : "(none)");
+	}
+	STACK_OF(X509_NAME) *names = SSL_load_client_CA_file(ca_file);
+	if (names)
+		SSL_CTX_set_client_CA_list(ctx, names);
+	ERR_clear_error();
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, accept_any_cert);
+	return 0;
+}
+
+void link_peer_cert(const struct link *l, struct link_peer_cert *out)
+{
+	*out = (struct link_peer_cert){0};
+	SSL *ssl = l->tls && l->bev ? bufferevent_openssl_get_ssl(l->bev) : NULL;
+	X509 *x = ssl ? SSL_get1_peer_certificate(ssl) : NULL;
+	if (!x)
+		return;
+	out->present = true;
+	long vr = SSL_get_verify_result(ssl);
+	out->verified = vr == X509_V_OK;
+	if (!out->verified)
+		snprintf(out->why, sizeof out->why, "%s", X509_verify_cert_error_string(vr));
+	X509_NAME *subj = X509_get_subject_name(x);
+	int i = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
+	ASN1_STRING *cn = i >= 0 ? X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i)) : NULL;
+	unsigned char *utf8 = NULL;
+	int n = cn ? ASN1_STRING_to_UTF8(&utf8, cn) : -1;
+	if (n > 0 && (size_t)n < sizeof out->cn && !memchr(utf8, 0, (size_t)n))
+		memcpy(out->cn, utf8, (size_t)n);
+	OPENSSL_free(utf8);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	if (X509_digest(x, EVP_sha256(), md, &mdlen) == 1 && mdlen == 32)
+		hex_encode(md, mdlen, out->sha256);
+	X509_free(x);
+	ERR_clear_error();
 }
 
 /* ---- connecting ---- */

@@ -3,7 +3,8 @@
  * through the wire: an outbox message sent as a Message, encoded, decoded and
  * turned into the receiving side's submission keeps every field SMPP cannot
  * carry and its idempotency key; a report event becomes a State and, on the
- * sending side, a report of the row whose remote id is the server's id; an
+ * sending side, a report of the row whose remote id is the server's id (per
+ * part, with the part states of 034_link); an
  * inbound event becomes an inbox row with its key.
  */
 #include <setjmp.h>
@@ -148,6 +149,69 @@ static void test_state_to_report(void **state)
 	}
 }
 
+/* A report event with part_status through the wire, as part reports. */
+static struct report *part_reports(const char *status, const char *parts)
+{
+	struct account_event ev = {0};
+	ev.id = 100;
+	ev.kind = ACCOUNT_EVENT_REPORT;
+	ev.message_id = 1234;
+	ev.state = (char *)status;
+	ev.part_status = (char *)parts;
+	Smspool__Link__State st;
+	char key[64];
+	struct link_convert_buf bytes = {0};
+	link_convert_state(&ev, "central", &st, key, sizeof key);
+	link_convert_state_parts(&ev, &st, &bytes);
+	Smspool__Link__State *sts[] = {&st};
+	Smspool__Link__States ss = SMSPOOL__LINK__STATES__INIT;
+	ss.n_states = 1;
+	ss.states = sts;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
+	f.states = &ss;
+	link_frame_t *d = through_wire(&f);
+	link_convert_buf_free(&bytes);
+	struct report *r = link_convert_part_reports(d->states->states[0]);
+	link_frame_free(d);
+	return r;
+}
+
+/* "remote=state,..." of a chain of reports (freed). */
+static void expect_reports(struct report *r, const char *want)
+{
+	char got[512] = "";
+	while (r) {
+		struct report *next = r->next;
+		snprintf(got + strlen(got), sizeof got - strlen(got), "%s%s=%s", got[0] ? "," : "", r->remote_id,
+		         r->state);
+		report_free(r);
+		r = next;
+	}
+	assert_string_equal(got, want);
+}
+
+static void test_part_states(void **state)
+{
+	(void)state;
+	/* sent, no part reported yet: each part is sent */
+	expect_reports(part_reports("sent", "{pending,pending,pending}"), "1234/1=sent,1234/2=sent,1234/3=sent");
+	/* one part enroute, one delivered early (waits for the final state), one pending */
+	expect_reports(part_reports("sent", "{delivered,enroute,NULL}"), "1234/2=enroute");
+	/* final: every part its own final state, else the message's */
+	expect_reports(part_reports("failed", "{delivered,pending,expired}"),
+	               "1234/1=delivered,1234/2=undelivered,1234/3=expired");
+	expect_reports(part_reports("delivered", "{delivered,delivered}"), "1234/1=delivered,1234/2=delivered");
+	/* one part: the remote id is the server's id alone */
+	expect_reports(part_reports("sent", "{pending}"), "1234=sent");
+	expect_reports(part_reports("delivered", "{delivered}"), "1234=delivered");
+	/* no part_status (an event of a row without key): the message's state */
+	expect_reports(part_reports("rejected", NULL), "1234=rejected");
+	/* not final, not sent-with-parts: nothing for a message without parts known */
+	assert_true(link_convert_state_is_final("cancelled"));
+	assert_false(link_convert_state_is_final("sent"));
+}
+
 static void test_inbound_to_inbox(void **state)
 {
 	(void)state;
@@ -187,9 +251,8 @@ static void test_inbound_to_inbox(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_message_to_submission),
-	    cmocka_unit_test(test_text_defaults),
-	    cmocka_unit_test(test_state_to_report),
+	    cmocka_unit_test(test_message_to_submission), cmocka_unit_test(test_text_defaults),
+	    cmocka_unit_test(test_state_to_report),       cmocka_unit_test(test_part_states),
 	    cmocka_unit_test(test_inbound_to_inbox),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
