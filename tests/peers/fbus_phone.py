@@ -16,6 +16,7 @@ line in FILE.  Files dropped into DIR steer it (checked every 50 ms):
   drop-acks        while it exists, frames are answered but never acknowledged
   garbage          noise is written to the line once (then the file is removed)
   no-report        while it exists, sent messages get no status report
+  no-notify        while it exists, arriving SMS are stored but not announced
   ignore-deletes   while it exists, DCT4 deletes (14/04) are acknowledged, neither done nor answered
 Messages sent with TP-SRR get a status report (stored, and announced) after
 --report-delay seconds.
@@ -329,7 +330,7 @@ class Phone:
                 target = (mem, loc)
                 break
         self.event(what, mem=target and target[0], loc=target and target[1], **kw)
-        if target and not self.control('mute'):
+        if target and not self.control('mute') and not self.control('no-notify'):
             self.send_message(0x02, HDR + bytes([0x04]) + bytes(6) + frame)
 
     def on_security(self, p):
@@ -459,7 +460,7 @@ class Phone:
     def arrive(self, kind, layout, what, **kw):
         loc = self.store(kind, layout)
         self.event(what, loc=loc, **kw)
-        if loc is not None and not self.control('mute'):
+        if loc is not None and not self.control('mute') and not self.control('no-notify'):
             self.send_message(0x02, HDR + bytes([0x10, 0x00, 0x00]) + layout)
 
     def inbound(self, path):
