@@ -167,6 +167,7 @@ static void fbus_on_reconnect(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	fbus_set_state(f, FB_SYNC);
+	f->rx_off = false;
 	fbus_link_reset(&f->link);
 	fbus_link_sync(&f->link);
 	fbus_timer(f->ev_sync, 100); /* the phone wakes on the burst */
@@ -182,6 +183,7 @@ static void fbus_on_sync(evutil_socket_t fd, short what, void *arg)
 }
 
 static void fbus_ready(struct fbus *f);
+static void fbus_publish(struct fbus *f);
 
 static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -208,6 +210,21 @@ static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	/* A DCT4 phone that acknowledged the folder status but does not answer
+	 * it (a model that keeps its SMS elsewhere) still sends: receiving is
+	 * switched off until the port is opened again, rather than the
+	 * connection going down at every sweep. */
+	if (f->state == FB_READY && f->op == OP_FOLDER && !f->link.busy) {
+		log_warn("fbus_no_folders",
+		         "conn=%s model=%s problem=\"no answer to the SMS folder status: receiving off\"",
+		         conn_name(f->c), f->model);
+		f->op = OP_NONE;
+		f->sweeping = false;
+		f->rx_off = true;
+		fbus_publish(f);
+		fbus_pump(f);
+		return;
+	}
 	char why[96];
 	snprintf(why, sizeof why, "no answer from the phone to %s", fbus_op_names[f->op]);
 	fbus_down(f, why);
@@ -230,7 +247,7 @@ static void fbus_publish(struct fbus *f)
 	         f->conf->smsc ? f->conf->smsc
 	         : f->smsc[0]  ? f->smsc
 	                       : "-",
-	         f->dct4 ? " family=dct4" : "");
+	         f->dct4 ? (f->rx_off ? " family=dct4 receive=off" : " family=dct4") : "");
 	core_conn_state(f->c, CONN_UP, d);
 }
 
@@ -487,7 +504,9 @@ void fbus_pump(struct fbus *f)
 		fbus_request(f, OP_SEND, &r, f->conf->send_timeout_ms);
 		return;
 	}
-	if (f->sweep_due && f->dct4) {
+	if (f->sweep_due && f->dct4 && f->rx_off) {
+		f->sweep_due = false;
+	} else if (f->sweep_due && f->dct4) {
 		f->sweep_due = false;
 		f->sweeping = true;
 		f->folder = 0;

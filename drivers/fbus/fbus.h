@@ -136,7 +136,8 @@ struct fbus {
 	uint64_t next_token;
 
 	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
-	bool dct4; /* a DCT4 phone (nokia4.h) */
+	bool dct4;   /* a DCT4 phone (nokia4.h) */
+	bool rx_off; /* a DCT4 phone that left the folder status unanswered: sends only, until reopened */
 };
 
 /* Starts the next request when the phone is idle. */

@@ -7,14 +7,17 @@
 # in two parts and a UCS-2 one reach the phone intact, each part's TP-MR is
 # its remote id; no DCT3 SIM request (type 14 op 36, SIM status) goes to
 # the phone: its folders are read the DCT4 way (86_fbus_dct4_receive.sh).
+# This phone never answers the folder status (--no-sms-memory, a model that
+# keeps its SMS elsewhere): receiving goes off (receive=off) and the
+# connection stays up and sends.
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/fbus.sh"
-plan 6
+plan 7
 
 command -v python3 >/dev/null 2>&1 || bail "python3 is not installed (make test-deps)"
 D=$E2E_TMP/phone
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; _e2e_cleanup' EXIT
-start_phone "$D" --dct4 --model NPE-4 --version 05.10
+start_phone "$D" --dct4 --model NPE-4 --version 05.10 --no-sms-memory
 
 e2e_db smspool_e2e_fbus_dct4
 add_connection phone fbus "{\"port\": \"$D/tty\", \"sweep_s\": 1, \"ack_timeout_ms\": 300, \"retries\": 2, \"reply_timeout_ms\": 3000, \"reconnect_min_ms\": 200}"
@@ -28,6 +31,11 @@ fi
 like "$(sql "SELECT detail FROM smspool.connection_state WHERE name = 'phone'")" \
 	"model=NPE-4 version=05.10 imei=490154203237518 smsc=\+15550000000 family=dct4" \
 	"status shows the model, the IMEI and SMS centre read the DCT4 way, and the family"
+if wait_for 30 "SELECT detail LIKE '% family=dct4 receive=off' AND state = 'up' FROM smspool.connection_state WHERE name = 'phone'"; then
+	pass "an unanswered folder status switches receiving off; the connection stays up"
+else
+	fail "an unanswered folder status switches receiving off; the connection stays up" "$(sql "SELECT state, detail FROM smspool.connection_state")"
+fi
 
 LONG=$(printf 'Long text number %02d. ' $(seq 1 9)) # 198 GSM characters: two parts
 sql "INSERT INTO smspool.outbox (recipient, body) VALUES

@@ -246,6 +246,8 @@ class Phone:
     def on_dct4(self, mtype, p):
         if mtype == 0x02 and len(p) >= 10 and p[3] == 0x02:
             self.on_dct4_send(p)
+        elif mtype == 0x14 and self.args.no_sms_memory:  # acknowledged, never answered
+            self.event('ignored', type='14')
         elif mtype == 0x14 and len(p) >= 4:
             self.on_dct4_memory(p)
         elif mtype == 0x02 and len(p) >= 5 and p[3] == 0x14:  # SMS centre p[4]: one block 82 .. 02 (number at +4)
@@ -553,6 +555,8 @@ def main():
     ap.add_argument('--report-delay', type=float, default=0.5)
     ap.add_argument('--no-service', action='store_true', help='never answer type 40 (service) requests')
     ap.add_argument('--dct4', action='store_true', help='a DCT4 phone (use with --model NPE-4: a 6310)')
+    ap.add_argument('--no-sms-memory', action='store_true',
+                    help='DCT4: never answer type 14 (a phone that keeps its SMS elsewhere)')
     args = ap.parse_args()
     os.makedirs(args.control, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
