@@ -130,6 +130,7 @@ struct at {
 	int cnma_due;        /* AT+CNMA owed for committed +CMT/+CDS */
 	struct at_due *dues; /* +CMT sets with parts in the database: when they are overdue */
 	struct event *ev_due;
+	bool marker_sent, cmt_parts; /* a flush marker went out; +CMT parts came (this process) */
 	uint64_t next_token;
 	char other_mem[8];
 

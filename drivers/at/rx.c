@@ -15,7 +15,8 @@
  * at_rx_cmt_part) and joined by the database.  An incomplete +CMT set is
  * stored with the parts that came once reasm_timeout_s has passed since
  * its first part: a timer sends the database a flush marker then (and one
- * goes at start and every sweep, for sets a previous daemon left).
+ * goes at the first sweep, for sets a previous daemon left, and at every
+ * sweep once +CMT parts came, for a set the timer found not yet due).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -56,7 +57,8 @@ void at_rx_init(struct at *a)
 
 void at_rx_sweep(struct at *a)
 {
-	at_rx_flush_parts(a);
+	if (!a->marker_sent || a->cmt_parts)
+		at_rx_flush_parts(a);
 	const char *list = at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4";
 	at_cmd_push(a, AT_CMD_LIST, 0, "%s", list);
 	if (!a->other_mem[0])
@@ -278,6 +280,7 @@ void at_rx_flush_parts(struct at *a)
 	in->body = xstrdup("");
 	in->parts = 1;
 	in->key = xstrdup("sms-parts-due");
+	a->marker_sent = true;
 	log_debug("at_parts_due", "conn=%s", at_name(a));
 	core_received(a->c, in, 0);
 }
@@ -353,6 +356,7 @@ static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh 
 	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%s", a->conf->reasm_timeout_s, u->concat_total, u->concat_seq,
 	         set);
 	in->key = xstrdup(key);
+	a->cmt_parts = true;
 	at_rx_due_add(a, set);
 	log_debug("at_inbound_part", "conn=%s sender=%s part=%u of %u", at_name(a), in->sender, u->concat_seq,
 	          u->concat_total);

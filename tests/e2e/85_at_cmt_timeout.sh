@@ -4,10 +4,12 @@
 # holds the rest; nothing else arrives.  reasm_timeout_s after the first
 # part the connection sends the database a flush marker (sql/036_modem.sql)
 # and the set is stored with the part that came (parts = 1), without
-# waiting for more traffic; the marker itself is no inbox row.
+# waiting for more traffic; the marker itself is no inbox row.  A set a
+# stopped daemon left overdue is stored by the marker of the next daemon's
+# first sweep.
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/modem.sh"
-plan 4
+plan 6
 trap 'stop_all_modems; _e2e_cleanup' EXIT
 
 start_modem c --quirks cnma-wait --cnma-timeout 30
@@ -32,4 +34,16 @@ is "$(sql "SELECT parts = 1 AND sender = '+441632960078' AND body = substr('$LON
 	"stored with the part that came (parts = 1, its text)"
 is "$(sql "SELECT count(*) FROM smspool.inbound_parts")" 0 "no part left waiting"
 stop_daemon t1
+
+sql "INSERT INTO smspool.inbound_parts (connection, set_key, seq, total, sender, recipient, body, encoding, timeout_s, received_at)
+	VALUES ('modem', '0/+441632960079/9', 1, 2, '+441632960079', 'modem', 'left by a stopped daemon', 'gsm7', 3, now() - interval '1 minute')" ||
+	bail "INSERT failed"
+start_daemon t2
+if wait_for 30 "SELECT count(*) = 1 FROM smspool.inbox WHERE sender = '+441632960079' AND body = 'left by a stopped daemon' AND parts = 1"; then
+	pass "a set a stopped daemon left overdue is stored at the next daemon's first sweep"
+else
+	fail "a set a stopped daemon left overdue is stored at the next daemon's first sweep" "$(sql "SELECT * FROM smspool.inbound_parts")"
+fi
+is "$(sql "SELECT count(*) FROM smspool.inbox")" 2 "no inbox row for a marker"
+stop_daemon t2
 finish
