@@ -127,7 +127,10 @@ struct at {
 	struct at_token *pending; /* handed to the core, not yet acked */
 	int deletes[512];         /* committed: AT+CMGD these */
 	int n_deletes;
-	int cnma_due; /* AT+CNMA owed for committed +CMT/+CDS */
+	int cnma_due;        /* AT+CNMA owed for committed +CMT/+CDS */
+	struct at_due *dues; /* +CMT sets with parts in the database: when they are overdue */
+	struct event *ev_due;
+	bool marker_sent, cmt_parts; /* a flush marker went out; +CMT parts came (this process) */
 	uint64_t next_token;
 	char other_mem[8];
 
@@ -186,6 +189,9 @@ void at_rx_acked(struct at *a, uint64_t token, bool committed);
 void at_rx_resume(struct at *a);
 /* Expires incomplete concatenated texts (called from the sweep timer). */
 void at_rx_poll(struct at *a);
+/* Asks the database to store the overdue +CMT sets of this connection
+ * (a flush marker, sql/036_modem.sql). */
+void at_rx_flush_parts(struct at *a);
 /* True while reads, acknowledgements or deletes are outstanding. */
 bool at_rx_busy(const struct at *a);
 

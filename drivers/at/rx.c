@@ -12,7 +12,11 @@
  * kept across a reconnect and deleted first.  Parts of a long text read
  * from storage are joined by src/codec/reasm.c and their indexes travel
  * with the set; parts pushed with +CMT are committed one by one (see
- * at_rx_cmt_part) and joined by the database.
+ * at_rx_cmt_part) and joined by the database.  An incomplete +CMT set is
+ * stored with the parts that came once reasm_timeout_s has passed since
+ * its first part: a timer sends the database a flush marker then (and one
+ * goes at the first sweep, for sets a previous daemon left, and at every
+ * sweep once +CMT parts came, for a set the timer found not yet due).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -28,9 +32,23 @@
 #include "util.h"
 
 #define AT_RX_MAX_SETS 64
+#define AT_RX_MAX_DUES 64
+/* After reasm_timeout_s, this much more: the database counts the timeout
+ * from its commit of the first part, a little after the part came. */
+#define AT_RX_DUE_MARGIN_MS 2000
+
+/* A +CMT set with parts committed: when the database will call it overdue. */
+struct at_due {
+	char *set; /* alphabet/sender/reference, as in the parts' keys */
+	uint64_t at_ms;
+	struct at_due *next;
+};
+
+static void at_rx_on_due(evutil_socket_t fd, short what, void *arg);
 
 void at_rx_init(struct at *a)
 {
+	a->ev_due = evtimer_new(a->base, at_rx_on_due, a);
 	a->reasm = reasm_new(AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000);
 	a->next_token = 1;
 	if (a->conf->report_storage && strcasecmp(a->conf->report_storage, a->conf->storage) != 0)
@@ -39,6 +57,8 @@ void at_rx_init(struct at *a)
 
 void at_rx_sweep(struct at *a)
 {
+	if (!a->marker_sent || a->cmt_parts)
+		at_rx_flush_parts(a);
 	const char *list = at_text_mode(a) ? "AT+CMGL=\"ALL\"" : "AT+CMGL=4";
 	at_cmd_push(a, AT_CMD_LIST, 0, "%s", list);
 	if (!a->other_mem[0])
@@ -63,6 +83,15 @@ void at_rx_free(struct at *a)
 		n = t->next;
 		free(t);
 	}
+	for (struct at_due *d = a->dues, *n; d; d = n) {
+		n = d->next;
+		free(d->set);
+		free(d);
+	}
+	if (a->ev_due)
+		event_free(a->ev_due);
+	a->ev_due = NULL;
+	a->dues = NULL;
 	a->sets = NULL;
 	a->pending = NULL;
 }
@@ -245,6 +274,70 @@ static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
 	core_report(a->c, r, token);
 }
 
+void at_rx_flush_parts(struct at *a)
+{
+	struct inbound *in = at_rx_inbound(a, "");
+	in->body = xstrdup("");
+	in->parts = 1;
+	in->key = xstrdup("sms-parts-due");
+	a->marker_sent = true;
+	log_debug("at_parts_due", "conn=%s", at_name(a));
+	core_received(a->c, in, 0);
+}
+
+static void at_rx_due_arm(struct at *a)
+{
+	evtimer_del(a->ev_due);
+	if (!a->dues)
+		return;
+	uint64_t first = a->dues->at_ms, now = now_mono_ms();
+	for (struct at_due *d = a->dues; d; d = d->next)
+		if (d->at_ms < first)
+			first = d->at_ms;
+	uint64_t ms = first > now ? first - now : 0;
+	struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+	evtimer_add(a->ev_due, &tv);
+}
+
+/* The first part of a set seen by this daemon starts its clock. */
+static void at_rx_due_add(struct at *a, const char *set)
+{
+	int n = 0;
+	for (struct at_due *d = a->dues; d; d = d->next, n++)
+		if (!strcmp(d->set, set))
+			return;
+	if (n >= AT_RX_MAX_DUES)
+		return; /* the sweep's marker flushes it */
+	struct at_due *d = xcalloc(1, sizeof *d);
+	d->set = xstrdup(set);
+	d->at_ms = now_mono_ms() + (uint64_t)a->conf->reasm_timeout_s * 1000 + AT_RX_DUE_MARGIN_MS;
+	d->next = a->dues;
+	a->dues = d;
+	at_rx_due_arm(a);
+}
+
+static void at_rx_on_due(evutil_socket_t fd, short what, void *arg)
+{
+	struct at *a = arg;
+	uint64_t now = now_mono_ms();
+	bool due = false;
+	for (struct at_due **pp = &a->dues, *d; (d = *pp);) {
+		if (d->at_ms <= now) {
+			*pp = d->next;
+			free(d->set);
+			free(d);
+			due = true;
+		} else {
+			pp = &d->next;
+		}
+	}
+	/* A complete set was joined already: the marker then finds nothing.
+	 * Not up (reopening, stopping): the marker of the next start does it. */
+	if (due && a->state == AT_ST_READY)
+		at_rx_flush_parts(a);
+	at_rx_due_arm(a);
+}
+
 /* A part of a long text pushed with +CMT: the modem pushes no next part
  * before this one's AT+CNMA, and the network does not wait long for it, so
  * the part cannot wait in memory for the rest of its set.  It is committed
@@ -258,10 +351,13 @@ static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh 
 	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
 	int64_t ts = tpdu_time_unix(&t->scts);
 	in->smsc_ts_s = ts > 0 ? ts : 0;
-	char key[TPDU_ADDR_MAX + 64];
-	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%d/%s/%u", a->conf->reasm_timeout_s, u->concat_total,
-	         u->concat_seq, (int)t->alphabet, in->sender, u->concat_ref);
+	char key[TPDU_ADDR_MAX + 64], set[TPDU_ADDR_MAX + 32];
+	snprintf(set, sizeof set, "%d/%s/%u", (int)t->alphabet, in->sender, u->concat_ref);
+	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%s", a->conf->reasm_timeout_s, u->concat_total, u->concat_seq,
+	         set);
 	in->key = xstrdup(key);
+	a->cmt_parts = true;
+	at_rx_due_add(a, set);
 	log_debug("at_inbound_part", "conn=%s sender=%s part=%u of %u", at_name(a), in->sender, u->concat_seq,
 	          u->concat_total);
 	int idx = -1;

@@ -1,21 +1,22 @@
 /*
- * fbus: a Nokia DCT3 phone (6110/3310 class) over an FBUS v2 cable, `type
- * fbus`; a DCT4 phone (6310/6510 class, nokia4.h) sends only.
+ * fbus: a Nokia DCT3 phone (6110/3310 class) or a DCT4 one (6310/6510
+ * class, nokia4.h) over an FBUS v2 cable, `type fbus`.
  *
  * The session is one enum (enum fbus_state) changed only by fbus_set_state,
  * which logs it.  Start-up: open the port, write the 0x55 burst, ask the
  * model (type D1), switch service commands on and ask the IMEI (type 40),
  * ask the SMS centre unless the smsc setting gives it, then CONN_UP.  The
  * model code (or the `family` setting) says whether the phone is a DCT4
- * one: then the IMEI (type 1B), the SMS centre and sending use the DCT4
- * messages, and no sweep runs (reading a DCT4 phone's folders is not
- * implemented; its texts stay in the phone).
+ * one: then the IMEI (type 1B), the SMS centre, sending and the SMS memory
+ * use the DCT4 messages.
  * Afterwards one request is in flight at a time (enum fbus_op), with a
  * reply timer; the pump picks the next one: deletes owed first, then the
  * reads of a sweep, then the next part of a lent message, then a due sweep.
  *
  * Receiving: a sweep asks the SIM's SMS status and reads locations until
- * every used one was seen; texts go to core_received and status reports to
+ * every used one was seen (DCT3), or asks the status of the SIM's inbox
+ * folder, then of the phone's, and reads the locations each lists (DCT4);
+ * texts go to core_received and status reports to
  * core_report with a token naming the location, and the location is deleted
  * only after acked(committed=true); a location handed to the core is not
  * read again until then.  An "SMS arrived" message from the phone starts a
@@ -45,9 +46,9 @@ static const struct setting fbus_settings[] = {
     {"smsc", SETTING_STRING, offsetof(struct fbus_conf, smsc), false, false, 0, 0, NULL,
      "SMS centre number put in every message; unset = the phone's first SMS centre"},
     {"family", SETTING_STRING, offsetof(struct fbus_conf, family), false, false, 0, 0, "\"auto\"",
-     "auto (from the model code the phone reports), dct3 (6110/3310 class) or dct4 (6310/6510 class: sends only)"},
+     "auto (from the model code the phone reports), dct3 (6110/3310 class) or dct4 (6310/6510 class)"},
     {"sweep_s", SETTING_INT, offsetof(struct fbus_conf, sweep_s), false, true, 1, 86400, "60",
-     "read the SIM for texts and status reports at start and every sweep_s"},
+     "read the SIM (DCT4: the SIM's and the phone's inbox) for texts and status reports at start and every sweep_s"},
     {"ack_timeout_ms", SETTING_INT, offsetof(struct fbus_conf, ack_timeout_ms), false, true, 10, 60000, "1000",
      "wait for the phone's acknowledgement of a frame before sending it again"},
     {"retries", SETTING_INT, offsetof(struct fbus_conf, retries), false, true, 0, 20, "3",
@@ -66,7 +67,7 @@ static const struct setting fbus_settings[] = {
 
 static const char *const fbus_state_names[] = {"closed", "sync", "identify", "ready", "stopped"};
 static const char *const fbus_op_names[] = {"none",   "model", "security", "imei", "smsc",
-                                            "status", "read",  "delete",   "send"};
+                                            "status", "read",  "delete",   "send", "folder"};
 
 static void fbus_set_state(struct fbus *f, enum fbus_state s)
 {
@@ -166,6 +167,7 @@ static void fbus_on_reconnect(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	fbus_set_state(f, FB_SYNC);
+	f->rx_off = false;
 	fbus_link_reset(&f->link);
 	fbus_link_sync(&f->link);
 	fbus_timer(f->ev_sync, 100); /* the phone wakes on the burst */
@@ -181,6 +183,7 @@ static void fbus_on_sync(evutil_socket_t fd, short what, void *arg)
 }
 
 static void fbus_ready(struct fbus *f);
+static void fbus_publish(struct fbus *f);
 
 static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -207,6 +210,21 @@ static void fbus_on_reply_timeout(evutil_socket_t fd, short what, void *arg)
 		}
 		return;
 	}
+	/* A DCT4 phone that acknowledged the folder status but does not answer
+	 * it (a model that keeps its SMS elsewhere) still sends: receiving is
+	 * switched off until the port is opened again, rather than the
+	 * connection going down at every sweep. */
+	if (f->state == FB_READY && f->op == OP_FOLDER && !f->link.busy) {
+		log_warn("fbus_no_folders",
+		         "conn=%s model=%s problem=\"no answer to the SMS folder status: receiving off\"",
+		         conn_name(f->c), f->model);
+		f->op = OP_NONE;
+		f->sweeping = false;
+		f->rx_off = true;
+		fbus_publish(f);
+		fbus_pump(f);
+		return;
+	}
 	char why[96];
 	snprintf(why, sizeof why, "no answer from the phone to %s", fbus_op_names[f->op]);
 	fbus_down(f, why);
@@ -229,7 +247,7 @@ static void fbus_publish(struct fbus *f)
 	         f->conf->smsc ? f->conf->smsc
 	         : f->smsc[0]  ? f->smsc
 	                       : "-",
-	         f->dct4 ? " family=dct4 receive=off" : "");
+	         f->dct4 ? (f->rx_off ? " family=dct4 receive=off" : " family=dct4") : "");
 	core_conn_state(f->c, CONN_UP, d);
 }
 
@@ -239,8 +257,6 @@ static void fbus_ready(struct fbus *f)
 	f->reconnect_ms = (uint64_t)f->conf->reconnect_min_ms;
 	log_info("fbus_up", "conn=%s model=%s version=%s imei=%s", conn_name(f->c), f->model, f->version, f->imei);
 	fbus_publish(f);
-	if (f->dct4)
-		return; /* its SIM is not read (see the top of this file) */
 	f->sweep_due = true;
 	fbus_timer(f->ev_sweep, f->conf->sweep_s * 1000);
 }
@@ -290,6 +306,8 @@ static bool fbus_answers(enum fbus_op op, enum nokia_kind k)
 		return k == NOKIA_SMS || k == NOKIA_SMS_READ_ERROR;
 	case OP_DELETE:
 		return k == NOKIA_DELETED || k == NOKIA_DELETE_ERROR;
+	case OP_FOLDER:
+		return k == NOKIA_FOLDER;
 	case OP_SEND:
 		return k == NOKIA_SENT || k == NOKIA_SEND_ERROR;
 	default:
@@ -304,7 +322,7 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 	struct errbuf err = {{0}};
 	int rc = f->dct4 ? nokia4_decode(type, msg, len, r, &err) : nokia_decode(type, msg, len, r, &err);
 	if (r->kind == NOKIA_INCOMING) {
-		f->sweep_due = !f->dct4; /* also stored in the SIM: the sweep reads it */
+		f->sweep_due = true; /* also stored in the phone: the sweep reads it */
 	} else if (f->op != OP_NONE && fbus_answers(f->op, r->kind)) {
 		enum fbus_op op = f->op;
 		f->op = OP_NONE;
@@ -317,8 +335,7 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 			f->dct4 = !strcmp(f->conf->family, "dct4") ||
 			          (!strcmp(f->conf->family, "auto") && nokia4_is_dct4(f->model));
 			if (f->dct4) {
-				log_info("fbus_dct4", "conn=%s model=%s problem=\"a DCT4 phone: sending only\"",
-				         conn_name(f->c), f->model);
+				log_info("fbus_dct4", "conn=%s model=%s", conn_name(f->c), f->model);
 				nokia4_req_get_imei(&next);
 				fbus_request(f, OP_IMEI, &next, f->conf->reply_timeout_ms);
 			} else {
@@ -357,18 +374,26 @@ static void fbus_on_message(void *arg, uint8_t type, const uint8_t *msg, size_t 
 				f->next_loc = 1;
 			}
 			break;
+		case OP_FOLDER: {
+			const uint8_t *fd = fbus_rx_folders4[f->folder];
+			f->n_list = r->n_locs;
+			f->i_list = 0;
+			for (unsigned i = 0; i < r->n_locs; i++)
+				f->list[i] = FBUS_LOC4(fd[0], fd[1], r->locs[i]);
+			break;
+		}
 		case OP_READ:
 			f->seen++;
 			if (rc < 0)
-				log_warn("fbus_bad_sms", "conn=%s loc=%u problem=\"%s\"", conn_name(f->c), f->op_loc,
-				         err.msg);
+				log_warn("fbus_bad_sms", "conn=%s loc=%" PRIx32 " problem=\"%s\"", conn_name(f->c),
+				         f->op_loc, err.msg);
 			else if (r->kind == NOKIA_SMS)
 				fbus_rx_sms(f, f->op_loc, &r->sms);
 			else
 				f->seen--; /* empty location */
 			break;
 		case OP_DELETE:
-			log_debug("fbus_deleted", "conn=%s loc=%u ok=%d", conn_name(f->c), f->op_loc,
+			log_debug("fbus_deleted", "conn=%s loc=%" PRIx32 " ok=%d", conn_name(f->c), f->op_loc,
 			          r->kind == NOKIA_DELETED);
 			break;
 		case OP_SEND:
@@ -402,6 +427,37 @@ static const struct fbus_link_cbs fbus_link_cbs = {fbus_on_message, fbus_on_sent
 
 /* ---- the pump ---- */
 
+static void fbus_req_delete(struct fbus *f, struct nokia_req *r, fbus_loc loc)
+{
+	if (f->dct4)
+		nokia4_req_delete_sms(r, (uint8_t)(loc >> 24), (uint8_t)(loc >> 16), (uint16_t)loc);
+	else
+		nokia_req_delete_sms(r, (uint8_t)loc);
+}
+
+/* The next request of a DCT4 sweep: the next location listed, else the
+ * next folder's status.  Returns false when the sweep is over. */
+static bool fbus_sweep4(struct fbus *f)
+{
+	struct nokia_req r;
+	while (f->i_list < f->n_list) {
+		fbus_loc loc = f->list[f->i_list++];
+		if (fbus_rx_held(f, loc))
+			continue;
+		f->op_loc = loc;
+		nokia4_req_read_sms(&r, (uint8_t)(loc >> 24), (uint8_t)(loc >> 16), (uint16_t)loc);
+		fbus_request(f, OP_READ, &r, f->conf->reply_timeout_ms);
+		return true;
+	}
+	if (f->folder + 1 >= FBUS_FOLDERS4)
+		return false;
+	f->folder++;
+	f->n_list = f->i_list = 0;
+	nokia4_req_folder_status(&r, fbus_rx_folders4[f->folder][0], fbus_rx_folders4[f->folder][1]);
+	fbus_request(f, OP_FOLDER, &r, f->conf->reply_timeout_ms);
+	return true;
+}
+
 void fbus_pump(struct fbus *f)
 {
 	struct nokia_req r;
@@ -409,9 +465,14 @@ void fbus_pump(struct fbus *f)
 		return;
 	if (f->n_deletes > 0) {
 		f->op_loc = f->deletes[--f->n_deletes];
-		nokia_req_delete_sms(&r, f->op_loc);
+		fbus_req_delete(f, &r, f->op_loc);
 		fbus_request(f, OP_DELETE, &r, f->conf->reply_timeout_ms);
 		return;
+	}
+	if (f->sweeping && f->dct4) {
+		if (fbus_sweep4(f))
+			return;
+		f->sweeping = false;
 	}
 	while (f->sweeping) {
 		if (f->seen >= f->used || f->next_loc == 0 || f->next_loc > f->sim_size) {
@@ -419,7 +480,7 @@ void fbus_pump(struct fbus *f)
 			break;
 		}
 		uint8_t loc = f->next_loc++;
-		if (f->held[loc]) {
+		if (fbus_rx_held(f, loc)) {
 			f->seen++;
 			continue;
 		}
@@ -443,7 +504,16 @@ void fbus_pump(struct fbus *f)
 		fbus_request(f, OP_SEND, &r, f->conf->send_timeout_ms);
 		return;
 	}
-	if (f->sweep_due) {
+	if (f->sweep_due && f->dct4 && f->rx_off) {
+		f->sweep_due = false;
+	} else if (f->sweep_due && f->dct4) {
+		f->sweep_due = false;
+		f->sweeping = true;
+		f->folder = 0;
+		f->n_list = f->i_list = 0;
+		nokia4_req_folder_status(&r, fbus_rx_folders4[0][0], fbus_rx_folders4[0][1]);
+		fbus_request(f, OP_FOLDER, &r, f->conf->reply_timeout_ms);
+	} else if (f->sweep_due) {
 		nokia_req_sms_status(&r);
 		fbus_request(f, OP_STATUS, &r, f->conf->reply_timeout_ms);
 	}

@@ -95,9 +95,14 @@ struct fbus_pending;
 
 enum fbus_state { FB_CLOSED, FB_SYNC, FB_IDENTIFY, FB_READY, FB_STOPPED };
 
-enum fbus_op { OP_NONE, OP_MODEL, OP_SECURITY, OP_IMEI, OP_SMSC, OP_STATUS, OP_READ, OP_DELETE, OP_SEND };
+enum fbus_op { OP_NONE, OP_MODEL, OP_SECURITY, OP_IMEI, OP_SMSC, OP_STATUS, OP_READ, OP_DELETE, OP_SEND, OP_FOLDER };
 
 #define FBUS_LOCATIONS 256
+
+/* A storage location: the SIM location on a DCT3 phone; on a DCT4 one the
+ * memory, folder and 16-bit location (FBUS_LOC4). */
+typedef uint32_t fbus_loc;
+#define FBUS_LOC4(mem, folder, loc) ((fbus_loc)(mem) << 24 | (fbus_loc)(folder) << 16 | (fbus_loc)(loc))
 
 struct fbus {
 	struct conn *c;
@@ -107,7 +112,7 @@ struct fbus {
 	struct serial *port;
 	struct fbus_link link;
 	enum fbus_op op;
-	uint8_t op_loc;
+	fbus_loc op_loc;
 	struct event *ev_reply, *ev_reconnect, *ev_sweep, *ev_sync;
 	uint64_t reconnect_ms;
 
@@ -117,9 +122,13 @@ struct fbus {
 	bool sweep_due, sweeping;
 	unsigned sim_size, used, seen;
 	uint8_t next_loc;
-	bool held[FBUS_LOCATIONS];       /* handed to the core, not yet acked */
-	uint8_t deletes[FBUS_LOCATIONS]; /* committed: delete these */
+	fbus_loc deletes[FBUS_LOCATIONS]; /* committed: delete these */
 	int n_deletes;
+	/* DCT4: the inbox being swept (an index of fbus_rx_folders4) and the
+	 * locations its folder status listed. */
+	unsigned folder;
+	fbus_loc list[NOKIA_FOLDER_MAX];
+	unsigned n_list, i_list;
 
 	struct reasm *reasm;
 	struct fbus_set *sets;        /* parts of long texts, by sender and reference */
@@ -127,7 +136,8 @@ struct fbus {
 	uint64_t next_token;
 
 	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
-	bool dct4; /* a DCT4 phone (nokia4.h): sends only, its SIM is not read */
+	bool dct4;   /* a DCT4 phone (nokia4.h) */
+	bool rx_off; /* a DCT4 phone that left the folder status unanswered: sends only, until reopened */
 };
 
 /* Starts the next request when the phone is idle. */
@@ -135,10 +145,17 @@ void fbus_pump(struct fbus *f);
 
 /* ---- rx.c: texts and reports read from the SIM ---- */
 
+/* The DCT4 folders a sweep reads: the SIM's inbox, then the phone's. */
+#define FBUS_FOLDERS4 2
+extern const uint8_t fbus_rx_folders4[FBUS_FOLDERS4][2];
+
 void fbus_rx_init(struct fbus *f);
 void fbus_rx_free(struct fbus *f);
+/* Whether loc was handed to the core (not acked yet), or is waiting for
+ * its delete: a sweep does not read it again. */
+bool fbus_rx_held(const struct fbus *f, fbus_loc loc);
 /* The SMS read at location loc (an SMS-SUBMIT kept in the phone is left). */
-void fbus_rx_sms(struct fbus *f, uint8_t loc, const struct tpdu *t);
+void fbus_rx_sms(struct fbus *f, fbus_loc loc, const struct tpdu *t);
 void fbus_rx_acked(struct conn *c, uint64_t token, bool committed);
 /* Hands long texts whose missing parts are overdue to the core. */
 void fbus_rx_poll(struct fbus *f);

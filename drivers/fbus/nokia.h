@@ -81,7 +81,10 @@ enum nokia_kind {
 	NOKIA_DELETED,
 	NOKIA_DELETE_ERROR, /* error */
 	NOKIA_SECURITY_ON,  /* the answer to an enable of service commands */
+	NOKIA_FOLDER,       /* DCT4 folder status: n_locs, locs */
 };
+
+#define NOKIA_FOLDER_MAX 256
 
 struct nokia_reply {
 	enum nokia_kind kind;
@@ -91,6 +94,8 @@ struct nokia_reply {
 	uint8_t mr, error, state, box;
 	unsigned sim_size, used, unread;
 	struct tpdu sms; /* NOKIA_SMS, NOKIA_INCOMING: decoded by the shared codec */
+	unsigned n_locs; /* NOKIA_FOLDER: the locations used (at most NOKIA_FOLDER_MAX kept) */
+	uint16_t locs[NOKIA_FOLDER_MAX];
 };
 
 /* Decodes the message msg (len octets, the reassembled FBUS message) of

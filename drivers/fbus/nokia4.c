@@ -108,6 +108,143 @@ int nokia4_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf
 	return 0;
 }
 
+void nokia4_req_folder_status(struct nokia_req *r, uint8_t mem, uint8_t folder)
+{
+	const uint8_t d[] = {0x00, 0x01, 0x01, 0x0C, mem, folder, 0x0F, 0x55, 0x55, 0x55};
+	nokia_req_set(r, NOKIA_TYPE_SMS_MEMORY, d, sizeof d);
+}
+
+void nokia4_req_read_sms(struct nokia_req *r, uint8_t mem, uint8_t folder, uint16_t location)
+{
+	const uint8_t d[] = {0x00, 0x01, 0x00, 0x02, mem, folder, (uint8_t)(location >> 8), (uint8_t)location,
+	                     0x01, 0x00};
+	nokia_req_set(r, NOKIA_TYPE_SMS_MEMORY, d, sizeof d);
+}
+
+void nokia4_req_delete_sms(struct nokia_req *r, uint8_t mem, uint8_t folder, uint16_t location)
+{
+	const uint8_t d[] = {0x00, 0x01, 0x00, 0x04, mem, folder, (uint8_t)(location >> 8), (uint8_t)location,
+	                     0x0F, 0x55};
+	nokia_req_set(r, NOKIA_TYPE_SMS_MEMORY, d, sizeof d);
+}
+
+/* ---- a stored SMS: DCT4 frame -> PDU ---- */
+
+struct nokia4_pdu {
+	uint8_t *p;
+	size_t cap, n;
+	bool full;
+};
+
+static void nokia4_put(struct nokia4_pdu *o, const uint8_t *src, size_t len)
+{
+	if (o->n + len > o->cap) {
+		o->full = true;
+		return;
+	}
+	memcpy(o->p + o->n, src, len);
+	o->n += len;
+}
+
+int nokia4_frame_to_pdu(const uint8_t *f, size_t len, uint8_t *out, size_t cap, size_t *n, struct errbuf *err)
+{
+	/* Where the block count is, by the frame's kind (00 deliver, 01 report, 02 submit). */
+	static const size_t nblocks_at[] = {15, 19, 7};
+	if (len < 1 || f[0] > 2)
+		return errbuf_set(err, "unknown SMS frame kind"), -EBADMSG;
+	size_t at = nblocks_at[f[0]];
+	if (len <= at)
+		return errbuf_set(err, "SMS frame shorter than its header"), -EBADMSG;
+	const uint8_t *number = NULL, *smsc = NULL, *ud = NULL;
+	size_t ud_octets = 0;
+	uint8_t udl = 0, vp = 0;
+	bool has_vp = false;
+	unsigned nb = f[at++];
+	for (unsigned i = 0; i < nb; i++) {
+		if (at + 4 > len)
+			return errbuf_set(err, "SMS frame block %u truncated", i + 1), -EBADMSG;
+		uint8_t id = f[at], size = f[at + 1];
+		const uint8_t *b = f + at + 4;
+		size_t avail = len - at - 4;
+		if (id == 0x82 && f[at + 2] == 0x01) {
+			if (avail < 2 || 2 + ((size_t)b[0] + 1) / 2 > (avail < 12 ? avail : 12))
+				return errbuf_set(err, "number block over the frame"), -EBADMSG;
+			number = b;
+		} else if (id == 0x82 && f[at + 2] == 0x02) {
+			if (avail < 1 || (size_t)b[0] + 1 > (avail < 12 ? avail : 12))
+				return errbuf_set(err, "SMS centre block over the frame"), -EBADMSG;
+			smsc = b;
+		} else if (id == 0x80) {
+			ud_octets = f[at + 2];
+			udl = f[at + 3];
+			if (ud_octets > avail)
+				return errbuf_set(err, "user data over the frame"), -EBADMSG;
+			ud = b;
+		} else if (id == 0x08 && f[at + 2] >= 1) {
+			vp = f[at + 3];
+			has_vp = true;
+		}
+		if (size < 2)
+			return errbuf_set(err, "SMS frame block of length %u", size), -EBADMSG;
+		at += size;
+	}
+	if (!number)
+		return errbuf_set(err, "SMS frame without a number block"), -EBADMSG;
+	struct nokia4_pdu o = {out, cap, 0, false};
+	static const uint8_t no_smsc = 0x00;
+	nokia4_put(&o, smsc ? smsc : &no_smsc, smsc ? (size_t)smsc[0] + 1 : 1);
+	size_t addr = 2 + ((size_t)number[0] + 1) / 2;
+	uint8_t fo = f[2] & 0xFC; /* the TP-MTI from the frame's kind */
+	switch (f[0]) {
+	case 0x00:
+		fo |= TPDU_DELIVER;
+		nokia4_put(&o, &fo, 1);
+		nokia4_put(&o, number, addr);
+		nokia4_put(&o, f + 3, 2); /* PID, DCS */
+		nokia4_put(&o, f + 5, 7); /* SCTS */
+		break;
+	case 0x01:
+		fo |= TPDU_STATUS_REPORT;
+		nokia4_put(&o, &fo, 1);
+		nokia4_put(&o, f + 3, 1); /* MR */
+		nokia4_put(&o, number, addr);
+		nokia4_put(&o, f + 12, 7); /* SCTS */
+		nokia4_put(&o, f + 5, 7);  /* discharge time */
+		nokia4_put(&o, f + 4, 1);  /* ST */
+		break;
+	default:
+		fo = (uint8_t)((fo & ~0x18) | TPDU_SUBMIT | (has_vp ? TPDU_VP_RELATIVE << 3 : 0));
+		nokia4_put(&o, &fo, 1);
+		nokia4_put(&o, f + 3, 1); /* MR */
+		nokia4_put(&o, number, addr);
+		nokia4_put(&o, f + 4, 2); /* PID, DCS */
+		if (has_vp)
+			nokia4_put(&o, &vp, 1);
+		break;
+	}
+	if (f[0] != 0x01) {
+		if (!ud)
+			return errbuf_set(err, "SMS frame without user data"), -EBADMSG;
+		nokia4_put(&o, &udl, 1);
+		nokia4_put(&o, ud, ud_octets);
+	}
+	if (o.full)
+		return errbuf_set(err, "PDU buffer too small"), -EBADMSG;
+	*n = o.n;
+	return 0;
+}
+
+static int nokia4_sms(const uint8_t *f, size_t len, struct tpdu *t, struct errbuf *err)
+{
+	uint8_t pdu[TPDU_MAX_LEN + 16];
+	size_t n;
+	if (nokia4_frame_to_pdu(f, len, pdu, sizeof pdu, &n, err))
+		return -EBADMSG;
+	if (tpdu_decode(pdu, n, TPDU_WITH_SMSC | TPDU_LENIENT, t, err))
+		return -EBADMSG;
+	return 0;
+}
+
 /* The SMS centre of a 15 reply: blocks from 14, the 82 .. 02 one holds it. */
 static void nokia4_smsc(const uint8_t *msg, size_t len, struct nokia_reply *out)
 {
@@ -141,6 +278,40 @@ int nokia4_decode(uint8_t type, const uint8_t *msg, size_t len, struct nokia_rep
 				out->imei[i++] = (char)msg[at];
 		out->imei[i] = '\0';
 		out->kind = NOKIA_IMEI;
+		return 0;
+	}
+	if (type == NOKIA_TYPE_SMS_MEMORY) {
+		switch (op) {
+		case 0x03: /* a stored SMS; a short answer: no SMS at that location */
+			if (len < 15) {
+				out->kind = NOKIA_SMS_READ_ERROR;
+				out->error = len > 4 ? msg[4] : 0;
+				return 0;
+			}
+			out->state = msg[5];
+			out->kind = NOKIA_SMS;
+			return nokia4_sms(msg + 14, len - 14, &out->sms, err);
+		case 0x0D: {
+			if (len < 8)
+				return errbuf_set(err, "short folder status"), -EBADMSG;
+			size_t count = (size_t)msg[6] << 8 | msg[7];
+			if (8 + 2 * count > len)
+				return errbuf_set(err, "folder status lists %zu locations in %zu octets", count, len),
+				       -EBADMSG;
+			for (size_t i = 0; i < count && i < NOKIA_FOLDER_MAX; i++)
+				out->locs[i] = (uint16_t)(msg[8 + 2 * i] << 8 | msg[9 + 2 * i]);
+			out->n_locs = (unsigned)(count < NOKIA_FOLDER_MAX ? count : NOKIA_FOLDER_MAX);
+			out->kind = NOKIA_FOLDER;
+			return 0;
+		}
+		case 0x05:
+			out->kind = NOKIA_DELETED;
+			return 0;
+		case 0x06:
+			out->kind = NOKIA_DELETE_ERROR;
+			out->error = len > 4 ? msg[4] : 0;
+			return 0;
+		}
 		return 0;
 	}
 	if (type != NOKIA_TYPE_SMS)

@@ -1,12 +1,21 @@
 /*
- * Receiving for the fbus driver: what a SIM sweep reads goes to the core,
- * and the SIM locations it came from are deleted only once the core says
+ * Receiving for the fbus driver: what a sweep reads (the SIM of a DCT3
+ * phone; the SIM's and the phone's inbox folders of a DCT4 one) goes to the
+ * core, and the locations it came from are deleted only once the core says
  * it is committed.  A token names the locations behind one core_received or
- * core_report (several for a long text); those locations stay "held" (not
- * read again) until the token is acked.  Parts of a long text wait in the
- * shared reassembler (src/codec/reasm.c) until the set is complete or
- * overdue (reasm_timeout_s), still stored in the SIM, so a restart loses
- * nothing: the next sweep reads them again.
+ * core_report (several for a long text); those locations are "held" (not
+ * read again) until the token is acked and then until their delete went
+ * out.  Parts of a long text wait in the shared reassembler
+ * (src/codec/reasm.c) until the set is complete or overdue, still stored in
+ * the phone, so a restart loses nothing: the next sweep reads them again.
+ *
+ * A daemon killed after the commit and before the delete reads the same
+ * text again after its restart: every text carries a key (sender, SMSC time
+ * stamp, a hash of its content; for a long text sender, reference and a
+ * hash of the whole), which the database stores once (inbound_keys), so it
+ * is not stored twice.  Two texts alike in all of these (same sender, same
+ * second, same words) count as one.  A status report applied twice changes
+ * nothing.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,17 +35,20 @@
 struct fbus_set {
 	char *key;
 	unsigned ref, total;
-	uint8_t locs[REASM_MAX_PARTS];
+	fbus_loc locs[REASM_MAX_PARTS];
 	int n;
 	struct fbus_set *next;
 };
 
 struct fbus_pending {
 	uint64_t token;
-	uint8_t locs[REASM_MAX_PARTS];
+	fbus_loc locs[REASM_MAX_PARTS];
 	int n;
 	struct fbus_pending *next;
 };
+
+const uint8_t fbus_rx_folders4[FBUS_FOLDERS4][2] = {{NOKIA4_MEM_SIM, NOKIA4_FOLDER_INBOX},
+                                                    {NOKIA4_MEM_PHONE, NOKIA4_FOLDER_INBOX}};
 
 void fbus_rx_init(struct fbus *f)
 {
@@ -59,11 +71,30 @@ void fbus_rx_free(struct fbus *f)
 	}
 }
 
-static uint64_t fbus_rx_token(struct fbus *f, const uint8_t *locs, int n)
+static bool fbus_rx_in(const fbus_loc *v, int n, fbus_loc loc)
+{
+	for (int i = 0; i < n; i++)
+		if (v[i] == loc)
+			return true;
+	return false;
+}
+
+bool fbus_rx_held(const struct fbus *f, fbus_loc loc)
+{
+	for (const struct fbus_pending *p = f->pending; p; p = p->next)
+		if (fbus_rx_in(p->locs, p->n, loc))
+			return true;
+	for (const struct fbus_set *s = f->sets; s; s = s->next)
+		if (fbus_rx_in(s->locs, s->n, loc))
+			return true;
+	return fbus_rx_in(f->deletes, f->n_deletes, loc);
+}
+
+static uint64_t fbus_rx_token(struct fbus *f, const fbus_loc *locs, int n)
 {
 	struct fbus_pending *p = xcalloc(1, sizeof *p);
 	p->token = f->next_token++;
-	memcpy(p->locs, locs, (size_t)n);
+	memcpy(p->locs, locs, (size_t)n * sizeof *locs);
 	p->n = n;
 	p->next = f->pending;
 	f->pending = p;
@@ -82,7 +113,6 @@ void fbus_rx_acked(struct conn *c, uint64_t token, bool committed)
 		return;
 	*pp = p->next;
 	for (int i = 0; i < p->n; i++) {
-		f->held[p->locs[i]] = false;
 		if (committed && f->n_deletes < FBUS_LOCATIONS)
 			f->deletes[f->n_deletes++] = p->locs[i];
 	}
@@ -111,6 +141,10 @@ static void fbus_rx_drain(struct fbus *f)
 		struct inbound *in = fbus_rx_inbound(f, sender ? sender + 1 : "");
 		in->parts = (int)rm->received;
 		msg_sms_inbound_text(in, al, rm->data, rm->len);
+		char key[TPDU_ADDR_MAX + 64];
+		snprintf(key, sizeof key, "fbus-set:%s/%u/%u/%u/%08" PRIx32, in->sender, rm->ref, rm->total,
+		         rm->received, fnv1a(2166136261u, rm->data, rm->len));
+		in->key = xstrdup(key);
 		if (rm->status != REASM_COMPLETE)
 			log_warn("fbus_partial_text", "conn=%s sender=%s parts=%u of %u", conn_name(f->c), in->sender,
 			         rm->received, rm->total);
@@ -134,21 +168,21 @@ void fbus_rx_poll(struct fbus *f)
 	fbus_rx_drain(f);
 }
 
-static void fbus_rx_report(struct fbus *f, uint8_t loc, const struct tpdu *t)
+static void fbus_rx_report(struct fbus *f, fbus_loc loc, const struct tpdu *t)
 {
 	struct report *rep = msg_sms_report(t);
-	log_debug("fbus_report", "conn=%s loc=%u id=%s state=%s", conn_name(f->c), loc, rep->remote_id, rep->state);
+	log_debug("fbus_report", "conn=%s loc=%" PRIx32 " id=%s state=%s", conn_name(f->c), loc, rep->remote_id,
+	          rep->state);
 	core_report(f->c, rep, fbus_rx_token(f, &loc, 1));
 }
 
-void fbus_rx_sms(struct fbus *f, uint8_t loc, const struct tpdu *t)
+void fbus_rx_sms(struct fbus *f, fbus_loc loc, const struct tpdu *t)
 {
 	if (t->type == TPDU_SUBMIT) {
-		log_debug("fbus_skip", "conn=%s loc=%u reason=\"an SMS-SUBMIT kept in the phone\"", conn_name(f->c),
-		          loc);
+		log_debug("fbus_skip", "conn=%s loc=%" PRIx32 " reason=\"an SMS-SUBMIT kept in the phone\"",
+		          conn_name(f->c), loc);
 		return;
 	}
-	f->held[loc] = true;
 	if (t->type == TPDU_STATUS_REPORT) {
 		fbus_rx_report(f, loc, t);
 		return;
@@ -194,6 +228,11 @@ void fbus_rx_sms(struct fbus *f, uint8_t loc, const struct tpdu *t)
 	}
 	int64_t ts = tpdu_time_unix(&t->scts);
 	in->smsc_ts_s = ts > 0 ? ts : 0;
-	log_debug("fbus_received", "conn=%s loc=%u sender=%s", conn_name(f->c), loc, in->sender);
+	uint32_t h = fnv1a(2166136261u, t->payload, t->payload_len);
+	h = fnv1a(h, t->udh, t->udh_len);
+	char key[TPDU_ADDR_MAX + 64];
+	snprintf(key, sizeof key, "fbus-sms:%s/%" PRId64 "/%d/%08" PRIx32, in->sender, ts, (int)t->alphabet, h);
+	in->key = xstrdup(key);
+	log_debug("fbus_received", "conn=%s loc=%" PRIx32 " sender=%s", conn_name(f->c), loc, in->sender);
 	core_received(f->c, in, fbus_rx_token(f, &loc, 1));
 }

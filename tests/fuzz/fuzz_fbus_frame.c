@@ -32,10 +32,14 @@ static void fuzz_nokia(uint8_t type, const uint8_t *msg, size_t len)
 	if (nokia_decode(type, msg, len, &reply, &err) == 0 &&
 	    (reply.kind == NOKIA_SMS || reply.kind == NOKIA_INCOMING) && reply.sms.ud_len > TPDU_UD_MAX)
 		abort();
-	/* The DCT4 decoder on the same message: bounded strings, no crash. */
+	/* The DCT4 decoder on the same message: bounded strings, no crash, a
+	 * stored SMS (DCT4 frame) within the TPDU's bounds, a folder status
+	 * within its array. */
 	if (nokia4_decode(type, msg, len, &reply, &err) == 0 &&
 	    (strnlen(reply.imei, sizeof reply.imei) == sizeof reply.imei ||
-	     strnlen(reply.smsc, sizeof reply.smsc) == sizeof reply.smsc))
+	     strnlen(reply.smsc, sizeof reply.smsc) == sizeof reply.smsc ||
+	     (reply.kind == NOKIA_SMS && reply.sms.ud_len > TPDU_UD_MAX) ||
+	     (reply.kind == NOKIA_FOLDER && reply.n_locs > NOKIA_FOLDER_MAX)))
 		abort();
 }
 

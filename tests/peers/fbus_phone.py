@@ -16,6 +16,8 @@ line in FILE.  Files dropped into DIR steer it (checked every 50 ms):
   drop-acks        while it exists, frames are answered but never acknowledged
   garbage          noise is written to the line once (then the file is removed)
   no-report        while it exists, sent messages get no status report
+  no-notify        while it exists, arriving SMS are stored but not announced
+  ignore-deletes   while it exists, DCT4 deletes (14/04) are acknowledged, neither done nor answered
 Messages sent with TP-SRR get a status report (stored, and announced) after
 --report-delay seconds.
 
@@ -142,7 +144,8 @@ class Phone:
         self.last_rx = None
         self.sim = {}  # location -> (state, type, layout)
         self.sim_size = args.sim_size
-        self.pending_reports = []  # (due, layout)
+        self.pending_reports = []  # (due, recipient, mr)
+        self.store4 = {}  # DCT4: (memory, folder) -> {location: (state, frame)}
         self.event('ready', tty=name, model=args.model)
 
     def event(self, what, **kw):
@@ -243,6 +246,10 @@ class Phone:
     def on_dct4(self, mtype, p):
         if mtype == 0x02 and len(p) >= 10 and p[3] == 0x02:
             self.on_dct4_send(p)
+        elif mtype == 0x14 and self.args.no_sms_memory:  # acknowledged, never answered
+            self.event('ignored', type='14')
+        elif mtype == 0x14 and len(p) >= 4:
+            self.on_dct4_memory(p)
         elif mtype == 0x02 and len(p) >= 5 and p[3] == 0x14:  # SMS centre p[4]: one block 82 .. 02 (number at +4)
             block = bytes([0x82, 0x1A, 0x02, 0x00]) + smsc_slot(self.args.smsc)
             block = block.ljust(0x1A, b'\0')
@@ -262,6 +269,71 @@ class Phone:
             self.send_message(0x42, bytes(p[:6]) + bytes([0x00, kind]) + bytes(6) + value.encode() + b'\0')
         else:
             self.event('unknown_request', type='%02X' % mtype, op='%02X' % (p[3] if len(p) > 3 else 0))
+
+    FOLDERS4 = [(0x02, 'Inbox'), (0x03, 'Outbox'), (0x04, 'Archive'), (0x05, 'Templates')]
+
+    def folder4(self, mem, folder):
+        if mem not in (0x01, 0x02) or folder not in (0x02, 0x03, 0x04, 0x05) or (mem == 0x01 and folder > 0x03):
+            return None
+        return self.store4.setdefault((mem, folder), {})
+
+    def on_dct4_memory(self, p):
+        op = p[3]
+        if op == 0x12:  # folder list
+            body = bytearray(HDR + bytes([0x13, 0x00, len(self.FOLDERS4)]))
+            for fid, name in self.FOLDERS4:
+                body += bytes([0x01, 0x26, fid, len(name)]) + name.encode('utf-16-be') + b'\0\0'
+            self.send_message(0x14, bytes(body))
+        elif op == 0x08:  # SMS status: phone memory at 10, SIM at 22 (size, used, unread: 2 octets each)
+            def counts(mem, size):
+                msgs = [m for (mm, _), f in self.store4.items() if mm == mem for m in f.values()]
+                unread = sum(1 for st, _ in msgs if st == 0x03)
+                return bytes([size >> 8, size & 0xFF, len(msgs) >> 8, len(msgs) & 0xFF, unread >> 8, unread & 0xFF])
+            body = HDR + bytes([0x09, 0x00]) + bytes(5) + counts(0x02, 100) + bytes(6) + counts(0x01, self.sim_size)
+            self.send_message(0x14, body + bytes(4))
+        elif op in (0x0C, 0x02, 0x0E, 0x04) and len(p) >= 6:
+            f = self.folder4(p[4], p[5])
+            loc = p[6] << 8 | p[7] if len(p) >= 8 else 0
+            if op == 0x0C:
+                locs = sorted(f) if f is not None else []
+                body = HDR + bytes([0x0D, 0x00, 0x00, len(locs) >> 8, len(locs) & 0xFF])
+                self.send_message(0x14, body + b''.join(bytes([l >> 8, l & 0xFF]) for l in locs))
+            elif f is None or loc not in f:
+                self.send_message(0x14, HDR + bytes([0x06 if op == 0x04 else 0x03, 0x02]))
+                self.event('empty', op='%02X' % op, mem=p[4], folder=p[5], loc=loc)
+            elif op == 0x0E:
+                self.send_message(0x14, HDR + bytes([0x0F, 0x00]) + bytes(46) + bytes(8))
+            elif op == 0x02:
+                state, frame = f[loc]
+                self.send_message(0x14, HDR + bytes([0x03, 0x00, state, p[4], p[5], loc >> 8, loc & 0xFF]) +
+                                  bytes(4) + frame)
+                if state == 0x03:
+                    f[loc] = (0x01, frame)
+                self.event('read', mem=p[4], folder=p[5], loc=loc)
+            elif self.control('ignore-deletes'):  # acknowledged, never done nor answered
+                self.event('delete_ignored', mem=p[4], folder=p[5], loc=loc)
+            else:
+                del f[loc]
+                self.send_message(0x14, HDR + bytes([0x05]))
+                self.event('deleted', mem=p[4], folder=p[5], loc=loc)
+        else:
+            self.event('unknown_request', type='14', op='%02X' % op)
+
+    def arrive4(self, frame, what, memory, **kw):
+        """Stores a DCT4 frame in the SIM inbox (or the phone's), announces it with 02/04."""
+        target = None
+        order = [(0x01, self.sim_size), (0x02, 100)] if memory != 'me' else [(0x02, 100)]
+        for mem, size in order:
+            f = self.folder4(mem, 0x02)
+            used = sum(len(x) for (mm, _), x in self.store4.items() if mm == mem)
+            if used < size:
+                loc = next(l for l in range(1, size + 2) if l not in f)
+                f[loc] = (0x03, frame)
+                target = (mem, loc)
+                break
+        self.event(what, mem=target and target[0], loc=target and target[1], **kw)
+        if target and not self.control('mute') and not self.control('no-notify'):
+            self.send_message(0x02, HDR + bytes([0x04]) + bytes(6) + frame)
 
     def on_security(self, p):
         op = p[2]
@@ -335,11 +407,7 @@ class Phone:
         to = read_number(lay[17:29])
         self.send_message(0x02, HDR + bytes([0x02, 0x00, mr]))
         if srr and not self.control('no-report'):
-            layout = bytearray(smsc_slot(self.args.smsc))
-            layout += bytes([0x06, mr, 0x00])  # SMS-STATUS-REPORT, MR, TP-ST delivered
-            layout += number_slot(to)
-            layout += scts() + scts()
-            self.pending_reports.append((time.time() + self.args.report_delay, bytes(layout), mr))
+            self.pending_reports.append((time.time() + self.args.report_delay, to, mr))
 
     def submitted(self, first, pid, dcs, udl, to, ud):
         """Logs a submitted SMS (its text decoded); returns (mr, srr)."""
@@ -381,6 +449,8 @@ class Phone:
             pos += size
         mr, srr = self.submitted(first, pid, dcs, udl, to, ud)
         self.send_message(0x02, HDR + bytes([0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, mr]))
+        if srr and not self.control('no-report'):
+            self.pending_reports.append((time.time() + self.args.report_delay, to, mr))
 
     def store(self, kind, layout):
         for loc in range(1, self.sim_size + 1):
@@ -392,7 +462,7 @@ class Phone:
     def arrive(self, kind, layout, what, **kw):
         loc = self.store(kind, layout)
         self.event(what, loc=loc, **kw)
-        if loc is not None and not self.control('mute'):
+        if loc is not None and not self.control('mute') and not self.control('no-notify'):
             self.send_message(0x02, HDR + bytes([0x10, 0x00, 0x00]) + layout)
 
     def inbound(self, path):
@@ -416,6 +486,15 @@ class Phone:
                 acc |= sv << bits
                 bits += 7
             ud = acc.to_bytes((bits + 7) // 8, 'little')
+            if self.args.dct4:
+                frame = bytearray([0x00, 0x00, 0x44 if udh else 0x04, 0x00, 0x00]) + scts() + b'\x55\x55\x55\x03'
+                frame += bytes([0x82, 0x10, 0x01, (len(req['from'].lstrip('+')) + 4 + 1) // 2]) + number_slot(req['from'])
+                frame += bytes([0x82, 0x10, 0x02, len(bcd(self.args.smsc.lstrip('+'))) + 1]) + smsc_slot(self.args.smsc)
+                frame += bytes([0x80, len(ud) + 4, len(ud), bits // 7]) + ud
+                frame[1] = len(frame) - 1
+                self.arrive4(bytes(frame), 'inbound', req.get('memory', 'sim'), sender=req['from'], text=text,
+                             parts=len(chunks))
+                continue
             layout = bytearray(smsc_slot(self.args.smsc))
             # SMS-DELIVER (UDHI when a header), PID, DCS 7-bit, UDL
             layout += bytes([0x44 if udh else 0x04, 0x00, 0x00, bits // 7])
@@ -428,7 +507,19 @@ class Phone:
         now = time.time()
         for item in [r for r in self.pending_reports if r[0] <= now]:
             self.pending_reports.remove(item)
-            self.arrive(0x01, item[1], 'report', mr=item[2])
+            _, to, mr = item
+            if self.args.dct4:
+                frame = bytearray([0x01, 0x00, 0x06, mr, 0x00]) + scts() + scts() + bytes([0x02])
+                frame += bytes([0x82, 0x10, 0x01, (len(to.lstrip('+')) + 4 + 1) // 2]) + number_slot(to)
+                frame += bytes([0x82, 0x10, 0x02, len(bcd(self.args.smsc.lstrip('+'))) + 1]) + smsc_slot(self.args.smsc)
+                frame[1] = len(frame) - 1
+                self.arrive4(bytes(frame), 'report', 'sim', mr=mr)
+                continue
+            layout = bytearray(smsc_slot(self.args.smsc))
+            layout += bytes([0x06, mr, 0x00])  # SMS-STATUS-REPORT, MR, TP-ST delivered
+            layout += number_slot(to)
+            layout += scts() + scts()
+            self.arrive(0x01, bytes(layout), 'report', mr=mr)
         for path in sorted(glob.glob(os.path.join(self.args.control, 'inbound-*.json'))):
             self.inbound(path)
         g = os.path.join(self.args.control, 'garbage')
@@ -464,6 +555,8 @@ def main():
     ap.add_argument('--report-delay', type=float, default=0.5)
     ap.add_argument('--no-service', action='store_true', help='never answer type 40 (service) requests')
     ap.add_argument('--dct4', action='store_true', help='a DCT4 phone (use with --model NPE-4: a 6310)')
+    ap.add_argument('--no-sms-memory', action='store_true',
+                    help='DCT4: never answer type 14 (a phone that keeps its SMS elsewhere)')
     args = ap.parse_args()
     os.makedirs(args.control, exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))

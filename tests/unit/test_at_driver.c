@@ -86,6 +86,11 @@ void core_complete(struct conn *c, struct msg *m)
 void core_received(struct conn *c, struct inbound *in, uint64_t token)
 {
 	assert_false(c->stopped);
+	if (in->key && !strcmp(in->key, "sms-parts-due")) { /* the flush marker each sweep sends */
+		assert_int_equal(token, 0);
+		inbound_free(in);
+		return;
+	}
 	assert_string_equal(in->body, "hellohello");
 	c->received++;
 	c->last_token = token;

@@ -6,6 +6,10 @@
  * must equal octet for octet for the same SMS.  The replies are the ones
  * Gammu accepted from the emulator in that test (IMEI, SMS centre, sent),
  * plus malformed and short ones, which must give an error or nothing.
+ * The SMS memory requests equal those Gammu's 6510 module sent for
+ * getallsms/getsms/deletesms (86_fbus_gammu_dct4.sh's emulator log); the
+ * stored SMS frames are those the emulator gave Gammu there, which Gammu
+ * decoded (sender, text, a delivered report of reference 1).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +19,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fbus/nokia4.h"
@@ -127,13 +132,127 @@ static void test_replies(void **state)
 	assert_int_equal(r.kind, NOKIA_UNKNOWN);
 }
 
+/* 00 SMS-DELIVER from +15551234567, "Hi there", SCTS 26-12-03 14:50:02. */
+static const uint8_t deliver[] = {0x00, 0x3a, 0x04, 0x00, 0x00, 0x62, 0x21, 0x30, 0x41, 0x05, 0x20, 0x00,
+                                  0x55, 0x55, 0x55, 0x03, 0x82, 0x10, 0x01, 0x08, 0x0b, 0x91, 0x51, 0x55,
+                                  0x21, 0x43, 0x65, 0xf7, 0x00, 0x00, 0x00, 0x00, 0x82, 0x10, 0x02, 0x07,
+                                  0x07, 0x91, 0x51, 0x55, 0x00, 0x00, 0x00, 0xf0, 0x00, 0x00, 0x00, 0x00,
+                                  0x80, 0x0b, 0x07, 0x08, 0xc8, 0x34, 0x88, 0x8e, 0x2e, 0xcb, 0xcb};
+/* 01 SMS-STATUS-REPORT: MR 0x2A for +15557654321, delivered (ST 00). */
+static const uint8_t report[] = {0x01, 0x33, 0x06, 0x2a, 0x00, 0x62, 0x21, 0x30, 0x41, 0x05, 0x20, 0x00, 0x62,
+                                 0x21, 0x30, 0x41, 0x05, 0x20, 0x00, 0x02, 0x82, 0x10, 0x01, 0x08, 0x0b, 0x91,
+                                 0x51, 0x55, 0x67, 0x45, 0x23, 0xf1, 0x00, 0x00, 0x00, 0x00, 0x82, 0x10, 0x02,
+                                 0x07, 0x07, 0x91, 0x51, 0x55, 0x00, 0x00, 0x00, 0xf0, 0x00, 0x00, 0x00, 0x00};
+
+static void test_memory_requests(void **state)
+{
+	(void)state;
+	struct nokia_req r;
+	nokia4_req_folder_status(&r, 0x02, 0x03);
+	static const uint8_t status[] = {0x00, 0x01, 0x01, 0x0c, 0x02, 0x03, 0x0f, 0x55, 0x55, 0x55};
+	assert_int_equal(r.type, 0x14);
+	assert_int_equal(r.len, sizeof status);
+	assert_memory_equal(r.data, status, sizeof status);
+	nokia4_req_read_sms(&r, 0x02, 0x02, 0x0002);
+	static const uint8_t read[] = {0x00, 0x01, 0x00, 0x02, 0x02, 0x02, 0x00, 0x02, 0x01, 0x00};
+	assert_int_equal(r.type, 0x14);
+	assert_memory_equal(r.data, read, sizeof read);
+	nokia4_req_delete_sms(&r, 0x01, 0x02, 0x0101);
+	static const uint8_t del[] = {0x00, 0x01, 0x00, 0x04, 0x01, 0x02, 0x01, 0x01, 0x0f, 0x55};
+	assert_int_equal(r.len, sizeof del);
+	assert_memory_equal(r.data, del, sizeof del);
+}
+
+/* A read reply (14 .. 03, state unread) carrying frame f. */
+static size_t read_reply(uint8_t *out, const uint8_t *f, size_t n)
+{
+	static const uint8_t head[] = {0x00, 0x01, 0x00, 0x03, 0x00, 0x03, 0x01, 0x02, 0x00, 0x01, 0, 0, 0, 0};
+	memcpy(out, head, sizeof head);
+	memcpy(out + sizeof head, f, n);
+	return sizeof head + n;
+}
+
+static void test_memory_replies(void **state)
+{
+	(void)state;
+	struct nokia_reply *r = malloc(sizeof *r);
+	struct errbuf err = {{0}};
+	uint8_t m[200];
+	size_t n = read_reply(m, deliver, sizeof deliver);
+	if (nokia4_decode(0x14, m, n, r, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(r->kind, NOKIA_SMS);
+	assert_int_equal(r->state, 0x03);
+	assert_int_equal(r->sms.type, TPDU_DELIVER);
+	assert_string_equal(r->sms.addr.text, "+15551234567");
+	assert_string_equal(r->sms.smsc.text, "+15550000000");
+	assert_int_equal(r->sms.payload_len, 8);
+	assert_int_equal(r->sms.scts.hour, 14);
+	assert_int_equal(r->sms.scts.minute, 50);
+
+	n = read_reply(m, report, sizeof report);
+	if (nokia4_decode(0x14, m, n, r, &err))
+		fail_msg("%s", err.msg);
+	assert_int_equal(r->kind, NOKIA_SMS);
+	assert_int_equal(r->sms.type, TPDU_STATUS_REPORT);
+	assert_int_equal(r->sms.mr, 0x2A);
+	assert_int_equal(r->sms.st, 0x00);
+	assert_string_equal(r->sms.addr.text, "+15557654321");
+
+	/* Malformed frames: an error, never a read outside the message.  Cut
+	 * anywhere before the SMS centre's last digit (frame octet 47; what
+	 * follows is the zero fill of its slot), the report is an error. */
+	assert_int_equal(nokia4_decode(0x14, m, 14, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_SMS_READ_ERROR);
+	for (size_t cut = 15; cut < 14 + 48; cut++)
+		assert_int_equal(nokia4_decode(0x14, m, cut, r, &err), -EBADMSG);
+	n = read_reply(m, deliver, sizeof deliver);
+	m[14 + 17] = 0x00; /* the number block's length 0: no endless loop */
+	assert_int_equal(nokia4_decode(0x14, m, n, r, &err), -EBADMSG);
+	n = read_reply(m, deliver, sizeof deliver);
+	m[14 + 20] = 0x30; /* 48 digits: over the 12-octet slot */
+	assert_int_equal(nokia4_decode(0x14, m, n, r, &err), -EBADMSG);
+	n = read_reply(m, deliver, sizeof deliver);
+	m[14 + 50] = 0xF0; /* user data longer than the frame */
+	assert_int_equal(nokia4_decode(0x14, m, n, r, &err), -EBADMSG);
+	m[14] = 0x07; /* unknown frame kind */
+	assert_int_equal(nokia4_decode(0x14, m, n, r, &err), -EBADMSG);
+
+	static const uint8_t empty[] = {0x00, 0x01, 0x00, 0x03, 0x02};
+	assert_int_equal(nokia4_decode(0x14, empty, sizeof empty, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_SMS_READ_ERROR);
+	assert_int_equal(r->error, 0x02);
+
+	static const uint8_t folder[] = {0x00, 0x01, 0x00, 0x0d, 0x00, 0x00, 0x00,
+	                                 0x03, 0x00, 0x01, 0x00, 0x02, 0x01, 0x00};
+	assert_int_equal(nokia4_decode(0x14, folder, sizeof folder, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_FOLDER);
+	assert_int_equal(r->n_locs, 3);
+	assert_int_equal(r->locs[0], 1);
+	assert_int_equal(r->locs[2], 0x100);
+	assert_int_equal(nokia4_decode(0x14, folder, sizeof folder - 1, r, &err), -EBADMSG);
+	assert_int_equal(nokia4_decode(0x14, folder, 7, r, &err), -EBADMSG);
+
+	static const uint8_t deleted[] = {0x00, 0x01, 0x00, 0x05};
+	assert_int_equal(nokia4_decode(0x14, deleted, sizeof deleted, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_DELETED);
+	static const uint8_t not_deleted[] = {0x00, 0x01, 0x00, 0x06, 0x02};
+	assert_int_equal(nokia4_decode(0x14, not_deleted, sizeof not_deleted, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_DELETE_ERROR);
+	assert_int_equal(r->error, 0x02);
+
+	static const uint8_t notice[] = {0x00, 0x01, 0x00, 0x04, 0, 0, 0, 0, 0, 0, 0x00};
+	assert_int_equal(nokia4_decode(0x02, notice, sizeof notice, r, &err), 0);
+	assert_int_equal(r->kind, NOKIA_INCOMING);
+	free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_family),
-	    cmocka_unit_test(test_send_like_gammu),
-	    cmocka_unit_test(test_requests),
-	    cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_family),          cmocka_unit_test(test_send_like_gammu),
+	    cmocka_unit_test(test_requests),        cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_memory_requests), cmocka_unit_test(test_memory_replies),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
