@@ -341,6 +341,10 @@ if want_suite fuzz; then
 		else
 			tail -n 40 "$flog" | sed 's/^/# /'
 			crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$flog" | tail -n 1)
+			# What the tail may have cut: the target's own diagnostics, the
+			# top of the report, and the input itself (CI keeps no artifact).
+			grep -E '^(fuzz-|==[0-9]+==ERROR|SUMMARY|    #[0-7] )' "$flog" | head -n 20 | sed 's/^/# /'
+			[ -n "$crash" ] && [ -f "$crash" ] && echo "# input: $(od -An -v -tx1 "$crash" | tr -d ' \n' | head -c 4000)"
 			fail_one "fuzz/$name" "exit status $rc${crash:+, input saved in $crash}"
 		fi
 	done
