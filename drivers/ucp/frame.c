@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec/kv.h"
 #include "ucp/data.h"
 
 struct ucp_layout {
@@ -359,45 +360,11 @@ bool ucp_frame_is(const struct ucp_frame *f, size_t i, const char *s)
 
 /* ---- key=value dump ---- */
 
-struct kv {
-	char *out;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void kv_raw(struct kv *w, const char *s, size_t n)
-{
-	if (w->overflow || n >= w->cap - w->len) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->out + w->len, s, n);
-	w->len += n;
-	w->out[w->len] = '\0';
-}
-
-/* The vectors' percent-encoding: %, ;, =, controls, DEL and non-ASCII. */
-static void kv_val(struct kv *w, const uint8_t *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		if (c < 0x20 || c >= 0x7F || c == '%' || c == ';' || c == '=') {
-			char e[3] = {'%', hex[c >> 4], hex[c & 15]};
-			kv_raw(w, e, 3);
-		} else {
-			kv_raw(w, (const char *)&c, 1);
-		}
-	}
-}
-
+/* A key and its value in the vectors' percent-encoding (codec/kv). */
 static void kv_put(struct kv *w, const char *key, const void *v, size_t n)
 {
-	if (w->len)
-		kv_raw(w, ";", 1);
-	kv_raw(w, key, strlen(key));
-	kv_raw(w, "=", 1);
-	kv_val(w, v, n);
+	kv_key(w, key);
+	kv_pct(w, v, n);
 }
 
 static int kv_done(struct kv *w)

@@ -9,113 +9,59 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "codec/kv.h"
 #include "codec/tpdu.h"
 #include "codec/udh.h"
 
-struct tpdu_kv {
-	char *out;
-	size_t cap, len;
-	bool overflow;
-};
-
-static void tpdu_kv_raw(struct tpdu_kv *w, const char *s, size_t n)
+/* A key and a string value in the vectors' percent-encoding (codec/kv). */
+static void tpdu_kv_str(struct kv *w, const char *key, const char *s, size_t n)
 {
-	if (w->overflow || w->cap - w->len <= n) {
-		w->overflow = true;
-		return;
-	}
-	memcpy(w->out + w->len, s, n);
-	w->len += n;
-	w->out[w->len] = '\0';
+	kv_key(w, key);
+	kv_pct(w, (const uint8_t *)s, n);
 }
 
-static void tpdu_kv_key(struct tpdu_kv *w, const char *key)
+static void tpdu_kv_time(struct kv *w, const char *key, const struct tpdu_time *t)
 {
-	if (w->len)
-		tpdu_kv_raw(w, ";", 1);
-	tpdu_kv_raw(w, key, strlen(key));
-	tpdu_kv_raw(w, "=", 1);
+	kv_fmt(w, key, "%02u/%02u/%02u,%02u:%02u:%02u%c%02u", t->year, t->month, t->day, t->hour, t->minute, t->second,
+	       t->tz_negative ? '-' : '+', t->tz_quarters);
 }
 
-/* The vectors' percent-encoding: %, ;, =, controls, DEL and non-ASCII. */
-static void tpdu_kv_str(struct tpdu_kv *w, const char *key, const char *s, size_t n)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	tpdu_kv_key(w, key);
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = (uint8_t)s[i];
-		if (c < 0x20 || c >= 0x7F || c == '%' || c == ';' || c == '=') {
-			char e[3] = {'%', digits[c >> 4], digits[c & 15]};
-			tpdu_kv_raw(w, e, 3);
-		} else {
-			tpdu_kv_raw(w, s + i, 1);
-		}
-	}
-}
-
-__attribute__((format(printf, 3, 4))) static void tpdu_kv_fmt(struct tpdu_kv *w, const char *key, const char *fmt, ...)
-{
-	char buf[64];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	tpdu_kv_key(w, key);
-	tpdu_kv_raw(w, buf, n < 0 ? 0 : (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
-}
-
-static void tpdu_kv_hex(struct tpdu_kv *w, const char *key, const uint8_t *v, size_t n)
-{
-	static const char digits[] = "0123456789ABCDEF";
-	tpdu_kv_key(w, key);
-	for (size_t i = 0; i < n; i++) {
-		char h[2] = {digits[v[i] >> 4], digits[v[i] & 15]};
-		tpdu_kv_raw(w, h, 2);
-	}
-}
-
-static void tpdu_kv_time(struct tpdu_kv *w, const char *key, const struct tpdu_time *t)
-{
-	tpdu_kv_fmt(w, key, "%02u/%02u/%02u,%02u:%02u:%02u%c%02u", t->year, t->month, t->day, t->hour, t->minute,
-	            t->second, t->tz_negative ? '-' : '+', t->tz_quarters);
-}
-
-static void tpdu_kv_addr(struct tpdu_kv *w, const char *key, const struct tpdu_addr *a)
+static void tpdu_kv_addr(struct kv *w, const char *key, const struct tpdu_addr *a)
 {
 	char k[16];
 	tpdu_kv_str(w, key, a->text, strlen(a->text));
 	snprintf(k, sizeof k, "%s_toa", key);
-	tpdu_kv_fmt(w, k, "%02X", a->toa);
+	kv_fmt(w, k, "%02X", a->toa);
 }
 
-static void tpdu_kv_flag(struct tpdu_kv *w, const char *key, bool v)
+static void tpdu_kv_flag(struct kv *w, const char *key, bool v)
 {
-	tpdu_kv_fmt(w, key, "%d", v ? 1 : 0);
+	kv_fmt(w, key, "%d", v ? 1 : 0);
 }
 
-static void tpdu_fields_vp(struct tpdu_kv *w, const struct tpdu *t)
+static void tpdu_fields_vp(struct kv *w, const struct tpdu *t)
 {
 	switch (t->vpf) {
 	case TPDU_VP_NONE:
 		break;
 	case TPDU_VP_RELATIVE:
-		tpdu_kv_fmt(w, "vp_raw", "%02X", t->vp_rel);
-		tpdu_kv_fmt(w, "vp_minutes", "%u", tpdu_vp_minutes(t->vp_rel));
+		kv_fmt(w, "vp_raw", "%02X", t->vp_rel);
+		kv_fmt(w, "vp_minutes", "%u", tpdu_vp_minutes(t->vp_rel));
 		break;
 	case TPDU_VP_ABSOLUTE:
 		tpdu_kv_time(w, "vp", &t->vp_abs);
 		break;
 	case TPDU_VP_ENHANCED:
-		tpdu_kv_hex(w, "vp_enhanced", t->vp_enh, 7);
+		kv_hex(w, "vp_enhanced", t->vp_enh, 7);
 		break;
 	}
 }
 
 /* The UDH's keys, IE by IE in wire order, as udh.tsv names them. */
-static void tpdu_fields_udh(struct tpdu_kv *w, const struct tpdu *t)
+static void tpdu_fields_udh(struct kv *w, const struct tpdu *t)
 {
 	struct udh u;
-	tpdu_kv_hex(w, "udh_hex", t->udh, t->udh_len);
+	kv_hex(w, "udh_hex", t->udh, t->udh_len);
 	if (udh_parse(t->udh, t->udh_len, &u, NULL) < 0)
 		return;
 	char list[3 * UDH_MAX_IES + 1] = "";
@@ -125,37 +71,37 @@ static void tpdu_fields_udh(struct tpdu_kv *w, const struct tpdu *t)
 		n += (size_t)snprintf(list + n, sizeof list - n, "%s%02X", i ? "," : "", iei);
 		if ((iei == UDH_IEI_CONCAT8 || iei == UDH_IEI_CONCAT16) && u.has_concat &&
 		    u.concat_ref_bits == (iei == UDH_IEI_CONCAT8 ? 8u : 16u)) {
-			tpdu_kv_fmt(w, "concat_ref", "%u", u.concat_ref);
-			tpdu_kv_fmt(w, "concat_total", "%u", u.concat_total);
-			tpdu_kv_fmt(w, "concat_seq", "%u", u.concat_seq);
-			tpdu_kv_fmt(w, "concat_ref_bits", "%u", u.concat_ref_bits);
+			kv_fmt(w, "concat_ref", "%u", u.concat_ref);
+			kv_fmt(w, "concat_total", "%u", u.concat_total);
+			kv_fmt(w, "concat_seq", "%u", u.concat_seq);
+			kv_fmt(w, "concat_ref_bits", "%u", u.concat_ref_bits);
 		} else if ((iei == UDH_IEI_PORTS8 || iei == UDH_IEI_PORTS16) && u.has_ports &&
 		           u.port_bits == (iei == UDH_IEI_PORTS8 ? 8u : 16u)) {
-			tpdu_kv_fmt(w, "dst_port", "%u", u.dst_port);
-			tpdu_kv_fmt(w, "src_port", "%u", u.src_port);
-			tpdu_kv_fmt(w, "port_bits", "%u", u.port_bits);
+			kv_fmt(w, "dst_port", "%u", u.dst_port);
+			kv_fmt(w, "src_port", "%u", u.src_port);
+			kv_fmt(w, "port_bits", "%u", u.port_bits);
 		}
 	}
 	tpdu_kv_str(w, "iei_list", list, strlen(list));
 }
 
-static void tpdu_fields_ud(struct tpdu_kv *w, const struct tpdu *t)
+static void tpdu_fields_ud(struct kv *w, const struct tpdu *t)
 {
 	static const char *const alphabets[] = {"gsm7", "8bit", "ucs2"};
 	tpdu_kv_str(w, "alphabet", alphabets[t->alphabet], strlen(alphabets[t->alphabet]));
 	if (t->msg_class >= 0)
-		tpdu_kv_fmt(w, "msg_class", "%d", t->msg_class);
-	tpdu_kv_fmt(w, "udl", "%zu", t->udl);
+		kv_fmt(w, "msg_class", "%d", t->msg_class);
+	kv_fmt(w, "udl", "%zu", t->udl);
 	if (t->alphabet == TPDU_GSM7 && t->udh_len)
-		tpdu_kv_fmt(w, "fill_bits", "%u", t->fill_bits);
+		kv_fmt(w, "fill_bits", "%u", t->fill_bits);
 	char text[3 * 160 + 1];
 	size_t tl;
 	if (t->alphabet != TPDU_8BIT && tpdu_text(t, text, sizeof text, &tl) == 0)
 		tpdu_kv_str(w, "text", text, tl);
 	if (t->alphabet == TPDU_GSM7)
-		tpdu_kv_fmt(w, "text_septets", "%zu", t->payload_len);
+		kv_fmt(w, "text_septets", "%zu", t->payload_len);
 	else
-		tpdu_kv_hex(w, "payload_hex", t->payload, t->payload_len);
+		kv_hex(w, "payload_hex", t->payload, t->payload_len);
 	if (t->udh_len)
 		tpdu_fields_udh(w, t);
 }
@@ -164,15 +110,15 @@ int tpdu_fields(const struct tpdu *t, char *out, size_t cap)
 {
 	static const char *const mti[] = {"SMS-DELIVER", "SMS-SUBMIT", "SMS-STATUS-REPORT"};
 	static const char *const vpf[] = {"none", "enhanced", "relative", "absolute"};
-	struct tpdu_kv w = {.out = out, .cap = cap};
+	struct kv w = {.out = out, .cap = cap};
 	if (cap)
 		out[0] = '\0';
 	if (t->has_smsc) {
 		tpdu_kv_str(&w, "smsc", t->smsc.text, strlen(t->smsc.text));
 		if (t->smsc.text[0])
-			tpdu_kv_fmt(&w, "smsc_toa", "%02X", t->smsc.toa);
+			kv_fmt(&w, "smsc_toa", "%02X", t->smsc.toa);
 	}
-	tpdu_kv_fmt(&w, "first_octet", "%02X", t->first_octet);
+	kv_fmt(&w, "first_octet", "%02X", t->first_octet);
 	if ((unsigned)t->type > TPDU_STATUS_REPORT)
 		return -EINVAL;
 	tpdu_kv_str(&w, "mti", mti[t->type], strlen(mti[t->type]));
@@ -183,10 +129,10 @@ int tpdu_fields(const struct tpdu *t, char *out, size_t cap)
 		tpdu_kv_flag(&w, "srr", t->srr);
 		tpdu_kv_flag(&w, "udhi", t->udhi);
 		tpdu_kv_flag(&w, "rp", t->rp);
-		tpdu_kv_fmt(&w, "mr", "%u", t->mr);
+		kv_fmt(&w, "mr", "%u", t->mr);
 		tpdu_kv_addr(&w, "da", &t->addr);
-		tpdu_kv_fmt(&w, "pid", "%02X", t->pid);
-		tpdu_kv_fmt(&w, "dcs", "%02X", t->dcs);
+		kv_fmt(&w, "pid", "%02X", t->pid);
+		kv_fmt(&w, "dcs", "%02X", t->dcs);
 		tpdu_fields_vp(&w, t);
 		break;
 	case TPDU_DELIVER:
@@ -196,8 +142,8 @@ int tpdu_fields(const struct tpdu *t, char *out, size_t cap)
 		tpdu_kv_flag(&w, "udhi", t->udhi);
 		tpdu_kv_flag(&w, "rp", t->rp);
 		tpdu_kv_addr(&w, "oa", &t->addr);
-		tpdu_kv_fmt(&w, "pid", "%02X", t->pid);
-		tpdu_kv_fmt(&w, "dcs", "%02X", t->dcs);
+		kv_fmt(&w, "pid", "%02X", t->pid);
+		kv_fmt(&w, "dcs", "%02X", t->dcs);
 		tpdu_kv_time(&w, "scts", &t->scts);
 		break;
 	case TPDU_STATUS_REPORT:
@@ -205,22 +151,22 @@ int tpdu_fields(const struct tpdu *t, char *out, size_t cap)
 		tpdu_kv_flag(&w, "lp", t->lp);
 		tpdu_kv_flag(&w, "srq", t->srq);
 		tpdu_kv_flag(&w, "udhi", t->udhi);
-		tpdu_kv_fmt(&w, "mr", "%u", t->mr);
+		kv_fmt(&w, "mr", "%u", t->mr);
 		tpdu_kv_addr(&w, "ra", &t->addr);
 		tpdu_kv_time(&w, "scts", &t->scts);
 		tpdu_kv_time(&w, "dt", &t->dt);
-		tpdu_kv_fmt(&w, "st", "%02X", t->st);
+		kv_fmt(&w, "st", "%02X", t->st);
 		if (t->has_pi) {
-			tpdu_kv_fmt(&w, "pi", "%02X", t->pi);
+			kv_fmt(&w, "pi", "%02X", t->pi);
 			if (t->pi & 0x01)
-				tpdu_kv_fmt(&w, "pid", "%02X", t->pid);
+				kv_fmt(&w, "pid", "%02X", t->pid);
 			if (t->pi & 0x02)
-				tpdu_kv_fmt(&w, "dcs", "%02X", t->dcs);
+				kv_fmt(&w, "dcs", "%02X", t->dcs);
 		}
 		break;
 	}
 	if (t->type != TPDU_STATUS_REPORT || (t->has_pi && (t->pi & 0x04)))
 		tpdu_fields_ud(&w, t);
-	tpdu_kv_fmt(&w, "tpdu_len", "%zu", t->tpdu_len);
+	kv_fmt(&w, "tpdu_len", "%zu", t->tpdu_len);
 	return w.overflow ? -ENOSPC : (int)w.len;
 }
