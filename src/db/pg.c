@@ -85,7 +85,14 @@ enum pg_error_kind pg_error_kind(const PGresult *r, PGconn *c)
 {
 	if (!c || PQstatus(c) != CONNECTION_OK)
 		return PG_ERR_RECONNECT;
-	return pg_sqlstate_kind(r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL);
+	const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	/* "no partition of relation … found for row" is a check violation
+	 * without a constraint (a CHECK names its own): the row is good, its
+	 * partition is not made yet (032_part: partitions_ahead() runs on the
+	 * elected daemon's heartbeat).  Retried, never refused. */
+	if (state && strcmp(state, "23514") == 0 && !PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME))
+		return PG_ERR_TRANSIENT;
+	return pg_sqlstate_kind(state);
 }
 
 int pg_daemon_session(PGconn *c, struct errbuf *err)
