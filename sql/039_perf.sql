@@ -231,3 +231,12 @@ $$;
 DROP INDEX smspool.report_wait_id_key;
 CREATE INDEX report_wait_id_key ON smspool.report_wait (smspool.receipt_id_key(remote_id), connection)
 	WHERE smspool.receipt_id_key(remote_id) IS NOT NULL;
+
+-- apply_part_states() groups a batch's report states by message with
+-- array_agg; each group's array state takes its own 8 kB memory context, so
+-- hashing 1,000 groups overflowed work_mem and spilled to temporary files
+-- (HashAggregate "Batches: 5, Disk Usage"). Sorted grouping keeps one group in
+-- memory at a time (measured 3-9 ms -> 2-3.5 ms per 1,000 reports).  Each
+-- (message, part) comes once in its arrays (its callers take DISTINCT ON
+-- (message_id, part)), so the order within a group changes nothing.
+ALTER FUNCTION smspool.apply_part_states(bigint[], int[], text[], text[], text[], text[]) SET enable_hashagg = off;
