@@ -35,8 +35,9 @@
 
 #define TPDU_UD_MAX 140
 #define TPDU_ADDR_MAX 48 /* 20 digits, '+', or 11 alphanumeric septets in UTF-8 */
-/* SMSC (12) + the largest TPDU (SUBMIT with absolute VP and 140 octets). */
-#define TPDU_MAX_LEN 176
+/* SMSC (12) + the largest TPDU: a STATUS-REPORT with TP-PI, TP-PID,
+ * TP-DCS and 140 octets of TP-UD (173; a SUBMIT has at most 164). */
+#define TPDU_MAX_LEN 185
 /* Big enough for tpdu_fields() of any decodable unit. */
 #define TPDU_FIELDS_MAX 4096
 

@@ -247,6 +247,39 @@ static void test_tpdu_status_report_pi(void **state)
 	assert_true(strncmp(err.msg, "bad-mti", 7) == 0);
 }
 
+/* The largest TPDU is a STATUS-REPORT with PID, DCS and 140 octets of user
+ * data behind a full SMSC field and a 20-digit address (185 octets): it
+ * decodes, and encodes back to the same octets (fuzz_sms_tpdu found a buffer
+ * sized for a SUBMIT). */
+static void test_tpdu_largest(void **state)
+{
+	(void)state;
+	uint8_t in[TPDU_MAX_LEN], out[TPDU_MAX_LEN];
+	size_t n = 0;
+	const uint8_t head[] = {11,   0x91, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43, 0x65, 0x87, 0x09, /* SMSC */
+	                        0x02, 0x07, 20,   0x91, 0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43, 0x65, 0x87, 0x09};
+	memcpy(in, head, sizeof head);
+	n = sizeof head;
+	const uint8_t ts[7] = {0x62, 0x21, 0x30, 0x21, 0x43, 0x65, 0x40};
+	memcpy(in + n, ts, 7), n += 7;
+	memcpy(in + n, ts, 7), n += 7;
+	const uint8_t tail[] = {0x00 /* ST */, 0x07 /* PI: PID, DCS, UDL */, 0x00, 0x04 /* 8-bit */, 140};
+	memcpy(in + n, tail, sizeof tail);
+	n += sizeof tail;
+	for (int i = 0; i < 140; i++)
+		in[n++] = (uint8_t)i;
+	assert_int_equal(n, TPDU_MAX_LEN);
+	struct tpdu t;
+	struct errbuf err;
+	assert_int_equal(tpdu_decode(in, n, TPDU_WITH_SMSC, &t, &err), 0);
+	assert_int_equal(t.tpdu_len, 173);
+	size_t len, tlen;
+	assert_int_equal(tpdu_encode(&t, out, sizeof out, &len, &tlen, &err), 0);
+	assert_int_equal(len, n);
+	assert_int_equal(tlen, 173);
+	assert_memory_equal(out, in, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_tpdu_truncations), cmocka_unit_test(test_tpdu_build_submit),
 	    cmocka_unit_test(test_tpdu_addr_set),    cmocka_unit_test(test_tpdu_vp),
 	    cmocka_unit_test(test_tpdu_time),        cmocka_unit_test(test_tpdu_status_report_pi),
+	    cmocka_unit_test(test_tpdu_largest),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
