@@ -1,6 +1,7 @@
 /*
- * srvbase: TLS context, listener with retry, tick and stop of a server
- * connection over the link layer (see srvbase.h).
+ * srvbase: TLS context, listener with retry, tick, stop and the session
+ * state machine of a server connection over the link layer (see
+ * srvbase.h).
  */
 #include "net/srvbase.h"
 
@@ -33,7 +34,7 @@ static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
 	char *sp = xcalloc(1, b->ops->sess_size);
 	struct srvbase_sess *h = (struct srvbase_sess *)sp;
 	memcpy(sp + b->ops->sess_owner, &b->arg, sizeof b->arg);
-	memcpy(sp + b->ops->sess_link, &l, sizeof l);
+	h->link = l;
 	if (b->ops->accept)
 		b->ops->accept(b->arg, h, l);
 	h->base = b;
@@ -64,20 +65,73 @@ void srvbase_unlink(struct srvbase *b, struct srvbase_sess *h)
 /* Frees h, its link (NULL once closed) and what the driver holds in it. */
 static void free_sess(struct srvbase *b, struct srvbase_sess *h)
 {
-	struct link *l;
-	memcpy(&l, (char *)h + b->ops->sess_link, sizeof l);
-	link_free(l);
+	link_free(h->link);
 	if (b->ops->free_sess)
 		b->ops->free_sess(h);
 	free(h);
 }
 
-void srvbase_reap(struct srvbase *b, struct srvbase_sess *h, bool closed)
+void srvbase_reap(struct srvbase_sess *h)
 {
-	if (!closed || h->npend > 0)
+	if (h->state != SRVBASE_CLOSED || h->npend > 0)
 		return;
-	srvbase_unlink(b, h);
-	free_sess(b, h);
+	srvbase_unlink(h->base, h);
+	free_sess(h->base, h);
+}
+
+void srvbase_sess_set(struct srvbase_sess *h, enum srvbase_state to, const char *why)
+{
+	struct srvbase *b = h->base;
+	const struct srvbase_ops *ops = b->ops;
+	char q[300], name[64];
+	if (h->state == to)
+		return;
+	ev_name(b, "state", name, sizeof name);
+	log_debug(name, "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", conn_name(b->c), h->id, h->peer,
+	          ops->state_names[h->state], ops->state_names[to], log_quote(why ? why : "", q, sizeof q));
+	enum srvbase_state from = h->state;
+	h->state = to;
+	switch (to) {
+	case SRVBASE_OPEN:
+	case SRVBASE_AUTH:
+		if (ops->enter)
+			ops->enter(h, from, to);
+		return;
+	case SRVBASE_BOUND:
+		link_set_bound(h->link);
+		accounts_add_rx(b->accts, h->acct, h);
+		if (ops->enter)
+			ops->enter(h, from, to);
+		return;
+	case SRVBASE_CLOSED:
+		if (h->acct && from == SRVBASE_BOUND) {
+			core_account_unbind(b->c, h->acct->name);
+			accounts_remove_rx(b->accts, h->acct, h);
+		}
+		if (ops->enter)
+			ops->enter(h, from, to);
+		if (h->link) {
+			struct link *l = h->link;
+			link_request_drain(l, ops->drained, b->arg);
+			h->link = NULL;
+			link_free(l);
+		}
+		ev_name(b, "closed", name, sizeof name);
+		log_info(name, "conn=%s sess=%" PRIu64 " peer=%s %s=%s reason=%s", conn_name(b->c), h->id, h->peer,
+		         ops->login_key, h->login[0] ? h->login : "-", log_quote(why ? why : "", q, sizeof q));
+		srvbase_reap(h);
+		return;
+	}
+	abort();
+}
+
+/* The session ends: the driver's end_sess, or closed. */
+static void end_sess(struct srvbase_sess *h, const char *reason)
+{
+	if (h->base->ops->end_sess)
+		h->base->ops->end_sess(h, reason);
+	else
+		srvbase_sess_set(h, SRVBASE_CLOSED, reason);
 }
 
 /* A pending core call: its session is counted, the data is the driver's. */
@@ -117,7 +171,7 @@ void srvbase_link_down(struct link *l, void *arg, const char *reason)
 {
 	struct srvbase_sess *h = arg;
 	(void)l;
-	h->base->ops->end_sess(h, reason);
+	end_sess(h, reason);
 }
 
 /* Listens, or says why not and retries from the tick. */
@@ -163,7 +217,7 @@ static void finish_stop(struct srvbase *b)
 		return;
 	for (struct srvbase_sess *h = b->sessions, *n; h; h = n) {
 		n = h->next;
-		b->ops->end_sess(h, "stopped");
+		end_sess(h, "stopped");
 	}
 	if (b->ops->finish)
 		b->ops->finish(b->arg);
@@ -195,12 +249,13 @@ static void tick_cb(evutil_socket_t fd, short what, void *arg)
 		b->ops->tick(b->arg);
 }
 
-int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg,
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, struct accounts *accts,
                  const struct srvbase_conf *sc)
 {
 	b->c = c;
 	b->ops = ops;
 	b->arg = arg;
+	b->accts = accts;
 	b->conf = *sc;
 	if (sc->tls) {
 		struct errbuf err = {""};

@@ -16,11 +16,10 @@
 #include "net/srvbase.h"
 #include "util.h"
 
-/* A driver's session: the head first, then its owner and link. */
+/* A driver's session: the head first, then its owner. */
 struct tsess {
 	struct srvbase_sess hd;
 	void *owner;
-	struct link *link;
 	bool closed;
 };
 
@@ -42,7 +41,7 @@ static void t_free_sess(struct srvbase_sess *h)
 
 static const struct srvbase_ops t_ops = {
     .log_prefix = "test_server",
-    SRVBASE_SESS(struct tsess, owner, link),
+    SRVBASE_SESS(struct tsess, owner),
     .end_sess = t_end_sess,
     .free_sess = t_free_sess,
 };
@@ -101,13 +100,17 @@ static void reap_waits_for_pending_calls(void **state)
 	struct tsess *s = add_sess(&b);
 	int *d = xcalloc(1, sizeof *d);
 	uint64_t t = srvbase_pend_add(&b, &s->hd, d);
-	srvbase_reap(&b, &s->hd, false); /* open: stays */
+	srvbase_reap(&s->hd); /* open: stays */
 	assert_int_equal(freed, 0);
-	srvbase_reap(&b, &s->hd, true); /* closed, a call waits: stays */
+	s->hd.state = SRVBASE_BOUND;
+	srvbase_reap(&s->hd); /* bound: stays */
+	assert_int_equal(freed, 0);
+	s->hd.state = SRVBASE_CLOSED;
+	srvbase_reap(&s->hd); /* closed, a call waits: stays */
 	assert_int_equal(freed, 0);
 	assert_ptr_equal(b.sessions, &s->hd);
 	free(srvbase_pend_take(&b, t));
-	srvbase_reap(&b, &s->hd, true); /* closed, nothing waits: freed */
+	srvbase_reap(&s->hd); /* closed, nothing waits: freed */
 	assert_int_equal(freed, 1);
 	assert_null(b.sessions);
 	srvbase_close(&b);
