@@ -327,17 +327,6 @@ static int server_open(struct conn *c)
 	return 0;
 }
 
-static void server_close(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	if (!sv)
-		return;
-	srvbase_close(&sv->base);
-	accounts_free(&sv->accts);
-	free(sv);
-	conn_set_driver_data(c, NULL);
-}
-
 /* The account's access changed: EMI has no logout the SMSC can send, so
  * its logged-in sessions are closed once what was written is flushed; the
  * client logs in again under the new rules. */
@@ -365,7 +354,7 @@ const struct driver_ops ucp_server_driver = {
     .open = server_open,
     .submit = NULL,
     .stop = srvbase_conn_stop,
-    .close = server_close,
+    .close = srvbase_conn_close,
     .authenticated = server_submit_authenticated,
     .submitted = server_submit_submitted,
     .deliver = server_deliver,

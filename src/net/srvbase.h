@@ -1,10 +1,12 @@
 /*
  * srvbase: what every server connection over the link layer (ucp-server,
- * link-server) does around its sessions, once: the TLS server context, the
- * listener (retried every 5 s while the address cannot be had), a tick, the
- * table of core calls waiting for answers (net/tokens.h), and the stop:
- * no new sessions, a bounded wait for the core's answers (so that clients
- * get theirs), then every session closed and the core told.
+ * link-server, smpp-server) does around its sessions, once: the TLS server
+ * context, the listeners (a plain or TLS one, and an optional second one
+ * always TLS; retried every 5 s while an address cannot be had), a tick,
+ * the table of core calls waiting for answers (net/tokens.h), and the
+ * stop: no new sessions, the driver's goodbye phase (ops->stop_busy: SMPP
+ * unbinds), a bounded wait for the core's answers (so that clients get
+ * theirs), then every session closed and the core told.
  *
  * The sessions' state machine is here too (srvbase_sess_set: OPEN -> AUTH
  * (the core asked) -> BOUND -> CLOSED, one switch, every transition logged
@@ -58,6 +60,7 @@ struct srvbase_sess {
 struct srvbase_conf {
 	const char *listen;
 	bool tls;
+	const char *tls_listen; /* a second listener, always TLS (optional) */
 	const char *tls_cert_file, *tls_key_file;
 	long long max_sessions, max_per_address;
 	long long response_timeout_s, inactivity_timeout_s, unbound_timeout_s, window;
@@ -102,20 +105,32 @@ struct srvbase_ops {
 	/* link_request_drain callback of a closing session (arg: the driver's
 	 * arg): its requests' data fail. */
 	void (*drained)(void *arg, uint32_t seq, void *data);
+	/* Whether a new session may be accepted now (optional: yes). */
+	bool (*admit)(void *arg);
 	/* A new session h on l, zeroed but for the head, owner and link: the
 	 * driver sets its own fields (optional). */
 	void (*accept)(void *arg, struct srvbase_sess *h, struct link *l);
+	/* Accepted sessions are logged at debug (a flood of hostile clients
+	 * must not flood the log). */
+	bool quiet;
 	/* Changes to the listen options srvbase made (optional). */
 	void (*listen_opts)(void *arg, struct link_listen_opts *lo);
-	/* Stopping, after the listener is gone: refuse what waits (optional). */
+	/* Stopping, after the listeners are gone: refuse what waits (optional). */
 	void (*stopping)(void *arg);
+	/* The stop's goodbye phase, called as the stop goes on: true while
+	 * sessions are still saying goodbye (optional). */
+	bool (*stop_busy)(void *arg);
+	/* Frees the data of a core call never answered, at close (optional:
+	 * free()); its session is still there. */
+	void (*pend_free)(void *data);
 	/* sess (still listed) closes now (its link ended, or the stop is
 	 * over: reason "stopped"); MAY find it closed already (optional: by
 	 * default srvbase_sess_set(sess, SRVBASE_CLOSED, reason)). */
 	void (*end_sess)(struct srvbase_sess *sess, const char *reason);
 	/* A closed session without pending calls, or at close: frees what
-	 * sess holds (optional); srvbase then frees its link (left only after
-	 * a forced stop: its requests are forgotten) and sess. */
+	 * sess holds (optional), its link too if it wants; srvbase then frees
+	 * the link left (only after a forced stop: its requests are forgotten)
+	 * and sess. */
 	void (*free_sess)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
@@ -129,7 +144,8 @@ struct srvbase {
 	void *arg;
 	struct accounts *accts; /* the driver's: bound sessions take its deliveries */
 	struct srvbase_conf conf;
-	struct link_listener *ls;
+	struct link_listener *ls[2]; /* listen, tls_listen */
+	bool up;                     /* every listener open */
 	SSL_CTX *ssl_ctx;
 	struct tokens pends; /* core calls waiting for answers */
 	struct srvbase_sess *sessions;
@@ -139,12 +155,19 @@ struct srvbase {
 	struct event *tick_ev;
 };
 
-/* Sets b up (TLS context when sc->tls, the tick) and listens.  sc is
- * copied (its strings are borrowed from the driver's conf), accts is the
- * driver's.  Returns 0, or -1 (logged) when the TLS context cannot be
- * made; b needs no freeing then. */
+/* Sets b up (TLS context when sc->tls or sc->tls_listen, the tick) and
+ * listens.  sc is copied (its strings are borrowed from the driver's
+ * conf), accts is the driver's.  Returns 0, or -1 (logged) when the TLS
+ * context cannot be made; b needs no freeing then. */
 int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, struct accounts *accts,
                  const struct srvbase_conf *sc);
+/* srvbase_open without TLS and listeners (a test's sessions come from
+ * srvbase_sess_add on in-memory links); freed by srvbase_close. */
+void srvbase_init(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, struct accounts *accts,
+                  const struct srvbase_conf *sc);
+/* Lists a new session on l, as an accepted one; mem is its zeroed
+ * ops->sess_size bytes (NULL: allocated here). */
+struct srvbase_sess *srvbase_sess_add(struct srvbase *b, void *mem, struct link *l);
 /* The driver's stop(): no new sessions, then waits (bounded) for the
  * pending core calls before ops->finish. */
 void srvbase_stop(struct srvbase *b, const char *state_detail);
@@ -171,8 +194,12 @@ uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *sess, void *da
 void *srvbase_pend_take(struct srvbase *b, uint64_t token);
 /* The link_ops on_down of every session (arg: the driver's session). */
 void srvbase_link_down(struct link *l, void *arg, const char *reason);
-/* Frees the listener, the sessions left (ops->free_sess), the pending
- * calls (their values with free), the tick and the TLS context. */
+/* Frees the listeners, the pending calls (their values with
+ * ops->pend_free or free), the sessions left (ops->free_sess), the tick
+ * and the TLS context. */
 void srvbase_close(struct srvbase *b);
+/* A driver_ops close() for a driver whose data (malloc'ed) has its struct
+ * srvbase first and nothing else to free but its accounts. */
+void srvbase_conn_close(struct conn *c);
 
 #endif

@@ -54,6 +54,12 @@ void *conn_driver_data(const struct conn *c)
 	return NULL;
 }
 
+void conn_set_driver_data(struct conn *c, void *d)
+{
+	(void)c;
+	(void)d;
+}
+
 struct event_base *conn_event_base(const struct conn *c)
 {
 	(void)c;
