@@ -86,8 +86,8 @@ void link_events_done(struct server *sv, void *frame, bool delivered)
 		accounts_part_answer(&sv->accts, o->p[i], delivered);
 	free(o->p);
 	free(o);
-	if (s && s->acct && s->state == SS_BOUND)
-		accounts_drain(&sv->accts, s->acct); /* the session has room again */
+	if (s && s->hd.acct && s->hd.state == SRVBASE_BOUND)
+		accounts_drain(&sv->accts, s->hd.acct); /* the session has room again */
 }
 
 void link_events_drained(void *arg, uint32_t seq, void *data)
@@ -103,7 +103,7 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 {
 	struct server *sv = s->sv;
 	uint32_t seq;
-	if (link_next_seq(s->link, &seq))
+	if (link_next_seq(s->hd.link, &seq))
 		return -1;
 	int n = q->n < sv->conf->batch ? q->n : (int)sv->conf->batch;
 	struct oframe *o = xcalloc(1, sizeof *o);
@@ -144,7 +144,7 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 		f.inbounds = &inf;
 	}
 	int rc = 0;
-	if (link_wire_send(s->link, &f) || link_request_add(s->link, seq, o, 0, true)) {
+	if (link_wire_send(s->hd.link, &f) || link_request_add(s->hd.link, seq, o, 0, true)) {
 		link_events_done(sv, o, false);
 		rc = -1;
 	} else {
@@ -161,8 +161,8 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 
 void link_events_flush(struct sess *s)
 {
-	while (s->state == SS_BOUND && s->link && (s->reports.n || s->inbounds.n) && link_window_room(s->link) > 0 &&
-	       !link_congested(s->link)) {
+	while (s->hd.state == SRVBASE_BOUND && s->hd.link && (s->reports.n || s->inbounds.n) &&
+	       link_window_room(s->hd.link) > 0 && !link_congested(s->hd.link)) {
 		bool reports = s->reports.n > 0;
 		if (send_events(s, reports ? &s->reports : &s->inbounds, reports))
 			break;
@@ -194,7 +194,7 @@ static bool can_take(void *sess, void *arg)
 {
 	struct sess *s = sess;
 	(void)arg;
-	return s->state == SS_BOUND && s->link &&
+	return s->hd.state == SRVBASE_BOUND && s->hd.link &&
 	       s->reports.n + s->inbounds.n < s->sv->conf->window * s->sv->conf->batch;
 }
 

@@ -3,10 +3,10 @@
  * "link" connections as accounts (drivers/link/FORMAT.md).
  *
  * - codec: frame.c (pure, fuzzed), convert.c (frame messages <-> rows);
- * - session: one `enum sess_state` per accepted link, changed only through
- *   sess_set(), whose switch does each state's entry work and logs every
- *   transition at debug:  OPEN -> AUTH (core_authenticate asked) -> BOUND
- *   -> CLOSED;
+ * - session: the state machine of net/srvbase.c (srvbase_sess_set(): one
+ *   switch, every transition logged at debug):  OPEN -> AUTH
+ *   (core_authenticate asked) -> BOUND -> CLOSED; server_enter() adds what
+ *   the link does on entering a state;
  * - transport: the link layer (src/net/link.c): framing, size limit, the
  *   request table for states/inbounds frames (window, deadlines), hello and
  *   idle timeouts, back-pressure, TLS, per-address limits.
@@ -53,8 +53,6 @@ enum {
 	MAX_BATCHES = 64, /* batches of a client being written at once */
 };
 
-static const char *const state_names[] = {"open", "auth", "bound", "closed"};
-
 /* A batch of the client being written. */
 struct sbatch {
 	struct sess *s;
@@ -71,8 +69,6 @@ struct pend {
 	struct sbatch *b;
 	int idx;
 };
-
-static void sess_set(struct sess *s, enum sess_state to, const char *why);
 
 static const char *cname(const struct server *sv)
 {
@@ -98,7 +94,7 @@ static struct pend *pend_take(struct server *sv, uint64_t token)
 /* Frees a closed session once nothing refers to it. */
 static void sess_reap(struct sess *s)
 {
-	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
+	srvbase_reap(&s->hd);
 }
 
 static void link_server_deliver(struct conn *c, struct account_event *ev)
@@ -107,44 +103,14 @@ static void link_server_deliver(struct conn *c, struct account_event *ev)
 	accounts_deliver(&sv->accts, ev);
 }
 
-/* ---- the session state machine ---- */
+/* ---- the session state machine (net/srvbase.c) ---- */
 
-static void sess_set(struct sess *s, enum sess_state to, const char *why)
+/* Closing: the events waiting on the session go back (refused). */
+static void server_enter(struct srvbase_sess *h, enum srvbase_state from, enum srvbase_state to)
 {
-	struct server *sv = s->sv;
-	char q[300];
-	if (s->state == to)
-		return;
-	log_debug("link_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->hd.id,
-	          s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	enum sess_state from = s->state;
-	s->state = to;
-	switch (to) {
-	case SS_OPEN:
-	case SS_AUTH:
-		return;
-	case SS_BOUND:
-		link_set_bound(s->link);
-		accounts_add_rx(&sv->accts, s->acct, s);
-		return;
-	case SS_CLOSED:
-		if (s->acct && from == SS_BOUND) {
-			core_account_unbind(sv->c, s->acct->name);
-			accounts_remove_rx(&sv->accts, s->acct, s);
-		}
-		link_events_refuse(s);
-		if (s->link) {
-			struct link *l = s->link;
-			link_request_drain(l, link_events_drained, sv);
-			s->link = NULL;
-			link_free(l);
-		}
-		log_info("link_server_closed", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->hd.id, s->hd.peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
-		sess_reap(s);
-		return;
-	}
-	abort();
+	(void)from;
+	if (to == SRVBASE_CLOSED)
+		link_events_refuse((struct sess *)h);
 }
 
 /* ---- frames from the client ---- */
@@ -153,23 +119,23 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 {
 	struct server *sv = s->sv;
 	char why[600];
-	if (s->state != SS_OPEN) {
-		link_wire_error(s->link, "malformed", "hello twice");
+	if (s->hd.state != SRVBASE_OPEN) {
+		link_wire_error(s->hd.link, "malformed", "hello twice");
 		return;
 	}
 	snprintf(s->instance, sizeof s->instance, "%s", h->instance ? h->instance : "");
-	snprintf(s->login, sizeof s->login, "%s", h->account ? h->account : "");
+	snprintf(s->hd.login, sizeof s->hd.login, "%s", h->account ? h->account : "");
 	s->part_states = h->part_states;
 	if (h->version != LINK_VERSION) {
 		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
 		         h->version, LINK_VERSION);
 		log_warn("link_server_version_refused", "conn=%s sess=%" PRIu64 " peer=%s instance=%s error=\"%s\"",
 		         cname(sv), s->hd.id, s->hd.peer, s->instance, why);
-		link_wire_error(s->link, "version", why);
+		link_wire_error(s->hd.link, "version", why);
 		return;
 	}
 	if (sv->base.stopping) {
-		link_wire_error(s->link, "auth", "the server is stopping");
+		link_wire_error(s->hd.link, "auth", "the server is stopping");
 		return;
 	}
 	/* Mutual TLS: a client certificate, when one came, decides the
@@ -177,7 +143,7 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 	 * of the hello do. */
 	struct link_peer_cert pc = {0};
 	if (sv->conf->tls_client_ca_file)
-		link_peer_cert(s->link, &pc);
+		link_peer_cert(s->hd.link, &pc);
 	if (pc.present) {
 		const char *acct = pc.verified ? link_server_conf_cert_account(sv->conf, pc.cn, pc.sha256) : NULL;
 		if (!pc.verified)
@@ -185,30 +151,30 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 		else if (!acct)
 			snprintf(why, sizeof why, "client certificate CN=%s sha256:%s is not mapped to an account",
 			         pc.cn, pc.sha256);
-		else if (s->login[0] && strcmp(s->login, acct) != 0)
-			snprintf(why, sizeof why, "the client certificate is not of account %s", s->login);
-		if (!pc.verified || !acct || (s->login[0] && strcmp(s->login, acct) != 0)) {
+		else if (s->hd.login[0] && strcmp(s->hd.login, acct) != 0)
+			snprintf(why, sizeof why, "the client certificate is not of account %s", s->hd.login);
+		if (!pc.verified || !acct || (s->hd.login[0] && strcmp(s->hd.login, acct) != 0)) {
 			char q[700];
 			log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s",
-			         cname(sv), s->hd.id, s->hd.peer, s->login[0] ? s->login : "-",
+			         cname(sv), s->hd.id, s->hd.peer, s->hd.login[0] ? s->hd.login : "-",
 			         log_quote(why, q, sizeof q));
-			link_wire_error(s->link, "auth", why);
+			link_wire_error(s->hd.link, "auth", why);
 			return;
 		}
-		snprintf(s->login, sizeof s->login, "%s", acct);
-		sess_set(s, SS_AUTH, "hello with a client certificate");
+		snprintf(s->hd.login, sizeof s->hd.login, "%s", acct);
+		srvbase_sess_set(&s->hd, SRVBASE_AUTH, "hello with a client certificate");
 		/* No password: the store checks the account alone (enabled, address). */
-		core_authenticate(sv->c, s->login, NULL, s->hd.ip, pend_add(sv, s, NULL, 0));
+		core_authenticate(sv->c, s->hd.login, NULL, s->hd.ip, pend_add(sv, s, NULL, 0));
 		return;
 	}
-	if (!s->login[0]) {
-		link_wire_error(s->link, "auth",
+	if (!s->hd.login[0]) {
+		link_wire_error(s->hd.link, "auth",
 		                sv->conf->tls_client_ca_file ? "no account and no client certificate given"
 		                                             : "no account given");
 		return;
 	}
-	sess_set(s, SS_AUTH, "hello");
-	core_authenticate(sv->c, s->login, h->password ? h->password : "", s->hd.ip, pend_add(sv, s, NULL, 0));
+	srvbase_sess_set(&s->hd, SRVBASE_AUTH, "hello");
+	core_authenticate(sv->c, s->hd.login, h->password ? h->password : "", s->hd.ip, pend_add(sv, s, NULL, 0));
 }
 
 static void link_server_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
@@ -221,7 +187,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	struct sess *s = p->s;
 	free(p);
 	char q[300];
-	if (s->state != SS_AUTH) {
+	if (s->hd.state != SRVBASE_AUTH) {
 		sess_reap(s);
 		return;
 	}
@@ -238,12 +204,12 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 		bool creds =
 		    r == AUTH_UNKNOWN_ACCOUNT || r == AUTH_WRONG_PASSWORD || r == AUTH_DISABLED || r == AUTH_ADDRESS;
 		log_info("link_server_refused", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=%s", cname(sv),
-		         s->hd.id, s->hd.peer, s->login, log_quote(why, q, sizeof q));
-		sess_set(s, SS_OPEN, "refused");
-		link_wire_error(s->link, "auth", creds ? "authentication failed" : "not now: try again later");
+		         s->hd.id, s->hd.peer, s->hd.login, log_quote(why, q, sizeof q));
+		srvbase_sess_set(&s->hd, SRVBASE_OPEN, "refused");
+		link_wire_error(s->hd.link, "auth", creds ? "authentication failed" : "not now: try again later");
 		return;
 	}
-	s->acct = accounts_get(&sv->accts, account);
+	s->hd.acct = accounts_get(&sv->accts, account);
 	Smspool__Link__HelloAck ha = SMSPOOL__LINK__HELLO_ACK__INIT;
 	ha.version = LINK_VERSION;
 	ha.instance = (char *)conn_instance(c);
@@ -252,20 +218,20 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
 	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO_ACK;
 	f.hello_ack = &ha;
-	if (link_wire_send(s->link, &f)) {
+	if (link_wire_send(s->hd.link, &f)) {
 		core_account_unbind(c, account->name);
-		sess_set(s, SS_CLOSED, "cannot send hello_ack");
+		srvbase_sess_set(&s->hd, SRVBASE_CLOSED, "cannot send hello_ack");
 		return;
 	}
-	sess_set(s, SS_BOUND, "authenticated");
+	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "authenticated");
 	log_info("link_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s instance=%s tls=%s", cname(sv),
-	         s->hd.id, s->hd.peer, s->acct->name, s->instance, link_is_tls(s->link) ? "yes" : "no");
+	         s->hd.id, s->hd.peer, s->hd.acct->name, s->instance, link_is_tls(s->hd.link) ? "yes" : "no");
 }
 
 static void batch_answer(struct sess *s, struct sbatch *b)
 {
 	struct server *sv = s->sv;
-	if (s->link) {
+	if (s->hd.link) {
 		Smspool__Link__Result *res = xcalloc((size_t)b->n, sizeof *res);
 		Smspool__Link__Result **ptrs = xcalloc((size_t)b->n, sizeof *ptrs);
 		for (int i = 0; i < b->n; i++) {
@@ -283,13 +249,13 @@ static void batch_answer(struct sess *s, struct sbatch *b)
 		link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
 		f.body_case = SMSPOOL__LINK__FRAME__BODY_BATCH_ACK;
 		f.batch_ack = &ba;
-		if (link_wire_send(s->link, &f))
+		if (link_wire_send(s->hd.link, &f))
 			log_info("link_server_batch_ack_failed", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(sv),
 			         s->hd.id, b->seq);
 		else
 			log_debug("link_server_batch_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv),
 			          s->hd.id, b->seq, b->n);
-		link_inbound_end(s->link);
+		link_inbound_end(s->hd.link);
 		free(res);
 		free(ptrs);
 	}
@@ -323,19 +289,19 @@ static struct sbatch *sbatch_new(struct sess *s, const Smspool__Link__Batch *in)
 static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 {
 	struct server *sv = s->sv;
-	if (s->state != SS_BOUND) {
-		link_wire_error(s->link, "malformed", "batch before the hello_ack");
+	if (s->hd.state != SRVBASE_BOUND) {
+		link_wire_error(s->hd.link, "malformed", "batch before the hello_ack");
 		return;
 	}
 	const char *refuse = NULL;
-	if (!link_inbound_begin(s->link)) {
-		link_wire_error(s->link, "malformed", "more batches outstanding than the server takes");
+	if (!link_inbound_begin(s->hd.link)) {
+		link_wire_error(s->hd.link, "malformed", "more batches outstanding than the server takes");
 		return;
 	}
 	struct sbatch *b = sbatch_new(s, in);
 	if (sv->base.stopping)
 		refuse = "the server is stopping";
-	else if (b->n && core_account_take(sv->c, s->acct->name, s->acct->throughput, b->n))
+	else if (b->n && core_account_take(sv->c, s->hd.acct->name, s->hd.acct->throughput, b->n))
 		refuse = "over the account's throughput";
 	if (refuse || b->n == 0) {
 		for (int i = 0; i < b->n; i++) {
@@ -348,7 +314,7 @@ static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->hd.id, in->seq,
 	          b->n);
 	for (int i = 0; i < b->n; i++)
-		core_submit(sv->c, link_convert_submission(in->messages[i], s->acct->name), pend_add(sv, s, b, i));
+		core_submit(sv->c, link_convert_submission(in->messages[i], s->hd.acct->name), pend_add(sv, s, b, i));
 }
 
 static void link_server_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
@@ -386,13 +352,13 @@ static void link_server_submitted(struct conn *c, uint64_t token, int64_t messag
 
 static void on_ack(struct sess *s, const Smspool__Link__Ack *a)
 {
-	void *data = a->seq <= 0x7FFFFFFF ? link_request_find(s->link, (uint32_t)a->seq) : NULL;
+	void *data = a->seq <= 0x7FFFFFFF ? link_request_find(s->hd.link, (uint32_t)a->seq) : NULL;
 	if (!data || data == LINK_KEEPALIVE) {
 		log_info("link_server_unknown_ack", "conn=%s sess=%" PRIu64 " seq=%" PRIu64, cname(s->sv), s->hd.id,
 		         a->seq);
 		return;
 	}
-	link_events_done(s->sv, link_request_take(s->link, (uint32_t)a->seq), true);
+	link_events_done(s->sv, link_request_take(s->hd.link, (uint32_t)a->seq), true);
 }
 
 static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
@@ -417,7 +383,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		on_batch(s, f->batch);
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_ACK:
-		if (s->state == SS_BOUND)
+		if (s->hd.state == SRVBASE_BOUND)
 			on_ack(s, f->ack);
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_HEARTBEAT:
@@ -436,7 +402,7 @@ static void on_frame(struct link *l, void *arg, const uint8_t *buf, size_t len)
 		break;
 	}
 	link_frame_free(f);
-	if (s->state == SS_BOUND)
+	if (s->hd.state == SRVBASE_BOUND)
 		link_events_flush(s);
 }
 
@@ -478,13 +444,6 @@ static const struct link_ops sess_ops = {
 
 /* ---- stop, open, close ---- */
 
-/* The link ended, or the stop is over (srvbase waited, bounded, for the
- * database's answers to batches, so that clients got their batch_ack). */
-static void server_end_sess(struct srvbase_sess *h, const char *reason)
-{
-	sess_set((struct sess *)h, SS_CLOSED, reason);
-}
-
 static void server_free_sess(struct srvbase_sess *h)
 {
 	link_events_forget((struct sess *)h);
@@ -522,10 +481,16 @@ static const struct srvbase_ops base_ops = {
             .out_high = OUT_HIGH,
             .out_low = OUT_LOW,
         },
-    SRVBASE_SESS(struct sess, sv, link),
+    SRVBASE_SESS(struct sess, sv),
+    .state_names = {"open", "auth", "bound", "closed"},
+    .login_key = "account",
+    .enter = server_enter,
+    .drained = link_events_drained,
+    /* A session ends (its link ended, or the stop is over: srvbase waited,
+     * bounded, for the database's answers to batches, so that clients got
+     * their batch_ack) by srvbase_sess_set(CLOSED). */
     .listen_opts = server_listen_opts,
     .stopping = server_stopping,
-    .end_sess = server_end_sess,
     .free_sess = server_free_sess,
     .finish = server_finish,
 };
@@ -541,7 +506,7 @@ static int link_server_open(struct conn *c)
 	sv->accts = (struct accounts){.c = c, .ops = &link_events_ops, .arg = sv, .wait_per_session = (int)conf->batch};
 	sv->flush_ev = event_new(conn_event_base(c), -1, 0, link_events_flush_cb, sv);
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, hello_timeout_s))) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &sv->accts, &SRVBASE_CONF_OF(conf, hello_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		event_free(sv->flush_ev);
 		free(sv);

@@ -18,8 +18,6 @@
 #include "net/link.h"
 #include "net/srvbase.h"
 
-enum sess_state { SS_OPEN, SS_AUTH, SS_BOUND, SS_CLOSED };
-
 /* Deliveries (one frame part each) waiting to go out on a session. */
 struct partq {
 	struct accounts_part **v;
@@ -27,13 +25,10 @@ struct partq {
 };
 
 struct sess {
-	struct srvbase_sess hd; /* first: id, peer, ip, the session list */
+	struct srvbase_sess hd; /* first: id, peer, state, link, login, account, the session list */
 	struct server *sv;
-	enum sess_state state;
-	struct link *link;
-	char instance[130], login[130];
+	char instance[130];
 	bool part_states; /* the client's hello asked for per-part and intermediate states */
-	struct accounts_acct *acct;
 	struct partq reports, inbounds;
 };
 

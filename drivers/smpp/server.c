@@ -13,7 +13,13 @@
  * - transport: the link layer (net/link.h): listeners with limits in all
  *   and per address, framing, the deliver_sm table with deadlines and the
  *   window, enquire_link as keepalive, bind and inactivity timeouts,
- *   back-pressure, TLS; nothing here blocks.
+ *   back-pressure, TLS; nothing here blocks;
+ * - around the sessions, net/srvbase.c as for ucp-server and link-server:
+ *   the session list, accept, the two listeners (listen, tls_listen) with
+ *   their retry, the tick, the core calls waiting for answers, and the
+ *   stop, whose goodbye phase (server_stop_busy) unbinds the bound
+ *   sessions.  The session state machine stays here (SMPP has BINDING and
+ *   UNBINDING, and roles that take deliveries or not).
  *
  * Ownership and answers:
  * - Every core_authenticate / core_submit call is a `struct pend` keyed by
@@ -74,8 +80,6 @@
 
 static const char *const state_names[] = {"open", "binding", "bound", "unbinding", "closed"};
 
-enum { TICK_MS = 200 };
-
 const char smpp_server_req_unbind = 0;
 
 /* ---- small helpers ---- */
@@ -83,12 +87,6 @@ const char smpp_server_req_unbind = 0;
 const char *smpp_server_cname(const struct server *sv)
 {
 	return conn_name(sv->c);
-}
-
-static void tv_ms(struct timeval *tv, uint64_t ms)
-{
-	tv->tv_sec = (time_t)(ms / 1000);
-	tv->tv_usec = (suseconds_t)(ms % 1000) * 1000;
 }
 
 /* ---- pending core calls ---- */
@@ -100,11 +98,10 @@ uint64_t smpp_server_pend_add(struct server *sv, struct sess *s, uint32_t seq, u
 	p->seq = seq;
 	p->cmd = cmd;
 	p->set = set;
-	s->npend++;
-	return tokens_add(&sv->pends, p);
+	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
-/* Frees a pend never answered (on free: its session still exists). */
+/* Frees a pend never answered (on close: its session still exists). */
 static void pend_free(void *v)
 {
 	struct pend *p = v;
@@ -116,10 +113,7 @@ static void pend_free(void *v)
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *smpp_server_pend_take(struct server *sv, uint64_t token)
 {
-	struct pend *p = tokens_take(&sv->pends, token);
-	if (p)
-		p->s->npend--;
-	return p;
+	return srvbase_pend_take(&sv->base, token);
 }
 
 /* ---- transport ---- */
@@ -129,14 +123,14 @@ int smpp_server_send(struct sess *s, const struct smpp_pdu *p)
 	struct server *sv = s->sv;
 	size_t n;
 	struct errbuf err = {""};
-	if (!s->link)
+	if (!s->hd.link)
 		return -1;
 	if (smpp_pdu_encode(p, sv->obuf, sizeof sv->obuf, &n, &err)) {
 		log_error("smpp_server_encode_failed", "conn=%s sess=%" PRIu64 " command=%s error=\"%s\"",
-		          smpp_server_cname(sv), s->id, smpp_pdu_command_name(p->command_id), err.msg);
+		          smpp_server_cname(sv), s->hd.id, smpp_pdu_command_name(p->command_id), err.msg);
 		return -1;
 	}
-	return link_send(s->link, sv->obuf, n);
+	return link_send(s->hd.link, sv->obuf, n);
 }
 
 /* Sends a response (or generic_nack) to seq; header-only unless OK. */
@@ -148,26 +142,26 @@ void smpp_server_respond(struct sess *s, uint32_t command_id, uint32_t seq, uint
 	p->body_absent = status != 0 && command_id != SMPP_GENERIC_NACK;
 	if (smpp_server_send(s, p))
 		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", smpp_server_cname(s->sv),
-		          s->id, seq);
+		          s->hd.id, seq);
 }
 
 /* Closes a session marked close_reason once its output is written and its
  * core calls are answered. */
 void smpp_server_close_if_done(struct sess *s)
 {
-	if (s->state == SS_CLOSED || !s->close_reason || s->npend > 0)
+	if (s->state == SS_CLOSED || !s->close_reason || s->hd.npend > 0)
 		return;
-	if (!s->link)
+	if (!s->hd.link)
 		smpp_server_sess_set(s, SS_CLOSED, s->close_reason);
 	else
-		link_close_flush(s->link, s->close_reason); /* then on_down */
+		link_close_flush(s->hd.link, s->close_reason); /* then on_down */
 }
 
 /* Reads nothing more; closes once the core has answered every call. */
 void smpp_server_close_later(struct sess *s, const char *reason)
 {
 	s->close_reason = reason;
-	link_pause(s->link, true);
+	link_pause(s->hd.link, true);
 	smpp_server_close_if_done(s);
 }
 
@@ -181,7 +175,7 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 	if (s->state == to)
 		return;
 	log_debug("smpp_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", smpp_server_cname(sv),
-	          s->id, s->peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
+	          s->hd.id, s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
 	enum sess_state from = s->state;
 	s->state = to;
 	s->state_ms = now_mono_ms();
@@ -192,7 +186,7 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 		return;
 	case SS_BOUND:
 		if (s->role == SESS_ROLE_RX || s->role == SESS_ROLE_TRX)
-			accounts_add_rx(&sv->accts, s->acct, s);
+			accounts_add_rx(&sv->accts, s->hd.acct, s);
 		return;
 	case SS_UNBINDING: {
 		struct smpp_pdu *p = &sv->out;
@@ -202,8 +196,8 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 		}
 		uint32_t seq;
 		uint64_t wait = (uint64_t)sv->conf->response_timeout_s * 1000;
-		if (link_next_seq(s->link, &seq) ||
-		    link_request_add(s->link, seq, SERVER_REQ_UNBIND,
+		if (link_next_seq(s->hd.link, &seq) ||
+		    link_request_add(s->hd.link, seq, SERVER_REQ_UNBIND,
 		                     2 * (wait < SERVER_STOP_WAIT_MAX_MS ? wait : SERVER_STOP_WAIT_MAX_MS), false)) {
 			s->unbind_done = true;
 			return;
@@ -220,28 +214,29 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 			while ((set = smpp_join_poll(s->join, now_mono_ms())))
 				smpp_join_set_free(s->join, set);
 		}
-		if (s->link) {
-			struct link *l = s->link;
+		if (s->hd.link) {
+			struct link *l = s->hd.link;
 			link_request_drain(l, smpp_server_deliver_drained, s);
-			s->link = NULL;
+			s->hd.link = NULL;
 			link_free(l);
 		}
 		sv->nopen--;
-		if (s->acct && (from == SS_BOUND || from == SS_UNBINDING)) {
-			core_account_unbind(sv->c, s->acct->name);
+		s->hd.state = SRVBASE_CLOSED; /* srvbase reaps it once no core call waits */
+		if (s->hd.acct && (from == SS_BOUND || from == SS_UNBINDING)) {
+			core_account_unbind(sv->c, s->hd.acct->name);
 			if (s->role == SESS_ROLE_RX || s->role == SESS_ROLE_TRX)
-				accounts_remove_rx(&sv->accts, s->acct, s);
+				accounts_remove_rx(&sv->accts, s->hd.acct, s);
 		}
 		char qs[80];
 		/* A session that never bound (a refused or hostile client) is
 		 * logged at debug: a flood of them must not flood the log. */
-		if (s->acct)
+		if (s->hd.acct)
 			log_info("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
-			         smpp_server_cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			         smpp_server_cname(sv), s->hd.id, s->hd.peer, log_quote(s->system_id, qs, sizeof qs),
 			         log_quote(why ? why : "", q, sizeof q));
 		else
 			log_debug("smpp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s system_id=%s reason=%s",
-			          smpp_server_cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			          smpp_server_cname(sv), s->hd.id, s->hd.peer, log_quote(s->system_id, qs, sizeof qs),
 			          log_quote(why ? why : "", q, sizeof q));
 		return;
 	}
@@ -251,18 +246,9 @@ void smpp_server_sess_set(struct sess *s, enum sess_state to, const char *why)
 /* Frees closed sessions that no core answer refers to any more. */
 static void smpp_server_reap(struct server *sv)
 {
-	for (struct sess *s = sv->sessions, *next; s; s = next) {
-		next = s->next;
-		if (s->state != SS_CLOSED || s->npend > 0)
-			continue;
-		if (s->prev)
-			s->prev->next = s->next;
-		else
-			sv->sessions = s->next;
-		if (s->next)
-			s->next->prev = s->prev;
-		smpp_join_free(s->join);
-		free(s);
+	for (struct srvbase_sess *h = sv->base.sessions, *next; h; h = next) {
+		next = h->next;
+		srvbase_reap(h);
 	}
 }
 
@@ -276,7 +262,7 @@ static void sess_bad_pdu(struct sess *s, const struct smpp_pdu_error *e)
 	if (s->bad_pdus == 1)
 		log_warn("smpp_server_bad_pdu",
 		         "conn=%s sess=%" PRIu64 " peer=%s command=0x%08X seq=%u status=%s reason=%s",
-		         smpp_server_cname(sv), s->id, s->peer, e->command_id, e->sequence_number,
+		         smpp_server_cname(sv), s->hd.id, s->hd.peer, e->command_id, e->sequence_number,
 		         smpp_status_text(e->status), log_quote(e->reason, q, sizeof q));
 	if (e->header_read && (e->command_id == SMPP_DELIVER_SM_RESP || e->command_id == SMPP_DATA_SM_RESP)) {
 		struct accounts_part *dp = smpp_server_deliver_take(s, e->sequence_number);
@@ -307,7 +293,7 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
 	log_debug("smpp_server_rx", "conn=%s sess=%" PRIu64 " command=%s seq=%u status=0x%08X", smpp_server_cname(sv),
-	          s->id, smpp_pdu_command_name(p->command_id), p->sequence_number, p->command_status);
+	          s->hd.id, smpp_pdu_command_name(p->command_id), p->sequence_number, p->command_status);
 	switch (p->command_id) {
 	case SMPP_BIND_TRANSCEIVER:
 	case SMPP_BIND_TRANSMITTER:
@@ -323,12 +309,13 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 		smpp_server_deliver_resp(s, p);
 		return;
 	case SMPP_GENERIC_NACK:
-		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE) {
-			(void)link_request_take(s->link, p->sequence_number);
+		if (link_request_find(s->hd.link, p->sequence_number) == LINK_KEEPALIVE) {
+			(void)link_request_take(s->hd.link, p->sequence_number);
 			return;
 		}
-		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == SERVER_REQ_UNBIND) {
-			(void)link_request_take(s->link, p->sequence_number);
+		if (s->state == SS_UNBINDING &&
+		    link_request_find(s->hd.link, p->sequence_number) == SERVER_REQ_UNBIND) {
+			(void)link_request_take(s->hd.link, p->sequence_number);
 			s->unbind_done = true;
 			if (s->revoked)
 				smpp_server_close_later(s, "account changed: unbound");
@@ -341,16 +328,17 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 		smpp_server_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
 		return;
 	case SMPP_ENQUIRE_LINK_RESP:
-		if (link_request_find(s->link, p->sequence_number) == LINK_KEEPALIVE)
-			(void)link_request_take(s->link, p->sequence_number);
+		if (link_request_find(s->hd.link, p->sequence_number) == LINK_KEEPALIVE)
+			(void)link_request_take(s->hd.link, p->sequence_number);
 		return;
 	case SMPP_UNBIND:
 		smpp_server_respond(s, SMPP_UNBIND_RESP, p->sequence_number, 0);
 		smpp_server_close_later(s, "unbind from the ESME");
 		return;
 	case SMPP_UNBIND_RESP:
-		if (s->state == SS_UNBINDING && link_request_find(s->link, p->sequence_number) == SERVER_REQ_UNBIND) {
-			(void)link_request_take(s->link, p->sequence_number);
+		if (s->state == SS_UNBINDING &&
+		    link_request_find(s->hd.link, p->sequence_number) == SERVER_REQ_UNBIND) {
+			(void)link_request_take(s->hd.link, p->sequence_number);
 			s->unbind_done = true;
 			if (s->revoked)
 				smpp_server_close_later(s, "account changed: unbound");
@@ -389,7 +377,7 @@ static void link_on_down(struct link *l, void *arg, const char *reason)
 	char why[400];
 	snprintf(why, sizeof why, "%s (%s)", reason, state_names[s->state]);
 	smpp_server_sess_set(s, SS_CLOSED, why);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		smpp_server_stop_progress(sv);
 }
 
@@ -406,7 +394,7 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	}
 	struct accounts_part *p = data;
 	log_info("smpp_server_deliver_timeout", "conn=%s sess=%" PRIu64 " seq=%u event=%" PRId64, smpp_server_cname(sv),
-	         s->id, seq, p->d->ev->id);
+	         s->hd.id, seq, p->d->ev->id);
 	smpp_server_deliver_answer(sv, p, false);
 }
 
@@ -432,9 +420,9 @@ static void link_on_writable(struct link *l, void *arg)
 {
 	struct sess *s = arg;
 	(void)l;
-	if (s->acct)
-		accounts_drain(&s->sv->accts, s->acct);
-	if (s->sv->stopping)
+	if (s->hd.acct)
+		accounts_drain(&s->sv->accts, s->hd.acct);
+	if (s->sv->base.stopping)
 		smpp_server_stop_progress(s->sv);
 }
 
@@ -451,31 +439,22 @@ static const struct link_ops sess_link_ops = {
 
 /* ---- accepting ---- */
 
-static struct sess *sess_init(struct server *sv, struct sess *s, struct link *l)
+/* A new session (srvbase listed it): OPEN. */
+static void sess_accept(void *arg, struct srvbase_sess *h, struct link *l)
 {
-	s->sv = sv;
-	s->id = ++sv->next_sess_id;
-	s->link = l;
+	struct server *sv = arg;
+	struct sess *s = (struct sess *)h;
 	s->tls = link_is_tls(l);
 	s->state = SS_OPEN;
 	s->state_ms = now_mono_ms();
-	snprintf(s->ip, sizeof s->ip, "%s", link_peer_ip(l));
-	snprintf(s->peer, sizeof s->peer, "%s", link_peer(l));
-	s->next = sv->sessions;
-	if (sv->sessions)
-		sv->sessions->prev = s;
-	sv->sessions = s;
 	sv->nopen++;
-	log_debug("smpp_server_accepted", "conn=%s sess=%" PRIu64 " peer=%s tls=%s", smpp_server_cname(sv), s->id,
-	          s->peer, s->tls ? "yes" : "no");
-	return s;
 }
 
 static struct link_opts link_opts_of(const struct server *sv);
 
 struct sess *smpp_server_sess_new(struct server *sv, struct link *l)
 {
-	return sess_init(sv, xcalloc(1, sizeof(struct sess)), l);
+	return (struct sess *)srvbase_sess_add(&sv->base, NULL, l);
 }
 
 struct sess *smpp_server_sess_memory(struct server *sv, struct bufferevent **peer)
@@ -487,25 +466,24 @@ struct sess *smpp_server_sess_memory(struct server *sv, struct bufferevent **pee
 		free(s);
 		return NULL;
 	}
-	return sess_init(sv, s, l);
+	return (struct sess *)srvbase_sess_add(&sv->base, s, l);
 }
 
-static void *accept_cb(struct link_listener *ls, void *arg, struct link *l)
+/* Sessions beyond max_sessions are refused (logged at most every 5 s). */
+static bool sess_admit(void *arg)
 {
 	struct server *sv = arg;
-	(void)ls;
-	if (sv->stopping || sv->nopen >= sv->conf->max_sessions) {
-		sv->refused++;
-		uint64_t now = now_mono_ms();
-		if (now - sv->refused_log_ms >= REFUSE_LOG_INTERVAL_MS) {
-			log_warn("smpp_server_refused", "conn=%s sessions=%d max_sessions=%lld refused=%d",
-			         smpp_server_cname(sv), sv->nopen, sv->conf->max_sessions, sv->refused);
-			sv->refused_log_ms = now;
-			sv->refused = 0;
-		}
-		return NULL;
+	if (sv->nopen < sv->conf->max_sessions)
+		return true;
+	sv->refused++;
+	uint64_t now = now_mono_ms();
+	if (now - sv->refused_log_ms >= REFUSE_LOG_INTERVAL_MS) {
+		log_warn("smpp_server_refused", "conn=%s sessions=%d max_sessions=%lld refused=%d",
+		         smpp_server_cname(sv), sv->nopen, sv->conf->max_sessions, sv->refused);
+		sv->refused_log_ms = now;
+		sv->refused = 0;
 	}
-	return smpp_server_sess_new(sv, l);
+	return false;
 }
 
 /* The options of every session's link. */
@@ -530,97 +508,56 @@ static struct link_opts link_opts_of(const struct server *sv)
 	};
 }
 
-/* Opens listener i (0 listen, 1 tls_listen).  Returns 0 or -1 with why. */
-static int listen_one(struct server *sv, int i, const char *addr, char *why, size_t cap)
+static void sess_listen_opts(void *arg, struct link_listen_opts *lo)
 {
-	const struct smpp_server_conf *conf = sv->conf;
-	struct link_listen_opts o = {
-	    .addr = addr,
-	    .ssl_ctx = i == 1 || conf->tls ? sv->ssl_ctx : NULL,
-	    .max_sessions = (int)conf->max_sessions,
-	    .max_per_address = (int)conf->max_sessions_per_address,
-	    .link = link_opts_of(sv),
-	};
-	struct errbuf err = {""};
-	sv->lis[i] = link_listen(conn_event_base(sv->c), &o, &sess_link_ops, accept_cb, sv, &err);
-	if (!sv->lis[i]) {
-		snprintf(why, cap, "%s", err.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* Opens the listeners; reports CONN_UP, or retries from the tick. */
-static void server_listen(struct server *sv)
-{
-	const struct smpp_server_conf *conf = sv->conf;
-	char why[400], detail[700];
-	for (int i = 0; i < 2; i++) {
-		const char *addr = i == 0 ? conf->listen : conf->tls_listen;
-		if (!addr || sv->lis[i])
-			continue;
-		if (listen_one(sv, i, addr, why, sizeof why)) {
-			log_warn("smpp_server_listen_failed", "conn=%s error=\"%s\" retry_ms=5000",
-			         smpp_server_cname(sv), why);
-			snprintf(detail, sizeof detail, "%s; retry in 5000 ms", why);
-			core_conn_state(sv->c, CONN_CONNECTING, detail);
-			sv->listen_retry_ms = now_mono_ms() + 5000;
-			return;
-		}
-	}
-	bool plain_tls = conf->tls;
-	const char *a0 = link_listener_addr(sv->lis[0]), *a1 = sv->lis[1] ? link_listener_addr(sv->lis[1]) : "-";
-	snprintf(detail, sizeof detail, "listening on %s%s%s%s", a0, plain_tls ? " (tls)" : "",
-	         conf->tls_listen ? " and tls " : "", conf->tls_listen ? a1 : "");
-	log_info("smpp_server_listening", "conn=%s addr=%s tls=%s tls_addr=%s", smpp_server_cname(sv), a0,
-	         plain_tls ? "yes" : "no", a1);
-	sv->up = true;
-	core_conn_state(sv->c, CONN_UP, detail);
+	lo->link = link_opts_of(arg);
 }
 
 /* ---- timers ---- */
 
 /* Session timeouts (deliver_sm, enquire_link, bind, inactivity, a peer
- * that does not read) are the link's; this tick retries listening, frees
- * closed sessions and moves a stop on. */
-static void tick_cb(evutil_socket_t fd, short what, void *arg)
+ * that does not read) are the link's; srvbase's tick retries listening and
+ * moves a stop on; this one times out held parts and frees closed
+ * sessions. */
+static void server_tick(void *arg)
 {
 	struct server *sv = arg;
-	if (!sv->up && !sv->stopping && now_mono_ms() >= sv->listen_retry_ms)
-		server_listen(sv);
-	for (struct sess *s = sv->sessions; s; s = s->next)
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
+		struct sess *s = (struct sess *)h;
 		if (s->join && s->state == SS_BOUND)
 			smpp_server_submit_poll(s); /* incomplete sets past reassembly_timeout_s */
+	}
 	smpp_server_reap(sv);
-	if (sv->stopping)
-		smpp_server_stop_progress(sv);
 }
 
 /* ---- stop ---- */
 
-static void server_finish_stop(struct server *sv)
+/* Every event we hold goes back before core_stopped(). */
+static void server_finish(void *arg)
 {
-	/* Every event we hold goes back before core_stopped(). */
+	struct server *sv = arg;
 	accounts_stop(&sv->accts);
-	sv->stopped = true;
-	event_del(sv->tick_ev);
-	core_conn_state(sv->c, CONN_DOWN, "stopped");
-	core_stopped(sv->c);
 }
 
-/* Unbound sessions close at once; bound ones are sent unbind and close on
- * unbind_resp (or after a bounded wait) once their submits are answered;
- * the server stops when no session and no core call is left. */
-void smpp_server_stop_progress(struct server *sv)
+static void server_stopping(void *arg)
 {
-	if (!sv->stopping || sv->stopped)
-		return;
+	struct server *sv = arg;
+	sv->accts.stopping = true;
+}
+
+/* The stop's goodbye: unbound sessions close at once; bound ones are sent
+ * unbind and close on unbind_resp (or after a bounded wait) once their
+ * submits are answered.  True while a session is left. */
+static bool server_stop_busy(void *arg)
+{
+	struct server *sv = arg;
 	uint64_t now = now_mono_ms();
 	uint64_t limit = (uint64_t)sv->conf->response_timeout_s * 1000;
 	if (limit > SERVER_STOP_WAIT_MAX_MS)
 		limit = SERVER_STOP_WAIT_MAX_MS;
 	bool any = false;
-	for (struct sess *s = sv->sessions; s; s = s->next) {
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
+		struct sess *s = (struct sess *)h;
 		switch (s->state) {
 		case SS_OPEN:
 			smpp_server_sess_set(s, SS_CLOSED, "stopping");
@@ -631,8 +568,8 @@ void smpp_server_stop_progress(struct server *sv)
 			smpp_server_sess_set(s, SS_UNBINDING, "stop");
 			break;
 		case SS_UNBINDING:
-			if (s->npend == 0 && (s->unbind_done || now - s->state_ms > limit) &&
-			    (!s->link || link_output_len(s->link) == 0 || now - s->state_ms > 2 * limit))
+			if (s->hd.npend == 0 && (s->unbind_done || now - s->state_ms > limit) &&
+			    (!s->hd.link || link_output_len(s->hd.link) == 0 || now - s->state_ms > 2 * limit))
 				smpp_server_sess_set(s, SS_CLOSED, s->unbind_done ? "unbound" : "no unbind_resp");
 			break;
 		case SS_CLOSED:
@@ -640,26 +577,20 @@ void smpp_server_stop_progress(struct server *sv)
 		}
 		any |= s->state != SS_CLOSED;
 	}
-	if (any || sv->pends.n > 0)
-		return;
-	server_finish_stop(sv); /* closed sessions are freed by close() */
+	return any;
+}
+
+/* The server stops when no session is left and the core's answers came
+ * (closed sessions are freed by close()). */
+void smpp_server_stop_progress(struct server *sv)
+{
+	srvbase_stop_progress(&sv->base);
 }
 
 static void server_stop(struct conn *c)
 {
 	struct server *sv = conn_driver_data(c);
-	log_info("smpp_server_stopping", "conn=%s sessions=%d pending=%d deliveries=%d", smpp_server_cname(sv),
-	         sv->nopen, sv->pends.n, sv->accts.nparts);
-	sv->stopping = true;
-	sv->accts.stopping = true;
-	sv->stop_ms = now_mono_ms();
-	for (int i = 0; i < 2; i++)
-		if (sv->lis[i]) {
-			link_listener_free(sv->lis[i]);
-			sv->lis[i] = NULL;
-		}
-	core_conn_state(c, CONN_STOPPING, "unbinding");
-	smpp_server_stop_progress(sv);
+	srvbase_stop(&sv->base, "unbinding");
 }
 
 /* The account's access changed: each of its bound sessions gets an unbind
@@ -669,12 +600,13 @@ static void server_account_revoked(struct conn *c, const char *account)
 {
 	struct server *sv = conn_driver_data(c);
 	char q[80];
-	for (struct sess *s = sv->sessions; s; s = s->next) {
-		if (s->state != SS_BOUND || !s->acct || (*account && strcmp(s->acct->name, account) != 0))
+	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
+		struct sess *s = (struct sess *)h;
+		if (s->state != SS_BOUND || !s->hd.acct || (*account && strcmp(s->hd.acct->name, account) != 0))
 			continue;
 		log_info("smpp_server_revoked",
 		         "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
-		         smpp_server_cname(sv), s->id, s->peer, log_quote(s->acct->name, q, sizeof q));
+		         smpp_server_cname(sv), s->hd.id, s->hd.peer, log_quote(s->hd.acct->name, q, sizeof q));
 		s->revoked = true;
 		/* Submits from now on are refused (UNBINDING); the unbind_resp is
 		 * still read. */
@@ -686,7 +618,43 @@ static void server_account_revoked(struct conn *c, const char *account)
 
 /* ---- open / close ---- */
 
-struct server *smpp_server_new(struct conn *c)
+/* The link ended, or the stop is over. */
+static void server_end_sess(struct srvbase_sess *h, const char *reason)
+{
+	smpp_server_sess_set((struct sess *)h, SS_CLOSED, reason);
+}
+
+/* A closed session, or at close (after a forced stop: the core gives up on
+ * its deliver_sm). */
+static void server_free_sess(struct srvbase_sess *h)
+{
+	struct sess *s = (struct sess *)h;
+	if (s->hd.link) {
+		link_request_drain(s->hd.link, smpp_server_deliver_forget, &s->sv->accts);
+		link_free(s->hd.link);
+		s->hd.link = NULL;
+	}
+	smpp_join_free(s->join);
+}
+
+static const struct srvbase_ops base_ops = {
+    .log_prefix = "smpp_server",
+    .sess_ops = &sess_link_ops,
+    SRVBASE_SESS(struct sess, sv),
+    .admit = sess_admit,
+    .accept = sess_accept,
+    .quiet = true,
+    .listen_opts = sess_listen_opts,
+    .stopping = server_stopping,
+    .stop_busy = server_stop_busy,
+    .pend_free = pend_free,
+    .end_sess = server_end_sess,
+    .free_sess = server_free_sess,
+    .finish = server_finish,
+    .tick = server_tick,
+};
+
+static struct server *server_alloc(struct conn *c)
 {
 	const struct smpp_server_conf *conf = conn_conf(c);
 	struct server *sv = xcalloc(1, sizeof *sv);
@@ -696,60 +664,45 @@ struct server *smpp_server_new(struct conn *c)
 	sv->concat_ref = link_random();
 	sv->accts = (struct accounts){
 	    .c = c, .ops = &smpp_server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
-	sv->tick_ev = event_new(conn_event_base(c), -1, EV_PERSIST, tick_cb, sv);
-	struct timeval tv;
-	tv_ms(&tv, TICK_MS);
-	event_add(sv->tick_ev, &tv);
 	conn_set_driver_data(c, sv);
+	return sv;
+}
+
+static struct srvbase_conf base_conf(const struct smpp_server_conf *conf)
+{
+	return (struct srvbase_conf){
+	    .listen = conf->listen,
+	    .tls = conf->tls,
+	    .tls_listen = conf->tls_listen,
+	    .tls_cert_file = conf->tls_cert_file,
+	    .tls_key_file = conf->tls_key_file,
+	    .max_sessions = conf->max_sessions,
+	    .max_per_address = conf->max_sessions_per_address,
+	    .response_timeout_s = conf->response_timeout_s,
+	    .inactivity_timeout_s = conf->inactivity_timeout_s,
+	    .unbound_timeout_s = conf->bind_timeout_s,
+	    .window = conf->window,
+	};
+}
+
+struct server *smpp_server_new(struct conn *c)
+{
+	struct server *sv = server_alloc(c);
+	struct srvbase_conf bc = base_conf(sv->conf);
+	srvbase_init(&sv->base, c, &base_ops, sv, &sv->accts, &bc);
 	return sv;
 }
 
 static int server_open(struct conn *c)
 {
-	const struct smpp_server_conf *conf = conn_conf(c);
-	SSL_CTX *ctx = NULL;
-	if (conf->tls || conf->tls_listen) {
-		char q[300];
-		struct errbuf err = {""};
-		ctx = link_tls_server_ctx(conf->tls_cert_file, conf->tls_key_file, &err);
-		if (!ctx) {
-			log_error("smpp_server_tls", "conn=%s error=%s", conn_name(c), log_quote(err.msg, q, sizeof q));
-			ERR_clear_error();
-			return -1;
-		}
+	struct server *sv = server_alloc(c);
+	struct srvbase_conf bc = base_conf(sv->conf);
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &sv->accts, &bc)) {
+		conn_set_driver_data(c, NULL);
+		free(sv);
+		return -1;
 	}
-	struct server *sv = smpp_server_new(c);
-	sv->ssl_ctx = ctx;
-	server_listen(sv);
 	return 0;
-}
-
-static void server_close(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	if (!sv)
-		return;
-	for (int i = 0; i < 2; i++)
-		link_listener_free(sv->lis[i]);
-	/* Only after a forced stop is anything left; the core gives up on it. */
-	for (struct sess *s = sv->sessions; s; s = s->next)
-		if (s->link) {
-			link_request_drain(s->link, smpp_server_deliver_forget, &sv->accts);
-			link_free(s->link);
-			s->link = NULL;
-		}
-	tokens_clear(&sv->pends, pend_free);
-	for (struct sess *s = sv->sessions, *n; s; s = n) {
-		n = s->next;
-		smpp_join_free(s->join);
-		free(s);
-	}
-	accounts_free(&sv->accts);
-	event_free(sv->tick_ev);
-	if (sv->ssl_ctx)
-		SSL_CTX_free(sv->ssl_ctx);
-	free(sv);
-	conn_set_driver_data(c, NULL);
 }
 
 const struct driver_ops smpp_server_driver = {
@@ -760,7 +713,7 @@ const struct driver_ops smpp_server_driver = {
     .check = smpp_server_conf_check,
     .open = server_open,
     .stop = server_stop,
-    .close = server_close,
+    .close = srvbase_conn_close,
     .authenticated = smpp_server_bind_authenticated,
     .submitted = smpp_server_submit_submitted,
     .deliver = smpp_server_deliver,

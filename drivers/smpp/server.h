@@ -1,6 +1,6 @@
 /*
  * smpp server internals, shared by its files: server.c (sessions, the state
- * machine, transport, reading PDUs, listeners, stop/open/close),
+ * machine, transport, reading PDUs, stop/open/close over net/srvbase.c),
  * server_bind.c (binds, answered once the core has authenticated),
  * server_submit.c (submit_sm / data_sm, concatenated parts joined, answered
  * after commit) and server_deliver.c (account events out as deliver_sm).
@@ -17,6 +17,7 @@
 #include "driver.h"
 #include "net/accounts.h"
 #include "net/link.h"
+#include "net/srvbase.h"
 #include "net/tokens.h"
 #include "smpp/join.h"
 #include "smpp/pdu.h"
@@ -38,28 +39,24 @@ enum sess_role { SESS_ROLE_NONE, SESS_ROLE_TX, SESS_ROLE_RX, SESS_ROLE_TRX };
 struct server;
 struct sess;
 
+/* hd.acct is set while BOUND or UNBINDING; hd.state is SRVBASE_CLOSED
+ * once state is (srvbase reaps by it), hd.login is unused (system_id). */
 struct sess {
+	struct srvbase_sess hd; /* first: id, peer, ip, link, account, the session list */
 	struct server *sv;
-	uint64_t id;
 	enum sess_state state;
 	enum sess_role role;
-	struct link *link; /* NULL once closed */
 	bool tls;
-	char peer[INET6_ADDRSTRLEN + 8]; /* "ip:port" for logs */
-	char ip[INET6_ADDRSTRLEN];
 	char system_id[16];
-	struct accounts_acct *acct; /* set while BOUND or UNBINDING */
-	uint8_t version;            /* what we speak with it: min(its bind, ours) */
+	uint8_t version; /* what we speak with it: min(its bind, ours) */
 	uint32_t seq;
 	uint32_t bind_seq, bind_cmd;
 	uint64_t state_ms;
 	int bad_pdus;
-	int npend; /* core calls not answered yet */
 	bool unbind_done;
 	const char *close_reason; /* set: close once written and answered */
 	bool revoked;             /* unbinding because the account changed */
 	struct smpp_join *join;   /* parts of concatenated submits held, or NULL */
-	struct sess *prev, *next;
 };
 
 /* A core call waiting for its answer. */
@@ -75,21 +72,14 @@ extern const char smpp_server_req_unbind;
 #define SERVER_REQ_UNBIND ((void *)&smpp_server_req_unbind)
 
 struct server {
+	struct srvbase base; /* first: listeners, sessions, tick, pending core calls, stop */
 	struct conn *c;
 	const struct smpp_server_conf *conf;
 	uint8_t version;
-	struct link_listener *lis[2];
-	uint64_t listen_retry_ms;
-	SSL_CTX *ssl_ctx;
-	struct event *tick_ev;
-	struct sess *sessions;
 	int nopen; /* sessions not CLOSED */
-	uint64_t next_sess_id;
 	struct accounts accts;
-	struct tokens pends;
 	unsigned concat_ref;
-	bool up, stopping, stopped;
-	uint64_t stop_ms, refused_log_ms, bind_refused_log_ms;
+	uint64_t refused_log_ms, bind_refused_log_ms;
 	unsigned bind_refused_quiet;
 	int refused;
 

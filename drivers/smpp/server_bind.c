@@ -35,8 +35,8 @@ static void bind_resp(struct sess *s, uint32_t status)
 	if (status == 0 && s->version >= 0x34 && smpp_pdu_add_tlv(p, SMPP_TLV_SC_INTERFACE_VERSION, &v, 1))
 		abort(); /* the first TLV always fits */
 	if (smpp_server_send(s, p))
-		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", smpp_server_cname(sv), s->id,
-		          s->bind_seq);
+		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", smpp_server_cname(sv),
+		          s->hd.id, s->bind_seq);
 }
 
 void smpp_server_bind_pdu(struct sess *s, const struct smpp_pdu *p)
@@ -59,14 +59,14 @@ void smpp_server_bind_pdu(struct sess *s, const struct smpp_pdu *p)
 	s->role = p->command_id == SMPP_BIND_TRANSMITTER ? SESS_ROLE_TX
 	          : p->command_id == SMPP_BIND_RECEIVER  ? SESS_ROLE_RX
 	                                                 : SESS_ROLE_TRX;
-	if (sv->stopping) {
+	if (sv->base.stopping) {
 		bind_resp(s, SMPP_ESME_RBINDFAIL);
 		smpp_server_close_later(s, "bind while stopping");
 		return;
 	}
 	smpp_server_sess_set(s, SS_BINDING, "bind");
 	uint64_t token = smpp_server_pend_add(sv, s, p->sequence_number, p->command_id, NULL);
-	core_authenticate(sv->c, p->system_id, p->password, s->ip, token);
+	core_authenticate(sv->c, p->system_id, p->password, s->hd.ip, token);
 }
 
 void smpp_server_bind_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
@@ -81,7 +81,7 @@ void smpp_server_bind_authenticated(struct conn *c, uint64_t token, const struct
 	char q[300];
 	if (s->state != SS_BINDING) {
 		log_debug("smpp_server_auth_dropped", "conn=%s sess=%" PRIu64 " reason=\"session gone\"",
-		          smpp_server_cname(sv), s->id);
+		          smpp_server_cname(sv), s->hd.id);
 		goto out;
 	}
 	uint32_t status = 0;
@@ -90,7 +90,7 @@ void smpp_server_bind_authenticated(struct conn *c, uint64_t token, const struct
 	if (!account) {
 		status = smpp_server_bind_status(reason);
 		why = reason ? reason : "refused";
-	} else if (sv->stopping) {
+	} else if (sv->base.stopping) {
 		status = SMPP_ESME_RBINDFAIL;
 		why = "stopping";
 	} else {
@@ -109,7 +109,7 @@ void smpp_server_bind_authenticated(struct conn *c, uint64_t token, const struct
 			log_info("smpp_server_bind_refused",
 			         "conn=%s sess=%" PRIu64
 			         " peer=%s system_id=%s mode=%s status=%s reason=%s not_logged=%u",
-			         smpp_server_cname(sv), s->id, s->peer, log_quote(s->system_id, qs, sizeof qs),
+			         smpp_server_cname(sv), s->hd.id, s->hd.peer, log_quote(s->system_id, qs, sizeof qs),
 			         role_names[s->role], smpp_status_text(status), log_quote(why, q, sizeof q),
 			         sv->bind_refused_quiet);
 			sv->bind_refused_log_ms = now;
@@ -121,15 +121,15 @@ void smpp_server_bind_authenticated(struct conn *c, uint64_t token, const struct
 		smpp_server_close_later(s, "bind refused");
 		goto out;
 	}
-	s->acct = a;
+	s->hd.acct = a;
 	smpp_server_sess_set(s, SS_BOUND, "authenticated");
 	bind_resp(s, 0);
 	log_info("smpp_server_bound", "conn=%s sess=%" PRIu64 " peer=%s account=%s mode=%s version=0x%02X tls=%s",
-	         smpp_server_cname(sv), s->id, s->peer, a->name, role_names[s->role], s->version,
+	         smpp_server_cname(sv), s->hd.id, s->hd.peer, a->name, role_names[s->role], s->version,
 	         s->tls ? "yes" : "no");
-	link_set_bound(s->link);
+	link_set_bound(s->hd.link);
 out:
 	smpp_server_close_if_done(s);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		smpp_server_stop_progress(sv);
 }

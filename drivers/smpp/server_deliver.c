@@ -32,13 +32,14 @@ bool smpp_server_deliver_is_part(const void *data)
  * table; NULL if none. */
 struct accounts_part *smpp_server_deliver_take(struct sess *s, uint32_t seq)
 {
-	return smpp_server_deliver_is_part(link_request_find(s->link, seq)) ? link_request_take(s->link, seq) : NULL;
+	return smpp_server_deliver_is_part(link_request_find(s->hd.link, seq)) ? link_request_take(s->hd.link, seq)
+	                                                                       : NULL;
 }
 
 /* One deliver_sm answered (ok) or given up. */
 void smpp_server_deliver_answer(struct server *sv, struct accounts_part *p, bool ok)
 {
-	struct accounts_acct *a = ((struct sess *)p->sess)->acct;
+	struct accounts_acct *a = ((struct sess *)p->sess)->hd.acct;
 	accounts_part_answer(&sv->accts, p, ok);
 	if (a)
 		accounts_drain(&sv->accts, a); /* the window has room again */
@@ -73,7 +74,7 @@ static int build_receipt(struct server *sv, struct sess *s, const struct account
 	if (n < 0 || n > SMPP_PDU_SM_MAX)
 		return errbuf_set(err, "receipt text does not fit");
 	uint32_t seq;
-	if (link_next_seq(s->link, &seq))
+	if (link_next_seq(s->hd.link, &seq))
 		return errbuf_set(err, "no free sequence number");
 	smpp_wire_pdu_reset(p, SMPP_DELIVER_SM, seq);
 	/* The receipt comes from the handset (the original recipient)
@@ -162,7 +163,7 @@ static int build_delivers(struct server *sv, struct sess *s, const struct accoun
 	for (unsigned i = 0; i < sp.n_parts; i++) {
 		const struct sms_part *pt = &sp.parts[i];
 		uint32_t seq;
-		if (link_next_seq(s->link, &seq)) {
+		if (link_next_seq(s->hd.link, &seq)) {
 			errbuf_set(err, "no free sequence number");
 			goto out;
 		}
@@ -201,9 +202,9 @@ static bool can_take(void *sess, void *arg)
 {
 	struct sess *s = sess;
 	struct server *sv = arg;
-	if (s->state != SS_BOUND || !s->link || link_congested(s->link) || s->close_reason)
+	if (s->state != SS_BOUND || !s->hd.link || link_congested(s->hd.link) || s->close_reason)
 		return false;
-	int inflight = link_outstanding(s->link);
+	int inflight = link_outstanding(s->hd.link);
 	return inflight == 0 || inflight + 1 <= sv->conf->window;
 }
 
@@ -230,9 +231,9 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 		return;
 	}
 	log_debug("smpp_server_deliver", "conn=%s sess=%" PRIu64 " account=%s event=%" PRId64 " kind=%s pdus=%d",
-	          smpp_server_cname(sv), s->id, a->name, ev->id,
+	          smpp_server_cname(sv), s->hd.id, a->name, ev->id,
 	          ev->kind == ACCOUNT_EVENT_REPORT ? "report" : "inbound", n);
-	int sent = link_send(s->link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
+	int sent = link_send(s->hd.link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
 	struct accounts_part **ps = accounts_dlv_new(as, ev, s, n);
 	for (int i = 0; i < n; i++)
@@ -240,7 +241,7 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	/* A part that could not be sent or registered fails at once; the
 	 * event is done after the last part (then d is freed). */
 	for (int i = 0; i < n; i++)
-		if (sent || link_request_add(s->link, ps[i]->seq, ps[i], 0, true))
+		if (sent || link_request_add(s->hd.link, ps[i]->seq, ps[i], 0, true))
 			smpp_server_deliver_answer(sv, ps[i], false);
 	free(ps);
 	free(seqs);
@@ -265,12 +266,12 @@ void smpp_server_deliver_resp(struct sess *s, const struct smpp_pdu *p)
 	struct accounts_part *dp = smpp_server_deliver_take(s, p->sequence_number);
 	if (!dp) {
 		log_debug("smpp_server_unknown_resp", "conn=%s sess=%" PRIu64 " seq=%u status=0x%08X",
-		          smpp_server_cname(sv), s->id, p->sequence_number, p->command_status);
+		          smpp_server_cname(sv), s->hd.id, p->sequence_number, p->command_status);
 		return;
 	}
 	if (p->command_status)
 		log_info("smpp_server_deliver_refused", "conn=%s sess=%" PRIu64 " event=%" PRId64 " status=%s",
-		         smpp_server_cname(sv), s->id, dp->d->ev->id, smpp_status_text(p->command_status));
+		         smpp_server_cname(sv), s->hd.id, dp->d->ev->id, smpp_status_text(p->command_status));
 	smpp_server_deliver_answer(sv, dp, p->command_status == 0);
 }
 

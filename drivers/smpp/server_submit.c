@@ -125,7 +125,7 @@ static void sess_respond_id(struct sess *s, uint32_t cmd, uint32_t seq, const ch
 	snprintf(r->message_id, sizeof r->message_id, "%s", id);
 	if (smpp_server_send(s, r))
 		log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u", smpp_server_cname(s->sv),
-		          s->id, seq);
+		          s->hd.id, seq);
 }
 
 /* Answers every part of set with status (never ESME_ROK) and frees it. */
@@ -133,8 +133,8 @@ static void join_refuse(struct sess *s, struct smpp_join_set *set, uint32_t stat
 {
 	for (size_t i = 0; i < set->n; i++) {
 		const struct smpp_join_held *h = set->parts[i];
-		if (s->link) {
-			link_inbound_end(s->link);
+		if (s->hd.link) {
+			link_inbound_end(s->hd.link);
 			smpp_server_respond(s, h->cmd | SMPP_RESP_BIT, h->pdu_seq, status);
 		}
 	}
@@ -152,9 +152,9 @@ static void join_submit(struct sess *s, struct smpp_join_set *set)
 	size_t keep_len = m->hl ? smpp_join_udh_strip(m->udh, m->hl, keep) : 0;
 	submission_body(s, m->dc, m->udh, m->hl, set->msg->data, set->msg->len, keep, keep_len, sub);
 	sub->client_parts = (int)set->msg->total; /* its receipt goes out once per part */
-	sub->account = xstrdup(s->acct->name);
+	sub->account = xstrdup(s->hd.acct->name);
 	log_debug("smpp_server_joined", "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u pdus=%zu",
-	          smpp_server_cname(sv), s->id, s->acct->name, set->msg->ref, set->msg->total, set->n);
+	          smpp_server_cname(sv), s->hd.id, s->hd.acct->name, set->msg->ref, set->msg->total, set->n);
 	uint64_t token = smpp_server_pend_add(sv, s, set->parts[0]->pdu_seq, set->parts[0]->cmd, set);
 	core_submit(sv->c, sub, token);
 }
@@ -166,14 +166,14 @@ void smpp_server_submit_poll(struct sess *s)
 	struct smpp_join_set *set;
 	uint64_t now = now_mono_ms();
 	while (s->join && (set = smpp_join_poll(s->join, now))) {
-		if (set->msg->status == REASM_COMPLETE && s->acct && s->link && !s->sv->stopping) {
+		if (set->msg->status == REASM_COMPLETE && s->hd.acct && s->hd.link && !s->sv->base.stopping) {
 			join_submit(s, set);
 			continue;
 		}
 		log_info("smpp_server_join_incomplete",
 		         "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u received=%u status=ESME_RSUBMITFAIL",
-		         smpp_server_cname(s->sv), s->id, s->acct ? s->acct->name : "-", set->msg->ref, set->msg->total,
-		         set->msg->received);
+		         smpp_server_cname(s->sv), s->hd.id, s->hd.acct ? s->hd.acct->name : "-", set->msg->ref,
+		         set->msg->total, set->msg->received);
 		join_refuse(s, set, SMPP_ESME_RSUBMITFAIL);
 	}
 }
@@ -212,7 +212,7 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
 	uint32_t resp = p->command_id | SMPP_RESP_BIT;
-	if (s->state == SS_UNBINDING || sv->stopping) {
+	if (s->state == SS_UNBINDING || sv->base.stopping) {
 		/* Going away: temporary, resend on the next bind (no fault). */
 		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RX_T_APPN);
 		return;
@@ -221,17 +221,17 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RINVBNDSTS);
 		return;
 	}
-	if (core_account_take(sv->c, s->acct->name, s->acct->throughput, 1)) {
-		log_debug("smpp_server_throttled", "conn=%s sess=%" PRIu64 " account=%s", smpp_server_cname(sv), s->id,
-		          s->acct->name);
+	if (core_account_take(sv->c, s->hd.acct->name, s->hd.acct->throughput, 1)) {
+		log_debug("smpp_server_throttled", "conn=%s sess=%" PRIu64 " account=%s", smpp_server_cname(sv),
+		          s->hd.id, s->hd.acct->name);
 		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
 		return;
 	}
-	if (!link_inbound_begin(s->link)) {
+	if (!link_inbound_begin(s->hd.link)) {
 		/* The client pipelines more than max_pending while the database
 		 * answers: refused here, so memory stays bounded. */
 		log_debug("smpp_server_pending_full", "conn=%s sess=%" PRIu64 " account=%s", smpp_server_cname(sv),
-		          s->id, s->acct->name);
+		          s->hd.id, s->hd.acct->name);
 		smpp_server_respond(s, resp, p->sequence_number, SMPP_ESME_RTHROTTLED);
 		return;
 	}
@@ -242,9 +242,10 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 	if (smpp_join_info(p, d, n, &info) == 0 && info.multi) {
 		uint32_t st = join_hold(s, p, &info);
 		if (st) {
-			link_inbound_end(s->link);
+			link_inbound_end(s->hd.link);
 			log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
-			         smpp_server_cname(sv), s->id, s->acct->name, p->sequence_number, smpp_status_text(st));
+			         smpp_server_cname(sv), s->hd.id, s->hd.acct->name, p->sequence_number,
+			         smpp_status_text(st));
 			smpp_server_respond(s, resp, p->sequence_number, st);
 			return;
 		}
@@ -254,14 +255,15 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 	struct submission *sub = xcalloc(1, sizeof *sub);
 	uint32_t status = submission_from_pdu(s, p, sub, false);
 	if (status) {
-		link_inbound_end(s->link);
+		link_inbound_end(s->hd.link);
 		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s",
-		         smpp_server_cname(sv), s->id, s->acct->name, p->sequence_number, smpp_status_text(status));
+		         smpp_server_cname(sv), s->hd.id, s->hd.acct->name, p->sequence_number,
+		         smpp_status_text(status));
 		submission_free(sub);
 		smpp_server_respond(s, resp, p->sequence_number, status);
 		return;
 	}
-	sub->account = xstrdup(s->acct->name);
+	sub->account = xstrdup(s->hd.acct->name);
 	uint64_t token = smpp_server_pend_add(sv, s, p->sequence_number, p->command_id, NULL);
 	core_submit(sv->c, sub, token);
 }
@@ -284,7 +286,7 @@ void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t messag
 		/* A joined submit: every part answered now that it is committed,
 		 * each with its own id (the receipts use the same ones). */
 		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " id=%" PRId64 " parts=%zu status=%s",
-		          smpp_server_cname(sv), s->id, message_id, set->n,
+		          smpp_server_cname(sv), s->hd.id, message_id, set->n,
 		          status ? smpp_status_text(status) : "ESME_ROK");
 		if (status)
 			join_refuse(s, set, status);
@@ -292,31 +294,31 @@ void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t messag
 			for (size_t i = 0; i < set->n; i++) {
 				char id[40];
 				snprintf(id, sizeof id, "%" PRId64 "-%u", message_id, set->parts[i]->part);
-				if (s->link) {
-					link_inbound_end(s->link);
+				if (s->hd.link) {
+					link_inbound_end(s->hd.link);
 					sess_respond_id(s, set->parts[i]->cmd, set->parts[i]->pdu_seq, id);
 				}
 			}
 			smpp_join_set_free(s->join, set);
 		}
 		smpp_server_close_if_done(s);
-		if (sv->stopping)
+		if (sv->base.stopping)
 			smpp_server_stop_progress(sv);
 		return;
 	}
 	char q[300];
 	if (status)
 		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s text=%s",
-		         smpp_server_cname(sv), s->id, s->acct ? s->acct->name : "-", seq, smpp_status_text(status),
-		         log_quote(text ? text : "", q, sizeof q));
+		         smpp_server_cname(sv), s->hd.id, s->hd.acct ? s->hd.acct->name : "-", seq,
+		         smpp_status_text(status), log_quote(text ? text : "", q, sizeof q));
 	else
 		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " seq=%u id=%" PRId64, smpp_server_cname(sv),
-		          s->id, seq, message_id);
-	if (s->link)
-		link_inbound_end(s->link);
-	if (!s->link) {
+		          s->hd.id, seq, message_id);
+	if (s->hd.link)
+		link_inbound_end(s->hd.link);
+	if (!s->hd.link) {
 		log_debug("smpp_server_answer_dropped", "conn=%s sess=%" PRIu64 " seq=%u reason=\"session gone\"",
-		          smpp_server_cname(sv), s->id, seq);
+		          smpp_server_cname(sv), s->hd.id, seq);
 	} else if (status) {
 		smpp_server_respond(s, cmd | SMPP_RESP_BIT, seq, status);
 	} else {
@@ -325,9 +327,9 @@ void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t messag
 		snprintf(r->message_id, sizeof r->message_id, "%" PRId64, message_id);
 		if (smpp_server_send(s, r))
 			log_error("smpp_server_respond_failed", "conn=%s sess=%" PRIu64 " seq=%u",
-			          smpp_server_cname(sv), s->id, seq);
+			          smpp_server_cname(sv), s->hd.id, seq);
 	}
 	smpp_server_close_if_done(s);
-	if (sv->stopping)
+	if (sv->base.stopping)
 		smpp_server_stop_progress(sv);
 }

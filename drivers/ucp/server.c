@@ -5,10 +5,10 @@
  * Layers, kept apart:
  * - codec: frame.c / data.c / nack.c (pure, fuzzed), sm.c (messages <->
  *   fields), conf.c (settings);
- * - session: one `enum sess_state` per accepted session, changed only
- *   through sess_set(), whose switch does each state's entry work and logs
- *   every transition at debug:  OPEN -> LOGIN (core_authenticate asked) ->
- *   BOUND -> CLOSED;
+ * - session: the state machine of net/srvbase.c (srvbase_sess_set(): one
+ *   switch, every transition logged at debug):  OPEN -> AUTH ("login",
+ *   core_authenticate asked) -> BOUND -> CLOSED; server_enter() adds what
+ *   UCP does on entering a state;
  * - transport: the link layer (src/net/link.c): framing, TRN table with
  *   deadlines, login and idle timeouts, back-pressure, TLS, per-address
  *   limits.
@@ -49,8 +49,6 @@ enum {
 	OUT_LOW = 64 * 1024,
 };
 
-static const char *const state_names[] = {"open", "login", "bound", "closed"};
-
 const char *server_cname(const struct server *sv)
 {
 	return conn_name(sv->c);
@@ -68,14 +66,14 @@ int server_send(struct sess *s, const struct ucp_frame *f)
 	struct server *sv = s->sv;
 	size_t n;
 	struct errbuf err = {""};
-	if (!s->link)
+	if (!s->hd.link)
 		return -1;
 	if (ucp_frame_encode(f, sv->obuf, sizeof sv->obuf, &n, &err)) {
 		log_error("ucp_server_encode_failed", "conn=%s sess=%" PRIu64 " ot=%02u error=\"%s\"", cname(sv),
 		          s->hd.id, f->ot, err.msg);
 		return -1;
 	}
-	return link_send(s->link, sv->obuf, n);
+	return link_send(s->hd.link, sv->obuf, n);
 }
 
 /* ACK (ec 0) or NACK of operation ot with TRN trn; sm may be NULL. */
@@ -121,60 +119,31 @@ struct pend *server_pend_take(struct server *sv, uint64_t token)
 /* Frees a closed session once nothing refers to it. */
 void server_sess_reap(struct sess *s)
 {
-	srvbase_reap(&s->sv->base, &s->hd, s->state == SS_CLOSED);
+	srvbase_reap(&s->hd);
 }
 
-/* ---- the session state machine ---- */
+/* ---- the session state machine (net/srvbase.c) ---- */
 
-void server_sess_set(struct sess *s, enum sess_state to, const char *why)
+/* Closing: held parts have nobody left to answer them (nothing was
+ * acknowledged). */
+static void server_enter(struct srvbase_sess *h, enum srvbase_state from, enum srvbase_state to)
 {
-	struct server *sv = s->sv;
-	char q[200];
-	if (s->state == to)
+	struct sess *s = (struct sess *)h;
+	(void)from;
+	if (to != SRVBASE_CLOSED || !s->join)
 		return;
-	log_debug("ucp_server_state", "conn=%s sess=%" PRIu64 " peer=%s from=%s to=%s why=%s", cname(sv), s->hd.id,
-	          s->hd.peer, state_names[s->state], state_names[to], log_quote(why ? why : "", q, sizeof q));
-	enum sess_state from = s->state;
-	s->state = to;
-	switch (to) {
-	case SS_OPEN:
-	case SS_LOGIN:
-		return;
-	case SS_BOUND:
-		link_set_bound(s->link);
-		accounts_add_rx(&sv->accts, s->acct, s);
-		return;
-	case SS_CLOSED:
-		if (s->acct && from == SS_BOUND) {
-			core_account_unbind(sv->c, s->acct->name);
-			accounts_remove_rx(&sv->accts, s->acct, s);
-		}
-		if (s->join) { /* nobody left to answer: nothing was acknowledged */
-			net_join_flush(s->join);
-			struct net_join_set *set;
-			while ((set = net_join_poll(s->join, now_mono_ms())))
-				net_join_set_free(s->join, set);
-		}
-		if (s->link) {
-			struct link *l = s->link;
-			link_request_drain(l, server_deliver_drained, sv);
-			s->link = NULL;
-			link_free(l);
-		}
-		log_info("ucp_server_closed", "conn=%s sess=%" PRIu64 " peer=%s login=%s reason=%s", cname(sv),
-		         s->hd.id, s->hd.peer, s->login[0] ? s->login : "-", log_quote(why ? why : "", q, sizeof q));
-		server_sess_reap(s);
-		return;
-	}
-	abort();
+	net_join_flush(s->join);
+	struct net_join_set *set;
+	while ((set = net_join_poll(s->join, now_mono_ms())))
+		net_join_set_free(s->join, set);
 }
 
 static void on_result(struct sess *s, const struct ucp_frame *f)
 {
-	void *data = link_request_find(s->link, f->trn);
+	void *data = link_request_find(s->hd.link, f->trn);
 	if (!data || data == LINK_KEEPALIVE || server_deliver_reserved(data))
 		return;
-	struct accounts_part *p = link_request_take(s->link, f->trn);
+	struct accounts_part *p = link_request_take(s->hd.link, f->trn);
 	if (f->nack)
 		log_info("ucp_server_nacked", "conn=%s sess=%" PRIu64 " ot=%02u ec=%.*s", cname(s->sv), s->hd.id, f->ot,
 		         (int)f->f[UCPR_EC_OR_MVP].len, f->f[UCPR_EC_OR_MVP].p);
@@ -198,7 +167,7 @@ void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 		if (frame && e.header_read && e.o_r == 'O')
 			server_answer(s, e.trn, e.ot, e.ec, NULL);
 		if (s->bad_frames >= BAD_FRAME_LIMIT)
-			link_close_flush(s->link, "the client keeps sending malformed frames");
+			link_close_flush(s->hd.link, "the client keeps sending malformed frames");
 		return;
 	}
 	if (!f->checksum_ok || !f->len_ok) {
@@ -221,7 +190,7 @@ void server_frame(struct sess *s, const uint8_t *buf, size_t len)
 	}
 	/* A first submit or keep-alive without op 60: a login by address (an
 	 * IP-authorised client keeps its session alive with op 31). */
-	if (s->state == SS_OPEN && (f->ot == 1 || f->ot == 30 || f->ot == 51 || f->ot == 31)) {
+	if (s->hd.state == SRVBASE_OPEN && (f->ot == 1 || f->ot == 30 || f->ot == 51 || f->ot == 31)) {
 		server_submit_by_address(s, f, buf, len);
 		return;
 	}
@@ -252,10 +221,10 @@ void server_replay_held(struct sess *s)
 	size_t len = s->held_len;
 	s->held = NULL;
 	s->held_len = 0;
-	if (buf && s->link)
+	if (buf && s->hd.link)
 		server_frame(s, buf, len);
 	free(buf);
-	link_pause(s->link, false);
+	link_pause(s->hd.link, false);
 }
 
 /* ---- link callbacks ---- */
@@ -279,13 +248,6 @@ static const struct link_ops sess_ops = {
 };
 
 /* ---- stop, open, close ---- */
-
-/* The link ended, or the stop is over (srvbase waited, bounded, for the
- * database's answers to what clients sent, so that they got their ACK). */
-static void server_end_sess(struct srvbase_sess *h, const char *reason)
-{
-	server_sess_set((struct sess *)h, SS_CLOSED, reason);
-}
 
 static void server_free_sess(struct srvbase_sess *h)
 {
@@ -313,7 +275,7 @@ static void server_tick(void *arg)
 	struct server *sv = arg;
 	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
 		struct sess *s = (struct sess *)h;
-		if (s->join && s->state == SS_BOUND)
+		if (s->join && s->hd.state == SRVBASE_BOUND)
 			server_submit_join_poll(s);
 	}
 }
@@ -329,9 +291,15 @@ static const struct srvbase_ops base_ops = {
             .out_high = OUT_HIGH,
             .out_low = OUT_LOW,
         },
-    SRVBASE_SESS(struct sess, sv, link),
+    SRVBASE_SESS(struct sess, sv),
+    .state_names = {"open", "login", "bound", "closed"},
+    .login_key = "login",
+    .enter = server_enter,
+    .drained = server_deliver_drained,
+    /* A session ends (its link ended, or the stop is over: srvbase waited,
+     * bounded, for the database's answers to what clients sent, so that
+     * they got their ACK) by srvbase_sess_set(CLOSED). */
     .stopping = server_stopping,
-    .end_sess = server_end_sess,
     .free_sess = server_free_sess,
     .tick = server_tick,
 };
@@ -351,23 +319,12 @@ static int server_open(struct conn *c)
 	sv->accts =
 	    (struct accounts){.c = c, .ops = &server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, &SRVBASE_CONF_OF(conf, login_timeout_s))) {
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &sv->accts, &SRVBASE_CONF_OF(conf, login_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		free(sv);
 		return -1;
 	}
 	return 0;
-}
-
-static void server_close(struct conn *c)
-{
-	struct server *sv = conn_driver_data(c);
-	if (!sv)
-		return;
-	srvbase_close(&sv->base);
-	accounts_free(&sv->accts);
-	free(sv);
-	conn_set_driver_data(c, NULL);
 }
 
 /* The account's access changed: EMI has no logout the SMSC can send, so
@@ -379,11 +336,12 @@ static void server_account_revoked(struct conn *c, const char *account)
 	char q[80];
 	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
 		struct sess *s = (struct sess *)h;
-		if (s->state != SS_BOUND || !s->acct || !s->link || (*account && strcmp(s->acct->name, account) != 0))
+		if (s->hd.state != SRVBASE_BOUND || !s->hd.acct || !s->hd.link ||
+		    (*account && strcmp(s->hd.acct->name, account) != 0))
 			continue;
 		log_info("ucp_server_revoked", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
-		         cname(sv), s->hd.id, s->hd.peer, log_quote(s->acct->name, q, sizeof q));
-		link_close_flush(s->link, "account changed");
+		         cname(sv), s->hd.id, s->hd.peer, log_quote(s->hd.acct->name, q, sizeof q));
+		link_close_flush(s->hd.link, "account changed");
 	}
 }
 
@@ -396,7 +354,7 @@ const struct driver_ops ucp_server_driver = {
     .open = server_open,
     .submit = NULL,
     .stop = srvbase_conn_stop,
-    .close = server_close,
+    .close = srvbase_conn_close,
     .authenticated = server_submit_authenticated,
     .submitted = server_submit_submitted,
     .deliver = server_deliver,

@@ -19,17 +19,11 @@
 #include "ucp/frame.h"
 #include "ucp/sm.h"
 
-enum sess_state { SS_OPEN, SS_LOGIN, SS_BOUND, SS_CLOSED };
-
 struct server;
 
 struct sess {
-	struct srvbase_sess hd; /* first: id, peer, ip, the session list */
+	struct srvbase_sess hd; /* first: id, peer, state, link, login, account, the session list */
 	struct server *sv;
-	enum sess_state state;
-	struct link *link;
-	char login[24];
-	struct accounts_acct *acct;
 	int bad_frames;
 	/* A login by address: the first operation, replayed once the session
 	 * is authenticated (reading is paused meanwhile). */
@@ -63,7 +57,6 @@ const char *server_cname(const struct server *sv);
 int server_send(struct sess *s, const struct ucp_frame *f);
 /* ACK (ec 0) or NACK of operation ot with TRN trn; sm may be NULL. */
 void server_answer(struct sess *s, unsigned trn, unsigned ot, unsigned ec, const char *sm);
-void server_sess_set(struct sess *s, enum sess_state to, const char *why);
 /* Frees a closed session once nothing refers to it. */
 void server_sess_reap(struct sess *s);
 void server_stop_progress(struct server *sv);

@@ -65,7 +65,7 @@ static int report_frame(struct server *sv, struct sess *s, const struct account_
 	         : dst[0] == '1' ? "buffered"
 	                         : "not delivered");
 	ucp_sm_set_text(sm, text);
-	if (link_next_seq(s->link, trn))
+	if (link_next_seq(s->hd.link, trn))
 		return errbuf_set(err, "no free TRN");
 	ucp_sm_frame(sm, *trn, 53, f);
 	return 0;
@@ -90,9 +90,9 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 		for (unsigned k = 0; k < nparts; k++) {
 			if (report_frame(sv, s, ev, nparts > 1 ? k + 1 : 0, now, &trns[k], &f, err) ||
 			    ucp_frame_encode(&f, sv->obuf, sizeof sv->obuf, &n, err) ||
-			    (k + 1 < nparts && link_request_add(s->link, trns[k], RESERVED, 0, true))) {
+			    (k + 1 < nparts && link_request_add(s->hd.link, trns[k], RESERVED, 0, true))) {
 				for (unsigned i = 0; i < k; i++)
-					(void)link_request_take(s->link, trns[i]);
+					(void)link_request_take(s->hd.link, trns[i]);
 				if (!err->msg[0])
 					errbuf_set(err, "TRN in use");
 				return -1;
@@ -149,7 +149,7 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 			goto out;
 		}
 		memcpy(sm->scts, scts, sizeof scts);
-		if (ucp_sm_set_part(sm, &sp, &sp.parts[i], -1) || link_next_seq(s->link, &trns[i])) {
+		if (ucp_sm_set_part(sm, &sp, &sp.parts[i], -1) || link_next_seq(s->hd.link, &trns[i])) {
 			errbuf_set(err, "part %u does not fit", i + 1);
 			goto out;
 		}
@@ -158,7 +158,7 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 			goto out;
 		evbuffer_add(buf, sv->obuf, n);
 		/* The next part needs another TRN: reserve this one now. */
-		if (link_request_add(s->link, trns[i], RESERVED, 0, true)) {
+		if (link_request_add(s->hd.link, trns[i], RESERVED, 0, true)) {
 			errbuf_set(err, "TRN in use");
 			goto out;
 		}
@@ -168,7 +168,7 @@ static int build_event(struct server *sv, struct sess *s, const struct account_e
 out:
 	/* Reservations are replaced by the caller (or dropped on failure). */
 	for (int i = 0; rc < 0 && i < reserved; i++)
-		(void)link_request_take(s->link, trns[i]);
+		(void)link_request_take(s->hd.link, trns[i]);
 	free(sp.parts);
 	free(bin);
 	return rc;
@@ -178,15 +178,16 @@ static bool can_take(void *sess, void *arg)
 {
 	struct sess *s = sess;
 	(void)arg;
-	return s->state == SS_BOUND && s->link && !link_congested(s->link) && link_window_room(s->link) >= 1;
+	return s->hd.state == SRVBASE_BOUND && s->hd.link && !link_congested(s->hd.link) &&
+	       link_window_room(s->hd.link) >= 1;
 }
 
 void server_deliver_answer(struct server *sv, struct accounts_part *p, bool ok)
 {
 	struct sess *s = p->sess;
 	accounts_part_answer(&sv->accts, p, ok);
-	if (s->acct && s->state == SS_BOUND)
-		accounts_drain(&sv->accts, s->acct); /* the window has room again */
+	if (s->hd.acct && s->hd.state == SRVBASE_BOUND)
+		accounts_drain(&sv->accts, s->hd.acct); /* the window has room again */
 }
 
 void server_deliver_drained(void *arg, uint32_t seq, void *data)
@@ -203,11 +204,11 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 	struct errbuf err = {""};
 	struct evbuffer *buf = evbuffer_new();
 	uint32_t trns[SMS_MAX_PARTS];
-	int room = link_window_room(s->link);
+	int room = link_window_room(s->hd.link);
 	/* The op 53 of a joined message's parts go together, beyond the window
 	 * if need be (TRNs permitting): a window smaller than the parts would
 	 * otherwise never let its report out. */
-	int max = ev->kind == ACCOUNT_EVENT_REPORT ? 100 - link_outstanding(s->link) : room;
+	int max = ev->kind == ACCOUNT_EVENT_REPORT ? 100 - link_outstanding(s->hd.link) : room;
 	int n = build_event(sv, s, ev, buf, trns, max > 0 ? max : 1, &err);
 	if (n < 0) {
 		evbuffer_free(buf);
@@ -216,20 +217,20 @@ static void deliver_to(struct accounts *as, void *sess, struct accounts_acct *a,
 		accounts_refuse(as, ev);
 		return;
 	}
-	int sent = link_send(s->link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
+	int sent = link_send(s->hd.link, evbuffer_pullup(buf, -1), evbuffer_get_length(buf));
 	evbuffer_free(buf);
 	log_debug("ucp_server_deliver", "conn=%s sess=%" PRIu64 " event=%" PRId64 " frames=%d", server_cname(sv),
 	          s->hd.id, ev->id, n);
 	struct accounts_part **ps = accounts_dlv_new(as, ev, s, n);
 	for (int i = 0; i < n; i++) {
 		ps[i]->seq = trns[i];
-		if (server_deliver_reserved(link_request_find(s->link, trns[i])))
-			(void)link_request_take(s->link, trns[i]); /* the reservation */
+		if (server_deliver_reserved(link_request_find(s->hd.link, trns[i])))
+			(void)link_request_take(s->hd.link, trns[i]); /* the reservation */
 	}
 	/* A part that could not be sent or registered fails at once; the
 	 * event is done after the last part. */
 	for (int i = 0; i < n; i++)
-		if (sent || link_request_add(s->link, trns[i], ps[i], 0, true))
+		if (sent || link_request_add(s->hd.link, trns[i], ps[i], 0, true))
 			server_deliver_answer(sv, ps[i], false);
 	free(ps);
 }

@@ -29,7 +29,7 @@
 void server_submit_login(struct sess *s, const struct ucp_frame *f)
 {
 	struct server *sv = s->sv;
-	if (s->state != SS_OPEN) {
+	if (s->hd.state != SRVBASE_OPEN) {
 		server_answer(s, f->trn, 60, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
@@ -46,12 +46,12 @@ void server_submit_login(struct sess *s, const struct ucp_frame *f)
 	}
 	memcpy(pwd, raw, (size_t)n);
 	pwd[n] = '\0';
-	snprintf(s->login, sizeof s->login, "%.23s", oadc);
+	snprintf(s->hd.login, sizeof s->hd.login, "%.23s", oadc);
 	if (sv->base.stopping) {
 		server_answer(s, f->trn, 60, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
-	server_sess_set(s, SS_LOGIN, "op 60");
+	srvbase_sess_set(&s->hd, SRVBASE_AUTH, "op 60");
 	core_authenticate(sv->c, oadc, pwd, s->hd.ip, server_pend_add(sv, s, f->trn, 60, NULL, NULL));
 }
 
@@ -66,8 +66,8 @@ void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const u
 	memcpy(s->held, buf, len);
 	s->held_len = len;
 	s->by_addr = true;
-	link_pause(s->link, true); /* what follows waits for the decision */
-	server_sess_set(s, SS_LOGIN, "operation before op 60: login by address");
+	link_pause(s->hd.link, true); /* what follows waits for the decision */
+	srvbase_sess_set(&s->hd, SRVBASE_AUTH, "operation before op 60: login by address");
 	core_authenticate(sv->c, "", NULL, s->hd.ip, server_pend_add(sv, s, f->trn, f->ot, NULL, NULL));
 }
 
@@ -81,7 +81,7 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 	unsigned trn = p->trn, ot = p->ot;
 	free(p);
 	char q[300];
-	if (s->state != SS_LOGIN) {
+	if (s->hd.state != SRVBASE_AUTH) {
 		server_sess_reap(s);
 		return;
 	}
@@ -112,20 +112,21 @@ void server_submit_authenticated(struct conn *c, uint64_t token, const struct ac
 	}
 	if (ec) {
 		log_info("ucp_server_login_refused", "conn=%s sess=%" PRIu64 " peer=%s login=%s ec=%02u reason=%s",
-		         server_cname(sv), s->hd.id, s->hd.peer, s->login, ec, log_quote(why, q, sizeof q));
+		         server_cname(sv), s->hd.id, s->hd.peer, s->hd.login, ec, log_quote(why, q, sizeof q));
 		server_answer(s, trn, ot, ec, NULL); /* the op 60, or the operation held */
-		server_sess_set(s, SS_OPEN, "login refused");
-		link_close_flush(s->link, "login refused");
+		srvbase_sess_set(&s->hd, SRVBASE_OPEN, "login refused");
+		link_close_flush(s->hd.link, "login refused");
 		return;
 	}
-	s->acct = a;
+	s->hd.acct = a;
 	if (!s->by_addr)
 		server_answer(s, trn, 60, 0, NULL);
-	server_sess_set(s, SS_BOUND, "authenticated");
+	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "authenticated");
 	log_info("ucp_server_logged_in", "conn=%s sess=%" PRIu64 " peer=%s account=%s tls=%s by=%s", server_cname(sv),
-	         s->hd.id, s->hd.peer, a->name, link_is_tls(s->link) ? "yes" : "no", s->by_addr ? "address" : "op60");
+	         s->hd.id, s->hd.peer, a->name, link_is_tls(s->hd.link) ? "yes" : "no",
+	         s->by_addr ? "address" : "op60");
 	if (s->by_addr) {
-		snprintf(s->login, sizeof s->login, "%.23s", a->name);
+		snprintf(s->hd.login, sizeof s->hd.login, "%.23s", a->name);
 		server_replay_held(s);
 	}
 	if (sv->base.stopping)
@@ -208,8 +209,8 @@ static void join_refuse(struct sess *s, struct net_join_set *set, unsigned ec)
 {
 	for (size_t i = 0; i < set->n; i++) {
 		const struct net_join_held *h = set->parts[i];
-		if (s->link) {
-			link_inbound_end(s->link);
+		if (s->hd.link) {
+			link_inbound_end(s->hd.link);
 			server_answer(s, h->pdu_seq, h->cmd, ec, NULL);
 		}
 	}
@@ -233,9 +234,9 @@ static void join_submit(struct sess *s, struct net_join_set *set)
 	size_t keep_len = m->hl ? net_join_udh_strip(m->udh, m->hl, keep) : 0;
 	submission_body(sub, m->kind, set->msg->data, set->msg->len, keep, keep_len);
 	sub->client_parts = (int)set->msg->total; /* its report goes out once per part */
-	sub->account = xstrdup(s->acct->name);
+	sub->account = xstrdup(s->hd.acct->name);
 	log_debug("ucp_server_joined", "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u frames=%zu",
-	          server_cname(sv), s->hd.id, s->acct->name, set->msg->ref, set->msg->total, set->n);
+	          server_cname(sv), s->hd.id, s->hd.acct->name, set->msg->ref, set->msg->total, set->n);
 	core_submit(sv->c, sub, server_pend_add(sv, s, set->parts[0]->pdu_seq, set->parts[0]->cmd, m->adc, set));
 }
 
@@ -244,15 +245,15 @@ void server_submit_join_poll(struct sess *s)
 	struct net_join_set *set;
 	uint64_t now = now_mono_ms();
 	while (s->join && (set = net_join_poll(s->join, now))) {
-		if (set->msg->status == REASM_COMPLETE && s->acct && s->link && s->state == SS_BOUND &&
+		if (set->msg->status == REASM_COMPLETE && s->hd.acct && s->hd.link && s->hd.state == SRVBASE_BOUND &&
 		    !s->sv->base.stopping) {
 			join_submit(s, set);
 			continue;
 		}
 		log_info("ucp_server_join_incomplete",
 		         "conn=%s sess=%" PRIu64 " account=%s ref=%u parts=%u received=%u ec=%02u", server_cname(s->sv),
-		         s->hd.id, s->acct ? s->acct->name : "-", set->msg->ref, set->msg->total, set->msg->received,
-		         UCP_EC_NOT_ALLOWED);
+		         s->hd.id, s->hd.acct ? s->hd.acct->name : "-", set->msg->ref, set->msg->total,
+		         set->msg->received, UCP_EC_NOT_ALLOWED);
 		join_refuse(s, set, UCP_EC_NOT_ALLOWED);
 	}
 }
@@ -307,12 +308,12 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 {
 	struct server *sv = s->sv;
 	struct errbuf err = {""};
-	if (s->state != SS_BOUND) {
+	if (s->hd.state != SRVBASE_BOUND) {
 		server_answer(s, f->trn, f->ot, UCP_EC_AUTH, NULL);
 		return;
 	}
-	if (sv->base.stopping || core_account_take(sv->c, s->acct->name, s->acct->throughput, 1) ||
-	    !link_inbound_begin(s->link)) {
+	if (sv->base.stopping || core_account_take(sv->c, s->hd.acct->name, s->hd.acct->throughput, 1) ||
+	    !link_inbound_begin(s->hd.link)) {
 		server_answer(s, f->trn, f->ot, UCP_EC_NOT_ALLOWED, NULL);
 		return;
 	}
@@ -337,14 +338,14 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 	if (ec) {
 		log_info("ucp_server_submit_refused",
 		         "conn=%s sess=%" PRIu64 " account=%s trn=%02u ec=%02u reason=\"%s\"", server_cname(sv),
-		         s->hd.id, s->acct->name, f->trn, ec, err.msg);
+		         s->hd.id, s->hd.acct->name, f->trn, ec, err.msg);
 		if (sub)
 			submission_free(sub);
-		link_inbound_end(s->link);
+		link_inbound_end(s->hd.link);
 		server_answer(s, f->trn, f->ot, ec, NULL);
 		return;
 	}
-	sub->account = xstrdup(s->acct->name);
+	sub->account = xstrdup(s->hd.acct->name);
 	submission_body(sub, (int)in->kind, in->data, in->len, in->udh, in->udh_len);
 	sub->msg_class = in->msg_class;
 	core_submit(sv->c, sub, server_pend_add(sv, s, f->trn, f->ot, adc, NULL));
@@ -389,8 +390,8 @@ void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id,
 				char sm[64], scts[13];
 				ucp_data_scts_id(message_id, h->part, scts);
 				snprintf(sm, sizeof sm, "%.40s:%s", p->adc, scts);
-				if (s->link) {
-					link_inbound_end(s->link);
+				if (s->hd.link) {
+					link_inbound_end(s->hd.link);
 					server_answer(s, h->pdu_seq, h->cmd, 0, sm);
 				}
 			}
@@ -398,8 +399,8 @@ void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id,
 			          server_cname(sv), s->hd.id, message_id, p->set->n);
 			net_join_set_free(s->join, p->set);
 		}
-	} else if (s->link) {
-		link_inbound_end(s->link);
+	} else if (s->hd.link) {
+		link_inbound_end(s->hd.link);
 		if (ec) {
 			server_answer(s, p->trn, p->ot, ec, NULL);
 		} else {

@@ -1,16 +1,22 @@
 /*
  * srvbase: what every server connection over the link layer (ucp-server,
- * link-server) does around its sessions, once: the TLS server context, the
- * listener (retried every 5 s while the address cannot be had), a tick, the
- * table of core calls waiting for answers (net/tokens.h), and the stop:
- * no new sessions, a bounded wait for the core's answers (so that clients
- * get theirs), then every session closed and the core told.
+ * link-server, smpp-server) does around its sessions, once: the TLS server
+ * context, the listeners (a plain or TLS one, and an optional second one
+ * always TLS; retried every 5 s while an address cannot be had), a tick,
+ * the table of core calls waiting for answers (net/tokens.h), and the
+ * stop: no new sessions, the driver's goodbye phase (ops->stop_busy: SMPP
+ * unbinds), a bounded wait for the core's answers (so that clients get
+ * theirs), then every session closed and the core told.
  *
- * The driver keeps its sessions' state machine; the list of sessions is
- * here (struct srvbase_sess heads the driver's session), with what every
- * session needs the same way: its allocation (owner and link set), its
- * core calls waiting for answers (a closed session is freed only after the
- * last), the link's on_down, its reap and free.  The listen and link
+ * The sessions' state machine is here too (srvbase_sess_set: OPEN -> AUTH
+ * (the core asked) -> BOUND -> CLOSED, one switch, every transition logged
+ * at debug), with the account's bind and unbind (net/accounts.h) and the
+ * link's teardown; the driver adds what its protocol does on entering a
+ * state (ops->enter).  The list of sessions is here (struct srvbase_sess
+ * heads the driver's session), with what every session needs the same
+ * way: its allocation (owner and link set), its core calls waiting for
+ * answers (a closed session is freed only after the last), the link's
+ * on_down, its reap and free.  The listen and link
  * options come from the settings every server has (struct srvbase_conf)
  * and the protocol's constants in ops.  Through ops the driver closes its
  * sessions and frees what it holds in them.  Log events are named after
@@ -26,15 +32,24 @@
 #include <event2/event.h>
 
 #include "driver.h"
+#include "net/accounts.h"
 #include "net/link.h"
 #include "net/tokens.h"
 
+/* A session's state (srvbase_sess_set). */
+enum srvbase_state { SRVBASE_OPEN, SRVBASE_AUTH, SRVBASE_BOUND, SRVBASE_CLOSED };
+
 /* The head of a driver's session struct (its first member): the session
- * list, the id and the peer's address are kept here. */
+ * list, the id, the peer's address, the state, the link and the account
+ * are kept here. */
 struct srvbase_sess {
 	uint64_t id;
 	char peer[80], ip[64];
-	int npend; /* core calls waiting for answers (srvbase_pend_add) */
+	enum srvbase_state state;
+	struct link *link;          /* NULL once closed */
+	char login[130];            /* the account the client names, "" before */
+	struct accounts_acct *acct; /* set by the driver once authenticated */
+	int npend;                  /* core calls waiting for answers (srvbase_pend_add) */
 	struct srvbase *base;
 	struct srvbase_sess *prev, *next;
 };
@@ -45,6 +60,7 @@ struct srvbase_sess {
 struct srvbase_conf {
 	const char *listen;
 	bool tls;
+	const char *tls_listen; /* a second listener, always TLS (optional) */
 	const char *tls_cert_file, *tls_key_file;
 	long long max_sessions, max_per_address;
 	long long response_timeout_s, inactivity_timeout_s, unbound_timeout_s, window;
@@ -64,10 +80,9 @@ struct srvbase_conf {
 	                       .unbound_timeout_s = (p)->unbound,                                                      \
 	                       .window = (p)->window})
 
-/* The sess_* fields of srvbase_ops for session struct T, whose owner and
- * link fields are named owner and link. */
-#define SRVBASE_SESS(T, owner, link)                                                                                   \
-	.sess_size = sizeof(T), .sess_owner = offsetof(T, owner), .sess_link = offsetof(T, link)
+/* The sess_* fields of srvbase_ops for session struct T, whose owner
+ * field is named owner. */
+#define SRVBASE_SESS(T, owner) .sess_size = sizeof(T), .sess_owner = offsetof(T, owner)
 
 struct srvbase_ops {
 	const char *log_prefix;
@@ -77,21 +92,45 @@ struct srvbase_ops {
 	 * srvbase_conf (name, timeouts, window, stuck_ms = inactivity). */
 	struct link_opts link;
 	/* The driver's session struct (srvbase_sess first): its size, and
-	 * where it keeps its owner (arg) and its link (SRVBASE_SESS). */
-	size_t sess_size, sess_owner, sess_link;
+	 * where it keeps its owner (arg) (SRVBASE_SESS). */
+	size_t sess_size, sess_owner;
+	/* The names of the states in logs (OPEN, AUTH, BOUND, CLOSED), and the
+	 * name of the login in the closed log line ("login", "account"). */
+	const char *state_names[4];
+	const char *login_key;
+	/* sess enters state to (from from), after the account's bind or
+	 * unbind and before the link's teardown at CLOSED: what the protocol
+	 * does then (optional). */
+	void (*enter)(struct srvbase_sess *sess, enum srvbase_state from, enum srvbase_state to);
+	/* link_request_drain callback of a closing session (arg: the driver's
+	 * arg): its requests' data fail. */
+	void (*drained)(void *arg, uint32_t seq, void *data);
+	/* Whether a new session may be accepted now (optional: yes). */
+	bool (*admit)(void *arg);
 	/* A new session h on l, zeroed but for the head, owner and link: the
 	 * driver sets its own fields (optional). */
 	void (*accept)(void *arg, struct srvbase_sess *h, struct link *l);
+	/* Accepted sessions are logged at debug (a flood of hostile clients
+	 * must not flood the log). */
+	bool quiet;
 	/* Changes to the listen options srvbase made (optional). */
 	void (*listen_opts)(void *arg, struct link_listen_opts *lo);
-	/* Stopping, after the listener is gone: refuse what waits (optional). */
+	/* Stopping, after the listeners are gone: refuse what waits (optional). */
 	void (*stopping)(void *arg);
+	/* The stop's goodbye phase, called as the stop goes on: true while
+	 * sessions are still saying goodbye (optional). */
+	bool (*stop_busy)(void *arg);
+	/* Frees the data of a core call never answered, at close (optional:
+	 * free()); its session is still there. */
+	void (*pend_free)(void *data);
 	/* sess (still listed) closes now (its link ended, or the stop is
-	 * over: reason "stopped"); MAY find it closed already. */
+	 * over: reason "stopped"); MAY find it closed already (optional: by
+	 * default srvbase_sess_set(sess, SRVBASE_CLOSED, reason)). */
 	void (*end_sess)(struct srvbase_sess *sess, const char *reason);
 	/* A closed session without pending calls, or at close: frees what
-	 * sess holds (optional); srvbase then frees its link (left only after
-	 * a forced stop: its requests are forgotten) and sess. */
+	 * sess holds (optional), its link too if it wants; srvbase then frees
+	 * the link left (only after a forced stop: its requests are forgotten)
+	 * and sess. */
 	void (*free_sess)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
@@ -103,8 +142,10 @@ struct srvbase {
 	struct conn *c;
 	const struct srvbase_ops *ops;
 	void *arg;
+	struct accounts *accts; /* the driver's: bound sessions take its deliveries */
 	struct srvbase_conf conf;
-	struct link_listener *ls;
+	struct link_listener *ls[2]; /* listen, tls_listen */
+	bool up;                     /* every listener open */
 	SSL_CTX *ssl_ctx;
 	struct tokens pends; /* core calls waiting for answers */
 	struct srvbase_sess *sessions;
@@ -114,11 +155,19 @@ struct srvbase {
 	struct event *tick_ev;
 };
 
-/* Sets b up (TLS context when sc->tls, the tick) and listens.  sc is
- * copied (its strings are borrowed from the driver's conf).  Returns 0, or
- * -1 (logged) when the TLS context cannot be made; b needs no freeing then. */
-int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg,
+/* Sets b up (TLS context when sc->tls or sc->tls_listen, the tick) and
+ * listens.  sc is copied (its strings are borrowed from the driver's
+ * conf), accts is the driver's.  Returns 0, or -1 (logged) when the TLS
+ * context cannot be made; b needs no freeing then. */
+int srvbase_open(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, struct accounts *accts,
                  const struct srvbase_conf *sc);
+/* srvbase_open without TLS and listeners (a test's sessions come from
+ * srvbase_sess_add on in-memory links); freed by srvbase_close. */
+void srvbase_init(struct srvbase *b, struct conn *c, const struct srvbase_ops *ops, void *arg, struct accounts *accts,
+                  const struct srvbase_conf *sc);
+/* Lists a new session on l, as an accepted one; mem is its zeroed
+ * ops->sess_size bytes (NULL: allocated here). */
+struct srvbase_sess *srvbase_sess_add(struct srvbase *b, void *mem, struct link *l);
 /* The driver's stop(): no new sessions, then waits (bounded) for the
  * pending core calls before ops->finish. */
 void srvbase_stop(struct srvbase *b, const char *state_detail);
@@ -128,9 +177,15 @@ void srvbase_conn_stop(struct conn *c);
 void srvbase_stop_progress(struct srvbase *b);
 /* Takes sess off the list (the driver frees it). */
 void srvbase_unlink(struct srvbase *b, struct srvbase_sess *sess);
-/* A closed session (closed: the driver's state says so) is unlisted and
- * freed (ops->free_sess) once no core call of it waits. */
-void srvbase_reap(struct srvbase *b, struct srvbase_sess *sess, bool closed);
+/* A closed session is unlisted and freed (ops->free_sess) once no core
+ * call of it waits. */
+void srvbase_reap(struct srvbase_sess *sess);
+/* The session's state machine: sess goes to state to (why: logged).
+ * BOUND: the link is bound and the session takes its account's
+ * deliveries; CLOSED: a bound account is unbound, ops->enter, the link's
+ * requests drained (ops->drained) and the link freed, the session logged
+ * closed and reaped. */
+void srvbase_sess_set(struct srvbase_sess *sess, enum srvbase_state to, const char *why);
 /* A core call of sess waits for its answer: data (the driver's, freed with
  * free() if never answered) under the token returned. */
 uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *sess, void *data);
@@ -139,8 +194,12 @@ uint64_t srvbase_pend_add(struct srvbase *b, struct srvbase_sess *sess, void *da
 void *srvbase_pend_take(struct srvbase *b, uint64_t token);
 /* The link_ops on_down of every session (arg: the driver's session). */
 void srvbase_link_down(struct link *l, void *arg, const char *reason);
-/* Frees the listener, the sessions left (ops->free_sess), the pending
- * calls (their values with free), the tick and the TLS context. */
+/* Frees the listeners, the pending calls (their values with
+ * ops->pend_free or free), the sessions left (ops->free_sess), the tick
+ * and the TLS context. */
 void srvbase_close(struct srvbase *b);
+/* A driver_ops close() for a driver whose data (malloc'ed) has its struct
+ * srvbase first and nothing else to free but its accounts. */
+void srvbase_conn_close(struct conn *c);
 
 #endif

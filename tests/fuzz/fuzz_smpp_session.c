@@ -429,7 +429,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else {
 		struct server *sv = smpp_server_new(&c);
-		sv->up = true; /* listening is not fuzzed: the tick never opens a socket */
+		sv->base.up = true; /* listening is not fuzzed: the tick never opens a socket */
 		s = smpp_server_sess_memory(sv, &peer);
 		if (!s)
 			abort();
@@ -450,7 +450,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				 * live ones get PDUs (as from their link) */
 				if (client && cl->sess[0].link)
 					smpp_client_dispatch(&cl->sess[0], &pdu);
-				else if (!client && s->link)
+				else if (!client && s->hd.link)
 					smpp_server_dispatch(s, &pdu);
 			}
 		} else if (op == 7) {

@@ -1,8 +1,12 @@
 /* The session bookkeeping of src/net/srvbase.c that ucp-server and
  * link-server share, without sockets: core calls counted per session
  * (srvbase_pend_add/take), a closed session freed only once none waits
- * (srvbase_reap), the link's on_down handed to the driver's end_sess, and
- * srvbase_close freeing what is left (sessions, unanswered calls). */
+ * (srvbase_reap), the link's on_down handed to the driver's end_sess, the
+ * state machine (srvbase_sess_set: the account's deliveries while bound,
+ * its unbind at the close of a bound session only, the driver's enter
+ * hook, the reap), and srvbase_close freeing what is left (sessions,
+ * unanswered calls).  This file plays the core (conn_name,
+ * core_account_unbind). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,16 +20,94 @@
 #include "net/srvbase.h"
 #include "util.h"
 
-/* A driver's session: the head first, then its owner and link. */
+/* A driver's session: the head first, then its owner. */
 struct tsess {
 	struct srvbase_sess hd;
 	void *owner;
-	struct link *link;
 	bool closed;
 };
 
-static int freed, ended;
-static char end_reason[64];
+static int freed, ended, unbinds, enters;
+static char end_reason[64], enter_log[128];
+
+struct conn {
+	int unused;
+};
+
+const char *conn_name(const struct conn *c)
+{
+	(void)c;
+	return "t";
+}
+
+void core_account_unbind(struct conn *c, const char *account)
+{
+	(void)c;
+	(void)account;
+	unbinds++;
+}
+
+/* The rest of the core that srvbase and accounts call: not reached here. */
+void *conn_driver_data(const struct conn *c)
+{
+	(void)c;
+	return NULL;
+}
+
+void conn_set_driver_data(struct conn *c, void *d)
+{
+	(void)c;
+	(void)d;
+}
+
+struct event_base *conn_event_base(const struct conn *c)
+{
+	(void)c;
+	return NULL;
+}
+
+void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
+{
+	(void)c;
+	(void)state;
+	(void)detail;
+}
+
+void core_stopped(struct conn *c)
+{
+	(void)c;
+}
+
+static int attached;
+
+void core_account_attach(struct conn *c, const char *account)
+{
+	(void)c;
+	(void)account;
+	attached++;
+}
+
+void core_account_detach(struct conn *c, const char *account)
+{
+	(void)c;
+	(void)account;
+	attached--;
+}
+
+void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
+{
+	(void)c;
+	(void)ev;
+	(void)delivered;
+}
+
+static void t_enter(struct srvbase_sess *h, enum srvbase_state from, enum srvbase_state to)
+{
+	size_t n = strlen(enter_log);
+	(void)h;
+	enters++;
+	snprintf(enter_log + n, sizeof enter_log - n, "%d>%d ", (int)from, (int)to);
+}
 
 static void t_end_sess(struct srvbase_sess *h, const char *reason)
 {
@@ -42,8 +124,18 @@ static void t_free_sess(struct srvbase_sess *h)
 
 static const struct srvbase_ops t_ops = {
     .log_prefix = "test_server",
-    SRVBASE_SESS(struct tsess, owner, link),
+    SRVBASE_SESS(struct tsess, owner),
     .end_sess = t_end_sess,
+    .free_sess = t_free_sess,
+};
+
+/* The defaults: the session closes through srvbase_sess_set. */
+static const struct srvbase_ops t_sm_ops = {
+    .log_prefix = "test_server",
+    SRVBASE_SESS(struct tsess, owner),
+    .state_names = {"open", "auth", "bound", "closed"},
+    .login_key = "login",
+    .enter = t_enter,
     .free_sess = t_free_sess,
 };
 
@@ -63,8 +155,8 @@ static struct tsess *add_sess(struct srvbase *b)
 static int setup(void **state)
 {
 	(void)state;
-	freed = ended = 0;
-	end_reason[0] = 0;
+	freed = ended = unbinds = enters = attached = 0;
+	end_reason[0] = enter_log[0] = 0;
 	return 0;
 }
 
@@ -101,13 +193,17 @@ static void reap_waits_for_pending_calls(void **state)
 	struct tsess *s = add_sess(&b);
 	int *d = xcalloc(1, sizeof *d);
 	uint64_t t = srvbase_pend_add(&b, &s->hd, d);
-	srvbase_reap(&b, &s->hd, false); /* open: stays */
+	srvbase_reap(&s->hd); /* open: stays */
 	assert_int_equal(freed, 0);
-	srvbase_reap(&b, &s->hd, true); /* closed, a call waits: stays */
+	s->hd.state = SRVBASE_BOUND;
+	srvbase_reap(&s->hd); /* bound: stays */
+	assert_int_equal(freed, 0);
+	s->hd.state = SRVBASE_CLOSED;
+	srvbase_reap(&s->hd); /* closed, a call waits: stays */
 	assert_int_equal(freed, 0);
 	assert_ptr_equal(b.sessions, &s->hd);
 	free(srvbase_pend_take(&b, t));
-	srvbase_reap(&b, &s->hd, true); /* closed, nothing waits: freed */
+	srvbase_reap(&s->hd); /* closed, nothing waits: freed */
 	assert_int_equal(freed, 1);
 	assert_null(b.sessions);
 	srvbase_close(&b);
@@ -127,12 +223,67 @@ static void link_down_ends_the_session(void **state)
 	assert_int_equal(freed, 1);
 }
 
+/* OPEN -> AUTH -> BOUND -> CLOSED: deliveries while bound, one unbind. */
+static void state_machine_binds_and_unbinds(void **state)
+{
+	struct conn c = {0};
+	struct accounts as = {.c = &c};
+	struct srvbase b = {.ops = &t_sm_ops, .c = &c, .accts = &as};
+	struct account_info info = {.name = "acme"};
+	(void)state;
+	struct tsess *s = add_sess(&b);
+	srvbase_sess_set(&s->hd, SRVBASE_AUTH, "login");
+	assert_int_equal(s->hd.state, SRVBASE_AUTH);
+	s->hd.acct = accounts_get(&as, &info);
+	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "authenticated");
+	assert_int_equal(s->hd.acct->nrx, 1);
+	assert_ptr_equal(s->hd.acct->rx[0], s);
+	assert_int_equal(attached, 1);
+	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "again"); /* no transition */
+	assert_int_equal(enters, 2);
+	struct accounts_acct *a = s->hd.acct;
+	srvbase_sess_set(&s->hd, SRVBASE_CLOSED, "peer closed"); /* reaped: nothing waits */
+	assert_int_equal(a->nrx, 0);
+	assert_int_equal(attached, 0);
+	assert_int_equal(unbinds, 1);
+	assert_int_equal(freed, 1);
+	assert_null(b.sessions);
+	assert_string_equal(enter_log, "0>1 1>2 2>3 ");
+	accounts_free(&as);
+}
+
+/* A refused login (AUTH -> OPEN) and a close before any bind: no unbind;
+ * a session closed while a core call waits is freed once it is answered. */
+static void state_machine_unbound_close(void **state)
+{
+	struct conn c = {0};
+	struct accounts as = {.c = &c};
+	struct srvbase b = {.ops = &t_sm_ops, .c = &c, .accts = &as};
+	(void)state;
+	struct tsess *s = add_sess(&b);
+	srvbase_sess_set(&s->hd, SRVBASE_AUTH, "login");
+	uint64_t t = srvbase_pend_add(&b, &s->hd, xcalloc(1, 1));
+	srvbase_sess_set(&s->hd, SRVBASE_OPEN, "refused");
+	srvbase_link_down(NULL, s, "peer closed"); /* no end_sess: closes */
+	assert_int_equal(s->hd.state, SRVBASE_CLOSED);
+	assert_int_equal(unbinds, 0);
+	assert_int_equal(freed, 0);
+	free(srvbase_pend_take(&b, t));
+	srvbase_reap(&s->hd);
+	assert_int_equal(freed, 1);
+	assert_null(b.sessions);
+	srvbase_close(&b);
+	accounts_free(&as);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup(pend_counts_per_session, setup),
 	    cmocka_unit_test_setup(reap_waits_for_pending_calls, setup),
 	    cmocka_unit_test_setup(link_down_ends_the_session, setup),
+	    cmocka_unit_test_setup(state_machine_binds_and_unbinds, setup),
+	    cmocka_unit_test_setup(state_machine_unbound_close, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -168,7 +168,7 @@ static int setup(void **state)
 	assert_int_equal(settings_parse(smpp_server_driver.settings, "{\"listen\": \"127.0.0.1:0\"}", f->c.conf, &err),
 	                 0);
 	struct server *sv = smpp_server_new(&f->c);
-	sv->up = true; /* no listener: the session is in memory */
+	sv->base.up = true; /* no listener: the session is in memory */
 	f->s = smpp_server_sess_memory(sv, &f->peer);
 	assert_non_null(f->s);
 	/* bind_transceiver, accepted */
