@@ -290,6 +290,9 @@ static int resync_revocations(struct store *s, PGconn *pg, bool reconnect, struc
 	return 0;
 }
 
+/* How long a starting daemon waits for its instance lock (see below). */
+#define INSTANCE_LOCK_WAIT_MS 10000
+
 static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf *err)
 {
 	if (pg_daemon_session(pg, err))
@@ -299,15 +302,30 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	/* The instance lock: two live daemons must never share a name, since a
 	 * restarted daemon takes back every claim made under its name. */
 	const char *p1[] = {s->cfg->instance};
-	PGresult *r =
-	    pg_query(pg, "SELECT pg_try_advisory_lock(hashtext('smspool.instance'), hashtext($1))", 1, p1, err);
-	if (!r)
-		return -1;
-	bool locked = PQgetvalue(r, 0, 0)[0] == 't';
-	PQclear(r);
-	if (!locked)
-		return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
-		                  s->cfg->instance);
+	/* A daemon that just died (SIGKILL, a crash restarted at once by
+	 * systemd) may still hold it for a moment: its backend lets go only
+	 * when it notices the closed socket (client_connection_check_interval,
+	 * pg_daemon_session), so the lock is tried for a while first. */
+	uint64_t give_up = now_mono_ms() + INSTANCE_LOCK_WAIT_MS;
+	for (bool logged = false;;) {
+		PGresult *r =
+		    pg_query(pg, "SELECT pg_try_advisory_lock(hashtext('smspool.instance'), hashtext($1))", 1, p1, err);
+		if (!r)
+			return -1;
+		bool locked = PQgetvalue(r, 0, 0)[0] == 't';
+		PQclear(r);
+		if (locked)
+			break;
+		if (now_mono_ms() >= give_up)
+			return errbuf_set(err, "another daemon with instance name \"%s\" is running on this database",
+			                  s->cfg->instance);
+		if (!logged)
+			log_info("store_instance_lock_wait", "instance=%s wait_ms=%d", s->cfg->instance,
+			         INSTANCE_LOCK_WAIT_MS);
+		logged = true;
+		struct timespec ts = {0, 200 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
 	if (pg_exec(pg, "LISTEN smspool_config; LISTEN smspool_account_events; LISTEN smspool_account_revoked", err))
 		return -1;
 	if (resync_revocations(s, pg, true, err))

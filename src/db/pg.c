@@ -97,8 +97,13 @@ enum pg_error_kind pg_error_kind(const PGresult *r, PGconn *c)
 
 int pg_daemon_session(PGconn *c, struct errbuf *err)
 {
+	/* client_connection_check_interval (PostgreSQL 14+): the backend of a
+	 * daemon that died ends its statement within a second and lets go of
+	 * the daemon's locks (its instance lock among them). */
 	return pg_exec(c,
 	               "SET lock_timeout = '5s'; SET statement_timeout = '120s'; "
-	               "SET idle_in_transaction_session_timeout = '60s'",
+	               "SET idle_in_transaction_session_timeout = '60s'; "
+	               "SELECT set_config('client_connection_check_interval', '1000', false) "
+	               "WHERE current_setting('server_version_num')::int >= 140000",
 	               err);
 }
