@@ -244,11 +244,23 @@ insert_rows() { # insert_rows COUNT [CONNECTION]: already queued, 10,000 rows pe
 	local left=$1 k conn=${2:-bench}
 	while [ "$left" -gt 0 ]; do
 		k=$((left < 10000 ? left : 10000))
+		# ids beyond the last partition are refused (032): keep partitions
+		# ahead of a bulk load as the daemon's partition round would
+		q "SELECT smspool.partitions_ahead()" >/dev/null
 		q "INSERT INTO smspool.outbox (recipient, body, connection)
 		   SELECT '+1555' || lpad((i % 10000000)::text, 7, '0'), 'bench message ' || i, '$conn' FROM generate_series(1, $k) i"
 		left=$((left - k))
 	done
 }
+
+# Partitions (032) of at least 2,000,000 ids, and the daemons' partition round
+# every second: the phases queue hundreds of thousands of rows in seconds,
+# beyond the two partitions of the default 100,000 ids kept ahead (an id past
+# the last partition is refused; sql/partitions.md). The sequences are not
+# reset between phases.
+q "UPDATE smspool.config SET value = CASE key WHEN 'partition_check_s' THEN '1' ELSE '2000000' END
+   WHERE key IN ('partition_check_s', 'partition_min_ids')" >/dev/null
+q "SELECT smspool.partitions_ahead()" >/dev/null
 
 # The client connection `bench` (type smpp) to the sink, and a catch-all route to it.
 SINK_BOOT_PORT=$(free_port)
@@ -891,6 +903,9 @@ if has_phase link; then
 	URL_B="$(sh packaging/pgcluster.sh url | sed "s/dbname=[^ ]*/dbname=$DB_B/")"
 	SMSPOOL_DB=$URL_B "$BIN" db migrate >/dev/null
 	qb() { SMSPOOL_DB=$URL_B q "$@"; }
+	qb "UPDATE smspool.config SET value = CASE key WHEN 'partition_check_s' THEN '1' ELSE '2000000' END
+	   WHERE key IN ('partition_check_s', 'partition_min_ids')" >/dev/null
+	qb "SELECT smspool.partitions_ahead()" >/dev/null
 	start_sink
 	# one account per path: an account's reports go to any session of it
 	qb "INSERT INTO smspool.accounts (system_id, password) VALUES ('benchlink', 'benchpw'), ('benchsmpp', 'benchpw')"
