@@ -100,7 +100,14 @@ int pg_daemon_session(PGconn *c, struct errbuf *err)
 	/* client_connection_check_interval (PostgreSQL 14+): the backend of a
 	 * daemon that died ends its statement within a second and lets go of
 	 * the daemon's locks (its instance lock among them). */
+	/* plan_cache_mode: the daemon runs the same few statements (and the
+	 * plpgsql inside its functions) thousands of times a second on
+	 * partitioned tables, where a custom plan is made again at each call;
+	 * their generic plans prune partitions at run time and are as good
+	 * (make bench: claim of a few rows 2.2 -> 1.2 ms, INSERT -> wire p50
+	 * 5.8 -> 3.3 ms, lifecycle +20%). */
 	return pg_exec(c,
+	               "SET plan_cache_mode = force_generic_plan; "
 	               "SET lock_timeout = '5s'; SET statement_timeout = '120s'; "
 	               "SET idle_in_transaction_session_timeout = '60s'; "
 	               "SELECT set_config('client_connection_check_interval', '1000', false) "
