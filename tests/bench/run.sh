@@ -3,7 +3,7 @@
 # on the private PostgreSQL cluster and 127.0.0.1, bounded in time; prints one
 # table and writes var/bench/latest.json and var/bench/latest.png.
 #
-#   BENCH_SCALE=full   (default) the sizes of issue 5, ~10-15 minutes on 2 cores
+#   BENCH_SCALE=full   (default) the sizes of issue 5, about 30 minutes on 2 cores (1,648 s on 2026-12-03)
 #   BENCH_SCALE=small  the same phases scaled down, ~2-3 minutes (for development)
 #   BENCH_PHASES="ceiling sink lifecycle two_daemons ucp sustained retention latency producer backlog ingest ucp_ingest kannel odbc email"
 #                      run only some phases (the others print n/a)
