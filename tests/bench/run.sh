@@ -442,13 +442,18 @@ if has_phase retention; then
 	fresh_tables
 	start_sink
 	set_sink_port "$SINK_PORT"
-	seq=$(q "SELECT pg_get_serial_sequence('smspool.outbox', 'id')")
-	id0=$(q "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM $seq")
 	# partitioned tables (032): partitions of RET_PART_IDS ids, a round each
 	# heartbeat; the partitions the purge emptied are detached and dropped
-	# (retention_days > 0 lets them go; the rows are seconds old)
+	# (retention_days > 0 lets them go; the rows are seconds old).  The
+	# sequences jump past the partitions made for the earlier phases (emptied
+	# by fresh_tables, retired in this phase too), so that this phase's rows
+	# go to partitions of its own size.
 	q "UPDATE smspool.config SET value = CASE key WHEN 'retention_days' THEN '1' WHEN 'partition_check_s' THEN '1'
 	   ELSE '$RET_PART_IDS' END WHERE key IN ('retention_days', 'partition_check_s', 'partition_min_ids', 'partition_max_ids')" >/dev/null
+	q "SELECT setval(pg_get_serial_sequence('smspool.' || tbl, 'id'), max(hi)) FROM smspool.partition_list() GROUP BY tbl" >/dev/null
+	q "SELECT smspool.partitions_ahead()" >/dev/null
+	seq=$(q "SELECT pg_get_serial_sequence('smspool.outbox', 'id')")
+	id0=$(q "SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM $seq")
 	insert_rows 30000
 	start_daemon retention
 	wait_up bench 20 || NOTE[retention_last_to_first_ratio]="connection not up after 20 s"
