@@ -1023,6 +1023,7 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row retention_messages "2d retention: messages (keeping ${RET_KEEP_S} s)" msg "" "$RET_N or ${RET_S} s"
 	row retention_first_slice_msgs_per_s "   first 10-s slice" msg/s "$CEIL_A" ""
 	row retention_last_slice_msgs_per_s "   last 10-s slice" msg/s "$CEIL_A" ""
+	row retention_partitions_retired "   partitions retired during the phase" "" "" "> 0"
 	row retention_last_to_first_ratio "   last / first slice" "" "" ">= 0.90"
 	row retention_steady_mb "   outbox+reports+inbox, second half (mean)" MB "" ""
 	row retention_steady_bytes_per_retained_msg "   bytes per retained message" B "" ""
