@@ -110,6 +110,17 @@ uint64_t server_pend_add(struct server *sv, struct sess *s, unsigned trn, unsign
 	return srvbase_pend_add(&sv->base, &s->hd, p);
 }
 
+/* Frees a pend never answered (srvbase_close after a forced stop, its
+ * session still there): a joined submit's set with it, every part it
+ * holds (they are not answered: the client is gone or going). */
+static void server_pend_free(void *v)
+{
+	struct pend *p = v;
+	if (p->set)
+		net_join_set_free(p->s->join, p->set);
+	free(p);
+}
+
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *server_pend_take(struct server *sv, uint64_t token)
 {
@@ -300,6 +311,7 @@ static const struct srvbase_ops base_ops = {
      * bounded, for the database's answers to what clients sent, so that
      * they got their ACK) by srvbase_sess_set(CLOSED). */
     .stopping = server_stopping,
+    .pend_free = server_pend_free,
     .free_sess = server_free_sess,
     .tick = server_tick,
 };
@@ -310,7 +322,7 @@ static void server_deliver(struct conn *c, struct account_event *ev)
 	accounts_deliver(&sv->accts, ev);
 }
 
-static int server_open(struct conn *c)
+static struct server *server_alloc(struct conn *c)
 {
 	const struct ucp_server_conf *conf = conn_conf(c);
 	struct server *sv = xcalloc(1, sizeof *sv);
@@ -319,7 +331,41 @@ static int server_open(struct conn *c)
 	sv->accts =
 	    (struct accounts){.c = c, .ops = &server_deliver_ops, .arg = sv, .wait_per_session = 2 * (int)conf->window};
 	conn_set_driver_data(c, sv);
-	if (srvbase_open(&sv->base, c, &base_ops, sv, &sv->accts, &SRVBASE_CONF_OF(conf, login_timeout_s))) {
+	return sv;
+}
+
+struct server *server_new(struct conn *c)
+{
+	struct server *sv = server_alloc(c);
+	srvbase_init(&sv->base, c, &base_ops, sv, &sv->accts, &SRVBASE_CONF_OF(sv->conf, login_timeout_s));
+	return sv;
+}
+
+/* The link options of an accepted session (srvbase's listener sets the
+ * same from the settings). */
+struct sess *server_sess_memory(struct server *sv, struct bufferevent **peer)
+{
+	const struct ucp_server_conf *conf = sv->conf;
+	struct link_opts o = base_ops.link;
+	o.name = cname(sv);
+	o.response_timeout_ms = (uint64_t)conf->response_timeout_s * 1000;
+	o.idle_timeout_ms = (uint64_t)conf->inactivity_timeout_s * 1000;
+	o.unbound_timeout_ms = (uint64_t)conf->login_timeout_s * 1000;
+	o.window = (int)conf->window;
+	o.stuck_ms = (uint64_t)conf->inactivity_timeout_s * 1000;
+	struct sess *s = xcalloc(1, sizeof *s);
+	struct link *l = link_pair(conn_event_base(sv->c), &o, &sess_ops, s, peer);
+	if (!l) {
+		free(s);
+		return NULL;
+	}
+	return (struct sess *)srvbase_sess_add(&sv->base, s, l);
+}
+
+static int server_open(struct conn *c)
+{
+	struct server *sv = server_alloc(c);
+	if (srvbase_open(&sv->base, c, &base_ops, sv, &sv->accts, &SRVBASE_CONF_OF(sv->conf, login_timeout_s))) {
 		conn_set_driver_data(c, NULL);
 		free(sv);
 		return -1;

@@ -53,7 +53,16 @@ struct server {
 };
 
 /* server.c */
+extern const struct driver_ops ucp_server_driver;
 const char *server_cname(const struct server *sv);
+/* The server of connection c, attached to it (conn_driver_data), not
+ * listening: a test gives it sessions on in-memory links and frees it with
+ * the driver's close(). */
+struct server *server_new(struct conn *c);
+struct bufferevent;
+/* A new session of sv on an in-memory link (link_pair), OPEN: what it
+ * writes arrives in *peer, which the caller frees after close(). */
+struct sess *server_sess_memory(struct server *sv, struct bufferevent **peer);
 int server_send(struct sess *s, const struct ucp_frame *f);
 /* ACK (ec 0) or NACK of operation ot with TRN trn; sm may be NULL. */
 void server_answer(struct sess *s, unsigned trn, unsigned ot, unsigned ec, const char *sm);

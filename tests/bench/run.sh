@@ -650,9 +650,11 @@ if has_phase ingest; then
 	start_daemon ingest
 	if wait_up benchsrv 20; then
 		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchsrv'")
-		c0=$(cpu_s "$DPID")
+		c0=$(cpu_s "$DPID") p0=$(pg_cpu_s)
 		"$BB/load" -p "$port" -u benchesme -w benchpw -b tx -s 4 -W "$INGEST_WINDOW" -n "$INGEST_N" >"$TMP/ingest.out" 2>>"$TMP/load.err" || NOTE[smpp_server_ingest_msgs_per_s]="not every submit got ESME_ROK (see $TMP/load.err)"
-		c1=$(cpu_s "$DPID")
+		c1=$(cpu_s "$DPID") p1=$(pg_cpu_s)
+		R[ingest_pg_cpu_s_per_10k]=$(calc %.3f "($p1 - $p0) * 10000 / $INGEST_N")
+		R[ingest_rows_per_submit]=$(q "SELECT round(count(*)::numeric / greatest(count(DISTINCT xmin::text), 1), 1) FROM smspool.outbox WHERE account = 'benchesme'")
 		R[smpp_server_ingest_msgs_per_s]=$(sed -n 's/.*resp_per_s=\([0-9]*\).*/\1/p' "$TMP/ingest.out")
 		R[ingest_rows_committed]=$(q "SELECT count(*) FROM smspool.outbox WHERE account = 'benchesme'")
 		R[ingest_daemon_cpu_s_per_10k]=$(calc %.3f "($c1 - $c0) * 10000 / $INGEST_N")
@@ -675,10 +677,12 @@ if has_phase ucp_ingest; then
 	start_daemon ucp_ingest
 	if wait_up benchucp 20; then
 		port=$(q "SELECT substring(detail from 'listening on 127\.0\.0\.1:([0-9]+)') FROM smspool.connection_state WHERE name = 'benchucp'")
-		c0=$(cpu_s "$DPID")
+		c0=$(cpu_s "$DPID") p0=$(pg_cpu_s)
 		"$BB/ucp_load" -p "$port" -u benchemi -w benchpw -c "$UCP_CLIENTS" -W 100 -n "$INGEST_N" >"$TMP/ucp_ingest.out" 2>>"$TMP/load.err" ||
 			NOTE[ucp_server_ingest_msgs_per_s]="a login or a session failed (see $TMP/load.err)"
-		c1=$(cpu_s "$DPID")
+		c1=$(cpu_s "$DPID") p1=$(pg_cpu_s)
+		R[ucp_ingest_pg_cpu_s_per_10k]=$(calc %.3f "($p1 - $p0) * 10000 / $INGEST_N")
+		R[ucp_ingest_rows_per_submit]=$(q "SELECT round(count(*)::numeric / greatest(count(DISTINCT xmin::text), 1), 1) FROM smspool.outbox WHERE account = 'benchemi'")
 		R[ucp_server_ingest_msgs_per_s]=$(sed -n 's/.*msg_per_s=\([0-9]*\).*/\1/p' "$TMP/ucp_ingest.out")
 		R[ucp_ingest_daemon_cpu_s_per_10k]=$(calc %.3f "($c1 - $c0) * 10000 / $INGEST_N")
 		R[ucp_ingest_acked]=$(sed -n 's/^acked=\([0-9]*\) .*/\1/p' "$TMP/ucp_ingest.out")
@@ -1055,8 +1059,12 @@ R[smspool_to_kannel_ratio]=${KR:-n/a}
 	row backlog_drain_msgs_per_s "   drain rate of the backlog" msg/s "$CEIL_A" ""
 	row smpp_server_ingest_msgs_per_s "5  smpp-server ingest, 4 ESMEs" msg/s "$CEIL_B" ">= 15000"
 	row ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
+	row ingest_pg_cpu_s_per_10k "   its PostgreSQL sessions' CPU per 10,000" s "" ""
+	row ingest_rows_per_submit "   rows per submit() statement (mean)" rows "" ""
 	row ucp_server_ingest_msgs_per_s "5b ucp-server ingest, $UCP_CLIENTS EMI clients" msg/s "$CEIL_B" ">= 15000"
 	row ucp_ingest_daemon_cpu_s_per_10k "   daemon CPU per 10,000 submits" s "" ""
+	row ucp_ingest_pg_cpu_s_per_10k "   its PostgreSQL sessions' CPU per 10,000" s "" ""
+	row ucp_ingest_rows_per_submit "   rows per submit() statement (mean)" rows "" ""
 	row kannel_delivered_msgs_per_s "6  Kannel 1.4.5 with reports ($KANNEL_N)" msg/s "$CEIL_A" ""
 	row kannel_cpu_s_per_10k "   bearerbox+smsbox CPU per 10,000" s "" ""
 	row smspool_to_kannel_ratio "   smspool lifecycle / Kannel" x "" ">= 5"

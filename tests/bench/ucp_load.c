@@ -4,16 +4,24 @@
  *
  *   ucp_load -p PORT -n TOTAL [-c CONNS] [-W WINDOW] [-u USER] [-w PASSWORD]
  *
- * Each of CONNS sessions logs in (op 60), then keeps WINDOW (at most 100,
- * TRN 00-99) op 51 outstanding until TOTAL are answered in all.  Prints
- * "acked=N nacked=N msg_per_s=N" (from the first submit to the last answer)
- * and exits 0, or 1 when a login is refused or a session is lost.
+ * Each of CONNS sessions logs in (op 60); once all are logged in, each
+ * keeps WINDOW (at most 100, TRN 00-99) op 51 outstanding until TOTAL are
+ * answered in all.  Prints "acked=N nacked=N msg_per_s=N" (from the first
+ * submit to the last answer) and exits 0, or 1 when a login is refused or
+ * a session is lost.  As load.c (the SMPP ESME of the same figure) does:
+ * TCP_NODELAY (with Nagle, a burst written while an earlier one is not
+ * acknowledged yet waits for the server's delayed ACK, up to 40 ms, while
+ * the server holds its answers for the commit), and every session starts
+ * at once (the logins are checked one after another by the database).
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -31,6 +39,8 @@ struct sess {
 };
 
 static struct event_base *base;
+static struct sess *sessions;
+static int nsess, nup;
 static long total, sent, answered, acked, nacked, window = 100;
 static const char *user = "bench", *password = "bench";
 static uint64_t t_first, t_last;
@@ -48,7 +58,7 @@ static void put(struct sess *s, const struct ucp_frame *f)
 static void fill(struct sess *s)
 {
 	static const char text[] = "62656E6368206D657373616765"; /* "bench message" */
-	while (s->up && s->inflight < window && sent < total) {
+	while (s->up && nup == nsess && s->inflight < window && sent < total) {
 		char adc[16];
 		snprintf(adc, sizeof adc, "1555%07ld", sent % 10000000);
 		struct ucp_frame f = {.trn = s->next_trn, .o_r = 'O', .ot = 51, .nfields = UCP5X_COUNT};
@@ -91,6 +101,10 @@ static void readcb(struct bufferevent *bev, void *arg)
 					return;
 				}
 				s->up = true;
+				if (++nup == nsess) /* all logged in: every session starts */
+					for (int i = 0; i < nsess; i++)
+						if (&sessions[i] != s)
+							fill(&sessions[i]);
 			} else if (in.ot == 51) {
 				s->inflight--;
 				answered++;
@@ -118,6 +132,8 @@ static void eventcb(struct bufferevent *bev, short what, void *arg)
 {
 	struct sess *s = arg;
 	if (what & BEV_EVENT_CONNECTED) {
+		int one = 1;
+		setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		char pwd[130];
 		hex_encode((const uint8_t *)password, strlen(password), pwd);
 		struct ucp_frame f = {.trn = 0, .o_r = 'O', .ot = 60, .nfields = UCP6X_COUNT};
@@ -138,7 +154,6 @@ static void eventcb(struct bufferevent *bev, short what, void *arg)
 		failed = 1;
 		event_base_loopbreak(base);
 	}
-	(void)bev;
 }
 
 int main(int argc, char **argv)
@@ -171,6 +186,8 @@ int main(int argc, char **argv)
 		return 2;
 	base = event_base_new();
 	struct sess *ss = xcalloc((size_t)conns, sizeof *ss);
+	sessions = ss;
+	nsess = conns;
 	struct sockaddr_in sin = {
 	    .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(0x7F000001)};
 	for (int i = 0; i < conns; i++) {

@@ -6,10 +6,12 @@
 # GSM text) become outbox rows of loopacct in B, one per message (B joins
 # the parts); B's op 53 notifications, one per part, come back to A, so they
 # end delivered in A with AdC:SCTS remote ids, a different one per part.  A
+# row's valid_until and priority 9 reach B as VP and PR (valid_until to the
+# minute, priority 9), its report request as NRq.  A
 # two-part UCS-2 text routed in B to loopacct goes to A as two op 52 and is
 # joined into one inbox row of A.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 11
+plan 12
 
 e2e_db smspool_e2e_ucp_loop_b
 DB_B=$SMSPOOL_DB
@@ -42,14 +44,16 @@ sql "INSERT INTO smspool.outbox (recipient, sender, body) VALUES
 	('+15550001001', 'LoopA', 'Hello through two daemons'),
 	('+15550001002', '+4930123456', '$UCS'),
 	('+15550001003', NULL, '$LONG')" || bail "INSERT"
-if wait_for 30 "SELECT count(*) = 3 FROM smspool.outbox WHERE status = 'delivered'"; then
-	pass "all three messages end delivered in A (by B's op 53 notifications)"
+sql "INSERT INTO smspool.outbox (recipient, body, valid_until, priority) VALUES
+	('+15550001004', 'Valid and urgent', now() + interval '2 days', 9)" || bail "INSERT"
+if wait_for 30 "SELECT count(*) = 4 FROM smspool.outbox WHERE status = 'delivered'"; then
+	pass "all four messages end delivered in A (by B's op 53 notifications)"
 else
-	fail "all three messages end delivered in A (by B's op 53 notifications)" "$(sql "SELECT recipient, status, error_text FROM smspool.outbox")"
+	fail "all four messages end delivered in A (by B's op 53 notifications)" "$(sql "SELECT recipient, status, error_text FROM smspool.outbox")"
 fi
 is "$(sql "SELECT string_agg(recipient || ':' || cardinality(remote_ids), ',' ORDER BY recipient) FROM smspool.outbox")" \
-	"+15550001001:1,+15550001002:2,+15550001003:2" "one remote id per part in A"
-is "$(sql "SELECT count(DISTINCT r) FROM smspool.outbox, unnest(remote_ids) r")" 5 "all 5 remote ids differ"
+	"+15550001001:1,+15550001002:2,+15550001003:2,+15550001004:1" "one remote id per part in A"
+is "$(sql "SELECT count(DISTINCT r) FROM smspool.outbox, unnest(remote_ids) r")" 6 "all 6 remote ids differ"
 like "$(sql "SELECT remote_ids[1] FROM smspool.outbox WHERE recipient = '+15550001001'")" '^0015550001001:[0-9]{12}$' \
 	"a remote id is AdC:SCTS"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT sender || '|' || body FROM smspool.outbox WHERE recipient = '+15550001001'")" \
@@ -57,7 +61,10 @@ is "$(SMSPOOL_DB=$DB_B sql "SELECT sender || '|' || body FROM smspool.outbox WHE
 is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) || '|' || min(sender) || '|' || min(encoding) || '|' || min(parts) || '|' || min(body) FROM smspool.outbox WHERE recipient = '+15550001002'")" \
 	"1|+4930123456|ucs2|2|$UCS" "the 2 UCS-2 parts are joined in B into one UCS-2 row"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) FILTER (WHERE status = 'delivered') || '/' || count(*) FROM smspool.outbox WHERE account = 'loopacct'")" \
-	"3/3" "every B row delivered (one per message)"
+	"4/4" "every B row delivered (one per message)"
+VALID_A=$(sql "SELECT extract(epoch FROM date_trunc('minute', valid_until))::bigint FROM smspool.outbox WHERE recipient = '+15550001004'")
+is "$(SMSPOOL_DB=$DB_B sql "SELECT extract(epoch FROM valid_until)::bigint || '|' || priority || '|' || want_report FROM smspool.outbox WHERE recipient = '+15550001004'")" \
+	"$VALID_A|9|true" "valid_until (VP, to the minute), priority 9 (PR) and the report (NRq) reach B's row"
 
 # Inbound: B's loopback returns a long UCS-2 text from the recipient, routed to loopacct.
 SMSPOOL_DB=$DB_B sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES

@@ -12,7 +12,10 @@ an op 51 depends on the last three digits of its AdC:
   205  sends the op 53 notification BEFORE the ACK
   207  NACK 04 to part 2 of a multipart message (UDH in XSer 01) the first
        time, then ACK (the other parts: ACK)
-  any other: ACK, then the op 53 notification
+  208  ACK, then an op 53 with Dst 2 (not delivered), Rsn 108
+  209  ACK, then an op 53 with Dst 1 (buffered), Rsn 103, then one with
+       Dst 0 (delivered)
+  any other: ACK, then the op 53 notification (Dst 0)
 After each login it also sends noise, an op 31 with a wrong checksum (the
 client must answer NACK 01) and a good op 31 (ACK).  Every frame it sends
 is followed by CR LF, as some SMSCs do.
@@ -133,7 +136,7 @@ def main():
                 seen[adc] = n
                 np = seen.get((adc, part), 0) + 1
                 seen[(adc, part)] = np
-                ev(ev="submit", adc=adc, n=n, nrq=fields[3], ref=ref, part=part)
+                ev(ev="submit", adc=adc, n=n, nrq=fields[3], nt=fields[5], npid=fields[6], ref=ref, part=part)
                 tail = adc[-3:]
                 if tail == "207" and part == 2 and np == 1:
                     conn.sendall(frame(trn, "R", 51, ["N", "04", ""]))
@@ -154,11 +157,21 @@ def main():
                     break
                 ts = scts()
                 ack = frame(trn, "R", 51, ["A", "", adc + ":" + ts])
-                f53 = ["" for _ in range(33)]
-                f53[0], f53[1], f53[14], f53[15], f53[16], f53[17] = oadc, adc, ts, "0", "000", ts
-                f53[18], f53[20] = "3", "delivered".encode().hex().upper()
-                note = frame(next_trn(), "O", 53, f53)
-                conn.sendall(note + ack if tail == "205" else ack + note)
+
+                def note(dst, rsn):
+                    f53 = ["" for _ in range(33)]
+                    f53[0], f53[1], f53[14], f53[15], f53[16], f53[17] = oadc, adc, ts, dst, rsn, ts
+                    f53[18], f53[20] = "3", ("state " + dst).encode().hex().upper()
+                    return frame(next_trn(), "O", 53, f53)
+
+                if tail == "205":
+                    conn.sendall(note("0", "000") + ack)
+                elif tail == "208":
+                    conn.sendall(ack + note("2", "108"))
+                elif tail == "209":
+                    conn.sendall(ack + note("1", "103") + note("0", "000"))
+                else:
+                    conn.sendall(ack + note("0", "000"))
         try:
             conn.close()
         except OSError:
