@@ -1,6 +1,7 @@
 /*
- * smpp client internals, shared by its files: client.c (sessions, the state
- * machine, transport, reading PDUs, stop/open/close), client_submit.c
+ * smpp client internals, shared by its files: client.c (the bind and
+ * unbind over the session layer of src/net/clibase.c, reading PDUs,
+ * stop/open/close), client_submit.c
  * (messages out as submit_sm, their answers, throttle pauses) and
  * client_inbound.c (deliver_sm / data_sm in: texts, long texts, receipts
  * and their ids, answered after commit).
@@ -15,7 +16,7 @@
 
 #include "driver.h"
 #include "msg.h"
-#include "net/dialer.h"
+#include "net/clibase.h"
 #include "net/inacks.h"
 #include "net/link.h"
 #include "net/submits.h"
@@ -25,25 +26,20 @@
 enum {
 	ID_BUCKETS = 16384, /* recent remote ids, for receipt id matching */
 	ID_MEMORY = 65536,
-	BAD_PDU_LIMIT = 5,       /* malformed PDUs before the session is dropped */
-	STOP_WAIT_MAX_MS = 5000, /* per stop phase: drain, then unbind */
+	BAD_PDU_LIMIT = 5, /* malformed PDUs before the session is dropped */
 	REASM_MAX_SETS = 1024,
 };
 
-enum smpp_state { SMPP_DISCONNECTED, SMPP_CONNECTING, SMPP_BINDING, SMPP_BOUND, SMPP_UNBINDING };
-
 enum smpp_role { ROLE_TRX, ROLE_TX, ROLE_RX };
-extern const char *const smpp_client_role_names[];
 
 struct client;
 
+/* One bind: the connection's only session (transceiver), or one of its
+ * pair (transmitter, receiver), a session of src/net/clibase.c. */
 struct session {
 	struct client *cl;
 	enum smpp_role role;
-	enum smpp_state state;
-	uint64_t gen;      /* changes at each connect: answers to an older session are dropped */
-	struct link *link; /* NULL while disconnected */
-	uint64_t state_ms;
+	struct link *link; /* NULL while disconnected (set and cleared by clibase) */
 	int bad_pdus;
 };
 
@@ -61,15 +57,12 @@ struct idnode {
 enum id_map { ID_SAME, ID_DEC2HEX, ID_HEX2DEC };
 
 struct client {
+	struct clibase base; /* first: the connection's state, dialer, tick, reconnect, stop */
 	struct conn *c;
 	const struct smpp_conf *conf;
 	struct session sess[2];
 	int nsess;
-	struct event *tick_ev, *resume_ev;
-	struct dialer dial; /* peers, resolver, TLS, reconnect backoff */
-	uint64_t next_gen;
-	bool up, stopping, stopped, unbind_sent;
-	uint64_t stop_phase_ms;
+	struct event *resume_ev;
 
 	struct submits subs;  /* submit_sm outstanding, over both sessions */
 	struct msg_list held; /* waiting for a throttle pause to end */
@@ -92,7 +85,8 @@ struct client {
 /* client.c */
 extern const struct driver_ops smpp_driver;
 /* The client of connection c, attached to it (conn_driver_data), not
- * connecting yet: open() then connects. */
+ * connecting yet: open() then connects.  NULL when its TLS context cannot
+ * be made. */
 struct client *smpp_client_new(struct conn *c);
 struct bufferevent;
 /* Binds cl as a transceiver on an in-memory link (link_pair), up at once:
@@ -103,7 +97,6 @@ const char *smpp_client_cname(const struct client *cl);
 int smpp_client_send(struct session *s, const struct smpp_pdu *p);
 /* Sends a response (or generic_nack) to seq; header-only unless OK. */
 void smpp_client_respond(struct session *s, uint32_t command_id, uint32_t seq, uint32_t status);
-void smpp_client_stop_progress(struct client *cl);
 /* Handles one decoded PDU of s: the seam below the framing and the codec
  * (tests/fuzz/fuzz_smpp_session.c drives it with a fake core). */
 void smpp_client_dispatch(struct session *s, const struct smpp_pdu *p);
@@ -124,9 +117,8 @@ void smpp_client_submit_resume(evutil_socket_t fd, short what, void *arg);
 
 /* client_inbound.c */
 void smpp_client_inbound_deliver(struct session *s, const struct smpp_pdu *p);
-void smpp_client_inbound_acked(struct conn *c, uint64_t token, bool committed);
-/* Stores every finished (or timed out) long text. */
-void smpp_client_inbound_drain(struct client *cl);
+/* The driver's side of its inacks (src/net/inacks.c). */
+extern const struct inacks_ops smpp_client_inbound_ops;
 /* An id a submit_sm_resp gave, for the receipts that write it otherwise. */
 void smpp_client_inbound_remember_id(struct client *cl, const char *id);
 

@@ -151,62 +151,51 @@ static void receipt_id(struct client *cl, const char *id, char *out, size_t cap)
 	}
 }
 
-/* ---- deliveries: acknowledgements ---- */
+/* ---- deliveries: the driver's side of src/net/inacks.c ---- */
 
-static uint64_t ack_one(struct client *cl, struct session *s, const struct smpp_pdu *p)
+static struct inacks_ref ref_of(struct session *s, const struct smpp_pdu *p)
 {
-	return inacks_one(&cl->inacks, (struct inacks_ref){s, s->gen, p->sequence_number, p->command_id});
+	return (struct inacks_ref){s, s->cl->base.gen, p->sequence_number, p->command_id};
 }
 
-void smpp_client_inbound_acked(struct conn *c, uint64_t token, bool committed)
+static bool ack_live(void *arg, const struct inacks_ref *r)
 {
-	struct client *cl = conn_driver_data(c);
-	struct inacks_acc *a = inacks_take(&cl->inacks, token);
-	if (!a)
-		return;
-	for (size_t i = 0; i < a->n; i++) {
-		struct inacks_ref *r = &a->refs[i];
-		struct session *rs = r->sess;
-		if (rs->gen != r->gen || (rs->state != SMPP_BOUND && rs->state != SMPP_UNBINDING)) {
-			log_debug("smpp_ack_dropped", "conn=%s seq=%u reason=\"session gone\"", smpp_client_cname(cl),
-			          r->seq);
-			continue;
-		}
-		struct smpp_pdu *p = &cl->out;
-		smpp_wire_pdu_reset(p, r->op | SMPP_RESP_BIT, r->seq);
-		/* Not stored (yet): the spec's "ESME receiver temporary application
-		 * error", which SMSCs retry, not a system error. */
-		p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
-		p->body_absent = !committed;
-		if (smpp_client_send(rs, p))
-			log_error("smpp_respond_failed", "conn=%s seq=%u", smpp_client_cname(cl), r->seq);
-	}
-	inacks_acc_free(a);
-	if (cl->stopping)
-		smpp_client_stop_progress(cl);
+	struct client *cl = arg;
+	const struct session *rs = r->sess;
+	return clibase_may_answer(&cl->base, rs->link, r->gen);
 }
+
+static void ack_answer(void *arg, const struct inacks_ref *r, bool committed)
+{
+	struct client *cl = arg;
+	struct smpp_pdu *p = &cl->out;
+	smpp_wire_pdu_reset(p, r->op | SMPP_RESP_BIT, r->seq);
+	/* Not stored (yet): the spec's "ESME receiver temporary application
+	 * error", which SMSCs retry, not a system error. */
+	p->command_status = committed ? SMPP_ESME_ROK : SMPP_ESME_RX_T_APPN;
+	p->body_absent = !committed;
+	if (smpp_client_send(r->sess, p))
+		log_error("smpp_respond_failed", "conn=%s seq=%u", smpp_client_cname(cl), r->seq);
+}
+
+/* kind: data_coding and the national language tables as one number
+ * (smpp_client_inbound_deliver). */
+static void text_of(void *arg, unsigned kind, const uint8_t *d, size_t n, struct inbound *in)
+{
+	struct client *cl = arg;
+	smpp_wire_text_lang(smpp_wire_alphabet_dc0((uint8_t)(kind & 0xFF), cl->conf->data_coding_0),
+	                    (int)((kind >> 8) & 0xFF), (int)((kind >> 16) & 0xFF), d, n, &in->body, &in->payload,
+	                    &in->encoding);
+}
+
+const struct inacks_ops smpp_client_inbound_ops = {
+    .log_prefix = "smpp",
+    .live = ack_live,
+    .answer = ack_answer,
+    .text = text_of,
+};
 
 /* ---- deliveries: contents ---- */
-
-/* Stores every finished (or timed out) long text. */
-void smpp_client_inbound_drain(struct client *cl)
-{
-	struct reasm_msg *rm;
-	struct inbound *in;
-	unsigned kind; /* data_coding and the national language tables as one number (smpp_client_inbound_deliver) */
-	uint64_t token;
-	while ((rm = inacks_poll(&cl->inacks, &in, &kind, &token))) {
-		smpp_wire_text_lang(smpp_wire_alphabet_dc0((uint8_t)(kind & 0xFF), cl->conf->data_coding_0),
-		                    (int)((kind >> 8) & 0xFF), (int)((kind >> 16) & 0xFF), rm->data, rm->len, &in->body,
-		                    &in->payload, &in->encoding);
-		if (rm->status != REASM_COMPLETE)
-			log_warn("smpp_partial_text", "conn=%s sender=%s parts=%u of %u reason=%s",
-			         smpp_client_cname(cl), in->sender, rm->received, rm->total,
-			         rm->status == REASM_EXPIRED ? "timeout" : "evicted");
-		reasm_msg_free(rm);
-		core_received(cl->c, in, token);
-	}
-}
 
 /* A receipt: reported with a token.  Returns false if p is no receipt. */
 static bool on_receipt(struct session *s, const struct smpp_pdu *p, const uint8_t *d, size_t n)
@@ -242,13 +231,7 @@ static bool on_receipt(struct session *s, const struct smpp_pdu *p, const uint8_
 		snprintf(e, sizeof e, "%u", p->known.network_error_code);
 		r->error_code = xstrdup(e);
 	}
-	char *t = xmalloc(n + 1);
-	for (size_t i = 0; i < n; i++)
-		t[i] = d[i] >= 0x20 && d[i] < 0x7F ? (char)d[i] : '?';
-	t[n] = 0;
-	r->text = t;
-	log_debug("smpp_receipt", "conn=%s id=%s state=%s", smpp_client_cname(cl), r->remote_id, r->state);
-	core_report(cl->c, r, ack_one(cl, s, p));
+	inacks_report(&cl->inacks, r, d, n, ref_of(s, p));
 	return true;
 }
 
@@ -264,8 +247,6 @@ void smpp_client_inbound_deliver(struct session *s, const struct smpp_pdu *p)
 	if ((p->esm_class & 0x3C) && on_receipt(s, p, d, n))
 		return;
 
-	char *sender = smpp_wire_address_in(p->source_addr_ton, p->source_addr);
-	char *recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr);
 	uint8_t dc = p->data_coding;
 	enum smpp_alphabet a = smpp_wire_alphabet_dc0(dc, cl->conf->data_coding_0);
 	struct udh u = {0};
@@ -290,33 +271,24 @@ void smpp_client_inbound_deliver(struct session *s, const struct smpp_pdu *p)
 		text = xmalloc(tn + 1);
 		memcpy(text, d + hl, tn);
 	}
-	unsigned ref = 0, total = 0, seq = 0;
+	struct inacks_text x = {.sender = smpp_wire_address_in(p->source_addr_ton, p->source_addr),
+	                        .recipient = smpp_wire_address_in(p->dest_addr_ton, p->destination_addr),
+	                        .kind = (unsigned)dc | (unsigned)lock << 8 | (unsigned)shift << 16,
+	                        .data = text,
+	                        .len = tn};
 	if (has_udh && u.has_concat) {
-		ref = u.concat_ref;
-		total = u.concat_total;
-		seq = u.concat_seq;
+		x.ref = u.concat_ref;
+		x.total = u.concat_total;
+		x.seq = u.concat_seq;
 	} else if (p->known.has_sar_msg_ref_num && p->known.has_sar_total_segments && p->known.has_sar_segment_seqnum) {
-		ref = p->known.sar_msg_ref_num;
-		total = p->known.sar_total_segments;
-		seq = p->known.sar_segment_seqnum;
+		x.ref = p->known.sar_msg_ref_num;
+		x.total = p->known.sar_total_segments;
+		x.seq = p->known.sar_segment_seqnum;
 	}
-	if (total > 1 && seq >= 1 && seq <= total &&
-	    inacks_part(&cl->inacks, (unsigned)dc | (unsigned)lock << 8 | (unsigned)shift << 16, sender, recipient, ref,
-	                total, seq, text, tn, (struct inacks_ref){s, s->gen, p->sequence_number, p->command_id}) == 0) {
-		free(text);
-		free(sender);
-		free(recipient);
-		smpp_client_inbound_drain(cl);
-		return;
+	if (has_udh && !u.has_concat) {
+		x.udh = d; /* not a long text's: kept */
+		x.udh_len = hl;
 	}
-	struct inbound *in = xcalloc(1, sizeof *in);
-	in->sender = sender;
-	in->recipient = recipient;
-	in->parts = 1;
-	if (has_udh && !u.has_concat)
-		in->udh = smpp_wire_hex(d, hl);
-	smpp_wire_text_lang(a, lock, shift, text, tn, &in->body, &in->payload, &in->encoding);
+	inacks_text(&cl->inacks, &x, ref_of(s, p));
 	free(text);
-	log_debug("smpp_inbound", "conn=%s sender=%s encoding=%s", smpp_client_cname(cl), in->sender, in->encoding);
-	core_received(cl->c, in, ack_one(cl, s, p));
 }

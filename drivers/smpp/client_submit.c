@@ -305,7 +305,8 @@ void smpp_client_submit_resume(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	struct msg *m;
-	while (cl->up && !cl->stopping && now_mono_ms() >= cl->pause_until_ms && (m = msg_list_pop(&cl->held)))
+	while (clibase_is_up(&cl->base) && !cl->base.stopping && now_mono_ms() >= cl->pause_until_ms &&
+	       (m = msg_list_pop(&cl->held)))
 		submit_now(cl, m);
 	if (cl->held.len)
 		arm_resume(cl);
@@ -314,7 +315,7 @@ void smpp_client_submit_resume(evutil_socket_t fd, short what, void *arg)
 void smpp_client_submit(struct conn *c, struct msg *m)
 {
 	struct client *cl = conn_driver_data(c);
-	if (!cl->up || cl->stopping) {
+	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;

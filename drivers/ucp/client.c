@@ -283,27 +283,12 @@ static void base_release(void *arg)
 	client_submit_release(arg);
 }
 
-/* Stopping: results of submits and commits of deliveries still awaited. */
-static bool base_busy(void *arg)
-{
-	struct client *cl = arg;
-	return cl->subs.nparts || inacks_waiting(&cl->inacks);
-}
-
+/* Every 200 ms (after clibase handed over finished long texts). */
 static void base_tick(void *arg)
 {
 	struct client *cl = arg;
-	client_inbound_drain(cl);
 	if (!cl->base.stopping && cl->held.len)
 		client_submit_resume(cl);
-}
-
-static void base_stopped(void *arg)
-{
-	struct client *cl = arg;
-	if (inacks_waiting(&cl->inacks) || inacks_partial(&cl->inacks))
-		log_info("ucp_stop_unanswered", "conn=%s deliveries=%d partial_texts=%zu", cname(cl),
-		         inacks_waiting(&cl->inacks), inacks_partial(&cl->inacks));
 }
 
 static const struct clibase_ops base_ops = {
@@ -316,15 +301,8 @@ static const struct clibase_ops base_ops = {
     .drained = client_submit_drained,
     .forget = client_submit_forget,
     .release = base_release,
-    .busy = base_busy,
     .tick = base_tick,
-    .stopped = base_stopped,
 };
-
-void client_stop_progress(struct client *cl)
-{
-	clibase_stop_progress(&cl->base);
-}
 
 static void ucp_stop(struct conn *c)
 {
@@ -341,11 +319,13 @@ static int ucp_open(struct conn *c)
 	struct client *cl = xcalloc(1, sizeof *cl);
 	cl->c = c;
 	cl->conf = conf;
-	inacks_init(&cl->inacks, conn_name(c), REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
+	inacks_init(&cl->inacks, c, &client_inbound_ops, cl, REASM_MAX_SETS, (uint64_t)conf->reasm_timeout_s * 1000);
 	client_submit_init(cl);
 	cl->concat_ref = link_random();
 	conn_set_driver_data(c, cl);
 	cl->base.no_handshake = !conf->login || !*conf->login;
+	cl->base.subs = &cl->subs;
+	cl->base.inacks = &cl->inacks;
 	if (CLIBASE_OPEN(&cl->base, c, &base_ops, cl, &cl->link, conf)) {
 		conn_set_driver_data(c, NULL);
 		inacks_free(&cl->inacks);
@@ -379,5 +359,5 @@ const struct driver_ops ucp_driver = {
     .submit = ucp_submit,
     .stop = ucp_stop,
     .close = ucp_close,
-    .acked = client_inbound_acked,
+    .acked = clibase_acked,
 };

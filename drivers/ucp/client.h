@@ -43,7 +43,6 @@ const char *client_cname(const struct client *cl);
 int client_send(struct client *cl, const struct ucp_frame *f);
 /* ACK (ec 0) or NACK of the SMSC's operation ot with TRN trn. */
 void client_answer(struct client *cl, unsigned trn, unsigned ot, unsigned ec);
-void client_stop_progress(struct client *cl);
 /* Whether a request's data is a submitted part (not the login, not a keepalive). */
 bool client_is_part(const void *data);
 
@@ -61,7 +60,7 @@ void client_submit_forget(void *arg, uint32_t seq, void *data);
 /* client_inbound.c */
 void client_inbound_mo(struct client *cl, const struct ucp_frame *f);
 void client_inbound_notification(struct client *cl, const struct ucp_frame *f);
-void client_inbound_drain(struct client *cl);
-void client_inbound_acked(struct conn *c, uint64_t token, bool committed);
+/* The driver's side of its inacks (src/net/inacks.c). */
+extern const struct inacks_ops client_inbound_ops;
 
 #endif

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver.h"
+#include "log.h"
 #include "util.h"
 
 struct inacks_set {
@@ -19,10 +21,14 @@ struct inacks_set {
 	struct inacks_set *next;
 };
 
-void inacks_init(struct inacks *ia, const char *conn, size_t max_sets, uint64_t reasm_timeout_ms)
+void inacks_init(struct inacks *ia, struct conn *c, const struct inacks_ops *ops, void *arg, size_t max_sets,
+                 uint64_t reasm_timeout_ms)
 {
 	memset(ia, 0, sizeof *ia);
-	ia->conn = conn;
+	ia->conn = conn_name(c);
+	ia->c = c;
+	ia->ops = ops;
+	ia->arg = arg;
 	ia->reasm = reasm_new(max_sets, reasm_timeout_ms);
 }
 
@@ -160,4 +166,95 @@ int inacks_waiting(const struct inacks *ia)
 size_t inacks_partial(const struct inacks *ia)
 {
 	return reasm_pending(ia->reasm);
+}
+
+static void ev_name(const struct inacks *ia, const char *what, char *out, size_t cap)
+{
+	snprintf(out, cap, "%s_%s", ia->ops->log_prefix, what);
+}
+
+void inacks_drain(struct inacks *ia)
+{
+	struct reasm_msg *rm;
+	struct inbound *in;
+	unsigned kind;
+	uint64_t token;
+	char name[64];
+	while ((rm = inacks_poll(ia, &in, &kind, &token))) {
+		ia->ops->text(ia->arg, kind, rm->data, rm->len, in);
+		if (rm->status != REASM_COMPLETE) {
+			ev_name(ia, "partial_text", name, sizeof name);
+			log_warn(name, "conn=%s sender=%s parts=%u of %u reason=%s", ia->conn, in->sender, rm->received,
+			         rm->total, rm->status == REASM_EXPIRED ? "timeout" : "evicted");
+		}
+		reasm_msg_free(rm);
+		core_received(ia->c, in, token);
+	}
+}
+
+void inacks_text(struct inacks *ia, struct inacks_text *t, struct inacks_ref r)
+{
+	char name[64];
+	if (t->total > 1 && t->seq >= 1 && t->seq <= t->total &&
+	    inacks_part(ia, t->kind, t->sender, t->recipient, t->ref, t->total, t->seq, t->data, t->len, r) == 0) {
+		free(t->sender);
+		free(t->recipient);
+		inacks_drain(ia);
+		return;
+	}
+	struct inbound *in = xcalloc(1, sizeof *in);
+	in->sender = t->sender;
+	in->recipient = t->recipient;
+	in->parts = 1;
+	in->smsc_ts_s = t->smsc_ts_s;
+	if (t->udh && t->udh_len) {
+		in->udh = xmalloc(2 * t->udh_len + 1);
+		hex_encode(t->udh, t->udh_len, in->udh);
+	}
+	ia->ops->text(ia->arg, t->kind, t->data, t->len, in);
+	ev_name(ia, "inbound", name, sizeof name);
+	log_debug(name, "conn=%s sender=%s encoding=%s", ia->conn, in->sender, in->encoding);
+	core_received(ia->c, in, inacks_one(ia, r));
+}
+
+void inacks_report(struct inacks *ia, struct report *rep, const uint8_t *d, size_t n, struct inacks_ref r)
+{
+	char name[64];
+	if (d) {
+		char *t = xmalloc(n + 1);
+		for (size_t i = 0; i < n; i++)
+			t[i] = d[i] >= 0x20 && d[i] < 0x7F ? (char)d[i] : '?';
+		t[n] = 0;
+		rep->text = t;
+	}
+	ev_name(ia, "report", name, sizeof name);
+	log_debug(name, "conn=%s id=%s state=%s", ia->conn, rep->remote_id, rep->state);
+	core_report(ia->c, rep, inacks_one(ia, r));
+}
+
+void inacks_acked(struct inacks *ia, uint64_t token, bool committed)
+{
+	struct inacks_acc *a = inacks_take(ia, token);
+	char name[64];
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct inacks_ref *r = &a->refs[i];
+		if (ia->ops->live(ia->arg, r)) {
+			ia->ops->answer(ia->arg, r, committed);
+			continue;
+		}
+		ev_name(ia, "ack_dropped", name, sizeof name);
+		log_debug(name, "conn=%s seq=%u reason=\"session gone\"", ia->conn, r->seq);
+	}
+	inacks_acc_free(a);
+}
+
+void inacks_stopped(const struct inacks *ia)
+{
+	char name[64];
+	if (!inacks_waiting(ia) && !inacks_partial(ia))
+		return;
+	ev_name(ia, "stop_unanswered", name, sizeof name);
+	log_info(name, "conn=%s deliveries=%d partial_texts=%zu", ia->conn, inacks_waiting(ia), inacks_partial(ia));
 }
