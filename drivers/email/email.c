@@ -316,31 +316,10 @@ static int req_build(struct smtp_req *r, struct errbuf *err)
 	struct email *e = r->e;
 	const struct email_conf *conf = e->conf;
 	struct msg *m = r->m;
-	const char *v[HV_COUNT] = {0};
-	char id[32], parts[16], attempt[16], until[32], until_iso[32];
-	snprintf(id, sizeof id, "%" PRId64, m->id);
-	snprintf(parts, sizeof parts, "%d", r->parts);
-	snprintf(attempt, sizeof attempt, "%d", m->attempts);
-	v[HV_RECIPIENT] = m->recipient;
-	v[HV_SENDER] = m->sender;
-	v[HV_TEXT] = m->body;
-	v[HV_ID] = id;
-	v[HV_CLIENT_REF] = m->client_ref;
-	v[HV_ENCODING] = m->encoding;
-	v[HV_PARTS] = parts;
-	v[HV_PART] = "1";
-	v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
-	v[HV_ATTEMPT] = attempt;
-	v[HV_USERNAME] = conf->username;
-	if (m->valid_until_s) {
-		snprintf(until, sizeof until, "%" PRId64, m->valid_until_s);
-		v[HV_VALID_UNTIL] = until;
-		time_t t = (time_t)m->valid_until_s;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(until_iso, sizeof until_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		v[HV_VALID_UNTIL_ISO] = until_iso;
-	}
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, m->encoding, r->parts, 1);
+	vs.v[HV_USERNAME] = conf->username;
+	const char *const *v = vs.v;
 	struct sbuf from, to, subject, body, hv;
 	sbuf_init(&from);
 	sbuf_init(&to);

@@ -274,12 +274,11 @@ static void fail_now(struct http *h, struct msg *m, enum msg_outcome o, const ch
 	core_complete(h->c, m);
 }
 
-/* The values of the template variables for r's current part.  Strings are
- * written into buf-backed storage owned by the caller (vals points into
- * store[]). */
+/* The values of the template variables for r's current part: the
+ * message's (http_tpl_vals_fill), the connection's own, and in parts mode
+ * the part's text and octets.  owned[] holds what is built here. */
 struct vals {
-	const char *v[HV_COUNT];
-	char num[7][32];
+	struct http_tpl_vals t;
 	char *owned[4];
 };
 
@@ -301,42 +300,26 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 	struct http *h = r->h;
 	const struct http_conf *conf = h->conf;
 	struct msg *m = r->m;
-	memset(vs, 0, sizeof *vs);
-	vs->v[HV_RECIPIENT] = m->recipient;
-	vs->v[HV_SENDER] = m->sender;
-	vs->v[HV_TEXT] = m->body;
-	snprintf(vs->num[0], sizeof vs->num[0], "%" PRId64, m->id);
-	vs->v[HV_ID] = vs->num[0];
-	vs->v[HV_CLIENT_REF] = m->client_ref;
-	snprintf(vs->num[1], sizeof vs->num[1], "%d", r->nparts);
-	vs->v[HV_PARTS] = vs->num[1];
-	snprintf(vs->num[2], sizeof vs->num[2], "%d", r->part + 1);
-	vs->v[HV_PART] = vs->num[2];
-	vs->v[HV_PART_HEX] = m->payload;
-	vs->v[HV_UDH_HEX] = m->udh;
-	if (m->valid_until_s) {
-		snprintf(vs->num[3], sizeof vs->num[3], "%" PRId64, m->valid_until_s);
-		vs->v[HV_VALID_UNTIL] = vs->num[3];
-		time_t t = (time_t)m->valid_until_s;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(vs->num[4], sizeof vs->num[4], "%Y-%m-%dT%H:%M:%SZ", &tm);
-		vs->v[HV_VALID_UNTIL_ISO] = vs->num[4];
-	}
-	vs->v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
-	snprintf(vs->num[5], sizeof vs->num[5], "%d", m->attempts);
-	vs->v[HV_ATTEMPT] = vs->num[5];
-	vs->v[HV_USERNAME] = conf->username;
-	vs->v[HV_PASSWORD] = conf->password;
-	vs->v[HV_TOKEN] = conf->token;
+	const char **v = vs->t.v;
 	const char *enc = NULL;
+	memset(vs->owned, 0, sizeof vs->owned);
+	if (h->cc.parts_mode) {
+		enc = sms_encoding_name(r->split.encoding);
+	} else {
+		struct errbuf e2;
+		if (msg_parts(m, &enc, &e2) < 0)
+			enc = m->encoding;
+	}
+	http_tpl_vals_fill(&vs->t, m, enc, r->nparts, r->part + 1);
+	v[HV_USERNAME] = conf->username;
+	v[HV_PASSWORD] = conf->password;
+	v[HV_TOKEN] = conf->token;
 	if (h->cc.parts_mode) {
 		const struct sms_part *p = &r->split.parts[r->part];
-		enc = sms_encoding_name(r->split.encoding);
 		vs->owned[0] = hex_of(p->payload, p->payload_len);
-		vs->v[HV_PART_HEX] = vs->owned[0];
+		v[HV_PART_HEX] = vs->owned[0];
 		vs->owned[1] = hex_of(p->udh, p->udh_len);
-		vs->v[HV_UDH_HEX] = vs->owned[1];
+		v[HV_UDH_HEX] = vs->owned[1];
 		char *text = xmalloc(3 * SMS_SEPTETS_MAX + 1);
 		int rc = 0;
 		if (r->split.encoding == SMS_ENC_GSM7)
@@ -351,29 +334,18 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 			return errbuf_set(err, "part %d: cannot be turned back into text", r->part + 1);
 		}
 		vs->owned[2] = text;
-		vs->v[HV_TEXT] = text;
-	} else {
-		struct errbuf e2;
-		if (msg_parts(m, &enc, &e2) < 0)
-			enc = m->encoding;
+		v[HV_TEXT] = text;
 	}
-	vs->v[HV_ENCODING] = enc;
-	/* Kannel's numbering, which other gateways share: 0 GSM 7-bit, 1 8-bit, 2 UCS-2. */
-	snprintf(vs->num[6], sizeof vs->num[6], "%d",
-	         enc && strcmp(enc, "ucs2") == 0     ? 2
-	         : enc && strcmp(enc, "binary") == 0 ? 1
-	                                             : 0);
-	vs->v[HV_CODING] = vs->num[6];
 	if (h->cc.callback_url) {
 		struct sbuf cb;
 		sbuf_init(&cb);
-		if (http_tpl_expand(h->cc.callback_url, vs->v, &cb, err)) {
+		if (http_tpl_expand(h->cc.callback_url, v, &cb, err)) {
 			sbuf_free(&cb);
 			return -1;
 		}
 		sbuf_add(&cb, "", 0);
 		vs->owned[3] = cb.buf ? cb.buf : xstrdup("");
-		vs->v[HV_CALLBACK_URL] = vs->owned[3];
+		v[HV_CALLBACK_URL] = vs->owned[3];
 	}
 	return 0;
 }
@@ -400,7 +372,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	int rc = -1;
 	if (fill_vals(r, &vs, err))
 		goto out;
-	if (http_tpl_expand(h->cc.url, vs.v, &url, err))
+	if (http_tpl_expand(h->cc.url, vs.t.v, &url, err))
 		goto out;
 	if (h->cc.auth == AUTH_QUERY) {
 		sbuf_adds(&url, memchr(url.buf, '?', url.len) ? "&" : "?");
@@ -415,7 +387,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		errbuf_set(err, "the URL would contain control characters (use a filter such as |url)");
 		goto out;
 	}
-	if (h->cc.body && http_tpl_expand(h->cc.body, vs.v, &body, err))
+	if (h->cc.body && http_tpl_expand(h->cc.body, vs.t.v, &body, err))
 		goto out;
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	if (h->cc.has_body) {
@@ -435,7 +407,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_reset(&line);
 		sbuf_printf(&line, "%s: ", h->cc.headers.v[i].name);
 		size_t at = line.len;
-		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.v, &line, err))
+		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.t.v, &line, err))
 			goto out;
 		if (has_ctl(line.buf + at, line.len - at)) {
 			errbuf_set(err, "header %s would contain control characters", h->cc.headers.v[i].name);
