@@ -15,7 +15,10 @@
 #include "msg.h"
 #include "util.h"
 
-/* Splits m (body, or hex payload and udh when its encoding is binary) into
+/* The one decoding of a message's hex payload and UDH columns and split
+ * into parts, for every driver that splits itself (at, fbus, the SMPP and
+ * UCP clients, http's multipart "parts").
+ * Splits m (body, or hex payload and udh when its encoding is binary) into
  * the parts of sp (sp->parts new, the caller frees them), national shift
  * tables langs for texts, concatenation reference concat_ref (low 8 bits).
  * Returns the number of parts, or -1 with err set. */

@@ -49,6 +49,7 @@
 #include "http/template.h"
 #include "log.h"
 #include "msg_parts.h"
+#include "msg_sms.h"
 #include "net/curl_loop.h"
 #include "sbuf.h"
 #include "util.h"
@@ -620,47 +621,6 @@ static void after_actions(void *arg)
 		event_active(h->grace_ev, 0, 0);
 }
 
-/* Splits a message for parts mode.  Returns 0 or -1 with err. */
-static int split_msg(struct http_req *r, struct errbuf *err)
-{
-	struct msg *m = r->m;
-	struct sms_split_opts opts = {0};
-	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
-		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
-	opts.concat_ref = (unsigned)(m->id & 0xFF);
-	const char *data = m->body ? m->body : "";
-	size_t len = strlen(data);
-	uint8_t *bin = NULL, udh[UDH_MAX_LEN + 1];
-	int rc = -1;
-	if (opts.encoding == SMS_ENC_BINARY) {
-		size_t plen = m->payload ? strlen(m->payload) / 2 : 0;
-		bin = xmalloc(plen + 1);
-		int np = m->payload ? hex_decode(m->payload, bin, plen) : 0;
-		int nu = m->udh ? hex_decode(m->udh, udh, sizeof udh) : 0;
-		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
-			errbuf_set(err, "payload or udh is not valid hex / a whole UDH");
-			goto out;
-		}
-		if (nu > 0) {
-			opts.extra_ies = udh + 1;
-			opts.extra_ies_len = (size_t)nu - 1;
-		}
-		data = (const char *)bin;
-		len = (size_t)np;
-	}
-	if (sms_count_parts(data, len, &opts, &r->split, err))
-		goto out;
-	r->split.parts = xcalloc(r->split.n_parts, sizeof *r->split.parts);
-	r->split.parts_cap = r->split.n_parts;
-	if (sms_split(data, len, &opts, &r->split, err))
-		goto out;
-	r->nparts = (int)r->split.n_parts;
-	rc = 0;
-out:
-	free(bin);
-	return rc;
-}
-
 static void http_submit(struct conn *c, struct msg *m)
 {
 	struct http *h = conn_driver_data(c);
@@ -675,11 +635,12 @@ static void http_submit(struct conn *c, struct msg *m)
 	r->m = m;
 	sbuf_init(&r->resp);
 	if (h->cc.parts_mode) {
-		if (split_msg(r, &err)) {
+		if (msg_sms_split(m, SMS_LANGS_NONE, (unsigned)m->id, &r->split, &err) < 0) {
 			req_free(r);
 			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
 			return;
 		}
+		r->nparts = (int)r->split.n_parts;
 		r->ids = xcalloc((size_t)r->nparts, sizeof *r->ids);
 	} else {
 		int n = msg_parts(m, NULL, &err);
