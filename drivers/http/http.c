@@ -4,7 +4,7 @@
  *
  * Design:
  * - Templates (template.c) for URL, headers and body, and response rules
- *   (rule.c) are compiled once at open(); check() compiles them too, so a
+ *   (rule.c) are compiled once at open() (conf.c); check() compiles them too, so a
  *   bad placeholder, filter, regex or pointer is refused at configuration
  *   time with an error naming it.
  * - libcurl's multi-socket API runs inside the loop (net/curl_loop.c).
@@ -56,18 +56,6 @@
 
 #define HTTP_RESP_MAX (64 * 1024)
 
-enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY, AUTH_OAUTH2 };
-static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query", "oauth2"};
-
-/* Everything compiled from the settings. */
-struct compiled {
-	enum auth_kind auth;
-	bool parts_mode, has_body;
-	struct http_tpl *url, *body, *callback_url;
-	struct http_tpl_headers headers;
-	struct http_rule rule;
-};
-
 struct http_req;
 
 enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
@@ -75,7 +63,7 @@ enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
 struct http {
 	struct conn *c;
 	const struct http_conf *conf;
-	struct compiled cc;
+	struct http_conf_compiled cc;
 	enum http_state state;
 	struct curl_loop *cl;
 	CURLM *multi; /* curl_loop_multi(cl) */
@@ -102,108 +90,6 @@ struct http_req {
 	char *used_token;
 	struct http_req *next, *prev;
 };
-
-static void compiled_free(struct compiled *cc)
-{
-	http_tpl_free(cc->url);
-	http_tpl_free(cc->body);
-	http_tpl_free(cc->callback_url);
-	http_tpl_headers_free(&cc->headers);
-	http_rule_free(&cc->rule);
-	memset(cc, 0, sizeof *cc);
-}
-
-static enum http_filter body_filter(const char *ct)
-{
-	if (!ct)
-		return HF_NONE;
-	if (strcasestr(ct, "json"))
-		return HF_JSON;
-	if (strcasestr(ct, "xml"))
-		return HF_XML;
-	if (strcasestr(ct, "x-www-form-urlencoded"))
-		return HF_URL;
-	return HF_NONE;
-}
-
-static bool uses(const struct compiled *cc, enum http_var v)
-{
-	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
-		return true;
-	for (size_t i = 0; i < cc->headers.n; i++)
-		if (http_tpl_uses(cc->headers.v[i].tpl, v))
-			return true;
-	return false;
-}
-
-static int compile(const struct http_conf *conf, struct compiled *cc, struct errbuf *err)
-{
-	memset(cc, 0, sizeof *cc);
-	int a = -1;
-	for (size_t i = 0; i < ARRAY_LEN(auth_names); i++)
-		if (strcmp(conf->auth, auth_names[i]) == 0)
-			a = (int)i;
-	if (a < 0)
-		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query, oauth2",
-		                  conf->auth);
-	cc->auth = (enum auth_kind)a;
-	if (cc->auth == AUTH_BASIC && (!conf->username || !conf->password))
-		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
-	if ((cc->auth == AUTH_BEARER || cc->auth == AUTH_HEADER || cc->auth == AUTH_QUERY) && !conf->token)
-		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
-	if (cc->auth == AUTH_OAUTH2 && http_oauth_check(conf, err))
-		return -1;
-	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
-		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
-	if (!strcmp(conf->method, "GET") && conf->body)
-		return errbuf_set(err, "settings.body: a GET request has no body");
-	if (strcmp(conf->multipart, "whole") && strcmp(conf->multipart, "parts"))
-		return errbuf_set(err, "settings.multipart: \"%s\" is not one of whole, parts", conf->multipart);
-	cc->parts_mode = strcmp(conf->multipart, "parts") == 0;
-	if (strncasecmp(conf->url, "http://", 7) && strncasecmp(conf->url, "https://", 8))
-		return errbuf_set(err, "settings.url: must start with http:// or https://");
-	if (http_tpl_compile(conf->url, HF_URL, "settings.url", &cc->url, err))
-		return -1;
-	if (conf->body) {
-		cc->has_body = true;
-		if (http_tpl_compile(conf->body, body_filter(conf->content_type), "settings.body", &cc->body, err))
-			return -1;
-	}
-	if (conf->callback_url) {
-		if (http_tpl_compile(conf->callback_url, HF_NONE, "settings.callback_url", &cc->callback_url, err))
-			return -1;
-		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
-			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
-	}
-	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
-		return -1;
-	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
-		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
-	struct http_rule_conf rc = {
-	    conf->success_status,       conf->temporary_status, conf->success_regex,
-	    conf->success_json_pointer, conf->success_value,    conf->id_regex,
-	    conf->id_json_pointer,      conf->error_text_regex, conf->error_json_pointer,
-	};
-	return http_rule_compile(&cc->rule, &rc, err);
-}
-
-static int http_check(const void *p, struct errbuf *err)
-{
-	const struct http_conf *conf = p;
-	/* The presets' placeholders are not credentials. */
-	const struct {
-		const char *key, *value;
-	} secrets[] = {{"token", conf->token}, {"password", conf->password}, {"username", conf->username}};
-	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
-		if (secrets[i].value && strstr(secrets[i].value, "CHANGE_ME"))
-			return errbuf_set(err, "settings.%s: still the placeholder CHANGE_ME", secrets[i].key);
-	struct compiled cc;
-	int rc = compile(conf, &cc, err);
-	compiled_free(&cc);
-	if (rc)
-		return rc;
-	return http_cb_check(conf, err);
-}
 
 /* ---- libcurl in the loop (net/curl_loop.c) ---- */
 
@@ -375,7 +261,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		goto out;
 	if (http_tpl_expand(h->cc.url, vs.t.v, &url, err))
 		goto out;
-	if (h->cc.auth == AUTH_QUERY) {
+	if (h->cc.auth == HTTP_AUTH_QUERY) {
 		sbuf_adds(&url, memchr(url.buf, '?', url.len) ? "&" : "?");
 		if (http_filter_apply(HF_URL, conf->auth_param, strlen(conf->auth_param), &url, err))
 			goto out;
@@ -395,11 +281,12 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_printf(&line, "Content-Type: %s", conf->content_type);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	if (h->cc.auth == AUTH_BEARER || h->cc.auth == AUTH_OAUTH2) {
+	if (h->cc.auth == HTTP_AUTH_BEARER || h->cc.auth == HTTP_AUTH_OAUTH2) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "Authorization: Bearer %s", h->cc.auth == AUTH_OAUTH2 ? r->used_token : conf->token);
+		sbuf_printf(&line, "Authorization: Bearer %s",
+		            h->cc.auth == HTTP_AUTH_OAUTH2 ? r->used_token : conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
-	} else if (h->cc.auth == AUTH_HEADER) {
+	} else if (h->cc.auth == HTTP_AUTH_HEADER) {
 		sbuf_reset(&line);
 		sbuf_printf(&line, "%s: %s", conf->auth_header, conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
@@ -422,7 +309,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	}
 	CURL *e = http_easy_new(conf, url.buf, r->hdrs, r, r->errbuf, write_cb, r);
 	r->easy = e;
-	if (h->cc.auth == AUTH_BASIC)
+	if (h->cc.auth == HTTP_AUTH_BASIC)
 		http_easy_basic(e, conf->username, conf->password);
 	if (strcmp(conf->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -466,7 +353,7 @@ static void req_go(struct http_req *r)
 {
 	struct http *h = r->h;
 	struct errbuf err = {""};
-	if (h->cc.auth == AUTH_OAUTH2) {
+	if (h->cc.auth == HTTP_AUTH_OAUTH2) {
 		const char *tok = NULL, *why = NULL;
 		enum http_oauth_status st = http_oauth_token(h->oauth, &tok, &why);
 		if (st == OAUTH_PENDING) {
@@ -537,7 +424,7 @@ static void req_done(struct http_req *r, CURLcode res)
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* oauth2: a 401 means the token is no longer good (revoked, expired
 	 * early): once per request, fetch a new one and send again. */
-	if (status == 401 && h->cc.auth == AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
+	if (status == 401 && h->cc.auth == HTTP_AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
 		r->retried_401 = true;
 		http_oauth_invalidate(h->oauth, r->used_token);
 		req_reset(r);
@@ -692,9 +579,9 @@ static int http_open(struct conn *c)
 	h->c = c;
 	h->conf = conf;
 	struct errbuf err = {""};
-	if (compile(conf, &h->cc, &err)) {
+	if (http_conf_compile(conf, &h->cc, &err)) {
 		log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
-		compiled_free(&h->cc);
+		http_conf_compiled_free(&h->cc);
 		free(h);
 		return -1;
 	}
@@ -706,7 +593,7 @@ static int http_open(struct conn *c)
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
 	}
-	if (h->cc.auth == AUTH_OAUTH2)
+	if (h->cc.auth == HTTP_AUTH_OAUTH2)
 		h->oauth = http_oauth_new(conf, h->cl, conn_name(c), oauth_ready, h);
 	conn_set_driver_data(c, h);
 	if (conf->listen) {
@@ -717,7 +604,7 @@ static int http_open(struct conn *c)
 			http_oauth_free(h->oauth);
 			curl_loop_free(h->cl);
 			event_free(h->grace_ev);
-			compiled_free(&h->cc);
+			http_conf_compiled_free(&h->cc);
 			free(h);
 			return -1;
 		}
@@ -770,7 +657,7 @@ static void http_close(struct conn *c)
 	http_oauth_free(h->oauth);
 	curl_loop_free(h->cl);
 	event_free(h->grace_ev);
-	compiled_free(&h->cc);
+	http_conf_compiled_free(&h->cc);
 	free(h);
 	conn_set_driver_data(c, NULL);
 }
@@ -780,7 +667,7 @@ const struct driver_ops http_driver = {
     .caps = CAP_SEND | CAP_RECEIVE | CAP_REPORTS,
     .settings = http_settings,
     .conf_size = sizeof(struct http_conf),
-    .check = http_check,
+    .check = http_conf_check,
     .open = http_open,
     .submit = http_submit,
     .stop = http_stop,
