@@ -154,6 +154,21 @@ void at_restart(struct at *a, const char *why);
 const char *at_answer(const struct at *a, const char *name);
 /* Copies the decimal digits of line into dst. */
 void at_copy_digits(char *dst, size_t cap, const char *line);
+/* The session ends: everything lent goes back, the port closes, and a
+ * reopen is scheduled (unless stopping or stopped for good). */
+void at_down(struct at *a, const char *why);
+/* The start-up is done: ready, sweeping and polling. */
+void at_ready(struct at *a);
+/* The SIM cannot be used (PIN): stopped, never retried. */
+void at_stop_for_good(struct at *a, const char *why);
+
+/* init.c */
+/* Back to the first step (the port was just opened). */
+void at_init_reset(struct at *a);
+/* Queues the command of the current step (skipping steps with nothing to do). */
+void at_init_push(struct at *a);
+/* The final answer to the current step's command: the next step, ready, or down. */
+void at_init_answer(struct at *a, const struct at_ev *ev);
 
 /* tx.c */
 /* Splits o->m into SUBMIT PDUs.  Returns 0 or -1 with err set. */
