@@ -40,6 +40,11 @@ char *msg_sms_part_id(int mr, const char *recipient);
  * alphabet al, or in->payload (hex) and "binary". */
 void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n);
 
+/* A single received text t (SMS-DELIVER) into in: parts 1, its text
+ * (msg_sms_inbound_text), its UDH in hex when keep_udh (not for a part
+ * handed over alone: its concatenation header is spent), the SMSC time. */
+void msg_sms_inbound_deliver(struct inbound *in, const struct tpdu *t, bool keep_udh);
+
 /* A new report from a decoded SMS-STATUS-REPORT: state from TP-ST's class,
  * error_code the TP-ST in hex. */
 struct report *msg_sms_report(const struct tpdu *t);
