@@ -22,10 +22,11 @@
  *   (whole) or ".../report?id={id}.{part}" (parts) gives back.
  * - stop(): callbacks get 503 from then on; requests in flight get
  *   stop_grace_ms to finish, then are completed MSG_TEMPORARY (their fate
- *   is unknown: at-least-once).
+ *   is unknown: at-least-once); the requests in flight and the stop are
+ *   net/inflight.c's, shared with email.
  *
  * Session states (one per request): REQ_RUNNING → done (completed or next
- * part).  The connection itself: OPEN → STOPPING → STOPPED.
+ * part).  The connection itself: OPEN → STOPPING → STOPPED (inflight).
  */
 #include "http/http.h"
 
@@ -51,6 +52,7 @@
 #include "msg_parts.h"
 #include "msg_sms.h"
 #include "net/curl_loop.h"
+#include "net/inflight.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -58,25 +60,20 @@
 
 struct http_req;
 
-enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
-
 struct http {
 	struct conn *c;
 	const struct http_conf *conf;
 	struct http_conf_compiled cc;
-	enum http_state state;
+	struct inflight fl; /* the requests in flight; the state (OPEN, STOPPING, STOPPED) */
 	struct curl_loop *cl;
 	CURLM *multi; /* curl_loop_multi(cl) */
-	struct event *grace_ev;
-	struct http_req *reqs; /* in flight, doubly linked */
-	int nreqs;
 	struct http_cb *cb;
 	struct http_oauth *oauth; /* auth oauth2 */
 };
 
 struct http_req {
+	struct inflight_req base; /* first: the message, the list */
 	struct http *h;
-	struct msg *m;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct sbuf resp;
@@ -88,7 +85,6 @@ struct http_req {
 	/* oauth2: parked until a token comes; the token sent; one retry on 401 */
 	bool waiting_token, retried_401;
 	char *used_token;
-	struct http_req *next, *prev;
 };
 
 /* ---- libcurl in the loop (net/curl_loop.c) ---- */
@@ -106,18 +102,6 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 
 /* ---- requests ---- */
 
-static void req_unlink(struct http_req *r)
-{
-	struct http *h = r->h;
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		h->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	h->nreqs--;
-}
-
 static void req_free(struct http_req *r)
 {
 	if (r->easy) {
@@ -134,31 +118,18 @@ static void req_free(struct http_req *r)
 	free(r);
 }
 
+static void req_free_base(struct inflight_req *b)
+{
+	req_free((struct http_req *)b);
+}
+
 /* Completes the message of r and frees r. */
 static void req_complete(struct http_req *r)
 {
-	struct http *h = r->h;
-	struct msg *m = r->m;
-	req_unlink(r);
-	char q[300];
+	const struct msg *m = r->base.m;
 	if (m->outcome == MSG_SENT)
-		log_debug("http_sent", "conn=%s id=%" PRId64 " parts=%d", conn_name(h->c), m->id, m->parts);
-	else
-		log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
-		         msg_outcome_name(m->outcome), m->error_code ? m->error_code : "",
-		         log_quote(m->error_text ? m->error_text : "", q, sizeof q));
-	r->m = NULL;
-	req_free(r);
-	core_complete(h->c, m);
-}
-
-static void fail_now(struct http *h, struct msg *m, enum msg_outcome o, const char *code, const char *text)
-{
-	char q[300];
-	msg_set_failed(m, o, code, text);
-	log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
-	         msg_outcome_name(o), code ? code : "", log_quote(text ? text : "", q, sizeof q));
-	core_complete(h->c, m);
+		log_debug("http_sent", "conn=%s id=%" PRId64 " parts=%d", conn_name(r->h->c), m->id, m->parts);
+	inflight_complete(&r->h->fl, &r->base);
 }
 
 /* The values of the template variables for r's current part: the
@@ -186,7 +157,7 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 {
 	struct http *h = r->h;
 	const struct http_conf *conf = h->conf;
-	struct msg *m = r->m;
+	struct msg *m = r->base.m;
 	const char **v = vs->t.v;
 	const char *enc = NULL;
 	memset(vs->owned, 0, sizeof vs->owned);
@@ -321,8 +292,8 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	}
 	if (curl_loop_add(h->cl, e, err->msg, sizeof err->msg))
 		goto out;
-	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->m->id, r->part + 1,
-	          r->nparts, conf->method);
+	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->base.m->id,
+	          r->part + 1, r->nparts, conf->method);
 	rc = 0;
 out:
 	vals_free(&vs);
@@ -361,7 +332,7 @@ static void req_go(struct http_req *r)
 			return;
 		}
 		if (st == OAUTH_FAILED) {
-			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", why);
+			msg_set_failed(r->base.m, MSG_TEMPORARY, "oauth", why);
 			req_complete(r);
 			return;
 		}
@@ -369,7 +340,7 @@ static void req_go(struct http_req *r)
 		r->used_token = xstrdup(tok);
 	}
 	if (req_start(r, &err)) {
-		msg_set_failed(r->m, MSG_FAILED, "template", err.msg);
+		msg_set_failed(r->base.m, MSG_FAILED, "template", err.msg);
 		req_complete(r);
 	}
 }
@@ -379,13 +350,13 @@ static void oauth_ready(void *arg, const char *token, const char *error)
 {
 	struct http *h = arg;
 	struct http_req *next;
-	for (struct http_req *r = h->reqs; r; r = next) {
-		next = r->next;
+	for (struct http_req *r = (struct http_req *)h->fl.head; r; r = next) {
+		next = (struct http_req *)r->base.next;
 		if (!r->waiting_token)
 			continue;
 		r->waiting_token = false;
 		if (!token) {
-			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", error);
+			msg_set_failed(r->base.m, MSG_TEMPORARY, "oauth", error);
 			req_complete(r);
 		} else {
 			req_go(r);
@@ -397,9 +368,9 @@ static char *own_id(const struct http_req *r)
 {
 	char id[64];
 	if (r->h->cc.parts_mode)
-		snprintf(id, sizeof id, "%" PRId64 ".%d", r->m->id, r->part + 1);
+		snprintf(id, sizeof id, "%" PRId64 ".%d", r->base.m->id, r->part + 1);
 	else
-		snprintf(id, sizeof id, "%" PRId64, r->m->id);
+		snprintf(id, sizeof id, "%" PRId64, r->base.m->id);
 	return xstrdup(id);
 }
 
@@ -407,7 +378,7 @@ static char *own_id(const struct http_req *r)
 static void req_done(struct http_req *r, CURLcode res)
 {
 	struct http *h = r->h;
-	struct msg *m = r->m;
+	struct msg *m = r->base.m;
 	char where[32] = "";
 	if (r->nparts > 1 && h->cc.parts_mode)
 		snprintf(where, sizeof where, "part %d/%d: ", r->part + 1, r->nparts);
@@ -424,7 +395,7 @@ static void req_done(struct http_req *r, CURLcode res)
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* oauth2: a 401 means the token is no longer good (revoked, expired
 	 * early): once per request, fetch a new one and send again. */
-	if (status == 401 && h->cc.auth == HTTP_AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
+	if (status == 401 && h->cc.auth == HTTP_AUTH_OAUTH2 && !r->retried_401 && h->fl.state == INFLIGHT_OPEN) {
 		r->retried_401 = true;
 		http_oauth_invalidate(h->oauth, r->used_token);
 		req_reset(r);
@@ -463,7 +434,7 @@ static void req_done(struct http_req *r, CURLcode res)
 	http_verdict_clear(&v);
 	if (h->cc.parts_mode) {
 		r->ids[r->part] = id;
-		if (r->part + 1 < r->nparts && h->state == HTTP_OPEN) {
+		if (r->part + 1 < r->nparts && h->fl.state == INFLIGHT_OPEN) {
 			r->part++;
 			req_reset(r);
 			struct errbuf err;
@@ -504,27 +475,25 @@ static void transfer_done(void *arg, CURL *easy, CURLcode result)
 static void after_actions(void *arg)
 {
 	struct http *h = arg;
-	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
-		event_active(h->grace_ev, 0, 0);
+	inflight_check(&h->fl);
 }
 
 static void http_submit(struct conn *c, struct msg *m)
 {
 	struct http *h = conn_driver_data(c);
 	struct errbuf err = {""};
-	if (h->state != HTTP_OPEN) {
+	if (h->fl.state != INFLIGHT_OPEN) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
 	}
 	struct http_req *r = xcalloc(1, sizeof *r);
 	r->h = h;
-	r->m = m;
 	sbuf_init(&r->resp);
 	if (h->cc.parts_mode) {
 		if (msg_sms_split(m, SMS_LANGS_NONE, (unsigned)m->id, &r->split, &err) < 0) {
 			req_free(r);
-			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			inflight_fail_now(&h->fl, m, MSG_FAILED, "encoding", err.msg);
 			return;
 		}
 		r->nparts = (int)r->split.n_parts;
@@ -533,44 +502,37 @@ static void http_submit(struct conn *c, struct msg *m)
 		int n = msg_parts(m, NULL, &err);
 		if (n < 0) {
 			req_free(r);
-			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			inflight_fail_now(&h->fl, m, MSG_FAILED, "encoding", err.msg);
 			return;
 		}
 		r->nparts = n;
 	}
-	r->next = h->reqs;
-	if (h->reqs)
-		h->reqs->prev = r;
-	h->reqs = r;
-	h->nreqs++;
+	inflight_add(&h->fl, &r->base, m);
 	req_go(r);
 }
 
 /* ---- life cycle ---- */
 
-static void finish_stop(struct http *h)
+static int cb_waiting(void *arg)
 {
-	if (h->state == HTTP_STOPPED)
-		return;
-	/* What is still in flight: its fate is unknown. */
-	while (h->reqs) {
-		struct http_req *r = h->reqs;
-		char text[96];
-		snprintf(text, sizeof text, "the connection stopped before the provider answered");
-		msg_set_failed(r->m, MSG_TEMPORARY, "stopped", text);
-		req_complete(r);
-	}
-	http_cb_stop(h->cb);
-	h->cb = NULL;
-	h->state = HTTP_STOPPED;
-	core_conn_state(h->c, CONN_DOWN, "stopped");
-	core_stopped(h->c);
+	struct http *h = arg;
+	return http_cb_waiting(h->cb);
 }
 
-static void grace_cb(evutil_socket_t fd, short what, void *arg)
+static void cb_stop(void *arg)
 {
-	finish_stop(arg);
+	struct http *h = arg;
+	http_cb_stop(h->cb);
+	h->cb = NULL;
 }
+
+static const struct inflight_ops inflight_ops = {
+    .name = "http",
+    .lost_text = "the connection stopped before the provider answered",
+    .free_req = req_free_base,
+    .waiting = cb_waiting,
+    .stopped = cb_stop,
+};
 
 static int http_open(struct conn *c)
 {
@@ -586,7 +548,7 @@ static int http_open(struct conn *c)
 		return -1;
 	}
 	struct event_base *base = conn_event_base(c);
-	h->grace_ev = evtimer_new(base, grace_cb, h);
+	inflight_init(&h->fl, c, &inflight_ops, h);
 	h->cl = curl_loop_new(base, transfer_done, after_actions, h);
 	h->multi = curl_loop_multi(h->cl);
 	if (conf->max_connections > 0) {
@@ -603,13 +565,12 @@ static int http_open(struct conn *c)
 			conn_set_driver_data(c, NULL);
 			http_oauth_free(h->oauth);
 			curl_loop_free(h->cl);
-			event_free(h->grace_ev);
+			inflight_free(&h->fl);
 			http_conf_compiled_free(&h->cc);
 			free(h);
 			return -1;
 		}
 	}
-	h->state = HTTP_OPEN;
 	core_conn_state(c, CONN_UP, NULL);
 	return 0;
 }
@@ -617,19 +578,10 @@ static int http_open(struct conn *c)
 static void http_stop(struct conn *c)
 {
 	struct http *h = conn_driver_data(c);
-	if (!h || h->state != HTTP_OPEN)
+	if (!h || h->fl.state != INFLIGHT_OPEN)
 		return;
-	h->state = HTTP_STOPPING;
 	http_cb_quiesce(h->cb);
-	if (h->nreqs == 0 && http_cb_waiting(h->cb) == 0) {
-		finish_stop(h);
-		return;
-	}
-	log_info("http_stopping", "conn=%s in_flight=%d callbacks_waiting=%d grace_ms=%lld", conn_name(c), h->nreqs,
-	         http_cb_waiting(h->cb), h->conf->stop_grace_ms);
-	struct timeval tv = {(time_t)(h->conf->stop_grace_ms / 1000),
-	                     (suseconds_t)(h->conf->stop_grace_ms % 1000) * 1000};
-	evtimer_add(h->grace_ev, &tv);
+	inflight_stop(&h->fl, h->conf->stop_grace_ms);
 }
 
 static void http_acked(struct conn *c, uint64_t token, bool committed)
@@ -638,8 +590,7 @@ static void http_acked(struct conn *c, uint64_t token, bool committed)
 	if (!h || !h->cb)
 		return;
 	http_cb_acked(h->cb, token, committed);
-	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
-		event_active(h->grace_ev, 0, 0);
+	inflight_check(&h->fl);
 }
 
 static void http_close(struct conn *c)
@@ -647,16 +598,10 @@ static void http_close(struct conn *c)
 	struct http *h = conn_driver_data(c);
 	if (!h)
 		return;
-	while (h->reqs) { /* only if close comes without stop */
-		struct http_req *r = h->reqs;
-		req_unlink(r);
-		msg_free(r->m);
-		req_free(r);
-	}
+	inflight_free(&h->fl); /* requests only if close comes without stop */
 	http_cb_stop(h->cb);
 	http_oauth_free(h->oauth);
 	curl_loop_free(h->cl);
-	event_free(h->grace_ev);
 	http_conf_compiled_free(&h->cc);
 	free(h);
 	conn_set_driver_data(c, NULL);
