@@ -12,17 +12,6 @@
 
 #include "codec/gsm7.h"
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 long ucp_data_digits(const char *s, size_t len, size_t n)
 {
 	if (len != n)
@@ -43,7 +32,7 @@ int ucp_data_ira_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
 	if (len / 2 > cap || len / 2 > (size_t)INT32_MAX)
 		return -ENOSPC;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
