@@ -1,6 +1,7 @@
 /* form: see form.h. */
 #include "http/form.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,4 +87,13 @@ void http_form_free(struct http_form *f)
 	free(f->kv);
 	f->kv = NULL;
 	f->n = 0;
+}
+
+void http_form_media_type(const char *ct, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; ct && *ct && *ct != ';' && n + 1 < cap; ct++)
+		if (*ct != ' ' && *ct != '\t')
+			out[n++] = (char)tolower((unsigned char)*ct);
+	out[n] = 0;
 }
