@@ -133,6 +133,18 @@ void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8
 	hex_encode(d, n, in->payload);
 }
 
+void msg_sms_inbound_deliver(struct inbound *in, const struct tpdu *t, bool keep_udh)
+{
+	in->parts = 1;
+	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
+	if (keep_udh && t->udh_len) {
+		in->udh = xmalloc(2 * t->udh_len + 1);
+		hex_encode(t->udh, t->udh_len, in->udh);
+	}
+	int64_t ts = tpdu_time_unix(&t->scts);
+	in->smsc_ts_s = ts > 0 ? ts : 0;
+}
+
 struct report *msg_sms_report(const struct tpdu *t)
 {
 	struct report *r = xcalloc(1, sizeof *r);

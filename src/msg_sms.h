@@ -15,7 +15,10 @@
 #include "msg.h"
 #include "util.h"
 
-/* Splits m (body, or hex payload and udh when its encoding is binary) into
+/* The one decoding of a message's hex payload and UDH columns and split
+ * into parts, for every driver that splits itself (at, fbus, the SMPP and
+ * UCP clients, http's multipart "parts").
+ * Splits m (body, or hex payload and udh when its encoding is binary) into
  * the parts of sp (sp->parts new, the caller frees them), national shift
  * tables langs for texts, concatenation reference concat_ref (low 8 bits).
  * Returns the number of parts, or -1 with err set. */
@@ -36,6 +39,11 @@ char *msg_sms_part_id(int mr, const char *recipient);
 /* Sets in->body and in->encoding ("gsm7", "ucs2") from payload octets of
  * alphabet al, or in->payload (hex) and "binary". */
 void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n);
+
+/* A single received text t (SMS-DELIVER) into in: parts 1, its text
+ * (msg_sms_inbound_text), its UDH in hex when keep_udh (not for a part
+ * handed over alone: its concatenation header is spent), the SMSC time. */
+void msg_sms_inbound_deliver(struct inbound *in, const struct tpdu *t, bool keep_udh);
 
 /* A new report from a decoded SMS-STATUS-REPORT: state from TP-ST's class,
  * error_code the TP-ST in hex. */

@@ -20,6 +20,8 @@ char *xstrndup(const char *s, size_t n);
 
 /* Writes 2*n uppercase hex digits and a NUL into out (capacity >= 2n+1). */
 void hex_encode(const uint8_t *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int hex_digit(char c);
 /* Decodes a hex string of even length into out (capacity cap). Returns the
  * number of octets, or -1 on odd length, a non-hex digit or overflow. */
 MUST_CHECK int hex_decode(const char *hex, uint8_t *out, size_t cap);

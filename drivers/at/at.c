@@ -4,9 +4,9 @@
  * One command at a time: commands wait in a queue, the one in flight has a
  * timer, and the parser's events (drivers/at/line.c) complete it.  The
  * session is one enum (enum at_state) and at_set_state logs every change.
- * Start-up is a fixed list of steps (enum at_init) run as commands; a wrong
- * PIN stops the connection for good (AT_ST_PIN_BAD) instead of retrying a
- * SIM into its PUK lock.  Any silence past a timeout, or the device going
+ * Start-up is a fixed list of steps (enum at_init, init.c) run as
+ * commands; a wrong PIN stops the connection for good (AT_ST_PIN_BAD)
+ * instead of retrying a SIM into its PUK lock.  Any silence past a timeout, or the device going
  * away, ends the session: lent messages are completed (temporary if their
  * fate is unknown, released if they never left), the port is closed and
  * opened again with backoff, which re-finds a USB device that came back
@@ -65,28 +65,6 @@ static const struct setting at_settings[] = {
     SETTINGS_END,
 };
 /* clang-format on */
-
-enum at_init {
-	IS_PROBE,
-	IS_ECHO,
-	IS_USER,
-	IS_CMEE,
-	IS_CPIN_Q,
-	IS_CPIN_SET,
-	IS_CPIN_Q2,
-	IS_CMGF,
-	IS_CSMP,
-	IS_CSCA,
-	IS_CPMS,
-	IS_CNMI,
-	IS_CGSN,
-	IS_CIMI,
-	IS_COPS_FMT,
-	IS_COPS,
-	IS_CSQ,
-	IS_CREG,
-	IS_DONE,
-};
 
 /* How long the modem's answer to the ESC of a reopen is waited for and
  * dropped. */
@@ -164,7 +142,7 @@ static void at_finish_stop(struct at *a);
 
 /* The session ends: everything lent goes back, the port closes, and a
  * reopen is scheduled (unless stopping or stopped for good). */
-static void at_down(struct at *a, const char *why)
+void at_down(struct at *a, const char *why)
 {
 	log_warn("at_down", "conn=%s reason=\"%s\"", at_name(a), why);
 	snprintf(a->why, sizeof a->why, "%s", why);
@@ -196,87 +174,9 @@ void at_restart(struct at *a, const char *why)
 	a->reconnect_ms = (uint64_t)a->conf->reconnect_min_ms;
 }
 
-/* ---- start-up ---- */
+/* ---- start-up (the steps: init.c) ---- */
 
-static void at_init_push(struct at *a)
-{
-	const struct at_conf *cf = a->conf;
-	switch (a->init_step) {
-	case IS_PROBE:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT");
-		break;
-	case IS_ECHO:
-		at_cmd_push(a, AT_CMD_INIT, 0, "ATE0");
-		break;
-	case IS_USER: {
-		size_t n = cf->init ? json_array_size(cf->init) : 0;
-		size_t i = (size_t)a->failures; /* reused as the index while in IS_USER */
-		if (i < n && json_is_string(json_array_get(cf->init, i))) {
-			at_cmd_push(a, AT_CMD_INIT, (int)i, "%s", json_string_value(json_array_get(cf->init, i)));
-			break;
-		}
-		a->failures = 0;
-		a->init_step = IS_CMEE;
-		at_init_push(a);
-		break;
-	}
-	case IS_CMEE:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMEE=1");
-		break;
-	case IS_CPIN_Q:
-	case IS_CPIN_Q2:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CPIN?");
-		break;
-	case IS_CPIN_SET:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CPIN=\"%s\"", cf->pin);
-		break;
-	case IS_CMGF:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CMGF=%d", at_text_mode(a) ? 1 : 0);
-		break;
-	case IS_CSMP: /* text mode: SMS-SUBMIT with TP-SRR, VP 24 h, for every text */
-		if (at_text_mode(a)) {
-			at_cmd_push(a, AT_CMD_INIT, 0, "AT+CSMP=49,167,0,0");
-		} else {
-			a->init_step = IS_CSCA;
-			at_init_push(a);
-		}
-		break;
-	case IS_CSCA:
-		if (cf->smsc) {
-			a->init_step = IS_CPMS;
-			at_init_push(a);
-		} else {
-			at_cmd_push(a, AT_CMD_INIT, 0, "AT+CSCA?");
-		}
-		break;
-	case IS_CPMS:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CPMS=\"%s\",\"%s\",\"%s\"", cf->storage, cf->storage, cf->storage);
-		break;
-	case IS_CNMI:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CNMI=%s", cf->cnmi);
-		break;
-	case IS_CGSN:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CGSN");
-		break;
-	case IS_CIMI:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CIMI");
-		break;
-	case IS_COPS_FMT:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+COPS=3,0");
-		break;
-	case IS_COPS:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+COPS?");
-		break;
-	case IS_CSQ:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CSQ");
-		break;
-	case IS_CREG:
-		at_cmd_push(a, AT_CMD_INIT, 0, "AT+CREG?");
-		break;
-	}
-}
-
-static void at_stop_for_good(struct at *a, const char *why)
+void at_stop_for_good(struct at *a, const char *why)
 {
 	at_set_state(a, AT_ST_PIN_BAD);
 	log_error("at_sim", "conn=%s problem=\"%s\"", at_name(a), why);
@@ -306,7 +206,7 @@ void at_copy_digits(char *dst, size_t cap, const char *line)
 	dst[n] = '\0';
 }
 
-static void at_ready(struct at *a)
+void at_ready(struct at *a)
 {
 	at_set_state(a, AT_ST_READY);
 	a->published[0] = '\0';
@@ -318,104 +218,6 @@ static void at_ready(struct at *a)
 	struct timeval sw = {(time_t)a->conf->sweep_s, 0}, st = {(time_t)a->conf->status_s, 0};
 	evtimer_add(a->ev_sweep, &sw);
 	evtimer_add(a->ev_poll, &st);
-}
-
-static void at_init_answer(struct at *a, const struct at_ev *ev)
-{
-	bool ok = ev->kind == AT_EV_OK;
-	const char *l;
-	struct at_resp r;
-	switch (a->init_step) {
-	case IS_USER:
-		if (!ok)
-			log_warn("at_init", "conn=%s command=\"%s\" answer=\"%s\"", at_name(a), a->cur->text, ev->line);
-		a->failures++;
-		at_init_push(a);
-		return;
-	case IS_CPIN_Q:
-	case IS_CPIN_Q2:
-		l = at_answer(a, "+CPIN");
-		if (!ok && ev->kind == AT_EV_CME_ERROR && ev->code == 10) {
-			at_down(a, "SIM not inserted");
-			return;
-		}
-		if (!l || strstr(l, "READY")) {
-			a->init_step = IS_CMGF;
-		} else if (strstr(l, "SIM PIN") && a->init_step == IS_CPIN_Q && a->conf->pin) {
-			a->init_step = IS_CPIN_SET;
-		} else {
-			char why[160];
-			snprintf(why, sizeof why, "SIM wants %s%s: stopped, not retried", l + 6 + strspn(l + 6, " "),
-			         a->conf->pin ? " after the pin setting was entered" : " and no pin setting is given");
-			at_stop_for_good(a, why);
-			return;
-		}
-		at_init_push(a);
-		return;
-	case IS_CPIN_SET:
-		if (!ok) {
-			char why[160];
-			snprintf(why, sizeof why, "wrong PIN (%s): stopped, not retried (a SIM locks after 3 tries)",
-			         ev->line);
-			at_stop_for_good(a, why);
-			return;
-		}
-		a->init_step = IS_CPIN_Q2;
-		at_init_push(a);
-		return;
-	case IS_CMGF:
-		if (!ok) {
-			at_down(a, at_text_mode(a) ? "the modem refuses text mode (AT+CMGF=1)"
-			                           : "the modem refuses PDU mode (AT+CMGF=0)");
-			return;
-		}
-		at_line_text_mode(&a->parser, at_text_mode(a));
-		break;
-	case IS_CSMP:
-		if (!ok)
-			log_warn("at_init", "conn=%s command=\"%s\" answer=\"%s\"", at_name(a), a->cur->text, ev->line);
-		break;
-	case IS_CSCA:
-		if ((l = at_answer(a, "+CSCA")) && at_resp_parse(l, &r) == 0)
-			snprintf(a->sim_smsc, sizeof a->sim_smsc, "%s", r.v[0]);
-		break;
-	case IS_CPMS:
-	case IS_CNMI:
-		if (!ok)
-			log_warn("at_init", "conn=%s command=\"%s\" answer=\"%s\"", at_name(a), a->cur->text, ev->line);
-		break;
-	case IS_CGSN:
-		if (ok && (l = at_answer(a, NULL)))
-			at_copy_digits(a->imei, sizeof a->imei, l);
-		else if (ok && (l = at_answer(a, "+CGSN")))
-			at_copy_digits(a->imei, sizeof a->imei, l + 6);
-		break;
-	case IS_CIMI:
-		if (ok && (l = at_answer(a, NULL)))
-			at_copy_digits(a->imsi, sizeof a->imsi, l);
-		break;
-	case IS_COPS:
-		if ((l = at_answer(a, "+COPS")) && at_resp_parse(l, &r) == 0 && r.n >= 3)
-			snprintf(a->oper, sizeof a->oper, "%s", r.v[2]);
-		break;
-	case IS_CSQ:
-		if ((l = at_answer(a, "+CSQ")) && at_resp_parse(l, &r) == 0)
-			a->csq = (int)at_resp_int(&r, 0, -1);
-		break;
-	case IS_CREG:
-		if ((l = at_answer(a, "+CREG")) && at_resp_parse(l, &r) == 0)
-			a->creg = (int)at_resp_int(&r, 1, -1);
-		break;
-	default:
-		break;
-	}
-	a->init_step++;
-	if (a->init_step == IS_USER)
-		a->failures = 0;
-	if (a->init_step == IS_DONE)
-		at_ready(a);
-	else
-		at_init_push(a);
 }
 
 /* ---- the command pump ---- */
@@ -633,8 +435,7 @@ static void at_on_reconnect(evutil_socket_t fd, short what, void *arg)
 	log_info("at_open", "conn=%s device=\"%s\"", at_name(a), serial_describe(a->port));
 	at_line_reset(&a->parser);
 	at_set_state(a, AT_ST_INIT);
-	a->init_step = IS_PROBE;
-	a->failures = 0;
+	at_init_reset(a);
 	/* ESC leaves a prompt a previous session may have left open; whatever
 	 * the modem answers to it (or still had to say) is let pass for a
 	 * moment and dropped, so that no stray OK is taken for the answer to

@@ -17,6 +17,7 @@
 #include "codec/tpdu.h"
 #include "driver.h"
 #include "serial.h"
+#include "sms_held.h"
 
 struct at_conf {
 	struct serial_conf serial;
@@ -82,23 +83,6 @@ struct at_out {
 	struct at_out *next;
 };
 
-/* Storage indexes waiting for a commit (token) or for their delete. */
-struct at_token {
-	uint64_t token;
-	int n;
-	int idx[REASM_MAX_PARTS]; /* -1 entries: +CMT parts (AT+CNMA) */
-	struct at_token *next;
-};
-
-/* Indexes of a concatenated text whose parts are still being collected. */
-struct at_set {
-	char *key;
-	unsigned ref, total;
-	int n;
-	int idx[REASM_MAX_PARTS];
-	struct at_set *next;
-};
-
 struct at {
 	struct conn *c;
 	const struct at_conf *conf;
@@ -122,16 +106,13 @@ struct at {
 	struct at_out *out_head, **out_tail; /* messages lent by the core */
 
 	/* rx.c */
-	struct reasm *reasm;
-	struct at_set *sets;
-	struct at_token *pending; /* handed to the core, not yet acked */
-	int deletes[512];         /* committed: AT+CMGD these */
+	struct sms_held held; /* parts of long texts, and what the core has not acked */
+	int deletes[512];     /* committed: AT+CMGD these */
 	int n_deletes;
 	int cnma_due;        /* AT+CNMA owed for committed +CMT/+CDS */
 	struct at_due *dues; /* +CMT sets with parts in the database: when they are overdue */
 	struct event *ev_due;
 	bool marker_sent, cmt_parts; /* a flush marker went out; +CMT parts came (this process) */
-	uint64_t next_token;
 	char other_mem[8];
 
 	/* Shown in `smspool status`. */
@@ -154,6 +135,21 @@ void at_restart(struct at *a, const char *why);
 const char *at_answer(const struct at *a, const char *name);
 /* Copies the decimal digits of line into dst. */
 void at_copy_digits(char *dst, size_t cap, const char *line);
+/* The session ends: everything lent goes back, the port closes, and a
+ * reopen is scheduled (unless stopping or stopped for good). */
+void at_down(struct at *a, const char *why);
+/* The start-up is done: ready, sweeping and polling. */
+void at_ready(struct at *a);
+/* The SIM cannot be used (PIN): stopped, never retried. */
+void at_stop_for_good(struct at *a, const char *why);
+
+/* init.c */
+/* Back to the first step (the port was just opened). */
+void at_init_reset(struct at *a);
+/* Queues the command of the current step (skipping steps with nothing to do). */
+void at_init_push(struct at *a);
+/* The final answer to the current step's command: the next step, ready, or down. */
+void at_init_answer(struct at *a, const struct at_ev *ev);
 
 /* tx.c */
 /* Splits o->m into SUBMIT PDUs.  Returns 0 or -1 with err set. */

@@ -11,8 +11,9 @@
  * the next sweep.  Committed indexes whose delete has not been answered are
  * kept across a reconnect and deleted first.  Parts of a long text read
  * from storage are joined by src/codec/reasm.c and their indexes travel
- * with the set; parts pushed with +CMT are committed one by one (see
- * at_rx_cmt_part) and joined by the database.  An incomplete +CMT set is
+ * with the set (src/sms_held.c, shared with fbus); parts pushed with +CMT
+ * are committed one by one (see at_rx_cmt_part) and joined by the
+ * database.  An incomplete +CMT set is
  * stored with the parts that came once reasm_timeout_s has passed since
  * its first part: a timer sends the database a flush marker then (and one
  * goes at the first sweep, for sets a previous daemon left, and at every
@@ -45,12 +46,20 @@ struct at_due {
 };
 
 static void at_rx_on_due(evutil_socket_t fd, short what, void *arg);
+static struct inbound *at_rx_inbound(struct at *a, const char *sender);
+
+/* A long text joined from storage (sms_held_drain). */
+static struct inbound *at_rx_joined(void *arg, const char *sender, const struct reasm_msg *rm)
+{
+	(void)rm;
+	return at_rx_inbound(arg, sender);
+}
 
 void at_rx_init(struct at *a)
 {
 	a->ev_due = evtimer_new(a->base, at_rx_on_due, a);
-	a->reasm = reasm_new(AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000);
-	a->next_token = 1;
+	sms_held_init(&a->held, a->c, AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000, "at_partial_text",
+	              at_rx_joined, a);
 	if (a->conf->report_storage && strcasecmp(a->conf->report_storage, a->conf->storage) != 0)
 		snprintf(a->other_mem, sizeof a->other_mem, "%s", a->conf->report_storage);
 }
@@ -73,16 +82,7 @@ void at_rx_sweep(struct at *a)
 
 void at_rx_free(struct at *a)
 {
-	reasm_free(a->reasm);
-	for (struct at_set *s = a->sets, *n; s; s = n) {
-		n = s->next;
-		free(s->key);
-		free(s);
-	}
-	for (struct at_token *t = a->pending, *n; t; t = n) {
-		n = t->next;
-		free(t);
-	}
+	sms_held_free(&a->held);
 	for (struct at_due *d = a->dues, *n; d; d = n) {
 		n = d->next;
 		free(d->set);
@@ -92,8 +92,6 @@ void at_rx_free(struct at *a)
 		event_free(a->ev_due);
 	a->ev_due = NULL;
 	a->dues = NULL;
-	a->sets = NULL;
-	a->pending = NULL;
 }
 
 static bool at_rx_in(const int *v, int n, int idx)
@@ -107,14 +105,8 @@ static bool at_rx_in(const int *v, int n, int idx)
 /* Busy: handed over, being collected, or waiting for its delete. */
 static bool at_rx_is_busy(const struct at *a, int idx)
 {
-	if (at_rx_in(a->deletes, a->n_deletes, idx))
+	if (at_rx_in(a->deletes, a->n_deletes, idx) || sms_held_has(&a->held, idx))
 		return true;
-	for (const struct at_token *t = a->pending; t; t = t->next)
-		if (at_rx_in(t->idx, t->n, idx))
-			return true;
-	for (const struct at_set *s = a->sets; s; s = s->next)
-		if (at_rx_in(s->idx, s->n, idx))
-			return true;
 	for (const struct at_cmd *c = a->q_head; c; c = c->next)
 		if (c->kind == AT_CMD_READ && c->arg == idx)
 			return true;
@@ -123,18 +115,15 @@ static bool at_rx_is_busy(const struct at *a, int idx)
 
 bool at_rx_busy(const struct at *a)
 {
-	return a->pending || a->n_deletes > 0;
+	return a->held.pending || a->n_deletes > 0;
 }
 
-static uint64_t at_rx_token(struct at *a, const int *idx, int n)
+/* A token for one storage index (-1: a pushed +CMT/+CDS, acknowledged with
+ * AT+CNMA). */
+static uint64_t at_rx_token(struct at *a, int idx)
 {
-	struct at_token *t = xcalloc(1, sizeof *t);
-	t->token = a->next_token++;
-	t->n = n;
-	memcpy(t->idx, idx, (size_t)n * sizeof *idx);
-	t->next = a->pending;
-	a->pending = t;
-	return t->token;
+	int64_t l = idx;
+	return sms_held_token(&a->held, &l, 1);
 }
 
 /* AT+<verb>=<index>, between AT+CPMS switches when the index lives in the
@@ -159,24 +148,22 @@ static void at_rx_push_delete(struct at *a, int idx)
 
 void at_rx_acked(struct at *a, uint64_t token, bool committed)
 {
-	struct at_token **pp = &a->pending, *t;
-	while ((t = *pp) && t->token != token)
-		pp = &t->next;
+	struct sms_held_token *t = sms_held_take(&a->held, token);
 	if (!t)
 		return;
-	*pp = t->next;
 	for (int i = 0; i < t->n; i++) {
+		int idx = (int)t->locs[i];
 		if (!committed)
 			continue; /* left in storage: the next sweep hands it over again */
-		if (t->idx[i] < 0) {
+		if (idx < 0) {
 			if (a->conf->cnma && serial_is_open(a->port))
 				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA");
 			continue;
 		}
-		if (a->n_deletes < (int)ARRAY_LEN(a->deletes) && !at_rx_in(a->deletes, a->n_deletes, t->idx[i])) {
-			a->deletes[a->n_deletes++] = t->idx[i];
+		if (a->n_deletes < (int)ARRAY_LEN(a->deletes) && !at_rx_in(a->deletes, a->n_deletes, idx)) {
+			a->deletes[a->n_deletes++] = idx;
 			if (serial_is_open(a->port))
-				at_rx_push_delete(a, t->idx[i]);
+				at_rx_push_delete(a, idx);
 		}
 	}
 	free(t);
@@ -216,61 +203,16 @@ static struct inbound *at_rx_inbound(struct at *a, const char *sender)
 	return in;
 }
 
-static struct at_set *at_rx_set(struct at *a, const char *key, unsigned ref, unsigned total, bool create)
-{
-	for (struct at_set *s = a->sets; s; s = s->next)
-		if (s->ref == ref && s->total == total && !strcmp(s->key, key))
-			return s;
-	if (!create)
-		return NULL;
-	struct at_set *s = xcalloc(1, sizeof *s);
-	s->key = xstrdup(key);
-	s->ref = ref;
-	s->total = total;
-	s->next = a->sets;
-	a->sets = s;
-	return s;
-}
-
-/* Hands every finished (or timed out) long text to the core. */
-static void at_rx_drain(struct at *a)
-{
-	struct reasm_msg *rm;
-	while ((rm = reasm_poll(a->reasm, now_mono_ms()))) {
-		const char *sender = strchr(rm->originator, '\x1f');
-		enum tpdu_alphabet al = (enum tpdu_alphabet)atoi(rm->originator);
-		struct inbound *in = at_rx_inbound(a, sender ? sender + 1 : "");
-		in->parts = (int)rm->received;
-		msg_sms_inbound_text(in, al, rm->data, rm->len);
-		if (rm->status != REASM_COMPLETE)
-			log_warn("at_partial_text", "conn=%s sender=%s parts=%u of %u", at_name(a), in->sender,
-			         rm->received, rm->total);
-		struct at_set **pp = &a->sets, *s;
-		while ((s = *pp) && !(s->ref == rm->ref && s->total == rm->total && !strcmp(s->key, rm->originator)))
-			pp = &s->next;
-		uint64_t token = 0;
-		if (s) {
-			*pp = s->next;
-			if (s->n)
-				token = at_rx_token(a, s->idx, s->n);
-			free(s->key);
-			free(s);
-		}
-		reasm_msg_free(rm);
-		core_received(a->c, in, token);
-	}
-}
-
 void at_rx_poll(struct at *a)
 {
-	at_rx_drain(a);
+	sms_held_drain(&a->held);
 }
 
 static void at_rx_report(struct at *a, const struct tpdu *t, int idx)
 {
 	struct report *r = msg_sms_report(t);
 	log_debug("at_report", "conn=%s id=%s state=%s", at_name(a), r->remote_id, r->state);
-	uint64_t token = idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0;
+	uint64_t token = idx >= 0 || a->conf->cnma ? at_rx_token(a, idx) : 0;
 	core_report(a->c, r, token);
 }
 
@@ -347,10 +289,7 @@ static void at_rx_on_due(evutil_socket_t fd, short what, void *arg)
 static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh *u)
 {
 	struct inbound *in = at_rx_inbound(a, t->addr.text);
-	in->parts = 1;
-	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
-	int64_t ts = tpdu_time_unix(&t->scts);
-	in->smsc_ts_s = ts > 0 ? ts : 0;
+	msg_sms_inbound_deliver(in, t, false);
 	char key[TPDU_ADDR_MAX + 64], set[TPDU_ADDR_MAX + 32];
 	snprintf(set, sizeof set, "%d/%s/%u", (int)t->alphabet, in->sender, u->concat_ref);
 	snprintf(key, sizeof key, "sms-part:%lld:%u:%u:%s", a->conf->reasm_timeout_s, u->concat_total, u->concat_seq,
@@ -361,7 +300,7 @@ static void at_rx_cmt_part(struct at *a, const struct tpdu *t, const struct udh 
 	log_debug("at_inbound_part", "conn=%s sender=%s part=%u of %u", at_name(a), in->sender, u->concat_seq,
 	          u->concat_total);
 	int idx = -1;
-	core_received(a->c, in, a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
+	core_received(a->c, in, a->conf->cnma ? at_rx_token(a, idx) : 0);
 }
 
 /* One received PDU: idx >= 0 for stored ones, -1 for +CMT/+CDS. */
@@ -377,7 +316,7 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 		in->encoding = xstrdup("binary");
 		in->payload = xstrdup(hex);
 		in->parts = 1;
-		core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
+		core_received(a->c, in, ack ? at_rx_token(a, idx) : 0);
 		return;
 	}
 	if (t.type == TPDU_STATUS_REPORT) {
@@ -389,42 +328,17 @@ static void at_rx_pdu(struct at *a, int idx, const char *hex, long length)
 		return;
 	}
 	struct udh u;
-	bool concat = t.udh_len && udh_parse(t.udh, t.udh_len, &u, NULL) == 0 && u.has_concat && u.concat_total > 1 &&
-	              u.concat_seq >= 1 && u.concat_seq <= u.concat_total;
+	bool concat = sms_held_is_part(&t, &u);
 	if (concat && idx < 0) {
 		at_rx_cmt_part(a, &t, &u);
 		return;
 	}
-	if (concat) {
-		char key[TPDU_ADDR_MAX + 8];
-		snprintf(key, sizeof key, "%d\x1f%s", (int)t.alphabet, t.addr.text);
-		struct reasm_part rp = {.conn_id = at_name(a),
-		                        .originator = key,
-		                        .ref = u.concat_ref,
-		                        .total = u.concat_total,
-		                        .seq = u.concat_seq,
-		                        .data = t.payload,
-		                        .len = t.payload_len};
-		enum reasm_add_result res;
-		if (reasm_add(a->reasm, &rp, now_mono_ms(), &res) == 0) {
-			struct at_set *s = at_rx_set(a, key, u.concat_ref, u.concat_total, true);
-			if (s->n < REASM_MAX_PARTS)
-				s->idx[s->n++] = idx;
-			at_rx_drain(a);
-			return;
-		}
-	}
+	if (concat && sms_held_part(&a->held, &t, &u, idx))
+		return;
 	struct inbound *in = at_rx_inbound(a, t.addr.text);
-	in->parts = 1;
-	msg_sms_inbound_text(in, t.alphabet, t.payload, t.payload_len);
-	if (t.udh_len && !concat) {
-		in->udh = xmalloc(2 * t.udh_len + 1);
-		hex_encode(t.udh, t.udh_len, in->udh);
-	}
-	int64_t ts = tpdu_time_unix(&t.scts);
-	in->smsc_ts_s = ts > 0 ? ts : 0;
+	msg_sms_inbound_deliver(in, &t, !concat);
 	log_debug("at_inbound", "conn=%s index=%d sender=%s", at_name(a), idx, in->sender);
-	core_received(a->c, in, ack ? at_rx_token(a, &idx, 1) : 0);
+	core_received(a->c, in, ack ? at_rx_token(a, idx) : 0);
 }
 
 /* ---- text mode (+CMGF=1) ---- */
@@ -453,7 +367,7 @@ static void at_rx_text_msg(struct at *a, const struct at_resp *r, int at, const 
 	in->encoding = xstrdup("gsm7");
 	in->body = xstrdup(text);
 	log_debug("at_inbound", "conn=%s index=%d sender=%s mode=text", at_name(a), idx, in->sender);
-	core_received(a->c, in, idx >= 0 || a->conf->cnma ? at_rx_token(a, &idx, 1) : 0);
+	core_received(a->c, in, idx >= 0 || a->conf->cnma ? at_rx_token(a, idx) : 0);
 }
 
 void at_rx_urc(struct at *a, const struct at_ev *ev)

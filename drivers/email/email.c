@@ -21,10 +21,11 @@
  *   is not reused (CURLOPT_MAXAGE_CONN: libcurl closes it when it next
  *   looks for a connection, or the server has closed it by then).
  * - stop(): mails in flight get stop_grace_ms, then are completed
- *   MSG_TEMPORARY (their fate is unknown: at-least-once).
+ *   MSG_TEMPORARY (their fate is unknown: at-least-once); the mails in
+ *   flight and the stop are net/inflight.c's, shared with http.
  *
- * States: OPEN → STOPPING → STOPPED (one per connection); a mail is one
- * curl transfer from submit to its completion.
+ * States: OPEN → STOPPING → STOPPED (one per connection, inflight); a
+ * mail is one curl transfer from submit to its completion.
  */
 #include "email/email.h"
 
@@ -40,6 +41,7 @@
 #include "log.h"
 #include "msg_parts.h"
 #include "net/curl_loop.h"
+#include "net/inflight.h"
 #include "sbuf.h"
 #include "util.h"
 
@@ -98,8 +100,6 @@ static const struct setting email_settings[] = {
 };
 #undef O
 
-enum email_state { EMAIL_OPEN, EMAIL_STOPPING, EMAIL_STOPPED };
-
 struct compiled {
 	struct http_tpl *from, *to, *subject, *body;
 	struct http_tpl_headers headers;
@@ -111,19 +111,16 @@ struct email {
 	struct conn *c;
 	const struct email_conf *conf;
 	struct compiled cc;
-	enum email_state state;
+	struct inflight fl; /* the mails in flight; the state (OPEN, STOPPING, STOPPED) */
 	struct curl_loop *cl;
-	struct event *grace_ev;
-	struct smtp_req *reqs;
-	int nreqs;
 	char *problem[2]; /* the last SMTP / mailbox problem, NULL = none */
 	char *detail;     /* both, as the connection's state detail */
 	struct email_mailbox *mb;
 };
 
 struct smtp_req {
+	struct inflight_req base; /* first: the message, the list */
 	struct email *e;
-	struct msg *m;
 	CURL *easy;
 	struct curl_slist *rcpt;
 	char *mail, *env_from;
@@ -133,7 +130,6 @@ struct smtp_req {
 	char last[512];     /* the server's last reply line */
 	char last_err[512]; /* its last 4xx/5xx reply line (a QUIT's 221 may follow) */
 	char errbuf[CURL_ERROR_SIZE];
-	struct smtp_req *next, *prev;
 };
 
 static void compiled_free(struct compiled *cc)
@@ -206,7 +202,7 @@ void email_curl_common(CURL *e, const struct email_conf *conf)
 
 static void set_problem(struct email *e, int src, const char *text)
 {
-	if (e->state != EMAIL_OPEN)
+	if (e->fl.state != INFLIGHT_OPEN)
 		return;
 	free(e->problem[src]);
 	e->problem[src] = text ? xstrdup(text) : NULL;
@@ -236,18 +232,6 @@ void email_problem(struct conn *c, const char *text)
 
 /* ---- sending ---- */
 
-static void req_unlink(struct smtp_req *r)
-{
-	struct email *e = r->e;
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		e->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	e->nreqs--;
-}
-
 static void req_free(struct smtp_req *r)
 {
 	if (r->easy) {
@@ -260,30 +244,15 @@ static void req_free(struct smtp_req *r)
 	free(r);
 }
 
+static void req_free_base(struct inflight_req *b)
+{
+	req_free((struct smtp_req *)b);
+}
+
 /* Completes r's message (its outcome set) and frees r. */
 static void req_complete(struct smtp_req *r)
 {
-	struct email *e = r->e;
-	struct msg *m = r->m;
-	req_unlink(r);
-	if (m->outcome != MSG_SENT) {
-		char q[300];
-		log_info("email_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(e->c), m->id,
-		         msg_outcome_name(m->outcome), m->error_code ? m->error_code : "",
-		         log_quote(m->error_text ? m->error_text : "", q, sizeof q));
-	}
-	r->m = NULL;
-	req_free(r);
-	core_complete(e->c, m);
-}
-
-static void fail_now(struct email *e, struct msg *m, enum msg_outcome o, const char *code, const char *text)
-{
-	msg_set_failed(m, o, code, text);
-	char q[300];
-	log_info("email_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(e->c), m->id,
-	         msg_outcome_name(o), code, log_quote(text, q, sizeof q));
-	core_complete(e->c, m);
+	inflight_complete(&r->e->fl, &r->base);
 }
 
 static size_t read_cb(char *buf, size_t size, size_t n, void *arg)
@@ -315,32 +284,11 @@ static int req_build(struct smtp_req *r, struct errbuf *err)
 {
 	struct email *e = r->e;
 	const struct email_conf *conf = e->conf;
-	struct msg *m = r->m;
-	const char *v[HV_COUNT] = {0};
-	char id[32], parts[16], attempt[16], until[32], until_iso[32];
-	snprintf(id, sizeof id, "%" PRId64, m->id);
-	snprintf(parts, sizeof parts, "%d", r->parts);
-	snprintf(attempt, sizeof attempt, "%d", m->attempts);
-	v[HV_RECIPIENT] = m->recipient;
-	v[HV_SENDER] = m->sender;
-	v[HV_TEXT] = m->body;
-	v[HV_ID] = id;
-	v[HV_CLIENT_REF] = m->client_ref;
-	v[HV_ENCODING] = m->encoding;
-	v[HV_PARTS] = parts;
-	v[HV_PART] = "1";
-	v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
-	v[HV_ATTEMPT] = attempt;
-	v[HV_USERNAME] = conf->username;
-	if (m->valid_until_s) {
-		snprintf(until, sizeof until, "%" PRId64, m->valid_until_s);
-		v[HV_VALID_UNTIL] = until;
-		time_t t = (time_t)m->valid_until_s;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(until_iso, sizeof until_iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
-		v[HV_VALID_UNTIL_ISO] = until_iso;
-	}
+	struct msg *m = r->base.m;
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, m->encoding, r->parts, 1);
+	vs.v[HV_USERNAME] = conf->username;
+	const char *const *v = vs.v;
 	struct sbuf from, to, subject, body, hv;
 	sbuf_init(&from);
 	sbuf_init(&to);
@@ -449,7 +397,7 @@ static int req_start(struct smtp_req *r, struct errbuf *err)
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, conf->oauth2_token);
 	if (curl_loop_add(e->cl, c, err->msg, sizeof err->msg))
 		return -1;
-	log_debug("email_smtp_start", "conn=%s id=%" PRId64 " message_id=%s bytes=%zu", conn_name(e->c), r->m->id,
+	log_debug("email_smtp_start", "conn=%s id=%" PRId64 " message_id=%s bytes=%zu", conn_name(e->c), r->base.m->id,
 	          r->msgid, r->len);
 	return 0;
 }
@@ -476,7 +424,7 @@ static void smtp_done(void *arg, CURL *easy, CURLcode res)
 	struct email *e = arg;
 	struct smtp_req *r = NULL;
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, (char **)&r);
-	struct msg *m = r->m;
+	struct msg *m = r->base.m;
 	long code = 0;
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	char text[CURL_ERROR_SIZE + 600], ecode[32];
@@ -522,41 +470,36 @@ static void smtp_done(void *arg, CURL *easy, CURLcode res)
 static void smtp_after(void *arg)
 {
 	struct email *e = arg;
-	if (e->state == EMAIL_STOPPING && e->nreqs == 0)
-		event_active(e->grace_ev, 0, 0);
+	inflight_check(&e->fl);
 }
 
 static void email_submit(struct conn *c, struct msg *m)
 {
 	struct email *e = conn_driver_data(c);
-	if (e->state != EMAIL_OPEN) {
+	if (e->fl.state != INFLIGHT_OPEN) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
 	}
 	if (!e->conf->smtp_url) {
-		fail_now(e, m, MSG_FAILED, "no_smtp", "this email connection has no smtp_url: it only receives");
+		inflight_fail_now(&e->fl, m, MSG_FAILED, "no_smtp",
+		                  "this email connection has no smtp_url: it only receives");
 		return;
 	}
 	if (!m->body) {
-		fail_now(e, m, MSG_FAILED, "binary", "a binary message cannot be sent as a mail");
+		inflight_fail_now(&e->fl, m, MSG_FAILED, "binary", "a binary message cannot be sent as a mail");
 		return;
 	}
 	struct errbuf err = {""};
 	int parts = msg_parts(m, NULL, &err);
 	if (parts < 0) {
-		fail_now(e, m, MSG_FAILED, "encoding", err.msg);
+		inflight_fail_now(&e->fl, m, MSG_FAILED, "encoding", err.msg);
 		return;
 	}
 	struct smtp_req *r = xcalloc(1, sizeof *r);
 	r->e = e;
-	r->m = m;
 	r->parts = parts;
-	r->next = e->reqs;
-	if (e->reqs)
-		e->reqs->prev = r;
-	e->reqs = r;
-	e->nreqs++;
+	inflight_add(&e->fl, &r->base, m);
 	if (req_build(r, &err)) {
 		msg_set_failed(m, MSG_FAILED, "mail", err.msg);
 		req_complete(r);
@@ -570,24 +513,11 @@ static void email_submit(struct conn *c, struct msg *m)
 
 /* ---- life cycle ---- */
 
-static void finish_stop(struct email *e)
-{
-	if (e->state == EMAIL_STOPPED)
-		return;
-	while (e->reqs) {
-		msg_set_failed(e->reqs->m, MSG_TEMPORARY, "stopped",
-		               "the connection stopped before the server answered");
-		req_complete(e->reqs);
-	}
-	e->state = EMAIL_STOPPED;
-	core_conn_state(e->c, CONN_DOWN, "stopped");
-	core_stopped(e->c);
-}
-
-static void grace_cb(evutil_socket_t fd, short what, void *arg)
-{
-	finish_stop(arg);
-}
+static const struct inflight_ops inflight_ops = {
+    .name = "email",
+    .lost_text = "the connection stopped before the server answered",
+    .free_req = req_free_base,
+};
 
 static int email_open(struct conn *c)
 {
@@ -602,13 +532,12 @@ static int email_open(struct conn *c)
 		free(e);
 		return -1;
 	}
-	e->grace_ev = evtimer_new(conn_event_base(c), grace_cb, e);
+	inflight_init(&e->fl, c, &inflight_ops, e);
 	e->cl = curl_loop_new(conn_event_base(c), smtp_done, smtp_after, e);
 	/* libcurl's cache otherwise shrinks with the transfers in flight and
 	 * closes (QUIT) connections that the next mails would have used. */
 	curl_multi_setopt(curl_loop_multi(e->cl), CURLMOPT_MAXCONNECTS, 64L);
 	conn_set_driver_data(c, e);
-	e->state = EMAIL_OPEN;
 	core_conn_state(c, CONN_UP, NULL);
 	if (conf->mailbox_url) {
 		e->mb = email_mailbox_start(c, conf, &err);
@@ -621,26 +550,17 @@ static int email_open(struct conn *c)
 static void email_stop(struct conn *c)
 {
 	struct email *e = conn_driver_data(c);
-	if (!e || e->state != EMAIL_OPEN)
+	if (!e || e->fl.state != INFLIGHT_OPEN)
 		return;
 	if (e->mb)
 		email_mailbox_stop(e->mb);
-	e->state = EMAIL_STOPPING;
-	if (e->nreqs == 0) {
-		finish_stop(e);
-		return;
-	}
-	log_info("email_stopping", "conn=%s in_flight=%d grace_ms=%lld", conn_name(c), e->nreqs,
-	         e->conf->stop_grace_ms);
-	struct timeval tv = {(time_t)(e->conf->stop_grace_ms / 1000),
-	                     (suseconds_t)(e->conf->stop_grace_ms % 1000) * 1000};
-	evtimer_add(e->grace_ev, &tv);
+	inflight_stop(&e->fl, e->conf->stop_grace_ms);
 }
 
 static void email_acked(struct conn *c, uint64_t token, bool committed)
 {
 	struct email *e = conn_driver_data(c);
-	if (e && e->mb && e->state == EMAIL_OPEN)
+	if (e && e->mb && e->fl.state == INFLIGHT_OPEN)
 		email_mailbox_acked(e->mb, token, committed);
 }
 
@@ -649,15 +569,9 @@ static void email_close(struct conn *c)
 	struct email *e = conn_driver_data(c);
 	if (!e)
 		return;
-	while (e->reqs) { /* only if close comes without stop */
-		struct smtp_req *r = e->reqs;
-		req_unlink(r);
-		msg_free(r->m);
-		req_free(r);
-	}
+	inflight_free(&e->fl); /* mails only if close comes without stop */
 	email_mailbox_free(e->mb);
 	curl_loop_free(e->cl);
-	event_free(e->grace_ev);
 	compiled_free(&e->cc);
 	free(e->problem[0]);
 	free(e->problem[1]);

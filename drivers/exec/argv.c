@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "sbuf.h"
 
@@ -82,40 +81,7 @@ const char *exec_argv_program(const struct exec_argv *a)
 	return a->program;
 }
 
-void exec_vals_fill(struct exec_vals *vs, const struct msg *m, const char *encoding, int parts)
-{
-	memset(vs, 0, sizeof *vs);
-	vs->v[HV_RECIPIENT] = m->recipient;
-	vs->v[HV_SENDER] = m->sender;
-	vs->v[HV_TEXT] = m->body;
-	snprintf(vs->num[0], sizeof vs->num[0], "%" PRId64, m->id);
-	vs->v[HV_ID] = vs->num[0];
-	vs->v[HV_CLIENT_REF] = m->client_ref;
-	vs->v[HV_ENCODING] = encoding;
-	snprintf(vs->num[1], sizeof vs->num[1], "%d", parts);
-	vs->v[HV_PARTS] = vs->num[1];
-	vs->v[HV_PART] = "1";
-	vs->v[HV_PART_HEX] = m->payload;
-	vs->v[HV_UDH_HEX] = m->udh;
-	if (m->valid_until_s) {
-		snprintf(vs->num[2], sizeof vs->num[2], "%" PRId64, m->valid_until_s);
-		vs->v[HV_VALID_UNTIL] = vs->num[2];
-		time_t t = (time_t)m->valid_until_s;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(vs->num[3], sizeof vs->num[3], "%Y-%m-%dT%H:%M:%SZ", &tm);
-		vs->v[HV_VALID_UNTIL_ISO] = vs->num[3];
-	}
-	vs->v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
-	snprintf(vs->num[4], sizeof vs->num[4], "%d", m->attempts);
-	vs->v[HV_ATTEMPT] = vs->num[4];
-	/* Kannel's numbering, as in the http connection: 0 GSM 7-bit, 1 8-bit, 2 UCS-2. */
-	vs->v[HV_CODING] = encoding && !strcmp(encoding, "ucs2")     ? "2"
-	                   : encoding && !strcmp(encoding, "binary") ? "1"
-	                                                             : "0";
-}
-
-char **exec_argv_expand(const struct exec_argv *a, const struct exec_vals *vs, struct errbuf *err)
+char **exec_argv_expand(const struct exec_argv *a, const struct http_tpl_vals *vs, struct errbuf *err)
 {
 	static const char *const none[HV_COUNT];
 	char **v = xcalloc(a->n + 1, sizeof *v);
@@ -155,7 +121,7 @@ static char *env_pair(const char *name, const char *value)
 	return s;
 }
 
-char **exec_env_build(const char *path, const char *conn, const struct exec_vals *vs, const json_t *extra)
+char **exec_env_build(const char *path, const char *conn, const struct http_tpl_vals *vs, const json_t *extra)
 {
 	size_t cap = 3 + ARRAY_LEN(env_vars) + (extra ? json_object_size(extra) : 0), n = 0;
 	char **e = xcalloc(cap, sizeof *e);

@@ -15,13 +15,6 @@
 #include "msg.h"
 #include "util.h"
 
-/* The values of the template variables of one message; v[] points into
- * the message or into num[]/owned[]. */
-struct exec_vals {
-	const char *v[HV_COUNT];
-	char num[8][32];
-};
-
 struct exec_argv;
 
 /* Compiles arr (borrowed: a JSON array of strings, the first the program).
@@ -35,18 +28,16 @@ void exec_argv_free(struct exec_argv *a);
 /* The program (the first element) when it has no placeholder, else NULL. */
 const char *exec_argv_program(const struct exec_argv *a);
 
-/* Fills vs from m (borrowed; vs points into m, which must outlive it). */
-void exec_vals_fill(struct exec_vals *vs, const struct msg *m, const char *encoding, int parts);
-
-/* Returns a new NULL-terminated vector of new strings (free with
+/* The expansion for one message's values (http_tpl_vals_fill; NULL: no
+ * message, the receiver).  Returns a new NULL-terminated vector of new strings (free with
  * exec_strv_free), or NULL with err when a value cannot be filtered or an
  * element would be empty as the program's name. */
-char **exec_argv_expand(const struct exec_argv *a, const struct exec_vals *vs, struct errbuf *err);
+char **exec_argv_expand(const struct exec_argv *a, const struct http_tpl_vals *vs, struct errbuf *err);
 
 /* The environment: PATH=path, SMSPOOL_CONNECTION=conn, SMSPOOL_<VAR> for
  * each message variable vs has (vs may be NULL: the receiver), and extra
  * (borrowed JSON object name -> string, may be NULL).  A new vector. */
-char **exec_env_build(const char *path, const char *conn, const struct exec_vals *vs, const json_t *extra);
+char **exec_env_build(const char *path, const char *conn, const struct http_tpl_vals *vs, const json_t *extra);
 /* Checks the extra environment setting: names [A-Za-z_][A-Za-z0-9_]*, not
  * PATH or SMSPOOL_*, string values. */
 MUST_CHECK int exec_env_check(const json_t *extra, struct errbuf *err);

@@ -519,8 +519,8 @@ static void exec_submit(struct conn *c, struct msg *m)
 		fail_now(x, m, MSG_FAILED, "encoding", err.msg);
 		return;
 	}
-	struct exec_vals vs;
-	exec_vals_fill(&vs, m, enc, parts);
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, enc, parts, 1);
 	char **argv = exec_argv_expand(x->send_argv, &vs, &err);
 	if (!argv) {
 		fail_now(x, m, MSG_FAILED, "template", err.msg);

@@ -18,6 +18,7 @@
 #include "fbus/nokia.h"
 #include "fbus/nokia4.h"
 #include "serial.h"
+#include "sms_held.h"
 
 struct fbus_conf {
 	struct serial_conf serial;
@@ -89,10 +90,6 @@ void fbus_out_free(struct fbus_out *o);
 
 /* ---- fbus.c: the session ---- */
 
-struct reasm;
-struct fbus_set;
-struct fbus_pending;
-
 enum fbus_state { FB_CLOSED, FB_SYNC, FB_IDENTIFY, FB_READY, FB_STOPPED };
 
 enum fbus_op { OP_NONE, OP_MODEL, OP_SECURITY, OP_IMEI, OP_SMSC, OP_STATUS, OP_READ, OP_DELETE, OP_SEND, OP_FOLDER };
@@ -130,10 +127,7 @@ struct fbus {
 	fbus_loc list[NOKIA_FOLDER_MAX];
 	unsigned n_list, i_list;
 
-	struct reasm *reasm;
-	struct fbus_set *sets;        /* parts of long texts, by sender and reference */
-	struct fbus_pending *pending; /* handed to the core, not yet acked */
-	uint64_t next_token;
+	struct sms_held held; /* parts of long texts, and what the core has not acked */
 
 	char model[16], version[16], imei[20], smsc[TPDU_ADDR_MAX];
 	bool dct4;   /* a DCT4 phone (nokia4.h) */

@@ -85,15 +85,22 @@ void nokia_req_delete_sms(struct nokia_req *r, uint8_t location)
 	nokia_req_set(r, NOKIA_TYPE_SMS_MEMORY, d, sizeof d);
 }
 
-int nokia_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf *err)
+int nokia_submit_pdu(const struct tpdu *t, uint8_t *pdu, size_t cap, size_t *n, struct errbuf *err)
 {
 	struct tpdu copy = *t;
 	copy.has_smsc = true;
-	uint8_t pdu[TPDU_MAX_LEN];
-	size_t n, lay_len;
 	if (copy.type != TPDU_SUBMIT)
 		return errbuf_set(err, "only an SMS-SUBMIT can be sent"), -EINVAL;
-	if (tpdu_encode(&copy, pdu, sizeof pdu, &n, NULL, err))
+	if (tpdu_encode(&copy, pdu, cap, n, NULL, err))
+		return -EINVAL;
+	return 0;
+}
+
+int nokia_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf *err)
+{
+	uint8_t pdu[TPDU_MAX_LEN];
+	size_t n, lay_len;
+	if (nokia_submit_pdu(t, pdu, sizeof pdu, &n, err))
 		return -EINVAL;
 	static const uint8_t head[] = {0x00, 0x01, 0x00, 0x01, 0x02, 0x00};
 	memcpy(r->data, head, sizeof head);
@@ -120,13 +127,7 @@ static size_t nokia_ud_octets(uint8_t dcs, uint8_t udl)
 	return a == TPDU_GSM7 ? ((size_t)udl * 7 + 7) / 8 : udl;
 }
 
-struct nokia_out {
-	uint8_t *p;
-	size_t cap, n;
-	bool full;
-};
-
-static void nokia_put(struct nokia_out *o, const uint8_t *src, size_t len)
+void nokia_out_put(struct nokia_out *o, const uint8_t *src, size_t len)
 {
 	if (o->n + len > o->cap) {
 		o->full = true;
@@ -144,7 +145,7 @@ int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap
 	size_t smsc = (size_t)lay[0] + 1;
 	if (smsc > NOKIA_LAYOUT_SLOT)
 		return errbuf_set(err, "SMSC field over its slot"), -EBADMSG;
-	nokia_put(&o, lay, smsc);
+	nokia_out_put(&o, lay, smsc);
 	uint8_t fo = lay[LAY_FO];
 	switch (fo & 3) {
 	case TPDU_DELIVER: {
@@ -154,12 +155,12 @@ int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap
 		size_t ud = nokia_ud_octets(lay[DEL_DCS], lay[DEL_UDL]);
 		if (oa > NOKIA_LAYOUT_SLOT || DEL_UD + ud > len)
 			return errbuf_set(err, "SMS-DELIVER address or user data over the layout"), -EBADMSG;
-		nokia_put(&o, &fo, 1);
-		nokia_put(&o, lay + DEL_OA, oa);
-		nokia_put(&o, lay + DEL_PID, 2); /* PID, DCS */
-		nokia_put(&o, lay + DEL_SCTS, 7);
-		nokia_put(&o, lay + DEL_UDL, 1);
-		nokia_put(&o, lay + DEL_UD, ud);
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, lay + DEL_OA, oa);
+		nokia_out_put(&o, lay + DEL_PID, 2); /* PID, DCS */
+		nokia_out_put(&o, lay + DEL_SCTS, 7);
+		nokia_out_put(&o, lay + DEL_UDL, 1);
+		nokia_out_put(&o, lay + DEL_UD, ud);
 		break;
 	}
 	case TPDU_SUBMIT: {
@@ -171,13 +172,13 @@ int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap
 		size_t vp = vpf == TPDU_VP_NONE ? 0 : vpf == TPDU_VP_RELATIVE ? 1 : 7;
 		if (da > NOKIA_LAYOUT_SLOT || SUB_UD + ud > len)
 			return errbuf_set(err, "SMS-SUBMIT address or user data over the layout"), -EBADMSG;
-		nokia_put(&o, &fo, 1);
-		nokia_put(&o, lay + SUB_MR, 1);
-		nokia_put(&o, lay + SUB_DA, da);
-		nokia_put(&o, lay + SUB_PID, 2); /* PID, DCS */
-		nokia_put(&o, lay + SUB_VP, vp);
-		nokia_put(&o, lay + SUB_UDL, 1);
-		nokia_put(&o, lay + SUB_UD, ud);
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, lay + SUB_MR, 1);
+		nokia_out_put(&o, lay + SUB_DA, da);
+		nokia_out_put(&o, lay + SUB_PID, 2); /* PID, DCS */
+		nokia_out_put(&o, lay + SUB_VP, vp);
+		nokia_out_put(&o, lay + SUB_UDL, 1);
+		nokia_out_put(&o, lay + SUB_UD, ud);
 		break;
 	}
 	case TPDU_STATUS_REPORT: {
@@ -186,12 +187,12 @@ int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap
 		size_t ra = nokia_addr_octets(lay[REP_RA]);
 		if (ra > NOKIA_LAYOUT_SLOT)
 			return errbuf_set(err, "SMS-STATUS-REPORT address over its slot"), -EBADMSG;
-		nokia_put(&o, &fo, 1);
-		nokia_put(&o, lay + REP_MR, 1);
-		nokia_put(&o, lay + REP_RA, ra);
-		nokia_put(&o, lay + REP_SCTS, 7);
-		nokia_put(&o, lay + REP_DT, 7);
-		nokia_put(&o, lay + REP_ST, 1);
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, lay + REP_MR, 1);
+		nokia_out_put(&o, lay + REP_RA, ra);
+		nokia_out_put(&o, lay + REP_SCTS, 7);
+		nokia_out_put(&o, lay + REP_DT, 7);
+		nokia_out_put(&o, lay + REP_ST, 1);
 		break;
 	}
 	default:

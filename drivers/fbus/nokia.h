@@ -108,6 +108,18 @@ MUST_CHECK int nokia_decode(uint8_t type, const uint8_t *msg, size_t len, struct
  * avail octets, "+" first for an international one; "" when empty. */
 void nokia_smsc_number(const uint8_t *f, size_t avail, char *out, size_t cap);
 
+/* A bounded octet writer: what does not fit sets full instead. */
+struct nokia_out {
+	uint8_t *p;
+	size_t cap, n;
+	bool full;
+};
+void nokia_out_put(struct nokia_out *o, const uint8_t *src, size_t len);
+
+/* The PDU of t (an SMS-SUBMIT, with an SMSC field) as both phone families
+ * send it, into pdu (cap octets, *n used).  Returns 0 or -EINVAL with err. */
+MUST_CHECK int nokia_submit_pdu(const struct tpdu *t, uint8_t *pdu, size_t cap, size_t *n, struct errbuf *err);
+
 /* LAYOUT -> 27.005 PDU (SMSC field + TPDU) in out; *n its length.  Returns 0
  * or -EBADMSG. */
 MUST_CHECK int nokia_layout_to_pdu(const uint8_t *lay, size_t len, uint8_t *out, size_t cap, size_t *n,

@@ -33,15 +33,11 @@ void nokia4_req_get_smsc(struct nokia_req *r, uint8_t location)
 
 int nokia4_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf *err)
 {
-	struct tpdu copy = *t;
-	copy.has_smsc = true;
 	uint8_t pdu[TPDU_MAX_LEN];
 	size_t n;
-	if (copy.type != TPDU_SUBMIT)
-		return errbuf_set(err, "only an SMS-SUBMIT can be sent"), -EINVAL;
-	if (copy.vpf != TPDU_VP_RELATIVE && copy.vpf != TPDU_VP_NONE)
+	if (t->type == TPDU_SUBMIT && t->vpf != TPDU_VP_RELATIVE && t->vpf != TPDU_VP_NONE)
 		return errbuf_set(err, "a DCT4 phone takes a relative validity only"), -EINVAL;
-	if (tpdu_encode(&copy, pdu, sizeof pdu, &n, NULL, err))
+	if (nokia_submit_pdu(t, pdu, sizeof pdu, &n, err))
 		return -EINVAL;
 	/* The PDU: SMSC field, FO, MR, DA (digits, TOA, BCD), PID, DCS, [VP], UDL, UD. */
 	size_t sl = (size_t)pdu[0] + 1, at = sl;
@@ -56,7 +52,7 @@ int nokia4_req_send_sms(struct nokia_req *r, const struct tpdu *t, struct errbuf
 	uint8_t pid = pdu[at], dcs = pdu[at + 1];
 	at += 2;
 	uint8_t vp = 0xFF;
-	if (copy.vpf == TPDU_VP_RELATIVE)
+	if (t->vpf == TPDU_VP_RELATIVE)
 		vp = pdu[at++];
 	if (at >= n)
 		return errbuf_set(err, "no user data"), -EINVAL;
@@ -130,22 +126,6 @@ void nokia4_req_delete_sms(struct nokia_req *r, uint8_t mem, uint8_t folder, uin
 
 /* ---- a stored SMS: DCT4 frame -> PDU ---- */
 
-struct nokia4_pdu {
-	uint8_t *p;
-	size_t cap, n;
-	bool full;
-};
-
-static void nokia4_put(struct nokia4_pdu *o, const uint8_t *src, size_t len)
-{
-	if (o->n + len > o->cap) {
-		o->full = true;
-		return;
-	}
-	memcpy(o->p + o->n, src, len);
-	o->n += len;
-}
-
 int nokia4_frame_to_pdu(const uint8_t *f, size_t len, uint8_t *out, size_t cap, size_t *n, struct errbuf *err)
 {
 	/* Where the block count is, by the frame's kind (00 deliver, 01 report, 02 submit). */
@@ -190,43 +170,43 @@ int nokia4_frame_to_pdu(const uint8_t *f, size_t len, uint8_t *out, size_t cap, 
 	}
 	if (!number)
 		return errbuf_set(err, "SMS frame without a number block"), -EBADMSG;
-	struct nokia4_pdu o = {out, cap, 0, false};
+	struct nokia_out o = {out, cap, 0, false};
 	static const uint8_t no_smsc = 0x00;
-	nokia4_put(&o, smsc ? smsc : &no_smsc, smsc ? (size_t)smsc[0] + 1 : 1);
+	nokia_out_put(&o, smsc ? smsc : &no_smsc, smsc ? (size_t)smsc[0] + 1 : 1);
 	size_t addr = 2 + ((size_t)number[0] + 1) / 2;
 	uint8_t fo = f[2] & 0xFC; /* the TP-MTI from the frame's kind */
 	switch (f[0]) {
 	case 0x00:
 		fo |= TPDU_DELIVER;
-		nokia4_put(&o, &fo, 1);
-		nokia4_put(&o, number, addr);
-		nokia4_put(&o, f + 3, 2); /* PID, DCS */
-		nokia4_put(&o, f + 5, 7); /* SCTS */
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, number, addr);
+		nokia_out_put(&o, f + 3, 2); /* PID, DCS */
+		nokia_out_put(&o, f + 5, 7); /* SCTS */
 		break;
 	case 0x01:
 		fo |= TPDU_STATUS_REPORT;
-		nokia4_put(&o, &fo, 1);
-		nokia4_put(&o, f + 3, 1); /* MR */
-		nokia4_put(&o, number, addr);
-		nokia4_put(&o, f + 12, 7); /* SCTS */
-		nokia4_put(&o, f + 5, 7);  /* discharge time */
-		nokia4_put(&o, f + 4, 1);  /* ST */
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, f + 3, 1); /* MR */
+		nokia_out_put(&o, number, addr);
+		nokia_out_put(&o, f + 12, 7); /* SCTS */
+		nokia_out_put(&o, f + 5, 7);  /* discharge time */
+		nokia_out_put(&o, f + 4, 1);  /* ST */
 		break;
 	default:
 		fo = (uint8_t)((fo & ~0x18) | TPDU_SUBMIT | (has_vp ? TPDU_VP_RELATIVE << 3 : 0));
-		nokia4_put(&o, &fo, 1);
-		nokia4_put(&o, f + 3, 1); /* MR */
-		nokia4_put(&o, number, addr);
-		nokia4_put(&o, f + 4, 2); /* PID, DCS */
+		nokia_out_put(&o, &fo, 1);
+		nokia_out_put(&o, f + 3, 1); /* MR */
+		nokia_out_put(&o, number, addr);
+		nokia_out_put(&o, f + 4, 2); /* PID, DCS */
 		if (has_vp)
-			nokia4_put(&o, &vp, 1);
+			nokia_out_put(&o, &vp, 1);
 		break;
 	}
 	if (f[0] != 0x01) {
 		if (!ud)
 			return errbuf_set(err, "SMS frame without user data"), -EBADMSG;
-		nokia4_put(&o, &udl, 1);
-		nokia4_put(&o, ud, ud_octets);
+		nokia_out_put(&o, &udl, 1);
+		nokia_out_put(&o, ud, ud_octets);
 	}
 	if (o.full)
 		return errbuf_set(err, "PDU buffer too small"), -EBADMSG;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http/auth.h"
 #include "policy.h"
 
 enum http_api_cred http_api_basic(const char *authorization, char **user, char **pass)
@@ -28,29 +29,14 @@ enum http_api_cred http_api_basic(const char *authorization, char **user, char *
 	size_t n = strlen(b64);
 	while (n && b64[n - 1] == ' ')
 		n--;
-	if (n == 0 || n % 4 || n > 1024)
+	if (http_auth_basic_decode(b64, n, user, pass))
 		return API_CRED_BAD;
-	uint8_t *dec = xmalloc(n / 4 * 3 + 1);
-	int len = EVP_DecodeBlock(dec, (const uint8_t *)b64, (int)n);
-	if (len < 0) {
-		free(dec);
-		return API_CRED_BAD;
-	}
-	if (b64[n - 1] == '=')
-		len--;
-	if (b64[n - 2] == '=')
-		len--;
-	dec[len] = 0;
-	char *colon = memchr(dec, ':', (size_t)len);
-	if (!colon || colon == (char *)dec || memchr(dec, 0, (size_t)len)) {
-		OPENSSL_cleanse(dec, (size_t)len);
-		free(dec);
+	if (!**user) { /* an account has a name */
+		free(*user);
+		http_api_secret_free(*pass);
+		*user = *pass = NULL;
 		return API_CRED_BAD;
 	}
-	*user = xstrndup((char *)dec, (size_t)(colon - (char *)dec));
-	*pass = xstrdup(colon + 1);
-	OPENSSL_cleanse(dec, (size_t)len);
-	free(dec);
 	return API_CRED_OK;
 }
 

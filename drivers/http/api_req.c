@@ -480,22 +480,12 @@ out:
 
 /* ---- the body ---- */
 
-/* The media type of Content-Type, lowercased, without parameters. */
-static void media_type(const char *ct, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (; ct && *ct && *ct != ';' && n + 1 < cap; ct++)
-		if (*ct != ' ' && *ct != '\t')
-			out[n++] = (char)tolower((unsigned char)*ct);
-	out[n] = 0;
-}
-
 int http_api_parse(const char *content_type, const char *body, size_t len, struct http_api_request *out,
                    struct http_api_error *err)
 {
 	memset(out, 0, sizeof *out);
 	char mt[64];
-	media_type(content_type, mt, sizeof mt);
+	http_form_media_type(content_type, mt, sizeof mt);
 	size_t ml = strlen(mt);
 	bool json = strcmp(mt, "application/json") == 0 || (ml > 5 && strcmp(mt + ml - 5, "+json") == 0);
 	bool form = strcmp(mt, "application/x-www-form-urlencoded") == 0;

@@ -30,6 +30,34 @@ int http_auth_token(const char *got, const char *want)
 	return http_auth_equal(got, want) ? 0 : 403;
 }
 
+int http_auth_basic_decode(const char *b64, size_t n, char **user, char **pass)
+{
+	*user = *pass = NULL;
+	if (n == 0 || n % 4 || n > 1024)
+		return -1;
+	uint8_t *dec = xmalloc(n / 4 * 3 + 1);
+	int len = EVP_DecodeBlock(dec, (const uint8_t *)b64, (int)n);
+	if (len < 0) {
+		free(dec);
+		return -1;
+	}
+	if (b64[n - 1] == '=')
+		len--;
+	if (b64[n - 2] == '=')
+		len--;
+	dec[len] = 0;
+	char *colon = memchr(dec, ':', (size_t)len);
+	int rc = -1;
+	if (colon && !memchr(dec, 0, (size_t)len)) {
+		*user = xstrndup((char *)dec, (size_t)(colon - (char *)dec));
+		*pass = xstrdup(colon + 1);
+		rc = 0;
+	}
+	OPENSSL_cleanse(dec, (size_t)len);
+	free(dec);
+	return rc;
+}
+
 int http_auth_basic(const char *authorization, const char *user, const char *pass)
 {
 	if (!authorization)
@@ -39,31 +67,15 @@ int http_auth_basic(const char *authorization, const char *user, const char *pas
 	const char *b64 = authorization + 6;
 	while (*b64 == ' ')
 		b64++;
-	size_t n = strlen(b64);
-	if (n == 0 || n % 4 || n > 1024)
+	char *got_user, *got_pass;
+	if (http_auth_basic_decode(b64, strlen(b64), &got_user, &got_pass))
 		return 401;
-	uint8_t *dec = xmalloc(n / 4 * 3 + 1);
-	int len = EVP_DecodeBlock(dec, (const uint8_t *)b64, (int)n);
-	if (len < 0) {
-		free(dec);
-		return 401;
-	}
-	if (b64[n - 1] == '=')
-		len--;
-	if (b64[n - 2] == '=')
-		len--;
-	dec[len] = 0;
-	char *colon = memchr(dec, ':', (size_t)len);
-	if (!colon || memchr(dec, 0, (size_t)len)) {
-		free(dec);
-		return 401;
-	}
-	*colon = 0;
 	/* Both compared, always, so that timing does not tell which was wrong. */
-	bool ok_user = http_auth_equal((char *)dec, user ? user : "");
-	bool ok_pass = http_auth_equal(colon + 1, pass ? pass : "");
-	OPENSSL_cleanse(dec, (size_t)len);
-	free(dec);
+	bool ok_user = http_auth_equal(got_user, user ? user : "");
+	bool ok_pass = http_auth_equal(got_pass, pass ? pass : "");
+	OPENSSL_cleanse(got_pass, strlen(got_pass));
+	free(got_pass);
+	free(got_user);
 	return (ok_user & ok_pass) ? 0 : 403;
 }
 

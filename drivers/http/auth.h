@@ -13,10 +13,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util.h"
+
 /* Constant-time equality of two NUL-terminated strings (NULL ≠ anything). */
 bool http_auth_equal(const char *a, const char *b);
 /* Checks a token: NULL got → 401, different → 403. */
 int http_auth_token(const char *got, const char *want);
+/* The credentials of an HTTP Basic token: the n octets of base64 at b64
+ * (at most 1024) decode to "user:pass".  Returns 0 with *user and *pass
+ * new (wipe pass before freeing it), or -1 (not base64, no colon, a NUL). */
+MUST_CHECK int http_auth_basic_decode(const char *b64, size_t n, char **user, char **pass);
 /* Checks an Authorization header value "Basic base64(user:pass)". */
 int http_auth_basic(const char *authorization, const char *user, const char *pass);
 /* Checks sig (hex, either case, optionally "sha256=" before it) against

@@ -305,16 +305,6 @@ static int check_auth(struct cb_req *r, const char *qs, const struct http_form *
 	return 403;
 }
 
-/* The media type of Content-Type, lowercased, without parameters. */
-static void media_type(const char *ct, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (; ct && *ct && *ct != ';' && n + 1 < cap; ct++)
-		if (*ct != ' ' && *ct != '\t')
-			out[n++] = (char)tolower((unsigned char)*ct);
-	out[n] = 0;
-}
-
 /* The raw request, kept as a report's text: the query fields re-encoded
  * (without the shared token, which is a secret), then the body. */
 static void raw_text(struct http_cb *s, const struct http_form *query, const char *body, size_t len, struct sbuf *raw)
@@ -414,7 +404,7 @@ static void process(struct cb_req *r)
 	}
 	if (r->body.len) {
 		char mt[128];
-		media_type(header(r, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
+		http_form_media_type(header(r, MHD_HTTP_HEADER_CONTENT_TYPE), mt, sizeof mt);
 		size_t ml = strlen(mt);
 		if (strcmp(mt, "application/json") == 0 || (ml > 5 && strcmp(mt + ml - 5, "+json") == 0)) {
 			json_error_t jerr;

@@ -1,9 +1,15 @@
-/* conf: the settings table of the `http` connection type (struct http_conf,
- * http.h): every key, its type, default and description, as the daemon
- * parses it and the database publishes it. */
+/* conf: the settings of the `http` connection type (struct http_conf,
+ * http.h): the table of every key, its type, default and description, as
+ * the daemon parses it and the database publishes it; and their
+ * compilation (templates, response rules, auth), which check() and open()
+ * share, so that what open() would refuse is refused at configuration time. */
 #include <stddef.h>
+#include <string.h>
+#include <strings.h>
 
+#include "http/callback.h"
 #include "http/http.h"
+#include "http/oauth.h"
 #include "settings.h"
 
 #define O(f) offsetof(struct http_conf, f)
@@ -103,3 +109,110 @@ const struct setting http_settings[] = {
     SETTINGS_END,
 };
 #undef O
+
+/* ---- compilation ---- */
+
+static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query", "oauth2"};
+
+void http_conf_compiled_free(struct http_conf_compiled *cc)
+{
+	http_tpl_free(cc->url);
+	http_tpl_free(cc->body);
+	http_tpl_free(cc->callback_url);
+	http_tpl_headers_free(&cc->headers);
+	http_rule_free(&cc->rule);
+	memset(cc, 0, sizeof *cc);
+}
+
+static enum http_filter body_filter(const char *ct)
+{
+	if (!ct)
+		return HF_NONE;
+	if (strcasestr(ct, "json"))
+		return HF_JSON;
+	if (strcasestr(ct, "xml"))
+		return HF_XML;
+	if (strcasestr(ct, "x-www-form-urlencoded"))
+		return HF_URL;
+	return HF_NONE;
+}
+
+static bool uses(const struct http_conf_compiled *cc, enum http_var v)
+{
+	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
+		return true;
+	for (size_t i = 0; i < cc->headers.n; i++)
+		if (http_tpl_uses(cc->headers.v[i].tpl, v))
+			return true;
+	return false;
+}
+
+int http_conf_compile(const struct http_conf *conf, struct http_conf_compiled *cc, struct errbuf *err)
+{
+	memset(cc, 0, sizeof *cc);
+	int a = -1;
+	for (size_t i = 0; i < ARRAY_LEN(auth_names); i++)
+		if (strcmp(conf->auth, auth_names[i]) == 0)
+			a = (int)i;
+	if (a < 0)
+		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query, oauth2",
+		                  conf->auth);
+	cc->auth = (enum http_auth_kind)a;
+	if (cc->auth == HTTP_AUTH_BASIC && (!conf->username || !conf->password))
+		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
+	if ((cc->auth == HTTP_AUTH_BEARER || cc->auth == HTTP_AUTH_HEADER || cc->auth == HTTP_AUTH_QUERY) &&
+	    !conf->token)
+		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
+	if (cc->auth == HTTP_AUTH_OAUTH2 && http_oauth_check(conf, err))
+		return -1;
+	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
+		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
+	if (!strcmp(conf->method, "GET") && conf->body)
+		return errbuf_set(err, "settings.body: a GET request has no body");
+	if (strcmp(conf->multipart, "whole") && strcmp(conf->multipart, "parts"))
+		return errbuf_set(err, "settings.multipart: \"%s\" is not one of whole, parts", conf->multipart);
+	cc->parts_mode = strcmp(conf->multipart, "parts") == 0;
+	if (strncasecmp(conf->url, "http://", 7) && strncasecmp(conf->url, "https://", 8))
+		return errbuf_set(err, "settings.url: must start with http:// or https://");
+	if (http_tpl_compile(conf->url, HF_URL, "settings.url", &cc->url, err))
+		return -1;
+	if (conf->body) {
+		cc->has_body = true;
+		if (http_tpl_compile(conf->body, body_filter(conf->content_type), "settings.body", &cc->body, err))
+			return -1;
+	}
+	if (conf->callback_url) {
+		if (http_tpl_compile(conf->callback_url, HF_NONE, "settings.callback_url", &cc->callback_url, err))
+			return -1;
+		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
+			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
+	}
+	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
+		return -1;
+	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
+		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
+	struct http_rule_conf rc = {
+	    conf->success_status,       conf->temporary_status, conf->success_regex,
+	    conf->success_json_pointer, conf->success_value,    conf->id_regex,
+	    conf->id_json_pointer,      conf->error_text_regex, conf->error_json_pointer,
+	};
+	return http_rule_compile(&cc->rule, &rc, err);
+}
+
+int http_conf_check(const void *p, struct errbuf *err)
+{
+	const struct http_conf *conf = p;
+	/* The presets' placeholders are not credentials. */
+	const struct {
+		const char *key, *value;
+	} secrets[] = {{"token", conf->token}, {"password", conf->password}, {"username", conf->username}};
+	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
+		if (secrets[i].value && strstr(secrets[i].value, "CHANGE_ME"))
+			return errbuf_set(err, "settings.%s: still the placeholder CHANGE_ME", secrets[i].key);
+	struct http_conf_compiled cc;
+	int rc = http_conf_compile(conf, &cc, err);
+	http_conf_compiled_free(&cc);
+	if (rc)
+		return rc;
+	return http_cb_check(conf, err);
+}

@@ -1,19 +1,9 @@
 /* form: see form.h. */
 #include "http/form.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int hexv(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 char *http_form_unescape(const char *s, size_t len, int plus)
 {
@@ -21,8 +11,8 @@ char *http_form_unescape(const char *s, size_t len, int plus)
 	for (size_t i = 0; i < len; i++) {
 		char ch = s[i];
 		if (ch == '%') {
-			int hi = i + 2 < len ? hexv(s[i + 1]) : -1;
-			int lo = hi >= 0 ? hexv(s[i + 2]) : -1;
+			int hi = i + 2 < len ? hex_digit(s[i + 1]) : -1;
+			int lo = hi >= 0 ? hex_digit(s[i + 2]) : -1;
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
 				free(out);
 				return NULL;
@@ -97,4 +87,13 @@ void http_form_free(struct http_form *f)
 	free(f->kv);
 	f->kv = NULL;
 	f->n = 0;
+}
+
+void http_form_media_type(const char *ct, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; ct && *ct && *ct != ';' && n + 1 < cap; ct++)
+		if (*ct != ' ' && *ct != '\t')
+			out[n++] = (char)tolower((unsigned char)*ct);
+	out[n] = 0;
 }

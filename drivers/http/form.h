@@ -37,4 +37,9 @@ void http_form_free(struct http_form *f);
  * Returns NULL on a bad escape or a decoded NUL. */
 char *http_form_unescape(const char *s, size_t len, int plus);
 
+/* The media type of a Content-Type header value (NULL: none), lowercased,
+ * without parameters or blanks, into out (cap octets): "application/json"
+ * for "Application/JSON; charset=utf-8".  Whether a body is a form. */
+void http_form_media_type(const char *content_type, char *out, size_t cap);
+
 #endif

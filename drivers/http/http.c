@@ -4,7 +4,7 @@
  *
  * Design:
  * - Templates (template.c) for URL, headers and body, and response rules
- *   (rule.c) are compiled once at open(); check() compiles them too, so a
+ *   (rule.c) are compiled once at open() (conf.c); check() compiles them too, so a
  *   bad placeholder, filter, regex or pointer is refused at configuration
  *   time with an error naming it.
  * - libcurl's multi-socket API runs inside the loop (net/curl_loop.c).
@@ -22,10 +22,11 @@
  *   (whole) or ".../report?id={id}.{part}" (parts) gives back.
  * - stop(): callbacks get 503 from then on; requests in flight get
  *   stop_grace_ms to finish, then are completed MSG_TEMPORARY (their fate
- *   is unknown: at-least-once).
+ *   is unknown: at-least-once); the requests in flight and the stop are
+ *   net/inflight.c's, shared with email.
  *
  * Session states (one per request): REQ_RUNNING → done (completed or next
- * part).  The connection itself: OPEN → STOPPING → STOPPED.
+ * part).  The connection itself: OPEN → STOPPING → STOPPED (inflight).
  */
 #include "http/http.h"
 
@@ -49,45 +50,30 @@
 #include "http/template.h"
 #include "log.h"
 #include "msg_parts.h"
+#include "msg_sms.h"
 #include "net/curl_loop.h"
+#include "net/inflight.h"
 #include "sbuf.h"
 #include "util.h"
 
 #define HTTP_RESP_MAX (64 * 1024)
 
-enum auth_kind { AUTH_NONE, AUTH_BASIC, AUTH_BEARER, AUTH_HEADER, AUTH_QUERY, AUTH_OAUTH2 };
-static const char *const auth_names[] = {"none", "basic", "bearer", "header", "query", "oauth2"};
-
-/* Everything compiled from the settings. */
-struct compiled {
-	enum auth_kind auth;
-	bool parts_mode, has_body;
-	struct http_tpl *url, *body, *callback_url;
-	struct http_tpl_headers headers;
-	struct http_rule rule;
-};
-
 struct http_req;
-
-enum http_state { HTTP_OPEN, HTTP_STOPPING, HTTP_STOPPED };
 
 struct http {
 	struct conn *c;
 	const struct http_conf *conf;
-	struct compiled cc;
-	enum http_state state;
+	struct http_conf_compiled cc;
+	struct inflight fl; /* the requests in flight; the state (OPEN, STOPPING, STOPPED) */
 	struct curl_loop *cl;
 	CURLM *multi; /* curl_loop_multi(cl) */
-	struct event *grace_ev;
-	struct http_req *reqs; /* in flight, doubly linked */
-	int nreqs;
 	struct http_cb *cb;
 	struct http_oauth *oauth; /* auth oauth2 */
 };
 
 struct http_req {
+	struct inflight_req base; /* first: the message, the list */
 	struct http *h;
-	struct msg *m;
 	CURL *easy;
 	struct curl_slist *hdrs;
 	struct sbuf resp;
@@ -99,110 +85,7 @@ struct http_req {
 	/* oauth2: parked until a token comes; the token sent; one retry on 401 */
 	bool waiting_token, retried_401;
 	char *used_token;
-	struct http_req *next, *prev;
 };
-
-static void compiled_free(struct compiled *cc)
-{
-	http_tpl_free(cc->url);
-	http_tpl_free(cc->body);
-	http_tpl_free(cc->callback_url);
-	http_tpl_headers_free(&cc->headers);
-	http_rule_free(&cc->rule);
-	memset(cc, 0, sizeof *cc);
-}
-
-static enum http_filter body_filter(const char *ct)
-{
-	if (!ct)
-		return HF_NONE;
-	if (strcasestr(ct, "json"))
-		return HF_JSON;
-	if (strcasestr(ct, "xml"))
-		return HF_XML;
-	if (strcasestr(ct, "x-www-form-urlencoded"))
-		return HF_URL;
-	return HF_NONE;
-}
-
-static bool uses(const struct compiled *cc, enum http_var v)
-{
-	if (http_tpl_uses(cc->url, v) || http_tpl_uses(cc->body, v) || http_tpl_uses(cc->callback_url, v))
-		return true;
-	for (size_t i = 0; i < cc->headers.n; i++)
-		if (http_tpl_uses(cc->headers.v[i].tpl, v))
-			return true;
-	return false;
-}
-
-static int compile(const struct http_conf *conf, struct compiled *cc, struct errbuf *err)
-{
-	memset(cc, 0, sizeof *cc);
-	int a = -1;
-	for (size_t i = 0; i < ARRAY_LEN(auth_names); i++)
-		if (strcmp(conf->auth, auth_names[i]) == 0)
-			a = (int)i;
-	if (a < 0)
-		return errbuf_set(err, "settings.auth: \"%s\" is not one of none, basic, bearer, header, query, oauth2",
-		                  conf->auth);
-	cc->auth = (enum auth_kind)a;
-	if (cc->auth == AUTH_BASIC && (!conf->username || !conf->password))
-		return errbuf_set(err, "settings: auth \"basic\" needs username and password");
-	if ((cc->auth == AUTH_BEARER || cc->auth == AUTH_HEADER || cc->auth == AUTH_QUERY) && !conf->token)
-		return errbuf_set(err, "settings.token: required with auth \"%s\"", conf->auth);
-	if (cc->auth == AUTH_OAUTH2 && http_oauth_check(conf, err))
-		return -1;
-	if (strcmp(conf->method, "GET") && strcmp(conf->method, "POST") && strcmp(conf->method, "PUT"))
-		return errbuf_set(err, "settings.method: \"%s\" is not one of GET, POST, PUT", conf->method);
-	if (!strcmp(conf->method, "GET") && conf->body)
-		return errbuf_set(err, "settings.body: a GET request has no body");
-	if (strcmp(conf->multipart, "whole") && strcmp(conf->multipart, "parts"))
-		return errbuf_set(err, "settings.multipart: \"%s\" is not one of whole, parts", conf->multipart);
-	cc->parts_mode = strcmp(conf->multipart, "parts") == 0;
-	if (strncasecmp(conf->url, "http://", 7) && strncasecmp(conf->url, "https://", 8))
-		return errbuf_set(err, "settings.url: must start with http:// or https://");
-	if (http_tpl_compile(conf->url, HF_URL, "settings.url", &cc->url, err))
-		return -1;
-	if (conf->body) {
-		cc->has_body = true;
-		if (http_tpl_compile(conf->body, body_filter(conf->content_type), "settings.body", &cc->body, err))
-			return -1;
-	}
-	if (conf->callback_url) {
-		if (http_tpl_compile(conf->callback_url, HF_NONE, "settings.callback_url", &cc->callback_url, err))
-			return -1;
-		if (http_tpl_uses(cc->callback_url, HV_CALLBACK_URL))
-			return errbuf_set(err, "settings.callback_url: must not use {callback_url} itself");
-	}
-	if (http_tpl_headers_compile(conf->headers, HF_NONE, "settings.headers", &cc->headers, err))
-		return -1;
-	if (uses(cc, HV_CALLBACK_URL) && !conf->callback_url)
-		return errbuf_set(err, "settings: {callback_url} is used but settings.callback_url is not set");
-	struct http_rule_conf rc = {
-	    conf->success_status,       conf->temporary_status, conf->success_regex,
-	    conf->success_json_pointer, conf->success_value,    conf->id_regex,
-	    conf->id_json_pointer,      conf->error_text_regex, conf->error_json_pointer,
-	};
-	return http_rule_compile(&cc->rule, &rc, err);
-}
-
-static int http_check(const void *p, struct errbuf *err)
-{
-	const struct http_conf *conf = p;
-	/* The presets' placeholders are not credentials. */
-	const struct {
-		const char *key, *value;
-	} secrets[] = {{"token", conf->token}, {"password", conf->password}, {"username", conf->username}};
-	for (size_t i = 0; i < ARRAY_LEN(secrets); i++)
-		if (secrets[i].value && strstr(secrets[i].value, "CHANGE_ME"))
-			return errbuf_set(err, "settings.%s: still the placeholder CHANGE_ME", secrets[i].key);
-	struct compiled cc;
-	int rc = compile(conf, &cc, err);
-	compiled_free(&cc);
-	if (rc)
-		return rc;
-	return http_cb_check(conf, err);
-}
 
 /* ---- libcurl in the loop (net/curl_loop.c) ---- */
 
@@ -218,18 +101,6 @@ static size_t write_cb(char *data, size_t size, size_t n, void *arg)
 }
 
 /* ---- requests ---- */
-
-static void req_unlink(struct http_req *r)
-{
-	struct http *h = r->h;
-	if (r->prev)
-		r->prev->next = r->next;
-	else
-		h->reqs = r->next;
-	if (r->next)
-		r->next->prev = r->prev;
-	h->nreqs--;
-}
 
 static void req_free(struct http_req *r)
 {
@@ -247,39 +118,25 @@ static void req_free(struct http_req *r)
 	free(r);
 }
 
+static void req_free_base(struct inflight_req *b)
+{
+	req_free((struct http_req *)b);
+}
+
 /* Completes the message of r and frees r. */
 static void req_complete(struct http_req *r)
 {
-	struct http *h = r->h;
-	struct msg *m = r->m;
-	req_unlink(r);
-	char q[300];
+	const struct msg *m = r->base.m;
 	if (m->outcome == MSG_SENT)
-		log_debug("http_sent", "conn=%s id=%" PRId64 " parts=%d", conn_name(h->c), m->id, m->parts);
-	else
-		log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
-		         msg_outcome_name(m->outcome), m->error_code ? m->error_code : "",
-		         log_quote(m->error_text ? m->error_text : "", q, sizeof q));
-	r->m = NULL;
-	req_free(r);
-	core_complete(h->c, m);
+		log_debug("http_sent", "conn=%s id=%" PRId64 " parts=%d", conn_name(r->h->c), m->id, m->parts);
+	inflight_complete(&r->h->fl, &r->base);
 }
 
-static void fail_now(struct http *h, struct msg *m, enum msg_outcome o, const char *code, const char *text)
-{
-	char q[300];
-	msg_set_failed(m, o, code, text);
-	log_info("http_failed", "conn=%s id=%" PRId64 " outcome=%s code=%s text=%s", conn_name(h->c), m->id,
-	         msg_outcome_name(o), code ? code : "", log_quote(text ? text : "", q, sizeof q));
-	core_complete(h->c, m);
-}
-
-/* The values of the template variables for r's current part.  Strings are
- * written into buf-backed storage owned by the caller (vals points into
- * store[]). */
+/* The values of the template variables for r's current part: the
+ * message's (http_tpl_vals_fill), the connection's own, and in parts mode
+ * the part's text and octets.  owned[] holds what is built here. */
 struct vals {
-	const char *v[HV_COUNT];
-	char num[7][32];
+	struct http_tpl_vals t;
 	char *owned[4];
 };
 
@@ -300,43 +157,27 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 {
 	struct http *h = r->h;
 	const struct http_conf *conf = h->conf;
-	struct msg *m = r->m;
-	memset(vs, 0, sizeof *vs);
-	vs->v[HV_RECIPIENT] = m->recipient;
-	vs->v[HV_SENDER] = m->sender;
-	vs->v[HV_TEXT] = m->body;
-	snprintf(vs->num[0], sizeof vs->num[0], "%" PRId64, m->id);
-	vs->v[HV_ID] = vs->num[0];
-	vs->v[HV_CLIENT_REF] = m->client_ref;
-	snprintf(vs->num[1], sizeof vs->num[1], "%d", r->nparts);
-	vs->v[HV_PARTS] = vs->num[1];
-	snprintf(vs->num[2], sizeof vs->num[2], "%d", r->part + 1);
-	vs->v[HV_PART] = vs->num[2];
-	vs->v[HV_PART_HEX] = m->payload;
-	vs->v[HV_UDH_HEX] = m->udh;
-	if (m->valid_until_s) {
-		snprintf(vs->num[3], sizeof vs->num[3], "%" PRId64, m->valid_until_s);
-		vs->v[HV_VALID_UNTIL] = vs->num[3];
-		time_t t = (time_t)m->valid_until_s;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(vs->num[4], sizeof vs->num[4], "%Y-%m-%dT%H:%M:%SZ", &tm);
-		vs->v[HV_VALID_UNTIL_ISO] = vs->num[4];
-	}
-	vs->v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
-	snprintf(vs->num[5], sizeof vs->num[5], "%d", m->attempts);
-	vs->v[HV_ATTEMPT] = vs->num[5];
-	vs->v[HV_USERNAME] = conf->username;
-	vs->v[HV_PASSWORD] = conf->password;
-	vs->v[HV_TOKEN] = conf->token;
+	struct msg *m = r->base.m;
+	const char **v = vs->t.v;
 	const char *enc = NULL;
+	memset(vs->owned, 0, sizeof vs->owned);
+	if (h->cc.parts_mode) {
+		enc = sms_encoding_name(r->split.encoding);
+	} else {
+		struct errbuf e2;
+		if (msg_parts(m, &enc, &e2) < 0)
+			enc = m->encoding;
+	}
+	http_tpl_vals_fill(&vs->t, m, enc, r->nparts, r->part + 1);
+	v[HV_USERNAME] = conf->username;
+	v[HV_PASSWORD] = conf->password;
+	v[HV_TOKEN] = conf->token;
 	if (h->cc.parts_mode) {
 		const struct sms_part *p = &r->split.parts[r->part];
-		enc = sms_encoding_name(r->split.encoding);
 		vs->owned[0] = hex_of(p->payload, p->payload_len);
-		vs->v[HV_PART_HEX] = vs->owned[0];
+		v[HV_PART_HEX] = vs->owned[0];
 		vs->owned[1] = hex_of(p->udh, p->udh_len);
-		vs->v[HV_UDH_HEX] = vs->owned[1];
+		v[HV_UDH_HEX] = vs->owned[1];
 		char *text = xmalloc(3 * SMS_SEPTETS_MAX + 1);
 		int rc = 0;
 		if (r->split.encoding == SMS_ENC_GSM7)
@@ -351,29 +192,18 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 			return errbuf_set(err, "part %d: cannot be turned back into text", r->part + 1);
 		}
 		vs->owned[2] = text;
-		vs->v[HV_TEXT] = text;
-	} else {
-		struct errbuf e2;
-		if (msg_parts(m, &enc, &e2) < 0)
-			enc = m->encoding;
+		v[HV_TEXT] = text;
 	}
-	vs->v[HV_ENCODING] = enc;
-	/* Kannel's numbering, which other gateways share: 0 GSM 7-bit, 1 8-bit, 2 UCS-2. */
-	snprintf(vs->num[6], sizeof vs->num[6], "%d",
-	         enc && strcmp(enc, "ucs2") == 0     ? 2
-	         : enc && strcmp(enc, "binary") == 0 ? 1
-	                                             : 0);
-	vs->v[HV_CODING] = vs->num[6];
 	if (h->cc.callback_url) {
 		struct sbuf cb;
 		sbuf_init(&cb);
-		if (http_tpl_expand(h->cc.callback_url, vs->v, &cb, err)) {
+		if (http_tpl_expand(h->cc.callback_url, v, &cb, err)) {
 			sbuf_free(&cb);
 			return -1;
 		}
 		sbuf_add(&cb, "", 0);
 		vs->owned[3] = cb.buf ? cb.buf : xstrdup("");
-		vs->v[HV_CALLBACK_URL] = vs->owned[3];
+		v[HV_CALLBACK_URL] = vs->owned[3];
 	}
 	return 0;
 }
@@ -400,9 +230,9 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	int rc = -1;
 	if (fill_vals(r, &vs, err))
 		goto out;
-	if (http_tpl_expand(h->cc.url, vs.v, &url, err))
+	if (http_tpl_expand(h->cc.url, vs.t.v, &url, err))
 		goto out;
-	if (h->cc.auth == AUTH_QUERY) {
+	if (h->cc.auth == HTTP_AUTH_QUERY) {
 		sbuf_adds(&url, memchr(url.buf, '?', url.len) ? "&" : "?");
 		if (http_filter_apply(HF_URL, conf->auth_param, strlen(conf->auth_param), &url, err))
 			goto out;
@@ -415,18 +245,19 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		errbuf_set(err, "the URL would contain control characters (use a filter such as |url)");
 		goto out;
 	}
-	if (h->cc.body && http_tpl_expand(h->cc.body, vs.v, &body, err))
+	if (h->cc.body && http_tpl_expand(h->cc.body, vs.t.v, &body, err))
 		goto out;
 	r->hdrs = curl_slist_append(r->hdrs, "Expect:");
 	if (h->cc.has_body) {
 		sbuf_printf(&line, "Content-Type: %s", conf->content_type);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
 	}
-	if (h->cc.auth == AUTH_BEARER || h->cc.auth == AUTH_OAUTH2) {
+	if (h->cc.auth == HTTP_AUTH_BEARER || h->cc.auth == HTTP_AUTH_OAUTH2) {
 		sbuf_reset(&line);
-		sbuf_printf(&line, "Authorization: Bearer %s", h->cc.auth == AUTH_OAUTH2 ? r->used_token : conf->token);
+		sbuf_printf(&line, "Authorization: Bearer %s",
+		            h->cc.auth == HTTP_AUTH_OAUTH2 ? r->used_token : conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
-	} else if (h->cc.auth == AUTH_HEADER) {
+	} else if (h->cc.auth == HTTP_AUTH_HEADER) {
 		sbuf_reset(&line);
 		sbuf_printf(&line, "%s: %s", conf->auth_header, conf->token);
 		r->hdrs = curl_slist_append(r->hdrs, line.buf);
@@ -435,7 +266,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 		sbuf_reset(&line);
 		sbuf_printf(&line, "%s: ", h->cc.headers.v[i].name);
 		size_t at = line.len;
-		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.v, &line, err))
+		if (http_tpl_expand(h->cc.headers.v[i].tpl, vs.t.v, &line, err))
 			goto out;
 		if (has_ctl(line.buf + at, line.len - at)) {
 			errbuf_set(err, "header %s would contain control characters", h->cc.headers.v[i].name);
@@ -449,7 +280,7 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	}
 	CURL *e = http_easy_new(conf, url.buf, r->hdrs, r, r->errbuf, write_cb, r);
 	r->easy = e;
-	if (h->cc.auth == AUTH_BASIC)
+	if (h->cc.auth == HTTP_AUTH_BASIC)
 		http_easy_basic(e, conf->username, conf->password);
 	if (strcmp(conf->method, "GET") == 0) {
 		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
@@ -461,8 +292,8 @@ static int req_start(struct http_req *r, struct errbuf *err)
 	}
 	if (curl_loop_add(h->cl, e, err->msg, sizeof err->msg))
 		goto out;
-	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->m->id, r->part + 1,
-	          r->nparts, conf->method);
+	log_debug("http_request", "conn=%s id=%" PRId64 " part=%d/%d method=%s", conn_name(h->c), r->base.m->id,
+	          r->part + 1, r->nparts, conf->method);
 	rc = 0;
 out:
 	vals_free(&vs);
@@ -493,7 +324,7 @@ static void req_go(struct http_req *r)
 {
 	struct http *h = r->h;
 	struct errbuf err = {""};
-	if (h->cc.auth == AUTH_OAUTH2) {
+	if (h->cc.auth == HTTP_AUTH_OAUTH2) {
 		const char *tok = NULL, *why = NULL;
 		enum http_oauth_status st = http_oauth_token(h->oauth, &tok, &why);
 		if (st == OAUTH_PENDING) {
@@ -501,7 +332,7 @@ static void req_go(struct http_req *r)
 			return;
 		}
 		if (st == OAUTH_FAILED) {
-			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", why);
+			msg_set_failed(r->base.m, MSG_TEMPORARY, "oauth", why);
 			req_complete(r);
 			return;
 		}
@@ -509,7 +340,7 @@ static void req_go(struct http_req *r)
 		r->used_token = xstrdup(tok);
 	}
 	if (req_start(r, &err)) {
-		msg_set_failed(r->m, MSG_FAILED, "template", err.msg);
+		msg_set_failed(r->base.m, MSG_FAILED, "template", err.msg);
 		req_complete(r);
 	}
 }
@@ -519,13 +350,13 @@ static void oauth_ready(void *arg, const char *token, const char *error)
 {
 	struct http *h = arg;
 	struct http_req *next;
-	for (struct http_req *r = h->reqs; r; r = next) {
-		next = r->next;
+	for (struct http_req *r = (struct http_req *)h->fl.head; r; r = next) {
+		next = (struct http_req *)r->base.next;
 		if (!r->waiting_token)
 			continue;
 		r->waiting_token = false;
 		if (!token) {
-			msg_set_failed(r->m, MSG_TEMPORARY, "oauth", error);
+			msg_set_failed(r->base.m, MSG_TEMPORARY, "oauth", error);
 			req_complete(r);
 		} else {
 			req_go(r);
@@ -537,9 +368,9 @@ static char *own_id(const struct http_req *r)
 {
 	char id[64];
 	if (r->h->cc.parts_mode)
-		snprintf(id, sizeof id, "%" PRId64 ".%d", r->m->id, r->part + 1);
+		snprintf(id, sizeof id, "%" PRId64 ".%d", r->base.m->id, r->part + 1);
 	else
-		snprintf(id, sizeof id, "%" PRId64, r->m->id);
+		snprintf(id, sizeof id, "%" PRId64, r->base.m->id);
 	return xstrdup(id);
 }
 
@@ -547,7 +378,7 @@ static char *own_id(const struct http_req *r)
 static void req_done(struct http_req *r, CURLcode res)
 {
 	struct http *h = r->h;
-	struct msg *m = r->m;
+	struct msg *m = r->base.m;
 	char where[32] = "";
 	if (r->nparts > 1 && h->cc.parts_mode)
 		snprintf(where, sizeof where, "part %d/%d: ", r->part + 1, r->nparts);
@@ -564,7 +395,7 @@ static void req_done(struct http_req *r, CURLcode res)
 	curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
 	/* oauth2: a 401 means the token is no longer good (revoked, expired
 	 * early): once per request, fetch a new one and send again. */
-	if (status == 401 && h->cc.auth == AUTH_OAUTH2 && !r->retried_401 && h->state == HTTP_OPEN) {
+	if (status == 401 && h->cc.auth == HTTP_AUTH_OAUTH2 && !r->retried_401 && h->fl.state == INFLIGHT_OPEN) {
 		r->retried_401 = true;
 		http_oauth_invalidate(h->oauth, r->used_token);
 		req_reset(r);
@@ -603,7 +434,7 @@ static void req_done(struct http_req *r, CURLcode res)
 	http_verdict_clear(&v);
 	if (h->cc.parts_mode) {
 		r->ids[r->part] = id;
-		if (r->part + 1 < r->nparts && h->state == HTTP_OPEN) {
+		if (r->part + 1 < r->nparts && h->fl.state == INFLIGHT_OPEN) {
 			r->part++;
 			req_reset(r);
 			struct errbuf err;
@@ -644,113 +475,64 @@ static void transfer_done(void *arg, CURL *easy, CURLcode result)
 static void after_actions(void *arg)
 {
 	struct http *h = arg;
-	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
-		event_active(h->grace_ev, 0, 0);
-}
-
-/* Splits a message for parts mode.  Returns 0 or -1 with err. */
-static int split_msg(struct http_req *r, struct errbuf *err)
-{
-	struct msg *m = r->m;
-	struct sms_split_opts opts = {0};
-	if (sms_encoding_from_name(m->encoding ? m->encoding : "auto", &opts.encoding))
-		return errbuf_set(err, "unknown encoding \"%s\"", m->encoding);
-	opts.concat_ref = (unsigned)(m->id & 0xFF);
-	const char *data = m->body ? m->body : "";
-	size_t len = strlen(data);
-	uint8_t *bin = NULL, udh[UDH_MAX_LEN + 1];
-	int rc = -1;
-	if (opts.encoding == SMS_ENC_BINARY) {
-		size_t plen = m->payload ? strlen(m->payload) / 2 : 0;
-		bin = xmalloc(plen + 1);
-		int np = m->payload ? hex_decode(m->payload, bin, plen) : 0;
-		int nu = m->udh ? hex_decode(m->udh, udh, sizeof udh) : 0;
-		if (np < 0 || nu < 0 || (nu > 0 && udh[0] != nu - 1)) {
-			errbuf_set(err, "payload or udh is not valid hex / a whole UDH");
-			goto out;
-		}
-		if (nu > 0) {
-			opts.extra_ies = udh + 1;
-			opts.extra_ies_len = (size_t)nu - 1;
-		}
-		data = (const char *)bin;
-		len = (size_t)np;
-	}
-	if (sms_count_parts(data, len, &opts, &r->split, err))
-		goto out;
-	r->split.parts = xcalloc(r->split.n_parts, sizeof *r->split.parts);
-	r->split.parts_cap = r->split.n_parts;
-	if (sms_split(data, len, &opts, &r->split, err))
-		goto out;
-	r->nparts = (int)r->split.n_parts;
-	rc = 0;
-out:
-	free(bin);
-	return rc;
+	inflight_check(&h->fl);
 }
 
 static void http_submit(struct conn *c, struct msg *m)
 {
 	struct http *h = conn_driver_data(c);
 	struct errbuf err = {""};
-	if (h->state != HTTP_OPEN) {
+	if (h->fl.state != INFLIGHT_OPEN) {
 		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
 		core_complete(c, m);
 		return;
 	}
 	struct http_req *r = xcalloc(1, sizeof *r);
 	r->h = h;
-	r->m = m;
 	sbuf_init(&r->resp);
 	if (h->cc.parts_mode) {
-		if (split_msg(r, &err)) {
+		if (msg_sms_split(m, SMS_LANGS_NONE, (unsigned)m->id, &r->split, &err) < 0) {
 			req_free(r);
-			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			inflight_fail_now(&h->fl, m, MSG_FAILED, "encoding", err.msg);
 			return;
 		}
+		r->nparts = (int)r->split.n_parts;
 		r->ids = xcalloc((size_t)r->nparts, sizeof *r->ids);
 	} else {
 		int n = msg_parts(m, NULL, &err);
 		if (n < 0) {
 			req_free(r);
-			fail_now(h, m, MSG_FAILED, "encoding", err.msg);
+			inflight_fail_now(&h->fl, m, MSG_FAILED, "encoding", err.msg);
 			return;
 		}
 		r->nparts = n;
 	}
-	r->next = h->reqs;
-	if (h->reqs)
-		h->reqs->prev = r;
-	h->reqs = r;
-	h->nreqs++;
+	inflight_add(&h->fl, &r->base, m);
 	req_go(r);
 }
 
 /* ---- life cycle ---- */
 
-static void finish_stop(struct http *h)
+static int cb_waiting(void *arg)
 {
-	if (h->state == HTTP_STOPPED)
-		return;
-	/* What is still in flight: its fate is unknown. */
-	while (h->reqs) {
-		struct http_req *r = h->reqs;
-		char text[96];
-		snprintf(text, sizeof text, "the connection stopped before the provider answered");
-		msg_set_failed(r->m, MSG_TEMPORARY, "stopped", text);
-		req_complete(r);
-	}
-	http_cb_stop(h->cb);
-	h->cb = NULL;
-	h->state = HTTP_STOPPED;
-	core_conn_state(h->c, CONN_DOWN, "stopped");
-	core_stopped(h->c);
+	struct http *h = arg;
+	return http_cb_waiting(h->cb);
 }
 
-static void grace_cb(evutil_socket_t fd, short what, void *arg)
+static void cb_stop(void *arg)
 {
-	finish_stop(arg);
+	struct http *h = arg;
+	http_cb_stop(h->cb);
+	h->cb = NULL;
 }
+
+static const struct inflight_ops inflight_ops = {
+    .name = "http",
+    .lost_text = "the connection stopped before the provider answered",
+    .free_req = req_free_base,
+    .waiting = cb_waiting,
+    .stopped = cb_stop,
+};
 
 static int http_open(struct conn *c)
 {
@@ -759,21 +541,21 @@ static int http_open(struct conn *c)
 	h->c = c;
 	h->conf = conf;
 	struct errbuf err = {""};
-	if (compile(conf, &h->cc, &err)) {
+	if (http_conf_compile(conf, &h->cc, &err)) {
 		log_error("http_open_failed", "conn=%s error=\"%s\"", conn_name(c), err.msg);
-		compiled_free(&h->cc);
+		http_conf_compiled_free(&h->cc);
 		free(h);
 		return -1;
 	}
 	struct event_base *base = conn_event_base(c);
-	h->grace_ev = evtimer_new(base, grace_cb, h);
+	inflight_init(&h->fl, c, &inflight_ops, h);
 	h->cl = curl_loop_new(base, transfer_done, after_actions, h);
 	h->multi = curl_loop_multi(h->cl);
 	if (conf->max_connections > 0) {
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)conf->max_connections);
 		curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)conf->max_connections);
 	}
-	if (h->cc.auth == AUTH_OAUTH2)
+	if (h->cc.auth == HTTP_AUTH_OAUTH2)
 		h->oauth = http_oauth_new(conf, h->cl, conn_name(c), oauth_ready, h);
 	conn_set_driver_data(c, h);
 	if (conf->listen) {
@@ -783,13 +565,12 @@ static int http_open(struct conn *c)
 			conn_set_driver_data(c, NULL);
 			http_oauth_free(h->oauth);
 			curl_loop_free(h->cl);
-			event_free(h->grace_ev);
-			compiled_free(&h->cc);
+			inflight_free(&h->fl);
+			http_conf_compiled_free(&h->cc);
 			free(h);
 			return -1;
 		}
 	}
-	h->state = HTTP_OPEN;
 	core_conn_state(c, CONN_UP, NULL);
 	return 0;
 }
@@ -797,19 +578,10 @@ static int http_open(struct conn *c)
 static void http_stop(struct conn *c)
 {
 	struct http *h = conn_driver_data(c);
-	if (!h || h->state != HTTP_OPEN)
+	if (!h || h->fl.state != INFLIGHT_OPEN)
 		return;
-	h->state = HTTP_STOPPING;
 	http_cb_quiesce(h->cb);
-	if (h->nreqs == 0 && http_cb_waiting(h->cb) == 0) {
-		finish_stop(h);
-		return;
-	}
-	log_info("http_stopping", "conn=%s in_flight=%d callbacks_waiting=%d grace_ms=%lld", conn_name(c), h->nreqs,
-	         http_cb_waiting(h->cb), h->conf->stop_grace_ms);
-	struct timeval tv = {(time_t)(h->conf->stop_grace_ms / 1000),
-	                     (suseconds_t)(h->conf->stop_grace_ms % 1000) * 1000};
-	evtimer_add(h->grace_ev, &tv);
+	inflight_stop(&h->fl, h->conf->stop_grace_ms);
 }
 
 static void http_acked(struct conn *c, uint64_t token, bool committed)
@@ -818,8 +590,7 @@ static void http_acked(struct conn *c, uint64_t token, bool committed)
 	if (!h || !h->cb)
 		return;
 	http_cb_acked(h->cb, token, committed);
-	if (h->state == HTTP_STOPPING && h->nreqs == 0 && http_cb_waiting(h->cb) == 0)
-		event_active(h->grace_ev, 0, 0);
+	inflight_check(&h->fl);
 }
 
 static void http_close(struct conn *c)
@@ -827,17 +598,11 @@ static void http_close(struct conn *c)
 	struct http *h = conn_driver_data(c);
 	if (!h)
 		return;
-	while (h->reqs) { /* only if close comes without stop */
-		struct http_req *r = h->reqs;
-		req_unlink(r);
-		msg_free(r->m);
-		req_free(r);
-	}
+	inflight_free(&h->fl); /* requests only if close comes without stop */
 	http_cb_stop(h->cb);
 	http_oauth_free(h->oauth);
 	curl_loop_free(h->cl);
-	event_free(h->grace_ev);
-	compiled_free(&h->cc);
+	http_conf_compiled_free(&h->cc);
 	free(h);
 	conn_set_driver_data(c, NULL);
 }
@@ -847,7 +612,7 @@ const struct driver_ops http_driver = {
     .caps = CAP_SEND | CAP_RECEIVE | CAP_REPORTS,
     .settings = http_settings,
     .conf_size = sizeof(struct http_conf),
-    .check = http_check,
+    .check = http_conf_check,
     .open = http_open,
     .submit = http_submit,
     .stop = http_stop,

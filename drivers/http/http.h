@@ -9,6 +9,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "http/rule.h"
+#include "http/template.h"
 #include "settings.h"
 
 #define HTTP_CB_MAX_BODY (64 * 1024)
@@ -40,5 +42,31 @@ struct http_conf {
 
 /* The settings table (conf.c). */
 extern const struct setting http_settings[];
+
+enum http_auth_kind {
+	HTTP_AUTH_NONE,
+	HTTP_AUTH_BASIC,
+	HTTP_AUTH_BEARER,
+	HTTP_AUTH_HEADER,
+	HTTP_AUTH_QUERY,
+	HTTP_AUTH_OAUTH2
+};
+
+/* Everything compiled from the settings (conf.c). */
+struct http_conf_compiled {
+	enum http_auth_kind auth;
+	bool parts_mode, has_body;
+	struct http_tpl *url, *body, *callback_url;
+	struct http_tpl_headers headers;
+	struct http_rule rule;
+};
+
+/* Compiles conf (borrowed) into cc.  Returns 0, or -1 with err naming the
+ * setting; free cc with http_conf_compiled_free either way. */
+MUST_CHECK int http_conf_compile(const struct http_conf *conf, struct http_conf_compiled *cc, struct errbuf *err);
+void http_conf_compiled_free(struct http_conf_compiled *cc);
+/* The driver's check(): no CHANGE_ME credential, the compilation, and the
+ * callback settings (callback.c). */
+int http_conf_check(const void *conf, struct errbuf *err);
 
 #endif

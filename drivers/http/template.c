@@ -3,12 +3,15 @@
 #include "http/template.h"
 
 #include <ctype.h>
+#include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "codec/utf8.h"
+#include "msg.h"
 
 static const char *const var_names[HV_COUNT] = {
     [HV_RECIPIENT] = "recipient",
@@ -338,4 +341,38 @@ void http_tpl_headers_free(struct http_tpl_headers *h)
 	}
 	free(h->v);
 	memset(h, 0, sizeof *h);
+}
+
+void http_tpl_vals_fill(struct http_tpl_vals *vs, const struct msg *m, const char *encoding, int parts, int part)
+{
+	memset(vs, 0, sizeof *vs);
+	vs->v[HV_RECIPIENT] = m->recipient;
+	vs->v[HV_SENDER] = m->sender;
+	vs->v[HV_TEXT] = m->body;
+	snprintf(vs->num[0], sizeof vs->num[0], "%" PRId64, m->id);
+	vs->v[HV_ID] = vs->num[0];
+	vs->v[HV_CLIENT_REF] = m->client_ref;
+	vs->v[HV_ENCODING] = encoding;
+	snprintf(vs->num[1], sizeof vs->num[1], "%d", parts);
+	vs->v[HV_PARTS] = vs->num[1];
+	snprintf(vs->num[2], sizeof vs->num[2], "%d", part);
+	vs->v[HV_PART] = vs->num[2];
+	vs->v[HV_PART_HEX] = m->payload;
+	vs->v[HV_UDH_HEX] = m->udh;
+	if (m->valid_until_s) {
+		snprintf(vs->num[3], sizeof vs->num[3], "%" PRId64, m->valid_until_s);
+		vs->v[HV_VALID_UNTIL] = vs->num[3];
+		time_t t = (time_t)m->valid_until_s;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(vs->num[4], sizeof vs->num[4], "%Y-%m-%dT%H:%M:%SZ", &tm);
+		vs->v[HV_VALID_UNTIL_ISO] = vs->num[4];
+	}
+	vs->v[HV_WANT_REPORT] = m->want_report ? "1" : "0";
+	snprintf(vs->num[5], sizeof vs->num[5], "%d", m->attempts);
+	vs->v[HV_ATTEMPT] = vs->num[5];
+	/* Kannel's numbering, which other gateways share: 0 GSM 7-bit, 1 8-bit, 2 UCS-2. */
+	vs->v[HV_CODING] = encoding && !strcmp(encoding, "ucs2")     ? "2"
+	                   : encoding && !strcmp(encoding, "binary") ? "1"
+	                                                             : "0";
 }

@@ -80,6 +80,21 @@ bool http_tpl_uses(const struct http_tpl *t, enum http_var v);
 MUST_CHECK int http_tpl_expand(const struct http_tpl *t, const char *const vals[HV_COUNT], struct sbuf *out,
                                struct errbuf *err);
 
+/* The values of the template variables for one message (the http, exec
+ * and email connections fill them alike).  v[] points into the message
+ * (borrowed: it must outlive vs) or into num[]. */
+struct msg;
+struct http_tpl_vals {
+	const char *v[HV_COUNT];
+	char num[6][32];
+};
+/* Fills vs from m for part `part` (1-based) of `parts`, whose encoding is
+ * named encoding (gsm7, ucs2, binary; borrowed, may be NULL): every message
+ * variable, {coding} in Kannel's numbering derived from encoding.  The
+ * connection's own variables (username, password, token, callback_url) are
+ * left NULL for the caller. */
+void http_tpl_vals_fill(struct http_tpl_vals *vs, const struct msg *m, const char *encoding, int parts, int part);
+
 /* Header values as templates, by header name: the `headers` setting of the
  * http and email connections. */
 struct http_tpl_header {

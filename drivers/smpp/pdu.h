@@ -279,15 +279,16 @@ const char *smpp_pdu_command_name(uint32_t command_id);
 MUST_CHECK int smpp_pdu_command_id(const char *name, uint32_t *command_id);
 const char *smpp_pdu_tlv_name(uint16_t tag);
 
-/* Writes the PDU as the vectors' `fields` column does:
+/* The text form (pdu_fields.c).
+ * Writes the PDU as the vectors' `fields` column does:
  * "key=value;key=value", values percent-encoded (tests/vectors/README.md),
  * including parsed dlr_* keys for delivery receipts.  out has capacity cap
  * (SMPP_PDU_FIELDS_MAX always suffices).  Returns the length or -ENOSPC. */
 MUST_CHECK int smpp_pdu_fields(const struct smpp_pdu *pdu, char *out, size_t cap);
 /* The same for a rejected PDU: "error_status=0x...;reason=...". */
-MUST_CHECK int smpp_pdu_error_fields(const struct smpp_pdu_error *e, char *out, size_t cap);
+MUST_CHECK int smpp_pdu_fields_error(const struct smpp_pdu_error *e, char *out, size_t cap);
 
-/* Where smpp_pdu_set_field keeps TLV values it decodes from hex.  The
+/* Where smpp_pdu_fields_set keeps TLV values it decodes from hex.  The
  * caller owns data; the pdu borrows from it. */
 struct smpp_pdu_arena {
 	uint8_t *data;
@@ -301,7 +302,7 @@ struct smpp_pdu_arena {
  * command_id or must agree with it.  Keys that are derived on output
  * (command_length, tlv_tags, dlr_*, note) are accepted and ignored, unknown
  * keys are an error.  Returns 0 or -EINVAL. */
-MUST_CHECK int smpp_pdu_set_field(struct smpp_pdu *pdu, const char *key, const char *value,
-                                  struct smpp_pdu_arena *arena, struct errbuf *err);
+MUST_CHECK int smpp_pdu_fields_set(struct smpp_pdu *pdu, const char *key, const char *value,
+                                   struct smpp_pdu_arena *arena, struct errbuf *err);
 
 #endif

@@ -289,6 +289,21 @@ static void smpp_server_pdu(struct sess *s, const uint8_t *buf, size_t len)
 	smpp_server_dispatch(s, p);
 }
 
+/* The answer (unbind_resp, or a generic_nack: the ESME does not know unbind)
+ * to the unbind we sent with sequence number seq, if it is one: the
+ * session's goodbye is over.  True when it was. */
+static bool sess_unbind_answered(struct sess *s, uint32_t seq)
+{
+	if (s->state != SS_UNBINDING || link_request_find(s->hd.link, seq) != SERVER_REQ_UNBIND)
+		return false;
+	(void)link_request_take(s->hd.link, seq);
+	s->unbind_done = true;
+	if (s->revoked)
+		smpp_server_close_later(s, "account changed: unbound");
+	smpp_server_stop_progress(s->sv);
+	return true;
+}
+
 void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 {
 	struct server *sv = s->sv;
@@ -313,16 +328,8 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 			(void)link_request_take(s->hd.link, p->sequence_number);
 			return;
 		}
-		if (s->state == SS_UNBINDING &&
-		    link_request_find(s->hd.link, p->sequence_number) == SERVER_REQ_UNBIND) {
-			(void)link_request_take(s->hd.link, p->sequence_number);
-			s->unbind_done = true;
-			if (s->revoked)
-				smpp_server_close_later(s, "account changed: unbound");
-			smpp_server_stop_progress(sv);
-			return;
-		}
-		smpp_server_deliver_resp(s, p);
+		if (!sess_unbind_answered(s, p->sequence_number))
+			smpp_server_deliver_resp(s, p);
 		return;
 	case SMPP_ENQUIRE_LINK:
 		smpp_server_respond(s, SMPP_ENQUIRE_LINK_RESP, p->sequence_number, 0);
@@ -336,14 +343,7 @@ void smpp_server_dispatch(struct sess *s, const struct smpp_pdu *p)
 		smpp_server_close_later(s, "unbind from the ESME");
 		return;
 	case SMPP_UNBIND_RESP:
-		if (s->state == SS_UNBINDING &&
-		    link_request_find(s->hd.link, p->sequence_number) == SERVER_REQ_UNBIND) {
-			(void)link_request_take(s->hd.link, p->sequence_number);
-			s->unbind_done = true;
-			if (s->revoked)
-				smpp_server_close_later(s, "account changed: unbound");
-			smpp_server_stop_progress(sv);
-		}
+		(void)sess_unbind_answered(s, p->sequence_number);
 		return;
 	case SMPP_QUERY_SM:
 		smpp_server_respond(s, SMPP_QUERY_SM_RESP, p->sequence_number, SMPP_ESME_RQUERYFAIL);

@@ -12,15 +12,17 @@
 
 #include "codec/gsm7.h"
 
-static int hexval(char c)
+long ucp_data_digits(const char *s, size_t len, size_t n)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	if (len != n)
+		return -1;
+	long v = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
 }
 
 int ucp_data_ira_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
@@ -30,7 +32,7 @@ int ucp_data_ira_decode(const char *hex, size_t len, uint8_t *out, size_t cap)
 	if (len / 2 > cap || len / 2 > (size_t)INT32_MAX)
 		return -ENOSPC;
 	for (size_t i = 0; i < len; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = hex_digit(hex[i]), lo = hex_digit(hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -EINVAL;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);
@@ -131,11 +133,9 @@ int ucp_data_scts_parse(const char *s, size_t len, int64_t *unix_s)
 	if (len != 12)
 		return -EINVAL;
 	int v[6];
-	for (int i = 0; i < 6; i++) {
-		if (s[2 * i] < '0' || s[2 * i] > '9' || s[2 * i + 1] < '0' || s[2 * i + 1] > '9')
+	for (int i = 0; i < 6; i++)
+		if ((v[i] = (int)ucp_data_digits(s + 2 * i, 2, 2)) < 0)
 			return -EINVAL;
-		v[i] = (s[2 * i] - '0') * 10 + (s[2 * i + 1] - '0');
-	}
 	if (v[0] < 1 || v[0] > 31 || v[1] < 1 || v[1] > 12 || v[3] > 23 || v[4] > 59 || v[5] > 60)
 		return -EINVAL;
 	struct tm tm = {.tm_mday = v[0],

@@ -17,6 +17,10 @@
 /* Alphanumeric OAdC: at most 11 GSM characters (extension ones count 2). */
 #define UCP_ALPHA_MAX_SEPTETS 11
 
+/* Exactly n decimal digits (len must be n: TRN, LEN, OT, EC, time stamp
+ * pairs) as a number; -1 when s is not that. */
+long ucp_data_digits(const char *s, size_t len, size_t n);
+
 /* IRA hex (two hex digits per octet, either case) -> octets in out
  * (capacity cap).  Returns the octet count, or -EINVAL for odd length or a
  * non-hex digit, -ENOSPC. */

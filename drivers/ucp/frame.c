@@ -203,31 +203,6 @@ __attribute__((format(printf, 3, 4))) static int reject(struct ucp_error *err, u
 	return -EBADMSG;
 }
 
-/* Parses exactly n decimal digits; -1 when s is not that. */
-static long digits(const char *s, size_t len, size_t n)
-{
-	if (len != n)
-		return -1;
-	long v = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return -1;
-		v = v * 10 + (s[i] - '0');
-	}
-	return v;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 int ucp_frame_decode(const uint8_t *buf, size_t len, struct ucp_frame *f, struct ucp_error *err)
 {
 	memset(f, 0, sizeof *f);
@@ -242,7 +217,7 @@ int ucp_frame_decode(const uint8_t *buf, size_t len, struct ucp_frame *f, struct
 	/* Header: TRN/LEN/O|R/OT/ is 14 characters. */
 	if (n < 14 || t[2] != '/' || t[8] != '/' || t[10] != '/' || t[13] != '/')
 		return reject(err, 2, "header is not TRN/LEN/O|R/OT/");
-	long trn = digits(t, 2, 2), flen = digits(t + 3, 5, 5), ot = digits(t + 11, 2, 2);
+	long trn = ucp_data_digits(t, 2, 2), flen = ucp_data_digits(t + 3, 5, 5), ot = ucp_data_digits(t + 11, 2, 2);
 	char o_r = t[9];
 	if (trn < 0 || flen < 0 || ot < 0 || (o_r != 'O' && o_r != 'R'))
 		return reject(err, 2, "header is not TRN/LEN/O|R/OT/");
@@ -260,9 +235,8 @@ int ucp_frame_decode(const uint8_t *buf, size_t len, struct ucp_frame *f, struct
 	/* The checksum follows the last '/'. */
 	const char *last = memrchr(t, '/', n);
 	size_t ck_at = (size_t)(last - t) + 1;
-	if (n - ck_at != 2 || hexval(t[ck_at]) < 0 || hexval(t[ck_at + 1]) < 0)
+	if (n - ck_at != 2 || ucp_data_ira_decode(t + ck_at, 2, &f->checksum, 1) != 1)
 		return reject(err, 2, "checksum is not two hex digits");
-	f->checksum = (uint8_t)(hexval(t[ck_at]) << 4 | hexval(t[ck_at + 1]));
 	unsigned sum = 0;
 	for (size_t i = 0; i < ck_at; i++)
 		sum += (uint8_t)t[i];
@@ -289,7 +263,7 @@ int ucp_frame_decode(const uint8_t *buf, size_t len, struct ucp_frame *f, struct
 		return reject(err, 3, "operation %02u not supported", f->ot);
 	if (nf != l->n)
 		return reject(err, 2, "field count %zu != %zu", nf, l->n);
-	if (f->nack && digits(f->f[UCPR_EC_OR_MVP].p, f->f[UCPR_EC_OR_MVP].len, 2) < 0)
+	if (f->nack && ucp_data_digits(f->f[UCPR_EC_OR_MVP].p, f->f[UCPR_EC_OR_MVP].len, 2) < 0)
 		return reject(err, 2, "EC is not two digits");
 	f->nfields = nf;
 	f->layout = l;
@@ -446,7 +420,7 @@ int ucp_frame_set_field(struct ucp_frame *f, const char *key, const char *value,
 		return 0;
 	size_t vlen = strlen(value);
 	if (!strcmp(key, "TRN") || !strcmp(key, "OT")) {
-		long v = digits(value, vlen, 2);
+		long v = ucp_data_digits(value, vlen, 2);
 		if (v < 0)
 			return errbuf_set(err, "%s=%s is not two digits", key, value), -EINVAL;
 		*(key[0] == 'T' ? &f->trn : &f->ot) = (unsigned)v;

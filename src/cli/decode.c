@@ -49,7 +49,7 @@ static int decode_smpp(const uint8_t *buf, size_t len)
 	char *out = xmalloc(SMPP_PDU_FIELDS_MAX);
 	int status = 0;
 	if (smpp_pdu_decode(buf, len, pdu, &err) < 0) {
-		if (smpp_pdu_error_fields(&err, out, SMPP_PDU_FIELDS_MAX) < 0)
+		if (smpp_pdu_fields_error(&err, out, SMPP_PDU_FIELDS_MAX) < 0)
 			abort(); /* cannot happen: the error text is bounded */
 		status = 1;
 	} else if (smpp_pdu_fields(pdu, out, SMPP_PDU_FIELDS_MAX) < 0) {

@@ -63,8 +63,8 @@ static void argv_hostile_byte_for_byte(void **state)
 	assert_string_equal(exec_argv_program(a), "conf/exec/send.sh");
 	for (size_t i = 0; i < sizeof hostile / sizeof *hostile; i++) {
 		struct msg *m = make_msg(hostile[i]);
-		struct exec_vals vs;
-		exec_vals_fill(&vs, m, "ucs2", 1);
+		struct http_tpl_vals vs;
+		http_tpl_vals_fill(&vs, m, "ucs2", 1, 1);
 		char **v = exec_argv_expand(a, &vs, &err);
 		assert_non_null(v);
 		assert_string_equal(v[0], "conf/exec/send.sh");
@@ -80,8 +80,8 @@ static void argv_hostile_byte_for_byte(void **state)
 	memset(big, 'a', 100000);
 	big[100000] = 0;
 	struct msg *m = make_msg(big);
-	struct exec_vals vs;
-	exec_vals_fill(&vs, m, "gsm7", 1);
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, "gsm7", 1, 1);
 	char **v = exec_argv_expand(a, &vs, &err);
 	assert_non_null(v);
 	assert_int_equal(strlen(v[2]), 100000);
@@ -120,8 +120,8 @@ static void argv_compile_errors(void **state)
 	struct msg *m = make_msg("x");
 	free(m->recipient);
 	m->recipient = xstrdup("");
-	struct exec_vals vs;
-	exec_vals_fill(&vs, m, "gsm7", 1);
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, "gsm7", 1, 1);
 	assert_null(exec_argv_expand(a, &vs, &err)); /* the program's name would be empty */
 	msg_free(m);
 	exec_argv_free(a);
@@ -140,8 +140,8 @@ static void env_and_stdin(void **state)
 {
 	(void)state;
 	struct msg *m = make_msg(hostile[1]);
-	struct exec_vals vs;
-	exec_vals_fill(&vs, m, "gsm7", 3);
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, "gsm7", 3, 1);
 	json_t *extra = json_pack("{s:s}", "API_KEY", "k1");
 	struct errbuf err;
 	assert_int_equal(exec_env_check(extra, &err), 0);

@@ -1,5 +1,6 @@
 /* http templates: compilation errors that name the problem, every filter,
- * default filters, literal braces (JSON bodies), `{{`. */
+ * default filters, literal braces (JSON bodies), `{{`; the values of a
+ * message (http_tpl_vals_fill, shared by http, exec and email). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,8 @@
 #include <cmocka.h>
 
 #include "http/template.h"
+#include "msg.h"
+#include "util.h"
 
 static const char *vals[HV_COUNT];
 
@@ -146,12 +149,64 @@ static void names(void **state)
 	assert_string_equal(http_var_name(HV_CALLBACK_URL), "callback_url");
 }
 
+/* Every message variable from the message; the connection's own left
+ * NULL; {coding} in Kannel's numbering from the encoding's name. */
+static void vals_of_a_message(void **state)
+{
+	(void)state;
+	struct msg *m = xcalloc(1, sizeof *m);
+	m->id = 9000000001;
+	m->recipient = xstrdup("+4917612345678");
+	m->sender = xstrdup("ACME");
+	m->body = xstrdup("hello");
+	m->client_ref = xstrdup("order-7");
+	m->payload = xstrdup("C0FFEE");
+	m->udh = xstrdup("050003010201");
+	m->valid_until_s = 1767225600; /* 2026-01-01T00:00:00Z */
+	m->want_report = true;
+	m->attempts = 3;
+	struct http_tpl_vals vs;
+	http_tpl_vals_fill(&vs, m, "ucs2", 4, 2);
+	assert_string_equal(vs.v[HV_RECIPIENT], "+4917612345678");
+	assert_string_equal(vs.v[HV_SENDER], "ACME");
+	assert_string_equal(vs.v[HV_TEXT], "hello");
+	assert_string_equal(vs.v[HV_ID], "9000000001");
+	assert_string_equal(vs.v[HV_CLIENT_REF], "order-7");
+	assert_string_equal(vs.v[HV_ENCODING], "ucs2");
+	assert_string_equal(vs.v[HV_PARTS], "4");
+	assert_string_equal(vs.v[HV_PART], "2");
+	assert_string_equal(vs.v[HV_PART_HEX], "C0FFEE");
+	assert_string_equal(vs.v[HV_UDH_HEX], "050003010201");
+	assert_string_equal(vs.v[HV_VALID_UNTIL], "1767225600");
+	assert_string_equal(vs.v[HV_VALID_UNTIL_ISO], "2026-01-01T00:00:00Z");
+	assert_string_equal(vs.v[HV_WANT_REPORT], "1");
+	assert_string_equal(vs.v[HV_ATTEMPT], "3");
+	assert_string_equal(vs.v[HV_CODING], "2");
+	assert_null(vs.v[HV_USERNAME]);
+	assert_null(vs.v[HV_PASSWORD]);
+	assert_null(vs.v[HV_TOKEN]);
+	assert_null(vs.v[HV_CALLBACK_URL]);
+	http_tpl_vals_fill(&vs, m, "binary", 1, 1);
+	assert_string_equal(vs.v[HV_CODING], "1");
+	http_tpl_vals_fill(&vs, m, NULL, 1, 1);
+	assert_string_equal(vs.v[HV_CODING], "0");
+	assert_null(vs.v[HV_ENCODING]);
+	m->valid_until_s = 0;
+	m->want_report = false;
+	http_tpl_vals_fill(&vs, m, "gsm7", 1, 1);
+	assert_string_equal(vs.v[HV_CODING], "0");
+	assert_string_equal(vs.v[HV_WANT_REPORT], "0");
+	assert_null(vs.v[HV_VALID_UNTIL]);
+	assert_null(vs.v[HV_VALID_UNTIL_ISO]);
+	msg_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(expands), cmocka_unit_test(ucs2hex_surrogates),
 	    cmocka_unit_test(refuses), cmocka_unit_test(uses),
-	    cmocka_unit_test(names),
+	    cmocka_unit_test(names),   cmocka_unit_test(vals_of_a_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

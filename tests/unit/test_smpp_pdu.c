@@ -211,7 +211,7 @@ static void check_encode_from_fields(const struct vector *v)
 	for (size_t i = 0; i < n; i++) {
 		struct errbuf eb = {{0}};
 		pct_decode(vals[i]);
-		if (smpp_pdu_set_field(pdu, keys[i], vals[i], &arena, &eb))
+		if (smpp_pdu_fields_set(pdu, keys[i], vals[i], &arena, &eb))
 			fail_msg("%s: set %s: %s", v->id, keys[i], eb.msg);
 	}
 	uint8_t *out = xmalloc(SMPP_PDU_MAX_LEN);
@@ -265,7 +265,7 @@ static void check_error(const struct vector *v, const uint8_t *buf, size_t len)
 
 	/* The printed form is the fields column itself. */
 	char out[512];
-	assert_true(smpp_pdu_error_fields(&err, out, sizeof out) > 0);
+	assert_true(smpp_pdu_fields_error(&err, out, sizeof out) > 0);
 	assert_fields_equal(v->id, v->fields, out);
 
 	/* expect: "generic_nack:k=v;..", "response:k=v" or "incomplete:k=v;..". */

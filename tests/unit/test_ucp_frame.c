@@ -286,6 +286,7 @@ static void test_rejects(void **state)
 	expect_reject("00/00019/R/60/B//6D", 2, "neither A nor N"); /* result neither A nor N */
 	expect_reject("00/00019/O/02/A//6D", 3, "not supported");   /* op 02 */
 	expect_reject("00/00019/R/60/A//6", 2, "checksum");         /* checksum one digit */
+	expect_reject("00/00019/R/60/A//6G", 2, "checksum");        /* checksum not hex */
 	expect_reject("00/00019/R/60/A/6D", 2, "field count");      /* one field missing */
 	expect_reject("00/00022/R/51/N/X1//07", 2, "EC");           /* EC not digits */
 	expect_reject("00/00019/R/60/A/\x01/6D", 2, "IRA");         /* control octet */
@@ -425,6 +426,11 @@ static void test_times(void **state)
 	assert_memory_equal(o, "Hello", 5);
 	assert_int_equal(ucp_data_ira_decode("486", 3, o, sizeof o), -EINVAL);
 	assert_int_equal(ucp_data_ira_decode("48656C6C6F", 10, o, 4), -ENOSPC);
+	assert_int_equal(ucp_data_digits("00042", 5, 5), 42);
+	assert_int_equal(ucp_data_digits("99", 2, 2), 99);
+	assert_int_equal(ucp_data_digits("4", 1, 2), -1);  /* too short */
+	assert_int_equal(ucp_data_digits("4 ", 2, 2), -1); /* not a digit */
+	assert_int_equal(ucp_data_digits("-4", 2, 2), -1);
 }
 
 static int cmp_i64(const void *a, const void *b)
