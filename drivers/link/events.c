@@ -24,6 +24,10 @@
 #include "log.h"
 #include "util.h"
 
+enum {
+	FRAME_MIN = 32, /* events per frame at least, when that many wait */
+};
+
 /* A states or inbounds frame waiting for its ack: one part per event. */
 struct oframe {
 	int n;
@@ -97,6 +101,14 @@ void link_events_drained(void *arg, uint32_t seq, void *data)
 		link_events_done(arg, data, false);
 }
 
+int link_events_frame_size(int queued, int room, int batch)
+{
+	int n = room > 1 ? (queued + room - 1) / room : queued;
+	if (n < FRAME_MIN)
+		n = queued < FRAME_MIN ? queued : FRAME_MIN;
+	return n > batch ? batch : n;
+}
+
 /* One states or inbounds frame from q.  Returns 0, or -1 when nothing more
  * can go now. */
 static int send_events(struct sess *s, struct partq *q, bool reports)
@@ -105,7 +117,7 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 	uint32_t seq;
 	if (link_next_seq(s->hd.link, &seq))
 		return -1;
-	int n = q->n < sv->conf->batch ? q->n : (int)sv->conf->batch;
+	int n = link_events_frame_size(q->n, link_window_room(s->hd.link), (int)sv->conf->batch);
 	struct oframe *o = xcalloc(1, sizeof *o);
 	o->p = xcalloc((size_t)n, sizeof *o->p);
 	Smspool__Link__State *st = reports ? xcalloc((size_t)n, sizeof *st) : NULL;

@@ -43,6 +43,13 @@ struct server {
 
 /* events.c */
 extern const struct accounts_ops link_events_ops;
+/* Events of the next frame, of `queued` waiting with `room` frames free in
+ * the window: what waits is spread over the room (a frame's events are done
+ * only when its ack comes, after the client committed all of them: in
+ * several frames they are acked, done and replaced as each commits, rather
+ * than the window idling while one big frame is committed), at least
+ * FRAME_MIN (32) when that many wait, at most batch. */
+int link_events_frame_size(int queued, int room, int batch);
 /* Sends what waits on s while its window has room. */
 void link_events_flush(struct sess *s);
 /* Flushes every session soon (from the loop). */
