@@ -8,7 +8,7 @@
 --    client_parts: one UPDATE per row): every such row was written twice.
 --    Now report_on and client_parts go into the one INSERT ... SELECT FROM
 --    unnest(...) of the fast path; the 15- and 16-argument forms are thin
---    wrappers (all three are prepared by src/store.c).  What stays: the
+--    wrappers in plpgsql (all three are prepared by src/store.c).  What stays: the
 --    answers and their order (the keys already used, then the client_refs
 --    already taken, then the other elements in order), the error classes,
 --    the idempotency keys answered with the existing id, unique_client_ref,
@@ -500,10 +500,14 @@ CREATE OR REPLACE FUNCTION smspool.submit(p_account text, p_recipients text[], p
 	p_want_reports boolean[], p_flash boolean[], p_msg_classes int[], p_send_after timestamptz[],
 	p_valid_until timestamptz[], p_keys text[], p_report_on int[])
 RETURNS TABLE (idx int, id bigint, error_class text, error text)
-LANGUAGE sql AS $$
-	SELECT * FROM smspool.submit(p_account, p_recipients, p_senders, p_bodies, p_payloads, p_udhs, p_encodings,
-		p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until, p_keys,
-		p_report_on, NULL::int[])
+LANGUAGE plpgsql AS $$
+BEGIN
+	-- plpgsql, not sql: its plan is kept for the session (PostgreSQL 15
+	-- plans the body of an SQL function at every call)
+	RETURN QUERY SELECT * FROM smspool.submit(p_account, p_recipients, p_senders, p_bodies, p_payloads, p_udhs,
+		p_encodings, p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until,
+		p_keys, p_report_on, NULL::int[]);
+END
 $$;
 COMMENT ON FUNCTION smspool.submit(text, text[], text[], text[], text[], text[], text[], text[], int[], boolean[], boolean[], int[], timestamptz[], timestamptz[], text[], int[]) IS 'Daemon: the 17-argument submit() without client_parts (same answers, same order).';
 
@@ -512,10 +516,14 @@ CREATE OR REPLACE FUNCTION smspool.submit(p_account text, p_recipients text[], p
 	p_want_reports boolean[], p_flash boolean[], p_msg_classes int[], p_send_after timestamptz[],
 	p_valid_until timestamptz[], p_keys text[] DEFAULT NULL)
 RETURNS TABLE (idx int, id bigint, error_class text, error text)
-LANGUAGE sql AS $$
-	SELECT * FROM smspool.submit(p_account, p_recipients, p_senders, p_bodies, p_payloads, p_udhs, p_encodings,
-		p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until, p_keys,
-		NULL::int[], NULL::int[])
+LANGUAGE plpgsql AS $$
+BEGIN
+	-- plpgsql, not sql: its plan is kept for the session (PostgreSQL 15
+	-- plans the body of an SQL function at every call)
+	RETURN QUERY SELECT * FROM smspool.submit(p_account, p_recipients, p_senders, p_bodies, p_payloads, p_udhs,
+		p_encodings, p_client_refs, p_priorities, p_want_reports, p_flash, p_msg_classes, p_send_after, p_valid_until,
+		p_keys, NULL::int[], NULL::int[]);
+END
 $$;
 COMMENT ON FUNCTION smspool.submit(text, text[], text[], text[], text[], text[], text[], text[], int[], boolean[], boolean[], int[], timestamptz[], timestamptz[], text[]) IS 'Daemon: the 17-argument submit() without report_on and client_parts (same answers, same order); p_keys optional.';
 
