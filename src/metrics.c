@@ -312,6 +312,9 @@ void metrics_render(struct sbuf *out, const char *instance, const struct metrics
 	sbuf_init(&l);
 	pthread_mutex_lock(&lock);
 	render_conns(out);
+	/* Set by the loop's first metrics_conn_get, under the lock: a scrape
+	 * before any connection exists would race with it. */
+	time_t start = started_at;
 	pthread_mutex_unlock(&lock);
 
 	metrics_text_head(out, "smspool_db_statement_seconds", "histogram",
@@ -369,7 +372,7 @@ void metrics_render(struct sbuf *out, const char *instance, const struct metrics
 	sbuf_adds(&l, "\"");
 	metrics_text_sample(out, "smspool_build_info", l.buf, 1);
 	metrics_text_head(out, "smspool_start_time_seconds", "gauge", "When the daemon started, Unix seconds.");
-	metrics_text_sample(out, "smspool_start_time_seconds", "", (double)started_at);
+	metrics_text_sample(out, "smspool_start_time_seconds", "", (double)start);
 	sbuf_free(&l);
 }
 

@@ -37,6 +37,13 @@ SMSPOOL_BIN=$(abspath "${SMSPOOL_BIN:-bin/smspool}")
 SMSPOOL_BUILD=$(abspath "${SMSPOOL_BUILD:-build}")
 FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 export SMSPOOL_BIN SMSPOOL_BUILD FUZZ_SECONDS
+# A ThreadSanitizer build: its reports fail the program that printed them
+# (exit status 66 at exit, counted below; e2e tests also look for report
+# files, tests/lib/e2e.sh), and only third-party code is suppressed.
+case $SMSPOOL_BUILD in */build-tsan)
+	export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=4 suppressions=$ROOT/tests/tsan.supp ${TSAN_OPTIONS:-}"
+	;;
+esac
 export SMSPOOL_ROOT=$ROOT
 # Tests choose their own databases; nothing configured outside may leak in.
 unset SMSPOOL_DB SMSPOOL_INSTANCE PGHOST PGPORT PGUSER PGDATABASE PGSERVICE PGOPTIONS

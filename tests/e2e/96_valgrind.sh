@@ -4,8 +4,8 @@
 # tests/peers/smsc.js, receipts and MO texts included, and one dropped
 # connection), then SIGTERM: exit 0, no definitely lost block, no memory
 # error.  valgrind comes from the set-up (make test-deps): without it the
-# test bails out.  Skipped for the sanitizer build (ASan and valgrind
-# exclude each other; ASan's own leak checker covers that run).
+# test bails out.  Skipped for the sanitizer builds (ASan or TSan and
+# valgrind exclude each other; ASan's own leak checker covers that run).
 . "$(dirname "$0")/../lib/e2e.sh"
 . "$(dirname "$0")/../lib/reconcile.sh"
 
@@ -15,7 +15,7 @@ skip_all() {
 	for ((i = 0; i < 6; i++)); do skip "valgrind run" "$1"; done
 	finish
 }
-fault_small && skip_all "sanitizer build (valgrind cannot run ASan binaries)"
+fault_small && skip_all "sanitizer build (valgrind cannot run ASan or TSan binaries)"
 command -v valgrind >/dev/null 2>&1 ||
 	bail "valgrind is not installed: run make test-deps (packaging/install-deps.sh --test)"
 

@@ -37,6 +37,17 @@ E2E_PSQL=$PGBIN/psql
 [ -x "$E2E_PSQL" ] || E2E_PSQL=psql
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/smspool-$E2E_NAME.XXXXXX")
 
+# A ThreadSanitizer build (make TSAN=1): every smspool process the test runs
+# (daemons, CLI commands, daemons a test starts by hand) writes its reports
+# to $E2E_TMP/tsan.PID instead of its stderr, and finish fails the test when
+# any such file exists, whatever the process's exit status was (a daemon
+# killed with SIGKILL never gets to exit with TSan's status 66).
+E2E_TSAN=0
+case $SMSPOOL_BIN in */build-tsan/*) E2E_TSAN=1 ;; esac
+if [ "$E2E_TSAN" = 1 ]; then
+	export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=4 suppressions=$E2E_ROOT/tests/tsan.supp ${TSAN_OPTIONS:-} log_path=$E2E_TMP/tsan"
+fi
+
 _tap_n=0
 _tap_failed=0
 _tap_planned=""
@@ -109,16 +120,34 @@ like() {
 }
 
 bail() {
+	tsan_reports
 	echo "Bail out! $*"
 	daemon_tails
 	exit 1
 }
 
+# tsan_reports: with a TSan build, one failing assertion (outside the plan)
+# when any process of the test reported a race, a deadlock or a thread leak;
+# the reports' summaries are its diagnostics.  Nothing otherwise.
+_tsan_failed=0
+tsan_reports() {
+	[ "$E2E_TSAN" = 1 ] && [ "$_tsan_failed" = 0 ] || return 0
+	local files=("$E2E_TMP"/tsan.*)
+	[ -e "${files[0]}" ] || return 0
+	_tsan_failed=1
+	local n
+	n=$(cat "${files[@]}" | grep -c '^WARNING: ThreadSanitizer')
+	fail "ThreadSanitizer: $n report(s) in ${#files[@]} process(es) (kept in $E2E_TMP)" \
+		"$(grep -h -E '^(WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer)' "${files[@]}" | sort | uniq -c | head -n 20)" \
+		"$(head -n 40 "${files[0]}")"
+}
+
 # finish: closes the test; exit status 1 if any assertion failed or fewer
-# assertions ran than planned.
+# assertions ran than planned (or, with a TSan build, a process reported).
 finish() {
+	tsan_reports
 	[ -n "$_tap_planned" ] || echo "1..$_tap_n"
-	if [ -n "$_tap_planned" ] && [ "$_tap_n" != "$_tap_planned" ]; then
+	if [ -n "$_tap_planned" ] && [ "$((_tap_n - _tsan_failed))" != "$_tap_planned" ]; then
 		diag "planned $_tap_planned tests, ran $_tap_n"
 		exit 1
 	fi
@@ -263,7 +292,7 @@ daemon_tails() {
 # --- cleanup --------------------------------------------------------------
 
 _e2e_cleanup() {
-	local inst pid db
+	local inst pid db tsan_before=$_tsan_failed
 	for inst in "${!DAEMON_PID[@]}"; do
 		pid=${DAEMON_PID[$inst]}
 		if kill -0 "$pid" 2>/dev/null; then
@@ -274,11 +303,14 @@ _e2e_cleanup() {
 	for db in "${_dbs[@]}"; do
 		sh "$PGCLUSTER" dropdb "$db" >/dev/null 2>&1
 	done
+	# A TSan report written after finish (by a daemon still running then).
+	tsan_reports
 	if [ "${E2E_KEEP:-0}" = 1 ] || [ "$_tap_failed" != 0 ]; then
 		: # logs stay in $E2E_TMP for a look
 	else
 		rm -rf "$E2E_TMP"
 	fi
+	[ "$_tsan_failed" = "$tsan_before" ] || exit 1
 }
 trap _e2e_cleanup EXIT
 trap 'diag "interrupted"; exit 1' INT TERM

@@ -248,5 +248,6 @@ smpp_settings() {
 	       \"enquire_link_s\": 2, \"response_timeout_s\": 5, \"reconnect_min_ms\": 100, \"reconnect_max_ms\": 500${1:+, $1}}"
 }
 
-# fault_small: true when the binary is the sanitizer build (slower: smaller runs).
-fault_small() { case $SMSPOOL_BIN in *build-san*) return 0 ;; esac; return 1; }
+# fault_small: true when the binary is a sanitizer build, ASan or TSan
+# (slower: smaller runs).
+fault_small() { case $SMSPOOL_BIN in *build-san* | *build-tsan*) return 0 ;; esac; return 1; }

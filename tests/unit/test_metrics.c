@@ -4,6 +4,7 @@
  * sample line "name{labels} value" with a # TYPE before its family, and the
  * hooks counting what they are told.  Also metrics_listen in the config. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -129,6 +130,68 @@ static void assert_well_formed(const char *text)
 		}
 		p = e + 1;
 	}
+}
+
+/* The daemon's threads as they use the metrics: the HTTP thread scrapes
+ * while the loop creates the first connection and counts, and a store
+ * thread times its statements.  Checked for data races by the TSan build
+ * (make TSAN=1): the scrape once read the start time, which the loop's
+ * first metrics_conn_get sets, outside the lock.  Runs before any other
+ * test calls metrics_conn_get, so that this one is the first. */
+struct scraper {
+	int renders;
+	_Atomic int stop;
+};
+
+static void *scrape_main(void *arg)
+{
+	struct scraper *k = arg;
+	struct sbuf b;
+	sbuf_init(&b);
+	while (!k->stop || k->renders < 2) {
+		sbuf_reset(&b);
+		metrics_render(&b, "inst", NULL);
+		k->renders++;
+	}
+	sbuf_free(&b);
+	return NULL;
+}
+
+static void *statements_main(void *arg)
+{
+	(void)arg;
+	for (int i = 0; i < 1000; i++)
+		metrics_stmt(METRICS_STMT_INBOUND, metrics_now_ns(), 10);
+	return NULL;
+}
+
+static void scrape_while_writing(void **state)
+{
+	(void)state;
+	struct scraper k = {0};
+	pthread_t reader, writer;
+	assert_int_equal(pthread_create(&reader, NULL, scrape_main, &k), 0);
+	assert_int_equal(pthread_create(&writer, NULL, statements_main, NULL), 0);
+	struct metrics_conn *mc = metrics_conn_get("race", "loopback");
+	struct msg m = {.id = 1, .attempts = 1, .outcome = MSG_SENT};
+	for (int i = 0; i < 1000; i++) {
+		metrics_conn_state(mc, i % 2 ? CONN_UP : CONN_CONNECTING, "detail");
+		metrics_conn_submit(mc, &m);
+		metrics_conn_complete(mc, &m);
+		metrics_conn_window(mc, i % 7, 10);
+	}
+	pthread_join(writer, NULL);
+	k.stop = 1;
+	pthread_join(reader, NULL);
+	struct sbuf b;
+	sbuf_init(&b);
+	metrics_render(&b, "inst", NULL);
+	assert_well_formed(b.buf);
+	assert_true(value_of(b.buf, "smspool_connection_submits_total{connection=\"race\"}") == 1000);
+	assert_true(value_of(b.buf, "smspool_db_statement_rows_count{statement=\"inbound\"}") == 1000);
+	assert_true(value_of(b.buf, "smspool_start_time_seconds") > 0);
+	sbuf_free(&b);
+	metrics_free_all();
 }
 
 static void hooks_count(void **state)
@@ -276,8 +339,11 @@ static void config_metrics_listen(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(label_escaping),          cmocka_unit_test(head_and_samples),
-	    cmocka_unit_test(histogram_is_cumulative), cmocka_unit_test(hooks_count),
+	    cmocka_unit_test(label_escaping),
+	    cmocka_unit_test(head_and_samples),
+	    cmocka_unit_test(histogram_is_cumulative),
+	    cmocka_unit_test(scrape_while_writing),
+	    cmocka_unit_test(hooks_count),
 	    cmocka_unit_test(config_metrics_listen),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
