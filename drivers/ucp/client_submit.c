@@ -4,7 +4,10 @@
  * completed through the shared bookkeeping of src/net/submits.c once every
  * part is answered, timed out or lost with the session.  A message whose
  * parts do not fit the window, or that comes during a throttle pause,
- * waits in `held` (in order) until answers make room.
+ * waits in `held` (in order) until answers make room.  The connection's
+ * window (slots held from submit until the result is committed) may exceed
+ * the TRN window of the settings (at most 100): the rest waits in held, and
+ * each answer sends the next, so the commit latency does not idle the TRNs.
  *
  * The remote id of a part is what a notification names: AdC:SCTS (the SM
  * field of the ACK).  NACK codes are classed by nack.c's table.
@@ -93,7 +96,14 @@ static void submit_now(struct client *cl, struct msg *m)
 			free(held[i]);
 		free(held);
 		free(sp.parts);
-		msg_list_push(&cl->held, m); /* after the answers in flight */
+		/* Back at the head of held, after the answers in flight: in
+		 * order, and a long message is not overtaken for ever by short
+		 * ones taking each TRN freed (held is the normal path when the
+		 * connection's window exceeds the TRN window). */
+		struct msg_list front = {0};
+		msg_list_push(&front, m);
+		msg_list_concat(&front, &cl->held);
+		cl->held = front;
 		return;
 	}
 	if (nheld)

@@ -18,8 +18,10 @@
 #     two_daemons the same N rows drained by two daemons (instances bench2a,
 #               bench2b) on the one database, each with its own session of the
 #               `bench` connection to the sink: what a second daemon adds.
-#     ucp       the same N through a `ucp` connection (window 100) to the C
-#               EMI/UCP sink (tests/bench/ucp_sink.c: ACK + op 53 per message).
+#     ucp       the same N through a `ucp` connection to the C EMI/UCP sink
+#               (tests/bench/ucp_sink.c: ACK + op 53 per message): TRN window 100
+#               (the settings' `window`, EMI's limit) and the connection's window
+#               (submit to committed result) the SMPP phase's $WINDOW.
 #     sustained producer + daemon for SUST_N messages or SUST_MAX_S seconds,
 #               delivered per 10-s slice; outbox sizes and dead tuples at the end.
 #     retention producer + daemon for RET_N messages or RET_S seconds while
@@ -81,6 +83,11 @@ esac
 LIFE_N=${BENCH_N:-$LIFE_N}
 LINK_N=${BENCH_LINK_N:-$LINK_N}
 WINDOW=${BENCH_WINDOW:-1000}     # connections.window of the smpp client connection
+# connections.window of the ucp connection: the slots a message holds from its
+# submit until its result is committed (the crash-duplicate bound), as for
+# smpp; the TRNs outstanding are the settings' window (100).  With 100 here the
+# phase measured the commit latency (100 per submit-to-commit round), not EMI.
+UCP_WINDOW=${BENCH_UCP_WINDOW:-$WINDOW}
 INGEST_WINDOW=${BENCH_INGEST_WINDOW:-500}
 UCP_CLIENTS=${BENCH_UCP_CLIENTS:-4} # EMI sessions of the ucp_ingest phase (window 100 each: TRN 00-99)
 KANNEL_WINDOW=100 KANNEL_CONC=50
@@ -349,7 +356,7 @@ fi
 # ============================================================================
 # 2b'. the lifecycle over EMI/UCP: LIFE_N rows queued -> ucp -> ucp_sink -> op 53 -> delivered
 if has_phase ucp; then
-	say "ucp lifecycle: $LIFE_N rows queued, ucp connection (window 100) to the UCP sink"
+	say "ucp lifecycle: $LIFE_N rows queued, ucp connection (window $UCP_WINDOW, TRN window 100) to the UCP sink"
 	fresh_tables
 	rm -f "$TMP/ucp_sink.port"
 	"$BB/ucp_sink" -P "$TMP/ucp_sink.port" 2>>"$TMP/ucp_sink.log" &
@@ -357,7 +364,7 @@ if has_phase ucp; then
 	PIDS+=("$USINK_PID")
 	for _ in $(seq 100); do [ -s "$TMP/ucp_sink.port" ] && break; sleep 0.05; done
 	q "INSERT INTO smspool.connections (name, type, settings, \"window\") VALUES ('ubench', 'ucp',
-	   '{\"host\": \"127.0.0.1\", \"port\": $(cat "$TMP/ucp_sink.port"), \"login\": \"bench\", \"password\": \"bench\", \"window\": 100, \"reconnect_min_ms\": 100}', 100)"
+	   '{\"host\": \"127.0.0.1\", \"port\": $(cat "$TMP/ucp_sink.port"), \"login\": \"bench\", \"password\": \"bench\", \"window\": 100, \"reconnect_min_ms\": 100}', $UCP_WINDOW)"
 	insert_rows "$LIFE_N" ubench
 	q "VACUUM ANALYZE smspool.outbox, smspool.queue" 2>/dev/null || true
 	t0=$(now_ms)

@@ -9,9 +9,11 @@
 # row's valid_until and priority 9 reach B as VP and PR (valid_until to the
 # minute, priority 9), its report request as NRq.  A
 # two-part UCS-2 text routed in B to loopacct goes to A as two op 52 and is
-# joined into one inbox row of A.
+# joined into one inbox row of A.  A's connection has a window of 20 over
+# 2 TRNs: twelve more messages, a third of them two-part, wait in the
+# client's held queue and all end delivered.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 12
+plan 14
 
 e2e_db smspool_e2e_ucp_loop_b
 DB_B=$SMSPOOL_DB
@@ -29,7 +31,7 @@ diag "daemon B's ucp-server on 127.0.0.1:$PORT"
 
 e2e_db smspool_e2e_ucp_loop_a
 DB_A=$SMSPOOL_DB
-add_connection up ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"login\": \"loopacct\", \"password\": \"pw\", \"reconnect_min_ms\": 200, \"keepalive_s\": 2}"
+add_connection up ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"login\": \"loopacct\", \"password\": \"pw\", \"reconnect_min_ms\": 200, \"keepalive_s\": 2, \"window\": 2}" 20
 add_route up
 start_daemon a SMSPOOL_DB="$DB_A"
 if wait_for 20 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'up'"; then
@@ -65,6 +67,19 @@ is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) FILTER (WHERE status = 'delivered') 
 VALID_A=$(sql "SELECT extract(epoch FROM date_trunc('minute', valid_until))::bigint FROM smspool.outbox WHERE recipient = '+15550001004'")
 is "$(SMSPOOL_DB=$DB_B sql "SELECT extract(epoch FROM valid_until)::bigint || '|' || priority || '|' || want_report FROM smspool.outbox WHERE recipient = '+15550001004'")" \
 	"$VALID_A|9|true" "valid_until (VP, to the minute), priority 9 (PR) and the report (NRq) reach B's row"
+
+# The connection's window (20: slots until the result is committed) over the
+# TRN window (2): what exceeds the TRNs waits in the client, two-part ones too.
+sql "INSERT INTO smspool.outbox (recipient, body)
+	SELECT '+1555000' || (2000 + g), CASE WHEN g % 3 = 0 THEN '$LONG' ELSE 'Short ' || g END
+	FROM generate_series(1, 12) g" || bail "INSERT 12"
+if wait_for 60 "SELECT count(*) = 12 FROM smspool.outbox WHERE recipient LIKE '+155500020%' AND status = 'delivered'"; then
+	pass "12 messages over a window of 20 and 2 TRNs end delivered"
+else
+	fail "12 messages over a window of 20 and 2 TRNs end delivered" "$(sql "SELECT status, count(*) FROM smspool.outbox GROUP BY 1")"
+fi
+is "$(sql "SELECT sum(cardinality(remote_ids)) FROM smspool.outbox WHERE recipient LIKE '+155500020%'")" 16 \
+	"each of their 16 parts has its remote id"
 
 # Inbound: B's loopback returns a long UCS-2 text from the recipient, routed to loopacct.
 SMSPOOL_DB=$DB_B sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
