@@ -6,7 +6,9 @@
 . "$(dirname "$0")/../lib/e2e.sh"
 plan 6
 
-cmd=$(make -n -B CFLAGS='-O0 -g3' build/obj/src/util.o 2>&1 | grep -- ' -c -o build/obj/src/util.o')
+# TSAN=0 SANITIZE=0: under `make check TSAN=1` the test inherits TSAN=1
+# (environment and MAKEFLAGS), which would move the plain build's objects.
+cmd=$(make -n -B TSAN=0 SANITIZE=0 CFLAGS='-O0 -g3' build/obj/src/util.o 2>&1 | grep -- ' -c -o build/obj/src/util.o')
 like "$cmd" '-Isrc' "make CFLAGS=... keeps -Isrc"
 like "$cmd" '-Idrivers' "make CFLAGS=... keeps -Idrivers"
 like "$cmd" '-O0 -g3' "make CFLAGS=... passes the user's flags"
