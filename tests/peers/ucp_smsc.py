@@ -18,7 +18,10 @@ an op 51 depends on the last three digits of its AdC:
   any other: ACK, then the op 53 notification (Dst 0)
 After each login it also sends noise, an op 31 with a wrong checksum (the
 client must answer NACK 01) and a good op 31 (ACK).  Every frame it sends
-is followed by CR LF, as some SMSCs do.
+is followed by CR LF, as some SMSCs do.  An op 31 from the client (a
+keepalive) is logged as ev "keepalive" and answered ACK.  Events of
+logins, keepalives and submits carry "t", time.monotonic() on arrival
+(CLOCK_MONOTONIC: comparable across processes of this machine).
 """
 import json
 import os
@@ -119,12 +122,13 @@ def main():
                     ev(ev="result", ot=ot, trn=trn, ack=fields[0] == "A", ec=fields[1] if fields[0] == "N" else "")
                     continue
                 if ot == 60:
-                    ev(ev="login", oadc=fields[0])
+                    ev(ev="login", oadc=fields[0], t=time.monotonic())
                     conn.sendall(frame(trn, "R", 60, ["A", ""]))
                     conn.sendall(b"noise\r\n" + bad_checksum(next_trn(), "O", 31, ["1234", "0539"]))
                     conn.sendall(frame(next_trn(), "O", 31, ["1234", "0539"]))
                     continue
                 if ot == 31:
+                    ev(ev="keepalive", adc=fields[0], trn=trn, t=time.monotonic())
                     conn.sendall(frame(trn, "R", 31, ["A", ""]))
                     continue
                 if ot != 51:
@@ -136,7 +140,8 @@ def main():
                 seen[adc] = n
                 np = seen.get((adc, part), 0) + 1
                 seen[(adc, part)] = np
-                ev(ev="submit", adc=adc, n=n, nrq=fields[3], nt=fields[5], npid=fields[6], ref=ref, part=part)
+                ev(ev="submit", adc=adc, n=n, nrq=fields[3], nt=fields[5], npid=fields[6], ref=ref, part=part,
+                   t=time.monotonic())
                 tail = adc[-3:]
                 if tail == "207" and part == 2 and np == 1:
                     conn.sendall(frame(trn, "R", 51, ["N", "04", ""]))
