@@ -1107,11 +1107,21 @@ static int64_t opt_epoch(PGresult *r, int row, const char *col)
 	return c >= 0 && !PQgetisnull(r, row, c) ? pg_epoch_parse(PQgetvalue(r, row, c)) : 0;
 }
 
+/* How many account events the loop has room for now (0: none, or no account). */
+static int64_t events_room(const struct store *s)
+{
+	const struct store_accounts *a = s->accounts;
+	if (!a || a->n == 0)
+		return 0;
+	int64_t room = (int64_t)a->want - (int64_t)(s->events_claimed_total - a->claims_seen);
+	return room > 0 ? room : 0;
+}
+
 static int claim_events(struct store *s)
 {
 	struct store_accounts *a = s->accounts;
-	int64_t room = (int64_t)a->want - (int64_t)(s->events_claimed_total - a->claims_seen);
-	if (room <= 0 || a->n == 0)
+	int64_t room = events_room(s);
+	if (room <= 0)
 		return 0;
 	if (room > EVENTS_MAX)
 		room = EVENTS_MAX;
@@ -1596,10 +1606,13 @@ static void *store_main(void *arg)
 		bool backing_off = (s->results.len || s->rep_len) && now < s->write_retry_at_ms;
 		if (backing_off && s->write_retry_at_ms - now < (uint64_t)timeout)
 			timeout = (int)(s->write_retry_at_ms - now);
-		if ((pending_writes(s) && !backing_off) || other_writes(s) || (s->wake_events && s->accounts))
+		/* A due claim of events with no room left waits (wake_events stays set) for the loop's
+		 * next accounts (room back, through s->in) or the tick, as the claimer does: no spin. */
+		bool events_due = s->wake_events && events_room(s) > 0;
+		if ((pending_writes(s) && !backing_off) || other_writes(s) || events_due)
 			timeout = 0;
 		int linger = linger_ms(s, now_mono_ms());
-		if (linger && !other_writes(s) && !(s->wake_events && s->accounts))
+		if (linger && !other_writes(s) && !events_due)
 			timeout = linger;
 		struct pollfd p[2] = {{.fd = chan_fd(&s->in), .events = POLLIN},
 		                      {.fd = PQsocket(s->pg), .events = POLLIN}};

@@ -184,13 +184,8 @@ static int email_check(const void *p, struct errbuf *err)
 
 void email_curl_common(CURL *e, const struct email_conf *conf)
 {
-	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)conf->timeout_ms);
-	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)conf->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, conf->tls_verify ? 1L : 0L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, conf->tls_verify ? 2L : 0L);
-	if (conf->tls_ca_file)
-		curl_easy_setopt(e, CURLOPT_CAINFO, conf->tls_ca_file);
+	curl_loop_easy_common(e, (long)conf->timeout_ms, (long)conf->connect_timeout_ms, conf->tls_verify,
+	                      conf->tls_ca_file);
 	curl_easy_setopt(e, CURLOPT_USE_SSL,
 	                 strcmp(conf->starttls, "required") == 0   ? (long)CURLUSESSL_ALL
 	                 : strcmp(conf->starttls, "optional") == 0 ? (long)CURLUSESSL_TRY

@@ -118,14 +118,26 @@ static void stop_progress(struct api *a);
 
 /* ---- the core's answers ---- */
 
+/* Takes the pending request of token and frees its pend: the prologue of every answer of the
+ * core. NULL when the token is unknown (already answered). *item, when wanted, gets the item. */
+static struct req *take_req(struct api *a, uint64_t token, int *item)
+{
+	struct pend *p = http_api_mhd_pend_take(a, token);
+	if (!p)
+		return NULL;
+	struct req *r = p->r;
+	if (item)
+		*item = p->item;
+	free(p);
+	return r;
+}
+
 static void api_authenticated(struct conn *c, uint64_t token, const struct account_info *account, const char *reason)
 {
 	struct api *a = conn_driver_data(c);
-	struct pend *p = http_api_mhd_pend_take(a, token);
-	if (!p)
+	struct req *r = take_req(a, token, NULL);
+	if (!r)
 		return;
-	struct req *r = p->r;
-	free(p);
 	if (!r->mc) {
 		http_api_mhd_release(r);
 		goto out;
@@ -175,12 +187,11 @@ out:
 static void api_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error, const char *text)
 {
 	struct api *a = conn_driver_data(c);
-	struct pend *p = http_api_mhd_pend_take(a, token);
-	if (!p)
+	int item;
+	struct req *r = take_req(a, token, &item);
+	if (!r)
 		return;
-	struct req *r = p->r;
-	struct http_api_item *it = &r->rq.items[p->item];
-	free(p);
+	struct http_api_item *it = &r->rq.items[item];
 	int status = http_api_submit_status(error, message_id, text);
 	if (status == 201) {
 		it->id = message_id;
@@ -208,11 +219,9 @@ static void api_submitted(struct conn *c, uint64_t token, int64_t message_id, en
 static void api_queried(struct conn *c, uint64_t token, const struct message_status *st)
 {
 	struct api *a = conn_driver_data(c);
-	struct pend *p = http_api_mhd_pend_take(a, token);
-	if (!p)
+	struct req *r = take_req(a, token, NULL);
+	if (!r)
 		return;
-	struct req *r = p->r;
-	free(p);
 	if (r->mc) {
 		if (st)
 			http_api_mhd_answer(r, 200, http_api_status_json(st));

@@ -133,15 +133,3 @@ const char *link_server_conf_cert_account(const struct link_server_conf *conf, c
 	json_t *a = json_object_get(conf->tls_client_accounts, cn);
 	return a ? json_string_value(a) : NULL;
 }
-
-size_t link_conf_peer_count(const struct link_conf *conf)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer_count(&dc);
-}
-
-int link_conf_peer(const struct link_conf *conf, size_t i, char *host, size_t cap, int *port)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer(&dc, i, host, cap, port);
-}

@@ -48,9 +48,4 @@ MUST_CHECK int link_server_conf_check(const void *conf, struct errbuf *err);
  * fingerprint first, then the name); NULL when none. */
 const char *link_server_conf_cert_account(const struct link_server_conf *conf, const char *cn, const char *sha256);
 
-/* Number of peers: host:port first, then backup_hosts in order. */
-size_t link_conf_peer_count(const struct link_conf *conf);
-/* Peer i: host into host (capacity cap), *port.  Returns 0 or -1. */
-int link_conf_peer(const struct link_conf *conf, size_t i, char *host, size_t cap, int *port);
-
 #endif

@@ -20,6 +20,7 @@
 #include "codec/udh.h"
 #include "log.h"
 #include "msg_sms.h"
+#include "net/clibase_gate.h"
 #include "smpp/client.h"
 #include "smpp/conf.h"
 #include "smpp/receipt.h"
@@ -315,17 +316,16 @@ void smpp_client_submit_resume(evutil_socket_t fd, short what, void *arg)
 void smpp_client_submit(struct conn *c, struct msg *m)
 {
 	struct client *cl = conn_driver_data(c);
-	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
-		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
-		core_complete(c, m);
-		return;
-	}
-	if (cl->held.len || now_mono_ms() < cl->pause_until_ms) {
-		msg_list_push(&cl->held, m);
+	switch (clibase_gate_submit(&cl->base, m, &cl->held, cl->pause_until_ms)) {
+	case CLIBASE_GATE_SEND:
+		submit_now(cl, m);
+		break;
+	case CLIBASE_GATE_HELD:
 		arm_resume(cl);
-		return;
+		break;
+	case CLIBASE_GATE_RELEASED:
+		break;
 	}
-	submit_now(cl, m);
 }
 
 void smpp_client_submit_resp(struct session *s, const struct smpp_pdu *p)

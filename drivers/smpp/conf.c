@@ -151,18 +151,6 @@ bool smpp_conf_split_binds(const struct smpp_conf *conf)
 	return strcmp(conf->bind_mode, "transmitter+receiver") == 0;
 }
 
-size_t smpp_conf_peer_count(const struct smpp_conf *conf)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer_count(&dc);
-}
-
-int smpp_conf_peer(const struct smpp_conf *conf, size_t i, char *host, size_t cap, int *port)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer(&dc, i, host, cap, port);
-}
-
 void smpp_conf_address(const char *addr, long long ton_set, long long npi_set, char *out, size_t cap, uint8_t *ton,
                        uint8_t *npi)
 {

@@ -63,12 +63,6 @@ uint32_t smpp_conf_langs(const struct smpp_conf *conf);
 /* True for bind_mode "transmitter+receiver" (two sessions). */
 bool smpp_conf_split_binds(const struct smpp_conf *conf);
 
-/* Number of peers: host:port first, then backup_hosts in order. */
-size_t smpp_conf_peer_count(const struct smpp_conf *conf);
-/* Peer i (0 <= i < count): host copied into host (capacity cap), *port set.
- * Returns 0 or -1 (a backup entry that is not "host:port"). */
-MUST_CHECK int smpp_conf_peer(const struct smpp_conf *conf, size_t i, char *host, size_t cap, int *port);
-
 /* Fills an SMPP address from an outbox address (borrowed): a leading "+"
  * is dropped; TON/NPI are the configured ones (ton_set/npi_set >= 0) or
  * chosen: "+digits" international/ISDN (1/1), digits unknown/ISDN (0/1),

@@ -26,6 +26,7 @@
 #include "codec/sms.h"
 #include "log.h"
 #include "msg_sms.h"
+#include "net/clibase_gate.h"
 #include "ucp/client.h"
 #include "ucp/data.h"
 #include "ucp/nack.h"
@@ -239,17 +240,9 @@ void client_submit_release(struct client *cl)
 
 void client_submit_msg(struct client *cl, struct msg *m)
 {
-	struct conn *c = cl->c;
-	if (!clibase_is_up(&cl->base) || cl->base.stopping) {
-		msg_set_failed(m, MSG_RELEASE, NULL, NULL);
-		core_complete(c, m);
-		return;
-	}
-	if (cl->held.len || now_mono_ms() < cl->pause_until_ms) {
-		msg_list_push(&cl->held, m);
-		return;
-	}
-	submit_now(cl, m);
+	/* held: sent again when TRNs come back or the pause ends (client_submit_resume) */
+	if (clibase_gate_submit(&cl->base, m, &cl->held, cl->pause_until_ms) == CLIBASE_GATE_SEND)
+		submit_now(cl, m);
 }
 
 void client_submit_result(struct client *cl, const struct ucp_frame *f)

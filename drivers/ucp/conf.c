@@ -138,15 +138,3 @@ int ucp_server_conf_check(const void *p, struct errbuf *err)
 	const struct ucp_server_conf *conf = p;
 	return listen_conf_check(conf->listen, conf->tls, conf->tls_cert_file, conf->tls_key_file, err);
 }
-
-size_t ucp_conf_peer_count(const struct ucp_conf *conf)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer_count(&dc);
-}
-
-int ucp_conf_peer(const struct ucp_conf *conf, size_t i, char *host, size_t cap, int *port)
-{
-	struct dialer_conf dc = DIALER_CONF_OF(conf);
-	return dialer_conf_peer(&dc, i, host, cap, port);
-}

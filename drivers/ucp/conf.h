@@ -63,9 +63,5 @@ bool ucp_conf_latin1(const struct ucp_conf *conf);
 
 /* True for version 3.5: submits by op 01 (texts) and 30, no 5x series. */
 bool ucp_conf_is_v35(const struct ucp_conf *conf);
-/* Number of peers: host:port first, then backup_hosts in order. */
-size_t ucp_conf_peer_count(const struct ucp_conf *conf);
-/* Peer i: host into host (capacity cap), *port.  Returns 0 or -1. */
-MUST_CHECK int ucp_conf_peer(const struct ucp_conf *conf, size_t i, char *host, size_t cap, int *port);
 
 #endif

@@ -158,3 +158,14 @@ void curl_loop_free(struct curl_loop *l)
 	event_free(l->timer_ev);
 	free(l);
 }
+
+void curl_loop_easy_common(CURL *e, long timeout_ms, long connect_timeout_ms, bool tls_verify, const char *ca_file)
+{
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, tls_verify ? 1L : 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, tls_verify ? 2L : 0L);
+	if (ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, ca_file);
+}

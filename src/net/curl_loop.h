@@ -12,6 +12,8 @@
 #ifndef SMSPOOL_NET_CURL_LOOP_H
 #define SMSPOOL_NET_CURL_LOOP_H
 
+#include <stdbool.h>
+
 #include <curl/curl.h>
 #include <event2/event.h>
 
@@ -29,5 +31,10 @@ CURLM *curl_loop_multi(struct curl_loop *l);
 int curl_loop_add(struct curl_loop *l, CURL *e, char *err, size_t cap);
 /* Cleans up the multi handle (remove every easy handle first) and frees l. */
 void curl_loop_free(struct curl_loop *l);
+
+/* The options every driver's transfer has, once: no signals, the whole and the connect
+ * timeouts (ms), TLS verification of the peer and its host name, and the CA file (NULL:
+ * the system's). */
+void curl_loop_easy_common(CURL *e, long timeout_ms, long connect_timeout_ms, bool tls_verify, const char *ca_file);
 
 #endif

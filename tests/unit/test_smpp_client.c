@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "net/dialer_conf.h"
 #include "smpp/conf.h"
 
 /* Parses and checks json; returns 0 or -1 with err set.  conf is freed. */
@@ -45,7 +46,8 @@ static void defaults(void **state)
 	assert_false(c.tls);
 	assert_int_equal(c.source_ton, -1);
 	assert_int_equal(c.dest_npi, -1);
-	assert_int_equal(smpp_conf_peer_count(&c), 1);
+	struct dialer_conf dc = DIALER_CONF_OF(&c);
+	assert_int_equal(dialer_conf_peer_count(&dc), 1);
 	settings_free(smpp_conf_settings, &c);
 }
 
@@ -102,16 +104,17 @@ static void peers_in_turn(void **state)
 	                                &c, &err),
 	                 0);
 	assert_int_equal(smpp_conf_check(&c, &err), 0);
-	assert_int_equal(smpp_conf_peer_count(&c), 3);
+	struct dialer_conf dc = DIALER_CONF_OF(&c);
+	assert_int_equal(dialer_conf_peer_count(&dc), 3);
 	char host[64];
 	int port;
-	assert_int_equal(smpp_conf_peer(&c, 0, host, sizeof host, &port), 0);
+	assert_int_equal(dialer_conf_peer(&dc, 0, host, sizeof host, &port), 0);
 	assert_string_equal(host, "a.example");
 	assert_int_equal(port, 1000);
-	assert_int_equal(smpp_conf_peer(&c, 1, host, sizeof host, &port), 0);
+	assert_int_equal(dialer_conf_peer(&dc, 1, host, sizeof host, &port), 0);
 	assert_string_equal(host, "b.example");
 	assert_int_equal(port, 2000);
-	assert_int_equal(smpp_conf_peer(&c, 2, host, sizeof host, &port), 0);
+	assert_int_equal(dialer_conf_peer(&dc, 2, host, sizeof host, &port), 0);
 	assert_string_equal(host, "::1");
 	assert_int_equal(port, 3000);
 	settings_free(smpp_conf_settings, &c);
