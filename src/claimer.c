@@ -269,7 +269,18 @@ static int claim(struct claimer *c, int want)
 	snprintf(limit, sizeof limit, "%d", want);
 	const char *params[] = {c->cfg->instance, c->conns.buf, limit};
 	uint64_t t0 = now_mono_ms(), t0_ns = metrics_now_ns();
-	PGresult *r = PQexecPrepared(c->pg, "claim", 3, params, NULL, NULL, 0);
+	/* The claim commits only once its rows are here (a transaction of its
+	 * own): a connection lost while the claim runs or its rows travel (a
+	 * server restart) rolls it back.  In autocommit such a claim could
+	 * commit unseen, and renew_leases would keep its rows "sending" for
+	 * this daemon's whole life (e2e 91).  A COMMIT whose answer is lost may
+	 * have committed: its rows are handed on (sent, at worst, once more:
+	 * the claim's own crash window), never kept back. */
+	PGresult *r = PQexec(c->pg, "BEGIN");
+	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		r = PQexecPrepared(c->pg, "claim", 3, params, NULL, NULL, 0);
+	}
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, c->pg, &err);
@@ -279,6 +290,7 @@ static int claim(struct claimer *c, int want)
 		PQclear(r);
 		if (reconnect)
 			return -1;
+		PQclear(PQexec(c->pg, "ROLLBACK"));
 		/* Wait for the next poll: a broken claim must not spin. */
 		c->wake = false;
 		log_error("store_claim_failed", "error=\"%s\"", err.msg);
@@ -286,6 +298,21 @@ static int claim(struct claimer *c, int want)
 	}
 	struct msg_list list = {0};
 	rows_to_msgs(r, &list);
+	PQclear(r);
+	r = PQexec(c->pg, "COMMIT");
+	bool committed = PQresultStatus(r) == PGRES_COMMAND_OK;
+	bool lost = !committed && PQstatus(c->pg) != CONNECTION_OK;
+	if (!committed && !lost) {
+		/* refused at commit, connection alive: rolled back, nothing held */
+		struct errbuf err;
+		pg_result_error(r, c->pg, &err);
+		PQclear(r);
+		for (struct msg *m; (m = msg_list_pop(&list));)
+			msg_free(m);
+		c->wake = false;
+		log_error("store_claim_failed", "error=\"%s\"", err.msg);
+		return 0;
+	}
 	PQclear(r);
 	int n = list.len;
 	metrics_stmt(METRICS_STMT_CLAIM, t0_ns, n);
@@ -297,7 +324,7 @@ static int claim(struct claimer *c, int want)
 		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
 	}
 	c->wake = n == want; /* a full batch: there may be more right now */
-	return n;
+	return lost ? -1 : n;
 }
 
 static int read_notifies(struct claimer *c)
