@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -280,6 +281,21 @@ static void stats_cb(evutil_socket_t fd, short what, void *arg)
 	k->stat_sent = k->stat_failed = k->stat_in = k->stat_reports = 0;
 }
 
+static void signals_held(int how)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(how, &set, NULL);
+}
+
+void spool_hold_signals(void)
+{
+	signals_held(SIG_BLOCK);
+}
+
 int spool_run(struct config *cfg)
 {
 	struct core k = {0};
@@ -334,6 +350,7 @@ int spool_run(struct config *cfg)
 		k.sig_ev[i] = evsignal_new(k.base, sigs[i], signal_cb, &k);
 		event_add(k.sig_ev[i], NULL);
 	}
+	signals_held(SIG_UNBLOCK); /* one asked for during start-up is delivered now, to signal_cb */
 	event_add(k.chan_ev, NULL);
 	struct timeval stats = {STATS_MS / 1000, 0};
 	event_add(k.stats_ev, &stats);

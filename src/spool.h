@@ -11,6 +11,13 @@
 #include "config.h"
 #include "errbuf.h"
 
+/* Holds SIGTERM, SIGINT and SIGHUP back from the start of `smspool run` until
+ * spool_run's loop handles them: a stop asked during start-up (reading the
+ * configuration, checking the schema, connecting) is then a clean stop once
+ * the loop runs, not death by the default action (exit status 143).  Threads
+ * started meanwhile inherit the mask, so signals reach the loop thread. */
+void spool_hold_signals(void);
+
 /* Runs the daemon until SIGTERM/SIGINT; returns the exit status. */
 int spool_run(struct config *cfg);
 

@@ -19,6 +19,7 @@ int cli_run(int argc, char **argv)
 		       "SIGTERM/SIGINT: stop cleanly; SIGHUP: reload the connections.\n");
 		return argc > 1 && !cli_wants_help(argc, argv) ? 2 : 0;
 	}
+	spool_hold_signals();
 	struct config cfg;
 	if (cli_config(&cfg))
 		return 1;

@@ -4,7 +4,7 @@
 # notices the closed socket).  It waits for the lock instead of refusing to
 # start; a second live daemon under the same name is still refused.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 5
+plan 7
 
 e2e_db smspool_e2e_ilock
 add_connection lo loopback '{}'
@@ -44,4 +44,33 @@ ok "$rc != 0 && $rc != 124" "a second daemon named il exits with an error ($rc)"
 like "$out" 'another daemon with instance name .{0,2}il.{0,2} is running' "and says why"
 stop_daemon il
 is "$DAEMON_STATUS" 0 "the first exits 0 on SIGTERM"
+
+# SIGTERM during start-up: il2 waits for its instance lock (held by our
+# session until we end it), gets SIGTERM there, then the lock goes.  Before
+# its loop handled signals, the default action killed it (status 143).
+"$E2E_PSQL" -X -q -d "$SMSPOOL_DB" -c "SELECT pg_advisory_lock(hashtext('smspool.instance'), hashtext('il2'));
+	SELECT pg_sleep(120)" >/dev/null 2>&1 &
+HOLDER=$!
+wait_for 10 "SELECT count(*) = 1 FROM pg_locks WHERE locktype = 'advisory' AND granted
+	AND classid = hashtext('smspool.instance')::oid AND objid = hashtext('il2')::oid" ||
+	bail "the test's session did not get the instance lock of il2"
+start_daemon il2
+wait_log il2 store_instance_lock_wait 30 || bail "il2 did not wait for its instance lock"
+pid=${DAEMON_PID[il2]}
+kill -TERM "$pid"
+sql "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+	AND classid = hashtext('smspool.instance')::oid AND objid = hashtext('il2')::oid" >/dev/null
+wait "$HOLDER" 2>/dev/null
+end=$(($(now_ms) + 30000))
+while kill -0 "$pid" 2>/dev/null && [ "$(now_ms)" -lt "$end" ]; do sleep 0.1; done
+DAEMON_EXPECT[il2]=0
+if kill -0 "$pid" 2>/dev/null; then
+	kill -KILL "$pid"
+	rc=timeout
+else
+	wait "$pid"
+	rc=$?
+fi
+is "$rc" 0 "SIGTERM while the daemon starts: it exits 0 once started"
+ok "$(grep -c 'event=daemon_stopped' "${DAEMON_LOG[il2]}") == 1" "and says that it stopped"
 finish

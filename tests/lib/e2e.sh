@@ -246,6 +246,16 @@ stop_daemon() {
 	DAEMON_EXPECT[$inst]=0
 	DAEMON_STATUS="not started"
 	[ -n "$pid" ] || return 1
+	# Right after start_daemon the process may still be env or the dynamic
+	# loader, for which SIGTERM is death (143): wait (bounded) until it holds
+	# SIGTERM back (smspool run's start-up) or catches it (its loop).
+	local m sig
+	for ((i = 0; i < 100; i++)); do
+		sig=$(awk '/^Sig(Blk|Cgt):/ {print $2}' "/proc/$pid/status" 2>/dev/null) || break
+		[ -n "$sig" ] || break
+		for m in $sig; do (((0x$m & 0x4000) != 0)) && break 2; done
+		sleep 0.05
+	done
 	kill -TERM "$pid" 2>/dev/null
 	for ((i = 0; i < 100; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
