@@ -47,6 +47,15 @@ case $SMSPOOL_BIN in */build-tsan/*) E2E_TSAN=1 ;; esac
 if [ "$E2E_TSAN" = 1 ]; then
 	export TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1 history_size=4 suppressions=$E2E_ROOT/tests/tsan.supp ${TSAN_OPTIONS:-} log_path=$E2E_TMP/tsan"
 fi
+# Bounds of the waits (wait_for, stop_daemon) are for a plain build; an
+# instrumented daemon runs several times slower (TSan 5-15x on CPU), so its
+# waits are stretched.  A wait still ends with a failure when the event does
+# not come; only how long it is given changes.  E2E_WAIT_SCALE overrides.
+case $SMSPOOL_BIN in
+*/build-tsan/*) E2E_WAIT_SCALE=${E2E_WAIT_SCALE:-4} ;;
+*/build-san/*) E2E_WAIT_SCALE=${E2E_WAIT_SCALE:-2} ;;
+*) E2E_WAIT_SCALE=${E2E_WAIT_SCALE:-1} ;;
+esac
 
 _tap_n=0
 _tap_failed=0
@@ -198,7 +207,7 @@ sql() {
 # should be running has died.  Errors (e.g. while PostgreSQL restarts) count
 # as "not yet".
 wait_for() {
-	local secs=$1 q=$2 end r inst
+	local secs=$(($1 * E2E_WAIT_SCALE)) q=$2 end r inst
 	end=$(($(date +%s%N) / 1000000 + secs * 1000))
 	while :; do
 		r=$(sql "$q" 2>/dev/null)
@@ -257,12 +266,12 @@ stop_daemon() {
 		sleep 0.05
 	done
 	kill -TERM "$pid" 2>/dev/null
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 100 * E2E_WAIT_SCALE; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.2
 	done
 	if kill -0 "$pid" 2>/dev/null; then
-		diag "daemon $inst (pid $pid) still running 20 s after SIGTERM: SIGKILL"
+		diag "daemon $inst (pid $pid) still running $((20 * E2E_WAIT_SCALE)) s after SIGTERM: SIGKILL"
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 		DAEMON_STATUS=timeout
