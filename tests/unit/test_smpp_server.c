@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "conf_check.h"
-#include "net/addr.h"
 #include "policy.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
@@ -66,22 +65,6 @@ static void refusals_name_the_key(void **state)
 	                     "\"c.pem\", \"tls_key_file\": \"k.pem\", \"interface_version\": \"5.0\"}",
 	                     &err),
 	    0);
-}
-
-static void split_listen(void **state)
-{
-	(void)state;
-	char host[64];
-	int port;
-	assert_int_equal(net_addr_split("127.0.0.1:0", host, sizeof host, &port, 0), 0);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 0);
-	assert_int_equal(net_addr_split("[::1]:2775", host, sizeof host, &port, 0), 0);
-	assert_string_equal(host, "::1");
-	assert_int_equal(port, 2775);
-	assert_int_equal(net_addr_split(":2775", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("h:", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("h:-1", host, sizeof host, &port, 0), -1);
 }
 
 static void times(void **state)
@@ -222,9 +205,8 @@ static void receipt_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(defaults),     cmocka_unit_test(refusals_name_the_key), cmocka_unit_test(split_listen),
-	    cmocka_unit_test(times),        cmocka_unit_test(bind_status),           cmocka_unit_test(submit_status),
-	    cmocka_unit_test(receipt_text),
+	    cmocka_unit_test(defaults),    cmocka_unit_test(refusals_name_the_key), cmocka_unit_test(times),
+	    cmocka_unit_test(bind_status), cmocka_unit_test(submit_status),         cmocka_unit_test(receipt_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
