@@ -4,10 +4,9 @@
  * smpp_client_dispatch): binds, submit_sm / data_sm (submission building,
  * concatenated parts joined), deliver_sm / data_sm (receipts, texts, long
  * texts), submit_sm_resp / deliver_sm_resp / generic_nack, unbind, with the
- * core's answers, account events to deliver and stops in between.  This
- * file plays the core (it defines the core_* and conn_* functions, as the
- * driver contract test does); each session runs on an in-memory link
- * (link_pair: no socket).
+ * core's answers, account events to deliver and stops in between.
+ * tests/unit/fake_core.h plays the core (its failed checks abort); each
+ * session runs on an in-memory link (link_pair: no socket).
  *
  * Input: byte 0 chooses the side and the settings (bit 0: client, bit 1:
  * gsm_packed / long_mode sar, bits 2-3: data_coding_0), then records
@@ -48,66 +47,15 @@
 #include "smpp/wire.h"
 #include "util.h"
 
+#include "../unit/fake_core.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-enum { MAXQ = 64 };
-
-struct conn {
-	void *conf, *drv;
-	struct event_base *base;
-	bool stopped;
-	/* what the core owes answers for, oldest first */
-	uint64_t auths[MAXQ], submits[MAXQ], acks[MAXQ];
-	int nauths, nsubmits, nacks;
-	/* account events lent to the driver (NULL once done: the driver frees
-	 * them), and whether each is done */
-	struct account_event *events[MAXQ];
-	bool done[MAXQ];
-	int nevents;
-	int64_t next_id;
-};
-
 static struct smpp_pdu pdu;
+static int64_t next_id; /* of the messages and events made here */
 
-/* ---- the fake core ---- */
-
-const char *conn_name(const struct conn *c)
-{
-	(void)c;
-	return "fuzz";
-}
-const void *conn_conf(const struct conn *c)
-{
-	return c->conf;
-}
-void *conn_driver_data(const struct conn *c)
-{
-	return c->drv;
-}
-void conn_set_driver_data(struct conn *c, void *d)
-{
-	c->drv = d;
-}
-struct event_base *conn_event_base(const struct conn *c)
-{
-	return c->base;
-}
-const char *conn_instance(const struct conn *c)
-{
-	(void)c;
-	return "fuzz";
-}
-void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
-{
-	(void)c, (void)state, (void)detail;
-}
-void core_stopped(struct conn *c)
-{
-	if (c->stopped)
-		abort(); /* exactly once */
-	c->stopped = true;
-}
+/* ---- the core's checks (fake_core.h checks the rest) ---- */
 
 static void check_text(const char *body, const char *payload, const char *encoding)
 {
@@ -126,99 +74,24 @@ static void check_text(const char *body, const char *payload, const char *encodi
 			abort();
 }
 
-static void push(uint64_t *q, int *n, uint64_t token)
+static bool fuzz_received(struct conn *c, const struct inbound *in, uint64_t token)
 {
-	if (*n < MAXQ)
-		q[(*n)++] = token;
-}
-
-static bool pop(uint64_t *q, int *n, uint64_t *token)
-{
-	if (*n == 0)
-		return false;
-	*token = q[0];
-	memmove(q, q + 1, (size_t)-- * n * sizeof *q);
+	(void)c, (void)token;
+	check_text(in->body, in->payload, in->encoding);
 	return true;
 }
-
-void core_complete(struct conn *c, struct msg *m)
+static bool fuzz_submit(struct conn *c, const struct submission *s, uint64_t token)
 {
-	(void)c;
-	if (m->outcome == MSG_SENT && (m->parts < 1 || !m->remote_ids))
-		abort();
-	msg_free(m);
-}
-void core_received(struct conn *c, struct inbound *in, uint64_t token)
-{
-	if (!in->sender || !in->recipient)
-		abort();
-	check_text(in->body, in->payload, in->encoding);
-	inbound_free(in);
-	push(c->acks, &c->nacks, token);
-}
-void core_report(struct conn *c, struct report *r, uint64_t token)
-{
-	if (!r->remote_id || !r->state)
-		abort();
-	report_free(r);
-	push(c->acks, &c->nacks, token);
-}
-void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
-{
-	(void)account, (void)password, (void)peer_addr;
-	push(c->auths, &c->nauths, token);
-}
-void core_submit(struct conn *c, struct submission *s, uint64_t token)
-{
-	if (!s->recipient || !*s->recipient || !s->account)
-		abort();
+	(void)c, (void)token;
 	check_text(s->body, s->payload, s->encoding);
 	if (s->udh && !s->payload)
 		abort(); /* a UDH is kept with binary data only */
 	if (s->client_parts < 0 || s->client_parts > 255)
 		abort();
-	submission_free(s);
-	push(c->submits, &c->nsubmits, token);
-}
-bool core_account_bind(struct conn *c, const struct account_info *a)
-{
-	(void)c, (void)a;
 	return true;
 }
-void core_account_unbind(struct conn *c, const char *account)
-{
-	(void)c, (void)account;
-}
-int core_account_take(struct conn *c, const char *account, double rate, int n)
-{
-	(void)c, (void)account, (void)rate, (void)n;
-	return 0;
-}
-void core_account_attach(struct conn *c, const char *account)
-{
-	(void)c, (void)account;
-}
-void core_account_detach(struct conn *c, const char *account)
-{
-	(void)c, (void)account;
-}
-void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
-{
-	(void)delivered;
-	for (int i = 0; i < c->nevents; i++)
-		if (c->events[i] == ev) {
-			if (c->done[i])
-				abort(); /* exactly once */
-			c->done[i] = true;
-			c->events[i] = NULL; /* the driver frees it now */
-			return;
-		}
-	abort(); /* not an event of ours */
-}
-void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
-{
-	(void)c, (void)account, (void)message_id, (void)token;
-}
+
+static const struct fake_core_hooks fuzz_hooks = {.received = fuzz_received, .submit = fuzz_submit};
 
 /* ---- the harness ---- */
 
@@ -271,16 +144,16 @@ static char *text_of(const uint8_t *d, size_t n)
 static struct account_event *event_new_of(struct conn *c, int op, const uint8_t *d, size_t n)
 {
 	static const char *const states[] = {"delivered", "undelivered", "expired", "rejected", "failed", "deleted"};
-	if (c->nevents >= MAXQ)
+	if (c->nlent >= FAKE_MAXQ)
 		return NULL;
 	struct account_event *ev = xcalloc(1, sizeof *ev);
-	ev->id = c->nevents + 1;
+	ev->id = c->nlent + 1;
 	ev->account = xstrdup("esme");
 	ev->sender = xstrdup(n > 3 && d[3] & 1 ? "Shop" : "+4915551234");
 	ev->recipient = xstrdup("+4915559876");
 	if (op == 3) {
 		ev->kind = ACCOUNT_EVENT_REPORT;
-		ev->message_id = ++c->next_id;
+		ev->message_id = ++next_id;
 		ev->client_parts = n > 0 ? d[0] : 0;
 		ev->state = xstrdup(states[(n > 1 ? d[1] : 0) % 6]);
 		ev->error_code = n > 2 ? text_of(d + 2, n - 2 > 8 ? 8 : n - 2) : NULL;
@@ -288,7 +161,7 @@ static struct account_event *event_new_of(struct conn *c, int op, const uint8_t 
 		ev->done_s = 1767225660;
 	} else {
 		ev->kind = ACCOUNT_EVENT_INBOUND;
-		ev->message_id = ++c->next_id;
+		ev->message_id = ++next_id;
 		if (n > 0 && d[0] & 1) {
 			ev->payload = smpp_wire_hex(d + 1, n - 1);
 			ev->encoding = xstrdup("binary");
@@ -299,15 +172,14 @@ static struct account_event *event_new_of(struct conn *c, int op, const uint8_t 
 			ev->encoding = xstrdup("auto");
 		}
 	}
-	c->events[c->nevents] = ev;
-	c->done[c->nevents++] = false;
+	fake_lend(c, ev);
 	return ev;
 }
 
 static struct msg *msg_of(struct conn *c, const uint8_t *d, size_t n, bool binary)
 {
 	struct msg *m = xcalloc(1, sizeof *m);
-	m->id = ++c->next_id;
+	m->id = ++next_id;
 	m->recipient = xstrdup("+4915559876");
 	m->sender = n > 0 && d[0] & 1 ? xstrdup("Shop") : NULL;
 	m->msg_class = -1;
@@ -327,18 +199,18 @@ static void server_op(struct conn *c, struct sess *s, int op, const uint8_t *d, 
 	uint64_t token;
 	switch (op) {
 	case 1:
-		if (pop(c->auths, &c->nauths, &token)) {
+		if (fake_pop(c->auths, &c->nauths, &token)) {
 			struct account_info a = {.name = "esme", .max_binds = 0, .throughput = 0};
 			smpp_server_driver.authenticated(c, token, n > 0 && d[0] & 1 ? &a : NULL, "wrong password");
 		}
 		return;
 	case 2:
-		if (pop(c->submits, &c->nsubmits, &token)) {
+		if (fake_pop(c->submits, &c->nsubmits, &token)) {
 			static const enum submit_error errs[] = {SUBMIT_OK, SUBMIT_INVALID, SUBMIT_THROTTLED,
 			                                         SUBMIT_TEMPORARY, SUBMIT_OK};
 			int k = n > 0 ? d[0] % 5 : 0;
 			char *text = k == 1 && n > 1 ? text_of(d + 1, n - 1) : NULL;
-			smpp_server_driver.submitted(c, token, k == 4 ? 0 : ++c->next_id, errs[k], text);
+			smpp_server_driver.submitted(c, token, k == 4 ? 0 : ++next_id, errs[k], text);
 			free(text);
 		}
 		return;
@@ -366,7 +238,7 @@ static void client_op(struct conn *c, int op, const uint8_t *d, size_t n)
 	uint64_t token;
 	switch (op) {
 	case 1:
-		if (pop(c->acks, &c->nacks, &token))
+		if (fake_pop(c->acks, &c->nacks, &token))
 			smpp_driver.acked(c, token, n > 0 && d[0] & 1);
 		return;
 	case 2:
@@ -418,6 +290,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int client = data[0] & 1, variant = (data[0] >> 1) & 7;
 	static struct conn c;
 	memset(&c, 0, sizeof c);
+	c.hooks = &fuzz_hooks;
+	next_id = 0;
 	c.base = base;
 	c.conf = conf_of(client, variant);
 	struct bufferevent *peer = NULL;

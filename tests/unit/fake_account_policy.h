@@ -21,9 +21,11 @@ bool core_account_bind(struct conn *c, const struct account_info *a)
 	(void)c;
 	return policy_bind(fake_policy(), a);
 }
+static int fake_policy_unbinds; /* core_account_unbind() calls */
 void core_account_unbind(struct conn *c, const char *account)
 {
 	(void)c;
+	fake_policy_unbinds++;
 	policy_unbind(fake_policy(), account);
 }
 int core_account_take(struct conn *c, const char *account, double rate, int n)

@@ -12,21 +12,10 @@
 
 #include <cmocka.h>
 
-#include "driver.h"
+#include "conf_check.h"
 #include "http/rule.h"
 
 extern const struct driver_ops http_driver;
-
-static int parse_check(const char *json, struct errbuf *err)
-{
-	void *conf = xcalloc(1, http_driver.conf_size);
-	int rc = settings_parse(http_driver.settings, json, conf, err);
-	if (rc == 0)
-		rc = http_driver.check(conf, err);
-	settings_free(http_driver.settings, conf);
-	free(conf);
-	return rc;
-}
 
 static void presets_pass(void **state)
 {
@@ -43,12 +32,12 @@ static void presets_pass(void **state)
 		buf[n] = 0;
 		struct errbuf err = {""};
 		/* as shipped, the placeholders are refused, naming the key */
-		if (parse_check(buf, &err) == 0 || !strstr(err.msg, "CHANGE_ME"))
+		if (conf_parse_check(&http_driver, buf, &err) == 0 || !strstr(err.msg, "CHANGE_ME"))
 			fail_msg("%s: accepted with its CHANGE_ME placeholders (%s)", files[i], err.msg);
 		/* with them replaced, the preset is a valid configuration */
 		for (char *p = strstr(buf, "CHANGE_ME"); p; p = strstr(p, "CHANGE_ME"))
 			memcpy(p, "x7Secret_", 9);
-		if (parse_check(buf, &err))
+		if (conf_parse_check(&http_driver, buf, &err))
 			fail_msg("%s: %s", files[i], err.msg);
 		assert_non_null(strstr(buf, "\"description\""));
 	}
@@ -93,9 +82,7 @@ static void kannel_preset_success(void **state)
 	json_decref(preset);
 }
 
-static const struct {
-	const char *settings, *want;
-} bad[] = {
+static const struct conf_refusal bad[] = {
     {"{}", "url"},
     {"{\"url\": \"http://x/{recipent}\"}", "settings.url: unknown placeholder {recipent}"},
     {"{\"url\": \"http://x/\", \"body\": \"t={text|base64}\"}", "settings.body: unknown filter \"base64\""},
@@ -135,28 +122,27 @@ static const struct {
 static void check_refuses(void **state)
 {
 	(void)state;
-	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		struct errbuf err = {""};
-		assert_int_equal(parse_check(bad[i].settings, &err), -1);
-		if (!strstr(err.msg, bad[i].want))
-			fail_msg("%s: '%s' lacks '%s'", bad[i].settings, err.msg, bad[i].want);
-	}
+	conf_refusals(&http_driver, bad, sizeof bad / sizeof *bad);
 }
 
 static void minimal_passes(void **state)
 {
 	(void)state;
 	struct errbuf err = {""};
-	assert_int_equal(parse_check("{\"url\": \"https://x/send?to={recipient}&text={text}\"}", &err), 0);
-	assert_int_equal(parse_check("{\"url\": \"http://x/\", \"listen\": \"127.0.0.1:8080\", \"callback_auth\": "
-	                             "\"vonage_jwt\", \"callback_secret\": \"sig\", \"report_list\": \"/results\"}",
-	                             &err),
-	                 0);
-	assert_int_equal(parse_check("{\"url\": \"http://x/\", \"multipart\": \"parts\", \"body\": "
-	                             "\"{\\\"udh\\\": \\\"{udh_hex}\\\", \\\"hex\\\": \\\"{part_hex}\\\"}\", "
-	                             "\"content_type\": \"application/json\", \"listen\": \"[::1]:8080\", "
-	                             "\"allow_insecure_callbacks\": true}",
-	                             &err),
+	assert_int_equal(
+	    conf_parse_check(&http_driver, "{\"url\": \"https://x/send?to={recipient}&text={text}\"}", &err), 0);
+	assert_int_equal(
+	    conf_parse_check(&http_driver,
+	                     "{\"url\": \"http://x/\", \"listen\": \"127.0.0.1:8080\", \"callback_auth\": "
+	                     "\"vonage_jwt\", \"callback_secret\": \"sig\", \"report_list\": \"/results\"}",
+	                     &err),
+	    0);
+	assert_int_equal(conf_parse_check(&http_driver,
+	                                  "{\"url\": \"http://x/\", \"multipart\": \"parts\", \"body\": "
+	                                  "\"{\\\"udh\\\": \\\"{udh_hex}\\\", \\\"hex\\\": \\\"{part_hex}\\\"}\", "
+	                                  "\"content_type\": \"application/json\", \"listen\": \"[::1]:8080\", "
+	                                  "\"allow_insecure_callbacks\": true}",
+	                                  &err),
 	                 0);
 }
 

@@ -1,5 +1,5 @@
 /* The client session layer of src/net/clibase.c on real sockets on
- * 127.0.0.1, with this file as the core (conn_* and core_*) and as a toy
+ * 127.0.0.1, with fake_core.h as the core and this file as a toy
  * driver (a one-octet handshake answered by "U"): the states reached, the
  * loss of a session (drained requests, messages given back, a reconnect
  * after the backoff), and the stop: at once when not up, else bounded by
@@ -23,56 +23,25 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "fake_core.h"
 #include "net/clibase.h"
 #include "util.h"
 
-/* ---- the core ---- */
+/* ---- the core: fake_core.h; the toys deliver nothing ---- */
 
-struct conn {
-	struct event_base *base;
-	enum conn_state state;
-	int ups, connectings, stopped_calls;
-	bool called_after_stop;
-};
-
-const char *conn_name(const struct conn *c)
-{
-	(void)c;
-	return "clibase";
-}
-struct event_base *conn_event_base(const struct conn *c)
-{
-	return c->base;
-}
-void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
-{
-	(void)detail;
-	if (c->stopped_calls)
-		c->called_after_stop = true;
-	c->state = state;
-	c->ups += state == CONN_UP;
-	c->connectings += state == CONN_CONNECTING;
-}
-void core_stopped(struct conn *c)
-{
-	c->stopped_calls++;
-}
-/* clibase hands deliveries over through net/inacks.c; the toys have none */
-void *conn_driver_data(const struct conn *c)
-{
-	(void)c;
-	return NULL;
-}
-void core_received(struct conn *c, struct inbound *in, uint64_t token)
+static bool toy_received(struct conn *c, const struct inbound *in, uint64_t token)
 {
 	(void)c, (void)in, (void)token;
 	fail();
+	return false;
 }
-void core_report(struct conn *c, struct report *r, uint64_t token)
+static bool toy_report(struct conn *c, const struct report *r, uint64_t token)
 {
 	(void)c, (void)r, (void)token;
 	fail();
+	return false;
 }
+static const struct fake_core_hooks toy_hooks = {.received = toy_received, .report = toy_report};
 
 /* ---- the toy driver ---- */
 
@@ -286,7 +255,7 @@ static int toy_open(struct toy *t, struct conn *c, int port, uint64_t response_t
 static void up_lost_reconnect_stop(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = true};
 	struct toy t = {0};
 	int port = peer_open(&p, c.base);
@@ -300,8 +269,8 @@ static void up_lost_reconnect_stop(void **state)
 	/* the peer drops the session: the handshake's request is drained,
 	 * held messages given back, and a new session comes up */
 	peer_drop(&p);
-	RUN_UNTIL(c.base, c.ups == 2);
-	assert_int_equal(c.ups, 2);
+	RUN_UNTIL(c.base, c.states[CONN_UP] == 2);
+	assert_int_equal(c.states[CONN_UP], 2);
 	assert_int_equal(t.drained, 1);
 	assert_true(t.released >= 1);
 	assert_int_equal(t.starts, 2);
@@ -310,10 +279,10 @@ static void up_lost_reconnect_stop(void **state)
 	t.busy = true;
 	clibase_stop(&t.base, "waiting");
 	assert_int_equal(c.state, CONN_STOPPING);
-	assert_int_equal(c.stopped_calls, 0);
+	assert_int_equal(c.stopped, 0);
 	t.busy = false;
 	clibase_stop_progress(&t.base);
-	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.stopped, 1);
 	assert_int_equal(c.state, CONN_DOWN);
 	assert_int_equal(t.stopped, 1);
 	assert_null(t.link);
@@ -323,8 +292,8 @@ static void up_lost_reconnect_stop(void **state)
 	assert_int_equal(p.accepted, accepted);
 	clibase_lost(&t.base, "late");
 	clibase_stop_progress(&t.base);
-	assert_int_equal(c.stopped_calls, 1);
-	assert_false(c.called_after_stop);
+	assert_int_equal(c.stopped, 1);
+	assert_false(c.after_stop);
 	clibase_close(&t.base);
 	peer_close(&p);
 	event_base_free(c.base);
@@ -333,7 +302,7 @@ static void up_lost_reconnect_stop(void **state)
 static void stop_bounded_by_response_timeout(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = true};
 	struct toy t = {.busy = true};
 	int port = peer_open(&p, c.base);
@@ -342,8 +311,8 @@ static void stop_bounded_by_response_timeout(void **state)
 	assert_int_equal(c.state, CONN_UP);
 	uint64_t t0 = now_mono_ms();
 	clibase_stop(&t.base, "waiting");
-	RUN_UNTIL(c.base, c.stopped_calls > 0);
-	assert_int_equal(c.stopped_calls, 1);
+	RUN_UNTIL(c.base, c.stopped > 0);
+	assert_int_equal(c.stopped, 1);
 	assert_true(now_mono_ms() - t0 >= 300); /* waited for the busy driver, */
 	assert_true(t.ticks > 0);               /* moved on by the tick */
 	clibase_close(&t.base);
@@ -354,7 +323,7 @@ static void stop_bounded_by_response_timeout(void **state)
 static void stop_at_once_when_not_up(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = false}; /* never answers the handshake */
 	struct toy t = {.busy = true};
 	int port = peer_open(&p, c.base);
@@ -362,7 +331,7 @@ static void stop_at_once_when_not_up(void **state)
 	RUN_UNTIL(c.base, t.handshakes == 1);
 	assert_int_equal(t.base.state, CLIBASE_HANDSHAKE);
 	clibase_stop(&t.base, "waiting");
-	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.stopped, 1);
 	assert_int_equal(t.drained, 1);
 	assert_null(t.link);
 	clibase_close(&t.base);
@@ -373,7 +342,7 @@ static void stop_at_once_when_not_up(void **state)
 static void dead_port_retries(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {0};
 	struct toy t = {0};
 	int port = peer_open(&p, c.base);
@@ -381,9 +350,9 @@ static void dead_port_retries(void **state)
 	assert_int_equal(toy_open(&t, &c, port, 2000), 0);
 	RUN_UNTIL(c.base, t.starts >= 3);
 	assert_true(t.starts >= 3);
-	assert_int_equal(c.ups, 0);
+	assert_int_equal(c.states[CONN_UP], 0);
 	clibase_stop(&t.base, "waiting");
-	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.stopped, 1);
 	int starts = t.starts;
 	RUN_UNTIL(c.base, t.starts > starts);
 	assert_int_equal(t.starts, starts);
@@ -510,7 +479,7 @@ static int duo_open(struct duo *d, struct conn *c, int port, uint64_t response_t
 static void pair_up_lost_together_goodbye(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = true, .bye = true};
 	struct duo d = {0};
 	int port = peer_open(&p, c.base);
@@ -526,8 +495,8 @@ static void pair_up_lost_together_goodbye(void **state)
 	/* one of the pair is dropped: both are lost, both come back */
 	uint64_t gen = d.base.gen;
 	peer_drop_one(&p, 0);
-	RUN_UNTIL(c.base, c.ups == 2);
-	assert_int_equal(c.ups, 2);
+	RUN_UNTIL(c.base, c.states[CONN_UP] == 2);
+	assert_int_equal(c.states[CONN_UP], 2);
 	assert_int_equal(d.s[0].starts, 2);
 	assert_int_equal(d.s[1].starts, 2);
 	assert_int_equal(d.s[0].drained, 1); /* each handshake's request, to its own session */
@@ -546,16 +515,16 @@ static void pair_up_lost_together_goodbye(void **state)
 	assert_int_equal(d.s[0].goodbyes, 1);
 	assert_int_equal(d.s[1].goodbyes, 1);
 	assert_false(clibase_sess_ready(&d.base, d.s[0].link)); /* no new requests of the peer */
-	assert_int_equal(c.stopped_calls, 0);
-	RUN_UNTIL(c.base, c.stopped_calls > 0);
-	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.stopped, 0);
+	RUN_UNTIL(c.base, c.stopped > 0);
+	assert_int_equal(c.stopped, 1);
 	assert_int_equal(d.s[0].byes, 1); /* ended by the answers */
 	assert_int_equal(d.s[1].byes, 1);
 	assert_null(d.s[0].link);
 	assert_null(d.s[1].link);
 	assert_int_equal(d.stopped, 1);
 	assert_int_equal(c.state, CONN_DOWN);
-	assert_false(c.called_after_stop);
+	assert_false(c.after_stop);
 	clibase_close(&d.base);
 	peer_close(&p);
 	event_base_free(c.base);
@@ -564,7 +533,7 @@ static void pair_up_lost_together_goodbye(void **state)
 static void goodbye_unanswered_bounded(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = true, .bye = false};
 	struct duo d = {0};
 	int port = peer_open(&p, c.base);
@@ -574,8 +543,8 @@ static void goodbye_unanswered_bounded(void **state)
 	uint64_t t0 = now_mono_ms();
 	clibase_stop(&d.base, "waiting");
 	assert_int_equal(d.base.state, CLIBASE_GOODBYE);
-	RUN_UNTIL(c.base, c.stopped_calls > 0);
-	assert_int_equal(c.stopped_calls, 1);
+	RUN_UNTIL(c.base, c.stopped > 0);
+	assert_int_equal(c.stopped, 1);
 	assert_true(now_mono_ms() - t0 >= 300); /* waited for the goodbyes, bounded */
 	assert_null(d.s[0].link);
 	assert_null(d.s[1].link);
@@ -587,7 +556,7 @@ static void goodbye_unanswered_bounded(void **state)
 static void pair_stop_at_once_in_handshake(void **state)
 {
 	(void)state;
-	struct conn c = {.base = event_base_new()};
+	struct conn c = {.base = event_base_new(), .hooks = &toy_hooks};
 	struct peer p = {.answer = false};
 	struct duo d = {0};
 	int port = peer_open(&p, c.base);
@@ -595,7 +564,7 @@ static void pair_stop_at_once_in_handshake(void **state)
 	RUN_UNTIL(c.base, d.s[0].handshakes == 1 && d.s[1].handshakes == 1);
 	assert_int_equal(d.base.state, CLIBASE_HANDSHAKE);
 	clibase_stop(&d.base, "waiting");
-	assert_int_equal(c.stopped_calls, 1);
+	assert_int_equal(c.stopped, 1);
 	assert_int_equal(d.s[0].goodbyes + d.s[1].goodbyes, 0); /* never bound: no goodbye */
 	assert_int_equal(d.s[0].drained, 1);
 	assert_int_equal(d.s[1].drained, 1);

@@ -5,8 +5,7 @@
  * state machine (srvbase_sess_set: the account's deliveries while bound,
  * its unbind at the close of a bound session only, the driver's enter
  * hook, the reap), and srvbase_close freeing what is left (sessions,
- * unanswered calls).  This file plays the core (conn_name,
- * core_account_unbind). */
+ * unanswered calls).  fake_core.h plays the core. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "fake_core.h"
 #include "net/srvbase.h"
 #include "util.h"
 
@@ -27,79 +27,8 @@ struct tsess {
 	bool closed;
 };
 
-static int freed, ended, unbinds, enters;
+static int freed, ended, enters;
 static char end_reason[64], enter_log[128];
-
-struct conn {
-	int unused;
-};
-
-const char *conn_name(const struct conn *c)
-{
-	(void)c;
-	return "t";
-}
-
-void core_account_unbind(struct conn *c, const char *account)
-{
-	(void)c;
-	(void)account;
-	unbinds++;
-}
-
-/* The rest of the core that srvbase and accounts call: not reached here. */
-void *conn_driver_data(const struct conn *c)
-{
-	(void)c;
-	return NULL;
-}
-
-void conn_set_driver_data(struct conn *c, void *d)
-{
-	(void)c;
-	(void)d;
-}
-
-struct event_base *conn_event_base(const struct conn *c)
-{
-	(void)c;
-	return NULL;
-}
-
-void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
-{
-	(void)c;
-	(void)state;
-	(void)detail;
-}
-
-void core_stopped(struct conn *c)
-{
-	(void)c;
-}
-
-static int attached;
-
-void core_account_attach(struct conn *c, const char *account)
-{
-	(void)c;
-	(void)account;
-	attached++;
-}
-
-void core_account_detach(struct conn *c, const char *account)
-{
-	(void)c;
-	(void)account;
-	attached--;
-}
-
-void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
-{
-	(void)c;
-	(void)ev;
-	(void)delivered;
-}
 
 static void t_enter(struct srvbase_sess *h, enum srvbase_state from, enum srvbase_state to)
 {
@@ -155,7 +84,7 @@ static struct tsess *add_sess(struct srvbase *b)
 static int setup(void **state)
 {
 	(void)state;
-	freed = ended = unbinds = enters = attached = 0;
+	freed = ended = enters = fake_policy_unbinds = 0;
 	end_reason[0] = enter_log[0] = 0;
 	return 0;
 }
@@ -238,14 +167,14 @@ static void state_machine_binds_and_unbinds(void **state)
 	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "authenticated");
 	assert_int_equal(s->hd.acct->nrx, 1);
 	assert_ptr_equal(s->hd.acct->rx[0], s);
-	assert_int_equal(attached, 1);
+	assert_int_equal(c.attached, 1);
 	srvbase_sess_set(&s->hd, SRVBASE_BOUND, "again"); /* no transition */
 	assert_int_equal(enters, 2);
 	struct accounts_acct *a = s->hd.acct;
 	srvbase_sess_set(&s->hd, SRVBASE_CLOSED, "peer closed"); /* reaped: nothing waits */
 	assert_int_equal(a->nrx, 0);
-	assert_int_equal(attached, 0);
-	assert_int_equal(unbinds, 1);
+	assert_int_equal(c.attached, 0);
+	assert_int_equal(fake_policy_unbinds, 1);
 	assert_int_equal(freed, 1);
 	assert_null(b.sessions);
 	assert_string_equal(enter_log, "0>1 1>2 2>3 ");
@@ -266,7 +195,7 @@ static void state_machine_unbound_close(void **state)
 	srvbase_sess_set(&s->hd, SRVBASE_OPEN, "refused");
 	srvbase_link_down(NULL, s, "peer closed"); /* no end_sess: closes */
 	assert_int_equal(s->hd.state, SRVBASE_CLOSED);
-	assert_int_equal(unbinds, 0);
+	assert_int_equal(fake_policy_unbinds, 0);
 	assert_int_equal(freed, 0);
 	free(srvbase_pend_take(&b, t));
 	srvbase_reap(&s->hd);

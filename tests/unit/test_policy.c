@@ -185,21 +185,39 @@ static void token_bucket(void **state)
 	assert_int_equal(bucket_take(&c, 0.5, 1, 6000), 0);
 }
 
+/* host:port, the one parser of every connection type's addresses. */
 static void host_port(void **state)
 {
 	(void)state;
+	static const struct {
+		const char *in;
+		int min_port, rc;
+		const char *host;
+		int port;
+	} cases[] = {
+	    {"127.0.0.1:2775", 1, 0, "127.0.0.1", 2775},
+	    {"127.0.0.1:0", 0, 0, "127.0.0.1", 0},
+	    {"[::1]:0", 0, 0, "::1", 0},
+	    {"[::1]:2775", 0, 0, "::1", 2775},
+	    {"smsc.example:80", 1, 0, "smsc.example", 80},
+	    {"[::1]:0", 1, -1, NULL, 0},
+	    {"h:65536", 0, -1, NULL, 0},
+	    {"h:12x", 0, -1, NULL, 0},
+	    {"h:-1", 0, -1, NULL, 0},
+	    {"h:", 0, -1, NULL, 0},
+	    {":2775", 0, -1, NULL, 0},
+	    {"[]:1", 0, -1, NULL, 0},
+	};
 	char host[64];
 	int port;
-	assert_int_equal(net_addr_split("127.0.0.1:2775", host, sizeof host, &port, 1), 0);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 2775);
-	assert_int_equal(net_addr_split("[::1]:0", host, sizeof host, &port, 0), 0);
-	assert_string_equal(host, "::1");
-	assert_int_equal(net_addr_split("[::1]:0", host, sizeof host, &port, 1), -1);
-	assert_int_equal(net_addr_split("smsc.example:80", host, sizeof host, &port, 1), 0);
-	assert_int_equal(net_addr_split("h:65536", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("h:12x", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("[]:1", host, sizeof host, &port, 0), -1);
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		int rc = net_addr_split(cases[i].in, host, sizeof host, &port, cases[i].min_port);
+		if (rc != cases[i].rc)
+			fail_msg("%s (min_port %d): %d, want %d", cases[i].in, cases[i].min_port, rc, cases[i].rc);
+		if (rc == 0 && (strcmp(host, cases[i].host) || port != cases[i].port))
+			fail_msg("%s: %s port %d, want %s port %d", cases[i].in, host, port, cases[i].host,
+			         cases[i].port);
+	}
 	assert_int_equal(net_addr_split(NULL, host, sizeof host, &port, 0), -1);
 	assert_int_equal(net_addr_split("averyveryverylonghostname:1", host, 8, &port, 0), -1);
 	struct sockaddr_storage ss;

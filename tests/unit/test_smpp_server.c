@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "net/addr.h"
+#include "conf_check.h"
 #include "policy.h"
 #include "smpp/server_conf.h"
 #include "smpp/status.h"
@@ -24,15 +24,7 @@ static int64_t utc(int y, int mo, int d, int h, int mi, int s)
 	return (int64_t)timegm(&tm);
 }
 
-static int parse_check(const char *json, struct errbuf *err)
-{
-	struct smpp_server_conf c = {0};
-	int rc = settings_parse(smpp_server_conf_settings, json, &c, err);
-	if (rc == 0)
-		rc = smpp_server_conf_check(&c, err);
-	settings_free(smpp_server_conf_settings, &c);
-	return rc;
-}
+extern const struct driver_ops smpp_server_driver;
 
 static void defaults(void **state)
 {
@@ -53,9 +45,7 @@ static void defaults(void **state)
 static void refusals_name_the_key(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *json, *key;
-	} cases[] = {
+	static const struct conf_refusal cases[] = {
 	    {"{\"listen\": \"2775\"}", "listen"},
 	    {"{\"listen\": \"127.0.0.1:70000\"}", "listen"},
 	    {"{\"tls_listen\": \"nohost\"}", "tls_listen"},
@@ -67,33 +57,14 @@ static void refusals_name_the_key(void **state)
 	    {"{\"window\": 0}", "window"},
 	    {"{\"no_such\": 1}", "no_such"},
 	};
-	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct errbuf err = {""};
-		assert_int_equal(parse_check(cases[i].json, &err), -1);
-		if (!strstr(err.msg, cases[i].key))
-			fail_msg("%s: error \"%s\" does not name %s", cases[i].json, err.msg, cases[i].key);
-	}
+	conf_refusals(&smpp_server_driver, cases, sizeof cases / sizeof cases[0]);
 	struct errbuf err = {""};
-	assert_int_equal(parse_check("{\"listen\": \"[::1]:0\", \"tls_listen\": \"0.0.0.0:3550\", \"tls_cert_file\": "
-	                             "\"c.pem\", \"tls_key_file\": \"k.pem\", \"interface_version\": \"5.0\"}",
-	                             &err),
-	                 0);
-}
-
-static void split_listen(void **state)
-{
-	(void)state;
-	char host[64];
-	int port;
-	assert_int_equal(net_addr_split("127.0.0.1:0", host, sizeof host, &port, 0), 0);
-	assert_string_equal(host, "127.0.0.1");
-	assert_int_equal(port, 0);
-	assert_int_equal(net_addr_split("[::1]:2775", host, sizeof host, &port, 0), 0);
-	assert_string_equal(host, "::1");
-	assert_int_equal(port, 2775);
-	assert_int_equal(net_addr_split(":2775", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("h:", host, sizeof host, &port, 0), -1);
-	assert_int_equal(net_addr_split("h:-1", host, sizeof host, &port, 0), -1);
+	assert_int_equal(
+	    conf_parse_check(&smpp_server_driver,
+	                     "{\"listen\": \"[::1]:0\", \"tls_listen\": \"0.0.0.0:3550\", \"tls_cert_file\": "
+	                     "\"c.pem\", \"tls_key_file\": \"k.pem\", \"interface_version\": \"5.0\"}",
+	                     &err),
+	    0);
 }
 
 static void times(void **state)
@@ -234,9 +205,8 @@ static void receipt_text(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(defaults),     cmocka_unit_test(refusals_name_the_key), cmocka_unit_test(split_listen),
-	    cmocka_unit_test(times),        cmocka_unit_test(bind_status),           cmocka_unit_test(submit_status),
-	    cmocka_unit_test(receipt_text),
+	    cmocka_unit_test(defaults),    cmocka_unit_test(refusals_name_the_key), cmocka_unit_test(times),
+	    cmocka_unit_test(bind_status), cmocka_unit_test(submit_status),         cmocka_unit_test(receipt_text),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
