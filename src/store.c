@@ -4,9 +4,10 @@
  * while connected (work: configuration, writes, the main writer's or the
  * auth lane's duties, NOTIFYs), waits on its channel and the connection's
  * socket between rounds (lingering a moment for small batches), reconnects
- * with backoff, and at the stop writes what is left, gives back its claims
- * and tells the loop.  The jobs themselves live in store_session.c,
- * store_write.c, store_server.c and store_maint.c (store_internal.h). */
+ * with backoff, and at the stop writes what is left, gives back (lane 0)
+ * its claims and exclusive connections, and tells the loop.  The jobs
+ * themselves live in store_session.c, store_write.c, store_server.c and
+ * store_maint.c (store_internal.h). */
 #include "store.h"
 
 #include <errno.h>

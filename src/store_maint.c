@@ -1,8 +1,10 @@
-/* store_maint: the main writer's (lane 0) periodic duties besides writing:
- * reading the configuration (on NOTIFY smspool_config), holding the leases
- * of exclusive connections, renewing the claims' leases, the heartbeat (which
- * also rematches late receipts), the partitions' upkeep and
- * smspool.maintain.  Each runs on its own timer inside store_maint_work. */
+/* store_maint: the main writer's (lane 0) duties besides writing: reading
+ * the configuration (at connect and on NOTIFY smspool_config, from the
+ * thread's round) and, each on its own timer in store_maint_work, holding
+ * the leases of exclusive connections, renewing the claims' leases, the
+ * heartbeat (which also rematches late receipts), the partitions' upkeep
+ * and smspool.maintain.  store_maint_work runs the server side's work
+ * (store_server.c) and the revocation catch-up (store_session.c) first. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdio.h>
