@@ -33,7 +33,7 @@ if [ "$MODE" = setup ]; then
 	exit 0
 fi
 
-# The batch the daemon's store sends (src/store.c do_submit_account): every
+# The batch the daemon's store sends (src/store_server.c do_submit_account): every
 # array filled, NULL elements where a submission has nothing.
 PREP="
 CREATE FUNCTION pg_temp.cpu_ms() RETURNS bigint LANGUAGE sql AS \$\$

@@ -1,6 +1,6 @@
 /*
  * The server-side calls of the driver contract (drivers/driver.h) through
- * the fake core of test_driver_contract.c, for the drivers that make them
+ * the fake core (contract_core.h), for the drivers that make them
  * without a client driver of their own to pair with: odbc (core_submit of
  * the foreign rows, deliver / core_event_done of their states) and http-api
  * (core_authenticate / authenticated, core_submit / submitted, core_query /

@@ -11,7 +11,8 @@
  *   with the octets tests/peers/fbus_phone.py sends;
  * - an SQLite database file for `odbc`, reached through unixODBC and
  *   libsqliteodbc, holding the default layout (`smspool odbc schema`).
- * Included once, by test_driver_contract.c.
+ * Included once per test file, through contract_core.h; the entry points
+ * are static inline, since not every test file starts every peer.
  */
 #ifndef SMSPOOL_TEST_CONTRACT_PEERS_H
 #define SMSPOOL_TEST_CONTRACT_PEERS_H
@@ -209,7 +210,7 @@ static void pty_peer_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 /* A modem (fbus false) or a phone on a new pty; p->name is the port. */
-static struct pty_peer *pty_peer_start(struct event_base *base, bool fbus)
+static inline struct pty_peer *pty_peer_start(struct event_base *base, bool fbus)
 {
 	struct pty_peer *p = xcalloc(1, sizeof *p);
 	int slave;
@@ -224,7 +225,7 @@ static struct pty_peer *pty_peer_start(struct event_base *base, bool fbus)
 	return p;
 }
 
-static void pty_peer_free(struct pty_peer *p)
+static inline void pty_peer_free(struct pty_peer *p)
 {
 	if (!p)
 		return;
@@ -255,7 +256,7 @@ static void odbc_peer_exec(struct odbc_peer *o, const char *sql)
 }
 
 /* Returns the first column of the first row as a number (-1: none). */
-static long long odbc_peer_number(struct odbc_peer *o, const char *sql)
+static inline long long odbc_peer_number(struct odbc_peer *o, const char *sql)
 {
 	SQLHSTMT st;
 	long long v = -1;
@@ -273,7 +274,7 @@ static long long odbc_peer_number(struct odbc_peer *o, const char *sql)
 
 /* A temporary database file with the default layout; NULL (and a skip
  * reason printed) if libsqliteodbc is missing. */
-static struct odbc_peer *odbc_peer_start(void)
+static inline struct odbc_peer *odbc_peer_start(void)
 {
 	if (access(SQLITE_ODBC, R_OK))
 		fail_msg("%s missing (Debian libsqliteodbc: packaging/install-deps.sh)", SQLITE_ODBC);
@@ -306,7 +307,7 @@ static struct odbc_peer *odbc_peer_start(void)
 	return o;
 }
 
-static void odbc_peer_free(struct odbc_peer *o)
+static inline void odbc_peer_free(struct odbc_peer *o)
 {
 	if (!o)
 		return;

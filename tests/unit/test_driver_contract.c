@@ -1,13 +1,13 @@
 /*
- * The driver contract of drivers/driver.h, held against every driver.  This
- * file plays the core: it implements the core_* and conn_* functions itself
- * and records every call.  Peers run in this process, on the same loop: an
- * HTTP provider (libevent's evhttp) for the http driver's sent path, a
- * callback client on a thread for its acked(committed=false) and for the
- * http-api's logins, submissions and queries, a modem and a Nokia phone on
- * ptys for at and fbus, an SQLite file through unixODBC for odbc
- * (contract_peers.h), and each client driver's own server driver for smpp,
- * ucp and link.
+ * The driver contract of drivers/driver.h, held against every driver, one
+ * at a time.  The fake core (contract_core.h) implements the core_* and
+ * conn_* functions and records every call.  Peers run in this process, on
+ * the same loop: an HTTP provider (libevent's evhttp) for the http driver's
+ * sent path, a callback client on a thread for its acked(committed=false)
+ * and for the http-api's logins, submissions and queries, a modem and a
+ * Nokia phone on ptys for at and fbus, and an SQLite file through unixODBC
+ * for odbc (contract_peers.h).  Each client driver that has a server driver
+ * (smpp, ucp, link) runs against it in test_driver_contract_pairs.c.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -32,231 +32,8 @@
 #include "policy.h"
 #include "util.h"
 
+#include "contract_core.h"
 #include "contract_peers.h"
-
-struct conn {
-	const struct driver_ops *ops;
-	void *conf, *drv;
-	struct event_base *base;
-	enum conn_state state;
-	int submitted, completed, sent, received, reports, stopped_calls;
-	int parts_sent; /* parts of the messages completed sent */
-	bool stopped, called_after_stop;
-	bool stop_called;     /* stop() has been called */
-	int bad_stop_outcome; /* completions after stop() that stop() may not give */
-	int64_t completed_ids[64];
-	uint64_t last_token; /* of the last report / inbound */
-	uint64_t tokens[8];  /* of the reports since the count was reset */
-	struct evhttp *peer; /* in-process HTTP provider (http) */
-	int peer_port, peer_requests;
-	bool shared_base; /* base belongs to another conn */
-	/* server side, answered by this fake core */
-	int listen_port, auths, submits, attached, events_done, events_delivered, queries;
-	int64_t last_message_id;
-	char account[32];       /* the last one attached */
-	char client_ref[32];    /* of the last submission */
-	struct pty_peer *pty;   /* at, fbus */
-	struct odbc_peer *odbc; /* odbc */
-};
-
-const char *conn_name(const struct conn *c)
-{
-	(void)c;
-	return "contract";
-}
-const void *conn_conf(const struct conn *c)
-{
-	return c->conf;
-}
-void *conn_driver_data(const struct conn *c)
-{
-	return c->drv;
-}
-void conn_set_driver_data(struct conn *c, void *data)
-{
-	c->drv = data;
-}
-struct event_base *conn_event_base(const struct conn *c)
-{
-	return c->base;
-}
-const char *conn_instance(const struct conn *c)
-{
-	(void)c;
-	return "test";
-}
-void core_conn_state(struct conn *c, enum conn_state state, const char *detail)
-{
-	(void)detail;
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->state = state;
-	const char *l = detail ? strstr(detail, "listening on 127.0.0.1:") : NULL;
-	if (l)
-		c->listen_port = atoi(l + strlen("listening on 127.0.0.1:"));
-}
-void core_complete(struct conn *c, struct msg *m)
-{
-	if (c->stopped)
-		c->called_after_stop = true;
-	for (int i = 0; i < c->completed && i < 64; i++)
-		if (c->completed_ids[i] == m->id)
-			fail_msg("message %lld completed twice", (long long)m->id);
-	if (c->completed < 64)
-		c->completed_ids[c->completed] = m->id;
-	c->completed++;
-	/* stop(): sent if the peer accepted it, RELEASE if it never left,
-	 * TEMPORARY if its fate is unknown; nothing else. */
-	if (c->stop_called && m->outcome != MSG_SENT && m->outcome != MSG_RELEASE && m->outcome != MSG_TEMPORARY)
-		c->bad_stop_outcome++;
-	if (m->outcome == MSG_SENT) {
-		c->sent++;
-		c->parts_sent += m->parts;
-		assert_true(m->parts >= 1);
-		assert_non_null(m->remote_ids);
-		int ids = 1;
-		for (const char *p = m->remote_ids; *p; p++)
-			ids += *p == '\x1f';
-		assert_int_equal(ids, m->parts);
-	}
-	msg_free(m);
-}
-void core_received(struct conn *c, struct inbound *in, uint64_t token)
-{
-	if (c->stopped)
-		c->called_after_stop = true;
-	if (in->key && !strcmp(in->key, "sms-parts-due")) { /* at's flush marker: no text, nothing to ack */
-		assert_int_equal(token, 0);
-		inbound_free(in);
-		return;
-	}
-	c->last_token = token;
-	assert_non_null(in->sender);
-	assert_non_null(in->recipient);
-	c->received++;
-	inbound_free(in);
-}
-void core_report(struct conn *c, struct report *r, uint64_t token)
-{
-	c->last_token = token;
-	if (c->reports < 8)
-		c->tokens[c->reports] = token;
-	if (c->stopped)
-		c->called_after_stop = true;
-	assert_non_null(r->remote_id);
-	assert_non_null(r->state);
-	c->reports++;
-	report_free(r);
-}
-void core_stopped(struct conn *c)
-{
-	c->stopped = true;
-	c->stopped_calls++;
-}
-/* Server side: the answers the core would give, each from the loop a
- * moment later (never from inside the driver's call), and none once the
- * connection has stopped. */
-enum answer_kind { ANSWER_AUTH, ANSWER_SUBMIT, ANSWER_QUERY };
-struct answer {
-	struct conn *c;
-	enum answer_kind kind;
-	uint64_t token;
-	char *account;
-	int64_t message_id;
-};
-
-static void answer_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd, (void)what;
-	struct answer *a = arg;
-	struct conn *c = a->c;
-	if (!c->stopped) {
-		if (a->kind == ANSWER_AUTH) {
-			struct account_info ai = {.name = a->account};
-			c->ops->authenticated(c, a->token, &ai, NULL);
-		} else if (a->kind == ANSWER_SUBMIT) {
-			c->ops->submitted(c, a->token, a->message_id, SUBMIT_OK, NULL);
-		} else if (a->message_id > 1000 && a->message_id <= 1000 + c->submits) {
-			/* one of the messages submitted here */
-			struct message_status st = {.id = a->message_id,
-			                            .status = "delivered",
-			                            .recipient = "+15551234567",
-			                            .parts = 1,
-			                            .created_s = 1700000000,
-			                            .done_s = 1700000001};
-			c->ops->queried(c, a->token, &st);
-		} else {
-			c->ops->queried(c, a->token, NULL); /* none such */
-		}
-	}
-	free(a->account);
-	free(a);
-}
-
-static void answer_later(struct conn *c, enum answer_kind kind, uint64_t token, const char *account, int64_t id)
-{
-	struct answer *a = xcalloc(1, sizeof *a);
-	a->c = c;
-	a->kind = kind;
-	a->token = token;
-	a->account = account ? xstrdup(account) : NULL;
-	a->message_id = id;
-	struct timeval now = {0, 0};
-	if (event_base_once(c->base, -1, EV_TIMEOUT, answer_cb, a, &now))
-		fail_msg("event_base_once");
-}
-
-void core_authenticate(struct conn *c, const char *account, const char *password, const char *peer_addr, uint64_t token)
-{
-	(void)password, (void)peer_addr;
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->auths++;
-	answer_later(c, ANSWER_AUTH, token, account, 0);
-}
-void core_submit(struct conn *c, struct submission *s, uint64_t token)
-{
-	if (c->stopped)
-		c->called_after_stop = true;
-	assert_non_null(s->recipient);
-	snprintf(c->client_ref, sizeof c->client_ref, "%s", s->client_ref ? s->client_ref : "");
-	submission_free(s);
-	c->submits++;
-	c->last_message_id = 1000 + c->submits;
-	answer_later(c, ANSWER_SUBMIT, token, NULL, c->last_message_id);
-}
-void core_account_attach(struct conn *c, const char *account)
-{
-	snprintf(c->account, sizeof c->account, "%s", account);
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->attached++;
-}
-void core_account_detach(struct conn *c, const char *account)
-{
-	(void)account;
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->attached--;
-}
-void core_event_done(struct conn *c, const struct account_event *ev, bool delivered)
-{
-	(void)ev;
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->events_done++;
-	c->events_delivered += delivered;
-}
-void core_query(struct conn *c, const char *account, int64_t message_id, uint64_t token)
-{
-	(void)account;
-	if (c->stopped)
-		c->called_after_stop = true;
-	c->queries++;
-	answer_later(c, ANSWER_QUERY, token, NULL, message_id);
-}
-
-#include "fake_account_policy.h"
 
 /* Settings that let each driver run here; a driver missing from this table
  * fails the test, so that none is forgotten.  For the drivers that need a
@@ -287,41 +64,6 @@ static const struct {
     {"exec",
      "{\"send_argv\": [\"/bin/echo\", \"C{id}\"], \"receive_argv\": [\"/bin/sleep\", \"30\"], \"stop_grace_ms\": 0}"},
 };
-
-static struct msg *make_msg(int64_t id, const char *body)
-{
-	struct msg *m = xcalloc(1, sizeof *m);
-	m->id = id;
-	m->recipient = xstrdup("+15551234567");
-	m->sender = xstrdup("smspool");
-	m->body = xstrdup(body);
-	m->encoding = xstrdup("auto");
-	m->want_report = true;
-	m->attempts = 1;
-	m->msg_class = -1;
-	m->retry_after_s = -1;
-	return m;
-}
-
-static void run_until(struct conn *c, bool (*done)(struct conn *), int max_ms)
-{
-	uint64_t end = now_mono_ms() + (uint64_t)max_ms;
-	while (!done(c) && now_mono_ms() < end)
-		event_base_loop(c->base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-}
-
-static bool is_up(struct conn *c)
-{
-	return c->state == CONN_UP;
-}
-static bool all_completed(struct conn *c)
-{
-	return c->completed == c->submitted;
-}
-static bool has_stopped(struct conn *c)
-{
-	return c->stopped;
-}
 
 static const char *settings_for(const char *type)
 {
@@ -415,23 +157,6 @@ static void peer_start(struct conn *c)
 	c->peer_port = bound_port(evhttp_bound_socket_get_fd(bs));
 }
 
-/* Opens without waiting for CONN_UP; extra (may be NULL) is merged into the
- * driver's test settings. */
-static void start_conn_json(struct conn *c, const struct driver_ops *ops, const char *json, struct event_base *base)
-{
-	memset(c, 0, sizeof *c);
-	c->ops = ops;
-	c->base = base;
-	c->shared_base = true;
-	c->conf = xcalloc(1, ops->conf_size ? ops->conf_size : 1);
-	struct errbuf err = {""};
-	if (settings_parse(ops->settings, json, c->conf, &err))
-		fail_msg("driver %s: %s", ops->name, err.msg);
-	if (ops->check && ops->check(c->conf, &err))
-		fail_msg("driver %s: check: %s", ops->name, err.msg);
-	assert_int_equal(ops->open(c), 0);
-}
-
 static void start_conn_with(struct conn *c, const struct driver_ops *ops, const char *extra)
 {
 	memset(c, 0, sizeof *c);
@@ -474,25 +199,6 @@ static void open_conn(struct conn *c, const struct driver_ops *ops)
 	start_conn(c, ops);
 	run_until(c, is_up, 10000);
 	assert_int_equal(c->state, CONN_UP);
-}
-
-static void close_conn(struct conn *c)
-{
-	c->ops->close(c);
-	settings_free(c->ops->settings, c->conf);
-	free(c->conf);
-	if (c->peer)
-		evhttp_free(c->peer);
-	pty_peer_free(c->pty);
-	odbc_peer_free(c->odbc);
-	if (!c->shared_base)
-		event_base_free(c->base);
-}
-
-static void stop_conn(struct conn *c)
-{
-	c->stop_called = true;
-	c->ops->stop(c);
 }
 
 /* Every submit gets exactly one completion. */
@@ -633,156 +339,6 @@ static void listeners_up_and_stop(void **state)
 	}
 }
 
-/* Runs base until done() or max_ms. */
-static bool loop_until(struct event_base *base, bool (*done)(void *), void *arg, int max_ms)
-{
-	uint64_t end = now_mono_ms() + (uint64_t)max_ms;
-	while (!done(arg) && now_mono_ms() < end)
-		event_base_loop(base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
-	return done(arg);
-}
-
-struct pair {
-	struct conn server, client;
-	int want_reports, want_events;
-};
-static bool server_listening(void *p)
-{
-	return ((struct pair *)p)->server.listen_port > 0;
-}
-static bool client_up(void *p)
-{
-	return ((struct pair *)p)->client.state == CONN_UP && ((struct pair *)p)->server.attached > 0;
-}
-static bool client_completed(void *p)
-{
-	return all_completed(&((struct pair *)p)->client);
-}
-static bool client_reported(void *p)
-{
-	return ((struct pair *)p)->client.reports >= ((struct pair *)p)->want_reports;
-}
-static bool events_done(void *p)
-{
-	return ((struct pair *)p)->server.events_done >= ((struct pair *)p)->want_events;
-}
-static bool both_stopped(void *p)
-{
-	return ((struct pair *)p)->server.stopped && ((struct pair *)p)->client.stopped;
-}
-
-static struct account_event *report_event(const char *account, int64_t id, int64_t message_id)
-{
-	struct account_event *ev = xcalloc(1, sizeof *ev);
-	ev->id = id;
-	ev->account = xstrdup(account);
-	ev->kind = ACCOUNT_EVENT_REPORT;
-	ev->message_id = message_id;
-	ev->state = xstrdup("delivered");
-	ev->sender = xstrdup("smspool");
-	ev->recipient = xstrdup("+15551234567");
-	ev->submitted_s = ev->done_s = now_wall_ms() / 1000;
-	return ev;
-}
-
-/* A client driver against its server driver, both in this process on one
- * loop, the server's core calls answered here: login (authenticate →
- * authenticated), every submit (submit → submitted) completed sent on the
- * client, a receipt (deliver → the client's report; acked true →
- * core_event_done(delivered); acked false → not delivered), then both stop
- * cleanly with every attach matched by a detach.  client_fmt: the client's
- * settings with %d for the server's port. */
-static void client_and_server(const char *server_type, const char *server_json, const char *client_type,
-                              const char *client_fmt)
-{
-	const struct driver_ops *srv = driver_find(server_type), *cli = driver_find(client_type);
-	assert_non_null(srv);
-	assert_non_null(cli);
-	struct event_base *base = event_base_new();
-	struct pair *p = xcalloc(1, sizeof *p);
-	start_conn_json(&p->server, srv, server_json, base);
-	assert_true(loop_until(base, server_listening, p, 3000));
-	char json[256];
-	snprintf(json, sizeof json, client_fmt, p->server.listen_port);
-	start_conn_json(&p->client, cli, json, base);
-	assert_true(loop_until(base, client_up, p, 5000));
-	assert_true(p->server.auths >= 1);
-
-	for (int i = 1; i <= 20; i++) {
-		p->client.submitted++;
-		cli->submit(&p->client, make_msg(i, i % 2 ? "short"
-		                                          : "a text that is long enough to be counted as more "
-		                                            "than one part when the limit is one hundred and "
-		                                            "sixty characters, which this one passes by a few "
-		                                            "words and then some more, to be sure of it"));
-	}
-	assert_true(loop_until(base, client_completed, p, 5000));
-	assert_int_equal(p->client.sent, 20);
-	assert_true(p->server.submits >= 20); /* one per submit_sm */
-
-	/* a receipt the client's core commits, then one it does not */
-	p->want_reports = 1;
-	p->want_events = 1;
-	srv->deliver(&p->server, report_event(p->server.account, 1, p->server.last_message_id));
-	assert_true(loop_until(base, client_reported, p, 5000));
-	cli->acked(&p->client, p->client.last_token, true);
-	assert_true(loop_until(base, events_done, p, 5000));
-	assert_int_equal(p->server.events_delivered, 1);
-	p->want_reports = 2;
-	p->want_events = 2;
-	srv->deliver(&p->server, report_event(p->server.account, 2, p->server.last_message_id));
-	assert_true(loop_until(base, client_reported, p, 5000));
-	cli->acked(&p->client, p->client.last_token, false);
-	assert_true(loop_until(base, events_done, p, 5000));
-	assert_int_equal(p->server.events_delivered, 1); /* the second was refused: the server tries again */
-
-	/* stop() with messages lent: each completes sent, released or
-	 * temporary, before core_stopped() */
-	for (int i = 1; i <= 6; i++) {
-		p->client.submitted++;
-		cli->submit(&p->client, make_msg(100 + i, "in flight"));
-	}
-	stop_conn(&p->client);
-	stop_conn(&p->server);
-	assert_true(loop_until(base, both_stopped, p, 5000));
-	assert_int_equal(p->client.completed, p->client.submitted);
-	assert_int_equal(p->client.bad_stop_outcome, 0);
-	assert_int_equal(p->client.stopped_calls, 1);
-	assert_int_equal(p->server.stopped_calls, 1);
-	assert_int_equal(p->server.attached, 0);
-	assert_false(p->client.called_after_stop);
-	assert_false(p->server.called_after_stop);
-	close_conn(&p->client);
-	close_conn(&p->server);
-	event_base_free(base);
-	free(p);
-}
-
-static void smpp_client_and_server(void **state)
-{
-	(void)state;
-	client_and_server("smpp-server", "{\"listen\": \"127.0.0.1:0\"}", "smpp",
-	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"system_id\": \"contract\", \"password\": \"pw\", "
-	                  "\"reconnect_min_ms\": 20}");
-}
-
-static void link_client_and_server(void **state)
-{
-	(void)state;
-	/* a frame the client does not ack is given up after response_timeout_s */
-	client_and_server("link-server", "{\"listen\": \"127.0.0.1:0\", \"response_timeout_s\": 1}", "link",
-	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"account\": \"contract\", \"password\": \"pw\", "
-	                  "\"reconnect_min_ms\": 20}");
-}
-
-static void ucp_client_and_server(void **state)
-{
-	(void)state;
-	client_and_server("ucp-server", "{\"listen\": \"127.0.0.1:0\"}", "ucp",
-	                  "{\"host\": \"127.0.0.1\", \"port\": %d, \"login\": \"1234\", \"password\": \"pw\", "
-	                  "\"reconnect_min_ms\": 20}");
-}
-
 /* A callback client on a thread (the loop keeps running here). */
 struct cb_client {
 	int port;
@@ -879,13 +435,11 @@ static void acked_not_committed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(every_submit_completes_once),  cmocka_unit_test(stop_completes_in_flight),
-	    cmocka_unit_test(no_peer_never_up_and_stops),   cmocka_unit_test(unknown_settings_refused),
-	    cmocka_unit_test(listeners_up_and_stop),        cmocka_unit_test(acked_not_committed),
-	    cmocka_unit_test(smpp_client_and_server),       cmocka_unit_test(ucp_client_and_server),
-	    cmocka_unit_test(link_client_and_server),       cmocka_unit_test(odbc_takes_and_reports),
-	    cmocka_unit_test(http_api_submits_and_queries), cmocka_unit_test(at_acked_not_committed),
-	    cmocka_unit_test(fbus_acked_not_committed),
+	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
+	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
+	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
+	    cmocka_unit_test(odbc_takes_and_reports),      cmocka_unit_test(http_api_submits_and_queries),
+	    cmocka_unit_test(at_acked_not_committed),      cmocka_unit_test(fbus_acked_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
