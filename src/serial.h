@@ -61,9 +61,10 @@ struct serial_conf {
 	{"usb", SETTING_STRING, offsetof(T, m.usb), false, false, 0, 0, NULL, \
 	 "USB device as VID:PID[:serial] (hex), found by enumeration; this or port"}, \
 	{"baud", SETTING_INT, offsetof(T, m.baud), false, true, 50, 4000000, baud_def, "line speed in bit/s"}, \
-	{"parity", SETTING_STRING, offsetof(T, m.parity), false, false, 0, 0, "\"none\"", "none, even or odd"}, \
+	{"parity", SETTING_STRING, offsetof(T, m.parity), false, false, 0, 0, "\"none\"", "none, even or odd", \
+	 .choices = "none|even|odd"}, \
 	{"flow_control", SETTING_STRING, offsetof(T, m.flow_control), false, false, 0, 0, "\"none\"", \
-	 "none, rtscts or xonxoff"}
+	 "none, rtscts or xonxoff", .choices = "none|rtscts|xonxoff"}
 /* clang-format on */
 
 /* Validates a parsed serial_conf without I/O: exactly one of port and usb,

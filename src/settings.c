@@ -33,9 +33,55 @@ static bool in_choices(const char *choices, const char *word)
 	return false;
 }
 
-static int choice_error(const struct setting *s, const char *got, struct errbuf *err)
+/* A new JSON array of the choices: numbers for a SETTING_INT, else strings. */
+static json_t *choices_json(const struct setting *s)
 {
-	return errbuf_set(err, "settings.%s: must be one of %s (got \"%s\")", s->key, s->choices, got);
+	json_t *e = json_array();
+	for (const char *p = s->choices; p;) {
+		const char *bar = strchr(p, '|');
+		size_t len = bar ? (size_t)(bar - p) : strlen(p);
+		char *word = xstrndup(p, len);
+		json_array_append_new(e, s->type == SETTING_INT ? json_integer(strtoll(word, NULL, 10))
+		                                                : json_string(word));
+		free(word);
+		p = bar ? bar + 1 : NULL;
+	}
+	return e;
+}
+
+/* JSON text of v as PostgreSQL prints a jsonb ("a", 2, ["a", "b"]): new. */
+static char *json_text(const json_t *v)
+{
+	char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_INDENT(0));
+	if (!t)
+		abort();
+	return t;
+}
+
+/* The error of a value (or, item true, an array item) outside s->choices,
+ * worded as the connections trigger words it (sql/001_core.sql). */
+static int choice_error(const struct setting *s, const json_t *got, bool item, struct errbuf *err)
+{
+	json_t *list = choices_json(s);
+	char *l = json_text(list), *g = json_text(got);
+	errbuf_set(err, "settings: key \"%s\"%s must be one of %s (got %s)", s->key, item ? " items" : "", l, g);
+	free(l);
+	free(g);
+	json_decref(list);
+	return -1;
+}
+
+/* Whether every item of array v is a string among s->choices; 0 or -1. */
+static int items_in_choices(const struct setting *s, const json_t *v, struct errbuf *err)
+{
+	size_t i;
+	const json_t *item;
+	json_array_foreach(v, i, item)
+	{
+		if (!json_is_string(item) || !in_choices(s->choices, json_string_value(item)))
+			return choice_error(s, item, true, err);
+	}
+	return 0;
 }
 
 static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *err)
@@ -47,7 +93,7 @@ static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *
 		if (!json_is_string(v))
 			return errbuf_set(err, "settings.%s: must be a string", s->key);
 		if (s->choices && !in_choices(s->choices, json_string_value(v)))
-			return choice_error(s, json_string_value(v), err);
+			return choice_error(s, v, false, err);
 		free(*(char **)field);
 		*(char **)field = xstrdup(json_string_value(v));
 		return 0;
@@ -61,7 +107,7 @@ static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *
 			char word[32];
 			snprintf(word, sizeof word, "%lld", (long long)json_integer_value(v));
 			if (!in_choices(s->choices, word))
-				return choice_error(s, word, err);
+				return choice_error(s, v, false, err);
 		}
 		*(long long *)field = json_integer_value(v);
 		return 0;
@@ -82,6 +128,8 @@ static int store(const struct setting *s, json_t *v, void *conf, struct errbuf *
 	case SETTING_ARRAY:
 		if (s->type == SETTING_OBJECT ? !json_is_object(v) : !json_is_array(v))
 			return errbuf_set(err, "settings.%s: must be an %s", s->key, type_names[s->type]);
+		if (s->type == SETTING_ARRAY && s->choices && items_in_choices(s, v, err))
+			return -1;
 		json_decref(*(json_t **)field);
 		*(json_t **)field = json_incref(v);
 		return 0;
@@ -165,18 +213,13 @@ char *settings_schema_json(const struct setting *table)
 			                    s->max == (double)(long long)s->max ? json_integer((long long)s->max)
 			                                                        : json_real(s->max));
 		}
-		if (s->choices) {
-			json_t *e = json_array();
-			for (const char *p = s->choices; p;) {
-				const char *bar = strchr(p, '|');
-				size_t len = bar ? (size_t)(bar - p) : strlen(p);
-				char *word = xstrndup(p, len);
-				json_array_append_new(e, s->type == SETTING_INT ? json_integer(strtoll(word, NULL, 10))
-				                                                : json_string(word));
-				free(word);
-				p = bar ? bar + 1 : NULL;
-			}
-			json_object_set_new(k, "enum", e);
+		if (s->choices && s->type == SETTING_ARRAY) {
+			json_t *items = json_object();
+			json_object_set_new(items, "type", json_string("string"));
+			json_object_set_new(items, "enum", choices_json(s));
+			json_object_set_new(k, "items", items);
+		} else if (s->choices) {
+			json_object_set_new(k, "enum", choices_json(s));
 		}
 		if (s->description)
 			json_object_set_new(k, "description", json_string(s->description));

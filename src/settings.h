@@ -35,8 +35,12 @@ struct setting {
 	const char *description;
 	/* The values a SETTING_STRING or SETTING_INT may take, separated by
 	 * '|' ("udh|sar|payload"); NULL = any.  Published as the schema's
-	 * "enum", so that the INSERT trigger refuses any other value.  Set it
-	 * with a designated initializer after the positional fields. */
+	 * "enum", so that the INSERT trigger refuses any other value.  On a
+	 * SETTING_ARRAY, the strings each item may take, published as
+	 * "items": {"type": "string", "enum": [...]}.  Set it with a
+	 * designated initializer after the positional fields.  A value
+	 * outside the list is an error worded as the trigger words it:
+	 * `settings: key "k" must be one of ["a", "b"] (got "c")`. */
 	const char *choices;
 };
 

@@ -46,7 +46,7 @@ static const struct setting fbus_settings[] = {
     {"smsc", SETTING_STRING, offsetof(struct fbus_conf, smsc), false, false, 0, 0, NULL,
      "SMS centre number put in every message; unset = the phone's first SMS centre"},
     {"family", SETTING_STRING, offsetof(struct fbus_conf, family), false, false, 0, 0, "\"auto\"",
-     "auto (from the model code the phone reports), dct3 (6110/3310 class) or dct4 (6310/6510 class)"},
+     "auto (from the model code the phone reports), dct3 (6110/3310 class) or dct4 (6310/6510 class)", .choices = "auto|dct3|dct4"},
     {"sweep_s", SETTING_INT, offsetof(struct fbus_conf, sweep_s), false, true, 1, 86400, "60",
      "read the SIM (DCT4: the SIM's and the phone's inbox) for texts and status reports at start and every sweep_s"},
     {"ack_timeout_ms", SETTING_INT, offsetof(struct fbus_conf, ack_timeout_ms), false, true, 10, 60000, "1000",

@@ -50,7 +50,8 @@ const struct setting odbc_conf_settings[] = {
      "longest wait between attempts (the wait doubles)"},
     {"status_updates", SETTING_ARRAY, offsetof(struct odbc_conf, status_updates), false, false, 0, 0,
      "[\"sent\", \"delivered\", \"undelivered\", \"expired\", \"rejected\", \"failed\"]",
-     "states written back into the outgoing table (sent needs accounts.report_sent)"},
+     "states written back into the outgoing table (sent needs accounts.report_sent)",
+     .choices = "sent|delivered|undelivered|expired|rejected|failed"},
     SETTINGS_END,
 };
 

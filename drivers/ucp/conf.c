@@ -41,10 +41,12 @@ const struct setting ucp_conf_settings[] = {
     DIALER_CONF_TLS_SETTINGS(struct ucp_conf, "speak EMI over TLS", "SMSC"),
     {"sender_ton", SETTING_STRING, O(sender_ton), false, false, 0, 0, "\"auto\"",
      "OAdC/OTOA of the sender: auto (+digits as OTOA 1139, digits bare, names as 5039), international (digits "
-     "as 1139), alphanumeric (everything as 5039), unknown (digits bare, + as 00)"},
+     "as 1139), alphanumeric (everything as 5039), unknown (digits bare, + as 00)",
+     .choices = "auto|international|alphanumeric|unknown"},
     {"amsg_charset", SETTING_STRING, O(amsg_charset), false, false, 0, 0, "\"gsm\"",
      "what MT=3 texts carry in IRA, both ways: gsm (GSM default-alphabet codes, the standard) or latin1 (as some "
-     "SMSCs do)"},
+     "SMSCs do)",
+     .choices = "gsm|latin1"},
     SETTINGS_END,
 };
 #undef O

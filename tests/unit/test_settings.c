@@ -20,6 +20,7 @@ struct conf {
 	json_t *extra;
 	char *mode;
 	long long dcs;
+	json_t *states;
 };
 
 static const struct setting table[] = {
@@ -31,6 +32,8 @@ static const struct setting table[] = {
     {"mode", SETTING_STRING, offsetof(struct conf, mode), false, false, 0, 0, "\"udh\"", NULL,
      .choices = "udh|sar|payload"},
     {"dcs", SETTING_INT, offsetof(struct conf, dcs), false, true, 0, 3, "0", NULL, .choices = "0|1|3"},
+    {"states", SETTING_ARRAY, offsetof(struct conf, states), false, false, 0, 0, "[\"sent\"]", NULL,
+     .choices = "sent|delivered"},
     SETTINGS_END,
 };
 
@@ -50,6 +53,10 @@ static void parses_and_defaults(void **state)
 	assert_int_equal(settings_parse(table, "{\"host\": \"s\", \"mode\": \"payload\", \"dcs\": 3}", &c, &err), 0);
 	assert_string_equal(c.mode, "payload");
 	assert_int_equal(c.dcs, 3);
+	settings_free(table, &c);
+	assert_int_equal(settings_parse(table, "{\"host\": \"s\", \"states\": [\"delivered\", \"sent\"]}", &c, &err),
+	                 0);
+	assert_int_equal(json_array_size(c.states), 2);
 	settings_free(table, &c);
 	assert_null(c.host);
 }
@@ -74,10 +81,16 @@ static void errors_name_the_key(void **state)
 	expect_error("{\"host\": \"a\", \"port\": 1.5}", "settings.port: must be an integer");
 	expect_error("{\"host\": \"a\", \"tls\": \"yes\"}", "settings.tls: must be true or false");
 	expect_error("{\"host\": \"a\", \"extra\": []}", "settings.extra: must be an object");
+	/* Worded as the connections trigger words it (tests/sql/23_setting_enums.sql). */
 	expect_error("{\"host\": \"a\", \"mode\": \"sa\"}",
-	             "settings.mode: must be one of udh|sar|payload (got \"sa\")");
-	expect_error("{\"host\": \"a\", \"mode\": \"udhx\"}", "settings.mode: must be one of");
-	expect_error("{\"host\": \"a\", \"dcs\": 2}", "settings.dcs: must be one of 0|1|3 (got \"2\")");
+	             "settings: key \"mode\" must be one of [\"udh\", \"sar\", \"payload\"] (got \"sa\")");
+	expect_error("{\"host\": \"a\", \"mode\": \"udhx\"}", "settings: key \"mode\" must be one of");
+	expect_error("{\"host\": \"a\", \"mode\": \"a\\\"b\"}", "(got \"a\\\"b\")");
+	expect_error("{\"host\": \"a\", \"dcs\": 2}", "settings: key \"dcs\" must be one of [0, 1, 3] (got 2)");
+	expect_error("{\"host\": \"a\", \"states\": [\"sent\", \"delivred\"]}",
+	             "settings: key \"states\" items must be one of [\"sent\", \"delivered\"] (got \"delivred\")");
+	expect_error("{\"host\": \"a\", \"states\": [1]}",
+	             "key \"states\" items must be one of [\"sent\", \"delivered\"] (got 1)");
 	expect_error("[1]", "must be a JSON object");
 	expect_error("{\"host\": ", "invalid JSON");
 	expect_error("{\"host\": \"a\", \"host\": \"b\"}", "invalid JSON");
@@ -89,7 +102,7 @@ static void schema_lists_every_key(void **state)
 	char *s = settings_schema_json(table);
 	json_t *root = json_loads(s, 0, NULL);
 	assert_non_null(root);
-	assert_int_equal(json_object_size(root), 7);
+	assert_int_equal(json_object_size(root), 8);
 	char *e = json_dumps(json_object_get(json_object_get(root, "mode"), "enum"), JSON_COMPACT);
 	assert_string_equal(e, "[\"udh\",\"sar\",\"payload\"]");
 	free(e);
@@ -97,6 +110,12 @@ static void schema_lists_every_key(void **state)
 	assert_string_equal(e, "[0,1,3]");
 	free(e);
 	assert_null(json_object_get(json_object_get(root, "host"), "enum"));
+	/* An array's choices are its items' (JSON schema "items"), not the array's. */
+	json_t *states = json_object_get(root, "states");
+	assert_null(json_object_get(states, "enum"));
+	e = json_dumps(json_object_get(states, "items"), JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(e, "{\"enum\":[\"sent\",\"delivered\"],\"type\":\"string\"}");
+	free(e);
 	json_t *port = json_object_get(root, "port");
 	assert_string_equal(json_string_value(json_object_get(port, "type")), "integer");
 	assert_true(json_number_value(json_object_get(port, "max")) == 65535);
