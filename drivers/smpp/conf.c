@@ -118,6 +118,10 @@ int smpp_conf_check(const void *p, struct errbuf *err)
 	static const char *const id_modes[] = {"auto", "same", "dec2hex", "dec2hex_lower", "hex2dec", NULL};
 	if (!one_of(conf->receipt_ids, id_modes))
 		return errbuf_set(err, "settings.receipt_ids: must be auto, same, dec2hex, dec2hex_lower or hex2dec");
+	/* smpp_wire_alphabet_dc0 reads any other word as gsm7: refused here, not misread. */
+	static const char *const dc0s[] = {"gsm7", "latin1", "ascii", NULL};
+	if (!one_of(conf->data_coding_0, dc0s))
+		return errbuf_set(err, "settings.data_coding_0: must be gsm7, latin1 or ascii");
 	struct dialer_conf dc = DIALER_CONF_OF(conf);
 	return dialer_conf_check(&dc, err);
 }

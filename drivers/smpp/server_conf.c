@@ -75,6 +75,10 @@ int smpp_server_conf_check(const void *p, struct errbuf *err)
 	if (strcmp(conf->interface_version, "3.3") && strcmp(conf->interface_version, "3.4") &&
 	    strcmp(conf->interface_version, "5.0"))
 		return errbuf_set(err, "settings.interface_version: must be 3.3, 3.4 or 5.0");
+	/* smpp_wire_alphabet_dc0 reads any other word as gsm7: refused here, not misread. */
+	if (strcmp(conf->data_coding_0, "gsm7") && strcmp(conf->data_coding_0, "latin1") &&
+	    strcmp(conf->data_coding_0, "ascii"))
+		return errbuf_set(err, "settings.data_coding_0: must be gsm7, latin1 or ascii");
 	return 0;
 }
 

@@ -7,8 +7,9 @@
  * Contract:
  * - smpp_server_conf_check MUST refuse what the server cannot honour (a
  *   listen address that is not host:port, TLS without certificate and key,
- *   an unknown interface_version, a system_id longer than 15) with a
- *   message naming the key, and MUST NOT do I/O (files are read by open()).
+ *   an unknown interface_version or data_coding_0, a system_id longer
+ *   than 15) with a message naming the key, and MUST NOT do I/O (files
+ *   are read by open()).
  * - smpp_time_parse accepts "" (none), the absolute form YYMMDDhhmmsstnnp
  *   (p '+' or '-': local time nn quarter hours ahead of / behind UTC) and the
  *   relative form YYMMDDhhmmss000R (added to now; a year is 365 days, a
