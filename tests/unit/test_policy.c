@@ -183,6 +183,17 @@ static void token_bucket(void **state)
 	assert_int_equal(bucket_take(&c, 0.5, 3, 0), 0); /* into debt: -2 */
 	assert_int_equal(bucket_take(&c, 0.5, 1, 0), 6);
 	assert_int_equal(bucket_take(&c, 0.5, 1, 6000), 0);
+	/* A connection's throughput (src/spool_dispatch.c): 20/s, a burst of 2,
+	 * starting from one token; a message of 3 parts goes into debt. */
+	struct bucket d = {0};
+	bucket_reset(&d, 1, 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 3, 0), 0);   /* 1 - 3 = -2 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 0), 151); /* 3 tokens at 20/s: 150 ms, + 1 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 150), 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 0); /* capped at the burst: 2 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 51);
+	assert_int_equal(bucket_take_ms(&d, 0, 2, 1, 10000), 0); /* unlimited */
 }
 
 /* host:port, the one parser of every connection type's addresses. */
