@@ -53,7 +53,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 SQL_FILES := $(sort $(wildcard sql/*.sql))
 
-.PHONY: all deps test-deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak deb deb-check
+.PHONY: all deps test-deps bench-deps run check test unit fuzz-build fuzz format format-check clean distclean bench soak deb deb-check
 all: $(BIN)
 
 $(BIN): $(B)/obj/src/main.o $(B)/libsmspool.a
@@ -134,6 +134,11 @@ deps:
 test-deps:
 	@sh packaging/install-deps.sh --test
 
+# What the tests need and the benchmark's own tools (gnuplot): the benchmark
+# installs nothing itself either.
+bench-deps:
+	@sh packaging/install-deps.sh --bench
+
 # deps runs first and alone; the build is a second make so that pkg-config
 # is asked for flags only once the -dev packages are installed.
 run: deps
@@ -146,7 +151,7 @@ check: test-deps
 
 test: check
 
-bench: test-deps
+bench: bench-deps
 	@$(MAKE) --no-print-directory all
 	@sh tests/bench/run.sh
 

@@ -5,8 +5,12 @@
 #   sh packaging/install-deps.sh --test  also every independent peer the tests start
 #                                        (what `make check` and .ci/run call); then the
 #                                        npm peers of tests/peers (tests/peers/install.sh)
+#   sh packaging/install-deps.sh --bench what --test installs and the tools of
+#                                        `make bench` (gnuplot for its plot; what
+#                                        `make bench-deps` calls)
 #
-# Tests never install anything themselves: a missing peer is a set-up failure.
+# Tests and the benchmark never install anything themselves: a missing peer
+# is a set-up failure.
 #
 # Checks with dpkg-query first: when everything is there it prints nothing and
 # exits 0 at once.  Runs `apt-get update` only when something is missing.
@@ -33,8 +37,14 @@ dovecot-imapd unixodbc odbc-postgresql libsqliteodbc sqlite3 mariadb-server
 mariadb-client odbc-mariadb gammu smstools prometheus chromium socat
 python3-serial systemd man-db"
 
+# The benchmark's own tools (tests/bench/run.sh); it runs Kannel too (TEST_PKGS).
+BENCH_PKGS="gnuplot-nox"
+
 WITH_TESTS=0
-[ "${1:-}" = --test ] && WITH_TESTS=1
+case "${1:-}" in
+--test) WITH_TESTS=1 ;;
+--bench) WITH_TESTS=1 PKGS="$PKGS $BENCH_PKGS" ;;
+esac
 [ "$WITH_TESTS" = 1 ] && PKGS="$PKGS $TEST_PKGS"
 
 peers() {

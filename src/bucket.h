@@ -23,5 +23,11 @@ struct bucket {
 /* Takes n (>= 1) tokens.  Returns 0, or the seconds to wait (1..3600)
  * when empty (nothing is taken then).  rate <= 0: unlimited. */
 int bucket_take(struct bucket *b, double rate, int n, uint64_t now_ms);
+/* The same with a burst of its own (at least one token) and the wait in
+ * milliseconds (1..3600000): a connection's throughput, whose burst is a
+ * tenth of a second's worth (src/spool_dispatch.c).  0 when taken. */
+uint64_t bucket_take_ms(struct bucket *b, double rate, double burst, int n, uint64_t now_ms);
+/* Sets b to hold tokens as of now_ms: a rate that changed starts again. */
+void bucket_reset(struct bucket *b, double tokens, uint64_t now_ms);
 
 #endif

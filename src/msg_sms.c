@@ -115,6 +115,19 @@ fail:
 	return NULL;
 }
 
+char *msg_sms_hex(const uint8_t *d, size_t n)
+{
+	char *h = xmalloc(2 * n + 1);
+	hex_encode(d, n, h);
+	return h;
+}
+
+void msg_sms_inbound_binary(struct inbound *in, const uint8_t *d, size_t n)
+{
+	in->encoding = xstrdup("binary");
+	in->payload = msg_sms_hex(d, n);
+}
+
 void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n)
 {
 	if (al != TPDU_8BIT) {
@@ -128,19 +141,15 @@ void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8
 		}
 		free(t);
 	}
-	in->encoding = xstrdup("binary");
-	in->payload = xmalloc(2 * n + 1);
-	hex_encode(d, n, in->payload);
+	msg_sms_inbound_binary(in, d, n);
 }
 
 void msg_sms_inbound_deliver(struct inbound *in, const struct tpdu *t, bool keep_udh)
 {
 	in->parts = 1;
 	msg_sms_inbound_text(in, t->alphabet, t->payload, t->payload_len);
-	if (keep_udh && t->udh_len) {
-		in->udh = xmalloc(2 * t->udh_len + 1);
-		hex_encode(t->udh, t->udh_len, in->udh);
-	}
+	if (keep_udh && t->udh_len)
+		in->udh = msg_sms_hex(t->udh, t->udh_len);
 	int64_t ts = tpdu_time_unix(&t->scts);
 	in->smsc_ts_s = ts > 0 ? ts : 0;
 }

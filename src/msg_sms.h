@@ -36,6 +36,13 @@ struct tpdu *msg_sms_submits(const struct msg *m, const char *smsc, int *n_parts
  * messages.  New string. */
 char *msg_sms_part_id(int mr, const char *recipient);
 
+/* New uppercase hex text of the n octets at d: the one way a binary payload
+ * or a UDH is written (inbox, outbox, templates). */
+char *msg_sms_hex(const uint8_t *d, size_t n);
+
+/* Sets in->payload to the n octets at d in hex and in->encoding "binary". */
+void msg_sms_inbound_binary(struct inbound *in, const uint8_t *d, size_t n);
+
 /* Sets in->body and in->encoding ("gsm7", "ucs2") from payload octets of
  * alphabet al, or in->payload (hex) and "binary". */
 void msg_sms_inbound_text(struct inbound *in, enum tpdu_alphabet al, const uint8_t *d, size_t n);

@@ -18,6 +18,7 @@
 #include "listen_addr.h"
 #include "log.h"
 #include "metrics.h"
+#include "net/addr.h"
 #include "notify.h"
 #include "ops_sql.h"
 #include "sbuf.h"
@@ -113,11 +114,9 @@ static bool authorized(struct ops_http *h, struct MHD_Connection *mc)
 	if (http_api_basic(authz, &user, &pass) != API_CRED_OK)
 		return false;
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, peer, sizeof peer);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, peer, sizeof peer);
+	int port;
+	if (ci && ci->client_addr)
+		net_addr_from_sockaddr(ci->client_addr, peer, sizeof peer, &port);
 	uint8_t key[32];
 	http_api_cache_key(user, pass, peer, key);
 	uint64_t now = now_mono_ms();
@@ -204,8 +203,10 @@ struct ops_http *ops_http_start(const struct config *cfg, struct errbuf *err)
 	}
 	const union MHD_DaemonInfo *pi = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
 	int real = pi && pi->port ? pi->port : port;
-	log_info("ops_http_listening", "addr=%s%s%s:%d paths=/,/metrics,/health auth=%s", strchr(host, ':') ? "[" : "",
-	         host, strchr(host, ':') ? "]" : "", real, cfg->metrics_auth ? "admin" : "none");
+	char addr[300];
+	net_addr_format(host, real, addr, sizeof addr);
+	log_info("ops_http_listening", "addr=%s paths=/,/metrics,/health auth=%s", addr,
+	         cfg->metrics_auth ? "admin" : "none");
 	return h;
 }
 

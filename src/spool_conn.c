@@ -139,8 +139,7 @@ static void conn_apply_limits(struct conn *c, const struct store_conn_row *row)
 	c->window = row->window > 0 ? row->window : 1;
 	if (c->throughput != row->throughput) {
 		c->throughput = row->throughput;
-		c->tokens = 1;
-		c->tokens_at_ms = now_mono_ms();
+		bucket_reset(&c->bucket, 1, now_mono_ms());
 	}
 }
 

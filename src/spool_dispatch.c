@@ -146,27 +146,18 @@ void spool_dispatch_conn(struct conn *c)
 		int used = c->inflight + c->unsettled;
 		if (used >= c->window || (used > 0 && used + slots_of(c->pending.head) > c->window))
 			return;
-		if (c->throughput > 0) {
-			uint64_t now = now_mono_ms();
-			double burst = c->throughput / 10 > 1 ? c->throughput / 10 : 1;
-			c->tokens += (double)(now - c->tokens_at_ms) * c->throughput / 1000.0;
-			c->tokens_at_ms = now;
-			if (c->tokens > burst)
-				c->tokens = burst;
-			if (c->tokens < 1) {
-				double wait_ms = (1 - c->tokens) * 1000.0 / c->throughput + 1;
-				struct timeval tv = {(time_t)(wait_ms / 1000),
-				                     (suseconds_t)((long)wait_ms % 1000) * 1000};
-				if (!evtimer_pending(c->throttle_ev, NULL)) {
-					evtimer_add(c->throttle_ev, &tv);
-					metrics_conn_rate_limited(c->m);
-				}
-				return;
+		/* Per PDU; the bucket may go into debt, the next waits for it. */
+		uint64_t wait_ms = bucket_take_ms(&c->bucket, c->throughput, c->throughput / 10,
+		                                  slots_of(c->pending.head), now_mono_ms());
+		if (wait_ms) {
+			struct timeval tv = {(time_t)(wait_ms / 1000), (suseconds_t)(wait_ms % 1000) * 1000};
+			if (!evtimer_pending(c->throttle_ev, NULL)) {
+				evtimer_add(c->throttle_ev, &tv);
+				metrics_conn_rate_limited(c->m);
 			}
+			return;
 		}
 		struct msg *m = msg_list_pop(&c->pending);
-		if (c->throughput > 0) /* per PDU too; the bucket may go into debt, the next waits for it */
-			c->tokens -= slots_of(m);
 		if (m->valid_until_s && m->valid_until_s < now_s) {
 			msg_set_failed(m, MSG_EXPIRED, NULL, "validity period ended before the message could be sent");
 			finish(c->core, m);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "auth.h"
+#include "bucket.h"
 #include "chan.h"
 #include "claimer.h"
 #include "config.h"
@@ -32,8 +33,8 @@ struct conn {
 	bool opened, stopping, stopped, broken;
 	bool exclusive; /* held through a lease: stopped when it ends (store_leases) */
 	int window;
-	double throughput, tokens;
-	uint64_t tokens_at_ms;
+	double throughput;    /* messages a second; <= 0: unlimited */
+	struct bucket bucket; /* of throughput (src/bucket.c) */
 	struct event *throttle_ev;
 	int inflight;  /* handed to the driver, not completed */
 	int unsettled; /* completed, result not committed yet: still in the window */

@@ -37,20 +37,21 @@
 
 #include "exec/exec.h"
 #include "exec/line.h"
+#include "hash.h"
 #include "log.h"
+#include "net/tokens.h"
 
 #define ACK_BACKLOG_MAX (1 << 20)
 
 enum recv_state { RECV_WAITING, RECV_RUNNING, RECV_STOPPING, RECV_DONE };
 
-/* A line handed to the core (INFLIGHT) or committed and remembered for its
- * id (DONE). */
+/* A line handed to the core (in flight: in exec_recv.inflight by its
+ * token) or committed and remembered for its id (done: in the list). */
 struct entry {
-	uint64_t token, gen, lineno;
-	char *id; /* compact JSON, or NULL */
-	uint32_t hash;
+	uint64_t gen, lineno;
+	char *id; /* compact JSON, or NULL; with one, the entry is in exec_recv.by_id */
 	bool done;
-	struct entry *next, *prev;
+	struct entry *next, *prev; /* done: the committed ids, oldest first */
 };
 
 struct exec_recv {
@@ -60,11 +61,13 @@ struct exec_recv {
 	struct event *exit_ev, *out_ev, *err_ev, *in_ev, *timer_ev;
 	struct sbuf line, errline, acks;
 	bool line_too_long, ack_dropping;
-	uint64_t gen, lineno, next_token;
+	uint64_t gen, lineno;
 	uint64_t started_ms;
 	long long backoff_ms;
 	bool degraded;             /* the connection's state detail says the receiver is down */
-	struct entry *head, *tail; /* oldest first */
+	struct tokens inflight;    /* entries handed to the core, by token (src/net/tokens.c) */
+	struct hash *by_id;        /* entries with an id, in flight or done (src/hash.c) */
+	struct entry *head, *tail; /* done entries, oldest first */
 	size_t ndone;
 	/* rate limits of the log */
 	uint64_t log_window_ms;
@@ -96,37 +99,32 @@ static bool log_allowed(struct exec_recv *r)
 
 /* ---- entries ---- */
 
-static void entry_unlink(struct exec_recv *r, struct entry *e)
+/* Frees e, in flight (already taken from inflight) or done. */
+static void entry_free(struct exec_recv *r, struct entry *e)
 {
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		r->head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		r->tail = e->prev;
-	if (e->done)
+	if (e->id)
+		(void)hash_remove(r->by_id, e->id);
+	if (e->done) {
+		if (e->prev)
+			e->prev->next = e->next;
+		else
+			r->head = e->next;
+		if (e->next)
+			e->next->prev = e->prev;
+		else
+			r->tail = e->prev;
 		r->ndone--;
+	}
 	free(e->id);
 	free(e);
 }
 
-static struct entry *entry_by_id(struct exec_recv *r, const char *id, uint32_t h)
+/* tokens_clear's free_value, once by_id is gone. */
+static void entry_free_inflight(void *value)
 {
-	for (struct entry *e = r->tail; e; e = e->prev)
-		if (e->id && e->hash == h && !strcmp(e->id, id))
-			return e;
-	return NULL;
-}
-
-/* From the newest: lines in flight are recent, committed ids the old part. */
-static struct entry *entry_by_token(struct exec_recv *r, uint64_t token)
-{
-	for (struct entry *e = r->tail; e; e = e->prev)
-		if (!e->done && e->token == token)
-			return e;
-	return NULL;
+	struct entry *e = value;
+	free(e->id);
+	free(e);
 }
 
 /* ---- writing to the program ---- */
@@ -206,9 +204,8 @@ static void on_line(struct exec_recv *r, const char *s, size_t n)
 		answer(r, "ack", NULL, r->lineno, err.msg);
 		return;
 	}
-	uint32_t h = l.id ? fnv1a(FNV1A_INIT, l.id, strlen(l.id)) : 0;
 	if (l.id) {
-		struct entry *old = entry_by_id(r, l.id, h);
+		struct entry *old = hash_get(r->by_id, l.id);
 		if (old) {
 			if (old->done)
 				answer(r, "ack", l.id, 0, NULL);
@@ -220,26 +217,21 @@ static void on_line(struct exec_recv *r, const char *s, size_t n)
 		}
 	}
 	struct entry *e = xcalloc(1, sizeof *e);
-	e->token = ++r->next_token;
 	e->gen = r->gen;
 	e->lineno = r->lineno;
 	e->id = l.id;
-	e->hash = h;
 	l.id = NULL;
-	e->prev = r->tail;
-	if (r->tail)
-		r->tail->next = e;
-	else
-		r->head = e;
-	r->tail = e;
+	if (e->id)
+		(void)hash_put(r->by_id, e->id, e);
+	uint64_t token = tokens_add(&r->inflight, e);
 	if (l.kind == EXEC_LINE_INBOUND) {
 		struct inbound *in = l.in;
 		l.in = NULL;
-		core_received(r->x->c, in, e->token);
+		core_received(r->x->c, in, token);
 	} else {
 		struct report *rep = l.rep;
 		l.rep = NULL;
-		core_report(r->x->c, rep, e->token);
+		core_report(r->x->c, rep, token);
 	}
 	exec_line_clear(&l);
 }
@@ -463,6 +455,7 @@ struct exec_recv *exec_recv_start(struct exec *x)
 	r->ch.pid = r->ch.pidfd = r->ch.in_fd = r->ch.out_fd = r->ch.err_fd = -1;
 	r->backoff_ms = x->conf->restart_min_ms;
 	r->timer_ev = evtimer_new(conn_event_base(x->c), start_cb, r);
+	r->by_id = hash_new();
 	sbuf_init(&r->line);
 	sbuf_init(&r->errline);
 	sbuf_init(&r->acks);
@@ -473,31 +466,33 @@ struct exec_recv *exec_recv_start(struct exec *x)
 
 void exec_recv_acked(struct exec_recv *r, uint64_t token, bool committed)
 {
-	struct entry *e = entry_by_token(r, token);
+	struct entry *e = tokens_take(&r->inflight, token);
 	if (!e)
 		return;
 	bool same_run = e->gen == r->gen;
 	if (!committed) {
 		if (e->id || same_run)
 			answer(r, "nack", e->id, e->lineno, NULL);
-		entry_unlink(r, e);
+		entry_free(r, e);
 		return;
 	}
 	if (e->id || same_run)
 		answer(r, "ack", e->id, e->lineno, NULL);
 	if (!e->id || r->x->conf->receive_dedup == 0) {
-		entry_unlink(r, e);
+		entry_free(r, e);
 		return;
 	}
 	e->done = true;
+	e->prev = r->tail;
+	if (r->tail)
+		r->tail->next = e;
+	else
+		r->head = e;
+	r->tail = e;
 	r->ndone++;
 	/* Forget the oldest committed ids beyond receive_dedup. */
-	for (struct entry *o = r->head; o && r->ndone > (size_t)r->x->conf->receive_dedup;) {
-		struct entry *next = o->next;
-		if (o->done)
-			entry_unlink(r, o);
-		o = next;
-	}
+	while (r->ndone > (size_t)r->x->conf->receive_dedup)
+		entry_free(r, r->head);
 }
 
 void exec_recv_stop(struct exec_recv *r)
@@ -540,7 +535,9 @@ void exec_recv_free(struct exec_recv *r)
 	free_events(r);
 	event_free(r->timer_ev);
 	while (r->head)
-		entry_unlink(r, r->head);
+		entry_free(r, r->head);
+	hash_free(r->by_id, NULL); /* what is left is in flight: */
+	tokens_clear(&r->inflight, entry_free_inflight);
 	sbuf_free(&r->line);
 	sbuf_free(&r->errline);
 	sbuf_free(&r->acks);

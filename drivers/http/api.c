@@ -291,7 +291,7 @@ static void api_listen(struct api *a)
 	}
 	a->d = httpd_mhd(a->h);
 	int real = httpd_port(a->h) ? httpd_port(a->h) : port;
-	snprintf(a->addr, sizeof a->addr, strchr(host, ':') ? "[%s]:%d" : "%s:%d", host, real);
+	net_addr_format(host, real, a->addr, sizeof a->addr);
 	snprintf(detail, sizeof detail, "listening on %s%s base_path=%s", a->addr, conf->tls ? " (https)" : "",
 	         conf->base_path[0] ? conf->base_path : "/");
 	log_info("http_api_listening", "conn=%s addr=%s tls=%s base_path=%s", http_api_cname(a), a->addr,
@@ -323,7 +323,7 @@ static int current_connections(struct api *a)
  * written, then stops. */
 static void stop_progress(struct api *a)
 {
-	if (!a->stopping || a->stopped || a->npend > 0)
+	if (!a->stopping || a->stopped || a->pends.n > 0)
 		return;
 	uint64_t now = now_mono_ms();
 	if (!a->flush_since_ms)
@@ -341,7 +341,7 @@ static void stop_progress(struct api *a)
 static void api_stop(struct conn *c)
 {
 	struct api *a = conn_driver_data(c);
-	log_info("http_api_stopping", "conn=%s requests=%d waiting=%d", http_api_cname(a), a->nreqs, a->npend);
+	log_info("http_api_stopping", "conn=%s requests=%d waiting=%d", http_api_cname(a), a->nreqs, a->pends.n);
 	a->stopping = true;
 	if (a->d) {
 		MHD_socket s = MHD_quiesce_daemon(a->d);
@@ -391,11 +391,7 @@ static void api_close(struct conn *c)
 	if (!a)
 		return;
 	stop_daemon(a); /* frees every request through completed_cb ... */
-	for (int i = 0; i < PEND_BUCKETS; i++)
-		for (struct pend *p = a->pends[i], *n; p; p = n) {
-			n = p->hnext;
-			free(p);
-		}
+	tokens_clear(&a->pends, free);
 	while (a->reqs) { /* ... except those the core never answered */
 		a->reqs->npend = 0;
 		a->reqs->mc = NULL;

@@ -15,10 +15,10 @@
 #include "driver.h"
 #include "http/api_auth.h"
 #include "http/api_req.h"
+#include "net/tokens.h"
 #include "sbuf.h"
 
 enum {
-	PEND_BUCKETS = 256,
 	TICK_MS = 50,
 	LISTEN_RETRY_MS = 5000,
 	FLUSH_MAX_MS = 1000, /* on stop, for answers still being written */
@@ -65,12 +65,10 @@ struct req {
 	struct req *prev, *next; /* every live request */
 };
 
-/* A core call waiting for its answer. */
+/* A core call waiting for its answer, the value of its token in api.pends. */
 struct pend {
-	uint64_t token;
 	struct req *r;
 	int item; /* submit: index into r->rq.items; -1 otherwise */
-	struct pend *hnext;
 };
 
 struct api {
@@ -85,9 +83,7 @@ struct api {
 	struct req *reqs;
 	int nreqs;
 	uint64_t next_req_id;
-	struct pend *pends[PEND_BUCKETS];
-	int npend;
-	uint64_t next_token;
+	struct tokens pends; /* struct pend by token (src/net/tokens.c); .n = core calls not answered */
 	struct http_api_cache *cache;
 	bool up, stopping, stopped;
 	uint64_t flush_since_ms; /* 0 = not flushing yet */

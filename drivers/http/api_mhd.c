@@ -17,6 +17,7 @@
 
 #include "http/api_json.h"
 #include "log.h"
+#include "net/addr.h"
 #include "net/httpd.h"
 #include "util.h"
 
@@ -36,29 +37,19 @@ static bool warn_ok(struct api *a)
 static uint64_t pend_add(struct api *a, struct req *r, int item)
 {
 	struct pend *p = xcalloc(1, sizeof *p);
-	p->token = ++a->next_token;
 	p->r = r;
 	p->item = item;
-	unsigned b = (unsigned)(p->token % PEND_BUCKETS);
-	p->hnext = a->pends[b];
-	a->pends[b] = p;
-	a->npend++;
 	r->npend++;
-	return p->token;
+	return tokens_add(&a->pends, p);
 }
 
 /* Unlinks the pend of token; the caller frees it. */
 struct pend *http_api_mhd_pend_take(struct api *a, uint64_t token)
 {
-	for (struct pend **pp = &a->pends[token % PEND_BUCKETS]; *pp; pp = &(*pp)->hnext)
-		if ((*pp)->token == token) {
-			struct pend *p = *pp;
-			*pp = p->hnext;
-			a->npend--;
-			p->r->npend--;
-			return p;
-		}
-	return NULL;
+	struct pend *p = tokens_take(&a->pends, token);
+	if (p)
+		p->r->npend--;
+	return p;
 }
 
 /* ---- requests ---- */
@@ -159,11 +150,9 @@ void *http_api_mhd_uri(void *cls, const char *uri, struct MHD_Connection *mc)
 	r->uri = xstrdup(uri ? uri : "");
 	sbuf_init(&r->body);
 	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	const struct sockaddr *sa = ci ? ci->client_addr : NULL;
-	if (sa && sa->sa_family == AF_INET)
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, r->peer, sizeof r->peer);
-	else if (sa && sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, r->peer, sizeof r->peer);
+	int port;
+	if (ci && ci->client_addr)
+		net_addr_from_sockaddr(ci->client_addr, r->peer, sizeof r->peer, &port);
 	r->next = a->reqs;
 	if (a->reqs)
 		a->reqs->prev = r;

@@ -146,13 +146,6 @@ static void vals_free(struct vals *vs)
 		free(vs->owned[i]);
 }
 
-static char *hex_of(const uint8_t *p, size_t n)
-{
-	char *s = xmalloc(2 * n + 1);
-	hex_encode(p, n, s);
-	return s;
-}
-
 static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 {
 	struct http *h = r->h;
@@ -174,9 +167,9 @@ static int fill_vals(struct http_req *r, struct vals *vs, struct errbuf *err)
 	v[HV_TOKEN] = conf->token;
 	if (h->cc.parts_mode) {
 		const struct sms_part *p = &r->split.parts[r->part];
-		vs->owned[0] = hex_of(p->payload, p->payload_len);
+		vs->owned[0] = msg_sms_hex(p->payload, p->payload_len);
 		v[HV_PART_HEX] = vs->owned[0];
-		vs->owned[1] = hex_of(p->udh, p->udh_len);
+		vs->owned[1] = msg_sms_hex(p->udh, p->udh_len);
 		v[HV_UDH_HEX] = vs->owned[1];
 		char *text = xmalloc(3 * SMS_SEPTETS_MAX + 1);
 		int rc = 0;

@@ -415,8 +415,8 @@ static void session_up(void *arg, char *detail, size_t cap)
 	struct client *cl = arg;
 	const struct dialer *d = &cl->base.dial;
 	const char *acct = cl->conf->account ? cl->conf->account : "(client certificate)";
-	snprintf(detail, cap, "linked to %s:%d as %s", d->host, d->port, acct);
-	log_info("link_up", "conn=%s peer=%s:%d account=%s tls=%s", cname(cl), d->host, d->port, acct,
+	snprintf(detail, cap, "linked to %s as %s", d->peer, acct);
+	log_info("link_up", "conn=%s peer=%s account=%s tls=%s", cname(cl), d->peer, acct,
 	         cl->conf->tls ? "yes" : "no");
 }
 

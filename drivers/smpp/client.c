@@ -149,7 +149,7 @@ static int send_unbind(void *arg)
 static void session_up(void *arg, char *detail, size_t cap)
 {
 	struct client *cl = arg;
-	snprintf(detail, cap, "bound to %s:%d as %s", cl->base.dial.host, cl->base.dial.port,
+	snprintf(detail, cap, "bound to %s as %s", cl->base.dial.peer,
 	         cl->nsess == 2 ? "transmitter+receiver" : "transceiver");
 }
 
@@ -242,8 +242,8 @@ static void on_bind_resp(struct session *s, const struct smpp_pdu *p)
 		client_lost(cl, why);
 		return;
 	}
-	log_info("smpp_bound", "conn=%s session=%s peer=%s:%d smsc=%s", smpp_client_cname(cl), role_names[s->role],
-	         cl->base.dial.host, cl->base.dial.port, p->body_absent ? "" : p->system_id);
+	log_info("smpp_bound", "conn=%s session=%s peer=%s smsc=%s", smpp_client_cname(cl), role_names[s->role],
+	         cl->base.dial.peer, p->body_absent ? "" : p->system_id);
 	clibase_ready(&cl->base, s->link, "bind_resp ok");
 }
 
@@ -417,6 +417,7 @@ struct client *smpp_client_new(struct conn *c)
 	}
 	cl->base.subs = &cl->subs;
 	cl->base.inacks = &cl->inacks;
+	cl->ids = hash_new();
 	cl->id_ring = xcalloc(ID_MEMORY, sizeof *cl->id_ring);
 	inacks_init(&cl->inacks, c, &smpp_client_inbound_ops, cl, REASM_MAX_SETS,
 	            (uint64_t)conf->reasm_timeout_s * 1000);
@@ -430,6 +431,7 @@ struct client *smpp_client_new(struct conn *c)
 	if (clibase_init(&cl->base, c, &base_ops, cl, &cl->sess[0].link, &dc, &dopts,
 	                 (uint64_t)conf->response_timeout_s * 1000)) {
 		inacks_free(&cl->inacks);
+		hash_free(cl->ids, NULL);
 		free(cl->id_ring);
 		free(cl);
 		return NULL;
@@ -473,12 +475,9 @@ static void smpp_close(struct conn *c)
 	while ((m = msg_list_pop(&cl->held)))
 		msg_free(m);
 	inacks_free(&cl->inacks);
-	for (int i = 0; i < ID_BUCKETS; i++)
-		for (struct idnode *n = cl->ids[i], *nx; n; n = nx) {
-			nx = n->next;
-			free(n->id);
-			free(n);
-		}
+	hash_free(cl->ids, NULL);
+	for (size_t i = 0; i < ID_MEMORY; i++)
+		free(cl->id_ring[i]);
 	free(cl->id_ring);
 	event_free(cl->resume_ev);
 	free(cl);

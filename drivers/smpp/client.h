@@ -15,6 +15,7 @@
 #include <event2/event.h>
 
 #include "driver.h"
+#include "hash.h"
 #include "msg.h"
 #include "net/clibase.h"
 #include "net/inacks.h"
@@ -24,8 +25,7 @@
 #include "smpp/pdu.h"
 
 enum {
-	ID_BUCKETS = 16384, /* recent remote ids, for receipt id matching */
-	ID_MEMORY = 65536,
+	ID_MEMORY = 65536, /* recent remote ids, for receipt id matching */
 	BAD_PDU_LIMIT = 5, /* malformed PDUs before the session is dropped */
 	REASM_MAX_SETS = 1024,
 };
@@ -49,11 +49,6 @@ extern const char smpp_client_req_bind, smpp_client_req_unbind;
 #define REQ_BIND ((void *)&smpp_client_req_bind)
 #define REQ_UNBIND ((void *)&smpp_client_req_unbind)
 
-struct idnode {
-	char *id;
-	struct idnode *next;
-};
-
 enum id_map { ID_SAME, ID_DEC2HEX, ID_HEX2DEC };
 
 struct client {
@@ -71,8 +66,8 @@ struct client {
 
 	struct inacks inacks; /* deliveries waiting for the database */
 
-	struct idnode *ids[ID_BUCKETS];
-	char **id_ring;
+	struct hash *ids; /* the ids in id_ring (src/hash.c; values are the ring's strings) */
+	char **id_ring;   /* the last ID_MEMORY ids, owned, the oldest at id_pos */
 	size_t id_pos;
 	enum id_map id_map;
 	bool id_lower;

@@ -18,6 +18,7 @@
 #include "codec/reasm.h"
 #include "codec/sms.h"
 #include "codec/udh.h"
+#include "hash.h"
 #include "log.h"
 #include "msg_sms.h"
 #include "smpp/client.h"
@@ -29,43 +30,22 @@
 
 /* ---- remote ids: receipts may write them differently ---- */
 
-static unsigned id_hash(const char *s)
-{
-	return fnv1a(FNV1A_INIT, s, strlen(s)) % ID_BUCKETS;
-}
-
 static bool id_known(struct client *cl, const char *id)
 {
-	for (struct idnode *n = cl->ids[id_hash(id)]; n; n = n->next)
-		if (strcmp(n->id, id) == 0)
-			return true;
-	return false;
-}
-
-static void id_forget(struct client *cl, const char *id)
-{
-	for (struct idnode **pp = &cl->ids[id_hash(id)]; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id) {
-			struct idnode *n = *pp;
-			*pp = n->next;
-			free(n->id);
-			free(n);
-			return;
-		}
+	return hash_get(cl->ids, id) != NULL;
 }
 
 void smpp_client_inbound_remember_id(struct client *cl, const char *id)
 {
 	if (!*id || strlen(id) > 64 || id_known(cl, id))
 		return;
-	if (cl->id_ring[cl->id_pos])
-		id_forget(cl, cl->id_ring[cl->id_pos]);
-	struct idnode *n = xmalloc(sizeof *n);
-	n->id = xstrdup(id);
-	unsigned h = id_hash(id);
-	n->next = cl->ids[h];
-	cl->ids[h] = n;
-	cl->id_ring[cl->id_pos] = n->id;
+	char **slot = &cl->id_ring[cl->id_pos];
+	if (*slot) { /* the oldest is forgotten */
+		(void)hash_remove(cl->ids, *slot);
+		free(*slot);
+	}
+	*slot = xstrdup(id);
+	(void)hash_put(cl->ids, *slot, *slot);
 	cl->id_pos = (cl->id_pos + 1) % ID_MEMORY;
 	/* The style of hex ids, for receipts of ids this memory forgot. */
 	for (const char *p = id; *p; p++)

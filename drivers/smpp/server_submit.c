@@ -16,6 +16,7 @@
 #include "codec/sms.h"
 #include "codec/udh.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "policy.h"
 #include "smpp/conf.h"
 #include "smpp/server.h"
@@ -47,7 +48,7 @@ static void submission_body(struct sess *s, uint8_t dc, const uint8_t *udh, size
 	if (sub->payload) {
 		sub->encoding = xstrdup("binary");
 		if (keep_len)
-			sub->udh = smpp_wire_hex(keep_udh, keep_len);
+			sub->udh = msg_sms_hex(keep_udh, keep_len);
 	} else {
 		sub->encoding = xstrdup(strcmp(enc, "ucs2") == 0 ? "ucs2" : "auto");
 	}

@@ -9,6 +9,7 @@
 #include "codec/ucs2.h"
 #include "codec/udh.h"
 #include "codec/utf8.h"
+#include "msg_sms.h"
 #include "util.h"
 
 enum smpp_alphabet smpp_wire_alphabet(uint8_t dc)
@@ -62,13 +63,6 @@ void smpp_wire_langs(const uint8_t *udh, size_t len, int *lock, int *shift)
 		*shift = u.single_shift;
 }
 
-char *smpp_wire_hex(const uint8_t *d, size_t n)
-{
-	char *h = xmalloc(2 * n + 1);
-	hex_encode(d, n, h);
-	return h;
-}
-
 void smpp_wire_text(enum smpp_alphabet a, const uint8_t *d, size_t n, char **body, char **payload, char **encoding)
 {
 	smpp_wire_text_lang(a, 0, 0, d, n, body, payload, encoding);
@@ -109,7 +103,7 @@ void smpp_wire_text_lang(enum smpp_alphabet a, int lock, int shift, const uint8_
 		*encoding = xstrdup(a == SMPP_ALPHA_ASCII ? "ascii" : "latin1");
 		return;
 	}
-	*payload = smpp_wire_hex(d, n);
+	*payload = msg_sms_hex(d, n);
 	*encoding = xstrdup("binary");
 }
 

@@ -46,9 +46,6 @@ void smpp_wire_text_lang(enum smpp_alphabet a, int lock, int shift, const uint8_
  * (international) when the address is all digits, else unchanged. */
 char *smpp_wire_address_in(uint8_t ton, const char *addr);
 
-/* New uppercase hex text of n octets. */
-char *smpp_wire_hex(const uint8_t *d, size_t n);
-
 /* The link layer's framing (net/link.h link_frame_fn) for SMPP: the
  * command_length of the PDU at buf once 4 octets are there, or -1 with err
  * set when it is below 16 or above SMPP_PDU_MAX_LEN. */

@@ -151,10 +151,9 @@ static void session_up(void *arg, char *detail, size_t cap)
 {
 	struct client *cl = arg;
 	const struct dialer *d = &cl->base.dial;
-	snprintf(detail, cap, "%s %s:%d (EMI %s)", cl->conf->login ? "logged in to" : "connected to", d->host, d->port,
+	snprintf(detail, cap, "%s %s (EMI %s)", cl->conf->login ? "logged in to" : "connected to", d->peer,
 	         cl->conf->version);
-	log_info("ucp_up", "conn=%s peer=%s:%d login=%s", cname(cl), d->host, d->port,
-	         cl->conf->login ? cl->conf->login : "-");
+	log_info("ucp_up", "conn=%s peer=%s login=%s", cname(cl), d->peer, cl->conf->login ? cl->conf->login : "-");
 }
 
 static void on_result(struct client *cl, const struct ucp_frame *f)

@@ -14,6 +14,7 @@
 
 #include "codec/udh.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "ucp/client.h"
 #include "ucp/data.h"
 #include "ucp/nack.h"
@@ -46,9 +47,7 @@ static void text_of(void *arg, unsigned kind, const uint8_t *d, size_t n, struct
 		ucp_sm_text_of((int)kind, d, n, &in->body, &in->payload, &in->encoding);
 		return;
 	}
-	in->payload = xmalloc(2 * n + 1);
-	hex_encode(d, n, in->payload);
-	in->encoding = xstrdup("binary");
+	msg_sms_inbound_binary(in, d, n);
 }
 
 const struct inacks_ops client_inbound_ops = {

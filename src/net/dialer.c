@@ -61,8 +61,9 @@ int dialer_pick(struct dialer *d, const struct dialer_conf *dc, struct conn *c, 
 	char name[64];
 	if (dialer_conf_peer(dc, d->idx, d->host, sizeof d->host, &d->port))
 		return -1;
+	net_addr_format(d->host, d->port, d->peer, sizeof d->peer);
 	snprintf(name, sizeof name, "%s_connecting", log_prefix);
-	log_info(name, "conn=%s peer=%s:%d tls=%s", conn_name(c), d->host, d->port, dc->tls ? "yes" : "no");
+	log_info(name, "conn=%s peer=%s tls=%s", conn_name(c), d->peer, dc->tls ? "yes" : "no");
 	return 0;
 }
 

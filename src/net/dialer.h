@@ -43,7 +43,8 @@ struct dialer {
 	struct event *reconnect_ev;
 	char host[256]; /* the peer being tried, set by the driver */
 	int port;
-	size_t idx; /* its index among the driver's peers */
+	char peer[270]; /* host and port for logs and state details (net_addr_format) */
+	size_t idx;     /* its index among the driver's peers */
 };
 
 /* Sets d up; reconnect(arg) runs when a retry is due.  Returns 0, or -1

@@ -12,6 +12,7 @@
 
 #include "driver.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "util.h"
 
 struct inacks_set {
@@ -207,10 +208,8 @@ void inacks_text(struct inacks *ia, struct inacks_text *t, struct inacks_ref r)
 	in->recipient = t->recipient;
 	in->parts = 1;
 	in->smsc_ts_s = t->smsc_ts_s;
-	if (t->udh && t->udh_len) {
-		in->udh = xmalloc(2 * t->udh_len + 1);
-		hex_encode(t->udh, t->udh_len, in->udh);
-	}
+	if (t->udh && t->udh_len)
+		in->udh = msg_sms_hex(t->udh, t->udh_len);
 	ia->ops->text(ia->arg, t->kind, t->data, t->len, in);
 	ev_name(ia, "inbound", name, sizeof name);
 	log_debug(name, "conn=%s sender=%s encoding=%s", ia->conn, in->sender, in->encoding);

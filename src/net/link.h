@@ -276,9 +276,9 @@ uint64_t link_backoff_next(struct link_backoff *b);
 /* A success: the next failure starts again from min_ms. */
 void link_backoff_reset(struct link_backoff *b);
 
-/* A random 32-bit number from a generator seeded once per process (pid,
- * time and address-space randomisation), for jitter and references, never
- * for secrecy. */
+/* A random 32-bit number from a generator seeded per process (getrandom,
+ * seeded again when the pid changed: a forked child draws its own
+ * sequence), for jitter and references, never for secrecy. */
 uint32_t link_random(void);
 
 #endif

@@ -4,13 +4,14 @@
  * all and per remote address (refusals logged at a bounded rate), the TLS
  * contexts with their floor (client certificates both ways: mutual TLS),
  * and reconnect backoff with a random generator
- * seeded once per process.  The session itself is link.c.
+ * seeded per process (getrandom; again in a child after fork).  The session itself is link.c.
  */
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,15 +29,30 @@
 /* ---- random numbers and backoff ---- */
 
 static uint64_t rng_state;
+static pid_t rng_pid; /* the process that seeded rng_state */
+
+/* A seed from the kernel (getrandom), or, where it cannot give one, from the
+ * time, the pid and address-space randomisation. */
+static uint64_t rng_seed(void)
+{
+	uint64_t s = 0;
+	if (getrandom(&s, sizeof s, GRND_NONBLOCK) != (ssize_t)sizeof s) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
+		    (uint64_t)(uintptr_t)&ts;
+	}
+	return s ? s : 0x9E3779B97F4A7C15ull;
+}
 
 uint32_t link_random(void)
 {
-	if (!rng_state) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		uint64_t s = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ ((uint64_t)getpid() << 40) ^
-		             (uint64_t)(uintptr_t)&ts;
-		rng_state = s ? s : 0x9E3779B97F4A7C15ull;
+	/* Seeded again in a child after fork(), which inherits the parent's
+	 * state: processes that lost the same peer must not retry in step. */
+	pid_t pid = getpid();
+	if (!rng_state || rng_pid != pid) {
+		rng_state = rng_seed();
+		rng_pid = pid;
 	}
 	/* xorshift64* */
 	rng_state ^= rng_state >> 12;

@@ -103,22 +103,8 @@ has_phase() { case " $PHASES " in *" $1 "*) return 0 ;; *) return 1 ;; esac }
 say() { printf '== %s\n' "$*" >&2; }
 
 # --- tools ------------------------------------------------------------------
-as_root_install() { # as_root_install PACKAGE...: Debian packages, services kept stopped
-	[ "$(id -u)" = 0 ] || return 1
-	local made_policy=
-	if [ ! -e /usr/sbin/policy-rc.d ]; then
-		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && made_policy=1
-	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1 ||
-		{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1; }
-	local rc=$?
-	[ -n "$made_policy" ] && rm -f /usr/sbin/policy-rc.d
-	return $rc
-}
-command -v gnuplot >/dev/null 2>&1 || as_root_install gnuplot-nox || echo "bench: gnuplot-nox could not be installed: no plot" >&2
-if has_phase kannel && ! command -v bearerbox >/dev/null 2>&1; then
-	as_root_install kannel || true
-fi
+# Installed by `make bench-deps` (packaging/install-deps.sh --bench), never here.
+command -v gnuplot >/dev/null 2>&1 || echo "bench: gnuplot is not installed (make bench-deps): no plot" >&2
 
 [ -x "$BIN" ] || make >/dev/null
 [ -f "$BUILD/libsmspool.a" ] || make >/dev/null
@@ -707,7 +693,7 @@ fi
 KANNEL_SETTINGS=""
 if has_phase kannel; then
 	if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
-		NOTE[kannel_delivered_msgs_per_s]="n/a: Kannel (Debian kannel) is not installed and could not be (needs root and the Debian registry)"
+		NOTE[kannel_delivered_msgs_per_s]="n/a: Kannel (Debian kannel) is not installed (make bench-deps)"
 	else
 		say "kannel: $KANNEL_N messages, sendsms x $KANNEL_CONC in flight -> bearerbox (window $KANNEL_WINDOW) -> sink, receipts to a dlr-url"
 		start_sink

@@ -16,7 +16,9 @@ add_connection srv smpp-server '{"listen": "127.0.0.1:0"}'
 sql "UPDATE smspool.connections SET daemons = '{beta}' WHERE name = 'srv'" || bail "daemons"
 start_daemon alpha
 start_daemon beta
-sleep 1 # both connected and listening before the burst
+# Both connected and listening before the burst: emu in each daemon, srv in beta.
+wait_for 20 "SELECT count(*) FILTER (WHERE state = 'up') = 3 FROM smspool.connection_state" ||
+	bail "the connections did not come up: $(sql "SELECT string_agg(name || '@' || instance || ':' || state, ',') FROM smspool.connection_state")"
 
 sql "INSERT INTO smspool.outbox (recipient, body)
      SELECT '+1555' || lpad(i::text, 7, '0'), 'two daemons ' || i

@@ -30,15 +30,27 @@ wait_for 30 "SELECT count(*) >= 100 FROM smspool.outbox WHERE status IN ($FINAL_
 	diag "few final before the first restart: $(state_counts)"
 out=$(sh "$PGCLUSTER" restart fast 2>&1) || bail "pgcluster.sh restart fast: $out"
 insert_batch 1
-sleep 1
-ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" "daemon alive after a fast restart (pid $pid)"
+# Alive means working again: a message inserted after the restart is
+# claimed (wait_for returns at once when the daemon dies).
+if wait_for 30 "SELECT count(*) > 0 FROM smspool.outbox WHERE body LIKE 'pg restart 1/%' AND status <> 'queued'" &&
+	kill -0 "$pid" 2>/dev/null; then
+	pass "daemon alive and sending after a fast restart (pid $pid)"
+else
+	fail "daemon alive and sending after a fast restart (pid $pid)" "$(state_counts)"
+fi
 
 wait_for 30 "SELECT count(*) >= $((BATCH + 100)) FROM smspool.outbox WHERE status IN ($FINAL_STATES)" ||
 	diag "few final before the second restart: $(state_counts)"
 out=$(sh "$PGCLUSTER" restart immediate 2>&1) || bail "pgcluster.sh restart immediate: $out"
 insert_batch 2
-sleep 1
-ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" "daemon alive after an immediate restart (pid $pid)"
+# Alive means working again: a message inserted after the restart is
+# claimed (wait_for returns at once when the daemon dies).
+if wait_for 30 "SELECT count(*) > 0 FROM smspool.outbox WHERE body LIKE 'pg restart 2/%' AND status <> 'queued'" &&
+	kill -0 "$pid" 2>/dev/null; then
+	pass "daemon alive and sending after an immediate restart (pid $pid)"
+else
+	fail "daemon alive and sending after an immediate restart (pid $pid)" "$(state_counts)"
+fi
 
 N=$((3 * BATCH))
 if wait_for 120 "SELECT count(*) = $N FROM smspool.outbox WHERE status IN ($FINAL_STATES)"; then

@@ -80,7 +80,7 @@ pg_down "$P_DATA"
 diag "primary stopped after $before submits"
 # The daemon cannot write now (the replica refuses read-write sessions);
 # sending goes on only as far as its claims and window allow.
-sleep 1
+sleep 1 # the outage under test is a period: 1 s without a writable primary
 as_owner "$PGBIN/pg_ctl" promote -D "$R_DATA" -w -t 60 >/dev/null || bail "pg_ctl promote failed"
 is "$(q_replica 'SELECT pg_is_in_recovery()')" f "the replica is promoted"
 recon_mark_inflight # what the daemon had claimed and not yet written when the primary went

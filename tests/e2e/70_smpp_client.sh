@@ -12,7 +12,7 @@
 # connection_state without losing a message, and the SMSC dropping the
 # connection in the middle of a batch: reconnect, every message still final.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 38
+plan 39
 
 [ -d "$E2E_ROOT/tests/peers/node_modules/smpp" ] && command -v node >/dev/null 2>&1 ||
 	bail "the npm peers are not installed: run make test-deps (tests/peers/install.sh)"
@@ -213,7 +213,12 @@ is "$(smsc_q 'L.filter((e) => e.ev === "drop").length + ":" + L.filter((e) => e.
 	"1:2" "the SMSC dropped once and smsc bound again"
 ok "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient LIKE '+1888%' AND attempts > 1") >= 1" \
 	"the message whose submit was cut off was sent again"
-wait_for 10 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'smsc'" || true
+# The unbind check below needs smsc bound again: waited for, and asserted.
+if wait_for 10 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'smsc'"; then
+	pass "smsc is bound again before the stop"
+else
+	fail "smsc is bound again before the stop" "$(sql "SELECT instance || ':' || state || ' ' || coalesce(detail, '') FROM smspool.connection_state WHERE name = 'smsc'")"
+fi
 
 stop_daemon smpp1
 is "$DAEMON_STATUS" 0 "daemon exits 0 on SIGTERM"

@@ -6,7 +6,7 @@
 # the message's dlr-url on a tiny HTTP listener with type 1 (delivered).
 # Kannel comes from the set-up (make test-deps); without it the test bails out.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 6
+plan 7
 
 # The set-up (make test-deps) installs Kannel; a test never installs anything.
 command -v bearerbox >/dev/null 2>&1 && command -v smsbox >/dev/null 2>&1 ||
@@ -125,7 +125,12 @@ else
 fi
 is "$(sql "SELECT sender || '|' || right(recipient, 11) FROM smspool.outbox WHERE account = 'kannel'")" "Kannel|15550003001" \
 	"sender and recipient as Kannel sent them"
-wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE account = 'kannel'" || true
+if wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE account = 'kannel'"; then
+	pass "the message from Kannel is delivered (our receipt goes back to Kannel)"
+else
+	fail "the message from Kannel is delivered (our receipt goes back to Kannel)" \
+		"$(sql "SELECT status FROM smspool.outbox WHERE account = 'kannel'")"
+fi
 end=$(($(now_ms) + 30000))
 while ! grep -q 'type=1' "$KDIR/dlr.log" 2>/dev/null; do
 	[ "$(now_ms)" -lt "$end" ] || break

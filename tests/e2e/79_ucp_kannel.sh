@@ -14,7 +14,7 @@
 # part gets its op 53 notification (Kannel's dlr-url for the first part,
 # which is the one Kannel asks a report for).
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 17
+plan 20
 
 if ! command -v bearerbox >/dev/null 2>&1 || ! command -v smsbox >/dev/null 2>&1; then
 	bail "Kannel (bearerbox, smsbox) is not installed: make test-deps (packaging/install-deps.sh --test)"
@@ -166,7 +166,12 @@ else
 fi
 is "$(sql "SELECT sender || '|' || recipient FROM smspool.outbox WHERE account = 'kannel'")" "Kannel|15550003001" \
 	"the alphanumeric sender (OTOA 5039) and the recipient as Kannel sent them"
-wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE account = 'kannel'" || true
+if wait_for 20 "SELECT bool_and(status = 'delivered') FROM smspool.outbox WHERE account = 'kannel'"; then
+	pass "the op 51 from Kannel is delivered (our op 53 goes back to Kannel)"
+else
+	fail "the op 51 from Kannel is delivered (our op 53 goes back to Kannel)" \
+		"$(sql "SELECT string_agg(status, ',') FROM smspool.outbox WHERE account = 'kannel'")"
+fi
 wait_log 'type=1' "$KDIR/http.log" 30
 like "$(grep dlr "$KDIR/http.log" 2>/dev/null)" '/dlr\?type=1&to=\+?15550003001' \
 	"Kannel matched our op 53 notification and called its dlr-url with type 1 (delivered)"
@@ -185,7 +190,11 @@ fi
 is "$(sql "SELECT length(body) || ':' || (body = '$LONG') || ':' || parts || ':' || client_parts || ':' || want_report
 	FROM smspool.outbox WHERE account = 'kannel' AND recipient = '15550003009'")" "${#LONG}:true:2:2:true" \
 	"the row holds the whole text, 2 parts, a report asked"
-wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE recipient = '15550003009'" || true
+if wait_for 20 "SELECT status = 'delivered' FROM smspool.outbox WHERE recipient = '15550003009'"; then
+	pass "the long text from Kannel is delivered"
+else
+	fail "the long text from Kannel is delivered" "$(sql "SELECT status FROM smspool.outbox WHERE recipient = '15550003009'")"
+fi
 wait_log 'dlrlong?type=1' "$KDIR/http.log" 30
 like "$(grep dlrlong "$KDIR/http.log" 2>/dev/null)" '/dlrlong\?type=1&to=\+?15550003009' \
 	"Kannel matched the op 53 of its first part and called its dlr-url with type 1"
@@ -226,7 +235,11 @@ fi
 like "$(grep 'ucp_server_logged_in.*account=ipacct' "${DAEMON_LOG[k1]}" | head -1)" 'by=address' \
 	"the session was opened by the client's address, without op 60"
 add_connection cl ucp "{\"host\": \"127.0.0.1\", \"port\": $PORT, \"reconnect_min_ms\": 200}"
-wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'cl'" || true
+if wait_for 30 "SELECT state = 'up' FROM smspool.connection_state WHERE name = 'cl'"; then
+	pass "our ucp client without login is up"
+else
+	fail "our ucp client without login is up" "$(sql "SELECT instance || ':' || state || ' ' || coalesce(detail, '') FROM smspool.connection_state WHERE name = 'cl'")"
+fi
 sql "INSERT INTO smspool.outbox (recipient, sender, body, connection) VALUES
 	('+4915110000002', '12345', 'Hello from our client', 'cl')" || bail "INSERT via cl"
 if wait_for 30 "SELECT count(*) = 1 FROM smspool.outbox WHERE account = 'ipacct' AND body = 'Hello from our client'"; then

@@ -86,9 +86,12 @@ PY
 is "$(grep -c '^acks=200$' "$E2E_TMP/clients.out")" 1 "200 sessions at once: every op 51 is acknowledged with AdC:SCTS" ||
 	diag "$(head -20 "$E2E_TMP/clients.out")"
 is "$(grep -c 'ucp_server_logged_in' "${DAEMON_LOG[s]}")" 201 "201 logins"
-wait_for 30 "SELECT count(*) = 200 FROM smspool.outbox WHERE account = 'many' AND recipient LIKE '1555800%'" || true
-is "$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'many' AND recipient LIKE '1555800%'")" 200 \
-	"200 outbox rows of the account"
+if wait_for 30 "SELECT count(*) = 200 FROM smspool.outbox WHERE account = 'many' AND recipient LIKE '1555800%'"; then
+	pass "200 outbox rows of the account"
+else
+	fail "200 outbox rows of the account" \
+		"got: $(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'many' AND recipient LIKE '1555800%'")"
+fi
 ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0) == 1" "the daemon still runs"
 stop_daemon s
 is "$DAEMON_STATUS" 0 "the daemon exits 0"

@@ -33,15 +33,27 @@ wait_submits $((B / 2))
 diag "restart fast after $(submits) submits: $(state_counts)"
 out=$(sh "$PGCLUSTER" restart fast 2>&1) || bail "pgcluster.sh restart fast: $out"
 fault_insert c "$B"
-sleep 1
-ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" "daemon alive after a fast restart (pid $pid)"
+# Alive means working again: a message inserted after the restart is
+# claimed (wait_for returns at once when the daemon dies).
+if wait_for 30 "SELECT count(*) > 0 FROM smspool.outbox WHERE client_ref LIKE 'c%' AND status <> 'queued'" &&
+	kill -0 "$pid" 2>/dev/null; then
+	pass "daemon alive and sending after a fast restart (pid $pid)"
+else
+	fail "daemon alive and sending after a fast restart (pid $pid)" "$(state_counts)"
+fi
 
 wait_submits $((B * 2))
 diag "restart immediate after $(submits) submits: $(state_counts)"
 out=$(sh "$PGCLUSTER" restart immediate 2>&1) || bail "pgcluster.sh restart immediate: $out"
 fault_insert d "$B"
-sleep 1
-ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" "daemon alive after an immediate restart (pid $pid)"
+# Alive means working again: a message inserted after the restart is
+# claimed (wait_for returns at once when the daemon dies).
+if wait_for 30 "SELECT count(*) > 0 FROM smspool.outbox WHERE client_ref LIKE 'd%' AND status <> 'queued'" &&
+	kill -0 "$pid" 2>/dev/null; then
+	pass "daemon alive and sending after an immediate restart (pid $pid)"
+else
+	fail "daemon alive and sending after an immediate restart (pid $pid)" "$(state_counts)"
+fi
 
 reconcile "after 2 PostgreSQL restarts" "$SMSC_LOG" $((4 * B)) $((2 * WINDOW)) 75
 ok "$(kill -0 "$pid" 2>/dev/null && echo 1 || echo 0)" "the same daemon process ran throughout (pid $pid)"

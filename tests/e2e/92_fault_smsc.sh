@@ -48,7 +48,7 @@ s0=$(submits)
 fault_insert b "$B"
 wait_submits $((s0 + B / 3))
 smsc_mode stall
-sleep 3
+sleep 3 # the fault under test is a period: the SMSC stalls 3 s (checked below: messages waited)
 stalled=$(sql "SELECT count(*) FROM smspool.outbox WHERE client_ref LIKE 'b%' AND status = 'sending'")
 smsc_mode normal
 RECON_SCOPE='b%' reconcile "b: SMSC stalled 3 s" "$SMSC_LOG" "$B" $WINDOW 60
@@ -60,7 +60,7 @@ s0=$(submits)
 fault_insert c "$B"
 wait_submits $((s0 + B / 3))
 smsc_mode throttle
-sleep 3
+sleep 3 # the fault is a period: 3 s of throttling (checked below: throttled submits, retried)
 smsc_mode normal
 RECON_SCOPE='c%' reconcile "c: SMSC throttling 3 s" "$SMSC_LOG" "$B" $WINDOW 60
 thr=$(status_count ESME_RTHROTTLED c)
@@ -72,7 +72,7 @@ s0=$(submits)
 fault_insert d "$B"
 wait_submits $((s0 + B / 3))
 smsc_mode garbage
-sleep 2
+sleep 2 # the fault is a period: 2 s of garbage answers (checked below)
 smsc_mode normal
 RECON_SCOPE='d%' reconcile "d: SMSC answering garbage 2 s" "$SMSC_LOG" "$B" $WINDOW 60
 garb=$(status_count garbage d)

@@ -55,8 +55,11 @@ if wait_for 120 "SELECT count(*) = $M FROM smspool.outbox WHERE status IN ($FINA
 else
 	fail "all $M messages final under valgrind" "states: $(state_counts)"
 fi
-wait_for 30 "SELECT count(*) >= 10 FROM smspool.inbox WHERE connection = 'smsc'" || true
-ok "$(sql "SELECT count(*) FROM smspool.inbox WHERE connection = 'smsc'") >= 10" "MO texts received over SMPP"
+if wait_for 30 "SELECT count(*) >= 10 FROM smspool.inbox WHERE connection = 'smsc'"; then
+	pass "MO texts received over SMPP"
+else
+	fail "MO texts received over SMPP" "got: $(sql "SELECT count(*) FROM smspool.inbox WHERE connection = 'smsc'")"
+fi
 
 stop_daemon vg
 is "$DAEMON_STATUS" 0 "exit status 0 after SIGTERM (99 would be a valgrind error or a definite leak)"

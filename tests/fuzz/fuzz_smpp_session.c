@@ -39,6 +39,7 @@
 #include "codec/utf8.h"
 #include "driver.h"
 #include "log.h"
+#include "msg_sms.h"
 #include "net/link.h"
 #include "settings.h"
 #include "smpp/client.h"
@@ -163,7 +164,7 @@ static struct account_event *event_new_of(struct conn *c, int op, const uint8_t 
 		ev->kind = ACCOUNT_EVENT_INBOUND;
 		ev->message_id = ++next_id;
 		if (n > 0 && d[0] & 1) {
-			ev->payload = smpp_wire_hex(d + 1, n - 1);
+			ev->payload = msg_sms_hex(d + 1, n - 1);
 			ev->encoding = xstrdup("binary");
 			if (n > 1 && d[0] & 2)
 				ev->udh = xstrdup("050003010201");
@@ -185,7 +186,7 @@ static struct msg *msg_of(struct conn *c, const uint8_t *d, size_t n, bool binar
 	m->msg_class = -1;
 	m->want_report = true;
 	if (binary) {
-		m->payload = smpp_wire_hex(d, n);
+		m->payload = msg_sms_hex(d, n);
 		m->encoding = xstrdup("binary");
 	} else {
 		m->body = text_of(d, n);

@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -183,6 +185,17 @@ static void token_bucket(void **state)
 	assert_int_equal(bucket_take(&c, 0.5, 3, 0), 0); /* into debt: -2 */
 	assert_int_equal(bucket_take(&c, 0.5, 1, 0), 6);
 	assert_int_equal(bucket_take(&c, 0.5, 1, 6000), 0);
+	/* A connection's throughput (src/spool_dispatch.c): 20/s, a burst of 2,
+	 * starting from one token; a message of 3 parts goes into debt. */
+	struct bucket d = {0};
+	bucket_reset(&d, 1, 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 3, 0), 0);   /* 1 - 3 = -2 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 0), 151); /* 3 tokens at 20/s: 150 ms, + 1 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 150), 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 0); /* capped at the burst: 2 */
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 0);
+	assert_int_equal(bucket_take_ms(&d, 20, 2, 1, 10000), 51);
+	assert_int_equal(bucket_take_ms(&d, 0, 2, 1, 10000), 0); /* unlimited */
 }
 
 /* host:port, the one parser of every connection type's addresses. */
@@ -249,13 +262,49 @@ static void backoff(void **state)
 	assert_true(link_random() != link_random());
 }
 
+/* Reconnect jitter is seeded per process: a child forked after the parent
+ * drew its first number (the generator seeded) draws another sequence, so
+ * that processes that lost the same peer do not retry in step. */
+static void random_per_process(void **state)
+{
+	(void)state;
+	(void)link_random(); /* seeded in the parent */
+	int fd[2];
+	assert_int_equal(pipe(fd), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint32_t v[4];
+		for (int i = 0; i < 4; i++)
+			v[i] = link_random();
+		_exit(write(fd[1], v, sizeof v) == (ssize_t)sizeof v ? 0 : 1);
+	}
+	close(fd[1]);
+	uint32_t mine[4], child[4];
+	for (int i = 0; i < 4; i++)
+		mine[i] = link_random();
+	size_t got = 0;
+	while (got < sizeof child) {
+		ssize_t n = read(fd[0], (char *)child + got, sizeof child - got);
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd[0]);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	assert_int_equal(got, sizeof child);
+	assert_memory_not_equal(mine, child, sizeof mine);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(negative_cache), cmocka_unit_test(address_block),        cmocka_unit_test(busy_address),
 	    cmocka_unit_test(refusal_texts),  cmocka_unit_test(binds_and_throughput), cmocka_unit_test(log_rate),
 	    cmocka_unit_test(hash_table),     cmocka_unit_test(token_bucket),         cmocka_unit_test(host_port),
-	    cmocka_unit_test(backoff),
+	    cmocka_unit_test(backoff),        cmocka_unit_test(random_per_process),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
