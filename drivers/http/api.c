@@ -33,7 +33,8 @@
  *   authenticated() / submitted() / queried() — after the outbox row is
  *   committed.
  * - Passwords: handed to core_authenticate (which copies them) and wiped at
- *   once; the login cache keeps a SHA-256 only (api_auth.h).
+ *   once; the login cache keeps a SHA-256 only (api_auth.h), and forgets an
+ *   account's logins when its access changes (account_revoked).
  * - stop(): the listening socket is closed, new requests on open
  *   connections get 503, every pend is waited for (the core answers each),
  *   the answers are flushed (bounded), then core_stopped().
@@ -147,7 +148,11 @@ static void api_authenticated(struct conn *c, uint64_t token, const struct accou
 		goto out;
 	}
 	if (account) {
-		http_api_cache_put(a->cache, r->key, account, now_mono_ms(), (uint64_t)a->conf->auth_cache_s * 1000);
+		/* A login the database answered before an account changed may
+		 * be of the old rules: it is used once, not remembered. */
+		if (r->revokes == a->revokes)
+			http_api_cache_put(a->cache, r->key, account, now_mono_ms(),
+			                   (uint64_t)a->conf->auth_cache_s * 1000);
 		http_api_mhd_set_account(r, account->name, account->throughput);
 		http_api_mhd_req_set(r, RP_READING, "authenticated");
 		if (r->suspended) { /* now read the body */
@@ -231,6 +236,25 @@ static void api_queried(struct conn *c, uint64_t token, const struct message_sta
 	http_api_mhd_release(r);
 	if (a->stopping)
 		stop_progress(a);
+}
+
+/* The account's access changed in the database (password, enabled,
+ * allowed_addresses, ...; "" = every account): HTTP has no session to end,
+ * but its cached logins are forgotten, so that the next request is
+ * authenticated by the database again and old credentials are refused at
+ * once rather than after auth_cache_s.  A request already authenticated
+ * is answered as it goes (its submissions are checked by smspool.submit,
+ * which refuses a disabled account). */
+static void api_account_revoked(struct conn *c, const char *account)
+{
+	struct api *a = conn_driver_data(c);
+	char q[80];
+	if (!a)
+		return;
+	a->revokes++;
+	int n = http_api_cache_forget(a->cache, account);
+	log_info("http_api_revoked", "conn=%s account=%s logins=%d reason=\"account changed\"", http_api_cname(a),
+	         *account ? log_quote(account, q, sizeof q) : "*", n);
 }
 
 /* ---- listening ---- */
@@ -425,4 +449,5 @@ const struct driver_ops http_api_driver = {
     .authenticated = api_authenticated,
     .submitted = api_submitted,
     .queried = api_queried,
+    .account_revoked = api_account_revoked,
 };
