@@ -323,9 +323,8 @@ static void unknown_settings_refused(void **state)
 /* Every server-side driver (CAP_LISTEN, or one that takes authenticated())
  * ends the live sessions and cached logins of an account whose access
  * changed: account_revoked is required, no exemptions (issue 17). */
-static void servers_have_account_revoked(void **state)
+static void servers_have_account_revoked(void)
 {
-	(void)state;
 	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
 		if (!((*d)->caps & CAP_LISTEN) && !(*d)->authenticated)
 			continue;
@@ -334,12 +333,13 @@ static void servers_have_account_revoked(void **state)
 	}
 }
 
-/* A server-side driver is up once it listens; account_revoked() without
- * sessions is harmless; stop() ends with exactly one core_stopped() and
- * nothing after it. */
+/* A server-side driver has account_revoked (above) and is up once it
+ * listens; a revoke without sessions is harmless; stop() ends with exactly
+ * one core_stopped() and nothing after it. */
 static void listeners_up_and_stop(void **state)
 {
 	(void)state;
+	servers_have_account_revoked();
 	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
 		if (!((*d)->caps & CAP_LISTEN) || needs_peer((*d)->name))
 			continue;
@@ -453,12 +453,11 @@ static void acked_not_committed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(every_submit_completes_once),  cmocka_unit_test(stop_completes_in_flight),
-	    cmocka_unit_test(no_peer_never_up_and_stops),   cmocka_unit_test(unknown_settings_refused),
-	    cmocka_unit_test(listeners_up_and_stop),        cmocka_unit_test(acked_not_committed),
-	    cmocka_unit_test(servers_have_account_revoked), cmocka_unit_test(odbc_takes_and_reports),
-	    cmocka_unit_test(http_api_submits_and_queries), cmocka_unit_test(at_acked_not_committed),
-	    cmocka_unit_test(fbus_acked_not_committed),
+	    cmocka_unit_test(every_submit_completes_once), cmocka_unit_test(stop_completes_in_flight),
+	    cmocka_unit_test(no_peer_never_up_and_stops),  cmocka_unit_test(unknown_settings_refused),
+	    cmocka_unit_test(listeners_up_and_stop),       cmocka_unit_test(acked_not_committed),
+	    cmocka_unit_test(odbc_takes_and_reports),      cmocka_unit_test(http_api_submits_and_queries),
+	    cmocka_unit_test(at_acked_not_committed),      cmocka_unit_test(fbus_acked_not_committed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
