@@ -148,11 +148,7 @@ static void api_authenticated(struct conn *c, uint64_t token, const struct accou
 		goto out;
 	}
 	if (account) {
-		/* A login the database answered before an account changed may
-		 * be of the old rules: it is used once, not remembered. */
-		if (r->revokes == a->revokes)
-			http_api_cache_put(a->cache, r->key, account, now_mono_ms(),
-			                   (uint64_t)a->conf->auth_cache_s * 1000);
+		http_api_cache_put(a->cache, r->key, account, now_mono_ms(), (uint64_t)a->conf->auth_cache_s * 1000);
 		http_api_mhd_set_account(r, account->name, account->throughput);
 		http_api_mhd_req_set(r, RP_READING, "authenticated");
 		if (r->suspended) { /* now read the body */
@@ -242,16 +238,16 @@ static void api_queried(struct conn *c, uint64_t token, const struct message_sta
  * allowed_addresses, ...; "" = every account): HTTP has no session to end,
  * but its cached logins are forgotten, so that the next request is
  * authenticated by the database again and old credentials are refused at
- * once rather than after auth_cache_s.  A request already authenticated
- * is answered as it goes (its submissions are checked by smspool.submit,
- * which refuses a disabled account). */
+ * once rather than after auth_cache_s (a login the database answers
+ * across the change is asked again by the core: auth_revoke).  A request
+ * already authenticated is answered as it goes (its submissions are
+ * checked by smspool.submit, which refuses a disabled account). */
 static void api_account_revoked(struct conn *c, const char *account)
 {
 	struct api *a = conn_driver_data(c);
 	char q[80];
 	if (!a)
 		return;
-	a->revokes++;
 	int n = http_api_cache_forget(a->cache, account);
 	log_info("http_api_revoked", "conn=%s account=%s logins=%d reason=\"account changed\"", http_api_cname(a),
 	         *account ? log_quote(account, q, sizeof q) : "*", n);

@@ -49,7 +49,6 @@ struct req {
 	bool started, suspended;
 	struct sbuf body;
 	uint8_t key[32];   /* of the login cache (api_auth.h), no secret */
-	uint64_t revokes;  /* api's revokes when the core was asked for the login */
 	char *account;     /* once authenticated */
 	double throughput; /* of account */
 	bool authed;       /* account is set: the body may be read */
@@ -90,7 +89,6 @@ struct api {
 	int npend;
 	uint64_t next_token;
 	struct http_api_cache *cache;
-	uint64_t revokes; /* account_revoked() calls: a login asked before one is not cached */
 	bool up, stopping, stopped;
 	uint64_t flush_since_ms; /* 0 = not flushing yet */
 	uint64_t warn_window_ms;

@@ -299,7 +299,6 @@ static void begin(struct req *r)
 		return;
 	}
 	http_api_mhd_req_set(r, RP_AUTH, "credentials");
-	r->revokes = a->revokes;
 	uint64_t token = pend_add(a, r, -1);
 	core_authenticate(a->c, user, pass, r->peer[0] ? r->peer : NULL, token);
 	http_api_secret_free(pass);

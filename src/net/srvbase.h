@@ -187,7 +187,9 @@ void srvbase_conn_stop(struct conn *c);
  * every session logged in as it (an account set, not closed, not revoked
  * already) ends through ops->revoke, logged <prefix>_revoked, so that its
  * client logs in again under the new rules.  Sessions still waiting for
- * their login's answer are left to that answer.  Returns how many ended. */
+ * their login's answer are left to that answer (a yes the database gave
+ * under the old rules is asked again by the core: auth_revoke).  Returns
+ * how many ended. */
 int srvbase_revoke(struct srvbase *b, const char *account);
 /* A driver_ops account_revoked() for a driver whose data has its struct
  * srvbase first. */
