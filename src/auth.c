@@ -16,6 +16,8 @@ struct wait {
 	uint64_t conn_id, token;
 	uint8_t key[32];
 	char *peer, *account, *conn;
+	char *password; /* to ask again (auth_revoke); NULL: a login without one */
+	bool stale;     /* its account changed while the database was asked */
 	struct wait *next;
 };
 
@@ -58,8 +60,17 @@ struct auth *auth_new(struct event_base *base, auth_ask_fn ask, auth_answer_fn a
 	return a;
 }
 
+static void secret_free(char *s)
+{
+	if (s) {
+		explicit_bzero(s, strlen(s));
+		free(s);
+	}
+}
+
 static void wait_free(struct wait *w)
 {
+	secret_free(w->password);
 	free(w->peer);
 	free(w->account);
 	free(w->conn);
@@ -68,10 +79,7 @@ static void wait_free(struct wait *w)
 
 static void queued_free(struct queued *q)
 {
-	if (q->password) {
-		explicit_bzero(q->password, strlen(q->password));
-		free(q->password);
-	}
+	secret_free(q->password);
 	free(q->conn);
 	free(q->account);
 	free(q->peer);
@@ -176,6 +184,7 @@ static bool login(struct auth *a, const char *conn_name, uint64_t conn_id, uint6
 	w->peer = peer ? xstrdup(peer) : NULL;
 	w->account = xstrdup(account ? account : "");
 	w->conn = xstrdup(conn_name ? conn_name : "-");
+	w->password = password ? xstrdup(password) : NULL;
 	w->next = a->waits;
 	a->waits = w;
 	a->ask(a->arg, conn_id, token, account, password, peer);
@@ -215,6 +224,13 @@ static void release_queued(struct auth *a, const char *peer)
 	}
 }
 
+void auth_revoke(struct auth *a, const char *account)
+{
+	for (struct wait *w = a->waits; w; w = w->next)
+		if (!*account || !*w->account || strcmp(w->account, account) == 0)
+			w->stale = true;
+}
+
 bool auth_end(struct auth *a, uint64_t conn_id, uint64_t token, const struct account_info *info, const char *reason)
 {
 	struct wait *w = NULL;
@@ -227,6 +243,18 @@ bool auth_end(struct auth *a, uint64_t conn_id, uint64_t token, const struct acc
 	enum auth_refusal r = info ? AUTH_OK : policy_refusal_from_db(reason);
 	if (!w) /* not asked through auth_begin: hand it over as it is */
 		return true;
+	if (w->stale && r == AUTH_OK) {
+		/* The database may have said yes under the account's old rules
+		 * (asked before the change committed): ask once more. */
+		char qa[120];
+		log_info("auth_asked_again", "conn=%s account=%s reason=\"account changed while asked\"", w->conn,
+		         log_quote(w->account, qa, sizeof qa));
+		w->stale = false;
+		w->next = a->waits;
+		a->waits = w;
+		a->ask(a->arg, conn_id, token, w->account, w->password, w->peer);
+		return false;
+	}
 	policy_login_end(a->policy, w->key, w->peer, r, now_mono_ms());
 	bool now = r == AUTH_OK;
 	if (!now)

@@ -6,8 +6,8 @@
  * never from within the driver's own call.  Refused logins are logged here,
  * at most one line a second, with the client's names quoted.
  *
- * Ownership: strings are borrowed (a queued login's password is copied
- * and wiped once asked); answer() is called exactly once for each login
+ * Ownership: strings are borrowed (a login's password is copied while it
+ * waits for its turn or for the database, and wiped then); answer() is called exactly once for each login
  * that is not asked, and for each that auth_end() did not hand back.
  */
 #ifndef SMSPOOL_AUTH_H
@@ -41,9 +41,15 @@ struct policy *auth_policy(struct auth *a);
  * AUTH_QUEUE_MAX wait so); or answer() a refusal. */
 void auth_begin(struct auth *a, const char *conn_name, uint64_t conn_id, uint64_t token, const char *account,
                 const char *password, const char *peer);
+/* An account's access changed ("" = every account): a login of it that
+ * waits for the database (a login by address names no account: any) may
+ * be answered under the old rules; a yes to it is not handed over but
+ * asked again (auth_end), so that no login of the old rules survives the
+ * change. */
+void auth_revoke(struct auth *a, const char *account);
 /* The database answered (info NULL = refused with reason).  Returns true
  * when the caller hands the answer to the driver now, false when it is a
- * refusal that answer() gives later. */
+ * refusal that answer() gives later, or a login asked again. */
 bool auth_end(struct auth *a, uint64_t conn_id, uint64_t token, const struct account_info *info, const char *reason);
 
 #endif

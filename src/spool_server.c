@@ -215,13 +215,15 @@ void spool_server_auth_answer(void *arg, uint64_t conn_id, uint64_t token, const
 }
 
 /* An account's password, state, addresses or connections changed (a
- * NOTIFY from smspool.accounts_revoke): no cached login of it survives,
+ * NOTIFY from smspool.accounts_revoke): no cached login of it survives (nor
+ * a login the database is answering under the old rules: auth_revoke),
  * and every server-side connection ends its live sessions, which then bind
  * again under the new rules. */
 void spool_server_revoke_account(struct core *k, const char *account)
 {
 	char q[80];
 	policy_forget_logins(auth_policy(k->auth));
+	auth_revoke(k->auth, account); /* a yes to a login asked before the change is asked again */
 	int n = 0;
 	for (struct conn *c = k->conns; c; c = c->next)
 		if (!c->stopping && c->ops->account_revoked) {

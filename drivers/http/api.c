@@ -33,7 +33,8 @@
  *   authenticated() / submitted() / queried() — after the outbox row is
  *   committed.
  * - Passwords: handed to core_authenticate (which copies them) and wiped at
- *   once; the login cache keeps a SHA-256 only (api_auth.h).
+ *   once; the login cache keeps a SHA-256 only (api_auth.h), and forgets an
+ *   account's logins when its access changes (account_revoked).
  * - stop(): the listening socket is closed, new requests on open
  *   connections get 503, every pend is waited for (the core answers each),
  *   the answers are flushed (bounded), then core_stopped().
@@ -233,6 +234,25 @@ static void api_queried(struct conn *c, uint64_t token, const struct message_sta
 		stop_progress(a);
 }
 
+/* The account's access changed in the database (password, enabled,
+ * allowed_addresses, ...; "" = every account): HTTP has no session to end,
+ * but its cached logins are forgotten, so that the next request is
+ * authenticated by the database again and old credentials are refused at
+ * once rather than after auth_cache_s (a login the database answers
+ * across the change is asked again by the core: auth_revoke).  A request
+ * already authenticated is answered as it goes (its submissions are
+ * checked by smspool.submit, which refuses a disabled account). */
+static void api_account_revoked(struct conn *c, const char *account)
+{
+	struct api *a = conn_driver_data(c);
+	char q[80];
+	if (!a)
+		return;
+	int n = http_api_cache_forget(a->cache, account);
+	log_info("http_api_revoked", "conn=%s account=%s logins=%d reason=\"account changed\"", http_api_cname(a),
+	         *account ? log_quote(account, q, sizeof q) : "*", n);
+}
+
 /* ---- listening ---- */
 
 static void stop_daemon(struct api *a)
@@ -421,4 +441,5 @@ const struct driver_ops http_api_driver = {
     .authenticated = api_authenticated,
     .submitted = api_submitted,
     .queried = api_queried,
+    .account_revoked = api_account_revoked,
 };

@@ -107,3 +107,17 @@ void http_api_cache_clear(struct http_api_cache *c)
 	while (c->n)
 		drop(c, c->n - 1);
 }
+
+int http_api_cache_forget(struct http_api_cache *c, const char *account)
+{
+	int n = 0;
+	for (size_t i = 0; i < c->n;) {
+		if (*account && strcmp(c->e[i].account, account) != 0) {
+			i++;
+			continue;
+		}
+		drop(c, i);
+		n++;
+	}
+	return n;
+}

@@ -8,7 +8,8 @@
  * never kept, a different password misses, and an account limited to some
  * addresses (allowed_addresses) is asked again for every new peer.  A hit
  * returns what the database said about the account (throughput); it expires
- * ttl after the login that filled it.
+ * ttl after the login that filled it, or as soon as the account's access
+ * changes in the database (http_api_cache_forget from account_revoked).
  */
 #ifndef SMSPOOL_HTTP_API_AUTH_H
 #define SMSPOOL_HTTP_API_AUTH_H
@@ -57,5 +58,8 @@ const struct http_api_cache_entry *http_api_cache_get(struct http_api_cache *c, 
 void http_api_cache_put(struct http_api_cache *c, const uint8_t key[32], const struct account_info *a, uint64_t now_ms,
                         uint64_t ttl_ms);
 void http_api_cache_clear(struct http_api_cache *c);
+/* Forgets the logins of account ("" = every account): the next request
+ * of it is authenticated by the database again.  Returns how many. */
+int http_api_cache_forget(struct http_api_cache *c, const char *account);
 
 #endif

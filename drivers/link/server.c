@@ -25,8 +25,11 @@
  * that the core hands to deliver() go to a bound session of their account
  * in states/inbounds frames (events.c, over the shared account
  * bookkeeping of src/net/accounts.c); each gets exactly one
- * core_event_done().  A session lives on (CLOSED, without link) until every core
- * answer it waits for has come.
+ * core_event_done().  When the account's access changes in the database
+ * (password, enabled, allowed_addresses, ...), its bound sessions get an
+ * error frame (auth, "account changed") and are closed (srvbase_revoke).
+ * A session lives on (CLOSED, without link) until every core answer it
+ * waits for has come.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -463,6 +466,19 @@ static void server_stopping(void *arg)
 		link_events_refuse((struct sess *)h);
 }
 
+/* The account's access changed (srvbase_revoke): a bound session is told
+ * so in an error frame (code auth, "account changed") and closed once it
+ * is written; the client logs in again under the new rules.  Batches of
+ * the session not answered yet are given back to the client's spool by its
+ * side (no batch_ack); the rows already written keep their keys. */
+static bool server_revoke(struct srvbase_sess *h)
+{
+	if (h->state != SRVBASE_BOUND)
+		return false;
+	link_wire_error(h->link, "auth", "account changed");
+	return true;
+}
+
 /* The frame limit is the server's setting. */
 static void server_listen_opts(void *arg, struct link_listen_opts *lo)
 {
@@ -492,6 +508,7 @@ static const struct srvbase_ops base_ops = {
     .listen_opts = server_listen_opts,
     .stopping = server_stopping,
     .free_sess = server_free_sess,
+    .revoke = server_revoke,
     .finish = server_finish,
 };
 
@@ -548,4 +565,5 @@ const struct driver_ops link_server_driver = {
     .authenticated = link_server_authenticated,
     .submitted = link_server_submitted,
     .deliver = link_server_deliver,
+    .account_revoked = srvbase_conn_account_revoked,
 };

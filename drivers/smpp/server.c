@@ -298,7 +298,7 @@ static bool sess_unbind_answered(struct sess *s, uint32_t seq)
 		return false;
 	(void)link_request_take(s->hd.link, seq);
 	s->unbind_done = true;
-	if (s->revoked)
+	if (s->hd.revoked)
 		smpp_server_close_later(s, "account changed: unbound");
 	smpp_server_stop_progress(s->sv);
 	return true;
@@ -387,7 +387,7 @@ static void link_on_timeout(struct link *l, void *arg, uint32_t seq, void *data)
 	struct server *sv = s->sv;
 	(void)l;
 	if (data == SERVER_REQ_UNBIND) {
-		if (s->revoked)
+		if (s->hd.revoked)
 			smpp_server_close_later(s, "account changed: no unbind_resp");
 		smpp_server_stop_progress(sv); /* closes it: no unbind_resp */
 		return;
@@ -593,27 +593,21 @@ static void server_stop(struct conn *c)
 	srvbase_stop(&sv->base, "unbinding");
 }
 
-/* The account's access changed: each of its bound sessions gets an unbind
- * and is closed at its unbind_resp (or the response timeout); sessions still
- * binding are refused by the login's answer or bind again later. */
-static void server_account_revoked(struct conn *c, const char *account)
+/* The account's access changed (srvbase_revoke): a bound session gets an
+ * unbind and is closed at its unbind_resp (or the response timeout);
+ * sessions still binding are refused by the login's answer or bind again
+ * later, unbinding ones are ending already. */
+static bool server_revoke(struct srvbase_sess *h)
 {
-	struct server *sv = conn_driver_data(c);
-	char q[80];
-	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
-		struct sess *s = (struct sess *)h;
-		if (s->state != SS_BOUND || !s->hd.acct || (*account && strcmp(s->hd.acct->name, account) != 0))
-			continue;
-		log_info("smpp_server_revoked",
-		         "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
-		         smpp_server_cname(sv), s->hd.id, s->hd.peer, log_quote(s->hd.acct->name, q, sizeof q));
-		s->revoked = true;
-		/* Submits from now on are refused (UNBINDING); the unbind_resp is
-		 * still read. */
-		smpp_server_sess_set(s, SS_UNBINDING, "account changed");
-		if (s->unbind_done)
-			smpp_server_close_later(s, "account changed");
-	}
+	struct sess *s = (struct sess *)h;
+	if (s->state != SS_BOUND)
+		return false;
+	/* Submits from now on are refused (UNBINDING); the unbind_resp is
+	 * still read. */
+	smpp_server_sess_set(s, SS_UNBINDING, "account changed");
+	if (s->unbind_done)
+		smpp_server_close_later(s, "account changed");
+	return true;
 }
 
 /* ---- open / close ---- */
@@ -650,6 +644,7 @@ static const struct srvbase_ops base_ops = {
     .pend_free = pend_free,
     .end_sess = server_end_sess,
     .free_sess = server_free_sess,
+    .revoke = server_revoke,
     .finish = server_finish,
     .tick = server_tick,
 };
@@ -717,5 +712,5 @@ const struct driver_ops smpp_server_driver = {
     .authenticated = smpp_server_bind_authenticated,
     .submitted = smpp_server_submit_submitted,
     .deliver = smpp_server_deliver,
-    .account_revoked = server_account_revoked,
+    .account_revoked = srvbase_conn_account_revoked,
 };

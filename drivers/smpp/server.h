@@ -39,7 +39,8 @@ enum sess_role { SESS_ROLE_NONE, SESS_ROLE_TX, SESS_ROLE_RX, SESS_ROLE_TRX };
 struct server;
 struct sess;
 
-/* hd.acct is set while BOUND or UNBINDING; hd.state is SRVBASE_CLOSED
+/* hd.acct is set while BOUND or UNBINDING (hd.revoked: unbinding because
+ * the account changed); hd.state is SRVBASE_CLOSED
  * once state is (srvbase reaps by it), hd.login is unused (system_id). */
 struct sess {
 	struct srvbase_sess hd; /* first: id, peer, ip, link, account, the session list */
@@ -55,7 +56,6 @@ struct sess {
 	int bad_pdus;
 	bool unbind_done;
 	const char *close_reason; /* set: close once written and answered */
-	bool revoked;             /* unbinding because the account changed */
 	struct smpp_join *join;   /* parts of concatenated submits held, or NULL */
 };
 

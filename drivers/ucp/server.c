@@ -373,24 +373,6 @@ static int server_open(struct conn *c)
 	return 0;
 }
 
-/* The account's access changed: EMI has no logout the SMSC can send, so
- * its logged-in sessions are closed once what was written is flushed; the
- * client logs in again under the new rules. */
-static void server_account_revoked(struct conn *c, const char *account)
-{
-	struct server *sv = conn_driver_data(c);
-	char q[80];
-	for (struct srvbase_sess *h = sv->base.sessions; h; h = h->next) {
-		struct sess *s = (struct sess *)h;
-		if (s->hd.state != SRVBASE_BOUND || !s->hd.acct || !s->hd.link ||
-		    (*account && strcmp(s->hd.acct->name, account) != 0))
-			continue;
-		log_info("ucp_server_revoked", "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
-		         cname(sv), s->hd.id, s->hd.peer, log_quote(s->hd.acct->name, q, sizeof q));
-		link_close_flush(s->hd.link, "account changed");
-	}
-}
-
 const struct driver_ops ucp_server_driver = {
     .name = "ucp-server",
     .caps = CAP_LISTEN,
@@ -404,5 +386,7 @@ const struct driver_ops ucp_server_driver = {
     .authenticated = server_submit_authenticated,
     .submitted = server_submit_submitted,
     .deliver = server_deliver,
-    .account_revoked = server_account_revoked,
+    /* EMI has no logout the SMSC can send: srvbase_revoke closes the
+     * sessions of a changed account once what was written is flushed. */
+    .account_revoked = srvbase_conn_account_revoked,
 };

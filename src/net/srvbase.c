@@ -342,6 +342,45 @@ void srvbase_conn_stop(struct conn *c)
 	srvbase_stop(conn_driver_data(c), "closing sessions");
 }
 
+/* The protocol's goodbye, or the link closed once flushed.  False: h is
+ * ending already. */
+static bool revoke_one(struct srvbase_sess *h)
+{
+	if (h->base->ops->revoke)
+		return h->base->ops->revoke(h);
+	link_close_flush(h->link, "account changed");
+	return true;
+}
+
+int srvbase_revoke(struct srvbase *b, const char *account)
+{
+	char q[300], name[64];
+	int n = 0;
+	if (b->stopping) /* every session ends anyway */
+		return 0;
+	ev_name(b, "revoked", name, sizeof name);
+	for (struct srvbase_sess *h = b->sessions, *next; h; h = next) {
+		next = h->next;
+		if (h->state == SRVBASE_CLOSED || !h->acct || !h->link || h->revoked ||
+		    (*account && strcmp(h->acct->name, account) != 0))
+			continue;
+		if (!revoke_one(h))
+			continue;
+		h->revoked = true;
+		n++;
+		log_info(name, "conn=%s sess=%" PRIu64 " peer=%s account=%s reason=\"account changed\"",
+		         conn_name(b->c), h->id, h->peer, log_quote(h->acct->name, q, sizeof q));
+	}
+	return n;
+}
+
+void srvbase_conn_account_revoked(struct conn *c, const char *account)
+{
+	struct srvbase *b = conn_driver_data(c);
+	if (b)
+		(void)srvbase_revoke(b, account);
+}
+
 void srvbase_conn_close(struct conn *c)
 {
 	struct srvbase *b = conn_driver_data(c);

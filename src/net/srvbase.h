@@ -11,7 +11,8 @@
  * The sessions' state machine is here too (srvbase_sess_set: OPEN -> AUTH
  * (the core asked) -> BOUND -> CLOSED, one switch, every transition logged
  * at debug), with the account's bind and unbind (net/accounts.h) and the
- * link's teardown; the driver adds what its protocol does on entering a
+ * link's teardown; the end of every session of an account whose access
+ * changed (srvbase_revoke: one loop for every server type); the driver adds what its protocol does on entering a
  * state (ops->enter).  The list of sessions is here (struct srvbase_sess
  * heads the driver's session), with what every session needs the same
  * way: its allocation (owner and link set), its core calls waiting for
@@ -50,6 +51,7 @@ struct srvbase_sess {
 	char login[130];            /* the account the client names, "" before */
 	struct accounts_acct *acct; /* set by the driver once authenticated */
 	int npend;                  /* core calls waiting for answers (srvbase_pend_add) */
+	bool revoked;               /* ending: its account changed (srvbase_revoke) */
 	struct srvbase *base;
 	struct srvbase_sess *prev, *next;
 };
@@ -132,6 +134,14 @@ struct srvbase_ops {
 	 * the link left (only after a forced stop: its requests are forgotten)
 	 * and sess. */
 	void (*free_sess)(struct srvbase_sess *sess);
+	/* sess, logged in as an account whose access changed in the database,
+	 * says the protocol's goodbye and ends (SMPP: an unbind, then the
+	 * close; link: an error frame, then the close).  Returns false when
+	 * sess is ending already for another reason (nothing done).  MUST NOT
+	 * free sess (the link's on_down never runs inside a link call).
+	 * Optional: the link is closed once what was written is flushed (EMI
+	 * has no goodbye from the SMSC). */
+	bool (*revoke)(struct srvbase_sess *sess);
 	/* Then the driver stops its own timers (optional). */
 	void (*finish)(void *arg);
 	/* Every tick (optional): the driver's own deadlines. */
@@ -173,6 +183,17 @@ struct srvbase_sess *srvbase_sess_add(struct srvbase *b, void *mem, struct link 
 void srvbase_stop(struct srvbase *b, const char *state_detail);
 /* A driver_ops stop() for a driver whose data has its struct srvbase first. */
 void srvbase_conn_stop(struct conn *c);
+/* The access of account ("" = every account) changed in the database:
+ * every session logged in as it (an account set, not closed, not revoked
+ * already) ends through ops->revoke, logged <prefix>_revoked, so that its
+ * client logs in again under the new rules.  Sessions still waiting for
+ * their login's answer are left to that answer (a yes the database gave
+ * under the old rules is asked again by the core: auth_revoke).  Returns
+ * how many ended. */
+int srvbase_revoke(struct srvbase *b, const char *account);
+/* A driver_ops account_revoked() for a driver whose data has its struct
+ * srvbase first. */
+void srvbase_conn_account_revoked(struct conn *c, const char *account);
 /* Finishes the stop when it is due (call after a pending call is answered). */
 void srvbase_stop_progress(struct srvbase *b);
 /* Takes sess off the list (the driver frees it). */

@@ -152,7 +152,8 @@ static long api_call(struct conn *c, int port, const char *path, const char *bod
 /* The server side of http-api through this fake core: a login is asked
  * with core_authenticate and answered by authenticated(), a submission by
  * submitted() after the (fake) commit, and a query by queried(): the state
- * of a known message (200), none for an unknown one (404). */
+ * of a known message (200), none for an unknown one (404); a login is
+ * cached until account_revoked() names its account (or "" = all). */
 static void http_api_submits_and_queries(void **state)
 {
 	(void)state;
@@ -184,6 +185,19 @@ static void http_api_submits_and_queries(void **state)
 	assert_non_null(strstr(answer, "delivered"));
 	assert_int_equal(api_call(&c, port, "/messages/5", NULL, answer, sizeof answer), 404);
 	assert_int_equal(c.queries, 2);
+	assert_int_equal(c.auths, 1); /* the login was cached */
+
+	/* account_revoked(): the account's cached login is forgotten (another
+	 * account's change leaves it), the next request authenticates again */
+	ops->account_revoked(&c, "another");
+	assert_int_equal(api_call(&c, port, "/messages/5", NULL, answer, sizeof answer), 404);
+	assert_int_equal(c.auths, 1);
+	ops->account_revoked(&c, "contract");
+	assert_int_equal(api_call(&c, port, "/messages/5", NULL, answer, sizeof answer), 404);
+	assert_int_equal(c.auths, 2);
+	ops->account_revoked(&c, "");
+	assert_int_equal(api_call(&c, port, "/messages/5", NULL, answer, sizeof answer), 404);
+	assert_int_equal(c.auths, 3);
 
 	stop_conn(&c);
 	run_until(&c, has_stopped, 5000);

@@ -320,16 +320,34 @@ static void unknown_settings_refused(void **state)
 	}
 }
 
-/* A server-side driver is up once it listens; stop() ends with exactly one
- * core_stopped() and nothing after it. */
+/* Every server-side driver (CAP_LISTEN, or one that takes authenticated())
+ * ends the live sessions and cached logins of an account whose access
+ * changed: account_revoked is required, no exemptions (issue 17). */
+static void servers_have_account_revoked(void)
+{
+	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
+		if (!((*d)->caps & CAP_LISTEN) && !(*d)->authenticated)
+			continue;
+		if (!(*d)->account_revoked)
+			fail_msg("driver %s takes logins but has no account_revoked", (*d)->name);
+	}
+}
+
+/* A server-side driver has account_revoked (above) and is up once it
+ * listens; a revoke without sessions is harmless; stop() ends with exactly
+ * one core_stopped() and nothing after it. */
 static void listeners_up_and_stop(void **state)
 {
 	(void)state;
+	servers_have_account_revoked();
 	for (const struct driver_ops *const *d = driver_registry; *d; d++) {
 		if (!((*d)->caps & CAP_LISTEN) || needs_peer((*d)->name))
 			continue;
 		struct conn c;
 		open_conn(&c, *d);
+		(*d)->account_revoked(&c, "nobody");
+		(*d)->account_revoked(&c, "");
+		assert_int_equal(c.state, CONN_UP);
 		stop_conn(&c);
 		run_until(&c, has_stopped, 3000);
 		assert_int_equal(c.stopped_calls, 1);

@@ -22,7 +22,7 @@
 
 struct pair {
 	struct conn server, client;
-	int want_reports, want_events;
+	int want_reports, want_events, auths_before;
 };
 static bool server_listening(void *p)
 {
@@ -31,6 +31,10 @@ static bool server_listening(void *p)
 static bool client_up(void *p)
 {
 	return ((struct pair *)p)->client.state == CONN_UP && ((struct pair *)p)->server.attached > 0;
+}
+static bool client_logged_in_again(void *p)
+{
+	return client_up(p) && ((struct pair *)p)->server.auths > ((struct pair *)p)->auths_before;
 }
 static bool client_completed(void *p)
 {
@@ -53,7 +57,8 @@ static bool both_stopped(void *p)
  * loop, the server's core calls answered here: login (authenticate →
  * authenticated), every submit (submit → submitted) completed sent on the
  * client, a receipt (deliver → the client's report; acked true →
- * core_event_done(delivered); acked false → not delivered), then both stop
+ * core_event_done(delivered); acked false → not delivered), the account
+ * revoked (the session ends, the client logs in again), then both stop
  * cleanly with every attach matched by a detach.  client_fmt: the client's
  * settings with %d for the server's port. */
 static void client_and_server(const char *server_type, const char *server_json, const char *client_type,
@@ -99,6 +104,16 @@ static void client_and_server(const char *server_type, const char *server_json, 
 	cli->acked(&p->client, p->client.last_token, false);
 	assert_true(loop_until(base, events_done, p, 5000));
 	assert_int_equal(p->server.events_delivered, 1); /* the second was refused: the server tries again */
+
+	/* account_revoked(): the client's session ends (the protocol's
+	 * goodbye), the client logs in again; another account's change
+	 * leaves it */
+	p->auths_before = p->server.auths;
+	srv->account_revoked(&p->server, "another");
+	assert_false(loop_until(base, client_logged_in_again, p, 300));
+	srv->account_revoked(&p->server, p->server.account);
+	assert_true(loop_until(base, client_logged_in_again, p, 5000));
+	assert_int_equal(p->server.attached, 1);
 
 	/* stop() with messages lent: each completes sent, released or
 	 * temporary, before core_stopped() */

@@ -566,6 +566,19 @@ static void auth_cache(void **state)
 	assert_non_null(http_api_cache_get(c, k1, 89999));
 	assert_null(http_api_cache_get(c, k1, 90000));
 	assert_int_equal(c->n, 0);
+	/* an account's access changed: its logins are forgotten, others stay;
+	 * "" forgets every login */
+	http_api_cache_put(c, k1, &a1, 1000, 60000);
+	http_api_cache_put(c, k1peer, &a1, 1000, 60000);
+	http_api_cache_put(c, k2, &a2, 1000, 60000);
+	assert_int_equal(http_api_cache_forget(c, "nobody"), 0);
+	assert_int_equal(http_api_cache_forget(c, "app1"), 2);
+	assert_null(http_api_cache_get(c, k1, 2000));
+	assert_null(http_api_cache_get(c, k1peer, 2000));
+	assert_non_null(http_api_cache_get(c, k2, 2000));
+	http_api_cache_put(c, k1, &a1, 1000, 60000);
+	assert_int_equal(http_api_cache_forget(c, ""), 2);
+	assert_int_equal(c->n, 0);
 	/* ttl 0: nothing is kept */
 	http_api_cache_put(c, k1, &a1, 1000, 0);
 	assert_null(http_api_cache_get(c, k1, 1000));

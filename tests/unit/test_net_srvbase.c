@@ -4,8 +4,9 @@
  * (srvbase_reap), the link's on_down handed to the driver's end_sess, the
  * state machine (srvbase_sess_set: the account's deliveries while bound,
  * its unbind at the close of a bound session only, the driver's enter
- * hook, the reap), and srvbase_close freeing what is left (sessions,
- * unanswered calls).  fake_core.h plays the core. */
+ * hook, the reap), srvbase_revoke choosing the sessions of a changed
+ * account, and srvbase_close freeing what is left (sessions, unanswered
+ * calls).  fake_core.h plays the core. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,6 +206,61 @@ static void state_machine_unbound_close(void **state)
 	accounts_free(&as);
 }
 
+/* The driver's goodbye (ops->revoke): false for a session ending already. */
+static int revokes;
+static bool t_revoke(struct srvbase_sess *h)
+{
+	revokes++;
+	return !((struct tsess *)h)->closed;
+}
+
+static const struct srvbase_ops t_revoke_ops = {
+    .log_prefix = "test_server",
+    SRVBASE_SESS(struct tsess, owner),
+    .revoke = t_revoke,
+    .free_sess = t_free_sess,
+};
+
+/* srvbase_revoke ends the sessions logged in as the account ("" = every
+ * account) through ops->revoke, each once: not those without an account
+ * (still waiting for the login's answer), closed ones, those of another
+ * account, nor any while the connection stops. */
+static void revoke_ends_the_accounts_sessions(void **state)
+{
+	struct conn c = {0};
+	struct accounts as = {.c = &c};
+	struct srvbase b = {.ops = &t_revoke_ops, .c = &c, .accts = &as};
+	struct account_info acme = {.name = "acme"}, other = {.name = "other"};
+	struct link *fake = (struct link *)&b; /* never touched: ops->revoke says goodbye */
+	(void)state;
+	revokes = 0;
+	struct tsess *s[5];
+	for (int i = 0; i < 5; i++) {
+		s[i] = add_sess(&b);
+		s[i]->hd.link = fake;
+		s[i]->hd.state = SRVBASE_BOUND;
+		s[i]->hd.acct = accounts_get(&as, i == 1 ? &other : &acme);
+	}
+	s[2]->hd.acct = NULL;            /* waiting for its login's answer */
+	s[2]->hd.state = SRVBASE_AUTH;   /* ... */
+	s[3]->hd.state = SRVBASE_CLOSED; /* gone */
+	s[4]->closed = true;             /* ending already (the driver says) */
+	assert_int_equal(srvbase_revoke(&b, "acme"), 1);
+	assert_true(s[0]->hd.revoked);
+	assert_false(s[1]->hd.revoked || s[2]->hd.revoked || s[3]->hd.revoked || s[4]->hd.revoked);
+	assert_int_equal(revokes, 2);                    /* s0, and s4 that said no */
+	assert_int_equal(srvbase_revoke(&b, "acme"), 0); /* s0 once */
+	assert_int_equal(srvbase_revoke(&b, ""), 1);     /* every account: s1 */
+	assert_true(s[1]->hd.revoked);
+	s[4]->closed = false;
+	b.stopping = true;
+	assert_int_equal(srvbase_revoke(&b, ""), 0);
+	for (int i = 0; i < 5; i++)
+		s[i]->hd.link = NULL;
+	srvbase_close(&b);
+	accounts_free(&as);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -213,6 +269,7 @@ int main(void)
 	    cmocka_unit_test_setup(link_down_ends_the_session, setup),
 	    cmocka_unit_test_setup(state_machine_binds_and_unbinds, setup),
 	    cmocka_unit_test_setup(state_machine_unbound_close, setup),
+	    cmocka_unit_test_setup(revoke_ends_the_accounts_sessions, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
