@@ -84,7 +84,7 @@ enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_UP, CONN_STOPPING };
 /* Why a submission was not accepted. */
 enum submit_error {
 	SUBMIT_OK,
-	SUBMIT_INVALID,   /* the row was refused: bad address, empty text, … (text says which) */
+	SUBMIT_INVALID,   /* the row was refused: bad address, empty text, … (field says which) */
 	SUBMIT_THROTTLED, /* the account is over its limit: try later */
 	SUBMIT_TEMPORARY, /* the database cannot take it now: try later */
 };
