@@ -35,8 +35,10 @@
  *   code).  Passwords are checked by the database, never by the driver.
  * - hand what a client submits to core_submit(); the answer comes to
  *   submitted() exactly once per call, after the outbox row is committed
- *   (message_id > 0) or refused (message_id 0, with a class and a text).  The
- *   driver MUST answer the client only then.
+ *   (message_id > 0) or refused (message_id 0, with a class, the field
+ *   refused and a text).  The driver MUST answer the client only then, and
+ *   maps (error, field) to its protocol's code with a table, never by
+ *   reading the text (which is for logs and humans).
  * - call core_account_attach() when a session of an account can take
  *   deliveries (reports, inbound texts) and core_account_detach() when it no
  *   longer can (each attach is matched by one detach, at the latest in
@@ -82,9 +84,39 @@ enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_UP, CONN_STOPPING };
 /* Why a submission was not accepted. */
 enum submit_error {
 	SUBMIT_OK,
-	SUBMIT_INVALID,   /* the row was refused: bad address, empty text, … (text says which) */
+	SUBMIT_INVALID,   /* the row was refused: bad address, empty text, … (field says which) */
 	SUBMIT_THROTTLED, /* the account is over its limit: try later */
 	SUBMIT_TEMPORARY, /* the database cannot take it now: try later */
+};
+
+/* Which part of a submission was refused (decided once, by the core, from
+ * what the database reported: src/submit_refusal.c). */
+enum submit_field {
+	SUBMIT_FIELD_NONE,        /* no one field (or the refusal named none) */
+	SUBMIT_FIELD_RECIPIENT,   /* outbox.recipient */
+	SUBMIT_FIELD_SENDER,      /* outbox.sender */
+	SUBMIT_FIELD_BODY,        /* outbox.body: empty, not in the encoding, too long (parts) */
+	SUBMIT_FIELD_PAYLOAD,     /* outbox.payload (binary data) */
+	SUBMIT_FIELD_UDH,         /* outbox.udh */
+	SUBMIT_FIELD_DATA_CODING, /* outbox.encoding */
+	SUBMIT_FIELD_VALIDITY,    /* outbox.valid_until */
+	SUBMIT_FIELD_SCHEDULE,    /* outbox.send_after */
+	SUBMIT_FIELD_PRIORITY,    /* outbox.priority */
+	SUBMIT_FIELD_MSG_CLASS,   /* outbox.msg_class */
+	SUBMIT_FIELD_REPORT,      /* outbox.want_report, report_on */
+	SUBMIT_FIELD_PARTS,       /* outbox.client_parts */
+	SUBMIT_FIELD_CONNECTION,  /* outbox.connection */
+	SUBMIT_FIELD_ACCOUNT,     /* the account is unknown or disabled */
+	SUBMIT_FIELD_KEY,         /* client_ref / idempotency key already taken: taken_id */
+};
+
+/* The answer to one core_submit(); lent to submitted() for the call. */
+struct submit_result {
+	int64_t message_id;      /* > 0: committed; 0: refused */
+	enum submit_error error; /* SUBMIT_OK when committed */
+	enum submit_field field; /* SUBMIT_INVALID: what was refused */
+	const char *text;        /* for logs and humans (NULL when committed) */
+	int64_t taken_id;        /* SUBMIT_FIELD_KEY: the message that has the key, else 0 */
 };
 
 struct conn;
@@ -102,8 +134,7 @@ struct driver_ops {
 	void (*acked)(struct conn *c, uint64_t token, bool committed); /* may be NULL */
 	/* Server side (may be NULL for drivers without CAP_LISTEN). */
 	void (*authenticated)(struct conn *c, uint64_t token, const struct account_info *account, const char *reason);
-	void (*submitted)(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-	                  const char *text);
+	void (*submitted)(struct conn *c, uint64_t token, const struct submit_result *res);
 	void (*deliver)(struct conn *c, struct account_event *ev);
 	void (*queried)(struct conn *c, uint64_t token, const struct message_status *st);
 	/* The account's access changed in the database (password, enabled,

@@ -195,9 +195,13 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 			for (struct store_submit_result *r = it->ptr, *nx; r; r = nx) {
 				nx = r->next;
 				struct conn *c = spool_conn_by_id(k, r->conn_id);
+				struct submit_result res = {.message_id = r->message_id,
+				                            .error = (enum submit_error)r->error,
+				                            .field = (enum submit_field)r->field,
+				                            .text = r->text,
+				                            .taken_id = r->taken_id};
 				if (c && c->ops->submitted)
-					c->ops->submitted(c, r->token, r->message_id, (enum submit_error)r->error,
-					                  r->text);
+					c->ops->submitted(c, r->token, &res);
 				free(r->text);
 				free(r);
 			}

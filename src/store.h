@@ -87,6 +87,8 @@ struct store_submit_result {
 	uint64_t conn_id, token;
 	int64_t message_id; /* 0: not accepted */
 	int error;          /* enum submit_error */
+	int field;          /* enum submit_field */
+	int64_t taken_id;   /* SUBMIT_FIELD_KEY: the message that has the key */
 	char *text;
 	struct store_submit_result *next;
 };

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "sbuf.h"
 #include "store_internal.h"
+#include "submit_refusal.h"
 #include "util.h"
 
 void store_auth_free(struct store_auth *a)
@@ -101,15 +102,24 @@ int store_server_auth(struct store *s)
 	return 0;
 }
 
-static void submit_answer(struct store *s, struct submission *sub, int64_t id, int error, const char *text)
+static void submit_answer_result(struct store *s, struct submission *sub, const struct submit_result *r)
 {
 	struct store_submit_result *res = xcalloc(1, sizeof *res);
 	res->conn_id = sub->conn_id;
 	res->token = sub->token;
-	res->message_id = id;
-	res->error = error;
-	res->text = text ? xstrdup(text) : NULL;
+	res->message_id = r->message_id;
+	res->error = r->error;
+	res->field = r->field;
+	res->taken_id = r->taken_id;
+	res->text = r->text ? xstrdup(r->text) : NULL;
 	chan_put(s->out, TO_LOOP_SUBMITTED, res);
+}
+
+/* A refusal that names no field (the database away, no answer). */
+static void submit_answer(struct store *s, struct submission *sub, int error, const char *text)
+{
+	struct submit_result r = {.error = (enum submit_error)error, .text = text};
+	submit_answer_result(s, sub, &r);
 }
 
 static void format_ts(int64_t t, char *out, size_t cap)
@@ -192,13 +202,26 @@ static int do_submit_account(struct store *s)
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);
+		/* A statement that failed as a whole refuses its one submission
+		 * for the reason the error names (submit() answers the rules of
+		 * each row itself; this is a rule it does not catch); a batch,
+		 * or any other error, is told to try again. */
+		struct submit_result one;
+		submit_refusal_of_pg(&one, r);
+		if (n != 1 || one.error != SUBMIT_INVALID)
+			one = (struct submit_result){.error = SUBMIT_TEMPORARY, .text = "database unavailable"};
+		else
+			one.text = err.msg;
 		PQclear(r);
 		bool lost = store_session_lost(s);
 		/* Whether a lost statement committed is unknown: the client is told
 		 * to try again (at-least-once, as everywhere). */
 		log_error("store_submit_failed", "account=%s messages=%d error=\"%s\"", account, n, err.msg);
 		for (int i = 0; i < n; i++) {
-			submit_answer(s, batch[i], 0, SUBMIT_TEMPORARY, "database unavailable");
+			submit_answer_result(
+			    s, batch[i],
+			    lost ? &(struct submit_result){.error = SUBMIT_TEMPORARY, .text = "database unavailable"}
+			         : &one);
 			submission_free(batch[i]);
 		}
 		return lost ? -1 : 0;
@@ -209,20 +232,20 @@ static int do_submit_account(struct store *s)
 		if (idx < 0 || idx >= n || answered[idx])
 			continue;
 		answered[idx] = true;
-		const char *cls = PQgetisnull(r, row, 2) ? NULL : PQgetvalue(r, row, 2);
-		const char *text = PQgetisnull(r, row, 3) ? NULL : PQgetvalue(r, row, 3);
-		if (!cls && !PQgetisnull(r, row, 1))
-			submit_answer(s, batch[idx], strtoll(PQgetvalue(r, row, 1), NULL, 10), SUBMIT_OK, NULL);
-		else if (cls && strcmp(cls, "throttled") == 0)
-			submit_answer(s, batch[idx], 0, SUBMIT_THROTTLED, text);
-		else
-			submit_answer(s, batch[idx], 0, SUBMIT_INVALID, text ? text : cls);
+		const char *col[7];
+		for (int k = 1; k < 7; k++)
+			col[k] = PQgetisnull(r, row, k) ? NULL : PQgetvalue(r, row, k);
+		struct submit_result res;
+		submit_refusal_of_row(&res, col[1], col[2], col[3] ? col[3] : col[2], col[4], col[5], col[6]);
+		if (res.error == SUBMIT_OK && res.message_id <= 0)
+			res = (struct submit_result){.error = SUBMIT_TEMPORARY, .text = "no id from the database"};
+		submit_answer_result(s, batch[idx], &res);
 	}
 	PQclear(r);
 	log_debug("store_submitted", "account=%s messages=%d", account, n);
 	for (int i = 0; i < n; i++) {
 		if (!answered[i])
-			submit_answer(s, batch[i], 0, SUBMIT_TEMPORARY, "no answer from the database");
+			submit_answer(s, batch[i], SUBMIT_TEMPORARY, "no answer from the database");
 		submission_free(batch[i]); /* account points into batch[0]: not used after this */
 	}
 	free(answered);
@@ -352,7 +375,7 @@ void store_server_fail_requests(struct store *s)
 	while (s->sub_head) {
 		struct submission *sub = s->sub_head;
 		s->sub_head = sub->next;
-		submit_answer(s, sub, 0, SUBMIT_TEMPORARY, "database unavailable");
+		submit_answer(s, sub, SUBMIT_TEMPORARY, "database unavailable");
 		submission_free(sub);
 	}
 	s->sub_tail = &s->sub_head;

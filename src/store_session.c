@@ -53,13 +53,16 @@ static const struct {
     {"auth", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth($1, $2, $3)"},
     {"auth_addr", "SELECT ok, reason, max_binds, throughput, system_id FROM smspool.account_auth_address($1)"},
     {"auth_cert", "SELECT ok, reason, max_binds, throughput FROM smspool.account_auth_cert($1, $2)"},
-    {"submit_ro", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+    {"submit_ro", "SELECT idx, id, error_class, error, error_column, error_state, taken_id FROM smspool.submit("
+                  "$1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                   "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[])"},
-    {"submit_cp", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+    {"submit_cp", "SELECT idx, id, error_class, error, error_column, error_state, taken_id FROM smspool.submit("
+                  "$1, $2::text[], $3::text[], $4::text[], "
                   "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                   "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[], $16::int[], $17::int[])"},
-    {"submit", "SELECT idx, id, error_class, error FROM smspool.submit($1, $2::text[], $3::text[], $4::text[], "
+    {"submit", "SELECT idx, id, error_class, error, error_column, error_state, taken_id FROM smspool.submit("
+               "$1, $2::text[], $3::text[], $4::text[], "
                "$5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::boolean[], $11::boolean[], "
                "$12::int[], $13::timestamptz[], $14::timestamptz[], $15::text[])"},
     {"events_claim", "SELECT * FROM smspool.account_events_claim($1, $2::text[], $3)"},

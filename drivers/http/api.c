@@ -185,7 +185,7 @@ out:
 		stop_progress(a);
 }
 
-static void api_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error, const char *text)
+static void api_submitted(struct conn *c, uint64_t token, const struct submit_result *res)
 {
 	struct api *a = conn_driver_data(c);
 	int item;
@@ -193,14 +193,16 @@ static void api_submitted(struct conn *c, uint64_t token, int64_t message_id, en
 	if (!r)
 		return;
 	struct http_api_item *it = &r->rq.items[item];
-	int status = http_api_submit_status(error, message_id, text);
+	int status = http_api_submit_status(res);
+	int64_t message_id = res->message_id;
+	const char *text = res->text;
 	if (status == 201) {
 		it->id = message_id;
 		log_debug("http_api_submitted", "conn=%s req=%" PRIu64 " account=%s id=%" PRId64, http_api_cname(a),
 		          r->id, r->account, message_id);
 	} else {
 		it->err.status = status;
-		const char *field = http_api_field_of(text);
+		const char *field = http_api_field_of(res->field);
 		snprintf(it->err.field, sizeof it->err.field, "%s", field ? field : "");
 		snprintf(it->err.msg, sizeof it->err.msg, "%s",
 		         status == 503   ? "the message cannot be stored now, try again later"

@@ -97,13 +97,13 @@ char *http_api_result_json(const struct http_api_request *r, int *status)
 	return dump(j);
 }
 
-int http_api_submit_status(enum submit_error e, int64_t message_id, const char *text)
+int http_api_submit_status(const struct submit_result *res)
 {
-	switch (e) {
+	switch (res->error) {
 	case SUBMIT_OK:
-		return message_id > 0 ? 201 : 503;
+		return res->message_id > 0 ? 201 : 503;
 	case SUBMIT_INVALID:
-		return text && strncmp(text, "outbox.account:", 15) == 0 ? 403 : 400;
+		return res->field == SUBMIT_FIELD_ACCOUNT ? 403 : 400;
 	case SUBMIT_THROTTLED:
 		return 429;
 	case SUBMIT_TEMPORARY:
@@ -112,33 +112,22 @@ int http_api_submit_status(enum submit_error e, int64_t message_id, const char *
 	return 503;
 }
 
-const char *http_api_field_of(const char *db_text)
+const char *http_api_field_of(enum submit_field field)
 {
-	static const struct {
-		const char *column, *field;
-	} map[] = {
-	    {"recipient", "to"},
-	    {"sender", "from"},
-	    {"body", "text"},
-	    {"client_ref", "client_ref"},
-	    {"encoding", "encoding"},
-	    {"payload", "payload"},
-	    {"udh", "udh"},
-	    {"priority", "priority"},
-	    {"want_report", "report"},
-	    {"send_after", "send_after"},
-	    {"valid_until", "valid_until"},
-	    {"flash", "flash"},
-	    {"msg_class", "class"},
+	/* The request's JSON names of the fields (README, "HTTP send API"). */
+	static const char *const names[] = {
+	    [SUBMIT_FIELD_RECIPIENT] = "to",
+	    [SUBMIT_FIELD_SENDER] = "from",
+	    [SUBMIT_FIELD_BODY] = "text",
+	    [SUBMIT_FIELD_PAYLOAD] = "payload",
+	    [SUBMIT_FIELD_UDH] = "udh",
+	    [SUBMIT_FIELD_DATA_CODING] = "encoding",
+	    [SUBMIT_FIELD_VALIDITY] = "valid_until",
+	    [SUBMIT_FIELD_SCHEDULE] = "send_after",
+	    [SUBMIT_FIELD_PRIORITY] = "priority",
+	    [SUBMIT_FIELD_MSG_CLASS] = "class",
+	    [SUBMIT_FIELD_REPORT] = "report",
+	    [SUBMIT_FIELD_KEY] = "client_ref",
 	};
-	if (!db_text || strncmp(db_text, "outbox.", 7) != 0)
-		return NULL;
-	const char *col = db_text + 7, *colon = strchr(col, ':');
-	if (!colon)
-		return NULL;
-	size_t n = (size_t)(colon - col);
-	for (size_t i = 0; i < ARRAY_LEN(map); i++)
-		if (strlen(map[i].column) == n && strncmp(map[i].column, col, n) == 0)
-			return map[i].field;
-	return NULL;
+	return (size_t)field < ARRAY_LEN(names) ? names[field] : NULL;
 }

@@ -30,13 +30,12 @@ char *http_api_status_json(const struct message_status *st);
  * (batch, input order). */
 char *http_api_result_json(const struct http_api_request *r, int *status);
 
-/* The status of a submitted() answer: 201, 400 (invalid), 403 (the account
- * is disabled or unknown: "outbox.account: …"), 429 (throttled), 503
- * (temporary).  text may be NULL. */
-int http_api_submit_status(enum submit_error e, int64_t message_id, const char *text);
+/* The status of a submitted() answer (borrowed): 201, 400 (invalid), 403
+ * (the account is disabled or unknown: SUBMIT_FIELD_ACCOUNT), 429
+ * (throttled), 503 (temporary). */
+int http_api_submit_status(const struct submit_result *res);
 
-/* The API field a database validation message ("outbox.recipient: …") is
- * about, e.g. "to"; NULL when it names no field the API has. */
-const char *http_api_field_of(const char *db_text);
+/* The API field of a refused field, e.g. "to"; NULL when the API has none. */
+const char *http_api_field_of(enum submit_field field);
 
 #endif

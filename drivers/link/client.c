@@ -138,7 +138,8 @@ static void batch_complete(struct client *cl, struct batch *b, int i, const Smsp
 		enum msg_outcome o = !strcmp(cls, "invalid") || !strcmp(cls, "forbidden") ? MSG_REJECTED
 		                     : !strcmp(cls, "throttled")                          ? MSG_THROTTLED
 		                                                                          : MSG_TEMPORARY;
-		log_info("link_refused", "conn=%s id=%" PRId64 " class=%s error=%s", cname(cl), m->id, cls,
+		log_info("link_refused", "conn=%s id=%" PRId64 " class=%s field=%s error=%s", cname(cl), m->id, cls,
+		         r->error_field && *r->error_field ? r->error_field : "-",
 		         log_quote(r->error ? r->error : "", q, sizeof q));
 		msg_set_failed(m, o, cls, r->error && *r->error ? r->error : cls);
 		if (o != MSG_REJECTED)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "driver.h"
+#include "submit_refusal.h"
 #include "util.h"
 
 static char empty[] = "";
@@ -256,4 +258,20 @@ struct inbound *link_convert_inbox(const Smspool__Link__Inbound *in)
 	r->smsc_ts_s = in->smsc_ts_ms / 1000;
 	r->key = xstrdup(in->key);
 	return r;
+}
+
+void link_convert_refusal(const struct submit_result *res, const char **error_class, const char **error_field)
+{
+	static const char *const cls[] = {[SUBMIT_OK] = "temporary",
+	                                  [SUBMIT_INVALID] = "invalid",
+	                                  [SUBMIT_THROTTLED] = "throttled",
+	                                  [SUBMIT_TEMPORARY] = "temporary"};
+	*error_class = (size_t)res->error < ARRAY_LEN(cls) ? cls[res->error] : "temporary";
+	*error_field = "";
+	if (res->error != SUBMIT_INVALID)
+		return;
+	if (res->field == SUBMIT_FIELD_ACCOUNT) /* disabled since the login (smspool.submit) */
+		*error_class = "forbidden";
+	else
+		*error_field = submit_field_column(res->field);
 }

@@ -18,6 +18,8 @@
 #include "link/frame.h"
 #include "msg.h"
 
+struct submit_result;
+
 /* Bytes decoded from hex for one frame (payloads, UDHs). */
 struct link_convert_buf {
 	uint8_t **p;
@@ -29,6 +31,9 @@ void link_convert_buf_free(struct link_convert_buf *b);
  * payload or UDH that is not hex). */
 int link_convert_msg(const struct msg *m, const char *key, Smspool__Link__Message *out, struct link_convert_buf *b,
                      struct errbuf *err);
+/* The error_class and error_field of a Result for the core's refusal res
+ * (borrowed; static strings; error_field "" when no field). */
+void link_convert_refusal(const struct submit_result *res, const char **error_class, const char **error_field);
 /* A Message as a submission of account (new, keyed by its key). */
 struct submission *link_convert_submission(const Smspool__Link__Message *in, const char *account);
 /* A report event as a State, key "<instance>:<event id>" into key (cap

@@ -104,7 +104,8 @@ static int check_frame(const link_frame_t *f, struct errbuf *err)
 		for (size_t i = 0; i < f->batch_ack->n_results; i++) {
 			const Smspool__Link__Result *r = f->batch_ack->results[i];
 			if (check_str(r->key, "key", 200, err) || check_str(r->error_class, "error_class", 32, err) ||
-			    check_str(r->error, "error", 1024, err))
+			    check_str(r->error, "error", 1024, err) ||
+			    check_str(r->error_field, "error_field", 32, err))
 				return -1;
 			if (r->id < 0)
 				return errbuf_set(err, "batch_ack: result %zu has id %" PRId64, i, r->id);

@@ -125,6 +125,10 @@ void link_frame_print(const link_frame_t *f, FILE *out)
 			put_str(out, k, r->error_class);
 			snprintf(k, sizeof k, "result.%zu.error", i);
 			put_str(out, k, r->error);
+			if (r->error_field && *r->error_field) {
+				snprintf(k, sizeof k, "result.%zu.error_field", i);
+				put_str(out, k, r->error_field);
+			}
 		}
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_STATES:

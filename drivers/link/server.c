@@ -64,6 +64,7 @@ struct sbatch {
 	char **keys;
 	int64_t *ids;
 	char **cls, **errs;
+	const char **fields; /* static: the field refused ("" or NULL: none) */
 };
 
 /* A core call waiting for its answer (auth: b NULL). */
@@ -243,6 +244,7 @@ static void batch_answer(struct sess *s, struct sbatch *b)
 			res[i].id = b->ids[i];
 			res[i].error_class = b->cls[i] ? b->cls[i] : "";
 			res[i].error = b->errs[i] ? b->errs[i] : "";
+			res[i].error_field = b->fields[i] ? (char *)b->fields[i] : "";
 			ptrs[i] = &res[i];
 		}
 		Smspool__Link__BatchAck ba = SMSPOOL__LINK__BATCH_ACK__INIT;
@@ -271,6 +273,7 @@ static void batch_answer(struct sess *s, struct sbatch *b)
 	free(b->ids);
 	free(b->cls);
 	free(b->errs);
+	free(b->fields);
 	free(b);
 }
 
@@ -284,6 +287,7 @@ static struct sbatch *sbatch_new(struct sess *s, const Smspool__Link__Batch *in)
 	b->ids = xcalloc((size_t)b->n + 1, sizeof *b->ids);
 	b->cls = xcalloc((size_t)b->n + 1, sizeof *b->cls);
 	b->errs = xcalloc((size_t)b->n + 1, sizeof *b->errs);
+	b->fields = xcalloc((size_t)b->n + 1, sizeof *b->fields);
 	for (int i = 0; i < b->n; i++)
 		b->keys[i] = xstrdup(in->messages[i]->key);
 	return b;
@@ -320,8 +324,7 @@ static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 		core_submit(sv->c, link_convert_submission(in->messages[i], s->hd.acct->name), pend_add(sv, s, b, i));
 }
 
-static void link_server_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-                                  const char *text)
+static void link_server_submitted(struct conn *c, uint64_t token, const struct submit_result *res)
 {
 	struct server *sv = conn_driver_data(c);
 	struct pend *p = pend_take(sv, token);
@@ -331,20 +334,13 @@ static void link_server_submitted(struct conn *c, uint64_t token, int64_t messag
 	struct sbatch *b = p->b;
 	int i = p->idx;
 	free(p);
-	if (error == SUBMIT_OK && message_id > 0) {
-		b->ids[i] = message_id;
+	if (res->error == SUBMIT_OK && res->message_id > 0) {
+		b->ids[i] = res->message_id;
 	} else {
-		static const char *const cls[] = {[SUBMIT_OK] = "temporary",
-		                                  [SUBMIT_INVALID] = "invalid",
-		                                  [SUBMIT_THROTTLED] = "throttled",
-		                                  [SUBMIT_TEMPORARY] = "temporary"};
-		b->cls[i] = xstrdup(error <= SUBMIT_TEMPORARY ? cls[error] : "temporary");
-		/* forbidden: the account was disabled meanwhile (smspool.submit) */
-		if (error == SUBMIT_INVALID && text && strstr(text, "outbox.account:")) {
-			free(b->cls[i]);
-			b->cls[i] = xstrdup("forbidden");
-		}
-		b->errs[i] = xstrdup(text ? text : "");
+		const char *cls;
+		link_convert_refusal(res, &cls, &b->fields[i]);
+		b->cls[i] = xstrdup(cls);
+		b->errs[i] = xstrdup(res->text ? res->text : "");
 	}
 	if (++b->answered == b->n)
 		batch_answer(s, b);

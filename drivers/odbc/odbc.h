@@ -114,7 +114,7 @@ bool odbc_take_busy(const struct odbc *d);
 void odbc_take_end_all(struct odbc *d);
 /* Frees every cycle without acting on it (close). */
 void odbc_take_free_all(struct odbc *d);
-void odbc_take_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error, const char *text);
+void odbc_take_submitted(struct conn *c, uint64_t token, const struct submit_result *res);
 
 /* write.c */
 /* Queues a write; written (with what else comes in this turn) as soon as a

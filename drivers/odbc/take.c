@@ -190,7 +190,7 @@ void odbc_take_rows(struct odbc *d, struct odbc_job *job)
 		odbc_take_next(d); /* the next read overlaps this cycle's submits and marks */
 }
 
-void odbc_take_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error, const char *text)
+void odbc_take_submitted(struct conn *c, uint64_t token, const struct submit_result *res)
 {
 	struct odbc *d = conn_driver_data(c);
 	uint32_t i = (uint32_t)token;
@@ -201,10 +201,13 @@ void odbc_take_submitted(struct conn *c, uint64_t token, int64_t message_id, enu
 	}
 	struct odbc_row *r = &t->job->rows[i];
 	struct odbc_op *mk = &t->marks[i];
-	const char *dup = text ? strstr(text, "already taken as message ") : NULL;
-	if (error == SUBMIT_OK || (error == SUBMIT_INVALID && dup)) {
-		int64_t id =
-		    error == SUBMIT_OK ? message_id : strtoll(dup + strlen("already taken as message "), NULL, 10);
+	enum submit_error error = res->error;
+	const char *text = res->text;
+	/* A key the account already has (unique_client_ref): the row was
+	 * taken before, by the message that has the key. */
+	bool dup = error == SUBMIT_INVALID && res->field == SUBMIT_FIELD_KEY && res->taken_id > 0;
+	if ((error == SUBMIT_OK && res->message_id > 0) || dup) {
+		int64_t id = dup ? res->taken_id : res->message_id;
 		*mk = (struct odbc_op){
 		    .kind = ODBC_OP_TAKEN, .key = xstrdup(r->key), .status = xstrdup("queued"), .smspool_id = id};
 		t->marked[i] = true;

@@ -128,8 +128,7 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p);
 /* Hands on what the session's holder finished: complete sets to the core,
  * the others answered ESME_RSUBMITFAIL. */
 void smpp_server_submit_poll(struct sess *s);
-void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-                                  const char *text);
+void smpp_server_submit_submitted(struct conn *c, uint64_t token, const struct submit_result *res);
 
 /* server_deliver.c */
 extern const struct accounts_ops smpp_server_deliver_ops;

@@ -153,23 +153,22 @@ uint32_t smpp_server_bind_status(const char *reason)
 	}
 }
 
-uint32_t smpp_server_submit_status(enum submit_error error, const char *text)
+uint32_t smpp_server_submit_status(const struct submit_result *res)
 {
-	static const struct {
-		const char *word;
-		uint32_t status;
-	} words[] = {
-	    {"recipient", SMPP_ESME_RINVDSTADR},   {"destination", SMPP_ESME_RINVDSTADR},
-	    {"sender", SMPP_ESME_RINVSRCADR},      {"source", SMPP_ESME_RINVSRCADR},
-	    {"body", SMPP_ESME_RINVMSGLEN},        {"payload", SMPP_ESME_RINVMSGLEN},
-	    {"udh", SMPP_ESME_RINVMSGLEN},         {"parts", SMPP_ESME_RINVMSGLEN},
-	    {"length", SMPP_ESME_RINVMSGLEN},      {"encoding", SMPP_ESME_RINVMSGLEN},
-	    {"valid_until", SMPP_ESME_RINVEXPIRY}, {"send_after", SMPP_ESME_RINVSCHED},
-	    {"priority", SMPP_ESME_RINVPRTFLG},
+	/* The field refused, by its meaning in SMPP 3.4 section 5.1.3. */
+	static const uint32_t by_field[] = {
+	    [SUBMIT_FIELD_NONE] = SMPP_ESME_RSUBMITFAIL,       [SUBMIT_FIELD_RECIPIENT] = SMPP_ESME_RINVDSTADR,
+	    [SUBMIT_FIELD_SENDER] = SMPP_ESME_RINVSRCADR,      [SUBMIT_FIELD_BODY] = SMPP_ESME_RINVMSGLEN,
+	    [SUBMIT_FIELD_PAYLOAD] = SMPP_ESME_RINVMSGLEN,     [SUBMIT_FIELD_UDH] = SMPP_ESME_RINVMSGLEN,
+	    [SUBMIT_FIELD_DATA_CODING] = SMPP_ESME_RINVMSGLEN, [SUBMIT_FIELD_VALIDITY] = SMPP_ESME_RINVEXPIRY,
+	    [SUBMIT_FIELD_SCHEDULE] = SMPP_ESME_RINVSCHED,     [SUBMIT_FIELD_PRIORITY] = SMPP_ESME_RINVPRTFLG,
+	    [SUBMIT_FIELD_MSG_CLASS] = SMPP_ESME_RINVESMCLASS, [SUBMIT_FIELD_REPORT] = SMPP_ESME_RINVREGDLVFLG,
+	    [SUBMIT_FIELD_PARTS] = SMPP_ESME_RINVMSGLEN,       [SUBMIT_FIELD_CONNECTION] = SMPP_ESME_RSUBMITFAIL,
+	    [SUBMIT_FIELD_ACCOUNT] = SMPP_ESME_RSUBMITFAIL,    [SUBMIT_FIELD_KEY] = SMPP_ESME_RSUBMITFAIL,
 	};
-	switch (error) {
+	switch (res->error) {
 	case SUBMIT_OK:
-		return SMPP_ESME_ROK;
+		return res->message_id > 0 ? SMPP_ESME_ROK : SMPP_ESME_RSYSERR;
 	case SUBMIT_THROTTLED:
 		return SMPP_ESME_RTHROTTLED;
 	case SUBMIT_TEMPORARY:
@@ -180,24 +179,8 @@ uint32_t smpp_server_submit_status(enum submit_error error, const char *text)
 	case SUBMIT_INVALID:
 		break;
 	}
-	if (!text)
-		return SMPP_ESME_RSUBMITFAIL;
-	/* The word that comes first names the field ("outbox.recipient: ..."). */
-	char low[512];
-	size_t i = 0;
-	for (; text[i] && i < sizeof low - 1; i++)
-		low[i] = (char)tolower((unsigned char)text[i]);
-	low[i] = 0;
-	const char *best = NULL;
-	uint32_t status = SMPP_ESME_RSUBMITFAIL;
-	for (size_t k = 0; k < ARRAY_LEN(words); k++) {
-		const char *at = strstr(low, words[k].word);
-		if (at && (!best || at < best)) {
-			best = at;
-			status = words[k].status;
-		}
-	}
-	return status;
+	return (size_t)res->field < ARRAY_LEN(by_field) && by_field[res->field] ? by_field[res->field]
+	                                                                        : SMPP_ESME_RSUBMITFAIL;
 }
 
 static const struct {

@@ -58,8 +58,9 @@ MUST_CHECK int smpp_time_parse(const char *s, int64_t now_s, int64_t *out_s);
  * be NULL): ESME_RINVPASWD, ESME_RINVSYSID or ESME_RBINDFAIL. */
 uint32_t smpp_server_bind_status(const char *reason);
 
-/* The submit_sm_resp status for the core's answer (text may be NULL). */
-uint32_t smpp_server_submit_status(enum submit_error error, const char *text);
+/* The submit_sm_resp status for the core's answer (borrowed): a table by
+ * the field refused, never by its text. */
+uint32_t smpp_server_submit_status(const struct submit_result *res);
 
 /* The stat word ("DELIVRD", "UNDELIV", ...) and message_state TLV value of
  * an account event state such as "delivered". */

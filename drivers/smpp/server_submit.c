@@ -22,6 +22,7 @@
 #include "smpp/server.h"
 #include "smpp/status.h"
 #include "smpp/wire.h"
+#include "submit_refusal.h"
 #include "util.h"
 
 /* The user data of a submit_sm or data_sm: short_message or message_payload. */
@@ -269,8 +270,7 @@ void smpp_server_submit_pdu(struct sess *s, const struct smpp_pdu *p)
 	core_submit(sv->c, sub, token);
 }
 
-void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-                                  const char *text)
+void smpp_server_submit_submitted(struct conn *c, uint64_t token, const struct submit_result *res)
 {
 	struct server *sv = conn_driver_data(c);
 	struct pend *p = smpp_server_pend_take(sv, token);
@@ -280,9 +280,9 @@ void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t messag
 	uint32_t seq = p->seq, cmd = p->cmd;
 	struct smpp_join_set *set = p->set;
 	free(p);
-	uint32_t status = error == SUBMIT_OK && message_id > 0 ? 0 : smpp_server_submit_status(error, text);
-	if (error == SUBMIT_OK && message_id <= 0)
-		status = SMPP_ESME_RSYSERR;
+	int64_t message_id = res->message_id;
+	const char *text = res->text;
+	uint32_t status = smpp_server_submit_status(res);
 	if (set) {
 		/* A joined submit: every part answered now that it is committed,
 		 * each with its own id (the receipts use the same ones). */
@@ -309,9 +309,10 @@ void smpp_server_submit_submitted(struct conn *c, uint64_t token, int64_t messag
 	}
 	char q[300];
 	if (status)
-		log_info("smpp_server_submit_refused", "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s text=%s",
-		         smpp_server_cname(sv), s->hd.id, s->hd.acct ? s->hd.acct->name : "-", seq,
-		         smpp_status_text(status), log_quote(text ? text : "", q, sizeof q));
+		log_info("smpp_server_submit_refused",
+		         "conn=%s sess=%" PRIu64 " account=%s seq=%u status=%s field=%s text=%s", smpp_server_cname(sv),
+		         s->hd.id, s->hd.acct ? s->hd.acct->name : "-", seq, smpp_status_text(status),
+		         submit_field_column(res->field), log_quote(text ? text : "", q, sizeof q));
 	else
 		log_debug("smpp_server_submitted", "conn=%s sess=%" PRIu64 " seq=%u id=%" PRId64, smpp_server_cname(sv),
 		          s->hd.id, seq, message_id);

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "driver.h"
+
 #include "util.h"
 
 struct nack_row {
@@ -86,4 +88,41 @@ const char *ucp_nack_class_name(enum ucp_nack_class c)
 	default:
 		return "retry";
 	}
+}
+
+unsigned ucp_nack_of_submit(const struct submit_result *res)
+{
+	/* The field the database refused, by the spec's codes: the AdC has its
+	 * own (06), the validity period and the deferred delivery time theirs
+	 * (22, 18), the text's length (24) and its type (23); the rest of a
+	 * message the spec has no code for is a syntax error (02).  An account
+	 * disabled since its login fails authentication (07). */
+	static const unsigned by_field[] = {
+	    [SUBMIT_FIELD_NONE] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_RECIPIENT] = UCP_EC_ADC_INVALID,
+	    [SUBMIT_FIELD_SENDER] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_BODY] = UCP_EC_TOO_LONG,
+	    [SUBMIT_FIELD_PAYLOAD] = UCP_EC_TOO_LONG,
+	    [SUBMIT_FIELD_UDH] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_DATA_CODING] = UCP_EC_MT_NOT_SUPPORTED,
+	    [SUBMIT_FIELD_VALIDITY] = UCP_EC_TIME_PERIOD,
+	    [SUBMIT_FIELD_SCHEDULE] = UCP_EC_DEFERRED_NOT_ALLOWED,
+	    [SUBMIT_FIELD_PRIORITY] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_MSG_CLASS] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_REPORT] = UCP_EC_SYNTAX,
+	    [SUBMIT_FIELD_PARTS] = UCP_EC_TOO_LONG,
+	    [SUBMIT_FIELD_CONNECTION] = UCP_EC_NOT_ALLOWED,
+	    [SUBMIT_FIELD_ACCOUNT] = UCP_EC_AUTH,
+	    [SUBMIT_FIELD_KEY] = UCP_EC_SYNTAX,
+	};
+	switch (res->error) {
+	case SUBMIT_OK:
+		return res->message_id > 0 ? 0 : UCP_EC_NOT_ALLOWED;
+	case SUBMIT_THROTTLED: /* operators send 04 when over the agreed rate */
+	case SUBMIT_TEMPORARY:
+		return UCP_EC_NOT_ALLOWED;
+	case SUBMIT_INVALID:
+		break;
+	}
+	return (size_t)res->field < ARRAY_LEN(by_field) && by_field[res->field] ? by_field[res->field] : UCP_EC_SYNTAX;
 }

@@ -19,9 +19,13 @@ enum ucp_ec {
 	UCP_EC_NOT_ALLOWED = 4,
 	UCP_EC_ADC_INVALID = 6,
 	UCP_EC_AUTH = 7,
+	UCP_EC_DEFERRED_NOT_ALLOWED = 18,
+	UCP_EC_TIME_PERIOD = 22,
 	UCP_EC_MT_NOT_SUPPORTED = 23,
 	UCP_EC_TOO_LONG = 24,
 };
+
+struct submit_result;
 
 /* The specification's name of ec, or NULL when the code is unknown. */
 const char *ucp_nack_name(unsigned ec);
@@ -29,5 +33,8 @@ const char *ucp_nack_name(unsigned ec);
 enum ucp_nack_class ucp_nack_class(unsigned ec);
 /* "retry", "throttle", "reject". */
 const char *ucp_nack_class_name(enum ucp_nack_class c);
+/* The EC a ucp-server answers a submission the core refused with
+ * (borrowed), by a table of the field refused; 0 for one committed. */
+unsigned ucp_nack_of_submit(const struct submit_result *res);
 
 #endif

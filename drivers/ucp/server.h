@@ -85,8 +85,7 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f);
 void server_submit_by_address(struct sess *s, const struct ucp_frame *f, const uint8_t *buf, size_t len);
 void server_submit_authenticated(struct conn *c, uint64_t token, const struct account_info *account,
                                  const char *reason);
-void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-                             const char *text);
+void server_submit_submitted(struct conn *c, uint64_t token, const struct submit_result *res);
 /* Hands on what s's holder finished: complete sets to the core, the
  * others NACKed (the tick calls it for sets past reassembly_timeout_s). */
 void server_submit_join_poll(struct sess *s);

@@ -21,6 +21,7 @@
 #include "codec/udh.h"
 #include "log.h"
 #include "policy.h"
+#include "submit_refusal.h"
 #include "ucp/data.h"
 #include "ucp/nack.h"
 #include "ucp/server.h"
@@ -143,24 +144,29 @@ static unsigned submission_head(const struct ucp_frame *f, struct submission *su
 	size_t oadc_i = f->ot == 1 ? UCP01_OAdC : f->ot == 30 ? UCP30_OAdC : UCP5X_OAdC;
 	if (f->f[adc_i].len == 0)
 		return errbuf_set(err, "AdC is empty"), UCP_EC_ADC_INVALID;
+	/* The validity period before the deferred delivery time: the spec's
+	 * order of fields, and of their errors (22 before 18). */
+	const struct ucp_str *vp = f->ot == 30 ? &f->f[UCP30_VP] : f->ot >= 51 ? &f->f[UCP5X_VP] : NULL;
+	int64_t valid_until = 0;
+	if (vp && vp->len) {
+		char v12[13];
+		if (vp->len != 10)
+			return errbuf_set(err, "VP malformed (DDMMYYhhmm)"), UCP_EC_TIME_PERIOD;
+		memcpy(v12, vp->p, 10);
+		memcpy(v12 + 10, "00", 3);
+		if (ucp_data_scts_parse(v12, 12, &valid_until) != 0)
+			return errbuf_set(err, "VP malformed (DDMMYYhhmm)"), UCP_EC_TIME_PERIOD;
+	}
 	int64_t send_after = 0;
 	if (ucp_sm_deferred(f, &send_after) < 0)
-		return errbuf_set(err, "DD/DDT malformed (DD 1 with DDT DDMMYYhhmm)"), UCP_EC_SYNTAX;
+		return errbuf_set(err, "DD/DDT malformed (DD 1 with DDT DDMMYYhhmm)"), UCP_EC_DEFERRED_NOT_ALLOWED;
 	sub->recipient = ucp_sm_addr_in(&f->f[adc_i], NULL);
 	if (f->f[oadc_i].len)
 		sub->sender = ucp_sm_addr_in(&f->f[oadc_i], f->ot >= 51 ? &f->f[UCP5X_OTOA] : NULL);
 	sub->want_report =
 	    (f->ot == 30 && ucp_frame_is(f, UCP30_NRq, "1")) || (f->ot >= 51 && ucp_frame_is(f, UCP5X_NRq, "1"));
 	sub->priority = f->ot >= 51 && ucp_frame_is(f, UCP5X_PR, "1") ? 9 : 0;
-	const struct ucp_str *vp = f->ot == 30 ? &f->f[UCP30_VP] : f->ot >= 51 ? &f->f[UCP5X_VP] : NULL;
-	if (vp && vp->len == 10) {
-		char v12[13];
-		memcpy(v12, vp->p, 10);
-		memcpy(v12 + 10, "00", 3);
-		int64_t t;
-		if (ucp_data_scts_parse(v12, 12, &t) == 0)
-			sub->valid_until_s = t;
-	}
+	sub->valid_until_s = valid_until;
 	sub->send_after_s = send_after; /* DD/DDT: deferred delivery */
 	if (ucp_frame_get(f, adc_i, adc, adc_cap) < 0)
 		adc[0] = '\0';
@@ -351,20 +357,7 @@ void server_submit_op(struct sess *s, const struct ucp_frame *f)
 	core_submit(sv->c, sub, server_pend_add(sv, s, f->trn, f->ot, adc, NULL));
 }
 
-static unsigned submit_ec(enum submit_error error, const char *text)
-{
-	switch (error) {
-	case SUBMIT_INVALID:
-		return text && strstr(text, "recipient") ? UCP_EC_ADC_INVALID : UCP_EC_SYNTAX;
-	case SUBMIT_THROTTLED:
-	case SUBMIT_TEMPORARY:
-	default:
-		return UCP_EC_NOT_ALLOWED;
-	}
-}
-
-void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id, enum submit_error error,
-                             const char *text)
+void server_submit_submitted(struct conn *c, uint64_t token, const struct submit_result *res)
 {
 	struct server *sv = conn_driver_data(c);
 	struct pend *p = server_pend_take(sv, token);
@@ -372,13 +365,13 @@ void server_submit_submitted(struct conn *c, uint64_t token, int64_t message_id,
 		return;
 	struct sess *s = p->s;
 	char q[300];
-	unsigned ec = 0;
-	if (error != SUBMIT_OK || message_id <= 0) {
-		ec = error == SUBMIT_OK ? UCP_EC_NOT_ALLOWED : submit_ec(error, text);
-		log_info("ucp_server_submit_refused", "conn=%s sess=%" PRIu64 " trn=%02u ec=%02u parts=%zu text=%s",
-		         server_cname(sv), s->hd.id, p->trn, ec, p->set ? p->set->n : 1,
-		         log_quote(text ? text : "", q, sizeof q));
-	}
+	int64_t message_id = res->message_id;
+	unsigned ec = ucp_nack_of_submit(res);
+	if (ec)
+		log_info("ucp_server_submit_refused",
+		         "conn=%s sess=%" PRIu64 " trn=%02u ec=%02u field=%s parts=%zu text=%s", server_cname(sv),
+		         s->hd.id, p->trn, ec, submit_field_column(res->field), p->set ? p->set->n : 1,
+		         log_quote(res->text ? res->text : "", q, sizeof q));
 	if (p->set) {
 		/* A joined submit: every part answered now that it is committed,
 		 * each with its own SCTS (its op 53 carries the same). */

@@ -6,10 +6,11 @@
 # valid_until, a binary payload with UDH, want_report) and the idempotency
 # key "<A's instance>:<A's id>"; B's final states come back to A and end A's
 # rows delivered (remote id = B's id).  A text routed in B to linkacct comes
-# back as an inbox row of A.  A wrong password and a peer speaking another
+# back as an inbox row of A.  A message B refuses is rejected in A, the
+# field B's database named in the result.  A wrong password and a peer speaking another
 # link version are refused with a clear error.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 14
+plan 15
 
 e2e_db smspool_e2e_link_basic_b
 DB_B=$SMSPOOL_DB
@@ -80,6 +81,19 @@ if wait_for 20 "SELECT true" && SMSPOOL_DB=$DB_B wait_for 20 "SELECT count(*) = 
 	pass "B's account events are all acknowledged (after A's commit)"
 else
 	fail "B's account events are all acknowledged (after A's commit)" "$(SMSPOOL_DB=$DB_B sql "SELECT id, kind, attempts FROM smspool.account_events" 2>&1)"
+fi
+
+# A message B refuses (B allows one part, A ten): rejected in A with B's
+# class, and the field B's database named travels in the result (issue 17).
+SMSPOOL_DB=$DB_B sql "UPDATE smspool.config SET value = '1' WHERE key = 'max_parts'" || bail "config"
+sql "INSERT INTO smspool.outbox (recipient, body) VALUES ('+15550001003', repeat('too long for B ', 20))" || bail "INSERT long"
+if wait_for 30 "SELECT status = 'rejected' FROM smspool.outbox WHERE recipient = '+15550001003'" &&
+	grep -q 'event=link_refused .*class=invalid field=body ' "${DAEMON_LOG[a]}"; then
+	pass "a message B's database refuses is rejected in A, the refused field (body) named in the result"
+else
+	fail "a message B's database refuses is rejected in A, the refused field (body) named in the result" \
+		"$(sql "SELECT status, error_class, error_text FROM smspool.outbox WHERE recipient = '+15550001003'")" \
+		"$(grep link_refused "${DAEMON_LOG[a]}")"
 fi
 
 # A peer that speaks another link version is refused, with both versions named.

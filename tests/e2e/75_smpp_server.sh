@@ -9,7 +9,9 @@
 # GSM and UCS-2 submits whose submit_sm_resp ids are the outbox ids of
 # account esme1; delivery receipts (stat:DELIVRD, the id, TLVs); a receipt
 # kept for a session that binds later; an inbound text as deliver_sm; an
-# invalid recipient refused with ESME_RINVDSTADR; a relative validity period;
+# invalid recipient refused with ESME_RINVDSTADR, an invalid sender with
+# ESME_RINVSRCADR, a validity before the schedule with ESME_RINVEXPIRY (the
+# field the database names, issue 17); a relative validity period;
 # 200 concurrent binds each submitting once; a clean stop.
 . "$(dirname "$0")/../lib/e2e.sh"
 plan 31
@@ -72,12 +74,16 @@ esme trx '[{"op": "bind", "as": "a", "system_id": "esme1", "password": "secret1"
 	{"op": "submit", "as": "a", "ref": "ucs2", "to": "+15550000002", "from": "+4930123456", "text": "Grüße, Привет 😀", "dc": 8},
 	{"op": "submit", "as": "a", "ref": "bad", "to": "not-a-number", "text": "to nowhere"},
 	{"op": "submit", "as": "a", "ref": "valid", "to": "+15550000003", "text": "valid for a day", "validity": "000001000000000R"},
+	{"op": "submit", "as": "a", "ref": "badfrom", "to": "+15550000004", "from": "Sender name too long", "text": "x"},
+	{"op": "submit", "as": "a", "ref": "expiry", "to": "+15550000005", "text": "gone before it is due",
+	 "schedule": "000002000000000R", "validity": "000001000000000R"},
 	{"op": "wait", "as": "a", "receipts": 3},
 	{"op": "unbind", "as": "a"}]'
 is "$(q trx '[.[] | select(.ev == "bind_resp") | .status + ":" + .system_id + ":" + (.sc_version | tostring)] | join(",")')" \
 	"ESME_ROK:smspool:52" "bind_transceiver OK, our system_id and sc_interface_version 0x34"
 is "$(q trx '[.[] | select(.ev == "submit_resp") | .ref + ":" + .status] | join(",")')" \
-	"gsm:ESME_ROK,ucs2:ESME_ROK,bad:ESME_RINVDSTADR,valid:ESME_ROK" "submit_sm_resp statuses (invalid recipient refused)"
+	"gsm:ESME_ROK,ucs2:ESME_ROK,bad:ESME_RINVDSTADR,valid:ESME_ROK,badfrom:ESME_RINVSRCADR,expiry:ESME_RINVEXPIRY" \
+	"submit_sm_resp statuses by the field the database refused (recipient, sender, validity before the schedule)"
 GSM_ID=$(q trx '.[] | select(.ev == "submit_resp" and .ref == "gsm") | .id')
 UCS_ID=$(q trx '.[] | select(.ev == "submit_resp" and .ref == "ucs2") | .id')
 VAL_ID=$(q trx '.[] | select(.ev == "submit_resp" and .ref == "valid") | .id')

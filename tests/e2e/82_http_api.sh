@@ -12,7 +12,7 @@
 # 415, 429 with Retry-After), HTTPS on a second connection, the daemon
 # alive after all, a clean stop.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 35
+plan 36
 
 e2e_db smspool_e2e_http_api
 sql "INSERT INTO smspool.accounts (system_id, password) VALUES ('app1', 'longer-secret-1');
@@ -127,6 +127,8 @@ is "$S|$(j e_noto .field)" "400|to" "missing to (form) -> 400, field to"
 S=$(req e_rcpt "${APP1[@]}" "${JSON[@]}" --data-binary '{"to": "12ab", "text": "x"}' "$BASE/messages")
 is "$S|$(j e_rcpt .field)|$(j e_rcpt .error)" '400|to|outbox.recipient: must be 1 to 20 digits with an optional leading + (got "12ab")' \
 	"bad recipient -> 400 with the database's validation message"
+S=$(req e_valid "${APP1[@]}" "${JSON[@]}" --data-binary '{"to": "+15551234567", "text": "x", "send_after": "2030-01-02T00:00:00Z", "valid_until": "2030-01-01T00:00:00Z"}' "$BASE/messages")
+is "$S|$(j e_valid .field)" '400|valid_until' "valid_until before send_after -> 400, field valid_until (the column the database names)"
 S=$(req e_pw -u app1:wrong-password "${JSON[@]}" --data-binary '{"to": "+15551234567", "text": "x"}' "$BASE/messages")
 is "$S|$(hdr e_pw WWW-Authenticate)" '401|Basic realm="smspool"' "wrong password -> 401 with WWW-Authenticate"
 S=$(req e_nocred "${JSON[@]}" --data-binary '{"to": "+15551234567", "text": "x"}' "$BASE/messages")

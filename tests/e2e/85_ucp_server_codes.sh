@@ -4,6 +4,9 @@
 # - op 31 is answered (ACK); an unsupported operation gets NACK 03, a syntax
 #   error (Msg not hex; a frame with a field missing) NACK 02, a bad
 #   checksum NACK 01, and the session goes on;
+# - refusals NACKed by the field (issue 17): the database refuses the AdC
+#   (06) or a VP before the DDT (22); a malformed VP (22) is reported
+#   before a malformed DDT (18), the spec's order;
 # - op 51 fields reach the outbox row: DD/DDT -> send_after, VP ->
 #   valid_until, PR 1 -> priority 9, NRq 1 -> want_report (NRq absent: no
 #   report), OTOA 5039 -> the alphanumeric sender;
@@ -12,7 +15,7 @@
 # - an inbound text routed to an account without a session waits in
 #   smspool.account_events and goes out as op 52 when the account logs in.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 12
+plan 14
 
 e2e_db smspool_e2e_ucp_codes
 sql "INSERT INTO smspool.accounts (system_id, password, max_binds, throughput) VALUES
@@ -89,6 +92,12 @@ vp = time.strftime("%d%m%y%H%M", time.gmtime(now + 3 * 86400))
 print("fields=" + answer(s.ask(op51(6, "4915550009002", "fields", dd="1", ddt=ddt, vp=vp, pr="1", nrq="1"))))
 print("noreport=" + answer(s.ask(op51(7, "4915550009003", "no report"))))
 print("alpha=" + answer(s.ask(op51(8, "4915550009004", "alpha", oadc="07D4F29C0E", otoa="5039"))))
+# refused by the database, each NACKed with the EC of the field it names
+print("badadc=" + answer(s.ask(op51(11, "49155500AB", "bad AdC"))))
+print("vpdd=" + answer(s.ask(op51(12, "4915550009005", "vp before dd", dd="1", ddt=vp, vp=ddt))))
+# malformed in the frame: VP before DD/DDT, as the spec orders them
+print("vpbad=" + answer(s.ask(op51(13, "4915550009006", "both bad", dd="1", ddt="3213261230", vp="99"))))
+print("ddbad=" + answer(s.ask(op51(14, "4915550009007", "dd bad", dd="1", ddt="3213261230"))))
 print("ddt=" + ddt)
 print("vp=" + vp)
 print("again=" + answer(Sess(port).login("codes", "pw")))
@@ -104,6 +113,9 @@ is "$(out op02)|$(out op54)" "02/N/03|54/N/03" "an unsupported operation gets NA
 is "$(out nothex)|$(out missing)" "51/N/02|51/N/02" "a syntax error gets NACK 02 (Msg not hex; a field missing)"
 is "$(out checksum)" "51/N/01" "a bad checksum gets NACK 01, and the session goes on"
 is "$(out fields)|$(out noreport)|$(out alpha)" "51/A|51/A|51/A" "the op 51 after them are ACKed"
+is "$(out badadc)|$(out vpdd)" "51/N/06|51/N/22" \
+	"refused by the database: a bad AdC NACK 06, a VP before the DDT NACK 22 (the field it names, issue 17)"
+is "$(out vpbad)|$(out ddbad)" "51/N/22|51/N/18" "a malformed VP is NACKed 22 before a malformed DDT (18)"
 is "$(sql "SELECT to_char(send_after AT TIME ZONE 'UTC', 'DDMMYYHH24MI') || '|' || to_char(valid_until AT TIME ZONE 'UTC', 'DDMMYYHH24MI') || '|' || priority || '|' || want_report
 	FROM smspool.outbox WHERE recipient = '4915550009002'")" "$(out ddt)|$(out vp)|9|true" \
 	"DD/DDT become send_after, VP valid_until, PR 1 priority 9, NRq 1 a report"

@@ -211,7 +211,11 @@ static void server_op(struct conn *c, struct sess *s, int op, const uint8_t *d, 
 			                                         SUBMIT_TEMPORARY, SUBMIT_OK};
 			int k = n > 0 ? d[0] % 5 : 0;
 			char *text = k == 1 && n > 1 ? text_of(d + 1, n - 1) : NULL;
-			smpp_server_driver.submitted(c, token, k == 4 ? 0 : ++next_id, errs[k], text);
+			struct submit_result res = {.message_id = k == 4 ? 0 : ++next_id,
+			                            .error = errs[k],
+			                            .field = (enum submit_field)(n > 1 ? d[1] % 20 : 0),
+			                            .text = text};
+			smpp_server_driver.submitted(c, token, &res);
 			free(text);
 		}
 		return;

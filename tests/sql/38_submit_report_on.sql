@@ -55,12 +55,12 @@ BEGIN
 	PERFORM * FROM smspool.submit(p_account, ARRAY['+4901'], NULL, ARRAY['earlier'], NULL, NULL, NULL, NULL, NULL, NULL,
 		NULL, NULL, NULL, NULL, ARRAY['k-old'], NULL::int[]);
 	RETURN QUERY EXECUTE format($q$
-		SELECT * FROM %s(%L,
+		SELECT s.idx, s.id, s.error_class, s.error FROM %s(%L,
 			ARRAY(SELECT CASE WHEN g = 2 THEN 'abc' ELSE '+4910' || g END FROM generate_series(1, 130) g), NULL,
 			ARRAY(SELECT 'text ' || g FROM generate_series(1, 130) g), NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
 			NULL, NULL,
 			ARRAY(SELECT CASE WHEN g = 4 THEN 'k-old' ELSE 'k' || g END FROM generate_series(1, 130) g),
-			ARRAY(SELECT CASE g %% 3 WHEN 0 THEN NULL ELSE g %% 3 END FROM generate_series(1, 130) g))$q$, p_fn, p_account);
+			ARRAY(SELECT CASE g %% 3 WHEN 0 THEN NULL ELSE g %% 3 END FROM generate_series(1, 130) g)) s$q$, p_fn, p_account);
 END
 $$;
 -- the answers with the rows they name (read after the call: a statement

@@ -64,7 +64,7 @@ DECLARE
 BEGIN
 	PERFORM * FROM smspool.submit(p_account, ARRAY['+4930'], NULL, ARRAY['old'], NULL, NULL, NULL, ARRAY['ref-old'],
 		NULL, NULL, NULL, NULL, NULL, NULL, ARRAY['k-old']);
-	RETURN QUERY EXECUTE 'SELECT row_number() OVER (), s.* FROM smspool.submit(' || v_args
+	RETURN QUERY EXECUTE 'SELECT row_number() OVER (), s.idx, s.id, s.error_class, s.error FROM smspool.submit(' || v_args
 		|| CASE p_form WHEN 16 THEN ', ARRAY[1, 1, 1, 1, 1]' WHEN 17 THEN ', ARRAY[1, 1, 1, 1, 1], ARRAY[2, 2, 2, 2, 2]' ELSE '' END
 		|| ') s';
 END

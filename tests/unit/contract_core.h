@@ -167,7 +167,7 @@ static void answer_cb(evutil_socket_t fd, short what, void *arg)
 			struct account_info ai = {.name = a->account};
 			c->ops->authenticated(c, a->token, &ai, NULL);
 		} else if (a->kind == ANSWER_SUBMIT) {
-			c->ops->submitted(c, a->token, a->message_id, SUBMIT_OK, NULL);
+			c->ops->submitted(c, a->token, &(struct submit_result){.message_id = a->message_id});
 		} else if (a->message_id > 1000 && a->message_id <= 1000 + c->submits) {
 			/* one of the messages submitted here */
 			struct message_status st = {.id = a->message_id,

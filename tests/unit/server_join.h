@@ -205,7 +205,7 @@ static void join_stop_answered(void)
 	assert_false(a->ok);
 	assert_string_equal(a->code, P->refused);
 	assert_int_equal(F.c.stopped, 0); /* the core has the set */
-	P->drv->submitted(&F.c, F.c.submits[0], 4242, SUBMIT_OK, NULL);
+	P->drv->submitted(&F.c, F.c.submits[0], &(struct submit_result){.message_id = 4242});
 	assert_true(join_run(join_three_answers));
 	const struct join_answer *p2 = join_answer_of(2), *p1 = join_answer_of(3);
 	assert_true(p1->ok);

@@ -447,38 +447,46 @@ static void results(void **state)
 	free(s);
 }
 
+#define RES(...) (&(struct submit_result){__VA_ARGS__})
+
 static void submit_mapping(void **state)
 {
 	(void)state;
-	assert_int_equal(http_api_submit_status(SUBMIT_OK, 5, NULL), 201);
-	assert_int_equal(http_api_submit_status(SUBMIT_OK, 0, NULL), 503);
-	assert_int_equal(http_api_submit_status(SUBMIT_INVALID, 0, "outbox.recipient: must be 1 to 20 digits"), 400);
-	assert_int_equal(http_api_submit_status(SUBMIT_INVALID, 0, "outbox.account: account \"x\" is disabled"), 403);
-	assert_int_equal(http_api_submit_status(SUBMIT_INVALID, 0, NULL), 400);
-	assert_int_equal(http_api_submit_status(SUBMIT_THROTTLED, 0, NULL), 429);
-	assert_int_equal(http_api_submit_status(SUBMIT_TEMPORARY, 0, "database unavailable"), 503);
+	assert_int_equal(http_api_submit_status(RES(.message_id = 5)), 201);
+	assert_int_equal(http_api_submit_status(RES(.message_id = 0)), 503);
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_RECIPIENT)), 400);
+	/* the status comes from the field, not from the text */
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_ACCOUNT,
+	                                            .text = "outbox.recipient: must be")),
+	                 403);
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_INVALID, .text = "outbox.account: unknown")), 400);
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_INVALID)), 400);
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_THROTTLED)), 429);
+	assert_int_equal(http_api_submit_status(RES(.error = SUBMIT_TEMPORARY, .text = "database unavailable")), 503);
 	static const struct {
-		const char *text, *field;
+		enum submit_field f;
+		const char *field;
 	} f[] = {
-	    {"outbox.recipient: must be", "to"},
-	    {"outbox.sender: must be", "from"},
-	    {"outbox.body: must not be empty", "text"},
-	    {"outbox.payload: encoding", "payload"},
-	    {"outbox.udh: must", "udh"},
-	    {"outbox.msg_class: must", "class"},
-	    {"outbox.valid_until: must not", "valid_until"},
-	    {"outbox.priority: must", "priority"},
-	    {"outbox.encoding: must", "encoding"},
-	    {"outbox.account: unknown", NULL},
-	    {"outbox.recipientx: y", NULL},
-	    {"outbox.recipient", NULL},
-	    {"database unavailable", NULL},
-	    {NULL, NULL},
+	    {SUBMIT_FIELD_RECIPIENT, "to"},
+	    {SUBMIT_FIELD_SENDER, "from"},
+	    {SUBMIT_FIELD_BODY, "text"},
+	    {SUBMIT_FIELD_PAYLOAD, "payload"},
+	    {SUBMIT_FIELD_UDH, "udh"},
+	    {SUBMIT_FIELD_MSG_CLASS, "class"},
+	    {SUBMIT_FIELD_VALIDITY, "valid_until"},
+	    {SUBMIT_FIELD_SCHEDULE, "send_after"},
+	    {SUBMIT_FIELD_PRIORITY, "priority"},
+	    {SUBMIT_FIELD_DATA_CODING, "encoding"},
+	    {SUBMIT_FIELD_KEY, "client_ref"},
+	    {SUBMIT_FIELD_ACCOUNT, NULL},
+	    {SUBMIT_FIELD_CONNECTION, NULL},
+	    {SUBMIT_FIELD_NONE, NULL},
+	    {(enum submit_field)99, NULL},
 	};
 	for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
-		const char *got = http_api_field_of(f[i].text);
+		const char *got = http_api_field_of(f[i].f);
 		if (f[i].field ? !got || strcmp(got, f[i].field) : got != NULL)
-			fail_msg("field_of(%s) = %s", f[i].text ? f[i].text : "NULL", got ? got : "NULL");
+			fail_msg("field_of(%d) = %s", (int)f[i].f, got ? got : "NULL");
 	}
 }
 

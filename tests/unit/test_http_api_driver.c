@@ -240,7 +240,7 @@ static void server_flow(void **state)
 	while (now_mono_ms() < end)
 		event_base_loop(c.base, EVLOOP_ONCE | EVLOOP_NONBLOCK);
 	assert_false(atomic_load(&cl.done));
-	http_api_driver.submitted(&c, c.submit_token, 77, SUBMIT_OK, NULL);
+	http_api_driver.submitted(&c, c.submit_token, &(struct submit_result){.message_id = 77});
 	client_wait(&c, &cl);
 	assert_int_equal(cl.status, 201);
 	assert_string_equal(cl.out, "{\"id\":77,\"status\":\"queued\"}");
@@ -249,15 +249,19 @@ static void server_flow(void **state)
 	client_start(&cl, &c, "/api/v1/messages", "app1:pw-1", MSG);
 	run_until_changed(&c, &c.submit_calls, 1, &cl);
 	assert_int_equal(c.auth_calls, 1);
-	http_api_driver.submitted(&c, c.submit_token, 0, SUBMIT_INVALID,
-	                          "outbox.recipient: must be 1 to 20 digits with an optional leading + (got \"x\")");
+	http_api_driver.submitted(
+	    &c, c.submit_token,
+	    &(struct submit_result){.error = SUBMIT_INVALID,
+	                            .field = SUBMIT_FIELD_RECIPIENT,
+	                            .text = "outbox.recipient: must be 1 to 20 digits (got \"x\")"});
 	client_wait(&c, &cl);
 	assert_int_equal(cl.status, 400);
 	assert_non_null(strstr(cl.out, "\"field\":\"to\""));
 	/* the database is away: 503 */
 	client_start(&cl, &c, "/api/v1/messages", "app1:pw-1", MSG);
 	run_until_changed(&c, &c.submit_calls, 2, &cl);
-	http_api_driver.submitted(&c, c.submit_token, 0, SUBMIT_TEMPORARY, "database unavailable");
+	http_api_driver.submitted(&c, c.submit_token,
+	                          &(struct submit_result){.error = SUBMIT_TEMPORARY, .text = "database unavailable"});
 	client_wait(&c, &cl);
 	assert_int_equal(cl.status, 503);
 
@@ -301,7 +305,7 @@ static void server_flow(void **state)
 	assert_string_equal(cl.out, "{\"error\":\"no such message\"}");
 
 	/* answers for tokens nobody waits for are ignored */
-	http_api_driver.submitted(&c, 999999, 1, SUBMIT_OK, NULL);
+	http_api_driver.submitted(&c, 999999, &(struct submit_result){.message_id = 1});
 	http_api_driver.authenticated(&c, 999999, &app1, NULL);
 	http_api_driver.queried(&c, 999999, NULL);
 
@@ -333,7 +337,7 @@ static void server_stop_waits(void **state)
 	assert_int_equal(c.stopped_calls, 0); /* still waiting for the core */
 	assert_int_equal(c.state, CONN_STOPPING);
 	assert_false(atomic_load(&cl.done));
-	http_api_driver.submitted(&c, c.submit_token, 5, SUBMIT_OK, NULL);
+	http_api_driver.submitted(&c, c.submit_token, &(struct submit_result){.message_id = 5});
 	client_wait(&c, &cl);
 	assert_int_equal(cl.status, 201);
 	run_until_changed(&c, &c.stopped_calls, 0, NULL);
@@ -356,7 +360,7 @@ static void server_throttle(void **state)
 	run_until_changed(&c, &c.auth_calls, 0, &cl);
 	http_api_driver.authenticated(&c, c.auth_token, &slow, NULL);
 	run_until_changed(&c, &c.submit_calls, 0, &cl);
-	http_api_driver.submitted(&c, c.submit_token, 1, SUBMIT_OK, NULL);
+	http_api_driver.submitted(&c, c.submit_token, &(struct submit_result){.message_id = 1});
 	client_wait(&c, &cl);
 	assert_int_equal(cl.status, 201);
 	client_start(&cl, &c, "/api/v1/messages", "slow1:pw", MSG);

@@ -132,33 +132,36 @@ static void bind_status(void **state)
 static void submit_status(void **state)
 {
 	(void)state;
+	/* By (error, field), whatever the text says (the text of the sender
+	 * case names the recipient). */
 	static const struct {
-		enum submit_error e;
-		const char *text;
+		struct submit_result res;
 		uint32_t want;
 	} cases[] = {
-	    {SUBMIT_OK, NULL, SMPP_ESME_ROK},
-	    {SUBMIT_THROTTLED, "account esme1 over 10 msg/s", SMPP_ESME_RTHROTTLED},
-	    {SUBMIT_TEMPORARY, "database unavailable", SMPP_ESME_RX_T_APPN},
-	    {SUBMIT_INVALID, "outbox.recipient: must be 1 to 20 digits with an optional leading + (got abc)",
-	     SMPP_ESME_RINVDSTADR},
-	    {SUBMIT_INVALID,
-	     "outbox.sender: must be 1 to 20 digits with an optional leading + or 1 to 11 GSM "
-	     "characters (got \"recipient\")",
+	    {{.message_id = 7}, SMPP_ESME_ROK},
+	    {{.message_id = 0}, SMPP_ESME_RSYSERR},
+	    {{.error = SUBMIT_THROTTLED, .text = "account esme1 over 10 msg/s"}, SMPP_ESME_RTHROTTLED},
+	    {{.error = SUBMIT_TEMPORARY, .text = "database unavailable"}, SMPP_ESME_RX_T_APPN},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_RECIPIENT}, SMPP_ESME_RINVDSTADR},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_SENDER, .text = "outbox.recipient: (got \"recipient\")"},
 	     SMPP_ESME_RINVSRCADR},
-	    {SUBMIT_INVALID, "outbox.body: must not be empty for encoding auto (binary data goes in payload)",
-	     SMPP_ESME_RINVMSGLEN},
-	    {SUBMIT_INVALID, "outbox.body: the message needs 12 parts, more than config max_parts (10)",
-	     SMPP_ESME_RINVMSGLEN},
-	    {SUBMIT_INVALID, "outbox.udh: must be a non-empty even-length hex string", SMPP_ESME_RINVMSGLEN},
-	    {SUBMIT_INVALID, "outbox.valid_until: must not be before send_after", SMPP_ESME_RINVEXPIRY},
-	    {SUBMIT_INVALID, "account esme1 is disabled", SMPP_ESME_RSUBMITFAIL},
-	    {SUBMIT_INVALID, NULL, SMPP_ESME_RSUBMITFAIL},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_BODY}, SMPP_ESME_RINVMSGLEN},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_PAYLOAD}, SMPP_ESME_RINVMSGLEN},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_UDH}, SMPP_ESME_RINVMSGLEN},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_DATA_CODING}, SMPP_ESME_RINVMSGLEN},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_VALIDITY}, SMPP_ESME_RINVEXPIRY},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_SCHEDULE}, SMPP_ESME_RINVSCHED},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_PRIORITY}, SMPP_ESME_RINVPRTFLG},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_ACCOUNT, .text = "outbox.recipient"},
+	     SMPP_ESME_RSUBMITFAIL},
+	    {{.error = SUBMIT_INVALID, .field = SUBMIT_FIELD_KEY, .taken_id = 5}, SMPP_ESME_RSUBMITFAIL},
+	    {{.error = SUBMIT_INVALID, .text = "outbox.recipient: must be"}, SMPP_ESME_RSUBMITFAIL},
+	    {{.error = SUBMIT_INVALID, .field = (enum submit_field)99}, SMPP_ESME_RSUBMITFAIL},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-		if (smpp_server_submit_status(cases[i].e, cases[i].text) != cases[i].want)
-			fail_msg("case %zu (%s): got 0x%X, want 0x%X", i, cases[i].text ? cases[i].text : "NULL",
-			         smpp_server_submit_status(cases[i].e, cases[i].text), cases[i].want);
+		if (smpp_server_submit_status(&cases[i].res) != cases[i].want)
+			fail_msg("case %zu: got 0x%X, want 0x%X", i, smpp_server_submit_status(&cases[i].res),
+			         cases[i].want);
 }
 
 static void receipt_text(void **state)

@@ -115,7 +115,8 @@ static void temporary_is_rx_t_appn(void **state)
 	struct fixture *f = *state;
 	submit(f, 2, (const uint8_t *)"hello", 5, false);
 	assert_int_equal(f->c.submitted, 1);
-	smpp_server_driver.submitted(&f->c, f->c.submits[0], 0, SUBMIT_TEMPORARY, "database unavailable");
+	smpp_server_driver.submitted(
+	    &f->c, f->c.submits[0], &(struct submit_result){.error = SUBMIT_TEMPORARY, .text = "database unavailable"});
 	assert_int_equal(written(f), 1);
 	assert_int_equal(f->out[0].command_id, SMPP_SUBMIT_SM_RESP);
 	assert_int_equal(f->out[0].sequence_number, 2);
@@ -149,7 +150,7 @@ static void joined_parts(void **state)
 	assert_int_equal(f->c.submitted, 1);
 	assert_int_equal(f->c.client_parts, 2);
 	assert_string_equal(f->c.client_ref, "5");
-	smpp_server_driver.submitted(&f->c, f->c.submits[0], 77, SUBMIT_OK, NULL);
+	smpp_server_driver.submitted(&f->c, f->c.submits[0], &(struct submit_result){.message_id = 77});
 	assert_int_equal(written(f), 2);
 	assert_string_equal(f->out[0].message_id, "77-1");
 	assert_string_equal(f->out[1].message_id, "77-2");
