@@ -23,37 +23,67 @@
 --     outbox_keys row: the oldest row of each client_ref);
 --   * rows of an account that gets unique_client_ref later (the accounts
 --     trigger accounts_unique_client_ref does the same for that account).
+--   * rows inserted with an explicit key (p_keys) other than their
+--     client_ref: submit() registers their client_ref in outbox_keys too
+--     (scope = account, key = client_ref, the same function), so that a
+--     later element with that client_ref is refused as before.  Such a
+--     client_ref is then also a key used before for an explicit key equal
+--     to it; no connection type sends both (the odbc account has no keys,
+--     the link's account no unique_client_ref).
+-- outbox_deleted drops every outbox_keys row of a deleted message (by
+-- message_id), those of its client_ref included.
 -- A client_ref equal to another row's explicit key of the same account
 -- counts as taken (it did before too, one statement later: the INSERT
 -- failed on that key and was answered the same way).
 
-CREATE FUNCTION smspool.unique_client_ref_keys(p_account text) RETURNS bigint
+CREATE FUNCTION smspool.unique_client_ref_keys(p_account text, p_ids bigint[] DEFAULT NULL) RETURNS bigint
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
 	v_n bigint;
 BEGIN
-	WITH k AS (
+	WITH c AS (
+		SELECT o.id, o.client_ref, o.idempotency_key FROM smspool.outbox o
+		WHERE o.account = p_account AND o.client_ref IS NOT NULL AND char_length(o.client_ref) <= 200
+		  AND o.idempotency_key IS DISTINCT FROM o.client_ref AND (p_ids IS NULL OR o.id = ANY (p_ids))
+	), k AS (
 		INSERT INTO smspool.outbox_keys (scope, key, message_id)
-		SELECT o.account, o.client_ref, min(o.id)
-		FROM smspool.outbox o
-		WHERE o.account = p_account AND o.client_ref IS NOT NULL AND o.idempotency_key IS NULL
-		  AND char_length(o.client_ref) <= 200
-		GROUP BY o.account, o.client_ref
+		SELECT p_account, c.client_ref, min(c.id) FROM c GROUP BY c.client_ref
 		ON CONFLICT (scope, key) DO NOTHING
 		RETURNING message_id, key
 	)
-	UPDATE smspool.outbox o SET idempotency_key = k.key FROM k WHERE o.id = k.message_id;
-	GET DIAGNOSTICS v_n = ROW_COUNT;
+	SELECT count(*) INTO v_n FROM k;
+	-- a keyless row takes its client_ref as its key (outbox_keys now has it)
+	UPDATE smspool.outbox o SET idempotency_key = o.client_ref
+	FROM smspool.outbox_keys k
+	WHERE o.account = p_account AND o.idempotency_key IS NULL AND o.client_ref IS NOT NULL
+	  AND (p_ids IS NULL OR o.id = ANY (p_ids))
+	  AND k.scope = p_account AND k.key = o.client_ref AND k.message_id = o.id;
 	RETURN v_n;
 END
 $$;
-COMMENT ON FUNCTION smspool.unique_client_ref_keys(text) IS 'Gives the messages of account p_account that have a client_ref (up to 200 characters) but no idempotency_key their key: idempotency_key = client_ref and a row of outbox_keys (the oldest message of each client_ref; a key the account already has stays as it is), so that submit() finds the client_refs of a unique_client_ref account in outbox_keys alone. Returns the rows given a key. Run by 044 and by the accounts trigger accounts_unique_client_ref.';
-REVOKE ALL ON FUNCTION smspool.unique_client_ref_keys(text) FROM PUBLIC;
+COMMENT ON FUNCTION smspool.unique_client_ref_keys(text, bigint[]) IS 'The client_refs (up to 200 characters) of the messages of account p_account (those of p_ids, or all) become rows of outbox_keys (scope = account, key = client_ref; the oldest message of each client_ref; a key the account already has stays as it is), so that submit() finds the client_refs of a unique_client_ref account in outbox_keys alone; a message without idempotency_key takes its client_ref as key. Returns the keys added. Run by 044 (all messages of the accounts with unique_client_ref), by the accounts trigger accounts_unique_client_ref, and by submit() for the rows it inserted with an explicit key other than their client_ref.';
+REVOKE ALL ON FUNCTION smspool.unique_client_ref_keys(text, bigint[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION smspool.unique_client_ref_keys(text, bigint[]) TO smspool_daemon;
+
+CREATE OR REPLACE FUNCTION smspool.outbox_deleted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+	DELETE FROM smspool.queue q USING old_rows o
+	WHERE q.message_id = o.id AND o.status IN ('queued', 'sending');
+	DELETE FROM smspool.report_wait w USING old_rows o
+	WHERE w.message_id = o.id AND o.status = 'sent' AND o.want_report;
+	-- by message: the key and, for an account with unique_client_ref, its client_ref (044)
+	DELETE FROM smspool.outbox_keys k USING old_rows o
+	WHERE (o.idempotency_key IS NOT NULL OR o.account IS NOT NULL AND o.client_ref IS NOT NULL)
+	  AND k.message_id = o.id;
+	RETURN NULL;
+END
+$$;
 
 CREATE FUNCTION smspool.accounts_unique_client_ref() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-	PERFORM smspool.unique_client_ref_keys(NEW.system_id);
+	PERFORM smspool.unique_client_ref_keys(NEW.system_id, NULL);
 	RETURN NULL;
 END
 $$;
@@ -65,7 +95,7 @@ CREATE TRIGGER accounts_unique_client_ref AFTER UPDATE OF unique_client_ref ON s
 -- the rows of before 024 (and of accounts given the flag by hand)
 DO $$
 BEGIN
-	PERFORM smspool.unique_client_ref_keys(a.system_id) FROM smspool.accounts a WHERE a.unique_client_ref;
+	PERFORM smspool.unique_client_ref_keys(a.system_id, NULL) FROM smspool.accounts a WHERE a.unique_client_ref;
 END
 $$;
 
@@ -100,6 +130,7 @@ DECLARE
 	v_ro int;
 	v_cp int;
 	v_con text;
+	v_all_ids bigint[] := '{}';  -- the ids this call inserted
 BEGIN
 	-- as many elements as the longest array (like unnest)
 	v_n := greatest(cardinality(p_recipients), cardinality(p_senders), cardinality(p_bodies), cardinality(p_payloads),
@@ -219,6 +250,7 @@ BEGIN
 				RETURNING outbox.id
 			)
 			SELECT array_agg(ins.id ORDER BY ins.id) INTO v_ids FROM ins;
+			v_all_ids := v_all_ids || v_ids;
 			IF cardinality(v_taken) = 0 THEN
 				RETURN QUERY SELECT (v_lo - 1 + u.n)::int, u.id, NULL::text, NULL::text
 					FROM unnest(v_ids) WITH ORDINALITY AS u(id, n);
@@ -259,6 +291,13 @@ BEGIN
 			END IF;
 		END;
 	END LOOP;
+
+	-- the client_refs of rows inserted with an explicit key other than their
+	-- client_ref are keys of the account too (044): later taken as before
+	IF v_unique AND cardinality(v_all_ids) > 0 AND EXISTS (SELECT 1 FROM unnest(p_keys, p_client_refs) AS u(k, r)
+	                                                      WHERE u.k IS NOT NULL AND u.r IS NOT NULL AND u.k <> u.r) THEN
+		PERFORM smspool.unique_client_ref_keys(p_account, v_all_ids);
+	END IF;
 
 	-- an element answered with the id of an existing row gives that row its
 	-- report_on and client_parts when it has them (the last such element of

@@ -3,7 +3,7 @@
 -- the partitioned outbox; the refs that counted without a key (rows of
 -- before 024, rows of an account given the flag later) still count.
 BEGIN;
-SELECT plan(10);
+SELECT plan(13);
 
 INSERT INTO smspool.accounts (system_id, password, unique_client_ref) VALUES ('tap_44', 'pw', true);
 INSERT INTO smspool.accounts (system_id, password) VALUES ('tap_44late', 'pw');
@@ -55,6 +55,21 @@ SELECT is((SELECT count(*)::int FROM smspool.submit('tap_44', ARRAY['+4915', '+4
 SELECT results_eq($$SELECT idx, error_class FROM smspool.submit('tap_44', ARRAY['+4915', '+4915'], NULL, ARRAY['long', 'z'],
 	NULL, NULL, NULL, ARRAY[repeat('y', 250), repeat('z', 250)], NULL, NULL, NULL, NULL, NULL, NULL) ORDER BY idx$$,
 	$$VALUES (1, 'invalid'::text), (2, NULL)$$, 'a client_ref too long for a key is still found (in outbox)');
+
+-- a row inserted with an explicit key other than its client_ref: its
+-- client_ref is registered too, so it stays taken (as 040's probe of outbox
+-- found it); deleting the message frees both
+CREATE TEMP TABLE s3 AS SELECT * FROM smspool.submit('tap_44', ARRAY['+4916'], NULL, ARRAY['keyed'], NULL, NULL, NULL,
+	ARRAY['106'], NULL, NULL, NULL, NULL, NULL, NULL, ARRAY['kx-106']);
+SELECT results_eq($$SELECT error_class, error FROM smspool.submit('tap_44', ARRAY['+4916'], NULL, ARRAY['keyed'],
+	NULL, NULL, NULL, ARRAY['106'], NULL, NULL, NULL, NULL, NULL, NULL)$$,
+	format($$VALUES ('invalid'::text, 'outbox.client_ref: already taken as message %s'::text)$$, (SELECT id FROM s3)),
+	'the client_ref of a row with an explicit key is taken');
+SELECT results_eq($$SELECT key FROM smspool.outbox_keys WHERE message_id = (SELECT id FROM s3) ORDER BY key$$,
+	$$VALUES ('106'::text), ('kx-106')$$, 'its key and its client_ref are rows of outbox_keys');
+DELETE FROM smspool.outbox WHERE id = (SELECT id FROM s3);
+SELECT is((SELECT count(*)::int FROM smspool.outbox_keys WHERE message_id = (SELECT id FROM s3)), 0,
+	'deleting the message deletes both');
 
 SELECT * FROM finish();
 ROLLBACK;
