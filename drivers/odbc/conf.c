@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "odbc/batch.h"
 #include "odbc/odbc.h"
 #include "odbc/schema.h"
 #include "util.h"
@@ -84,6 +85,10 @@ void odbc_conf_plan_free(struct odbc_plan *p)
 {
 	odbc_stmt_free(&p->take), odbc_stmt_free(&p->taken), odbc_stmt_free(&p->status), odbc_stmt_free(&p->insert);
 	odbc_stmt_free(&p->sent);
+	for (int k = 0; k < ODBC_OP_KINDS; k++) {
+		free(p->batch_sql[k]);
+		p->batch_sql[k] = NULL;
+	}
 	free(p->connstr);
 	p->connstr = NULL;
 }
@@ -125,6 +130,12 @@ static int plan_build(const struct odbc_conf *conf, struct odbc_plan *p, struct 
 		odbc_conf_plan_free(p);
 		return errbuf_set(err, "taken_statement, status_statement and sent_statement must use :key");
 	}
+	if (!conf->taken_statement)
+		p->batch_sql[ODBC_OP_TAKEN] = odbc_batch_sql(o, ODBC_OP_TAKEN);
+	if (!conf->status_statement)
+		p->batch_sql[ODBC_OP_STATUS] = odbc_batch_sql(o, ODBC_OP_STATUS);
+	if (!conf->sent_statement)
+		p->batch_sql[ODBC_OP_SENT] = odbc_batch_sql(o, ODBC_OP_SENT);
 	return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "batch.h"
 #include "log.h"
 
 const char *const odbc_param_names[ODBC_P_COUNT + 1] = {
@@ -39,6 +40,7 @@ struct odbc_worker {
 	bool connected;
 	SQLSMALLINT key_type;                                          /* SQL type of the take statement's key column */
 	enum { DBMS_OTHER, DBMS_SQLITE, DBMS_MYSQL, DBMS_MSSQL } dbms; /* for transient(), param_type() */
+	bool batch_off; /* the server refused a batched statement (no JSON_TABLE): portable path */
 };
 
 /* Retries of a statement run that met a lock conflict, and the first pause
@@ -468,6 +470,56 @@ out:
 	return ret;
 }
 
+/* Runs ops[0..n) of one kind as the one batched statement of batch.h on
+ * *bst (prepared here once).  Returns 0 done, -1 failed (job->err and
+ * sqlstate set), 1 not done and nothing written: take the portable path
+ * (a key that is no integer, or a server without JSON_TABLE, which then
+ * keeps the portable path: a failed statement leaves MariaDB's
+ * transaction as it was). */
+static int exec_batch(struct odbc_worker *w, SQLHSTMT *bst, struct odbc_op *ops, int n, struct odbc_job *job,
+                      char sqlstate[6])
+{
+	char *json = odbc_batch_json(ops, n);
+	if (!json)
+		return 1;
+	int ret = -1;
+	char err[320];
+	if (!*bst) {
+		*bst = new_stmt(w, job);
+		if (!*bst)
+			goto out;
+		if (!SQL_SUCCEEDED(SQLPrepare(*bst, (SQLCHAR *)w->plan->batch_sql[ops[0].kind], SQL_NTS))) {
+			diag(SQL_HANDLE_STMT, *bst, "prepare (batched)", err, sizeof err, sqlstate);
+			goto refused;
+		}
+	}
+	SQLLEN len = (SQLLEN)strlen(json);
+	if (!SQL_SUCCEEDED(SQLBindParameter(*bst, 1, SQL_PARAM_INPUT, SQL_C_CHAR, SQL_LONGVARCHAR, (SQLULEN)len, 0,
+	                                    json, len, &len))) {
+		diag(SQL_HANDLE_STMT, *bst, "bind", job->err, sizeof job->err, sqlstate);
+		goto out;
+	}
+	SQLRETURN rc = SQLExecute(*bst);
+	SQLFreeStmt(*bst, SQL_RESET_PARAMS);
+	if (!SQL_SUCCEEDED(rc) && rc != SQL_NO_DATA) {
+		diag(SQL_HANDLE_STMT, *bst, "batched statement", err, sizeof err, sqlstate);
+		if (strncmp(sqlstate, "42", 2) == 0)
+			goto refused;
+		exec_failed(*bst, &ops[0], job, sqlstate);
+		goto out;
+	}
+	SQLFreeStmt(*bst, SQL_CLOSE);
+	ret = 0;
+	goto out;
+refused: /* a syntax error or unknown function: this server has no JSON_TABLE */
+	log_info("odbc_batch_off", "conn=%s error=\"%s\"", w->plan->conn_name, err);
+	w->batch_off = true;
+	ret = 1;
+out:
+	free(json);
+	return ret;
+}
+
 static const struct odbc_stmt *op_stmt(const struct odbc_plan *p, enum odbc_op_kind k)
 {
 	return k == ODBC_OP_TAKEN    ? &p->taken
@@ -487,7 +539,7 @@ static bool row_error(const char *state)
  * sqlstate set (rolled back). */
 static int run_ops_once(struct odbc_worker *w, struct odbc_job *job, int from, int to, char sqlstate[6])
 {
-	SQLHSTMT st[ODBC_OP_KINDS] = {NULL};
+	SQLHSTMT st[ODBC_OP_KINDS] = {NULL}, bst[ODBC_OP_KINDS] = {NULL};
 	int ret = -1;
 	strcpy(sqlstate, "HY000");
 	last_state[0] = '\0';
@@ -495,27 +547,39 @@ static int run_ops_once(struct odbc_worker *w, struct odbc_job *job, int from, i
 	for (int i = from; i < to; i++) {
 		struct odbc_op *op = &job->ops[i];
 		const struct odbc_stmt *s = op_stmt(w->plan, op->kind);
-		if (!st[op->kind]) {
-			st[op->kind] = new_stmt(w, job);
-			if (!st[op->kind])
-				goto out;
-			if (!SQL_SUCCEEDED(SQLPrepare(st[op->kind], (SQLCHAR *)s->sql, SQL_NTS))) {
-				diag(SQL_HANDLE_STMT, st[op->kind], "prepare", job->err, sizeof job->err, sqlstate);
-				goto out;
-			}
-		}
 		int n = 1; /* the run of operations of the same kind */
 		while (i + n < to && job->ops[i + n].kind == op->kind)
 			n++;
-		if (exec_ops(w, st[op->kind], s, op, n, job, sqlstate))
+		int brc = 1; /* MariaDB/MySQL: the run as one statement (batch.h) */
+		if (n > 1 && w->dbms == DBMS_MYSQL && !w->batch_off && w->plan->batch_sql[op->kind] &&
+		    numeric_type(w->key_type))
+			brc = exec_batch(w, &bst[op->kind], op, n, job, sqlstate);
+		if (brc < 0)
 			goto out;
+		if (brc == 1) {
+			if (!st[op->kind]) {
+				st[op->kind] = new_stmt(w, job);
+				if (!st[op->kind])
+					goto out;
+				if (!SQL_SUCCEEDED(SQLPrepare(st[op->kind], (SQLCHAR *)s->sql, SQL_NTS))) {
+					diag(SQL_HANDLE_STMT, st[op->kind], "prepare", job->err, sizeof job->err,
+					     sqlstate);
+					goto out;
+				}
+			}
+			if (exec_ops(w, st[op->kind], s, op, n, job, sqlstate))
+				goto out;
+		}
 		i += n - 1;
 	}
 	ret = 0;
 out:
-	for (int k = 0; k < ODBC_OP_KINDS; k++)
+	for (int k = 0; k < ODBC_OP_KINDS; k++) {
 		if (st[k])
 			SQLFreeHandle(SQL_HANDLE_STMT, st[k]);
+		if (bst[k])
+			SQLFreeHandle(SQL_HANDLE_STMT, bst[k]);
+	}
 	if (ret == 0 && end_tran(w, job, true)) {
 		strcpy(sqlstate, "08000"); /* a failed commit: its fate is unknown */
 		ret = -1;

@@ -31,18 +31,22 @@ enum odbc_param {
 };
 extern const char *const odbc_param_names[ODBC_P_COUNT + 1];
 
+enum odbc_job_kind { ODBC_JOB_TAKE, ODBC_JOB_WRITE };
+enum odbc_op_kind { ODBC_OP_TAKEN, ODBC_OP_STATUS, ODBC_OP_INSERT, ODBC_OP_SENT, ODBC_OP_KINDS };
+
 /* What the statements are, once parsed (owned by the driver, read by the
  * worker). */
 struct odbc_plan {
 	char *connstr; /* a secret: never logged */
 	struct odbc_stmt take, taken, status, insert, sent;
+	/* Per kind, the batched form of the default taken, status and sent
+	 * statements for MariaDB/MySQL (batch.h), NULL when the settings give
+	 * the statement. */
+	char *batch_sql[ODBC_OP_KINDS];
 	int batch;
 	int query_timeout_s, login_timeout_s;
 	const char *conn_name;
 };
-
-enum odbc_job_kind { ODBC_JOB_TAKE, ODBC_JOB_WRITE };
-enum odbc_op_kind { ODBC_OP_TAKEN, ODBC_OP_STATUS, ODBC_OP_INSERT, ODBC_OP_SENT, ODBC_OP_KINDS };
 
 /* A row of the take statement: text columns, NULL when SQL NULL. */
 struct odbc_row {

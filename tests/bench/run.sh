@@ -54,7 +54,7 @@
 #               the inbox (and deleted), msg/s (tests/lib/mailpeers.sh).
 #  6. kannel    the same lifecycle through Kannel 1.4.5 (sendsms -> bearerbox
 #               -> sink, receipts in memory -> dlr-url counted by kload.c).
-#  7. odbc      ODBC_N rows in a private MariaDB's sms_outgoing -> odbc
+#  7. odbc      ODBC_N (BENCH_ODBC_N) rows in a private MariaDB's sms_outgoing -> odbc
 #               connection -> sink -> receipt -> status delivered in MariaDB.
 # The Makefile runs `sh tests/bench/run.sh`: continue under bash.
 if [ -z "${BASH_VERSION:-}" ]; then exec bash "$0" "$@"; fi
@@ -82,6 +82,7 @@ full)
 esac
 LIFE_N=${BENCH_N:-$LIFE_N}
 LINK_N=${BENCH_LINK_N:-$LINK_N}
+ODBC_N=${BENCH_ODBC_N:-$ODBC_N}   # rows of the odbc phase
 WINDOW=${BENCH_WINDOW:-1000}     # connections.window of the smpp client connection
 # connections.window of the ucp connection: the slots a message holds from its
 # submit until its result is committed (the crash-duplicate bound), as for

@@ -39,6 +39,8 @@ until_open() {
 		sleep 0.1
 	done
 }
+# multi-table UPDATEs run by the server since its start: the batched write-backs
+fbatched() { fsql "SHOW GLOBAL STATUS LIKE 'Com_update_multi'" | cut -d'|' -f2; }
 fdb_down() { mariadb_stop; }
 fdb_up() { mariadb_start "$E2E_TMP/mariadb" || bail "could not restart MariaDB"; }
 

@@ -9,6 +9,8 @@
 #   NUL_EXPR or NUL_SKIP  an SQL expression of a text with a NUL inside, or why none
 #   ftx_client, until_open SECONDS (optional)  the plain client reading SQL from
 #                         stdin, and a wait until another session's transaction is open
+#   fbatched (optional)   prints how many batched write-backs (one UPDATE ... JOIN
+#                         JSON_TABLE per run of rows, drivers/odbc/batch.h) the server ran
 #
 # What it checks, all through the engine's own client on one side and
 # smspool's tables on the other: rows inserted into sms_outgoing are sent
@@ -56,7 +58,7 @@ outgoing_values() {
 }
 
 odbc_e2e_run() {
-	plan 30
+	plan 31
 	e2e_db "smspool_e2e_odbc_$ENGINE"
 	"$SMSPOOL_BIN" odbc schema --dialect "$DIALECT" >"$E2E_TMP/schema.sql" || bail "smspool odbc schema failed"
 	fsql "$(cat "$E2E_TMP/schema.sql")" >/dev/null || bail "creating the default layout in $ENGINE failed"
@@ -254,6 +256,11 @@ SQL
 		fail "after the restart all 300 rows delivered" "$(fsql "SELECT status, count(*) FROM sms_outgoing GROUP BY status")"
 	fi
 	is "$(sql "SELECT count(*) FROM smspool.outbox WHERE recipient LIKE '+155504%'")" 300 "one outbox row each"
+	if declare -F fbatched >/dev/null; then
+		ok "$([ "$(fbatched)" -gt 0 ] && echo 1 || echo 0)" "the states went back as batched UPDATEs ($(fbatched) since the restart)"
+	else
+		skip "the states went back as batched UPDATEs" "$ENGINE keeps the portable path (parameter arrays)"
+	fi
 
 	is "$(fsql "SELECT count(*) FROM sms_outgoing WHERE recipient <> '+15550109998'")" \
 		"$(sql "SELECT count(*) FROM smspool.outbox WHERE account = 'odbcapp'")" \
