@@ -13,7 +13,8 @@
 -- (submit() and the 015 row trigger set it), and since 032 every key is a
 -- row of outbox_keys (scope = account, key): the check now looks there.
 -- What stays: the answers ('invalid', "outbox.client_ref: already taken as
--- message <id>"), their order, a client_ref too long to be a key (over 200
+-- message <id>", and 042's error_column 'client_ref', error_state 23505,
+-- taken_id <id>), their order, a client_ref too long to be a key (over 200
 -- characters) still looked up in outbox (those elements only).
 --
 -- The rows that counted by client_ref alone, without a key, are given
@@ -99,12 +100,18 @@ BEGIN
 END
 $$;
 
--- submit(): the 040 text but for the client_ref check
+-- submit(): the 042 text (issue 17: error_column, error_state, taken_id;
+-- same signature and RETURNS, so CREATE OR REPLACE keeps its grants and
+-- comment, and the 15- and 16-argument wrappers of 042 call this one) but
+-- for the client_ref check: outbox_keys, the >200-character fallback to
+-- outbox, and the keys of the client_refs of rows inserted with another
+-- explicit key.  A taken client_ref still answers taken_id (the message
+-- found in outbox_keys).
 CREATE OR REPLACE FUNCTION smspool.submit(p_account text, p_recipients text[], p_senders text[], p_bodies text[],
 	p_payloads text[], p_udhs text[], p_encodings text[], p_client_refs text[], p_priorities int[],
 	p_want_reports boolean[], p_flash boolean[], p_msg_classes int[], p_send_after timestamptz[],
 	p_valid_until timestamptz[], p_keys text[], p_report_on int[], p_client_parts int[])
-RETURNS TABLE (idx int, id bigint, error_class text, error text)
+RETURNS TABLE (idx int, id bigint, error_class text, error text, error_column text, error_state text, taken_id bigint)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -130,6 +137,8 @@ DECLARE
 	v_ro int;
 	v_cp int;
 	v_con text;
+	v_col text;
+	v_state text;
 	v_all_ids bigint[] := '{}';  -- the ids this call inserted
 BEGIN
 	-- as many elements as the longest array (like unnest)
@@ -147,7 +156,8 @@ BEGIN
 		RETURN QUERY SELECT g, NULL::bigint, 'forbidden'::text,
 			CASE WHEN v_enabled IS NULL
 				THEN format('outbox.account: unknown account "%s"', left(p_account, 40))
-				ELSE format('outbox.account: account "%s" is disabled', p_account) END
+				ELSE format('outbox.account: account "%s" is disabled', p_account) END,
+			'account'::text, '28000'::text, NULL::bigint
 		FROM generate_series(1, v_n) g;
 		RETURN;
 	END IF;
@@ -166,7 +176,8 @@ BEGIN
 		FROM unnest(p_keys) WITH ORDINALITY AS k(key, ord)
 		JOIN smspool.outbox_keys x ON x.scope = p_account AND x.key = k.key
 		WHERE k.key IS NOT NULL AND k.ord <= v_n;
-		RETURN QUERY SELECT x.o, x.i, NULL::text, NULL::text FROM unnest(v_keyed, v_taken_ids) AS x(o, i);
+		RETURN QUERY SELECT x.o, x.i, NULL::text, NULL::text, NULL::text, NULL::text, NULL::bigint
+			FROM unnest(v_keyed, v_taken_ids) AS x(o, i);
 		v_taken := v_keyed;
 		v_old_ord := v_keyed;
 		v_old_id := coalesce(v_taken_ids, '{}');
@@ -194,7 +205,8 @@ BEGIN
 				      WHERE o.client_ref = t.ref AND o.account = p_account ORDER BY o.id LIMIT 1) f
 			      WHERE char_length(t.ref) > 200 AND t.ord <= v_n AND (p_keys IS NULL OR p_keys[t.ord] IS NULL)) u;
 		END IF;
-		RETURN QUERY SELECT x.o, NULL::bigint, 'invalid'::text, format('outbox.client_ref: already taken as message %s', x.i)
+		RETURN QUERY SELECT x.o, NULL::bigint, 'invalid'::text, format('outbox.client_ref: already taken as message %s', x.i),
+			'client_ref'::text, '23505'::text, x.i
 			FROM unnest(v_keyed, v_taken_ids) AS x(o, i);
 		v_taken := v_taken || v_keyed;
 	END IF;
@@ -217,16 +229,16 @@ BEGIN
 				v_ro := p_report_on[v_lo];
 				v_cp := p_client_parts[v_lo];
 				IF v_pri NOT BETWEEN -32768 AND 32767 THEN
-					RAISE EXCEPTION 'outbox.priority: must be 0 to 9 (got %)', v_pri USING ERRCODE = 'check_violation';
+					RAISE EXCEPTION 'outbox.priority: must be 0 to 9 (got %)', v_pri USING ERRCODE = 'check_violation', COLUMN = 'priority';
 				END IF;
 				IF v_cls NOT BETWEEN -32768 AND 32767 THEN
-					RAISE EXCEPTION 'outbox.msg_class: must be 0 to 3 or NULL (got %)', v_cls USING ERRCODE = 'check_violation';
+					RAISE EXCEPTION 'outbox.msg_class: must be 0 to 3 or NULL (got %)', v_cls USING ERRCODE = 'check_violation', COLUMN = 'msg_class';
 				END IF;
 				IF v_ro NOT IN (1, 2) THEN
-					RAISE EXCEPTION 'outbox.report_on: must be 1, 2 or NULL (got %)', v_ro USING ERRCODE = 'check_violation';
+					RAISE EXCEPTION 'outbox.report_on: must be 1, 2 or NULL (got %)', v_ro USING ERRCODE = 'check_violation', COLUMN = 'report_on';
 				END IF;
 				IF v_cp NOT BETWEEN 1 AND 255 THEN
-					RAISE EXCEPTION 'outbox.client_parts: must be 1 to 255 or NULL (got %)', v_cp USING ERRCODE = 'check_violation';
+					RAISE EXCEPTION 'outbox.client_parts: must be 1 to 255 or NULL (got %)', v_cp USING ERRCODE = 'check_violation', COLUMN = 'client_parts';
 				END IF;
 			END IF;
 			-- identity values are drawn in row order: the i-th smallest id is
@@ -252,22 +264,23 @@ BEGIN
 			SELECT array_agg(ins.id ORDER BY ins.id) INTO v_ids FROM ins;
 			v_all_ids := v_all_ids || v_ids;
 			IF cardinality(v_taken) = 0 THEN
-				RETURN QUERY SELECT (v_lo - 1 + u.n)::int, u.id, NULL::text, NULL::text
+				RETURN QUERY SELECT (v_lo - 1 + u.n)::int, u.id, NULL::text, NULL::text, NULL::text, NULL::text, NULL::bigint
 					FROM unnest(v_ids) WITH ORDINALITY AS u(id, n);
 			ELSE
-				RETURN QUERY SELECT e.g, u.id, NULL::text, NULL::text
+				RETURN QUERY SELECT e.g, u.id, NULL::text, NULL::text, NULL::text, NULL::text, NULL::bigint
 					FROM unnest(v_ids) WITH ORDINALITY AS u(id, n)
 					JOIN (SELECT g::int, row_number() OVER (ORDER BY g) AS n FROM generate_series(v_lo, v_hi) g
 						WHERE NOT (g = ANY (v_taken))) e ON e.n = u.n;
 			END IF;
 			v_lo := v_hi + 1;
 		EXCEPTION WHEN integrity_constraint_violation OR data_exception THEN
-			GET STACKED DIAGNOSTICS v_con = CONSTRAINT_NAME;
+			GET STACKED DIAGNOSTICS v_con = CONSTRAINT_NAME, v_col = COLUMN_NAME, v_state = RETURNED_SQLSTATE;
 			IF v_lo = v_hi AND v_con = 'outbox.idempotency_key: already used' AND p_keys[v_lo] IS NOT NULL THEN
 				-- the key was used meanwhile (by another session, or twice in
 				-- this call): answered with the id it has
 				SELECT x.message_id INTO v_id FROM smspool.outbox_keys x WHERE x.scope = p_account AND x.key = p_keys[v_lo];
-				RETURN QUERY SELECT v_lo, v_id, CASE WHEN v_id IS NULL THEN 'invalid' END, CASE WHEN v_id IS NULL THEN SQLERRM END;
+				RETURN QUERY SELECT v_lo, v_id, CASE WHEN v_id IS NULL THEN 'invalid' END, CASE WHEN v_id IS NULL THEN SQLERRM END,
+					CASE WHEN v_id IS NULL THEN 'idempotency_key' END, CASE WHEN v_id IS NULL THEN v_state END, NULL::bigint;
 				IF v_id IS NOT NULL THEN
 					v_old_ord := v_old_ord || v_lo;
 					v_old_id := v_old_id || v_id;
@@ -276,12 +289,20 @@ BEGIN
 			ELSIF v_lo = v_hi AND v_con = 'outbox.idempotency_key: already used' THEN
 				-- another session inserted the key since the check: answered
 				-- like a key taken before
+				SELECT x.message_id INTO v_id FROM smspool.outbox_keys x WHERE x.scope = p_account AND x.key = p_client_refs[v_lo];
 				RETURN QUERY SELECT v_lo, NULL::bigint, 'invalid'::text,
-					format('outbox.client_ref: already taken as message %s', (SELECT x.message_id FROM smspool.outbox_keys x
-						WHERE x.scope = p_account AND x.key = p_client_refs[v_lo]));
+					format('outbox.client_ref: already taken as message %s', v_id), 'client_ref'::text, '23505'::text, v_id;
 				v_lo := v_hi + 1;
 			ELSIF v_lo = v_hi THEN
-				RETURN QUERY SELECT v_lo, NULL::bigint, 'invalid'::text, SQLERRM;
+				-- the column refused: the error's COLUMN (the outbox rules
+				-- name it), else the one column of its CHECK constraint
+				IF coalesce(v_col, '') = '' THEN
+					SELECT a.attname::text INTO v_col
+					FROM pg_catalog.pg_constraint k
+					JOIN pg_catalog.pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
+					WHERE k.conrelid = 'smspool.outbox'::regclass AND k.conname = v_con AND cardinality(k.conkey) = 1;
+				END IF;
+				RETURN QUERY SELECT v_lo, NULL::bigint, 'invalid'::text, SQLERRM, nullif(v_col, ''), v_state, NULL::bigint;
 				v_lo := v_hi + 1;
 			ELSIF v_hi - v_lo + 1 > 64 THEN
 				v_size := 64;              -- retry the range in chunks
