@@ -255,6 +255,42 @@ static void rows_to_msgs(PGresult *r, struct msg_list *list)
 	}
 }
 
+/* BEGIN and the claim in one round trip (a pipeline; the COMMIT still waits
+ * for the rows, see claim()): while single rows arrive the claimer claims
+ * every millisecond, and each round trip waits for the backend to be
+ * scheduled on a busy machine.  Returns the claim's result, or the first
+ * failure (BEGIN's; NULL when nothing came back: a lost connection). */
+static PGresult *begin_claim(PGconn *pg, const char *const params[3])
+{
+	if (!PQenterPipelineMode(pg))
+		return NULL;
+	PGresult *out = NULL;
+	if (PQsendQueryParams(pg, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) &&
+	    PQsendQueryPrepared(pg, "claim", 3, params, NULL, NULL, 0) && PQpipelineSync(pg)) {
+		/* BEGIN's result, the claim's (each followed by a NULL), the sync */
+		for (int nulls = 0; nulls <= 2;) {
+			PGresult *r = PQgetResult(pg);
+			if (!r) {
+				if (PQstatus(pg) != CONNECTION_OK)
+					break;
+				nulls++;
+				continue;
+			}
+			ExecStatusType st = PQresultStatus(r);
+			if (st == PGRES_PIPELINE_SYNC) {
+				PQclear(r);
+				break;
+			}
+			if (!out && st != PGRES_COMMAND_OK)
+				out = r;
+			else
+				PQclear(r);
+		}
+	}
+	PQexitPipelineMode(pg);
+	return out;
+}
+
 /* Claims up to want rows and hands them to the loop.  Returns how many, or
  * -1 on a lost connection. */
 static int claim(struct claimer *c, int want)
@@ -276,11 +312,7 @@ static int claim(struct claimer *c, int want)
 	 * this daemon's whole life (e2e 91).  A COMMIT whose answer is lost may
 	 * have committed: its rows are handed on (sent, at worst, once more:
 	 * the claim's own crash window), never kept back. */
-	PGresult *r = PQexec(c->pg, "BEGIN");
-	if (PQresultStatus(r) == PGRES_COMMAND_OK) {
-		PQclear(r);
-		r = PQexecPrepared(c->pg, "claim", 3, params, NULL, NULL, 0);
-	}
+	PGresult *r = begin_claim(c->pg, params);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, c->pg, &err);
