@@ -48,6 +48,9 @@ struct claimer {
 	uint64_t inflight_check_ms, inflight_end_ms;
 	uint64_t next_poll_ms;
 	uint64_t reconnect_at_ms; /* after a connection that could not claim */
+	/* Rows of a claim whose COMMIT went unanswered (the connection was
+	 * lost): held back until a new connection says whether it committed. */
+	struct msg_list unsure;
 	struct sbuf conns;
 };
 
@@ -310,8 +313,9 @@ static int claim(struct claimer *c, int want)
 	 * server restart) rolls it back.  In autocommit such a claim could
 	 * commit unseen, and renew_leases would keep its rows "sending" for
 	 * this daemon's whole life (e2e 91).  A COMMIT whose answer is lost may
-	 * have committed: its rows are handed on (sent, at worst, once more:
-	 * the claim's own crash window), never kept back. */
+	 * have committed or not: its rows wait until the next connection tells
+	 * (confirm_unsure), then those it committed are handed on, never kept
+	 * back, and the others, still queued, are left to a later claim. */
 	PGresult *r = begin_claim(c->pg, params);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
@@ -346,6 +350,16 @@ static int claim(struct claimer *c, int want)
 		return 0;
 	}
 	PQclear(r);
+	if (lost) {
+		/* It may have committed or not (a server that ends the session
+		 * while the claim waits for its COMMIT rolls it back: a failover,
+		 * e2e 51).  Sending rows whose claim did not commit would send
+		 * them twice once they are claimed again: the next connection
+		 * asks first (confirm_unsure). */
+		log_warn("store_claim_commit_unknown", "messages=%d", list.len);
+		msg_list_concat(&c->unsure, &list);
+		return -1;
+	}
 	int n = list.len;
 	metrics_stmt(METRICS_STMT_CLAIM, t0_ns, n);
 	if (n) {
@@ -356,7 +370,69 @@ static int claim(struct claimer *c, int want)
 		log_debug("store_claimed", "messages=%d want=%d ms=%" PRIu64, n, want, now_mono_ms() - t0);
 	}
 	c->wake = n == want; /* a full batch: there may be more right now */
-	return lost ? -1 : n;
+	return n;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+	int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* On a new connection, before any claim: of the rows of a claim whose
+ * COMMIT went unanswered, those this instance holds (sending, claimed by
+ * us) were claimed by it: no other claim of ours can hold them, since a
+ * claim never returns a row we hold and none ran since.  They go to the
+ * loop.  The others were not claimed (rolled back, or the server that
+ * committed it is gone and its successor never saw it): they are still
+ * queued, for a later claim, and are dropped here.  Returns 0, or -1 when
+ * the question could not be asked (the rows wait for the next connection). */
+static int confirm_unsure(struct claimer *c)
+{
+	struct sbuf ids;
+	sbuf_init(&ids);
+	sbuf_arr_begin(&ids);
+	for (struct msg *m = c->unsure.head; m; m = m->next)
+		sbuf_arr_int(&ids, m->id);
+	sbuf_arr_end(&ids);
+	const char *params[] = {ids.buf, c->cfg->instance};
+	struct errbuf err;
+	PGresult *r = pg_query(c->pg,
+	                       "SELECT q.message_id FROM smspool.queue q "
+	                       "JOIN smspool.outbox o ON o.id = q.message_id AND o.status = 'sending' "
+	                       "WHERE q.message_id = ANY ($1::bigint[]) AND q.claimed_by = $2",
+	                       2, params, &err);
+	sbuf_free(&ids);
+	if (!r) {
+		log_warn("store_claim_confirm_failed", "messages=%d error=\"%s\"", c->unsure.len, err.msg);
+		return -1;
+	}
+	int nc = PQntuples(r);
+	int64_t *held = xcalloc((size_t)nc + 1, sizeof *held);
+	for (int i = 0; i < nc; i++)
+		held[i] = strtoll(PQgetvalue(r, i, 0), NULL, 10);
+	PQclear(r);
+	qsort(held, (size_t)nc, sizeof *held, cmp_id);
+	struct msg_list ok = {0};
+	int dropped = 0;
+	for (struct msg *m; (m = msg_list_pop(&c->unsure));) {
+		int64_t id = m->id;
+		if (bsearch(&id, held, (size_t)nc, sizeof *held, cmp_id)) {
+			msg_list_push(&ok, m);
+		} else {
+			msg_free(m);
+			dropped++;
+		}
+	}
+	free(held);
+	log_info("store_claim_confirmed", "committed=%d not_committed=%d", ok.len, dropped);
+	if (ok.len) {
+		struct msg_list *out = xmalloc(sizeof *out);
+		*out = ok;
+		c->claimed_total += (uint64_t)ok.len;
+		chan_put(c->out, TO_LOOP_CLAIMED, out);
+	}
+	return 0;
 }
 
 static int read_notifies(struct claimer *c)
@@ -407,6 +483,12 @@ static void *claimer_main(void *arg)
 				continue;
 			}
 		}
+		if (c->unsure.len && confirm_unsure(c)) {
+			disconnect(c, PQerrorMessage(c->pg));
+			c->reconnect_at_ms = now_mono_ms() + backoff;
+			backoff = backoff * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : backoff * 2;
+			continue;
+		}
 		uint64_t now = now_mono_ms();
 		int room = claim_room(c);
 		if (room > 0 && (c->wake || now >= c->next_poll_ms)) {
@@ -456,6 +538,10 @@ static void *claimer_main(void *arg)
 	c->pg = NULL;
 	free(c->inflight);
 	c->inflight = NULL;
+	/* never handed on: if their claim committed, the stop's release gives
+	 * them back (store_session_release_claims) */
+	for (struct msg *m; (m = msg_list_pop(&c->unsure));)
+		msg_free(m);
 	chan_put(c->out, TO_LOOP_CLAIMER_STOPPED, NULL);
 	return NULL;
 }
