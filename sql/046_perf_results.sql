@@ -1,7 +1,7 @@
--- 046_perf: fewer probes and no speculative insertion per row on the
--- result/report path (issues 10 and 15).  Nothing they do changes
--- (tests/sql/46_perf_results.sql runs the same batches through the old and
--- the new bodies and compares every row).
+-- 046_perf: no speculative insertion per awaited part in record_results()
+-- (issues 10 and 15).  Nothing it does changes (tests/sql/46_perf_results.sql
+-- runs the same batches through the old and the new body and compares every
+-- row).
 --
 -- record_results(): the parts whose reports are awaited went into
 -- report_wait by INSERT ... ON CONFLICT DO UPDATE, in the statement that
@@ -15,12 +15,12 @@
 -- same rows (one subtransaction per call that has parts to await).  Nothing
 -- between the two reads report_wait (no trigger of the outbox does).
 --
--- record_reports(): a report whose id was not awaited as such is looked up
--- by the other forms of its number (023); whether it was, was a second probe
--- of report_wait's primary key (NOT EXISTS) for every report, after the
--- probe that had just read those rows.  The rows of the first probe are now
--- joined (LEFT JOIN LATERAL) and the fallback runs only when there are none.
---
+-- record_reports() is unchanged: reading report_wait's rows once per report
+-- (a LEFT JOIN LATERAL, the fallback to the other forms of the number only
+-- when there are none) instead of probing the key again in the fallback's
+-- NOT EXISTS was tried and measured: no gain beyond the noise in batches of
+-- 1,000, a loss in batches of 5 (README, Performance).
+
 -- (record_results() still reads each outbox row before its UPDATE, for the
 -- remote ids held before: PostgreSQL 15 has no RETURNING OLD, and the read
 -- is what keeps the UPDATE's plan a probe per row; see 039.)
@@ -187,85 +187,5 @@ BEGIN
 		PERFORM smspool.match_unmatched_reports(v_rids, v_conns);
 	END IF;
 	RETURN v_n;
-END
-$$;
-
-CREATE OR REPLACE FUNCTION smspool.record_reports(p_connections text[], p_remote_ids text[], p_states text[], p_error_codes text[], p_texts text[])
-RETURNS TABLE (report_id bigint, message_id bigint)
-LANGUAGE plpgsql
--- Touches a batch of rows by key: never a sequential scan, whatever the
--- statistics say (a planner estimate of one 'sending' row on a big outbox
--- once turned a 1,000-row batch into a 1,000 x 1,000 nested loop).
-SET enable_seqscan = off AS $$
-#variable_conflict use_column
-DECLARE
-	v_ids bigint[]; v_msg bigint[];
-	v_m bigint[]; v_p int[]; v_r text[]; v_c text[]; v_s text[]; v_e text[];
-BEGIN
-	IF p_remote_ids IS NULL OR cardinality(p_remote_ids) = 0 THEN
-		RETURN;
-	END IF;
-	WITH inp AS (
-		SELECT t.ord, t.conn, t.rid, coalesce(t.state, 'unknown') AS state, t.ecode, t.txt,
-		       smspool.report_state_is_final(coalesce(t.state, 'unknown')) AS fin
-		FROM unnest(p_connections, p_remote_ids, p_states, p_error_codes, p_texts) WITH ORDINALITY
-			AS t(conn, rid, state, ecode, txt, ord)
-	),
-	m AS (   -- every awaited part a report refers to (the newest message if an id was reused)
-		-- One primary-key probe per report (LATERAL ... OFFSET 0 cannot be
-		-- flattened): never a hash join on stale statistics, and never the
-		-- nested loop with a join filter that a join on the rows found by
-		-- remote_id = ANY (...) became (1,000 x 1,000 comparisons per batch).
-		-- rid is the awaited id as the submit response wrote it: the same as
-		-- the report's, or (none such) another form of the same number
-		-- (receipt_id_keys), as SMSCs write receipts decimal and responses
-		-- hexadecimal, zero-padded or not.
-		SELECT i.ord, i.conn, w.rid, i.state, i.ecode, i.fin, w.message_id, w.part,
-		       max(w.message_id) OVER (PARTITION BY i.ord) AS best
-		-- The parts awaited under the report's own id are read once (d); the
-		-- other forms are looked up only when there are none (a test of d,
-		-- not a second probe of the same key: 046).
-		FROM inp i
-		LEFT JOIN LATERAL (
-			SELECT w.message_id, w.part, w.remote_id AS rid FROM smspool.report_wait w
-			WHERE w.remote_id = i.rid AND w.connection = i.conn
-			OFFSET 0) d ON true
-		CROSS JOIN LATERAL (
-			SELECT d.message_id, d.part, d.rid
-			WHERE d.message_id IS NOT NULL
-			UNION ALL
-			SELECT w.message_id, w.part, w.remote_id FROM smspool.report_wait w
-			WHERE d.message_id IS NULL
-			  AND smspool.receipt_id_key(w.remote_id) = ANY (smspool.receipt_id_keys(i.rid)) AND w.connection = i.conn
-			  AND w.remote_id <> i.rid
-			OFFSET 0) w
-	),
-	mm AS (
-		SELECT * FROM m WHERE message_id = best
-	),
-	pick AS (
-		SELECT ord, min(message_id) AS message_id, min(part) AS part FROM mm GROUP BY ord
-	),
-	ins AS (
-		INSERT INTO smspool.reports (connection, remote_id, state, error_code, text, message_id, part, matched_at)
-		SELECT i.conn, i.rid, i.state, i.ecode, i.txt, p.message_id, p.part,
-		       CASE WHEN p.message_id IS NOT NULL THEN now() END
-		FROM inp i LEFT JOIN pick p ON p.ord = i.ord
-		ORDER BY i.ord
-		RETURNING id, message_id
-	),
-	pp AS (  -- per part: the first final report of the batch, else the last one
-		SELECT DISTINCT ON (message_id, part) message_id, part, rid, conn, state, ecode
-		FROM mm
-		ORDER BY message_id, part, fin DESC, CASE WHEN fin THEN ord ELSE -ord END
-	)
-	SELECT (SELECT array_agg(id ORDER BY id) FROM ins), (SELECT array_agg(message_id ORDER BY id) FROM ins),
-	       array_agg(pp.message_id), array_agg(pp.part), array_agg(pp.rid), array_agg(pp.conn), array_agg(pp.state), array_agg(pp.ecode)
-	INTO v_ids, v_msg, v_m, v_p, v_r, v_c, v_s, v_e
-	FROM pp;
-	IF v_m IS NOT NULL THEN
-		PERFORM smspool.apply_part_states(v_m, v_p, v_r, v_c, v_s, v_e);
-	END IF;
-	RETURN QUERY SELECT t.rid, t.mid FROM unnest(v_ids, v_msg) AS t(rid, mid);
 END
 $$;

@@ -1,11 +1,11 @@
--- 046_perf: the record_results() and record_reports() of 046 do exactly what
--- the bodies they replace did.  The old bodies (039 and 023) are kept below in
--- the schema old46; the same batches (every outcome, single and multipart
--- messages, parts held by 021/027/031's rules, receipts that came before
--- their result, an id reused in one batch and across batches, receipts
+-- 046_perf: the record_results() of 046 does exactly what the body it
+-- replaces did.  The old body (039) is kept below in the schema old46; the
+-- same batches (every outcome, single and multipart messages, parts held by
+-- 021/027/031's rules, receipts that came before their result, an id reused
+-- in one batch and across batches -- 046's ON CONFLICT path --, receipts
 -- written in another form of the number, duplicate and unmatched receipts, a
--- receipt on another connection) run through the old ones, the database is
--- rolled back, and the same batches run through the new ones: every
+-- receipt on another connection) run through the old one, the database is
+-- rolled back, and the same batches run through the new one: every
 -- resulting row of outbox, queue, report_wait, reports and account_events,
 -- and every return value, must be equal.  now() is constant in the
 -- transaction, so timestamps compare too.
@@ -163,79 +163,6 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION old46.record_reports(p_connections text[], p_remote_ids text[], p_states text[], p_error_codes text[], p_texts text[])
-RETURNS TABLE (report_id bigint, message_id bigint)
-LANGUAGE plpgsql
--- Touches a batch of rows by key: never a sequential scan, whatever the
--- statistics say (a planner estimate of one 'sending' row on a big outbox
--- once turned a 1,000-row batch into a 1,000 x 1,000 nested loop).
-SET enable_seqscan = off AS $$
-#variable_conflict use_column
-DECLARE
-	v_ids bigint[]; v_msg bigint[];
-	v_m bigint[]; v_p int[]; v_r text[]; v_c text[]; v_s text[]; v_e text[];
-BEGIN
-	IF p_remote_ids IS NULL OR cardinality(p_remote_ids) = 0 THEN
-		RETURN;
-	END IF;
-	WITH inp AS (
-		SELECT t.ord, t.conn, t.rid, coalesce(t.state, 'unknown') AS state, t.ecode, t.txt,
-		       smspool.report_state_is_final(coalesce(t.state, 'unknown')) AS fin
-		FROM unnest(p_connections, p_remote_ids, p_states, p_error_codes, p_texts) WITH ORDINALITY
-			AS t(conn, rid, state, ecode, txt, ord)
-	),
-	m AS (   -- every awaited part a report refers to (the newest message if an id was reused)
-		-- One primary-key probe per report (LATERAL ... OFFSET 0 cannot be
-		-- flattened): never a hash join on stale statistics, and never the
-		-- nested loop with a join filter that a join on the rows found by
-		-- remote_id = ANY (...) became (1,000 x 1,000 comparisons per batch).
-		-- rid is the awaited id as the submit response wrote it: the same as
-		-- the report's, or (none such) another form of the same number
-		-- (receipt_id_keys), as SMSCs write receipts decimal and responses
-		-- hexadecimal, zero-padded or not.
-		SELECT i.ord, i.conn, w.rid, i.state, i.ecode, i.fin, w.message_id, w.part,
-		       max(w.message_id) OVER (PARTITION BY i.ord) AS best
-		FROM inp i
-		CROSS JOIN LATERAL (
-			SELECT w.message_id, w.part, w.remote_id AS rid FROM smspool.report_wait w
-			WHERE w.remote_id = i.rid AND w.connection = i.conn
-			UNION ALL
-			SELECT w.message_id, w.part, w.remote_id FROM smspool.report_wait w
-			WHERE smspool.receipt_id_key(w.remote_id) = ANY (smspool.receipt_id_keys(i.rid)) AND w.connection = i.conn
-			  AND w.remote_id <> i.rid
-			  AND NOT EXISTS (SELECT 1 FROM smspool.report_wait x WHERE x.remote_id = i.rid AND x.connection = i.conn)
-			OFFSET 0) w
-	),
-	mm AS (
-		SELECT * FROM m WHERE message_id = best
-	),
-	pick AS (
-		SELECT ord, min(message_id) AS message_id, min(part) AS part FROM mm GROUP BY ord
-	),
-	ins AS (
-		INSERT INTO smspool.reports (connection, remote_id, state, error_code, text, message_id, part, matched_at)
-		SELECT i.conn, i.rid, i.state, i.ecode, i.txt, p.message_id, p.part,
-		       CASE WHEN p.message_id IS NOT NULL THEN now() END
-		FROM inp i LEFT JOIN pick p ON p.ord = i.ord
-		ORDER BY i.ord
-		RETURNING id, message_id
-	),
-	pp AS (  -- per part: the first final report of the batch, else the last one
-		SELECT DISTINCT ON (message_id, part) message_id, part, rid, conn, state, ecode
-		FROM mm
-		ORDER BY message_id, part, fin DESC, CASE WHEN fin THEN ord ELSE -ord END
-	)
-	SELECT (SELECT array_agg(id ORDER BY id) FROM ins), (SELECT array_agg(message_id ORDER BY id) FROM ins),
-	       array_agg(pp.message_id), array_agg(pp.part), array_agg(pp.rid), array_agg(pp.conn), array_agg(pp.state), array_agg(pp.ecode)
-	INTO v_ids, v_msg, v_m, v_p, v_r, v_c, v_s, v_e
-	FROM pp;
-	IF v_m IS NOT NULL THEN
-		PERFORM smspool.apply_part_states(v_m, v_p, v_r, v_c, v_s, v_e);
-	END IF;
-	RETURN QUERY SELECT t.rid, t.mid FROM unnest(v_ids, v_msg) AS t(rid, mid);
-END
-$$;
-
 -- one call of record_results, through the old or the new function
 CREATE FUNCTION pg_temp.rr(p_new boolean, p_ids bigint[], p_outcomes text[], p_conns text[], p_rids text[],
 	p_parts int[], p_ecodes text[], p_etexts text[], p_retry int[]) RETURNS int
@@ -244,22 +171,12 @@ LANGUAGE sql AS $$
 		ELSE old46.record_results('i46', p_ids, p_outcomes, p_conns, p_rids, p_parts, p_ecodes, p_etexts, p_retry) END
 $$;
 CREATE FUNCTION pg_temp.mid(text) RETURNS bigint LANGUAGE sql AS $$ SELECT id FROM smspool.outbox WHERE client_ref = 't46' || $1 $$;
+-- record_reports() (unchanged by 046; p_new kept so the batches read alike)
 CREATE FUNCTION pg_temp.reports(p_new boolean, p_conns text[], p_rids text[], p_states text[]) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-	v text;
-BEGIN
-	IF p_new THEN
-		SELECT string_agg(coalesce(message_id::text, '-'), ',' ORDER BY report_id) INTO v
-		FROM smspool.record_reports(p_conns, p_rids, p_states, array_fill(NULL::text, ARRAY[cardinality(p_rids)]),
-			array_fill(NULL::text, ARRAY[cardinality(p_rids)]));
-	ELSE
-		SELECT string_agg(coalesce(message_id::text, '-'), ',' ORDER BY report_id) INTO v
-		FROM old46.record_reports(p_conns, p_rids, p_states, array_fill(NULL::text, ARRAY[cardinality(p_rids)]),
-			array_fill(NULL::text, ARRAY[cardinality(p_rids)]));
-	END IF;
-	RETURN v;
-END
+LANGUAGE sql AS $$
+	SELECT string_agg(coalesce(message_id::text, '-'), ',' ORDER BY report_id)
+	FROM smspool.record_reports(p_conns, p_rids, p_states, array_fill(NULL::text, ARRAY[cardinality(p_rids)]),
+		array_fill(NULL::text, ARRAY[cardinality(p_rids)]))
 $$;
 
 -- The batches: returns what every call returned.
