@@ -13,7 +13,7 @@
 #   defaults: 40000 messages, batches of 1000, account NULL ('cpu41smpp' etc.
 #   after tests/bench/pgcpu.sh made them); PGOPTIONS as the daemon:
 #   PGOPTIONS='-c plan_cache_mode=force_generic_plan'
-set -eu
+set -euo pipefail
 cd "$(dirname "$0")/../.."
 DB=${SMSPOOL_DB:-$(bin/smspool db url)}
 OLD=$1
@@ -35,7 +35,7 @@ q "SELECT smspool.partitions_ahead()" >/dev/null
 q "INSERT INTO smspool.outbox (recipient, body, connection, account)
    SELECT '+1555' || lpad(i::text, 7, '0'), 'bench message ' || i, 'cpu41', $ACC FROM generate_series(1, $N) i"
 q "VACUUM ANALYZE smspool.outbox, smspool.queue, smspool.report_wait, smspool.reports, smspool.account_events"
-psql -X -q -At -v ON_ERROR_STOP=1 "$DB" <<EOF 2>&1 | sed -n 's/^NOTICE: *//p'
+psql -X -q -At -v ON_ERROR_STOP=1 "$DB" <<EOF 2>&1 | sed -n -e 's/^NOTICE: *//p' -e '/ERROR/p'
 CREATE FUNCTION pg_temp.ticks() RETURNS bigint LANGUAGE sql AS \$\$
 	SELECT (f[12])::bigint + (f[13])::bigint
 	FROM (SELECT string_to_array(split_part(pg_read_file('/proc/' || pg_backend_pid() || '/stat'), ') ', 2), ' ') AS f) s
