@@ -59,10 +59,16 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 			spool_dispatch_conn(c);
 		metrics_conn_window(c->m, c->inflight + c->unsettled, c->window);
 	}
-	if (k->results.len)
-		spool_dispatch_post_results(k);
+	/* Reports before results: the store may take them in two rounds and
+	 * commit them in two statements.  A report committed first waits,
+	 * unmatched, for its result (record_results matches it); a result
+	 * committed first would leave its message sent for good if the daemon
+	 * died before the report's commit (the emulator's report, made with
+	 * the result, dies with the process). */
 	if (k->rep_head)
 		spool_dispatch_post_reports(k);
+	if (k->results.len)
+		spool_dispatch_post_results(k);
 	if (k->inb_head) {
 		chan_put(spool_main_chan(k), TO_STORE_INBOUND, k->inb_head);
 		k->inb_head = NULL;

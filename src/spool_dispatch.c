@@ -280,8 +280,9 @@ void spool_dispatch_post_demand(struct core *k)
 }
 
 /* Which lane writes a result or a report.  A report goes where the result
- * it answers went, by remote id: in one lane the result is written first, or
- * in the same statement.  Written side by side on two lanes, neither
+ * it answers went, by remote id: in one lane the report is written first
+ * (record_results then matches it; flush_cb posts reports first) or in the
+ * same statement.  Written side by side on two lanes, neither
  * transaction would see the other and the report would wait for
  * smspool.rematch_reports() (the other parts of a multipart message can
  * still land there: their ids differ). */

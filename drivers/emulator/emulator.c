@@ -182,9 +182,12 @@ static void schedule_reports(struct emulator *e, const struct emulator_conf *con
 	format_date(date, sizeof date);
 	const char *p = m->remote_ids;
 	uint64_t due = now_mono_ms() + (uint64_t)conf->report_delay_ms;
-	/* With no delay the report goes out with the result, in the same batch
-	 * to the store: a killed daemon cannot leave the message sent with its
-	 * report lost (an in-process SMSC dies with the daemon). */
+	/* With no delay the report goes to the core before the result, which
+	 * posts reports to the store before results (flush_cb in spool.c): a
+	 * killed daemon may have committed the report without the result (the
+	 * message is sent again), never the result without the report, which
+	 * would leave the message sent for good (an in-process SMSC dies with
+	 * the daemon). */
 	bool now = conf->report_delay_ms == 0;
 	while (p) {
 		const char *sep = strchr(p, '\x1f');
