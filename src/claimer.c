@@ -203,9 +203,10 @@ static int claim_room(struct claimer *c)
 	return room > CLAIM_MAX ? CLAIM_MAX : (int)room;
 }
 
-static void rows_to_msgs(PGresult *r, struct msg_list *list)
+void claim_rows_to_msgs(PGresult *r, struct msg_list *list)
 {
 	int n = PQntuples(r);
+	int c_idx = PQfnumber(r, "idx"); /* submit_claim(): its answers have idx set */
 	int c_id = PQfnumber(r, "id"), c_rcpt = PQfnumber(r, "recipient"), c_snd = PQfnumber(r, "sender"),
 	    c_body = PQfnumber(r, "body"), c_pay = PQfnumber(r, "payload"), c_udh = PQfnumber(r, "udh"),
 	    c_enc = PQfnumber(r, "encoding"), c_prio = PQfnumber(r, "priority"), c_rep = PQfnumber(r, "want_report"),
@@ -215,6 +216,8 @@ static void rows_to_msgs(PGresult *r, struct msg_list *list)
 	    c_rw = PQfnumber(r, "route_weights"), c_held = PQfnumber(r, "remote_ids"),
 	    c_hconn = PQfnumber(r, "connection_used");
 	for (int i = 0; i < n; i++) {
+		if (c_idx >= 0 && !PQgetisnull(r, i, c_idx))
+			continue;
 		struct msg *m = xcalloc(1, sizeof *m);
 		m->id = strtoll(PQgetvalue(r, i, c_id), NULL, 10);
 		m->recipient = pg_field_dup(r, i, c_rcpt);
@@ -333,7 +336,7 @@ static int claim(struct claimer *c, int want)
 		return 0;
 	}
 	struct msg_list list = {0};
-	rows_to_msgs(r, &list);
+	claim_rows_to_msgs(r, &list);
 	PQclear(r);
 	r = PQexec(c->pg, "COMMIT");
 	bool committed = PQresultStatus(r) == PGRES_COMMAND_OK;

@@ -34,6 +34,13 @@ struct claim_demand {
 void claim_demand_free(struct claim_demand *d);
 
 struct claimer;
+struct pg_result;
+struct msg_list;
+
+/* The rows of smspool.claim() (or of smspool.submit_claim(), whose rows
+ * with idx set are its submit answers and are skipped), as claimed messages
+ * appended to list (new, the caller's).  The one decoding of a claimed row. */
+void claim_rows_to_msgs(struct pg_result *r, struct msg_list *list);
 
 /* Starts the thread; it connects on its own, and reconnects with backoff.
  * Claimed messages go to to_loop as TO_LOOP_CLAIMED (struct msg_list); after

@@ -58,6 +58,7 @@ static struct metrics_conn *conns;
 static struct hist stmt_lat[METRICS_STMT_N];
 static struct rowhist stmt_rows[METRICS_STMT_N];
 static counter db_reconnects;
+static counter claimed_at_submit;
 static const char *const stmt_names[METRICS_STMT_N] = {"claim", "write", "inbound"};
 static const char *const state_names[] = {"down", "connecting", "up", "stopping"};
 static time_t started_at;
@@ -177,6 +178,11 @@ void metrics_stmt(enum metrics_stmt k, uint64_t since_ns, int rows)
 		i++;
 	inc(&stmt_rows[k].b[i], 1);
 	inc(&stmt_rows[k].sum, rows > 0 ? (uint64_t)rows : 0);
+}
+
+void metrics_claimed_at_submit(int n)
+{
+	inc(&claimed_at_submit, n > 0 ? (uint64_t)n : 0);
 }
 
 void metrics_db_reconnect(void)
@@ -337,6 +343,9 @@ void metrics_render(struct sbuf *out, const char *instance, const struct metrics
 	metrics_text_head(out, "smspool_db_reconnects_total", "counter",
 	                  "Database connections re-established after a loss (store and claimer).");
 	metrics_text_sample(out, "smspool_db_reconnects_total", "", (double)get(&db_reconnects));
+	metrics_text_head(out, "smspool_claimed_at_submit_total", "counter",
+	                  "Messages inserted already claimed by this daemon and sent without a claim (link batches).");
+	metrics_text_sample(out, "smspool_claimed_at_submit_total", "", (double)get(&claimed_at_submit));
 	if (db) {
 		metrics_text_head(out, "smspool_db_up", "gauge", "1 when the database answered the last check.");
 		metrics_text_sample(out, "smspool_db_up", "", db->reachable);

@@ -65,6 +65,8 @@ void metrics_conn_inbound(struct metrics_conn *mc);
 /* One statement of kind k took since_ns..now and carried rows rows. */
 void metrics_stmt(enum metrics_stmt k, uint64_t since_ns, int rows);
 void metrics_db_reconnect(void);
+/* n messages were inserted already claimed (claim at submit, a link batch). */
+void metrics_claimed_at_submit(int n);
 
 /* ---- reader side (any thread) ---- */
 

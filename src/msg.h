@@ -139,6 +139,10 @@ struct submission {
 	int64_t valid_until_s; /* unix seconds, 0 = none */
 	char *idempotency_key; /* NULL, or a key unique per account: a second submission with it gets the first's id */
 	int client_parts; /* 0, or the parts the client submitted it in, joined by the driver (outbox.client_parts) */
+	/* The core may insert it already claimed by this daemon and send it at
+	 * once, when its loop has room (smspool.submit_claim): the link-server
+	 * sets it for the messages of its batches. */
+	bool claim_now;
 	uint64_t conn_id, token;
 	struct submission *next;
 };

@@ -79,6 +79,11 @@ static void flush_cb(evutil_socket_t fd, short what, void *arg)
 		k->auth_head = NULL;
 	}
 	if (k->sub_head) {
+		int claim_now = 0;
+		for (struct submission *sub = k->sub_head; sub; sub = sub->next)
+			claim_now += sub->claim_now;
+		if (claim_now && !k->stop_sent)
+			spool_dispatch_post_claim_room(k, claim_now);
 		chan_put(spool_main_chan(k), TO_STORE_SUBMIT, k->sub_head);
 		k->sub_head = NULL;
 		k->sub_tail = &k->sub_head;
@@ -154,6 +159,20 @@ static void chan_cb(evutil_socket_t fd, short what, void *arg)
 				spool_dispatch_route(k, m);
 			}
 			free(l);
+			spool_wake(k);
+			break;
+		}
+		case TO_LOOP_DIRECT: {
+			/* claimed at submit: sent like claimed messages, but not
+			 * the claimer's (claims_seen counts only its claims) */
+			struct store_direct *d = it->ptr;
+			k->direct_granted = k->direct_granted > d->room_back ? k->direct_granted - d->room_back : 0;
+			struct msg *m;
+			while ((m = msg_list_pop(&d->msgs))) {
+				k->claimed_at_submit++;
+				spool_dispatch_route(k, m);
+			}
+			free(d);
 			spool_wake(k);
 			break;
 		}
@@ -388,6 +407,11 @@ int spool_run(struct config *cfg)
 			while (l->len)
 				msg_free(msg_list_pop(l));
 			free(l);
+		} else if (it->kind == TO_LOOP_DIRECT) {
+			struct store_direct *d = it->ptr;
+			while (d->msgs.len)
+				msg_free(msg_list_pop(&d->msgs));
+			free(d);
 		} else if (it->kind == TO_LOOP_ACKS) {
 			for (struct store_ack *a = it->ptr, *n; a; a = n)
 				n = a->next, free(a);
@@ -445,6 +469,8 @@ int spool_run(struct config *cfg)
 	auth_free(k.auth);
 	chan_destroy(&k.from_store);
 	event_base_free(k.base);
+	log_info("daemon_claims", "instance=%s claimed=%" PRIu64 " claimed_at_submit=%" PRIu64, cfg->instance,
+	         k.claims_seen, k.claimed_at_submit);
 	log_info("daemon_stopped", "instance=%s", cfg->instance);
 	return 0;
 }

@@ -222,10 +222,13 @@ void spool_dispatch_route(struct core *k, struct msg *m)
 
 /* ---- batches to the store ---- */
 
-void spool_dispatch_post_demand(struct core *k)
+/* The messages the loop can take now (room on the connections that can
+ * send), less what is lent for claims at submit; their names in d->conns,
+ * with the names redirected to one of them; *sig_len: the length of the
+ * names joined. */
+static int room_of(struct core *k, struct claim_demand *d, size_t *sig_len_out)
 {
 	int want = 0;
-	struct claim_demand *d = xcalloc(1, sizeof *d);
 	int n = 0;
 	for (struct conn *c = k->conns; c; c = c->next)
 		n++;
@@ -259,6 +262,35 @@ void spool_dispatch_post_demand(struct core *k)
 			sig_len += strlen(row->name) + 1;
 		}
 	}
+	*sig_len_out = sig_len;
+	return want - k->direct_granted;
+}
+
+void spool_dispatch_post_claim_room(struct core *k, int n)
+{
+	if (k->stopping || n <= 0)
+		return;
+	struct claim_demand *d = xcalloc(1, sizeof *d);
+	size_t sig_len;
+	int room = room_of(k, d, &sig_len);
+	if (room > n)
+		room = n;
+	if (room <= 0 || d->nconns == 0) {
+		claim_demand_free(d);
+		return;
+	}
+	d->want = room;
+	k->direct_granted += room;
+	chan_put(spool_main_chan(k), TO_STORE_CLAIM_ROOM, d);
+}
+
+void spool_dispatch_post_demand(struct core *k)
+{
+	struct claim_demand *d = xcalloc(1, sizeof *d);
+	size_t sig_len;
+	int want = room_of(k, d, &sig_len);
+	if (want < 0)
+		want = 0;
 	if (want > DEMAND_MAX)
 		want = DEMAND_MAX;
 	char *sig = xcalloc(1, sig_len);

@@ -65,6 +65,10 @@ struct core {
 	struct inbound *inb_head, **inb_tail;
 	struct report *rep_head, **rep_tail;
 	uint64_t claims_seen;
+	/* Claim at submit (store.h, struct store_direct): the room lent to the
+	 * main writer and not given back yet, and the messages it claimed. */
+	int direct_granted;
+	uint64_t claimed_at_submit;
 	int last_want;
 	char *last_conns;
 	bool stopping, stop_sent;
@@ -122,6 +126,9 @@ void spool_dispatch_throttle_cb(evutil_socket_t fd, short what, void *arg);
 void spool_dispatch_conn(struct conn *c);
 void spool_dispatch_route(struct core *k, struct msg *m);
 void spool_dispatch_post_demand(struct core *k);
+/* Lends the main writer room for up to n submissions marked claim_now that
+ * are posted next (TO_STORE_CLAIM_ROOM). */
+void spool_dispatch_post_claim_room(struct core *k, int n);
 void spool_dispatch_post_results(struct core *k);
 void spool_dispatch_post_reports(struct core *k);
 

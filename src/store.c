@@ -102,6 +102,13 @@ static void take_items(struct store *s)
 				s->sub_len++;
 			}
 			break;
+		case TO_STORE_CLAIM_ROOM: {
+			struct claim_demand *d = it->ptr;
+			s->claim_room += d->want;
+			claim_demand_free(s->claim_conns);
+			s->claim_conns = d;
+			break;
+		}
 		case TO_STORE_ACCOUNTS:
 			store_accounts_free(s->accounts);
 			s->accounts = it->ptr;
@@ -345,6 +352,8 @@ void store_join(struct store *s)
 	}
 	free(s->states);
 	store_accounts_free(s->accounts);
+	claim_demand_free(s->claim_conns);
+	free(s->claim_unsure);
 	access_versions_free(s->versions);
 	store_session_forget_heard(s);
 	while (s->auth_head) {

@@ -30,6 +30,7 @@ enum {
 	TO_STORE_ACCOUNTS,    /* struct store_accounts: who can take events now */
 	TO_STORE_EVENTS_DONE, /* struct store_event_done list */
 	TO_STORE_QUERY,       /* struct store_query list */
+	TO_STORE_CLAIM_ROOM,  /* struct claim_demand (claimer.h): room for the submissions that follow */
 };
 
 /* Items the store sends to the loop. */
@@ -47,6 +48,19 @@ enum {
 	TO_LOOP_CLAIMER_STOPPED, /* NULL: the claimer thread has ended (claimer.h) */
 	TO_LOOP_LEASES,          /* struct store_leases: the exclusive connections held */
 	TO_LOOP_REVOKED,         /* char *: an account whose sessions end ("" = every account) */
+	TO_LOOP_DIRECT,          /* struct store_direct: messages claimed at submit */
+};
+
+/* Claim at submit (struct submission.claim_now): the loop lends the main
+ * writer room for want messages (TO_STORE_CLAIM_ROOM, a struct claim_demand
+ * whose conns are the connections it can send on) before it posts the
+ * submissions; the writer inserts up to that many of them already claimed
+ * (smspool.submit_claim) and hands them back here, and gives back the room
+ * it did not use once it has no submission left.  Claimed messages never
+ * count in the claimer's claims_seen. */
+struct store_direct {
+	struct msg_list msgs; /* claimed, to be sent */
+	int room_back;        /* room given back: len of msgs + what went unused */
 };
 
 struct store_conn_state {

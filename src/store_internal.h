@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "chan.h"
+#include "claimer.h"
 #include "config.h"
 #include "msg.h"
 #include "sbuf.h"
@@ -63,6 +64,14 @@ struct store {
 	struct store_event_done *done_head;
 	struct store_query *query_head;
 	struct store_accounts *accounts;
+	/* Claim at submit (store.h, struct store_direct): the room lent by the
+	 * loop and its connections; the ids a submit_claim held whose commit
+	 * went unanswered (given back at the next connection). */
+	int claim_room;
+	struct claim_demand *claim_conns;
+	int64_t *claim_unsure;
+	int nclaim_unsure;
+	bool has_submit_claim; /* the schema has smspool.submit_claim (048) */
 	uint64_t events_claimed_total, next_event_poll_ms;
 	bool wake_events;
 
@@ -108,6 +117,11 @@ int store_server_work(struct store *s, uint64_t now);
 int store_server_auth(struct store *s);
 void store_server_fail_requests(struct store *s);
 int64_t store_server_events_room(const struct store *s);
+/* Claim at submit: the rows of a submit_claim whose commit went unanswered
+ * are given back to the queue (-1: connection lost); the room not used is
+ * given back to the loop once no submission is left. */
+int store_server_release_unsure(struct store *s);
+void store_server_room_back(struct store *s);
 
 /* store_maint.c: the main writer's duties. */
 int store_maint_load_config(struct store *s, struct errbuf *err);

@@ -14,6 +14,7 @@
 #include "db/pg_values.h"
 #include "driver.h"
 #include "log.h"
+#include "metrics.h"
 #include "sbuf.h"
 #include "store_internal.h"
 #include "submit_refusal.h"
@@ -130,6 +131,120 @@ static void format_ts(int64_t t, char *out, size_t cap)
 	strftime(out, cap, "%Y-%m-%d %H:%M:%S+00", &tm);
 }
 
+/* Claim at submit: the submissions in params (17, as submit() takes them)
+ * through smspool.submit_claim, with the room the loop lent.  The claimed
+ * rows go to the loop (TO_LOOP_DIRECT) only once the statement has
+ * committed: its rows arrive before the commit, so an error or a lost
+ * connection after them is waited for.  Lost there, the commit may have
+ * happened: their ids are kept and given back at the next connection
+ * (store_server_release_unsure) rather than renewed for the daemon's life.
+ * Returns the statement's result, or the error that ended it. */
+static PGresult *submit_claim(struct store *s, const char *const params[17])
+{
+	struct claim_demand *cd = s->claim_conns;
+	struct sbuf conns;
+	sbuf_init(&conns);
+	sbuf_arr_begin(&conns);
+	for (int i = 0; i < cd->nconns; i++)
+		sbuf_arr_text(&conns, cd->conns[i]);
+	sbuf_arr_end(&conns);
+	char budget[16];
+	snprintf(budget, sizeof budget, "%d", s->claim_room);
+	const char *p[20] = {s->cfg->instance, conns.buf, budget};
+	for (int i = 0; i < 17; i++)
+		p[i + 3] = params[i];
+	PGresult *out = NULL;
+	if (PQsendQueryPrepared(s->pg, "submit_claim", 20, p, NULL, NULL, 0)) {
+		for (PGresult *r; (r = PQgetResult(s->pg));) {
+			if (!out || (PQresultStatus(out) == PGRES_TUPLES_OK && PQresultStatus(r) != PGRES_TUPLES_OK)) {
+				/* the first result, or an error after the rows (the
+				 * commit refused, the connection lost) */
+				if (out && PQresultStatus(out) == PGRES_TUPLES_OK) {
+					struct msg_list lost = {0};
+					claim_rows_to_msgs(out, &lost);
+					if (PQstatus(s->pg) != CONNECTION_OK && lost.len) {
+						s->claim_unsure =
+						    xrealloc(s->claim_unsure, (size_t)(s->nclaim_unsure + lost.len) *
+						                                  sizeof *s->claim_unsure);
+						for (struct msg *m = lost.head; m; m = m->next)
+							s->claim_unsure[s->nclaim_unsure++] = m->id;
+						log_warn("store_submit_claim_commit_unknown", "messages=%d", lost.len);
+					}
+					while (lost.len)
+						msg_free(msg_list_pop(&lost));
+				}
+				PQclear(out);
+				out = r;
+			} else {
+				PQclear(r);
+			}
+		}
+	}
+	sbuf_free(&conns);
+	if (!out)
+		return PQmakeEmptyPGresult(s->pg, PGRES_FATAL_ERROR);
+	if (PQresultStatus(out) != PGRES_TUPLES_OK)
+		return out;
+	struct store_direct *d = xcalloc(1, sizeof *d);
+	claim_rows_to_msgs(out, &d->msgs);
+	int n = d->msgs.len;
+	if (n == 0) {
+		free(d);
+		return out;
+	}
+	s->claim_room = s->claim_room > n ? s->claim_room - n : 0;
+	d->room_back = n;
+	metrics_claimed_at_submit(n);
+	log_debug("store_submit_claimed", "messages=%d", n);
+	chan_put(s->out, TO_LOOP_DIRECT, d);
+	return out;
+}
+
+void store_server_room_back(struct store *s)
+{
+	if (s->claim_room <= 0)
+		return;
+	struct store_direct *d = xcalloc(1, sizeof *d);
+	d->room_back = s->claim_room;
+	s->claim_room = 0;
+	chan_put(s->out, TO_LOOP_DIRECT, d);
+}
+
+int store_server_release_unsure(struct store *s)
+{
+	if (!s->nclaim_unsure)
+		return 0;
+	struct sbuf ids;
+	sbuf_init(&ids);
+	sbuf_arr_begin(&ids);
+	for (int i = 0; i < s->nclaim_unsure; i++)
+		sbuf_arr_int(&ids, s->claim_unsure[i]);
+	sbuf_arr_end(&ids);
+	const char *params[] = {s->cfg->instance, ids.buf};
+	struct errbuf err;
+	/* Never handed to a connection: the attempt does not count (as at a
+	 * clean stop, store_session_release_claims). */
+	PGresult *r = pg_query(s->pg,
+	                       "WITH q AS (UPDATE smspool.queue SET due_at = now(), claimed_by = NULL "
+	                       "WHERE message_id = ANY ($2::bigint[]) AND claimed_by = $1 RETURNING message_id) "
+	                       "UPDATE smspool.outbox o SET status = 'queued', attempts = greatest(o.attempts - 1, 0) "
+	                       "FROM q WHERE o.id = q.message_id AND o.status = 'sending'",
+	                       2, params, &err);
+	sbuf_free(&ids);
+	if (!r) {
+		if (store_session_lost(s))
+			return -1;
+		log_warn("store_submit_claim_release_failed", "messages=%d error=\"%s\"", s->nclaim_unsure, err.msg);
+	} else {
+		log_info("store_submit_claim_released", "messages=%d committed=%s", s->nclaim_unsure, PQcmdTuples(r));
+		PQclear(r);
+	}
+	free(s->claim_unsure);
+	s->claim_unsure = NULL;
+	s->nclaim_unsure = 0;
+	return 0;
+}
+
 /* Writes the submissions of one account (the first pending one's) in one
  * statement; answers each.  Returns -1 on a lost connection. */
 static int do_submit_account(struct store *s)
@@ -156,8 +271,10 @@ static int do_submit_account(struct store *s)
 	store_arrays_reset(s, 16);
 	bool report_on = false;    /* only then the 16-argument submit() */
 	bool client_parts = false; /* only then the 17-argument one */
+	bool claim_now = false;    /* submit_claim(), within the loop's room */
 	for (int i = 0; i < n; i++) {
 		struct submission *sub = batch[i];
+		claim_now = claim_now || sub->claim_now;
 		char ts1[40], ts2[40];
 		if (sub->send_after_s)
 			format_ts(sub->send_after_s, ts1, sizeof ts1);
@@ -198,7 +315,13 @@ static int do_submit_account(struct store *s)
 	for (int i = 0; i < 16; i++)
 		params[i + 1] = s->a[i].buf;
 	const char *stmt = client_parts ? "submit_cp" : report_on ? "submit_ro" : "submit";
-	PGresult *r = PQexecPrepared(s->pg, stmt, client_parts ? 17 : report_on ? 16 : 15, params, NULL, NULL, 0);
+	PGresult *r = claim_now && s->claim_room > 0 && s->has_submit_claim && s->claim_conns && !s->stopping
+	                  ? submit_claim(s, params)
+	                  : PQexecPrepared(s->pg, stmt,
+	                                   client_parts ? 17
+	                                   : report_on  ? 16
+	                                                : 15,
+	                                   params, NULL, NULL, 0);
 	if (PQresultStatus(r) != PGRES_TUPLES_OK) {
 		struct errbuf err;
 		pg_result_error(r, s->pg, &err);
@@ -380,6 +503,7 @@ void store_server_fail_requests(struct store *s)
 	}
 	s->sub_tail = &s->sub_head;
 	s->sub_len = 0;
+	store_server_room_back(s);
 	if (s->query_head) {
 		chan_put(s->out, TO_LOOP_QUERIED, s->query_head);
 		s->query_head = NULL;
@@ -441,9 +565,12 @@ int store_server_work(struct store *s, uint64_t now)
 		return -1;
 	if (s->auth_head && store_server_auth(s))
 		return -1;
+	if (store_server_release_unsure(s))
+		return -1;
 	while (s->sub_head)
 		if (do_submit_account(s))
 			return -1;
+	store_server_room_back(s);
 	if (s->done_head && do_events_done(s))
 		return -1;
 	if (s->accounts && !s->stopping && (s->wake_events || now >= s->next_event_poll_ms)) {

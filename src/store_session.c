@@ -121,7 +121,7 @@ int store_session_release_claims(PGconn *pg, const char *instance, bool never_se
 	return 0;
 }
 
-static int prepare_all(PGconn *pg, struct errbuf *err);
+static int prepare_all(struct store *s, PGconn *pg, struct errbuf *err);
 
 static void revoke_missed(void *arg, const char *account)
 {
@@ -181,7 +181,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	if (pg_daemon_session(pg, err))
 		return -1;
 	if (s->lane != 0)
-		return prepare_all(pg, err);
+		return prepare_all(s, pg, err);
 	/* The instance lock: two live daemons must never share a name, since a
 	 * restarted daemon takes back every claim made under its name. */
 	const char *p1[] = {s->cfg->instance};
@@ -213,7 +213,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 		return -1;
 	if (store_session_resync(s, pg, true, err))
 		return -1;
-	if (prepare_all(pg, err))
+	if (prepare_all(s, pg, err))
 		return -1;
 	if (first) {
 		/* Whatever a dead predecessor of ours held is ours to send now. */
@@ -223,7 +223,7 @@ static int setup_session(struct store *s, PGconn *pg, bool first, struct errbuf 
 	return 0;
 }
 
-static int prepare_all(PGconn *pg, struct errbuf *err)
+static int prepare_all(struct store *s, PGconn *pg, struct errbuf *err)
 {
 	PGresult *r;
 	for (size_t i = 0; i < ARRAY_LEN(prepared); i++) {
@@ -245,6 +245,15 @@ static int prepare_all(PGconn *pg, struct errbuf *err)
 		}
 		PQclear(r);
 	}
+	/* Claim at submit (048): without it, submissions are inserted queued. */
+	r = PQprepare(pg, "submit_claim",
+	              "SELECT * FROM smspool.submit_claim($1, $2::text[], $3::int, $4, $5::text[], $6::text[], "
+	              "$7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::int[], $13::boolean[], "
+	              "$14::boolean[], $15::int[], $16::timestamptz[], $17::timestamptz[], $18::text[], $19::int[], "
+	              "$20::int[])",
+	              0, NULL);
+	s->has_submit_claim = PQresultStatus(r) == PGRES_COMMAND_OK;
+	PQclear(r);
 	return 0;
 }
 

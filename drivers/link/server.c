@@ -20,7 +20,10 @@
  * as idempotency key (core_submit; the store writes an account's pending
  * submissions in one statement, so a batch is one transaction unless it
  * meets the store between two statements; either way the keys make every
- * message once).  The batch_ack goes out when every message is answered,
+ * message once); its messages are marked claim_now, so that the rows the
+ * daemon can send at once are inserted already claimed by it and go to its
+ * connections without a claim (smspool.submit_claim, 048).  The batch_ack
+ * goes out when every message is answered,
  * that is committed or refused.  Account events (reports, inbound texts)
  * that the core hands to deliver() go to a bound session of their account
  * in states/inbounds frames (events.c, over the shared account
@@ -320,8 +323,13 @@ static void on_batch(struct sess *s, const Smspool__Link__Batch *in)
 	}
 	log_debug("link_server_batch", "conn=%s sess=%" PRIu64 " seq=%" PRIu64 " n=%d", cname(sv), s->hd.id, in->seq,
 	          b->n);
-	for (int i = 0; i < b->n; i++)
-		core_submit(sv->c, link_convert_submission(in->messages[i], s->hd.acct->name), pend_add(sv, s, b, i));
+	for (int i = 0; i < b->n; i++) {
+		/* a whole batch: its rows are claimed as they are inserted
+		 * (claim at submit), within the room the loop has */
+		struct submission *sub = link_convert_submission(in->messages[i], s->hd.acct->name);
+		sub->claim_now = true;
+		core_submit(sv->c, sub, pend_add(sv, s, b, i));
+	}
 }
 
 static void link_server_submitted(struct conn *c, uint64_t token, const struct submit_result *res)

@@ -10,7 +10,7 @@
 # field B's database named in the result.  A wrong password and a peer speaking another
 # link version are refused with a clear error.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 15
+plan 16
 
 e2e_db smspool_e2e_link_basic_b
 DB_B=$SMSPOOL_DB
@@ -138,4 +138,17 @@ stop_daemon a
 is "$DAEMON_STATUS" 0 "daemon A exits 0"
 stop_daemon b
 is "$DAEMON_STATUS" 0 "daemon B exits 0"
+
+# Claim at submit (048): B inserted the link's messages already claimed and
+# sent them without its claimer.  Every attempt in B's outbox is one claim by
+# the claimer or one claim at submit, and the latter did happen.
+CLAIMS=$(grep -o 'event=daemon_claims .*' "${DAEMON_LOG[b]}" | tail -1)
+AT=$(sed -n 's/.*claimed_at_submit=\([0-9]*\).*/\1/p' <<<"$CLAIMS")
+CL=$(sed -n 's/.* claimed=\([0-9]*\).*/\1/p' <<<"$CLAIMS")
+SUM=$(SMSPOOL_DB=$DB_B sql "SELECT coalesce(sum(attempts), 0) FROM smspool.outbox")
+if [ "${AT:-0}" -gt 0 ] && [ $((${CL:-0} + AT)) -eq "$SUM" ]; then
+	pass "B sent $AT link messages claimed at submit ($CL by its claimer; $SUM attempts in all)"
+else
+	fail "B sent link messages claimed at submit" "daemon_claims: '$CLAIMS', attempts in B: $SUM"
+fi
 finish
