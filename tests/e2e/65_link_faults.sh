@@ -17,7 +17,7 @@
 
 N=${LINK_FAULT_N:-3000}
 M=${LINK_FAULT_M:-200}
-plan 8
+plan 9
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 PROXY_PID=
@@ -75,8 +75,22 @@ kill_daemon a
 start_daemon a SMSPOOL_DB="$DB_A"
 
 wait_progress $((3 * N / 6))
-diag "SIGKILL of B at $(progress) sent, $(inflight) in flight"
+# Claim at submit (048): B is killed while it holds rows of the link's
+# batches that it inserted already claimed (their lease runs from their
+# INSERT); the reconciliation below finds each of them once.
+held_at_submit() {
+	SMSPOOL_DB=$DB_B sql "SELECT count(*) FROM smspool.queue q JOIN smspool.outbox o ON o.id = q.message_id
+		WHERE q.claimed_by = 'b' AND q.due_at = o.created_at + make_interval(secs => coalesce(smspool.config_int('lease_s'), 60))" 2>/dev/null || echo 0
+}
+end=$(($(now_ms) + 10000))
+while HELD=$(held_at_submit) && [ "$HELD" = 0 ] && [ "$(now_ms)" -lt "$end" ]; do sleep 0.02; done
+diag "SIGKILL of B at $(progress) sent, $(inflight) in flight, $HELD rows held by B claimed at submit"
 kill_daemon b
+if [ "$HELD" -gt 0 ]; then
+	pass "B is killed while it holds rows it inserted claimed at submit ($HELD)"
+else
+	fail "B is killed while it holds rows it inserted claimed at submit" "none seen in 10 s"
+fi
 KILL_B_AT=$(SMSPOOL_DB=$DB_B sql "SELECT now()")
 start_daemon b SMSPOOL_DB="$DB_B"
 
