@@ -16,6 +16,10 @@
 --   rows (the room the daemon's loop has), only rows due now (send_after
 --   not in the future), still valid (valid_until), routed or forced to a
 --   connection of p_connections; the others are inserted queued, as before.
+-- * Order: a row claimed at submit does not wait behind queued rows of the
+--   same or a higher priority that wait for room; the daemon lends room for
+--   it only from what its claimer has not been asked to fill, so both share
+--   the room its connections have and neither overfills it.
 -- * After the commit they are like any claimed row: a daemon that dies
 --   loses its lease and claim() takes them over (attempts 2 then).
 -- * The mechanism: submit_claim() sets transaction-local settings that the
