@@ -357,7 +357,12 @@ BEGIN
 	-- match_unmatched_reports (a final report removes it again).
 	IF v_bmids IS NOT NULL THEN
 		INSERT INTO smspool.report_wait_by_id (message_ids) VALUES (v_bmids);
-		IF EXISTS (SELECT 1 FROM smspool.reports WHERE message_id IS NULL AND remote_id = ANY (v_brids)) THEN
+		-- (first one range scan of the unmatched reports between the batch's
+		-- least and greatest remote id, nearly always empty: a probe per id
+		-- only when something is there)
+		IF EXISTS (SELECT 1 FROM smspool.reports WHERE message_id IS NULL
+		           AND remote_id BETWEEN (SELECT min(x) FROM unnest(v_brids) x) AND (SELECT max(x) FROM unnest(v_brids) x))
+		   AND EXISTS (SELECT 1 FROM smspool.reports WHERE message_id IS NULL AND remote_id = ANY (v_brids)) THEN
 			SELECT v_rids || array_agg(t.rid), v_conns || array_agg(t.conn), v_mids || array_agg(t.id), v_parts || array_agg(t.n)
 			INTO v_rids, v_conns, v_mids, v_parts
 			FROM unnest(v_brids, v_bconns, v_bmids, v_bparts) AS t(rid, conn, id, n)
