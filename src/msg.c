@@ -182,6 +182,7 @@ void account_event_free(struct account_event *e)
 	free(e->account);
 	free(e->client_ref);
 	free(e->part_status);
+	free(e->idempotency_key);
 	free(e->state);
 	free(e->error_code);
 	free(e->sender);

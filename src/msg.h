@@ -59,6 +59,9 @@ struct msg {
 	char *error_code;
 	char *error_text;
 	int retry_after_s; /* -1: the database's backoff */
+	/* Sent: its reports will name it by its id (struct report.message_id),
+	 * not by its remote ids: no report_wait rows (047_link_ids). */
+	bool report_by_id;
 
 	/* From claim: the ids of the parts an earlier attempt got accepted
 	 * through held_conn (joined by 0x1F, "" for a part not accepted), when
@@ -115,6 +118,11 @@ struct report {
 	char *conn, *remote_id;
 	char *state; /* delivered, undelivered, expired, rejected, deleted, accepted, enroute, unknown */
 	char *error_code, *text;
+	/* 0: matched by (remote_id, conn) through report_wait.  Else the
+	 * outbox id the peer says it is about (a link server's
+	 * State.client_id): applied to that row only if it was sent over conn
+	 * and remote_id is one of its remote ids (047_link_ids). */
+	int64_t message_id;
 	uint64_t conn_id, token;
 	struct report *next;
 };
@@ -174,6 +182,9 @@ struct account_event {
 	/* A message that came over a link: its part_status as PostgreSQL
 	 * prints a text[] ("{pending,delivered}"); NULL otherwise (034_link). */
 	char *part_status;
+	/* REPORT: the message's idempotency key (the link's
+	 * "<client instance>:<client outbox id>"), NULL if none (047). */
+	char *idempotency_key;
 	int64_t submitted_s, done_s;
 	/* Both: the addresses (REPORT: the original message's). */
 	char *sender, *recipient;

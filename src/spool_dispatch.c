@@ -320,6 +320,9 @@ void spool_dispatch_post_demand(struct core *k)
  * still land there: their ids differ). */
 static int lane_of_result(const struct core *k, const struct msg *m)
 {
+	/* Reports by id (047) go by the message id, as their result. */
+	if (m->outcome == MSG_SENT && m->report_by_id)
+		return (int)((uint64_t)m->id % (uint64_t)k->nlanes);
 	if (m->outcome == MSG_SENT && m->remote_ids && *m->remote_ids)
 		return (int)(fnv1a(FNV1A_INIT, m->remote_ids, strcspn(m->remote_ids, "\x1f")) % (uint32_t)k->nlanes);
 	return (int)((uint64_t)m->id % (uint64_t)k->nlanes);
@@ -348,7 +351,8 @@ void spool_dispatch_post_reports(struct core *k)
 	for (struct report *r = k->rep_head, *next; r; r = next) {
 		next = r->next;
 		r->next = NULL;
-		int i = r->remote_id
+		int i = r->message_id > 0 ? (int)((uint64_t)r->message_id % (uint64_t)k->nlanes)
+		        : r->remote_id
 		            ? (int)(fnv1a(FNV1A_INIT, r->remote_id, strlen(r->remote_id)) % (uint32_t)k->nlanes)
 		            : 0;
 		*tail[i] = r;

@@ -466,6 +466,7 @@ static int claim_events(struct store *s)
 		e->state = opt_dup(r, i, "state");
 		e->error_code = opt_dup(r, i, "error_code");
 		e->part_status = opt_dup(r, i, "part_status");
+		e->idempotency_key = opt_dup(r, i, "idempotency_key");
 		e->submitted_s = opt_epoch(r, i, "submitted_at");
 		e->done_s = opt_epoch(r, i, "done_at");
 		e->sender = opt_dup(r, i, "sender");

@@ -22,8 +22,8 @@ static const struct {
 } prepared[] = {
     {"write",
      "SELECT smspool.record_results($1, $2::bigint[], $3::text[], $4::text[], $5::text[], $6::int[], $7::text[], "
-     "$8::text[], $9::int[]), (SELECT count(*) FROM smspool.record_reports($10::text[], $11::text[], $12::text[], "
-     "$13::text[], $14::text[]))"},
+     "$8::text[], $9::int[], $10::boolean[]), (SELECT count(*) FROM smspool.record_reports($11::text[], "
+     "$12::text[], $13::text[], $14::text[], $15::text[], $16::bigint[]))"},
     {"inbound", "SELECT smspool.record_inbound($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], "
                 "$6::text[], $7::text[], $8::int[], $9::timestamptz[], $10::text[])"},
     {"config", "SELECT (to_jsonb(c) || jsonb_build_object('exclusive', smspool.connection_exclusive(c.type, "

@@ -197,7 +197,7 @@ int store_write_results(struct store *s)
 		reps = NULL;
 	}
 
-	store_arrays_reset(s, 13);
+	store_arrays_reset(s, 15);
 	for (struct msg *m = batch.head; m; m = m->next) {
 		char retry[16];
 		snprintf(retry, sizeof retry, "%d", m->retry_after_s);
@@ -209,20 +209,25 @@ int store_write_results(struct store *s)
 		sbuf_arr_text(&s->a[5], m->error_code);
 		sbuf_arr_text(&s->a[6], m->error_text);
 		sbuf_arr_text(&s->a[7], m->retry_after_s >= 0 ? retry : NULL);
+		sbuf_arr_text(&s->a[8], m->report_by_id ? "t" : "f");
 	}
 	for (struct report *r = reps; r; r = r->next) {
-		sbuf_arr_text(&s->a[8], r->conn);
-		sbuf_arr_text(&s->a[9], r->remote_id);
-		sbuf_arr_text(&s->a[10], r->state);
-		sbuf_arr_text(&s->a[11], r->error_code);
-		sbuf_arr_text(&s->a[12], r->text);
+		sbuf_arr_text(&s->a[9], r->conn);
+		sbuf_arr_text(&s->a[10], r->remote_id);
+		sbuf_arr_text(&s->a[11], r->state);
+		sbuf_arr_text(&s->a[12], r->error_code);
+		sbuf_arr_text(&s->a[13], r->text);
+		if (r->message_id > 0)
+			sbuf_arr_int(&s->a[14], r->message_id);
+		else
+			sbuf_arr_text(&s->a[14], NULL);
 	}
-	store_arrays_end(s, 13);
-	const char *params[14] = {s->cfg->instance};
-	for (int i = 0; i < 13; i++)
+	store_arrays_end(s, 15);
+	const char *params[16] = {s->cfg->instance};
+	for (int i = 0; i < 15; i++)
 		params[i + 1] = s->a[i].buf;
 	uint64_t t0 = now_mono_ms(), t0_ns = metrics_now_ns();
-	PGresult *r = PQexecPrepared(s->pg, "write", 14, params, NULL, NULL, 0);
+	PGresult *r = PQexecPrepared(s->pg, "write", 16, params, NULL, NULL, 0);
 	if (PQresultStatus(r) == PGRES_TUPLES_OK) {
 		PQclear(r);
 		metrics_stmt(METRICS_STMT_WRITE, t0_ns, batch.len + nrep);

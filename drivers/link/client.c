@@ -77,6 +77,7 @@ struct client {
 	struct link *link; /* the session's (set and cleared by clibase) */
 	uint32_t hello_seq;
 	bool part_states; /* the server's hello_ack agreed: remote ids per part, states per part */
+	bool client_ids;  /* the server's hello_ack agreed: states name our outbox id (no report_wait) */
 	struct msg_list pending;
 	int inflight; /* messages in outstanding batches */
 	struct fack *facks;
@@ -129,6 +130,9 @@ static void batch_complete(struct client *cl, struct batch *b, int i, const Smsp
 			free(ids);
 			free(pid);
 		}
+		/* Its states will name it by our id (State.client_id): the
+		 * store records it sent without report_wait rows. */
+		m->report_by_id = cl->client_ids;
 		log_debug("link_sent", "conn=%s id=%" PRId64 " remote=%s", cname(cl), m->id, id);
 	} else if (!r) {
 		msg_set_failed(m, MSG_TEMPORARY, "link", "link lost before the batch was answered");
@@ -341,8 +345,11 @@ static void on_states(struct client *cl, const Smspool__Link__States *st)
 	struct fack *a = fack_new(cl, st->seq);
 	a->left = 1; /* held until every report is handed over */
 	for (size_t i = 0; i < st->n_states; i++) {
-		struct report *r =
-		    cl->part_states ? link_convert_part_reports(st->states[i]) : link_convert_report(st->states[i]);
+		/* By our id when the server gave it (client_ids); else by its
+		 * id through report_wait, as before. */
+		bool by_id = cl->client_ids && st->states[i]->client_id > 0;
+		struct report *r = cl->part_states ? link_convert_part_reports(st->states[i], by_id)
+		                                   : link_convert_report(st->states[i], by_id);
 		if (!r && st->states[i]->id <= 0)
 			log_info("link_state_ignored", "conn=%s key=%s reason=\"no id\"", cname(cl),
 			         st->states[i]->key);
@@ -402,6 +409,7 @@ static int send_hello(void *arg)
 	h.instance = (char *)conn_instance(cl->c);
 	h.account = cl->conf->account ? cl->conf->account : ""; /* empty: the client certificate tells */
 	h.part_states = true;
+	h.client_ids = link_wire_client_ids();
 	h.password = cl->conf->password;
 	h.max_frame = (uint32_t)cl->conf->max_frame;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
@@ -439,8 +447,9 @@ static void on_hello_ack(struct client *cl, const Smspool__Link__HelloAck *h)
 		return;
 	}
 	cl->part_states = h->part_states;
-	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32 " part_states=%d", cname(cl),
-	          h->instance ? h->instance : "", h->max_frame, (int)h->part_states);
+	cl->client_ids = h->client_ids && link_wire_client_ids();
+	log_debug("link_hello_ack", "conn=%s server=%s max_frame=%" PRIu32 " part_states=%d client_ids=%d", cname(cl),
+	          h->instance ? h->instance : "", h->max_frame, (int)h->part_states, (int)cl->client_ids);
 	clibase_set(&cl->base, CLIBASE_UP, "hello_ack");
 }
 

@@ -168,9 +168,27 @@ void link_convert_part_id(int64_t id, int part, int parts, char *out, size_t cap
 		snprintf(out, cap, "%" PRId64 "/%d", id, part);
 }
 
-static struct report *part_report(const Smspool__Link__State *in, int part, int parts, const char *state)
+int64_t link_convert_client_id(const char *key, const char *instance)
+{
+	size_t n = instance ? strlen(instance) : 0;
+	if (!key || !n || strncmp(key, instance, n) != 0 || key[n] != ':')
+		return 0;
+	const char *p = key + n + 1;
+	if (*p < '1' || *p > '9')
+		return 0;
+	int64_t v = 0;
+	for (; *p; p++) {
+		if (*p < '0' || *p > '9' || v > (INT64_MAX - (*p - '0')) / 10)
+			return 0;
+		v = v * 10 + (*p - '0');
+	}
+	return v;
+}
+
+static struct report *part_report(const Smspool__Link__State *in, int part, int parts, const char *state, bool by_id)
 {
 	struct report *r = xcalloc(1, sizeof *r);
+	r->message_id = by_id ? in->client_id : 0;
 	char id[48];
 	link_convert_part_id(in->id, part, parts, id, sizeof id);
 	r->remote_id = xstrdup(id);
@@ -180,7 +198,7 @@ static struct report *part_report(const Smspool__Link__State *in, int part, int 
 	return r;
 }
 
-struct report *link_convert_part_reports(const Smspool__Link__State *in)
+struct report *link_convert_part_reports(const Smspool__Link__State *in, bool by_id)
 {
 	if (in->id <= 0)
 		return NULL;
@@ -202,7 +220,7 @@ struct report *link_convert_part_reports(const Smspool__Link__State *in)
 			st = ps;
 		else
 			continue;
-		*tail = part_report(in, (int)i + 1, (int)n, st);
+		*tail = part_report(in, (int)i + 1, (int)n, st, by_id);
 		tail = &(*tail)->next;
 	}
 	return head;
@@ -225,7 +243,7 @@ void link_convert_inbound(const struct account_event *ev, const char *instance, 
 	out->parts = 1;
 }
 
-struct report *link_convert_report(const Smspool__Link__State *in)
+struct report *link_convert_report(const Smspool__Link__State *in, bool by_id)
 {
 	if (in->id <= 0)
 		return NULL;
@@ -236,6 +254,7 @@ struct report *link_convert_report(const Smspool__Link__State *in)
 		if (strcmp(in->status, *p) == 0)
 			st = *p;
 	struct report *r = xcalloc(1, sizeof *r);
+	r->message_id = by_id ? in->client_id : 0;
 	char id[32];
 	snprintf(id, sizeof id, "%" PRId64, in->id);
 	r->remote_id = xstrdup(id);

@@ -41,6 +41,11 @@ struct submission *link_convert_submission(const Smspool__Link__Message *in, con
  * undelivered: the sending side cannot do better than that). */
 void link_convert_state(const struct account_event *ev, const char *instance, Smspool__Link__State *out, char *key,
                         size_t cap);
+/* The client's outbox id in a message's idempotency key (borrowed, may be
+ * NULL): the <id> of "<instance>:<id>" when the key starts with exactly
+ * instance and a colon and <id> is a positive decimal number, else 0
+ * (State.client_id, 047). */
+int64_t link_convert_client_id(const char *key, const char *instance);
 /* The event's part_status (a text[] as PostgreSQL prints it) into
  * out->part_status, the strings kept in b.  Nothing when it has none. */
 void link_convert_state_parts(const struct account_event *ev, Smspool__Link__State *out, struct link_convert_buf *b);
@@ -51,8 +56,12 @@ bool link_convert_state_is_final(const char *status);
 void link_convert_inbound(const struct account_event *ev, const char *instance, Smspool__Link__Inbound *out,
                           struct link_convert_buf *b, char *key, size_t cap);
 /* A State as a report of the row whose remote id is the State's id (new),
- * or NULL when it carries no id. */
-struct report *link_convert_report(const Smspool__Link__State *in);
+ * or NULL when it carries no id.  Here and in link_convert_part_reports,
+ * by_id (a session that agreed client_ids) gives each report the State's
+ * client_id as its message_id: the store applies it to that row (if it was
+ * sent over this connection with that remote id), not through
+ * report_wait. */
+struct report *link_convert_report(const Smspool__Link__State *in, bool by_id);
 /* With part_states (the row's remote ids are "<id>/<part>", 1-based, for a
  * message of several parts; "<id>" for one part): the
  * reports of a State, one per part, chained by next (NULL: none).  A final
@@ -62,7 +71,7 @@ struct report *link_convert_report(const Smspool__Link__State *in);
  * part has a report yet, "sent" to each.  A part that reached a final state
  * while the message is sent waits for the final State (so that no part is
  * reported final twice). */
-struct report *link_convert_part_reports(const Smspool__Link__State *in);
+struct report *link_convert_part_reports(const Smspool__Link__State *in, bool by_id);
 /* The remote id of part (1-based) of parts of the server's row id into out:
  * "<id>/<part>", or "<id>" when parts is 1. */
 void link_convert_part_id(int64_t id, int part, int parts, char *out, size_t cap);

@@ -10,7 +10,10 @@
  * ended first or the ack did not come in time (the core offers it again
  * later).  States of messages that are not final yet (034_link: "sent",
  * part reports) and part_status go only to clients whose hello asked for
- * part_states; for the others such an event is done at once.
+ * part_states; for the others such an event is done at once.  A session
+ * that agreed client_ids gets in each State the client's own outbox id,
+ * read from the message's idempotency key "<its instance>:<its id>"
+ * (047_link_ids), so that the client applies it by id.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -133,6 +136,8 @@ static int send_events(struct sess *s, struct partq *q, bool reports)
 			link_convert_state(p->d->ev, inst, &st[i], keys[i], sizeof keys[i]);
 			if (s->part_states)
 				link_convert_state_parts(p->d->ev, &st[i], &bytes);
+			if (s->client_ids)
+				st[i].client_id = link_convert_client_id(p->d->ev->idempotency_key, s->instance);
 			ptrs[i] = &st[i];
 		} else {
 			link_convert_inbound(p->d->ev, inst, &in[i], &bytes, keys[i], sizeof keys[i]);

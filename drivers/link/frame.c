@@ -57,6 +57,8 @@ static int check_state(const Smspool__Link__State *s, struct errbuf *err)
 		return -1;
 	if (s->n_part_status > 255)
 		return errbuf_set(err, "state: %zu parts", s->n_part_status);
+	if (s->client_id < 0)
+		return errbuf_set(err, "state: client_id %" PRId64, s->client_id);
 	for (size_t i = 0; i < s->n_part_status; i++)
 		if (check_str(s->part_status[i], "part_status", 32, err))
 			return -1;

@@ -68,6 +68,8 @@ static void put_state(FILE *out, size_t i, const Smspool__Link__State *s)
 	}
 	fprintf(out, "state.%zu.at_ms=%" PRId64 "\n", i, s->at_ms);
 	fprintf(out, "state.%zu.id=%" PRId64 "\n", i, s->id);
+	if (s->client_id)
+		fprintf(out, "state.%zu.client_id=%" PRId64 "\n", i, s->client_id);
 }
 
 static void put_inbound(FILE *out, size_t i, const Smspool__Link__Inbound *m)
@@ -101,12 +103,14 @@ void link_frame_print(const link_frame_t *f, FILE *out)
 		fprintf(out, "password=%s\n", f->hello->password && *f->hello->password ? "(set)" : "");
 		fprintf(out, "max_frame=%" PRIu32 "\n", f->hello->max_frame);
 		fprintf(out, "part_states=%s\n", f->hello->part_states ? "true" : "false");
+		fprintf(out, "client_ids=%s\n", f->hello->client_ids ? "true" : "false");
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_HELLO_ACK:
 		fprintf(out, "version=%" PRIu32 "\n", f->hello_ack->version);
 		put_str(out, "instance", f->hello_ack->instance);
 		fprintf(out, "max_frame=%" PRIu32 "\n", f->hello_ack->max_frame);
 		fprintf(out, "part_states=%s\n", f->hello_ack->part_states ? "true" : "false");
+		fprintf(out, "client_ids=%s\n", f->hello_ack->client_ids ? "true" : "false");
 		break;
 	case SMSPOOL__LINK__FRAME__BODY_BATCH:
 		fprintf(out, "seq=%" PRIu64 "\nmessages=%zu\n", f->batch->seq, f->batch->n_messages);

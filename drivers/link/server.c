@@ -133,6 +133,7 @@ static void on_hello(struct sess *s, const Smspool__Link__Hello *h)
 	snprintf(s->instance, sizeof s->instance, "%s", h->instance ? h->instance : "");
 	snprintf(s->hd.login, sizeof s->hd.login, "%s", h->account ? h->account : "");
 	s->part_states = h->part_states;
+	s->client_ids = h->client_ids && link_wire_client_ids();
 	if (h->version != LINK_VERSION) {
 		snprintf(why, sizeof why, "link version %" PRIu32 " is not spoken here (this side speaks version %d)",
 		         h->version, LINK_VERSION);
@@ -222,6 +223,7 @@ static void link_server_authenticated(struct conn *c, uint64_t token, const stru
 	ha.instance = (char *)conn_instance(c);
 	ha.max_frame = (uint32_t)sv->conf->max_frame;
 	ha.part_states = s->part_states;
+	ha.client_ids = s->client_ids;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
 	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO_ACK;
 	f.hello_ack = &ha;

@@ -29,6 +29,7 @@ struct sess {
 	struct server *sv;
 	char instance[130];
 	bool part_states; /* the client's hello asked for per-part and intermediate states */
+	bool client_ids;  /* the client's hello asked for State.client_id (and this side offers it) */
 	struct partq reports, inbounds;
 };
 

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 long link_wire_frame(const uint8_t *buf, size_t len, struct errbuf *err)
 {
@@ -55,4 +56,10 @@ int link_wire_heartbeat(struct link *l, uint64_t seq, bool ack)
 		f.heartbeat = &hb;
 	}
 	return link_wire_send(l, &f);
+}
+
+bool link_wire_client_ids(void)
+{
+	const char *e = getenv("SMSPOOL_LINK_CLIENT_IDS");
+	return !e || strcmp(e, "0") != 0;
 }

@@ -24,5 +24,9 @@ void link_wire_too_big(struct link *l, const char *reason);
 /* Sends heartbeat{seq} (ack false: link_ops.on_keepalive) or its
  * heartbeat_ack (ack true).  Returns 0, or -1 when the link refuses it. */
 int link_wire_heartbeat(struct link *l, uint64_t seq, bool ack);
+/* Whether this side offers client_ids (State.client_id, 047): yes, unless
+ * the environment says SMSPOOL_LINK_CLIENT_IDS=0 (for tests: a peer that
+ * does not know them). */
+bool link_wire_client_ids(void);
 
 #endif

@@ -5,7 +5,8 @@
 # linkacct in B with everything SMPP cannot carry (client_ref, priority,
 # valid_until, a binary payload with UDH, want_report) and the idempotency
 # key "<A's instance>:<A's id>"; B's final states come back to A and end A's
-# rows delivered (remote id = B's id).  A text routed in B to linkacct comes
+# rows delivered (remote id = B's id), applied by A's own id (client_ids:
+# no report_wait rows in A).  A text routed in B to linkacct comes
 # back as an inbox row of A.  A message B refuses is rejected in A, the
 # field B's database named in the result.  A wrong password and a peer speaking another
 # link version are refused with a clear error.
@@ -55,6 +56,11 @@ else
 	fail "all 302 messages end delivered in A (by B's states)" "$(state_counts)" "$(SMSPOOL_DB=$DB_B state_counts)"
 	daemon_tails
 fi
+# 047: both sides offer client_ids: A records them sent without report_wait
+# rows (report_wait_by_id holds each id once), and every state of B is
+# applied by A's id (no report stored unmatched).
+is "$(sql "SELECT (SELECT count(*) FROM smspool.report_wait) || '/' || (SELECT count(DISTINCT x) FROM smspool.report_wait_by_id w, unnest(w.message_ids) x) || '/' || (SELECT count(*) FILTER (WHERE message_id IS NULL) || '/' || count(DISTINCT message_id) FROM smspool.reports)")" \
+	"0/302/0/302" "client_ids: no report_wait in A, each row waits by id, every state matched by A's id"
 is "$(SMSPOOL_DB=$DB_B sql "SELECT count(*) FILTER (WHERE status = 'delivered') || '/' || count(*) FROM smspool.outbox WHERE account = 'linkacct'")" \
 	"302/302" "B holds each message once, as a row of linkacct, delivered"
 is "$(sql "SELECT count(*) FROM smspool.outbox a WHERE cardinality(remote_ids) = 1")" 302 "one remote id per row in A"

@@ -155,7 +155,7 @@ CREATE FUNCTION pg_temp.events() RETURNS text
 LANGUAGE sql AS $$
 	SELECT coalesce(string_agg(j, E'\n' ORDER BY j), '(none)') FROM (
 		SELECT m.label || ' #' || row_number() OVER (PARTITION BY e.message_id ORDER BY e.id) || ' '
-			|| (to_jsonb(e) - 'id')::text AS j
+			|| (to_jsonb(e) - 'id' - 'idempotency_key')::text AS j  -- (047's column: the old triggers had none)
 		FROM smspool.account_events e JOIN m ON m.id = e.message_id) s
 $$;
 CREATE FUNCTION pg_temp.outbox() RETURNS text

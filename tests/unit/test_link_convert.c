@@ -137,14 +137,15 @@ static void test_state_to_report(void **state)
 		f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
 		f.states = &ss;
 		link_frame_t *d = through_wire(&f);
-		struct report *r = link_convert_report(d->states->states[0]);
+		struct report *r = link_convert_report(d->states->states[0], false);
 		assert_non_null(r);
+		assert_int_equal(r->message_id, 0);
 		assert_string_equal(r->remote_id, "1234");
 		assert_string_equal(r->state, cases[i][1]);
 		assert_string_equal(r->error_code, "0x0000000B");
 		report_free(r);
 		d->states->states[0]->id = 0; /* a state without the server's id matches nothing */
-		assert_null(link_convert_report(d->states->states[0]));
+		assert_null(link_convert_report(d->states->states[0], false));
 		link_frame_free(d);
 	}
 }
@@ -172,7 +173,7 @@ static struct report *part_reports(const char *status, const char *parts)
 	f.states = &ss;
 	link_frame_t *d = through_wire(&f);
 	link_convert_buf_free(&bytes);
-	struct report *r = link_convert_part_reports(d->states->states[0]);
+	struct report *r = link_convert_part_reports(d->states->states[0], false);
 	link_frame_free(d);
 	return r;
 }
@@ -210,6 +211,82 @@ static void test_part_states(void **state)
 	/* not final, not sent-with-parts: nothing for a message without parts known */
 	assert_true(link_convert_state_is_final("cancelled"));
 	assert_false(link_convert_state_is_final("sent"));
+}
+
+/* 047: the client's outbox id from the message's idempotency key, through
+ * the wire as State.client_id, onto every report of the State when by id. */
+static void test_client_ids(void **state)
+{
+	(void)state;
+	assert_int_equal(link_convert_client_id("edge:42", "edge"), 42);
+	assert_int_equal(link_convert_client_id("edge:9223372036854775807", "edge"), INT64_MAX);
+	assert_int_equal(link_convert_client_id("edge:9223372036854775808", "edge"), 0); /* overflow */
+	assert_int_equal(link_convert_client_id("edge2:42", "edge"), 0);                 /* another instance */
+	assert_int_equal(link_convert_client_id("edg:42", "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:042", "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:0", "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:-4", "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:4x", "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:", "edge"), 0);
+	assert_int_equal(link_convert_client_id("my-ref", "edge"), 0); /* a key an application chose */
+	assert_int_equal(link_convert_client_id(NULL, "edge"), 0);
+	assert_int_equal(link_convert_client_id("edge:42", ""), 0);
+	assert_int_equal(link_convert_client_id(":42", ""), 0);
+
+	struct account_event ev = {0};
+	ev.id = 100;
+	ev.kind = ACCOUNT_EVENT_REPORT;
+	ev.message_id = 1234;
+	ev.state = "delivered";
+	ev.part_status = "{delivered,undelivered}";
+	ev.idempotency_key = "edge:77";
+	Smspool__Link__State st;
+	char key[64];
+	struct link_convert_buf bytes = {0};
+	link_convert_state(&ev, "central", &st, key, sizeof key);
+	assert_int_equal(st.client_id, 0); /* only a session that agreed client_ids fills it */
+	link_convert_state_parts(&ev, &st, &bytes);
+	st.client_id = link_convert_client_id(ev.idempotency_key, "edge");
+	Smspool__Link__State *sts[] = {&st};
+	Smspool__Link__States ss = SMSPOOL__LINK__STATES__INIT;
+	ss.n_states = 1;
+	ss.states = sts;
+	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_STATES;
+	f.states = &ss;
+	link_frame_t *d = through_wire(&f);
+	const Smspool__Link__State *in = d->states->states[0];
+	assert_int_equal(in->client_id, 77);
+	assert_int_equal(in->id, 1234);
+	struct report *r = link_convert_part_reports(in, true);
+	assert_non_null(r);
+	assert_non_null(r->next);
+	assert_null(r->next->next);
+	assert_int_equal(r->message_id, 77);
+	assert_string_equal(r->remote_id, "1234/1");
+	assert_string_equal(r->state, "delivered");
+	assert_int_equal(r->next->message_id, 77);
+	assert_string_equal(r->next->remote_id, "1234/2");
+	assert_string_equal(r->next->state, "undelivered");
+	report_free(r->next);
+	report_free(r);
+	r = link_convert_part_reports(in, false); /* a session without client_ids: by the remote id */
+	assert_int_equal(r->message_id, 0);
+	assert_int_equal(r->next->message_id, 0);
+	report_free(r->next);
+	report_free(r);
+	r = link_convert_report(in, true);
+	assert_int_equal(r->message_id, 77);
+	assert_string_equal(r->remote_id, "1234");
+	report_free(r);
+	link_frame_free(d);
+
+	/* an old peer's State has no client_id: 0 after decoding */
+	st.client_id = 0;
+	d = through_wire(&f);
+	assert_int_equal(d->states->states[0]->client_id, 0);
+	link_frame_free(d);
+	link_convert_buf_free(&bytes);
 }
 
 static void test_inbound_to_inbox(void **state)
@@ -253,7 +330,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_message_to_submission), cmocka_unit_test(test_text_defaults),
 	    cmocka_unit_test(test_state_to_report),       cmocka_unit_test(test_part_states),
-	    cmocka_unit_test(test_inbound_to_inbox),
+	    cmocka_unit_test(test_inbound_to_inbox),      cmocka_unit_test(test_client_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

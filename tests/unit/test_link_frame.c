@@ -98,6 +98,8 @@ static void test_batch_roundtrip(void **state)
 	free(buf);
 }
 
+static void refused(const link_frame_t *f, const char *why);
+
 static void test_other_types_roundtrip(void **state)
 {
 	struct errbuf err;
@@ -111,6 +113,7 @@ static void test_other_types_roundtrip(void **state)
 	h.account = "branch";
 	h.password = "secret";
 	h.max_frame = 1 << 20;
+	h.client_ids = true;
 	link_frame_t f = SMSPOOL__LINK__FRAME__INIT;
 	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO;
 	f.hello = &h;
@@ -118,9 +121,27 @@ static void test_other_types_roundtrip(void **state)
 	d = link_frame_decode(buf, len, LINK_MAX_FRAME_DEFAULT, &err);
 	assert_non_null(d);
 	assert_string_equal(d->hello->account, "branch");
+	assert_true(d->hello->client_ids);
 	char *p = printed(d);
 	assert_null(strstr(p, "secret")); /* the password is never printed */
 	assert_non_null(strstr(p, "password=(set)\n"));
+	assert_non_null(strstr(p, "client_ids=true\n"));
+	free(p);
+	link_frame_free(d);
+	free(buf);
+
+	Smspool__Link__HelloAck ha = SMSPOOL__LINK__HELLO_ACK__INIT;
+	ha.version = LINK_VERSION;
+	ha.instance = "central";
+	ha.client_ids = true;
+	f.body_case = SMSPOOL__LINK__FRAME__BODY_HELLO_ACK;
+	f.hello_ack = &ha;
+	buf = enc(&f, &len);
+	d = link_frame_decode(buf, len, LINK_MAX_FRAME_DEFAULT, &err);
+	assert_non_null(d);
+	assert_true(d->hello_ack->client_ids);
+	p = printed(d);
+	assert_non_null(strstr(p, "client_ids=true\n"));
 	free(p);
 	link_frame_free(d);
 	free(buf);
@@ -132,6 +153,8 @@ static void test_other_types_roundtrip(void **state)
 	st.n_part_status = 2;
 	st.part_status = (char **)parts;
 	st.error_code = "1";
+	st.id = 9000;
+	st.client_id = 42;
 	Smspool__Link__State *sts[] = {&st};
 	Smspool__Link__States s = SMSPOOL__LINK__STATES__INIT;
 	s.seq = 3;
@@ -144,8 +167,15 @@ static void test_other_types_roundtrip(void **state)
 	assert_non_null(d);
 	assert_int_equal(d->states->states[0]->n_part_status, 2);
 	assert_string_equal(d->states->states[0]->part_status[1], "undelivered");
+	assert_int_equal(d->states->states[0]->client_id, 42);
+	p = printed(d);
+	assert_non_null(strstr(p, "state.0.client_id=42\n"));
+	free(p);
 	link_frame_free(d);
 	free(buf);
+	st.client_id = -1; /* never a valid outbox id */
+	refused(&f, "client_id -1");
+	st.client_id = 0;
 
 	Smspool__Link__Ack a = SMSPOOL__LINK__ACK__INIT;
 	a.seq = 3;
