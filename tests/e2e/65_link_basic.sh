@@ -11,7 +11,7 @@
 # field B's database named in the result.  A wrong password and a peer speaking another
 # link version are refused with a clear error.
 . "$(dirname "$0")/../lib/e2e.sh"
-plan 16
+plan 17
 
 e2e_db smspool_e2e_link_basic_b
 DB_B=$SMSPOOL_DB
