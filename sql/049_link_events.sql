@@ -30,27 +30,22 @@
 -- by row); the cost is one index probe per candidate tried whatever the
 -- plan of the rest.
 --
--- Result type, rights, comment: as in 034_link (CREATE OR REPLACE keeps them).
-
-CREATE OR REPLACE FUNCTION smspool.account_events_claim(p_instance text, p_accounts text[], p_limit int)
-RETURNS TABLE (id bigint, account text, kind text, message_id bigint, client_ref text, state text, error_code text,
-	submitted_at timestamptz, done_at timestamptz, sender text, recipient text, body text, payload text, udh text,
-	encoding text, client_parts smallint, part_status text[])
-LANGUAGE plpgsql
--- Touches a batch of rows by key: never a sequential scan (see 003).
-SET enable_seqscan = off AS $$
-#variable_conflict use_column
+-- Only that statement of the function changes, whatever else the function
+-- has become by now (047_link_ids, made in parallel, adds a result column):
+-- the migration takes the function's current definition, replaces its
+-- candidate step (found by its text, else the migration fails) and runs the
+-- definition again.  Result type, rights and comment stay as they are.
+DO $mig$
 DECLARE
-	v_ids bigint[];
-	v_lease interval;
+	v_def text := pg_get_functiondef('smspool.account_events_claim(text, text[], int)'::regprocedure);
+	v_from int := strpos(v_def, 'v_ids := ARRAY(');
+	v_len int;
 BEGIN
-	IF p_accounts IS NULL OR cardinality(p_accounts) = 0 OR coalesce(p_limit, 0) <= 0 THEN
-		RETURN;
+	v_len := strpos(substr(v_def, v_from), 'FOR UPDATE SKIP LOCKED);') + length('FOR UPDATE SKIP LOCKED);') - 1;
+	IF v_from = 0 OR v_len < 100 OR strpos(substr(v_def, v_from, v_len), 'WHERE e.id = ANY (ARRAY(') = 0 THEN
+		RAISE EXCEPTION '049: the candidate step of account_events_claim() (034) was not found';
 	END IF;
-	-- candidates: the oldest due events of each account (one index range scan
-	-- per account, bounded), twice the limit so that rows another instance
-	-- holds can be skipped; then, in that order, each locked by its primary
-	-- key if it is still due and nobody holds it, until p_limit are locked.
+	EXECUTE substr(v_def, 1, v_from - 1) || $new$-- 049: each candidate locked by its primary key, in order, up to p_limit
 	v_ids := ARRAY(
 		SELECT l.id
 		FROM unnest(ARRAY(
@@ -68,21 +63,6 @@ BEGIN
 			WHERE e.id = k.id AND e.due_at <= now()
 			FOR UPDATE SKIP LOCKED) l
 		ORDER BY k.n
-		LIMIT p_limit);
-	IF cardinality(v_ids) = 0 THEN
-		RETURN;
-	END IF;
-	v_lease := make_interval(secs => coalesce(smspool.config_int('lease_s'), 60));
-	RETURN QUERY
-	WITH u AS (
-		UPDATE smspool.account_events e SET due_at = now() + v_lease, claimed_by = p_instance, attempts = e.attempts + 1
-		WHERE e.id = ANY (v_ids)
-		RETURNING e.id, e.account, e.kind, e.message_id, e.client_ref, e.state, e.error_code, e.submitted_at, e.done_at,
-			e.sender, e.recipient, e.body, e.payload, e.udh, e.encoding, e.client_parts, e.part_status
-	)
-	SELECT u.id, u.account, u.kind, u.message_id, u.client_ref, u.state, u.error_code, u.submitted_at, u.done_at,
-		u.sender, u.recipient, u.body, u.payload, u.udh, u.encoding, u.client_parts, u.part_status
-	FROM u JOIN unnest(v_ids) WITH ORDINALITY AS o(id, n) ON o.id = u.id
-	ORDER BY o.n;
+		LIMIT p_limit);$new$ || substr(v_def, v_from + v_len);
 END
-$$;
+$mig$;

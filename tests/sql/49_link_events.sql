@@ -1,38 +1,34 @@
 -- 049_link_events: the rewritten account_events_claim() (candidates locked
 -- one by one by primary key, no second read of the due range with a linear
 -- "id = ANY" filter) claims exactly what the body of 034_link did.  The old
--- body is kept below in the schema old49; the same claims (several accounts,
--- an account named twice, events due at the same time, an event whose lease
--- under this instance ran out, one leased to another instance, one not due
--- yet, limits below and above what is due, no account, a limit of 0) run
--- through the old one, the database is rolled back, and the same claims run
--- through the new one: every returned row and every resulting row of
--- account_events must be equal.  now() is constant in the transaction, so
--- timestamps compare too.  Then the same with rows another session holds
--- (SKIP LOCKED through dblink): both skip the same rows and fill the limit
--- from the next candidates.
+-- function is made below in the schema old49 (the current definition with
+-- 034's candidate step put back, so that it has whatever result columns the
+-- function has now); the same claims (several accounts, an account named
+-- twice, events due at the same time, an event whose lease under this
+-- instance ran out, one leased to another instance, one not due yet, limits
+-- below and above what is due, no account, a limit of 0) run through the old
+-- one, the database is rolled back, and the same claims run through the new
+-- one: every returned row and every resulting row of account_events must be
+-- equal.  now() is constant in the transaction, so timestamps compare too.
+-- Then the same with rows another session holds (SKIP LOCKED through
+-- dblink): both skip the same rows and fill the limit from the next
+-- candidates.
 BEGIN;
-SELECT plan(9);
+SELECT plan(10);
 CREATE SCHEMA old49;
 
--- the body of 034_link
-CREATE FUNCTION old49.account_events_claim(p_instance text, p_accounts text[], p_limit int)
-RETURNS TABLE (id bigint, account text, kind text, message_id bigint, client_ref text, state text, error_code text,
-	submitted_at timestamptz, done_at timestamptz, sender text, recipient text, body text, payload text, udh text,
-	encoding text, client_parts smallint, part_status text[])
-LANGUAGE plpgsql
--- Touches a batch of rows by key: never a sequential scan (see 003).
-SET enable_seqscan = off AS $$
-#variable_conflict use_column
+-- The function as it was: its current definition (whatever result type it
+-- has by now) with the candidate step 049 replaced put back as 034 had it.
+DO $$
 DECLARE
-	v_ids bigint[];
-	v_lease interval;
+	v_def text := pg_get_functiondef('smspool.account_events_claim(text, text[], int)'::regprocedure);
+	v_from int := strpos(v_def, '-- 049: each candidate locked');
+	v_len int := strpos(substr(v_def, v_from), 'LIMIT p_limit);') + length('LIMIT p_limit);') - 1;
 BEGIN
-	IF p_accounts IS NULL OR cardinality(p_accounts) = 0 OR coalesce(p_limit, 0) <= 0 THEN
-		RETURN;
+	IF v_from = 0 OR v_len < 100 THEN
+		RAISE EXCEPTION 'the candidate step of 049 was not found';
 	END IF;
-	-- as in 020_event_claims
-	v_ids := ARRAY(
+	EXECUTE replace(substr(v_def, 1, v_from - 1) || $old$v_ids := ARRAY(
 		SELECT e.id FROM smspool.account_events e
 		WHERE e.id = ANY (ARRAY(
 			SELECT c.id
@@ -47,24 +43,13 @@ BEGIN
 		  AND e.due_at <= now()
 		ORDER BY e.due_at, e.id
 		LIMIT p_limit
-		FOR UPDATE SKIP LOCKED);
-	IF cardinality(v_ids) = 0 THEN
-		RETURN;
-	END IF;
-	v_lease := make_interval(secs => coalesce(smspool.config_int('lease_s'), 60));
-	RETURN QUERY
-	WITH u AS (
-		UPDATE smspool.account_events e SET due_at = now() + v_lease, claimed_by = p_instance, attempts = e.attempts + 1
-		WHERE e.id = ANY (v_ids)
-		RETURNING e.id, e.account, e.kind, e.message_id, e.client_ref, e.state, e.error_code, e.submitted_at, e.done_at,
-			e.sender, e.recipient, e.body, e.payload, e.udh, e.encoding, e.client_parts, e.part_status
-	)
-	SELECT u.id, u.account, u.kind, u.message_id, u.client_ref, u.state, u.error_code, u.submitted_at, u.done_at,
-		u.sender, u.recipient, u.body, u.payload, u.udh, u.encoding, u.client_parts, u.part_status
-	FROM u JOIN unnest(v_ids) WITH ORDINALITY AS o(id, n) ON o.id = u.id
-	ORDER BY o.n;
+		FOR UPDATE SKIP LOCKED);$old$ || substr(v_def, v_from + v_len),
+		'FUNCTION smspool.account_events_claim(', 'FUNCTION old49.account_events_claim(');
 END
 $$;
+SELECT isnt(pg_get_functiondef('old49.account_events_claim(text, text[], int)'::regprocedure),
+	replace(pg_get_functiondef('smspool.account_events_claim(text, text[], int)'::regprocedure), 'smspool.account_events_claim(', 'old49.account_events_claim('),
+	'setup: the old body differs from the new one');
 
 INSERT INTO smspool.accounts (system_id, password) VALUES ('la49', 'pw'), ('lb49', 'pw'), ('lc49', 'pw');
 -- message_id tells the events apart; due_at: seconds ago (ties on purpose)
