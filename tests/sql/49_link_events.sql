@@ -14,7 +14,7 @@
 -- dblink): both skip the same rows and fill the limit from the next
 -- candidates.
 BEGIN;
-SELECT plan(10);
+SELECT plan(12);
 CREATE SCHEMA old49;
 
 -- The function as it was: its current definition (whatever result type it
@@ -128,6 +128,15 @@ ROLLBACK TO SAVEPOINT mine;   -- release our row locks before the other session 
 SELECT is(:'new_skip'::text, :'old_skip'::text, 'skip locked: the same events as the old body, in the same order');
 SELECT is(:'new_skip'::text, '{1,4,5}', 'skip locked: the held events skipped, the limit filled from the next ones, without waiting');
 SELECT dblink_exec('other49', 'ROLLBACK');
+-- only the claimed rows are locked, not the other candidates (2 x p_limit):
+-- the other session gets every event but the two this one claims
+SAVEPOINT mine2;
+SELECT is((SELECT count(*)::int FROM smspool.account_events_claim('me49', ARRAY['tap_skip49'], 2)), 2, 'setup: this session claims 2');
+SELECT dblink_exec('other49', 'BEGIN');
+SELECT is((SELECT n FROM dblink('other49', $$SELECT count(*) FROM smspool.account_events_claim('other49', ARRAY['tap_skip49'], 10)$$) AS t(n bigint)),
+	4::bigint, 'skip locked: a claim locks only the rows it claims (the other session gets the other 4)');
+SELECT dblink_exec('other49', 'ROLLBACK');
+ROLLBACK TO SAVEPOINT mine2;
 SELECT dblink_exec('other49', $$DELETE FROM smspool.accounts WHERE system_id = 'tap_skip49'$$);
 SELECT is((SELECT n FROM dblink('other49', $$SELECT count(*) FROM smspool.account_events WHERE account = 'tap_skip49'$$) AS t(n bigint)), 0::bigint,
 	'skip locked: committed test rows removed');
