@@ -30,7 +30,7 @@
 -- by row); the cost is one index probe per candidate tried whatever the
 -- plan of the rest.
 --
--- Measured (bash /work/wt/tools/linkprof.sh link | smpp_path, 30,000
+-- Measured (the bench's link phase, one path at a time, 30,000
 -- messages, base 046 and 049 alternated 8 times each on a loaded 2-core
 -- machine; pg_stat_statements of daemon B, ms per run, mean):
 --   link:      candidate step 606 -> 146 (base 117..1,701: the bad plan in
