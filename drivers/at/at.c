@@ -154,6 +154,7 @@ void at_down(struct at *a, const char *why)
 	at_queue_clear(a);
 	at_line_reset(&a->parser);
 	serial_close(a->port);
+	at_owed_session_end(a); /* a delete in flight may have been carried out */
 	at_out_abort(a, why);
 	if (a->state == AT_ST_STOPPING) {
 		at_finish_stop(a);
@@ -312,6 +313,8 @@ static void at_final(struct at *a, const struct at_ev *ev)
 		at_rx_deleted(a, cmd->arg, ev->kind == AT_EV_OK || (ev->kind == AT_EV_CMS_ERROR && ev->code == 321));
 		break;
 	case AT_CMD_LIST:
+		at_owed_list_done(a, cmd->arg == 1, ev->kind == AT_EV_OK);
+		break;
 	case AT_CMD_ACK:
 		break;
 	case AT_CMD_MEM:

@@ -83,6 +83,19 @@ struct at_out {
 	struct at_out *next;
 };
 
+/* A stored message the driver handed over (owed.c). */
+enum at_owed_state {
+	AT_OWED_READ,   /* handed over: its fingerprint, in case it is committed */
+	AT_OWED_DELETE, /* committed: AT+CMGD it */
+	AT_OWED_UNSURE, /* committed, and the answer to its delete may have been lost */
+};
+struct at_owed {
+	int idx;
+	uint32_t fp; /* 0: unknown */
+	enum at_owed_state state;
+	unsigned seen; /* the listing that last showed it (a->list_gen) */
+};
+
 struct at {
 	struct conn *c;
 	const struct at_conf *conf;
@@ -106,9 +119,10 @@ struct at {
 	struct at_out *out_head, **out_tail; /* messages lent by the core */
 
 	/* rx.c */
-	struct sms_held held; /* parts of long texts, and what the core has not acked */
-	int deletes[512];     /* committed: AT+CMGD these */
-	int n_deletes;
+	struct sms_held held;     /* parts of long texts, and what the core has not acked */
+	struct at_owed owed[512]; /* stored messages read, committed or being deleted (owed.c) */
+	int n_owed;
+	unsigned list_gen;   /* counts sweeps' listings: what an unsure index was last seen in */
 	int cnma_due;        /* AT+CNMA owed for committed +CMT/+CDS */
 	struct at_due *dues; /* +CMT sets with parts in the database: when they are overdue */
 	struct event *ev_due;
@@ -190,5 +204,39 @@ void at_rx_poll(struct at *a);
 void at_rx_flush_parts(struct at *a);
 /* True while reads, acknowledgements or deletes are outstanding. */
 bool at_rx_busy(const struct at *a);
+
+/* owed.c */
+struct at_resp;
+/* The fingerprint of a stored message: the PDU (body) in PDU mode; in text
+ * mode r's parameters from `first` on (those after <stat>) and the text. */
+uint32_t at_owed_fingerprint(const struct at_resp *r, int first, const char *body, bool text_mode);
+/* Stored message idx is being handed over: remember its fingerprint. */
+void at_owed_read(struct at *a, int idx, uint32_t fp);
+/* The database has it: a delete is owed.  False when one was owed already
+ * (or the table is full: the next sweep hands it over again). */
+bool at_owed_commit(struct at *a, int idx);
+/* It was not committed: nothing is owed. */
+void at_owed_forget(struct at *a, int idx);
+/* A delete is owed or unsure for idx: not to be handed over. */
+bool at_owed_busy(struct at *a, int idx);
+/* Deletes owed and not unsure. */
+int at_owed_pending(const struct at *a);
+/* AT+CMGD=idx answered: nothing more owed. */
+void at_owed_deleted(struct at *a, int idx);
+/* The session ended: every owed delete may have been carried out. */
+void at_owed_session_end(struct at *a);
+/* A +CMTI/+CDSI for idx: if its delete was unsure, it went through.
+ * True when that was so. */
+bool at_owed_stored_anew(struct at *a, int idx);
+enum at_owed_verdict {
+	AT_OWED_NEW,      /* not ours (or no longer): hand it over */
+	AT_OWED_BUSY,     /* its delete is owed: leave it */
+	AT_OWED_VERIFIED, /* unsure, and still the committed message: delete it */
+};
+/* A listing shows idx with fingerprint fp. */
+enum at_owed_verdict at_owed_listed(struct at *a, int idx, uint32_t fp);
+/* A listing of storage (other_mem: of a->other_mem) ended; ok: complete,
+ * so unsure indexes it did not show are empty. */
+void at_owed_list_done(struct at *a, bool other_mem, bool ok);
 
 #endif

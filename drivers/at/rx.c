@@ -9,7 +9,9 @@
  * "busy" from its read until its delete is answered, so that a sweep or a
  * repeated +CMTI does not hand it over twice; a failed commit frees it for
  * the next sweep.  Committed indexes whose delete has not been answered are
- * kept across a reconnect and deleted first.  Parts of a long text read
+ * kept across a reconnect, and deleted once the first sweep has shown them
+ * still there unchanged (owed.c: the modem may have deleted one and stored
+ * a new text at its index while the answer was lost).  Parts of a long text read
  * from storage are joined by src/codec/reasm.c and their indexes travel
  * with the set (src/sms_held.c, shared with fbus); parts pushed with +CMT
  * are committed one by one (see at_rx_cmt_part) and joined by the
@@ -57,6 +59,7 @@ static struct inbound *at_rx_joined(void *arg, const char *sender, const struct 
 
 void at_rx_init(struct at *a)
 {
+	a->list_gen = 1; /* an unsure index never seen has seen == 0 */
 	a->ev_due = evtimer_new(a->base, at_rx_on_due, a);
 	sms_held_init(&a->held, a->c, AT_RX_MAX_SETS, (uint64_t)a->conf->reasm_timeout_s * 1000, "at_partial_text",
 	              at_rx_joined, a);
@@ -94,18 +97,10 @@ void at_rx_free(struct at *a)
 	a->dues = NULL;
 }
 
-static bool at_rx_in(const int *v, int n, int idx)
-{
-	for (int i = 0; i < n; i++)
-		if (v[i] == idx)
-			return true;
-	return false;
-}
-
 /* Busy: handed over, being collected, or waiting for its delete. */
-static bool at_rx_is_busy(const struct at *a, int idx)
+static bool at_rx_is_busy(struct at *a, int idx)
 {
-	if (at_rx_in(a->deletes, a->n_deletes, idx) || sms_held_has(&a->held, idx))
+	if (at_owed_busy(a, idx) || sms_held_has(&a->held, idx))
 		return true;
 	for (const struct at_cmd *c = a->q_head; c; c = c->next)
 		if (c->kind == AT_CMD_READ && c->arg == idx)
@@ -115,7 +110,7 @@ static bool at_rx_is_busy(const struct at *a, int idx)
 
 bool at_rx_busy(const struct at *a)
 {
-	return a->held.pending || a->n_deletes > 0;
+	return a->held.pending || at_owed_pending(a) > 0;
 }
 
 /* A token for one storage index (-1: a pushed +CMT/+CDS, acknowledged with
@@ -153,18 +148,15 @@ void at_rx_acked(struct at *a, uint64_t token, bool committed)
 		return;
 	for (int i = 0; i < t->n; i++) {
 		int idx = (int)t->locs[i];
-		if (!committed)
-			continue; /* left in storage: the next sweep hands it over again */
 		if (idx < 0) {
-			if (a->conf->cnma && serial_is_open(a->port))
+			if (committed && a->conf->cnma && serial_is_open(a->port))
 				at_cmd_push(a, AT_CMD_ACK, 0, "AT+CNMA");
 			continue;
 		}
-		if (a->n_deletes < (int)ARRAY_LEN(a->deletes) && !at_rx_in(a->deletes, a->n_deletes, idx)) {
-			a->deletes[a->n_deletes++] = idx;
-			if (serial_is_open(a->port))
-				at_rx_push_delete(a, idx);
-		}
+		if (!committed)
+			at_owed_forget(a, idx); /* left in storage: the next sweep hands it over again */
+		else if (at_owed_commit(a, idx) && serial_is_open(a->port))
+			at_rx_push_delete(a, idx);
 	}
 	free(t);
 }
@@ -172,16 +164,12 @@ void at_rx_acked(struct at *a, uint64_t token, bool committed)
 void at_rx_deleted(struct at *a, int index, bool ok)
 {
 	if (!ok) {
-		/* Kept in the list, so that no sweep hands the text over again;
-		 * the delete is tried again at the next sweep. */
+		/* Still owed, so that no sweep hands the text over again; the
+		 * delete is tried again at the next sweep. */
 		log_warn("at_delete_failed", "conn=%s index=%d", at_name(a), index);
 		return;
 	}
-	for (int i = 0; i < a->n_deletes; i++)
-		if (a->deletes[i] == index) {
-			a->deletes[i] = a->deletes[--a->n_deletes];
-			break;
-		}
+	at_owed_deleted(a, index);
 }
 
 void at_rx_resume(struct at *a)
@@ -191,8 +179,9 @@ void at_rx_resume(struct at *a)
 	for (const struct at_cmd *c = a->q_head; c; c = c->next)
 		if (c->kind == AT_CMD_DELETE)
 			return;
-	for (int i = 0; i < a->n_deletes; i++)
-		at_rx_push_delete(a, a->deletes[i]);
+	for (int i = 0; i < a->n_owed; i++)
+		if (a->owed[i].state == AT_OWED_DELETE)
+			at_rx_push_delete(a, a->owed[i].idx);
 }
 
 static struct inbound *at_rx_inbound(struct at *a, const char *sender)
@@ -390,6 +379,7 @@ void at_rx_urc(struct at *a, const struct at_ev *ev)
 			snprintf(a->other_mem, sizeof a->other_mem, "%s", r.v[0]);
 			idx += AT_OTHER_MEM;
 		}
+		at_owed_stored_anew(a, (int)idx);
 		if (at_rx_is_busy(a, (int)idx))
 			return;
 		at_rx_push_at(a, AT_CMD_READ, (int)idx, "CMGR");
@@ -413,6 +403,7 @@ void at_rx_read(struct at *a, int index, const char *hdr, const char *pdu)
 		log_debug("at_read_empty", "conn=%s index=%d", at_name(a), index);
 		return;
 	}
+	at_owed_read(a, index, at_owed_fingerprint(&r, 1, pdu, at_text_mode(a)));
 	if (at_text_mode(a)) { /* "stat","oa",... or "stat",fo,mr,"ra",... */
 		if (at_rx_numeric(&r, 1))
 			at_rx_text_report(a, &r, 1, index);
@@ -432,17 +423,29 @@ void at_rx_listed(struct at *a, const char *hdr, const char *pdu, int base)
 	if (idx < 0 || idx >= AT_OTHER_MEM)
 		return;
 	idx += base;
+	uint32_t fp = at_owed_fingerprint(&r, 2, pdu, at_text_mode(a));
+	switch (at_owed_listed(a, (int)idx, fp)) {
+	case AT_OWED_VERIFIED:
+		at_rx_push_delete(a, (int)idx);
+		return;
+	case AT_OWED_BUSY:
+		return;
+	case AT_OWED_NEW:
+		break;
+	}
 	if (at_text_mode(a)) {
 		bool received = !strcmp(r.v[1], "REC UNREAD") || !strcmp(r.v[1], "REC READ");
-		if (idx < 0 || !received || at_rx_is_busy(a, (int)idx))
+		if (!received || at_rx_is_busy(a, (int)idx))
 			return;
+		at_owed_read(a, (int)idx, fp);
 		if (at_rx_numeric(&r, 2))
 			at_rx_text_report(a, &r, 2, (int)idx);
 		else
 			at_rx_text_msg(a, &r, 2, pdu, (int)idx);
 		return;
 	}
-	if (idx < 0 || (stat != 0 && stat != 1) || at_rx_is_busy(a, (int)idx))
+	if ((stat != 0 && stat != 1) || at_rx_is_busy(a, (int)idx))
 		return; /* stored outgoing messages are not ours to take */
+	at_owed_read(a, (int)idx, fp);
 	at_rx_pdu(a, (int)idx, pdu, at_resp_int(&r, r.n - 1, -1));
 }

@@ -17,6 +17,11 @@ order and renamed *.done:
     {"op": "silence", "seconds": 3}     reads and answers nothing for a while
     {"op": "garbage"}                   line noise
     {"op": "reboot"}                    forgets echo/CNMI/PDU-mode settings, says RDY
+    {"op": "lose-answer", "to": "AT+CMGD", "run": true, "seconds": 1, "inject": {...}}
+                                        the next command that starts with "to" is
+                                        carried out (unless run is false), then the
+                                        device is unplugged before it answers; the
+                                        optional inject op comes while it is away
 Quirks: urc-in-answer (a pending URC goes out in the middle of the next answer),
 echo-sticky (ATE0 is answered OK but echo stays on), cms500-once (the first AT+CMGS
 fails with +CMS ERROR: 500), cms38-first (it fails with 38, network out of order),
@@ -149,6 +154,7 @@ class Modem:
         self.ref = 1
         self.push_q = []  # cnma-wait: pushed URCs waiting for the previous one's AT+CNMA
         self.in_flight = None  # (urc text, deadline) pushed, not yet acknowledged
+        self.lose = None  # the lose-answer op waiting for its command
         self.acks_left = None  # acknowledgements before the queue is held (hold_after)
         self.reset_settings()
         self.plug()
@@ -522,6 +528,9 @@ class Modem:
         if not text:
             return
         self.log(ev="cmd", line=text)
+        if self.lose and text.upper().startswith(self.lose.get("to", "").upper()):
+            self.lose_answer(text)
+            return
         if not text.upper().startswith("AT"):
             self.error()
             return
@@ -548,6 +557,18 @@ class Modem:
         self.answer(lines)
         self.flush_urcs()
 
+    def lose_answer(self, text):
+        lose, self.lose = self.lose, None
+        run = lose.get("run", True)
+        if run:
+            for p in text[2:].split(";"):
+                self.command(p.strip())
+        self.log(ev="answer_lost", line=text, run=run)
+        self.unplug(float(lose.get("seconds", 1)))
+        inj = lose.get("inject")
+        if inj:
+            self.inject(inj["from"], inj["text"], inj.get("mode", "cmti"))
+
     def feed(self, data):
         if time.time() < self.silent_until:
             self.log(ev="ignored", data=data.decode("latin1"))
@@ -573,6 +594,8 @@ class Modem:
             if c == b"\r":
                 raw, self.inbuf = self.inbuf, b""
                 self.line(raw)
+                if self.master is None:
+                    return  # unplugged by that line: the rest never arrived
             elif c != b"\n":
                 self.inbuf += c
 
@@ -600,6 +623,8 @@ class Modem:
                 self.push_next()
             elif kind == "unplug" and self.master is not None:
                 self.unplug(float(op.get("seconds", 1)))
+            elif kind == "lose-answer":
+                self.lose = op
             elif kind == "silence":
                 self.silent_until = time.time() + float(op.get("seconds", 3))
             elif kind == "garbage":
