@@ -63,6 +63,7 @@ PASSED=0
 FAILED=0
 SKIPPED=0
 FAILURES=()
+TIMES=() # "SECONDS NAME" of every TAP program, for the slowest list
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/smspool-check.XXXXXX")
 CHILD=""
 CLUSTER_STARTED=0
@@ -82,6 +83,10 @@ finish() {
 	rm -rf "$TMP"
 	echo
 	echo "=== summary ($((SECONDS - T0)) s)"
+	if [ ${#TIMES[@]} -gt 1 ]; then
+		# Where the time goes (make check must stay under 30 minutes on 2 cores).
+		echo "slowest: $(printf '%s\n' "${TIMES[@]}" | sort -rn | head -n 8 | awk '{printf "%s%s %d s", (NR > 1 ? ", " : ""), $2, $1}')"
+	fi
 	if [ ${#FAILURES[@]} -gt 0 ]; then
 		echo "failures:"
 		printf '  %s\n' "${FAILURES[@]}"
@@ -143,7 +148,7 @@ tap_count() {
 run_tap() {
 	local name=$1 limit=$2
 	shift 2
-	local log="$TMP/out.log" rc tailpid
+	local log="$TMP/out.log" rc tailpid t0=$SECONDS
 	: >"$log"
 	echo "--- $name"
 	timeout -k 15 "$limit" "$@" >"$log" 2>&1 </dev/null &
@@ -184,7 +189,8 @@ run_tap() {
 	elif [ -n "$why" ]; then
 		echo "# $name $why"
 	fi
-	echo "# $name: $p ok, $f not ok$([ "$k" -gt 0 ] && echo ", $k skipped")"
+	TIMES+=("$((SECONDS - t0)) $name")
+	echo "# $name: $p ok, $f not ok$([ "$k" -gt 0 ] && echo ", $k skipped") ($((SECONDS - t0)) s)"
 }
 
 want_suite() { # want_suite SUITE: 0 if selected; sets PATTERN
