@@ -208,7 +208,8 @@ bool at_rx_busy(const struct at *a);
 /* owed.c */
 struct at_resp;
 /* The fingerprint of a stored message: the PDU (body) in PDU mode; in text
- * mode r's parameters from `first` on (those after <stat>) and the text. */
+ * mode the text (body) and r's parameters from `first` (the one after
+ * <stat>) that +CMGR and +CMGL have in common. */
 uint32_t at_owed_fingerprint(const struct at_resp *r, int first, const char *body, bool text_mode);
 /* Stored message idx is being handed over: remember its fingerprint. */
 void at_owed_read(struct at *a, int idx, uint32_t fp);

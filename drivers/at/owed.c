@@ -15,8 +15,8 @@
  * unsure index says the same as an empty one: the modem stored there anew.
  *
  * The fingerprint is taken when a stored message is read: the PDU in PDU
- * mode, the header fields after <stat> and the text in text mode (<stat>
- * itself changes from unread to read).  Two texts with the same PDU are
+ * mode; in text mode the header fields after <stat> that +CMGR and +CMGL
+ * both give, and the text (<stat> itself changes from unread to read).  Two texts with the same PDU are
  * the same text (their SCTS, to the second, is in it).  Without a
  * fingerprint (more indexes in flight than the table holds) an unsure
  * index is handed over again: a text twice in the inbox, never one lost.
@@ -54,11 +54,17 @@ static uint32_t at_owed_hash(uint32_t h, const char *s, bool fold)
 uint32_t at_owed_fingerprint(const struct at_resp *r, int first, const char *body, bool text_mode)
 {
 	uint32_t h = 2166136261u;
-	if (text_mode)
-		for (int i = first; i < r->n; i++) {
+	if (text_mode) {
+		/* Only the fields +CMGR and +CMGL share whatever +CSDH says: a
+		 * text's <oa>,<alpha>,<scts>; a report's <fo> to <st>. */
+		bool report = first < r->n && !r->quoted[first] && r->v[first][0] &&
+		              strspn(r->v[first], "0123456789") == strlen(r->v[first]);
+		int end = first + (report ? 7 : 3);
+		for (int i = first; i < r->n && i < end; i++) {
 			h = at_owed_hash(h, r->v[i], false);
 			h = fnv1a(h, "\x1f", 1);
 		}
+	}
 	h = at_owed_hash(h, body ? body : "", !text_mode); /* hex: case is not content */
 	return h ? h : 1;                                  /* 0 means "unknown" */
 }
