@@ -102,7 +102,8 @@ finish() {
 
 on_signal() {
 	echo "tests/run.sh: interrupted" >&2
-	if [ -n "$CHILD" ]; then kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 2>/dev/null; fi
+	# shellcheck disable=SC2086 # CHILD may hold several PIDs (the fuzzers run in pairs)
+	if [ -n "$CHILD" ]; then kill -TERM $CHILD 2>/dev/null; wait $CHILD 2>/dev/null; fi
 	FAILURES+=("interrupted")
 	FAILED=$((FAILED + 1))
 	finish
@@ -326,40 +327,57 @@ if want_suite fuzz; then
 		case $t in $PATTERN) ;; *) continue ;; esac
 		[ -x "build-fuzz/$t" ] || fail_one "fuzz/$t" "not built (build-fuzz/$t missing: make fuzz-build; needs clang)"
 	done
+	# Each fuzzer is one process: FUZZ_JOBS of them run at a time (one per
+	# core by default), their results reported in name order.
+	jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+	names=()
 	for fz in build-fuzz/fuzz_*; do
 		[ -x "$fz" ] && [ -f "$fz" ] || continue
 		name=$(basename "$fz")
 		case $name in $PATTERN) ;; *) continue ;; esac
-		n=$((n + 1))
-		short=${name#fuzz_}
-		corpus=$TMP/corpus-$short
-		mkdir -p "$corpus"
-		if [ -d "tests/fuzz/corpus/$short" ]; then
-			cp -R "tests/fuzz/corpus/$short/." "$corpus/"
-		fi
-		art=$ROOT/build-fuzz/artifacts/$short
-		mkdir -p "$art"
-		flog=$TMP/fuzz-$short.log
-		echo "--- fuzz/$name ($(find "$corpus" -type f | wc -l) corpus files)"
-		timeout -k 10 $((FUZZ_SECONDS + 120)) "$fz" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
-			-timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "$corpus" >"$flog" 2>&1 </dev/null &
-		CHILD=$!
-		wait "$CHILD"
-		rc=$?
+		names+=("$name")
+	done
+	n=${#names[@]}
+	for ((i = 0; i < n; i += jobs)); do
 		CHILD=""
-		runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$flog" | tail -n 1)
-		if [ "$rc" = 0 ]; then
-			PASSED=$((PASSED + 1))
-			echo "ok - fuzz/$name: ${runs:-?} runs in $FUZZ_SECONDS s"
-		else
-			tail -n 40 "$flog" | sed 's/^/# /'
-			crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$flog" | tail -n 1)
-			# What the tail may have cut: the target's own diagnostics, the
-			# top of the report, and the input itself (CI keeps no artifact).
-			grep -E '^(fuzz-|==[0-9]+==ERROR|SUMMARY|    #[0-7] )' "$flog" | head -n 20 | sed 's/^/# /'
-			[ -n "$crash" ] && [ -f "$crash" ] && echo "# input: $(od -An -v -tx1 "$crash" | tr -d ' \n' | head -c 4000)"
-			fail_one "fuzz/$name" "exit status $rc${crash:+, input saved in $crash}"
-		fi
+		batch=("${names[@]:i:jobs}")
+		for name in "${batch[@]}"; do
+			short=${name#fuzz_}
+			corpus=$TMP/corpus-$short
+			mkdir -p "$corpus"
+			if [ -d "tests/fuzz/corpus/$short" ]; then
+				cp -R "tests/fuzz/corpus/$short/." "$corpus/"
+			fi
+			art=$ROOT/build-fuzz/artifacts/$short
+			mkdir -p "$art"
+			echo "--- fuzz/$name ($(find "$corpus" -type f | wc -l) corpus files)"
+			timeout -k 10 $((FUZZ_SECONDS + 120)) "build-fuzz/$name" -max_total_time="$FUZZ_SECONDS" \
+				-rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "$corpus" \
+				>"$TMP/fuzz-$short.log" 2>&1 </dev/null &
+			CHILD="$CHILD $!"
+			declare "FUZZ_PID_$short=$!"
+		done
+		for name in "${batch[@]}"; do
+			short=${name#fuzz_}
+			pidvar=FUZZ_PID_$short
+			wait "${!pidvar}"
+			rc=$?
+			flog=$TMP/fuzz-$short.log
+			runs=$(sed -n 's/^Done \([0-9]*\) runs.*/\1/p' "$flog" | tail -n 1)
+			if [ "$rc" = 0 ]; then
+				PASSED=$((PASSED + 1))
+				echo "ok - fuzz/$name: ${runs:-?} runs in $FUZZ_SECONDS s"
+			else
+				tail -n 40 "$flog" | sed 's/^/# /'
+				crash=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$flog" | tail -n 1)
+				# What the tail may have cut: the target's own diagnostics, the
+				# top of the report, and the input itself (CI keeps no artifact).
+				grep -E '^(fuzz-|==[0-9]+==ERROR|SUMMARY|    #[0-7] )' "$flog" | head -n 20 | sed 's/^/# /'
+				[ -n "$crash" ] && [ -f "$crash" ] && echo "# input: $(od -An -v -tx1 "$crash" | tr -d ' \n' | head -c 4000)"
+				fail_one "fuzz/$name" "exit status $rc${crash:+, input saved in $crash}"
+			fi
+		done
+		CHILD=""
 	done
 	[ "$n" -gt 0 ] || fail_one "fuzz" "no fuzzers found (build-fuzz/fuzz_*; sources tests/fuzz/fuzz_*.c)"
 fi
